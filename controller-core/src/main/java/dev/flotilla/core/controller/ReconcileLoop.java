@@ -1,0 +1,187 @@
+package dev.flotilla.core.controller;
+
+import dev.flotilla.core.cache.Cache;
+import dev.flotilla.core.metrics.ControllerMetrics;
+import dev.flotilla.core.metrics.MetricNames.ReconcileOutcome;
+import dev.flotilla.core.queue.WorkQueue;
+import dev.flotilla.core.reconcile.ObjectKey;
+import dev.flotilla.core.reconcile.Reconciler;
+import dev.flotilla.core.reconcile.Request;
+import dev.flotilla.core.reconcile.Result;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The workers of one controller: take a key from the {@link WorkQueue}, reconcile it, and act on
+ * the {@link Result}. Knows nothing about informers, so it can be driven (and benchmarked)
+ * without a cluster.
+ *
+ * <pre>{@code
+ * var loop = new ReconcileLoop<>("mirror", reconciler, cache, queue, metrics, KeyGate.admitAll(), 4, WorkerThreads.VIRTUAL);
+ * loop.start();
+ * loop.enqueue(ObjectKey.of("shop", "settings"));
+ * loop.stop(Duration.ofSeconds(30));
+ * }</pre>
+ */
+public final class ReconcileLoop<T extends HasMetadata> {
+
+    private static final Logger log = LoggerFactory.getLogger(ReconcileLoop.class);
+
+    private final String name;
+    private final Reconciler<T> reconciler;
+    private final Cache<T> cache;
+    private final WorkQueue<ObjectKey> queue;
+    private final ControllerMetrics metrics;
+    private final KeyGate gate;
+    private final int workers;
+    private final WorkerThreads threads;
+    private final List<Thread> running = new ArrayList<>();
+
+    public ReconcileLoop(String name, Reconciler<T> reconciler, Cache<T> cache, WorkQueue<ObjectKey> queue,
+            ControllerMetrics metrics, KeyGate gate, int workers, WorkerThreads threads) {
+        this.name = Objects.requireNonNull(name, "name");
+        this.reconciler = Objects.requireNonNull(reconciler, "reconciler");
+        this.cache = Objects.requireNonNull(cache, "cache");
+        this.queue = Objects.requireNonNull(queue, "queue");
+        this.metrics = Objects.requireNonNull(metrics, "metrics");
+        this.gate = Objects.requireNonNull(gate, "gate");
+        this.threads = Objects.requireNonNull(threads, "threads");
+        if (workers < 1) {
+            throw new IllegalArgumentException("controller " + name + " needs at least one worker, got " + workers);
+        }
+        this.workers = workers;
+    }
+
+    /** Queues {@code key} if the gate admits it. */
+    public void enqueue(ObjectKey key) {
+        if (gate.admits(key)) {
+            queue.add(key);
+        }
+    }
+
+    public WorkQueue<ObjectKey> queue() {
+        return queue;
+    }
+
+    public synchronized void start() {
+        if (!running.isEmpty()) {
+            throw new IllegalStateException("controller " + name + " is already running");
+        }
+        Thread.Builder builder = threads == WorkerThreads.VIRTUAL
+                ? Thread.ofVirtual().name(name + "-worker-", 0)
+                : Thread.ofPlatform().daemon(true).name(name + "-worker-", 0);
+        for (int i = 0; i < workers; i++) {
+            running.add(builder.start(this::work));
+        }
+    }
+
+    /**
+     * Stops taking new keys, lets queued and in-flight reconciles finish until {@code deadline},
+     * then interrupts whatever still runs and returns without waiting for it.
+     *
+     * @return true if everything finished within the deadline
+     */
+    public boolean stop(Duration deadline) throws InterruptedException {
+        boolean drained = queue.shutDownWithDrain(deadline);
+        List<Thread> threadsNow;
+        synchronized (this) {
+            threadsNow = List.copyOf(running);
+        }
+        if (!drained) {
+            log.atWarn().addKeyValue("controller", name).addKeyValue("inFlight", queue.inFlight())
+                    .addKeyValue("deadline", deadline).log("shutdown deadline passed; abandoning in-flight reconciles");
+            threadsNow.forEach(Thread::interrupt);
+        }
+        for (Thread t : threadsNow) {
+            t.join(Duration.ofMillis(drained ? 1000 : 50));
+        }
+        return drained;
+    }
+
+    private void work() {
+        metrics.workerStarted();
+        try {
+            while (true) {
+                ObjectKey key;
+                try {
+                    var next = queue.get();
+                    if (next.isEmpty()) {
+                        return;
+                    }
+                    key = next.get();
+                } catch (InterruptedException e) {
+                    return;
+                }
+                try {
+                    if (gate.admits(key)) {
+                        process(key);
+                    } else {
+                        // This replica no longer owns the key: drop it, with its backoff.
+                        queue.forget(key);
+                    }
+                } finally {
+                    queue.done(key);
+                }
+            }
+        } finally {
+            metrics.workerFinished();
+        }
+    }
+
+    private void process(ObjectKey key) {
+        long start = System.nanoTime();
+        Result result;
+        try {
+            result = reconciler.reconcile(new Request<>(key, cache));
+            if (result == null) {
+                result = Result.failed(new IllegalStateException("reconciler returned null instead of a Result"));
+            }
+        } catch (VirtualMachineError fatal) {
+            if (!(fatal instanceof StackOverflowError)) {
+                throw fatal;
+            }
+            result = Result.failed(fatal);
+        } catch (Throwable t) {
+            // Anything a reconciler throws on one object is that object's failure, not the worker's.
+            result = Result.failed(t);
+        }
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+        switch (result) {
+            case Result.Done d -> {
+                queue.forget(key);
+                metrics.reconciled(ReconcileOutcome.SUCCESS, took, false);
+            }
+            case Result.RequeueAfter r -> {
+                queue.forget(key);
+                queue.addAfter(key, r.delay());
+                metrics.reconciled(ReconcileOutcome.REQUEUE_AFTER, took, false);
+            }
+            case Result.Requeue r -> {
+                queue.addRateLimited(key);
+                metrics.reconciled(ReconcileOutcome.REQUEUE, took, false);
+            }
+            case Result.Failed f when f.isTerminal() -> {
+                queue.forget(key);
+                metrics.reconciled(ReconcileOutcome.ERROR, took, true);
+                log.atError().addKeyValue("controller", name).addKeyValue("namespace", key.namespace())
+                        .addKeyValue("name", key.name()).addKeyValue("error", f.cause().getMessage())
+                        .log("terminal reconcile error; not retrying until the object changes");
+            }
+            case Result.Failed f -> {
+                int attempt = queue.retries(key) + 1;
+                queue.addRateLimited(key);
+                metrics.reconciled(ReconcileOutcome.ERROR, took, false);
+                log.atWarn().addKeyValue("controller", name).addKeyValue("namespace", key.namespace())
+                        .addKeyValue("name", key.name()).addKeyValue("attempt", attempt)
+                        .addKeyValue("error", String.valueOf(f.cause()))
+                        .setCause(log.isDebugEnabled() ? f.cause() : null)
+                        .log("reconcile failed; retrying with backoff");
+            }
+        }
+    }
+}

@@ -1,0 +1,23 @@
+package dev.flotilla.core.reconcile;
+
+/**
+ * An error that retrying cannot fix (an invalid spec, say). The controller reports it (log,
+ * {@code controller_runtime_terminal_reconcile_errors_total}) and does not retry the key until the
+ * object changes again.
+ *
+ * <pre>{@code
+ * if (spec.replicas() < 0) throw new TerminalException("spec.replicas must not be negative");
+ * }</pre>
+ */
+public class TerminalException extends Exception {
+
+    private static final long serialVersionUID = 1L;
+
+    public TerminalException(String message) {
+        super(message);
+    }
+
+    public TerminalException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}
