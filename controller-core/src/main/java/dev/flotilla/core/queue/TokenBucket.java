@@ -54,6 +54,18 @@ public final class TokenBucket<K> implements RateLimiter<K> {
         return Duration.ofNanos((long) Math.ceil(-tokens / qps * 1e9));
     }
 
+    /** Takes a token if one is available now, without going into debt. */
+    public synchronized boolean tryAcquire() {
+        long now = nanoClock.getAsLong();
+        tokens = Math.min(burst, tokens + (now - lastNanos) / 1e9 * qps);
+        lastNanos = now;
+        if (tokens >= 1) {
+            tokens -= 1;
+            return true;
+        }
+        return false;
+    }
+
     @Override
     public void forget(K key) {
         // The bucket is shared; individual keys leave no trace in it.
