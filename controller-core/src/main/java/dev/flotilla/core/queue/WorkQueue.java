@@ -162,10 +162,29 @@ public final class WorkQueue<K> implements AutoCloseable {
      * the queue has shut down (after a drain: once nothing is left queued).
      */
     public Optional<K> get() throws InterruptedException {
+        return get(null);
+    }
+
+    /**
+     * As {@link #get()}, but waits at most {@code timeout}; empty if nothing became ready in time
+     * or the queue has shut down.
+     */
+    public Optional<K> poll(Duration timeout) throws InterruptedException {
+        return get(Objects.requireNonNull(timeout, "timeout"));
+    }
+
+    private Optional<K> get(Duration timeout) throws InterruptedException {
+        long left = timeout == null ? Long.MAX_VALUE : timeout.toNanos();
         lock.lock();
         try {
             while (queue.isEmpty() && !shuttingDown) {
-                changed.await();
+                if (timeout == null) {
+                    changed.await();
+                } else if (left <= 0) {
+                    return Optional.empty();
+                } else {
+                    left = changed.awaitNanos(left);
+                }
             }
             if (queue.isEmpty() || (shuttingDown && !draining)) {
                 return Optional.empty();
