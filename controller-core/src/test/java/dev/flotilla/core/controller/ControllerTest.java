@@ -12,10 +12,10 @@ import dev.flotilla.core.reconcile.Result;
 import dev.flotilla.core.reconcile.TerminalException;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
-import io.fabric8.kubernetes.api.model.ManagedFieldsEntryBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import dev.flotilla.testing.TestNamespace;
+import dev.flotilla.testing.WithCluster;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,16 +24,26 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The controller runtime end to end: informers, mapping, predicates, retries, shutdown. */
-@EnableKubernetesMockClient(crud = true)
+/**
+ * The controller runtime end to end against a real API server: informers, mapping, predicates,
+ * retries, shutdown. Controllers watch all namespaces and namespaces are never finalized by a bare
+ * API server, so every assertion looks only at this test's namespace.
+ */
+@WithCluster
 class ControllerTest {
 
-    static final String NS = "ctl";
-
+    String NS;
     KubernetesClient client;
     Manager manager;
+
+    @BeforeEach
+    void setUp(KubernetesClient client, TestNamespace namespace) {
+        this.client = client;
+        this.NS = namespace.name();
+    }
 
     @AfterEach
     void stop() {
@@ -48,13 +58,13 @@ class ControllerTest {
         return manager;
     }
 
-    private static ConfigMap configMap(String name, Map<String, String> labels) {
+    private ConfigMap configMap(String name, Map<String, String> labels) {
         return new ConfigMapBuilder().withNewMetadata().withName(name).withNamespace(NS).withLabels(labels).endMetadata()
                 .withData(Map.of("k", "v")).build();
     }
 
-    /** Counts reconciles per key. */
-    static final class Recorder {
+    /** Counts reconciles per key of this test's namespace. */
+    final class Recorder {
         final Map<ObjectKey, AtomicInteger> calls = new ConcurrentHashMap<>();
 
         int calls(String name) {
@@ -62,7 +72,9 @@ class ControllerTest {
         }
 
         void record(ObjectKey key) {
-            calls.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+            if (key.namespace().equals(NS)) {
+                calls.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+            }
         }
     }
 
@@ -137,7 +149,7 @@ class ControllerTest {
                 .rateLimiter(new ExponentialBackoff<>(Duration.ofMillis(10), Duration.ofMillis(200)))
                 .workers(2)
                 .complete(request -> {
-                    if (request.key().name().equals("poison")) {
+                    if (request.key().name().equals("poison") && request.key().namespace().equals(NS)) {
                         poisonAttempts.add(System.nanoTime());
                         throw new IllegalStateException("this object always fails");
                     }
@@ -174,7 +186,9 @@ class ControllerTest {
         newManager(Duration.ofSeconds(5)).controller(ConfigMap.class).named("terminal")
                 .rateLimiter(new ExponentialBackoff<>(Duration.ofMillis(5), Duration.ofMillis(50)))
                 .complete(request -> {
-                    attempts.incrementAndGet();
+                    if (request.key().namespace().equals(NS)) {
+                        attempts.incrementAndGet();
+                    }
                     throw new TerminalException("spec is invalid");
                 });
         client.resource(configMap("bad", Map.of())).create();
@@ -183,13 +197,18 @@ class ControllerTest {
         Thread.sleep(500);
         assertThat(attempts.get()).isEqualTo(1);
         assertThat(manager.registry().get(MetricNames.TERMINAL_RECONCILE_ERRORS_TOTAL)
-                .tag(MetricNames.LABEL_CONTROLLER, "terminal").counter().count()).isEqualTo(1);
+                .tag(MetricNames.LABEL_CONTROLLER, "terminal").counter().count())
+                .as("one per object: this test's and any left in earlier tests' namespaces")
+                .isEqualTo(client.configMaps().inAnyNamespace().list().getItems().size());
     }
 
     @Test
     void aHangingReconcilerDoesNotHoldShutdownPastItsDeadline() throws Exception {
         var entered = new AtomicInteger();
         newManager(Duration.ofSeconds(1)).controller(ConfigMap.class).named("hang").complete(request -> {
+            if (!request.key().namespace().equals(NS)) {
+                return Result.done();
+            }
             entered.incrementAndGet();
             while (true) { // ignores interrupts, like a reconciler stuck in native I/O
                 try {
@@ -230,13 +249,12 @@ class ControllerTest {
 
     @Test
     void theCacheHoldsObjectsWithoutManagedFieldsAndReadinessFollowsSync() throws Exception {
-        ConfigMap withFields = configMap("fat", Map.of());
-        withFields.getMetadata().setManagedFields(List.of(new ManagedFieldsEntryBuilder()
-                .withManager("kubectl").withOperation("Apply").withApiVersion("v1").build()));
-        client.resource(withFields).create();
+        client.resource(configMap("fat", Map.of())).create();
+        assertThat(client.configMaps().inNamespace(NS).withName("fat").get().getMetadata().getManagedFields())
+                .as("the API server records managedFields").isNotEmpty();
         var seen = new CopyOnWriteArrayList<ConfigMap>();
         newManager(Duration.ofSeconds(5)).controller(ConfigMap.class).named("cache").complete(request -> {
-            request.object().ifPresent(seen::add);
+            request.object().filter(cm -> cm.getMetadata().getNamespace().equals(NS)).ifPresent(seen::add);
             return Result.done();
         });
         assertThat(manager.readinessProblems()).isNotEmpty();

@@ -6,20 +6,19 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import dev.flotilla.testing.TestNamespace;
+import dev.flotilla.testing.WithCluster;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-@EnableKubernetesMockClient(crud = true)
+@WithCluster
 class EventRecorderTest {
 
-    KubernetesClient client;
-
     @Test
-    void identicalEventsAggregateIntoOneWithACountAndDistinctOnesStaySeparate() throws Exception {
-        ConfigMap cm = client.resource(new ConfigMapBuilder().withNewMetadata().withName("src").withNamespace("ev")
+    void identicalEventsAggregateIntoOneWithACountAndDistinctOnesStaySeparate(KubernetesClient client, TestNamespace ns) throws Exception {
+        ConfigMap cm = client.resource(new ConfigMapBuilder().withNewMetadata().withName("src").withNamespace(ns.name())
                 .endMetadata().build()).create();
         try (var recorder = new EventRecorder(client, "flotilla-test", "replica-0", Clock.systemUTC())) {
             for (int i = 0; i < 5; i++) {
@@ -29,7 +28,7 @@ class EventRecorderTest {
             recorder.warning(cm, "MirrorFailed", "quota exceeded");
             recorder.flush(Duration.ofSeconds(5));
         }
-        List<Event> events = client.v1().events().inNamespace("ev").list().getItems();
+        List<Event> events = client.v1().events().inNamespace(ns.name()).list().getItems();
         assertThat(events).hasSize(2);
         Event mirrored = events.stream().filter(e -> e.getReason().equals("Mirrored")).findFirst().orElseThrow();
         assertThat(mirrored.getCount()).isEqualTo(5);
@@ -40,8 +39,8 @@ class EventRecorderTest {
     }
 
     @Test
-    void aStormOnOneObjectIsCappedAtTheBurstButStillCounted() throws Exception {
-        ConfigMap cm = client.resource(new ConfigMapBuilder().withNewMetadata().withName("noisy").withNamespace("ev2")
+    void aStormOnOneObjectIsCappedAtTheBurstButStillCounted(KubernetesClient client, TestNamespace ns) throws Exception {
+        ConfigMap cm = client.resource(new ConfigMapBuilder().withNewMetadata().withName("noisy").withNamespace(ns.name())
                 .endMetadata().build()).create();
         try (var recorder = new EventRecorder(client, "flotilla-test", "replica-0", Clock.systemUTC())) {
             for (int i = 0; i < 200; i++) {
@@ -49,7 +48,7 @@ class EventRecorderTest {
             }
             recorder.flush(Duration.ofSeconds(10));
         }
-        List<Event> events = client.v1().events().inNamespace("ev2").list().getItems();
+        List<Event> events = client.v1().events().inNamespace(ns.name()).list().getItems();
         assertThat(events.size()).as("writes per object are capped by the burst").isEqualTo(EventRecorder.BURST);
     }
 }

@@ -9,7 +9,9 @@ import dev.flotilla.core.reconcile.Result;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import dev.flotilla.testing.TestCluster;
+import dev.flotilla.testing.TestNamespace;
+import dev.flotilla.testing.WithCluster;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.URI;
@@ -21,10 +23,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /** Scrapes /metrics the way Prometheus does and checks controller-runtime's names and labels. */
-@EnableKubernetesMockClient(crud = true)
+@WithCluster
 class MetricsEndpointTest {
-
-    KubernetesClient client;
 
     private static HttpResponse<String> get(int port, String path) throws Exception {
         try (HttpClient http = HttpClient.newHttpClient()) {
@@ -34,20 +34,21 @@ class MetricsEndpointTest {
     }
 
     @Test
-    void metricsCarryControllerRuntimeNamesAndLabelsAndProbesReportState() throws Exception {
+    void metricsCarryControllerRuntimeNamesAndLabelsAndProbesReportState(TestCluster cluster, TestNamespace ns) throws Exception {
         var registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        try (KubernetesClient instrumented = new KubernetesClientBuilder().withConfig(client.getConfiguration())
+        try (KubernetesClient instrumented = new KubernetesClientBuilder().withConfig(cluster.config())
                 .withHttpClientBuilderConsumer(b -> RestClientMetrics.install(b, registry)).build()) {
             var calls = new AtomicInteger();
             Manager manager = new Manager(instrumented,
                     ManagerOptions.defaults().withHealthPort(0).withHealthBindAddress("127.0.0.1"),
                     KeyGate.admitAll(), registry);
             try (manager) {
-                manager.controller(io.fabric8.kubernetes.api.model.ConfigMap.class).named("scraped").complete(r -> {
-                    return calls.incrementAndGet() == 1 ? Result.failed(new RuntimeException("first try fails")) : Result.done();
-                });
-                instrumented.resource(new ConfigMapBuilder().withNewMetadata().withName("a").withNamespace("m")
-                        .endMetadata().build()).create();
+                manager.controller(io.fabric8.kubernetes.api.model.ConfigMap.class).named("scraped")
+                        .withLabelSelector("scrape=" + ns.name())
+                        .complete(r -> calls.incrementAndGet() == 1
+                                ? Result.failed(new RuntimeException("first try fails")) : Result.done());
+                instrumented.resource(new ConfigMapBuilder().withNewMetadata().withName("a").withNamespace(ns.name())
+                        .addToLabels("scrape", ns.name()).endMetadata().build()).create();
                 manager.start();
                 int port = manager.healthPort();
                 await().atMost(Duration.ofSeconds(10)).until(() -> calls.get() >= 2);
@@ -88,7 +89,7 @@ class MetricsEndpointTest {
     }
 
     @Test
-    void readyzExplainsWhyItIsNotReady() throws Exception {
+    void readyzExplainsWhyItIsNotReady(KubernetesClient client) throws Exception {
         Manager manager = new Manager(client,
                 ManagerOptions.defaults().withHealthPort(0).withHealthBindAddress("127.0.0.1")
                         .withCacheSyncTimeout(Duration.ofSeconds(5)),
