@@ -5,4 +5,6 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$root"
 . scripts/java-env.sh
 echo "test.sh: using JDK at $JAVA_HOME ($("$JAVA_HOME/bin/java" -version 2>&1 | head -1))"
+# The REAL test backend: kube-apiserver, etcd and kubectl built from source (a no-op when present).
+bash testing/apiserver/build.sh >/dev/null
 ./mvnw -B -ntp verify "$@"

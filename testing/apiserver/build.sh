@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds kube-apiserver, kubectl and etcd from source (Go module proxy) at the
-# pinned versions below and installs them where io.fabric8:kube-api-test
+# versions pinned in versions.env (the one place; the testing module reads the
+# same file as Java properties) and installs them where io.fabric8:kube-api-test
 # looks for binaries:
 #
-#   ${KUBE_API_TEST_DIR:-~/.kubeapitest}/k8s/<version without "v">-<os>-<arch>/
+#   ${FLOTILLA_KUBE_API_TEST_DIR:-~/.kubeapitest}/k8s/<version without "v">-<os>-<arch>/
 #       {kube-apiserver,etcd,kubectl}
 #
 # (kube-api-test 7.6.1: KubeAPIServerConfigBuilder.DIRECTORY_NAME=".kubeapitest",
@@ -11,9 +12,8 @@
 # "-<os.name>-<arch>"; the version part is parsed as dot-separated integers, so
 # it must be "1.37.2", not "v1.37.2".)
 #
-# Tests then run with KUBE_API_TEST_OFFLINE_MODE=true and
-# KUBE_API_TEST_API_SERVER_VERSION=1.37.2 (or the version picked by default,
-# the highest one present).
+# The testing module (dev.flotilla.testing.RealApiServer) runs kube-api-test in
+# offline mode against this directory.
 #
 # Only the tiny main packages under cmd/ are ours. go.mod/go.sum are generated
 # in a work dir at build time; the k8s.io/* staging replace list is derived
@@ -24,24 +24,28 @@
 # stdout is the binary directory, so  dir="$(testing/apiserver/build.sh)"  works.
 #
 # Environment:
-#   FLOTILLA_KUBE_API_TEST_DIR   base dir (default: $KUBE_API_TEST_DIR, else ~/.kubeapitest)
+#   FLOTILLA_KUBE_API_TEST_DIR   base dir (default: ~/$KUBE_API_TEST_DEFAULT_DIRNAME from versions.env)
 #   FLOTILLA_APISERVER_WORK_DIR  generated modules + build logs
 #                                (default: ${XDG_CACHE_HOME:-~/.cache}/flotilla/apiserver-build)
 #   FLOTILLA_APISERVER_REBUILD=1 rebuild even if up to date
-#   FLOTILLA_GO_BUILD_P          go build -p (default 2; each compile job can take ~1 GiB)
+#   FLOTILLA_GO_BUILD_P          go build -p (default 2). Measured peak: ~0.5 GiB per compile
+#                                job; linking kube-apiserver alone takes ~2.3 GiB RSS.
 #   GO                           go binary (default: go on PATH, else /usr/local/go/bin/go)
 set -euo pipefail
-
-# ---- pinned versions (the only place to change them) ------------------------
-K8S_VERSION="v1.37.2"    # k8s.io/kubernetes; staging modules are v0.<minor>.<patch>
-ETCD_VERSION="v3.6.16"   # go.etcd.io/etcd/server/v3, newest stable v3.6.x
-# -----------------------------------------------------------------------------
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 START_SECONDS=$SECONDS
 
-log() { printf '[apiserver-build] %s\n' "$*" >&2; }
+log() { printf '[apiserver-build +%ss] %s\n' "$(( SECONDS - START_SECONDS ))" "$*" >&2; }
 die() { printf '[apiserver-build] ERROR: %s\n' "$*" >&2; exit 1; }
+
+[[ -f "$SCRIPT_DIR/versions.env" ]] || die "missing $SCRIPT_DIR/versions.env"
+# shellcheck source=versions.env
+. "$SCRIPT_DIR/versions.env"
+K8S_VERSION="${KUBERNETES_VERSION:?versions.env must set KUBERNETES_VERSION}"  # k8s.io/kubernetes; staging = v0.<minor>.<patch>
+ETCD_VERSION="${ETCD_VERSION:?versions.env must set ETCD_VERSION}"            # go.etcd.io/etcd/server/v3
+KUBE_API_TEST_DEFAULT_DIRNAME="${KUBE_API_TEST_DEFAULT_DIRNAME:-.kubeapitest}"
+[[ "$ETCD_VERSION" =~ ^v3\.[0-9]+\.[0-9]+$ ]] || die "ETCD_VERSION must look like v3.X.Y, got $ETCD_VERSION"
 
 # ---- toolchain --------------------------------------------------------------
 GO="${GO:-$(command -v go || true)}"
@@ -60,11 +64,13 @@ case "$GOARCH_HOST" in
 esac
 
 # ---- locations --------------------------------------------------------------
-[[ "$K8S_VERSION" =~ ^v1\.([0-9]+)\.([0-9]+)$ ]] || die "K8S_VERSION must look like v1.X.Y, got $K8S_VERSION"
+[[ "$K8S_VERSION" =~ ^v1\.([0-9]+)\.([0-9]+)$ ]] || die "KUBERNETES_VERSION must look like v1.X.Y, got $K8S_VERSION"
 K8S_MINOR="${BASH_REMATCH[1]}"
 STAGING_VERSION="v0.${BASH_REMATCH[1]}.${BASH_REMATCH[2]}"
 
-BASE_DIR="${FLOTILLA_KUBE_API_TEST_DIR:-${KUBE_API_TEST_DIR:-$HOME/.kubeapitest}}"
+# The testing module passes this dir to kube-api-test explicitly (withTestDir),
+# so kube-api-test's own KUBE_API_TEST_DIR variable is deliberately not read.
+BASE_DIR="${FLOTILLA_KUBE_API_TEST_DIR:-$HOME/$KUBE_API_TEST_DEFAULT_DIRNAME}"
 DEST_DIR="$BASE_DIR/k8s/${K8S_VERSION#v}-${GOOS_HOST}-${GOARCH_HOST}"
 WORK_ROOT="${FLOTILLA_APISERVER_WORK_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/flotilla/apiserver-build}"
 WORK_DIR="$WORK_ROOT/k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}"
@@ -134,8 +140,10 @@ BUILD_DATE="$(sed -n -E '1,/"Time"/s/.*"Time": *"([^"]+)".*/\1/p' "$K8S_INFO" 2>
 BUILD_DATE="${BUILD_DATE:-1970-01-01T00:00:00Z}"
 BUILD_DATE="${BUILD_DATE%%.*}"; [[ "$BUILD_DATE" == *Z ]] || BUILD_DATE="${BUILD_DATE}Z"
 
+# go.mod and cmd/ are regenerated on every build; go.sum is kept so that a
+# rebuild with a warm module cache does not need the checksum database.
 K8S_MOD_DIR="$WORK_DIR/k8s"
-rm -rf "$K8S_MOD_DIR"
+rm -rf "$K8S_MOD_DIR/cmd" "$K8S_MOD_DIR/go.mod"
 mkdir -p "$K8S_MOD_DIR/cmd"
 cp -R "$SCRIPT_DIR/cmd/kube-apiserver" "$SCRIPT_DIR/cmd/kubectl" "$K8S_MOD_DIR/cmd/"
 {
@@ -181,7 +189,7 @@ ETCD_GOMOD="$(json_field GoMod <<<"$ETCD_JSON")"
 [[ -f "$ETCD_GOMOD" ]] || die "no go.mod for go.etcd.io/etcd/server/v3@${ETCD_VERSION} in module cache"
 
 ETCD_MOD_DIR="$WORK_DIR/etcd"
-rm -rf "$ETCD_MOD_DIR"
+rm -f "$ETCD_MOD_DIR/main.go" "$ETCD_MOD_DIR/go.mod"
 mkdir -p "$ETCD_MOD_DIR"
 cp "$SCRIPT_DIR/cmd/etcd/main.go" "$ETCD_MOD_DIR/"
 {
