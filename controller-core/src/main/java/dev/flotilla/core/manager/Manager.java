@@ -103,7 +103,7 @@ public final class Manager implements AutoCloseable {
                 health = HealthServer.start(new InetSocketAddress(options.healthBindAddress(), options.healthPort()),
                         registry, this::livenessProblems, this::readinessProblems);
             } catch (IOException e) {
-                state.set(State.STOPPED);
+                markStopped();
                 throw new UncheckedIOException("cannot serve /metrics on " + options.healthBindAddress() + ":"
                         + options.healthPort() + ": " + e.getMessage(), e);
             }
@@ -113,16 +113,18 @@ public final class Manager implements AutoCloseable {
             informers.startAll().get(options.cacheSyncTimeout().toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             informers.stopAll();
-            state.set(State.STOPPED);
+            markStopped();
             throw new CacheSyncException("caches did not sync within " + options.cacheSyncTimeout() + ": "
                     + informers.unsynced(), e);
         } catch (ExecutionException e) {
             informers.stopAll();
-            state.set(State.STOPPED);
+            markStopped();
             throw new CacheSyncException("informer failed to start: " + e.getCause().getMessage(), e.getCause());
         }
         controllers.forEach(Controller::start);
-        state.set(State.RUNNING);
+        if (!state.compareAndSet(State.STARTING, State.RUNNING)) {
+            return; // stop() arrived during start-up and has already drained the queues
+        }
         log.atInfo().addKeyValue("controllers", controllers.stream().map(Controller::name).toList())
                 .addKeyValue("informers", informers.all().size())
                 .addKeyValue("syncMillis", Duration.ofNanos(System.nanoTime() - begin).toMillis())
@@ -139,6 +141,10 @@ public final class Manager implements AutoCloseable {
         State before = state.getAndUpdate(s -> s == State.STOPPED ? s : State.STOPPING);
         if (before == State.STOPPED || before == State.STOPPING) {
             return awaitStopped();
+        }
+        if (before == State.NEW) {
+            markStopped();
+            return true;
         }
         long deadline = System.nanoTime() + options.shutdownTimeout().toNanos();
         informers.stopAll();
@@ -162,13 +168,19 @@ public final class Manager implements AutoCloseable {
             }
         }
         drainedCleanly = results.size() == controllers.size() && results.stream().allMatch(b -> b);
+        markStopped();
+        log.atInfo().addKeyValue("drained", drainedCleanly).log("manager stopped");
+        return drainedCleanly;
+    }
+
+    /** A start that failed leaves nothing running and a manager that stop() and close() return from at once. */
+    private void markStopped() {
         if (health != null) {
             health.close();
+            health = null;
         }
         state.set(State.STOPPED);
         stopped.countDown();
-        log.atInfo().addKeyValue("drained", drainedCleanly).log("manager stopped");
-        return drainedCleanly;
     }
 
     private boolean awaitStopped() {

@@ -1,0 +1,148 @@
+package dev.flotilla.manager.demo;
+
+import ch.qos.logback.classic.Level;
+import dev.flotilla.core.metrics.RestClientMetrics;
+import dev.flotilla.manager.CliException;
+import dev.flotilla.manager.Durations;
+import dev.flotilla.manager.ExitCode;
+import dev.flotilla.manager.Logging;
+import dev.flotilla.manager.Main;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code flotilla demo}: the mirror controller end to end with no cluster at hand. Starts an API
+ * server in-process (see {@link DemoCluster}), creates namespaces and labelled ConfigMaps, runs
+ * the manager, injects transient failures and mid-run updates, shows one live progress line, and
+ * prints a summary. Exit 0 only if every mirror converged before the timeout.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Run the configmap-mirror controller against an in-process API server and report how fast "
+                + "every mirror converges.", "Exits 0 only if all mirrors converged before --timeout, else 1."})
+public final class DemoCommand implements Callable<Integer> {
+
+    /** Seed for which keys fail and which sources are updated; fixed so runs are comparable. */
+    static final long SEED = 42;
+
+    @ParentCommand
+    Main main;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--objects", paramLabel = "N", defaultValue = "300",
+            description = "Source ConfigMaps to create (1-100000). Default: ${DEFAULT-VALUE}.")
+    int objects;
+
+    @Option(names = "--namespaces", paramLabel = "N", defaultValue = "10",
+            description = "Namespaces to spread them over (1-10000). Default: ${DEFAULT-VALUE}.")
+    int namespaces;
+
+    @Option(names = "--workers", paramLabel = "N", defaultValue = "4",
+            description = "Concurrent reconciles (at least 1). Default: ${DEFAULT-VALUE}.")
+    int workers;
+
+    @Option(names = "--failure-rate", paramLabel = "FRACTION", defaultValue = "0.05",
+            description = "Fraction of first reconcile attempts that fail transiently, to show retries (0-0.9). Default: ${DEFAULT-VALUE}.")
+    double failureRate;
+
+    @Option(names = "--updates", paramLabel = "FRACTION", defaultValue = "0.1",
+            description = "Fraction of sources changed mid-run, which must converge too (0-1). Default: ${DEFAULT-VALUE}.")
+    double updates;
+
+    @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "120s", converter = Durations.Converter.class,
+            description = "Give up (exit 1) if not converged this long after the manager started; creating the objects "
+                    + "is not counted (120s, 2m, PT2M). Default: 120s.")
+    Duration timeout;
+
+    @Option(names = "--health-port", paramLabel = "PORT", defaultValue = "0",
+            description = "Port of /metrics on 127.0.0.1; 0 picks a free port, -1 turns it off. Default: ${DEFAULT-VALUE}.")
+    int healthPort;
+
+    @Option(names = "--json", description = "Print the summary as one JSON object on stdout, and no progress line.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        Logging logging = main.logging();
+        validate();
+        if (!main.debug()) {
+            // Keep the console to the progress line: retries are expected here, and the mock server
+            // logs every request.
+            logging.set(Logging.FLOTILLA, Level.WARN)
+                    .set(Logging.RECONCILE_LOOP, Level.ERROR)
+                    .set("io.fabric8", Level.ERROR)
+                    .setJul("io.fabric8.mockwebserver", java.util.logging.Level.WARNING);
+        }
+        PrintStream out = main.out();
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        DemoRun.Settings settings = new DemoRun.Settings(objects, namespaces, workers, failureRate, updates, timeout,
+                healthPort, SEED);
+        ProgressLine progress = new ProgressLine(out, ProgressLine.isTerminal(out), !json);
+        DemoSummary summary;
+        DemoCluster cluster;
+        try {
+            cluster = MockApiServerCluster.start(b -> RestClientMetrics.install(b, registry));
+        } catch (RuntimeException e) {
+            throw new CliException(ExitCode.FAILURE, "demo: cannot start the in-process API server: " + e.getMessage(), e);
+        }
+        try (cluster) {
+            if (!json) {
+                out.printf(Locale.ROOT, "flotilla demo: %d ConfigMaps in %d namespaces, %d workers, %.0f%% of first attempts fail, %.0f%% updated mid-run%n",
+                        objects, namespaces, workers, failureRate * 100, updates * 100);
+                out.println("backend: " + cluster.description());
+            }
+            summary = new DemoRun(settings, cluster, registry).run(progress::update, url -> {
+                if (!json) {
+                    progress.finish(); // end the "creating" line first on a terminal
+                    out.println("metrics: " + (url == null ? "off" : url));
+                }
+            });
+        } finally {
+            progress.finish();
+        }
+        if (json) {
+            out.println(summary.toJson());
+        } else {
+            out.print(summary.toText());
+        }
+        out.flush();
+        if (!summary.isConverged()) {
+            throw new CliException(ExitCode.FAILURE, "demo " + summary.reason());
+        }
+        return ExitCode.OK.code();
+    }
+
+    private void validate() {
+        range("--objects", objects, 1, 100_000);
+        range("--namespaces", namespaces, 1, 10_000);
+        range("--workers", workers, 1, 1_000);
+        range("--health-port", healthPort, -1, 65_535);
+        if (!(failureRate >= 0 && failureRate <= 0.9)) {
+            throw usage("--failure-rate", "must be a fraction within 0..0.9, got " + failureRate);
+        }
+        if (!(updates >= 0 && updates <= 1)) {
+            throw usage("--updates", "must be a fraction within 0..1, got " + updates);
+        }
+    }
+
+    private void range(String option, int value, int min, int max) {
+        if (value < min || value > max) {
+            throw usage(option, "must be within " + min + ".." + max + ", got " + value);
+        }
+    }
+
+    private ParameterException usage(String option, String problem) {
+        return new ParameterException(spec.commandLine(), "Invalid value for option '" + option + "': " + problem);
+    }
+}

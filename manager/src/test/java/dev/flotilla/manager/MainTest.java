@@ -1,0 +1,203 @@
+package dev.flotilla.manager;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.flotilla.core.manager.ManagerOptions;
+import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReview;
+import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReviewStatusBuilder;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * The CLI's contract: exit codes, and exactly one line on stderr for every error, without a stack
+ * trace unless {@code --debug}.
+ */
+class MainTest {
+
+    @TempDir
+    Path tmp;
+
+    private static void assertOneErrorLine(Cli.Result r, ExitCode code, String... fragments) {
+        assertThat(r.code()).as("exit code; stderr: %s", r.err()).isEqualTo(code.code());
+        assertThat(r.errLines()).as("stderr").hasSize(1);
+        String line = r.errLines().get(0);
+        assertThat(line).startsWith("flotilla: ").doesNotContain("\tat ").doesNotContain("Exception:");
+        for (String f : fragments) {
+            assertThat(line).contains(f);
+        }
+    }
+
+    @Test
+    void unknownOptionIsAUsageError() {
+        Cli.Result r = Cli.run("run", "--bogus");
+        assertOneErrorLine(r, ExitCode.USAGE, "Unknown option: '--bogus'", "try 'flotilla run --help'");
+    }
+
+    @Test
+    void unknownCommandIsAUsageError() {
+        Cli.Result r = Cli.run("deploy");
+        assertOneErrorLine(r, ExitCode.USAGE, "unknown command 'deploy'", "run", "demo");
+    }
+
+    @Test
+    void missingCommandIsAUsageError() {
+        assertOneErrorLine(Cli.run(), ExitCode.USAGE, "missing command");
+    }
+
+    /** Flag values out of range are usage errors (2), like values of the wrong type. */
+    @Test
+    void zeroWorkersIsAUsageError() {
+        assertOneErrorLine(Cli.run("run", "--workers", "0"), ExitCode.USAGE, "--workers", "at least 1");
+        assertOneErrorLine(Cli.run("demo", "--workers", "0"), ExitCode.USAGE, "--workers");
+        assertOneErrorLine(Cli.run("run", "--workers", "many"), ExitCode.USAGE, "--workers");
+    }
+
+    @Test
+    void demoFractionsAreValidated() {
+        assertOneErrorLine(Cli.run("demo", "--failure-rate", "0.95"), ExitCode.USAGE, "--failure-rate", "0..0.9");
+        assertOneErrorLine(Cli.run("demo", "--updates", "-0.1"), ExitCode.USAGE, "--updates");
+        assertOneErrorLine(Cli.run("demo", "--objects", "0"), ExitCode.USAGE, "--objects");
+    }
+
+    @Test
+    void badDurationsAreUsageErrors() {
+        assertOneErrorLine(Cli.run("run", "--shutdown-timeout", "3x"), ExitCode.USAGE, "--shutdown-timeout", "'3x'");
+        assertOneErrorLine(Cli.run("run", "--shutdown-timeout", "0s"), ExitCode.USAGE, "positive");
+        assertOneErrorLine(Cli.run("demo", "--timeout", "soon"), ExitCode.USAGE, "--timeout");
+        assertOneErrorLine(Cli.run("run", "--health-port", "70000"), ExitCode.USAGE, "--health-port");
+    }
+
+    @Test
+    void helpAndVersionExitZero() {
+        Cli.Result help = Cli.run("--help");
+        assertThat(help.code()).isZero();
+        assertThat(help.out()).contains("Usage: flotilla").contains("run").contains("demo").contains("Exit codes");
+        Cli.Result runHelp = Cli.run("run", "--help");
+        assertThat(runHelp.code()).isZero();
+        assertThat(runHelp.out()).contains("--kubeconfig").contains("--shutdown-timeout")
+                .contains("Default: " + ManagerOptions.DEFAULT_HEALTH_PORT);
+        Cli.Result version = Cli.run("--version");
+        assertThat(version.code()).isZero();
+        assertThat(version.out().strip()).isEqualTo("flotilla " + Version.get());
+        assertThat(Version.get()).doesNotContain("${").isNotEqualTo("unknown");
+    }
+
+    @Test
+    void runDefaultsMatchTheCore() {
+        RunCommand run = new RunCommand();
+        new CommandLine(run).parseArgs();
+        assertThat(run.shutdownTimeout).isEqualTo(ManagerOptions.DEFAULT_SHUTDOWN_TIMEOUT);
+        assertThat(run.healthPort).isEqualTo(ManagerOptions.DEFAULT_HEALTH_PORT);
+        assertThat(run.healthBindAddress).isEqualTo(ManagerOptions.DEFAULT_HEALTH_BIND_ADDRESS);
+    }
+
+    @Test
+    void malformedKubeconfigIsAConfigError() throws IOException {
+        Path file = tmp.resolve("garbage.yaml");
+        Files.writeString(file, "apiVersion: v1\nclusters:\n  - name: [unclosed\n    cluster: {server: x\n");
+        Cli.Result r = Cli.run("run", "--kubeconfig", file.toString());
+        assertOneErrorLine(r, ExitCode.CONFIG, "kubeconfig " + file, "not valid YAML (line ");
+    }
+
+    @Test
+    void missingKubeconfigIsAConfigError() {
+        Path file = tmp.resolve("nope.yaml");
+        assertOneErrorLine(Cli.run("run", "--kubeconfig", file.toString()), ExitCode.CONFIG, "kubeconfig " + file, "no such file");
+    }
+
+    @Test
+    void unknownContextIsAConfigError() throws IOException {
+        Path file = kubeconfig("https://127.0.0.1:6443");
+        assertOneErrorLine(Cli.run("run", "--kubeconfig", file.toString(), "--context", "prod"), ExitCode.CONFIG,
+                "context 'prod' not found", "contexts: test");
+    }
+
+    @Test
+    void closedPortIsUnreachableWithinSeconds() throws IOException {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Path file = kubeconfig("https://127.0.0.1:" + port);
+        Cli.Result r = Cli.run("run", "--kubeconfig", file.toString(), "--health-port", "-1");
+        assertOneErrorLine(r, ExitCode.UNREACHABLE, "cannot reach the API server at https://127.0.0.1:" + port, "Connection refused");
+        assertThat(r.millis()).isLessThan(10_000);
+    }
+
+    @Test
+    void missingPermissionIsForbidden() throws IOException {
+        KubernetesMockServer server = new KubernetesMockServer(false);
+        server.init();
+        try {
+            KubernetesSerialization json = new KubernetesSerialization();
+            server.expect().get().withPath("/version")
+                    .andReturn(200, "{\"major\":\"1\",\"minor\":\"33\",\"gitVersion\":\"v1.33.0\"}").always();
+            AtomicInteger reviews = new AtomicInteger();
+            server.expect().post().withPath("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews")
+                    .andReply(201, request -> {
+                        reviews.incrementAndGet();
+                        SelfSubjectAccessReview review = json.unmarshal(request.getBody().readUtf8(), SelfSubjectAccessReview.class);
+                        var attrs = review.getSpec().getResourceAttributes();
+                        boolean allowed = !("watch".equals(attrs.getVerb()) && "configmaps".equals(attrs.getResource()));
+                        review.setStatus(new SubjectAccessReviewStatusBuilder().withAllowed(allowed).build());
+                        return json.asJson(review);
+                    }).always();
+            Path file = kubeconfig(server.url("/").replaceAll("/$", ""));
+            Cli.Result r = Cli.run("run", "--kubeconfig", file.toString(), "--health-port", "-1");
+            assertOneErrorLine(r, ExitCode.FORBIDDEN, "missing permission: watch configmaps (all namespaces)");
+            assertThat(r.err().strip()).isEqualTo("flotilla: missing permission: watch configmaps (all namespaces)");
+            assertThat(reviews.get()).as("stops at the first missing permission: list, then watch").isEqualTo(2);
+        } finally {
+            server.destroy();
+        }
+    }
+
+    @Test
+    void debugPrintsTheStackTraceAfterTheLine() throws IOException {
+        Path file = tmp.resolve("list.yaml");
+        Files.writeString(file, "- just\n- a list\n");
+        Cli.Result plain = Cli.run("run", "--kubeconfig", file.toString());
+        assertOneErrorLine(plain, ExitCode.CONFIG, "not a kubeconfig", "a list");
+
+        Cli.Result debug = Cli.run("run", "--debug", "--kubeconfig", file.toString());
+        assertThat(debug.code()).isEqualTo(ExitCode.CONFIG.code());
+        assertThat(debug.errLines().get(0)).isEqualTo(plain.errLines().get(0));
+        assertThat(debug.errLines()).hasSizeGreaterThan(1);
+        assertThat(debug.err()).contains("CliException");
+
+        Cli.Result global = Cli.run("--debug", "run", "--kubeconfig", file.toString());
+        assertThat(global.errLines()).hasSizeGreaterThan(1);
+    }
+
+    private Path kubeconfig(String server) throws IOException {
+        Path file = tmp.resolve("kubeconfig-" + System.nanoTime() + ".yaml");
+        Files.writeString(file, """
+                apiVersion: v1
+                kind: Config
+                clusters:
+                - name: test
+                  cluster:
+                    server: %s
+                    insecure-skip-tls-verify: true
+                contexts:
+                - name: test
+                  context:
+                    cluster: test
+                    user: test
+                current-context: test
+                users:
+                - name: test
+                  user:
+                    token: not-a-real-token
+                """.formatted(server));
+        return file;
+    }
+}
