@@ -73,6 +73,12 @@ public final class ApiServerBinaries {
         return baseDir().resolve("k8s").resolve(kubernetesVersion() + "-linux-amd64");
     }
 
+    /** Whether all three binaries are built. */
+    public static boolean present() {
+        Path dir = binaryDir();
+        return List.of("kube-apiserver", "etcd", "kubectl").stream().allMatch(b -> Files.isExecutable(dir.resolve(b)));
+    }
+
     /** The binary directory, or an error that says what is missing and how to build it. */
     public static Path require() {
         Path dir = binaryDir();

@@ -3,9 +3,9 @@ package dev.flotilla.manager.demo;
 import io.fabric8.kubernetes.client.KubernetesClient;
 
 /**
- * The API server the demo runs against. Today: fabric8's mock server in CRUD mode, in-process
- * ({@link MockApiServerCluster}); a real kube-apiserver backend can replace it without touching
- * the demo.
+ * The API server the demo runs against: a real kube-apiserver and etcd ({@link RealApiServerCluster})
+ * when their binaries are built, otherwise fabric8's mock server in CRUD mode, in-process
+ * ({@link MockApiServerCluster}).
  */
 public interface DemoCluster extends AutoCloseable {
 

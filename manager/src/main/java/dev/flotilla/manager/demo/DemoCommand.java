@@ -7,6 +7,7 @@ import dev.flotilla.manager.Durations;
 import dev.flotilla.manager.ExitCode;
 import dev.flotilla.manager.Logging;
 import dev.flotilla.manager.Main;
+import dev.flotilla.testing.ApiServerBinaries;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.PrintStream;
@@ -22,12 +23,12 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code flotilla demo}: the mirror controller end to end with no cluster at hand. Starts an API
- * server in-process (see {@link DemoCluster}), creates namespaces and labelled ConfigMaps, runs
+ * server (a real kube-apiserver and etcd when built, else fabric8's mock; see {@link DemoCluster}), creates namespaces and labelled ConfigMaps, runs
  * the manager, injects transient failures and mid-run updates, shows one live progress line, and
  * prints a summary. Exit 0 only if every mirror converged before the timeout.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Run the configmap-mirror controller against an in-process API server and report how fast "
+        description = {"Run the configmap-mirror controller against a local API server and report how fast "
                 + "every mirror converges.", "Exits 0 only if all mirrors converged before --timeout, else 1."})
 public final class DemoCommand implements Callable<Integer> {
 
@@ -72,6 +73,47 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the summary as one JSON object on stdout, and no progress line.")
     boolean json;
 
+    /** Which API server the demo starts. */
+    public enum Backend { AUTO, REAL, MOCK }
+
+    @Option(names = "--backend", paramLabel = "auto|real|mock", defaultValue = "auto",
+            converter = BackendConverter.class,
+            description = "API server to start: real = kube-apiserver + etcd built by testing/apiserver/build.sh, "
+                    + "mock = fabric8's mock server in-process, auto = real when its binaries are built, else mock. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    Backend backend;
+
+    static final class BackendConverter implements picocli.CommandLine.ITypeConverter<Backend> {
+        @Override
+        public Backend convert(String value) {
+            try {
+                return Backend.valueOf(value.strip().toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException("expected auto, real or mock, got '" + value + "'");
+            }
+        }
+    }
+
+    /** Starts the chosen backend; REAL without binaries is a clear error, never a silent mock. */
+    private DemoCluster startCluster(PrometheusMeterRegistry registry) {
+        boolean real = switch (backend) {
+            case REAL -> true;
+            case MOCK -> false;
+            case AUTO -> ApiServerBinaries.present();
+        };
+        if (real && !ApiServerBinaries.present()) {
+            throw new CliException(ExitCode.CONFIG, "demo: --backend real needs the kube-apiserver binaries in "
+                    + ApiServerBinaries.binaryDir() + "; build them with: bash testing/apiserver/build.sh");
+        }
+        try {
+            return real ? RealApiServerCluster.start(b -> RestClientMetrics.install(b, registry))
+                    : MockApiServerCluster.start(b -> RestClientMetrics.install(b, registry));
+        } catch (RuntimeException e) {
+            throw new CliException(ExitCode.FAILURE, "demo: cannot start the " + (real ? "kube-apiserver" : "in-process API server")
+                    + ": " + e.getMessage(), e);
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         Logging logging = main.logging();
@@ -90,12 +132,7 @@ public final class DemoCommand implements Callable<Integer> {
                 healthPort, SEED);
         ProgressLine progress = new ProgressLine(out, ProgressLine.isTerminal(out), !json);
         DemoSummary summary;
-        DemoCluster cluster;
-        try {
-            cluster = MockApiServerCluster.start(b -> RestClientMetrics.install(b, registry));
-        } catch (RuntimeException e) {
-            throw new CliException(ExitCode.FAILURE, "demo: cannot start the in-process API server: " + e.getMessage(), e);
-        }
+        DemoCluster cluster = startCluster(registry);
         try (cluster) {
             if (!json) {
                 out.printf(Locale.ROOT, "flotilla demo: %d ConfigMaps in %d namespaces, %d workers, %.0f%% of first attempts fail, %.0f%% updated mid-run%n",

@@ -4,13 +4,45 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.flotilla.manager.Cli;
 import dev.flotilla.manager.ExitCode;
+import dev.flotilla.testing.ApiServerBinaries;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class DemoCommandTest {
 
     @Test
+    void convergesOnARealApiServerAndSaysSo() {
+        Cli.Result r = Cli.run("demo", "--backend", "real", "--objects", "60", "--namespaces", "3", "--json",
+                "--timeout", "60s");
+        assertThat(r.code()).as("stderr: %s", r.err()).isEqualTo(ExitCode.OK.code());
+        String json = r.outLines().get(0);
+        assertThat(json).contains("\"result\":\"converged\"").contains("\"converged\":60")
+                .contains("kube-apiserver v1.37.2");
+        assertThat(field(json, "writes")).isBetween(60L, 80L);
+    }
+
+    @Test
+    void theRealBackendWithoutBinariesIsAClearConfigurationErrorNotASilentMock(@TempDir Path empty) {
+        String before = System.getProperty(ApiServerBinaries.DIR_PROPERTY);
+        System.setProperty(ApiServerBinaries.DIR_PROPERTY, empty.toString());
+        try {
+            Cli.Result r = Cli.run("demo", "--backend", "real", "--objects", "5");
+            assertThat(r.code()).isEqualTo(ExitCode.CONFIG.code());
+            assertThat(r.errLines()).singleElement().satisfies(line -> assertThat(line)
+                    .contains("--backend real needs the kube-apiserver binaries").contains("testing/apiserver/build.sh"));
+        } finally {
+            if (before == null) {
+                System.clearProperty(ApiServerBinaries.DIR_PROPERTY);
+            } else {
+                System.setProperty(ApiServerBinaries.DIR_PROPERTY, before);
+            }
+        }
+    }
+
+    @Test
     void convergesAndPrintsOneJsonObject() {
-        Cli.Result r = Cli.run("demo", "--objects", "60", "--namespaces", "3", "--json", "--timeout", "60s");
+        Cli.Result r = Cli.run("demo", "--backend", "mock", "--objects", "60", "--namespaces", "3", "--json", "--timeout", "60s");
         assertThat(r.code()).as("stderr: %s", r.err()).isEqualTo(ExitCode.OK.code());
         assertThat(r.err()).isEmpty();
         assertThat(r.outLines()).as("only the JSON object, no progress line").hasSize(1);
@@ -36,7 +68,7 @@ class DemoCommandTest {
 
     @Test
     void textModeShowsProgressAndSummary() {
-        Cli.Result r = Cli.run("demo", "--objects", "20", "--namespaces", "2", "--failure-rate", "0", "--updates", "0",
+        Cli.Result r = Cli.run("demo", "--backend", "mock", "--objects", "20", "--namespaces", "2", "--failure-rate", "0", "--updates", "0",
                 "--health-port", "-1");
         assertThat(r.code()).as("stderr: %s", r.err()).isZero();
         assertThat(r.out()).contains("flotilla demo: 20 ConfigMaps in 2 namespaces")
@@ -48,7 +80,7 @@ class DemoCommandTest {
 
     @Test
     void notConvergingInTimeExitsOneWithOneLine() {
-        Cli.Result r = Cli.run("demo", "--objects", "30", "--namespaces", "2", "--json", "--timeout", "1ms");
+        Cli.Result r = Cli.run("demo", "--backend", "mock", "--objects", "30", "--namespaces", "2", "--json", "--timeout", "1ms");
         assertThat(r.code()).isEqualTo(ExitCode.FAILURE.code());
         assertThat(r.errLines()).singleElement().satisfies(line ->
                 assertThat(line).startsWith("flotilla: demo not converged within 1ms: ").contains("mirrors up to date"));
