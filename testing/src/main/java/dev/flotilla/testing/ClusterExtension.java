@@ -15,6 +15,7 @@ import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolutionException;
 import org.junit.jupiter.api.extension.ParameterResolver;
 import org.junit.platform.commons.support.AnnotationSupport;
+import org.opentest4j.TestAbortedException;
 
 /** The extension behind {@link WithCluster}. */
 public final class ClusterExtension implements BeforeAllCallback, BeforeEachCallback, AfterEachCallback, ParameterResolver {
@@ -25,19 +26,34 @@ public final class ClusterExtension implements BeforeAllCallback, BeforeEachCall
 
     @Override
     public void beforeAll(ExtensionContext context) {
-        cluster(context);
+        try {
+            cluster(context);
+        } catch (TestAbortedException e) {
+            // Reported per test in beforeEach, so that each skipped test names the reason.
+        }
     }
 
     private TestCluster cluster(ExtensionContext context) {
         ExtensionContext classContext = classContext(context);
-        return classContext.getStore(STORE).computeIfAbsent(CLUSTER, k -> {
+        Holder holder = classContext.getStore(STORE).computeIfAbsent(CLUSTER, k -> {
             ClusterBackend backend = ClusterBackend.selected();
             ClusterBackend[] allowed = AnnotationSupport.findAnnotation(classContext.getRequiredTestClass(), WithCluster.class)
                     .map(WithCluster::backends).orElse(new ClusterBackend[] {ClusterBackend.REAL, ClusterBackend.K3S});
-            Assumptions.assumeTrue(Arrays.asList(allowed).contains(backend), () -> classContext.getDisplayName()
-                    + " skipped on " + backend + ": its assertions need one of " + Arrays.toString(allowed));
-            return new Holder(TestCluster.start(backend));
-        }, Holder.class).cluster();
+            if (!Arrays.asList(allowed).contains(backend)) {
+                return Holder.skipped(classContext.getDisplayName() + " skipped on " + backend
+                        + ": its assertions need one of " + Arrays.toString(allowed));
+            }
+            try {
+                return Holder.running(TestCluster.start(backend));
+            } catch (TestAbortedException e) {
+                return Holder.skipped(e.getMessage());
+            }
+        }, Holder.class);
+        if (holder.cluster() == null) {
+            // Aborting each test (not only the class) makes every skipped test carry the reason in reports.
+            Assumptions.abort(holder.skipReason());
+        }
+        return holder.cluster();
     }
 
     private static ExtensionContext classContext(ExtensionContext context) {
@@ -93,11 +109,22 @@ public final class ClusterExtension implements BeforeAllCallback, BeforeEachCall
         return ns;
     }
 
-    /** Closed by JUnit when the class's store is discarded. */
-    private record Holder(TestCluster cluster) implements AutoCloseable {
+    /** A started cluster, or why there is none; closed by JUnit when the class's store is discarded. */
+    private record Holder(TestCluster cluster, String skipReason) implements AutoCloseable {
+        static Holder running(TestCluster cluster) {
+            return new Holder(cluster, null);
+        }
+
+        static Holder skipped(String reason) {
+            System.err.println("[flotilla] " + reason);
+            return new Holder(null, reason);
+        }
+
         @Override
         public void close() {
-            cluster.close();
+            if (cluster != null) {
+                cluster.close();
+            }
         }
     }
 }
