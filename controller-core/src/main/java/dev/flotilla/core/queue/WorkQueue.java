@@ -84,12 +84,14 @@ public final class WorkQueue<K> implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+        // Listeners (metrics) run outside the lock: every worker contends for it.
+        listener.added();
     }
 
+    /** Queues a key and wakes one waiting worker; the caller reports {@link WorkQueueListener#added()}. */
     private void push(K key) {
         queue.addLast(key);
         enqueuedAt.put(key, System.nanoTime());
-        listener.added();
         changed.signal();
     }
 
@@ -175,6 +177,9 @@ public final class WorkQueue<K> implements AutoCloseable {
 
     private Optional<K> get(Duration timeout) throws InterruptedException {
         long left = timeout == null ? Long.MAX_VALUE : timeout.toNanos();
+        K key;
+        long now;
+        Long since;
         lock.lock();
         try {
             while (queue.isEmpty() && !shuttingDown) {
@@ -189,34 +194,42 @@ public final class WorkQueue<K> implements AutoCloseable {
             if (queue.isEmpty() || (shuttingDown && !draining)) {
                 return Optional.empty();
             }
-            K key = queue.pollFirst();
-            long now = System.nanoTime();
-            Long since = enqueuedAt.remove(key);
+            key = queue.pollFirst();
+            now = System.nanoTime();
+            since = enqueuedAt.remove(key);
             processing.put(key, now);
             dirty.remove(key);
-            listener.started(Duration.ofNanos(since == null ? 0 : now - since));
-            return Optional.of(key);
         } finally {
             lock.unlock();
         }
+        listener.started(Duration.ofNanos(since == null ? 0 : now - since));
+        return Optional.of(key);
     }
 
     /** Marks {@code key} finished; if it was added while processing, it is queued again now. */
     public void done(K key) {
+        Long started;
+        boolean requeued = false;
         lock.lock();
         try {
-            Long started = processing.remove(key);
-            if (started != null) {
-                listener.finished(Duration.ofNanos(System.nanoTime() - started));
-            }
+            started = processing.remove(key);
             if (dirty.contains(key) && !shuttingDown) {
                 push(key);
+                requeued = true;
             } else if (dirty.contains(key)) {
                 dirty.remove(key);
             }
-            changed.signalAll();
+            if (shuttingDown) {
+                changed.signalAll(); // a drain waits for processing to empty
+            }
         } finally {
             lock.unlock();
+        }
+        if (started != null) {
+            listener.finished(Duration.ofNanos(System.nanoTime() - started));
+        }
+        if (requeued) {
+            listener.added();
         }
     }
 

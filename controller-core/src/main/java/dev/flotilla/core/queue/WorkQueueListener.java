@@ -4,8 +4,8 @@ import java.time.Duration;
 
 /**
  * What a {@link WorkQueue} reports as it works; the metrics binding implements it. Callbacks run
- * on the caller's thread, possibly under the queue's lock, so they must be quick and must not
- * call back into the queue.
+ * on the caller's thread after the queue has released its lock, so slow metrics never hold up
+ * other workers; they should still be quick.
  */
 public interface WorkQueueListener {
 
