@@ -6,12 +6,12 @@ import dev.flotilla.core.events.EventRecorder;
 import dev.flotilla.core.manager.CacheSyncException;
 import dev.flotilla.core.manager.Manager;
 import dev.flotilla.core.manager.ManagerOptions;
-import dev.flotilla.core.metrics.RestClientMetrics;
+import dev.flotilla.resilience.GuardConfig;
+import dev.flotilla.resilience.GuardedClients;
 import dev.flotilla.manager.cluster.KubeconfigLoader;
 import dev.flotilla.manager.cluster.StartupChecks;
 import dev.flotilla.manager.mirror.ConfigMapMirror;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.UncheckedIOException;
@@ -75,17 +75,57 @@ final class RunCommand implements Callable<Integer> {
             description = "Concurrent reconciles of the configmap-mirror controller (at least 1). Default: ${DEFAULT-VALUE}.")
     int workers;
 
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "Properties file with settings; today the API guard's resilience.* keys "
+                    + "(resilience.qps, resilience.burst, resilience.breaker.*, resilience.retry.*; see resilience/README.md).")
+    java.nio.file.Path configFile;
+
+    @Option(names = "--qps", paramLabel = "QPS",
+            description = "API requests per second for this replica (overrides resilience.qps). Default: "
+                    + GuardConfig.DEFAULT_QPS + ".")
+    Double qps;
+
+    @Option(names = "--burst", paramLabel = "N",
+            description = "API request burst (overrides resilience.burst). Default: " + GuardConfig.DEFAULT_BURST + ".")
+    Integer burst;
+
+    /** The guard's settings: defaults, then --config, then --qps/--burst; any problem is a configuration error. */
+    GuardConfig guardConfig() {
+        java.util.Map<String, String> values = new java.util.HashMap<>();
+        if (configFile != null) {
+            java.util.Properties p = new java.util.Properties();
+            try (var in = java.nio.file.Files.newBufferedReader(configFile)) {
+                p.load(in);
+            } catch (java.io.IOException | IllegalArgumentException e) {
+                throw new CliException(ExitCode.CONFIG, "config " + configFile + ": cannot read: " + e.getMessage(), e);
+            }
+            p.stringPropertyNames().forEach(k -> values.put(k, p.getProperty(k)));
+        }
+        if (qps != null) {
+            values.put(GuardConfig.KEY_QPS, Double.toString(qps));
+        }
+        if (burst != null) {
+            values.put(GuardConfig.KEY_BURST, Integer.toString(burst));
+        }
+        try {
+            return GuardConfig.fromMap(values);
+        } catch (IllegalArgumentException e) {
+            throw new CliException(ExitCode.CONFIG, (configFile == null ? "" : "config " + configFile + ": ")
+                    + e.getMessage().replace('\n', ' '), e);
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         main.logging();
         validate();
+        GuardConfig guard = guardConfig();
         KubeconfigLoader.Loaded loaded = new KubeconfigLoader().load(kubeconfig, context);
         String serverVersion = StartupChecks.verify(loaded.config(), loaded.source(), ConfigMapMirror.REQUIRED_PERMISSIONS);
 
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        KubernetesClient client = new KubernetesClientBuilder().withConfig(loaded.config())
-                .withHttpClientBuilderConsumer(b -> RestClientMetrics.install(b, registry))
-                .build();
+        // Every request the controllers make passes the guard; fabric8's own retry is off.
+        KubernetesClient client = GuardedClients.newClient(loaded.config(), guard, registry);
         ManagerOptions options = ManagerOptions.defaults().withHealthPort(healthPort)
                 .withHealthBindAddress(healthBindAddress).withShutdownTimeout(shutdownTimeout);
         EventRecorder events = new EventRecorder(client, ConfigMapMirror.FIELD_MANAGER, instanceName(), Clock.systemUTC());
