@@ -1,5 +1,6 @@
 package dev.flotilla.resilience;
 
+import dev.flotilla.core.reconcile.RetryAfterHint;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.http.HttpRequest;
 import java.net.HttpURLConnection;
@@ -15,7 +16,7 @@ import java.util.Objects;
  * It surfaces unchanged from blocking fabric8 calls: fabric8 rethrows a request's
  * {@link KubernetesClientException} through {@link #copyAsCause()}, which keeps the type.
  */
-public class ApiServerUnavailableException extends KubernetesClientException {
+public class ApiServerUnavailableException extends KubernetesClientException implements RetryAfterHint {
 
     private final String apiServer;
     private final Duration retryAfter;
@@ -51,6 +52,7 @@ public class ApiServerUnavailableException extends KubernetesClientException {
     }
 
     /** How long until the breaker lets the next probe through; never negative. */
+    @Override
     public Duration retryAfter() {
         return retryAfter;
     }

@@ -8,6 +8,7 @@ import dev.flotilla.core.reconcile.ObjectKey;
 import dev.flotilla.core.reconcile.Reconciler;
 import dev.flotilla.core.reconcile.Request;
 import dev.flotilla.core.reconcile.Result;
+import dev.flotilla.core.reconcile.RetryAfterHint;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -174,7 +175,8 @@ public final class ReconcileLoop<T extends HasMetadata> {
             }
             case Result.Failed f -> {
                 int attempt = queue.retries(key) + 1;
-                queue.addRateLimited(key);
+                // An open breaker says how long retrying is pointless: wait that long, not just the backoff.
+                queue.addRateLimited(key, RetryAfterHint.in(f.cause()).orElse(Duration.ZERO));
                 metrics.reconciled(ReconcileOutcome.ERROR, took, false);
                 log.atWarn().addKeyValue("controller", name).addKeyValue("namespace", key.namespace())
                         .addKeyValue("name", key.name()).addKeyValue("attempt", attempt)

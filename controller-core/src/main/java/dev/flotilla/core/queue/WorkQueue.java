@@ -136,7 +136,16 @@ public final class WorkQueue<K> implements AutoCloseable {
 
     /** Queues {@code key} after the delay its rate limiter asks for, counting a retry. */
     public void addRateLimited(K key) {
+        addRateLimited(key, Duration.ZERO);
+    }
+
+    /**
+     * As {@link #addRateLimited(Object)}, but waits at least {@code atLeast} (an open circuit breaker's
+     * time to its next probe, say) when that is longer than the backoff.
+     */
+    public void addRateLimited(K key, Duration atLeast) {
         Objects.requireNonNull(key, "key");
+        Objects.requireNonNull(atLeast, "atLeast");
         lock.lock();
         try {
             if (shuttingDown) {
@@ -146,7 +155,8 @@ public final class WorkQueue<K> implements AutoCloseable {
             lock.unlock();
         }
         listener.retried();
-        addAfter(key, rateLimiter.when(key));
+        Duration backoff = rateLimiter.when(key);
+        addAfter(key, atLeast.compareTo(backoff) > 0 ? atLeast : backoff);
     }
 
     /** Clears the backoff history of {@code key}; call it after a successful reconcile. */
