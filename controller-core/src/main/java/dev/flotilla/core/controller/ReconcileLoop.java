@@ -88,11 +88,15 @@ public final class ReconcileLoop<T extends HasMetadata> {
      * @return true if everything finished within the deadline
      */
     public boolean stop(Duration deadline) throws InterruptedException {
-        boolean drained = queue.shutDownWithDrain(deadline);
         List<Thread> threadsNow;
         synchronized (this) {
             threadsNow = List.copyOf(running);
         }
+        if (threadsNow.isEmpty()) {
+            queue.shutDown(); // never started: no worker could drain anything
+            return true;
+        }
+        boolean drained = queue.shutDownWithDrain(deadline);
         if (!drained) {
             log.atWarn().addKeyValue("controller", name).addKeyValue("inFlight", queue.inFlight())
                     .addKeyValue("deadline", deadline).log("shutdown deadline passed; abandoning in-flight reconciles");
@@ -125,6 +129,12 @@ public final class ReconcileLoop<T extends HasMetadata> {
                         // This replica no longer owns the key: drop it, with its backoff.
                         queue.forget(key);
                     }
+                } catch (RuntimeException e) {
+                    // Result handling, metrics or logging failed: the key is lost for now (the next event or
+                    // resync brings it back), the worker is not.
+                    log.atError().addKeyValue("controller", name).addKeyValue("namespace", key.namespace())
+                            .addKeyValue("name", key.name()).addKeyValue("error", e.toString())
+                            .log("failure after reconcile; worker continues");
                 } finally {
                     queue.done(key);
                 }

@@ -71,7 +71,7 @@ public final class Manager implements AutoCloseable {
         return new ControllerBuilder<>(type, new ControllerBuilder.Context(informers, registry, gate, this::register));
     }
 
-    private void register(Controller<?> controller) {
+    private synchronized void register(Controller<?> controller) {
         if (controllers.stream().anyMatch(c -> c.name().equals(controller.name()))) {
             throw new IllegalArgumentException("a controller named '" + controller.name()
                     + "' is already registered; names label metrics and must be unique");
@@ -120,6 +120,13 @@ public final class Manager implements AutoCloseable {
             informers.stopAll();
             markStopped();
             throw new CacheSyncException("informer failed to start: " + e.getCause().getMessage(), e.getCause());
+        } catch (InterruptedException | RuntimeException e) {
+            informers.stopAll();
+            markStopped();
+            throw e;
+        }
+        if (state.get() != State.STARTING) {
+            throw new IllegalStateException("manager was stopped while starting");
         }
         controllers.forEach(Controller::start);
         if (!state.compareAndSet(State.STARTING, State.RUNNING)) {

@@ -39,6 +39,9 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class WorkQueue<K> implements AutoCloseable {
 
+    /** The longest a key is ever delayed; longer requests are shortened to this. */
+    public static final Duration MAX_DELAY = Duration.ofDays(1);
+
     private final RateLimiter<K> rateLimiter;
     private final WorkQueueListener listener;
 
@@ -103,6 +106,9 @@ public final class WorkQueue<K> implements AutoCloseable {
             add(key);
             return;
         }
+        if (delay.compareTo(MAX_DELAY) > 0) {
+            delay = MAX_DELAY; // a requeue "in 300 years" would overflow nanoTime arithmetic
+        }
         long readyAt = System.nanoTime() + delay.toNanos();
         lock.lock();
         try {
@@ -117,7 +123,17 @@ public final class WorkQueue<K> implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        delayer.schedule(() -> fire(key, readyAt), delay.toNanos(), TimeUnit.NANOSECONDS);
+        try {
+            delayer.schedule(() -> fire(key, readyAt), delay.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // shut down between the check above and here: the add is dropped like any add after shutdown
+            lock.lock();
+            try {
+                waitingUntil.remove(key, readyAt);
+            } finally {
+                lock.unlock();
+            }
+        }
     }
 
     private void fire(K key, long readyAt) {

@@ -75,6 +75,38 @@ class ReconcileLoopTest {
     }
 
     @Test
+    void anAbsurdRequeueDelayNeitherKillsTheWorkerNorOverflows() throws Exception {
+        List<String> seen = new CopyOnWriteArrayList<>();
+        var queue = new WorkQueue<ObjectKey>(new ExponentialBackoff<>(Duration.ofMillis(5), Duration.ofSeconds(10)),
+                WorkQueueListener.NONE);
+        var loop = new ReconcileLoop<ConfigMap>("absurd", request -> {
+            seen.add(request.key().name());
+            return dev.flotilla.core.reconcile.Result.requeueAfter(Duration.ofDays(365L * 400));
+        }, EMPTY, queue, new ControllerMetrics(new SimpleMeterRegistry(), "absurd", 1), KeyGate.admitAll(), 1,
+                WorkerThreads.VIRTUAL);
+        loop.start();
+        loop.enqueue(ObjectKey.of("ns", "first"));
+        loop.enqueue(ObjectKey.of("ns", "second"));
+        await().atMost(Duration.ofSeconds(5)).until(() -> seen.size() == 2);
+        assertThat(queue.waiting()).isEqualTo(2);
+        assertThat(loop.stop(Duration.ofSeconds(1))).isTrue();
+        queue.addAfter(ObjectKey.of("ns", "late"), Duration.ofSeconds(1)); // after shutdown: ignored, no exception
+    }
+
+    @Test
+    void stoppingALoopThatNeverStartedReturnsAtOnce() throws Exception {
+        var queue = new WorkQueue<ObjectKey>(new ExponentialBackoff<>(Duration.ofMillis(5), Duration.ofSeconds(10)),
+                WorkQueueListener.NONE);
+        var loop = new ReconcileLoop<ConfigMap>("idle", request -> dev.flotilla.core.reconcile.Result.done(), EMPTY,
+                queue, new ControllerMetrics(new SimpleMeterRegistry(), "idle", 1), KeyGate.admitAll(), 1,
+                WorkerThreads.VIRTUAL);
+        loop.enqueue(ObjectKey.of("ns", "queued"));
+        long t0 = System.nanoTime();
+        assertThat(loop.stop(Duration.ofSeconds(5))).isTrue();
+        assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(1000);
+    }
+
+    @Test
     void theLongestHintInTheCauseChainWins() {
         assertThat(RetryAfterHint.in(new RuntimeException("plain"))).isEmpty();
         assertThat(RetryAfterHint.in(new RuntimeException(new Unavailable()))).contains(Duration.ofMillis(400));
