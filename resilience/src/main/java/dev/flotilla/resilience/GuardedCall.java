@@ -79,12 +79,14 @@ final class GuardedCall<T> {
             fail(server.unavailable(request));
             return;
         }
+        if (gated) {
+            // Only a look: the permission itself is taken just before sending, so a half-open probe never
+            // waits in the token queue while the breaker's half-open clock runs out.
+            breaker.releasePermission();
+        }
         TokenBucketRateLimiter limiter = server.limiter(classification.kind().budget());
         long waitNanos = limiter.reservePermission(1);
         if (waitNanos < 0) {
-            if (gated) {
-                breaker.releasePermission();
-            }
             fail(new RequestThrottledException(server.apiServer, classification.kind().budget().label(),
                     limiter.getRateLimiterConfig().getTimeoutDuration(), request));
             return;
@@ -99,9 +101,10 @@ final class GuardedCall<T> {
 
     private void send(boolean gated) {
         if (result.isDone()) {
-            if (gated) {
-                server.breaker.releasePermission();
-            }
+            return;
+        }
+        if (gated && !server.breaker.tryAcquirePermission()) {
+            fail(server.unavailable(request));
             return;
         }
         long start = System.nanoTime();
