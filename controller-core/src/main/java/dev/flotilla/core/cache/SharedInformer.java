@@ -31,8 +31,23 @@ public final class SharedInformer<T extends HasMetadata> implements Cache<T> {
         informer.addEventHandler(handler);
     }
 
+    /** Completes when the first LIST has been cached; set once the informer is started. */
+    private final java.util.concurrent.CompletableFuture<Void> synced = new java.util.concurrent.CompletableFuture<>();
+
     CompletionStage<Void> start() {
-        return informer.start();
+        informer.start().whenComplete((ok, error) -> {
+            if (error != null) {
+                synced.completeExceptionally(error);
+            } else {
+                synced.complete(null);
+            }
+        });
+        return synced;
+    }
+
+    /** Completes when this informer has synced its first LIST (or fails if it could not start). */
+    public java.util.concurrent.CompletableFuture<Void> whenSynced() {
+        return synced;
     }
 
     void stop() {

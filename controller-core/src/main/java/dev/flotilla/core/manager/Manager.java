@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -78,8 +79,26 @@ public final class Manager implements AutoCloseable {
         }
         controllers.add(controller);
         if (state.get() == State.RUNNING) {
-            controller.start();
+            startWhenSynced(controller);
         }
+    }
+
+    /**
+     * A controller added to a running manager may bring new informers: its workers start only once
+     * they have all synced, so no reconcile reads a cache that is still filling.
+     */
+    private void startWhenSynced(Controller<?> controller) {
+        CompletableFuture<?>[] syncs = controller.informers().stream()
+                .map(dev.flotilla.core.cache.SharedInformer::whenSynced).toArray(CompletableFuture[]::new);
+        CompletableFuture.allOf(syncs).orTimeout(options.cacheSyncTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                .whenComplete((ok, error) -> {
+                    if (error != null) {
+                        log.atError().addKeyValue("controller", controller.name()).addKeyValue("error", error.toString())
+                                .log("caches of a controller added at run time did not sync; it stays stopped");
+                    } else if (state.get() == State.RUNNING) {
+                        controller.start();
+                    }
+                });
     }
 
     /**

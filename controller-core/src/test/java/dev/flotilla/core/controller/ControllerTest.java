@@ -267,6 +267,33 @@ class ControllerTest {
     }
 
     @Test
+    void aControllerAddedToARunningManagerStartsOnlyOnceItsNewCachesHaveSynced() throws Exception {
+        newManager(Duration.ofSeconds(5)).controller(ConfigMap.class).named("first").withLabelSelector("role=other")
+                .complete(r -> Result.done());
+        manager.start();
+        ConfigMap parent = client.resource(configMap("late-parent", Map.of("late", "parent"))).create();
+        for (int i = 0; i < 30; i++) {
+            ConfigMap child = configMap("late-child-" + i, Map.of("late", "child"));
+            child.getMetadata().setOwnerReferences(List.of(new OwnerReferenceBuilder().withApiVersion("v1")
+                    .withKind("ConfigMap").withName("late-parent").withUid(parent.getMetadata().getUid())
+                    .withController(true).build()));
+            client.resource(child).create();
+        }
+        var childrenSeen = new CopyOnWriteArrayList<Integer>();
+        var late = manager.controller(ConfigMap.class).named("late").withLabelSelector("late=parent")
+                .owns(ConfigMap.class, "late=child").complete(request -> {
+                    if (request.key().namespace().equals(NS)) {
+                        childrenSeen.add(manager.informers().informerFor(
+                                dev.flotilla.core.cache.InformerKey.of(ConfigMap.class, "late=child")).list(NS).size());
+                    }
+                    return Result.done();
+                });
+        await().atMost(Duration.ofSeconds(10)).until(() -> !childrenSeen.isEmpty());
+        assertThat(childrenSeen.get(0)).as("the owned cache was complete at the first reconcile").isEqualTo(30);
+        assertThat(late.informers()).allSatisfy(i -> assertThat(i.hasSynced()).isTrue());
+    }
+
+    @Test
     void controllerNamesMustBeUniqueAndValid() {
         newManager(Duration.ofSeconds(1)).controller(ConfigMap.class).named("one").complete(r -> Result.done());
         org.assertj.core.api.Assertions.assertThatThrownBy(
