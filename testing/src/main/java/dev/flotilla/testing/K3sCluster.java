@@ -1,8 +1,5 @@
 package dev.flotilla.testing;
 
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import org.junit.jupiter.api.Assumptions;
 import org.testcontainers.DockerClientFactory;
 import org.testcontainers.k3s.K3sContainer;
@@ -12,21 +9,16 @@ import org.testcontainers.utility.DockerImageName;
  * k3s in a container. Where no Docker engine is reachable the calling test is skipped (aborted)
  * with that reason, never failed and never silently moved to another backend.
  */
-public final class K3sCluster implements TestCluster {
+public final class K3sCluster extends KubeconfigCluster {
 
     /** Pinned image: the same minor version as the REAL backend. */
     public static final String IMAGE = "rancher/k3s:v1.37.2-k3s1";
 
     private final K3sContainer container;
-    private final String kubeconfig;
-    private final Config config;
-    private final KubernetesClient client;
 
     private K3sCluster(K3sContainer container) {
+        super(ClusterBackend.K3S, container.getKubeConfigYaml());
         this.container = container;
-        this.kubeconfig = container.getKubeConfigYaml();
-        this.config = Config.fromKubeconfig(kubeconfig);
-        this.client = new KubernetesClientBuilder().withConfig(config).build();
     }
 
     /** Whether a Docker engine answers, and if not, why. */
@@ -50,33 +42,12 @@ public final class K3sCluster implements TestCluster {
     }
 
     @Override
-    public ClusterBackend backend() {
-        return ClusterBackend.K3S;
-    }
-
-    @Override
-    public Config config() {
-        return config;
-    }
-
-    @Override
-    public String kubeconfigYaml() {
-        return kubeconfig;
-    }
-
-    @Override
     public String description() {
-        return "k3s " + IMAGE + " at " + config.getMasterUrl();
+        return "k3s " + IMAGE + " at " + config().getMasterUrl();
     }
 
     @Override
-    public KubernetesClient client() {
-        return client;
-    }
-
-    @Override
-    public void close() {
-        client.close();
+    void stopServer() {
         container.stop();
     }
 }

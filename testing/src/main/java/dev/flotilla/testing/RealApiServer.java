@@ -2,9 +2,6 @@ package dev.flotilla.testing;
 
 import io.fabric8.kubeapitest.KubeAPIServer;
 import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -24,7 +21,7 @@ import org.slf4j.LoggerFactory;
  * {@code --advertise-address 127.0.0.1}, {@code --bind-address 127.0.0.1}, and the server-side
  * sharded list/watch feature gate.
  */
-public final class RealApiServer implements TestCluster {
+public final class RealApiServer extends KubeconfigCluster {
 
     private static final Logger log = LoggerFactory.getLogger(RealApiServer.class);
     /** How long start-up may take on a busy 2-core machine. */
@@ -33,17 +30,12 @@ public final class RealApiServer implements TestCluster {
 
     private final KubeAPIServer server;
     private final Path instanceDir;
-    private final Config config;
-    private final String kubeconfig;
-    private final KubernetesClient client;
     private final Duration startup;
 
     private RealApiServer(KubeAPIServer server, Path instanceDir, String kubeconfig, Duration startup) {
+        super(ClusterBackend.REAL, kubeconfig);
         this.server = server;
         this.instanceDir = instanceDir;
-        this.kubeconfig = kubeconfig;
-        this.config = Config.fromKubeconfig(kubeconfig);
-        this.client = new KubernetesClientBuilder().withConfig(config).build();
         this.startup = startup;
     }
 
@@ -84,7 +76,7 @@ public final class RealApiServer implements TestCluster {
         }
         Duration took = Duration.ofNanos(System.nanoTime() - t0);
         RealApiServer started = new RealApiServer(server, instance, server.getKubeConfigYaml(), took);
-        log.atInfo().addKeyValue("server", started.config.getMasterUrl()).addKeyValue("startupMillis", took.toMillis())
+        log.atInfo().addKeyValue("server", started.config().getMasterUrl()).addKeyValue("startupMillis", took.toMillis())
                 .log("kube-apiserver started");
         return started;
     }
@@ -95,33 +87,12 @@ public final class RealApiServer implements TestCluster {
     }
 
     @Override
-    public ClusterBackend backend() {
-        return ClusterBackend.REAL;
-    }
-
-    @Override
-    public Config config() {
-        return config;
-    }
-
-    @Override
-    public String kubeconfigYaml() {
-        return kubeconfig;
-    }
-
-    @Override
     public String description() {
-        return "kube-apiserver v" + ApiServerBinaries.kubernetesVersion() + " + etcd at " + config.getMasterUrl();
+        return "kube-apiserver v" + ApiServerBinaries.kubernetesVersion() + " + etcd at " + config().getMasterUrl();
     }
 
     @Override
-    public KubernetesClient client() {
-        return client;
-    }
-
-    @Override
-    public void close() {
-        client.close();
+    void stopServer() {
         server.stop();
         deleteQuietly(instanceDir);
     }
