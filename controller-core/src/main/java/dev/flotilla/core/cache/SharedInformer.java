@@ -4,38 +4,59 @@ import dev.flotilla.core.reconcile.ObjectKey;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CompletionStage;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
 
 /**
- * One running fabric8 informer and the {@link Cache} view over its store. Created and started by
- * {@link SharedInformers}; controllers only add handlers and read.
+ * The informers watching one {@link InformerKey} and the {@link Cache} view over their stores. An
+ * unsharded manager has one fabric8 informer per key ({@link Partition#ALL}); a sharded replica has
+ * one per partition it watches, and {@link #setPartitions} starts and stops them without touching
+ * the rest. Handlers are attached to every partition, including ones added later. Created and
+ * started by {@link SharedInformers}; controllers only add handlers and read.
  */
 public final class SharedInformer<T extends HasMetadata> implements Cache<T> {
 
     private final InformerKey<T> key;
-    private final SharedIndexInformer<T> informer;
+    private final Function<Partition, SharedIndexInformer<T>> factory;
+    private final List<ResourceEventHandler<? super T>> handlers = new CopyOnWriteArrayList<>();
+    /** Copy-on-write so that readers never lock; replaced under this object's monitor. */
+    private volatile Map<Partition, SharedIndexInformer<T>> partitions = Map.of();
+    private volatile Map<String, SharedIndexInformer<T>> byNamespace = Map.of();
+    private final CompletableFuture<Void> synced = new CompletableFuture<>();
+    private boolean started;
 
-    SharedInformer(InformerKey<T> key, SharedIndexInformer<T> informer) {
+    SharedInformer(InformerKey<T> key, Set<Partition> initial, Function<Partition, SharedIndexInformer<T>> factory) {
         this.key = key;
-        this.informer = informer;
+        this.factory = factory;
+        setPartitions(initial);
     }
 
     public InformerKey<T> key() {
         return key;
     }
 
-    /** Registers an event handler; handlers added after start receive the current objects as adds. */
-    public void addHandler(ResourceEventHandler<? super T> handler) {
-        informer.addEventHandler(handler);
+    /** The partitions watched now. */
+    public Set<Partition> partitions() {
+        return partitions.keySet();
     }
 
-    /** Completes when the first LIST has been cached; set once the informer is started. */
-    private final java.util.concurrent.CompletableFuture<Void> synced = new java.util.concurrent.CompletableFuture<>();
+    /** Registers an event handler on every partition, present and future; late handlers get the current objects as adds. */
+    public synchronized void addHandler(ResourceEventHandler<? super T> handler) {
+        handlers.add(handler);
+        partitions.values().forEach(i -> i.addEventHandler(handler));
+    }
 
-    CompletionStage<Void> start() {
-        informer.start().whenComplete((ok, error) -> {
+    synchronized CompletableFuture<Void> start() {
+        started = true;
+        syncOf(partitions.values()).whenComplete((ok, error) -> {
             if (error != null) {
                 synced.completeExceptionally(error);
             } else {
@@ -45,44 +66,121 @@ public final class SharedInformer<T extends HasMetadata> implements Cache<T> {
         return synced;
     }
 
+    /**
+     * Watches exactly {@code wanted}: stops the informers of partitions no longer wanted (their
+     * objects leave the cache without delete events) and creates, and once started starts, the new
+     * ones.
+     *
+     * @return completes when every newly added partition has synced its first LIST
+     */
+    synchronized CompletableFuture<Void> setPartitions(Set<Partition> wanted) {
+        Map<Partition, SharedIndexInformer<T>> next = new LinkedHashMap<>();
+        List<SharedIndexInformer<T>> added = new ArrayList<>();
+        Set<Partition> removed = new HashSet<>(partitions.keySet());
+        for (Partition p : wanted) {
+            SharedIndexInformer<T> informer = partitions.get(p);
+            removed.remove(p);
+            if (informer == null) {
+                informer = factory.apply(p);
+                for (ResourceEventHandler<? super T> h : handlers) {
+                    informer.addEventHandler(h);
+                }
+                added.add(informer);
+            }
+            next.put(p, informer);
+        }
+        Map<String, SharedIndexInformer<T>> namespaces = new LinkedHashMap<>();
+        next.forEach((p, i) -> {
+            if (p.isNamespace()) {
+                namespaces.put(p.namespace(), i);
+            }
+        });
+        Map<Partition, SharedIndexInformer<T>> before = partitions;
+        partitions = next;
+        byNamespace = namespaces;
+        removed.forEach(p -> before.get(p).stop());
+        return started ? syncOf(added) : CompletableFuture.completedFuture(null);
+    }
+
+    private static <T> CompletableFuture<Void> syncOf(Iterable<SharedIndexInformer<T>> informers) {
+        List<CompletableFuture<?>> syncs = new ArrayList<>();
+        for (SharedIndexInformer<T> i : informers) {
+            syncs.add(i.isRunning() ? CompletableFuture.completedFuture(null) : i.start().toCompletableFuture());
+        }
+        return CompletableFuture.allOf(syncs.toArray(CompletableFuture[]::new));
+    }
+
     /** Completes when this informer has synced its first LIST (or fails if it could not start). */
-    public java.util.concurrent.CompletableFuture<Void> whenSynced() {
+    public CompletableFuture<Void> whenSynced() {
         return synced;
     }
 
-    void stop() {
-        informer.stop();
+    synchronized void stop() {
+        partitions.values().forEach(SharedIndexInformer::stop);
     }
 
     public boolean hasSynced() {
-        return informer.hasSynced();
+        return partitions.values().stream().allMatch(SharedIndexInformer::hasSynced);
     }
 
     public boolean isRunning() {
-        return informer.isRunning();
+        return partitions.values().stream().allMatch(SharedIndexInformer::isRunning);
     }
 
     public boolean isWatching() {
-        return informer.isWatching();
+        return partitions.values().stream().allMatch(SharedIndexInformer::isWatching);
     }
 
     @Override
     public Optional<T> get(ObjectKey objectKey) {
-        return Optional.ofNullable(informer.getStore().getByKey(objectKey.toString()));
+        String storeKey = objectKey.toString();
+        SharedIndexInformer<T> direct = byNamespace.get(objectKey.namespace());
+        if (direct != null) {
+            return Optional.ofNullable(direct.getStore().getByKey(storeKey));
+        }
+        for (var entry : partitions.entrySet()) {
+            if (!entry.getKey().isNamespace()) {
+                T found = entry.getValue().getStore().getByKey(storeKey);
+                if (found != null) {
+                    return Optional.of(found);
+                }
+            }
+        }
+        return Optional.empty();
     }
 
     @Override
     public List<T> list() {
-        return informer.getStore().list();
+        var all = partitions.values();
+        if (all.size() == 1) {
+            return all.iterator().next().getStore().list();
+        }
+        List<T> out = new ArrayList<>();
+        all.forEach(i -> out.addAll(i.getStore().list()));
+        return out;
     }
 
     @Override
     public List<T> list(String namespace) {
-        return informer.getIndexer().byIndex(io.fabric8.kubernetes.client.informers.cache.Cache.NAMESPACE_INDEX, namespace);
+        SharedIndexInformer<T> direct = byNamespace.get(namespace);
+        if (direct != null) {
+            return direct.getStore().list();
+        }
+        List<T> out = new ArrayList<>();
+        partitions.forEach((p, i) -> {
+            if (!p.isNamespace()) {
+                out.addAll(i.getIndexer().byIndex(io.fabric8.kubernetes.client.informers.cache.Cache.NAMESPACE_INDEX, namespace));
+            }
+        });
+        return out;
     }
 
     @Override
     public int size() {
-        return informer.getStore().list().size();
+        int n = 0;
+        for (SharedIndexInformer<T> i : partitions.values()) {
+            n += i.getStore().list().size();
+        }
+        return n;
     }
 }

@@ -8,6 +8,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import io.fabric8.kubernetes.api.model.KubernetesResourceList;
+import io.fabric8.kubernetes.api.model.Namespaced;
+import io.fabric8.kubernetes.client.dsl.FilterWatchListDeletable;
+import io.fabric8.kubernetes.client.dsl.Resource;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,6 +34,7 @@ public final class SharedInformers implements AutoCloseable {
     private final KubernetesClient client;
     private final boolean stripManagedFields;
     private final Map<InformerKey<?>, SharedInformer<?>> informers = new LinkedHashMap<>();
+    private InformerScope scope = InformerScope.allNamespaces();
     private boolean started;
 
     public SharedInformers(KubernetesClient client, boolean stripManagedFields) {
@@ -43,25 +49,61 @@ public final class SharedInformers implements AutoCloseable {
         if (existing != null) {
             return (SharedInformer<T>) existing;
         }
-        var resources = client.resources(key.type()).inAnyNamespace();
-        SharedIndexInformer<T> informer = key.labelSelector().isEmpty()
-                ? resources.runnableInformer(0)
-                : resources.withLabelSelector(key.labelSelector()).runnableInformer(0);
+        SharedInformer<T> shared = new SharedInformer<>(key, partitionsFor(key), p -> newInformer(key, p));
+        informers.put(key, shared);
+        if (started) {
+            shared.start();
+        }
+        return shared;
+    }
+
+    private <T extends HasMetadata> SharedIndexInformer<T> newInformer(InformerKey<T> key, Partition partition) {
+        FilterWatchListDeletable<T, KubernetesResourceList<T>, Resource<T>> filtered = partition.isNamespace()
+                ? client.resources(key.type()).inNamespace(partition.namespace())
+                : client.resources(key.type()).inAnyNamespace();
+        if (!key.labelSelector().isEmpty()) {
+            filtered = filtered.withLabelSelector(key.labelSelector());
+        }
+        if (partition.shardSelector().isPresent()) {
+            filtered = filtered.withShardSelector(partition.shardSelector().get());
+        }
+        SharedIndexInformer<T> informer = filtered.runnableInformer(0);
         if (stripManagedFields) {
             informer.itemStore(new ManagedFieldsStrippingStore<>());
         }
         // Keep watching through errors, including objects that fail to decode: a controller must
         // not stop because of someone else's data. fabric8 backs off between attempts.
         informer.exceptionHandler((isStarted, t) -> {
-            log.warn("informer {} failed, retrying: {}", key, t.toString());
+            log.warn("informer {} ({}) failed, retrying: {}", key, partition, t.toString());
             return true;
         });
-        SharedInformer<T> shared = new SharedInformer<>(key, informer);
-        informers.put(key, shared);
-        if (started) {
-            shared.start();
+        return informer;
+    }
+
+    /** Cluster-scoped types are always watched whole: a namespace or shard filter would hide them all. */
+    private Set<Partition> partitionsFor(InformerKey<?> key) {
+        return isNamespaced(key.type()) ? scope.partitionsFor(key) : Set.of(Partition.ALL);
+    }
+
+    public static boolean isNamespaced(Class<? extends HasMetadata> type) {
+        return Namespaced.class.isAssignableFrom(type);
+    }
+
+    /**
+     * Re-scopes every namespaced informer, present and future, to {@code newScope}: partitions no
+     * longer in scope stop (their objects leave the caches), new ones start.
+     *
+     * @return completes when every newly started partition has synced
+     */
+    public synchronized CompletableFuture<Void> setScope(InformerScope newScope) {
+        this.scope = Objects.requireNonNull(newScope, "scope");
+        List<CompletableFuture<Void>> syncs = new ArrayList<>();
+        for (SharedInformer<?> informer : informers.values()) {
+            if (isNamespaced(informer.key().type())) {
+                syncs.add(informer.setPartitions(scope.partitionsFor(informer.key())));
+            }
         }
-        return shared;
+        return CompletableFuture.allOf(syncs.toArray(CompletableFuture[]::new));
     }
 
     /** Starts every informer; the future completes when all have synced their first LIST. */

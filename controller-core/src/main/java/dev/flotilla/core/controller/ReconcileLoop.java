@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,6 +43,8 @@ public final class ReconcileLoop<T extends HasMetadata> {
     private final int workers;
     private final WorkerThreads threads;
     private final List<Thread> running = new ArrayList<>();
+    /** Which key each worker is on, registered before the gate check so a revocation never misses one. */
+    private final ConcurrentHashMap<Thread, ObjectKey> inFlight = new ConcurrentHashMap<>();
 
     public ReconcileLoop(String name, Reconciler<T> reconciler, Cache<T> cache, WorkQueue<ObjectKey> queue,
             ControllerMetrics metrics, KeyGate gate, int workers, WorkerThreads threads) {
@@ -108,6 +111,41 @@ public final class ReconcileLoop<T extends HasMetadata> {
         return drained;
     }
 
+    /**
+     * Waits until no reconcile of a key matching {@code keys} is in flight, e.g. after the gate
+     * stopped admitting a shard's keys and before the shard is handed over.
+     *
+     * @return false if one still ran at the deadline
+     */
+    public boolean awaitIdle(java.util.function.Predicate<ObjectKey> keys, Duration deadline) throws InterruptedException {
+        long end = System.nanoTime() + deadline.toNanos();
+        while (inFlight.values().stream().anyMatch(keys)) {
+            if (System.nanoTime() >= end) {
+                return false;
+            }
+            Thread.sleep(5);
+        }
+        return true;
+    }
+
+    /**
+     * Interrupts the reconciles in flight on keys matching {@code keys} (a replica fencing itself
+     * off a shard it can no longer prove it holds). A reconciler blocked in an API call sees an
+     * interrupted call and fails; the key is retried by whoever owns it next.
+     *
+     * @return how many were interrupted
+     */
+    public int interrupt(java.util.function.Predicate<ObjectKey> keys) {
+        int n = 0;
+        for (var entry : inFlight.entrySet()) {
+            if (keys.test(entry.getValue())) {
+                entry.getKey().interrupt();
+                n++;
+            }
+        }
+        return n;
+    }
+
     private void work() {
         metrics.workerStarted();
         try {
@@ -120,8 +158,12 @@ public final class ReconcileLoop<T extends HasMetadata> {
                     }
                     key = next.get();
                 } catch (InterruptedException e) {
-                    return;
+                    if (queue.isShuttingDown()) {
+                        return;
+                    }
+                    continue; // a revocation that arrived just after its reconcile ended
                 }
+                inFlight.put(Thread.currentThread(), key);
                 try {
                     if (gate.admits(key)) {
                         process(key);
@@ -136,7 +178,11 @@ public final class ReconcileLoop<T extends HasMetadata> {
                             .addKeyValue("name", key.name()).addKeyValue("error", e.toString())
                             .log("failure after reconcile; worker continues");
                 } finally {
+                    inFlight.remove(Thread.currentThread());
                     queue.done(key);
+                    if (!queue.isShuttingDown()) {
+                        Thread.interrupted(); // a revocation interrupt ends one reconcile, not the worker
+                    }
                 }
             }
         } finally {

@@ -33,6 +33,9 @@ public final class MetricNames {
     // client-go rest client metrics
     public static final String REST_CLIENT_REQUESTS_TOTAL = "rest_client_requests_total";
 
+    // controller-runtime leader election
+    public static final String LEADER_ELECTION_MASTER_STATUS = "leader_election_master_status";
+
     // Label keys
     public static final String LABEL_CONTROLLER = "controller";
     public static final String LABEL_NAME = "name";

@@ -1,0 +1,164 @@
+package dev.flotilla.sharding;
+
+import dev.flotilla.core.cache.InformerKey;
+import dev.flotilla.core.cache.InformerScope;
+import dev.flotilla.core.cache.Partition;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ListOptionsBuilder;
+import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Narrows a replica's informers to the shards it holds. Per resource type, the first LIST with a
+ * {@code shardSelector} decides the mode: if the server echoes the selector in
+ * {@code metadata.shardInfo} (KEP-5866, feature gate ShardedListAndWatch) each held shard is one
+ * server-filtered watch; if not (the server ignores what it does not know), each namespace of a
+ * held shard is one namespaced watch, fed by a cluster-wide watch on namespaces. Either way the
+ * cache holds only this replica's share.
+ */
+final class ShardScope implements InformerScope {
+
+    private static final Logger log = LoggerFactory.getLogger(ShardScope.class);
+
+    enum Mode {
+        SERVER_SIDE("server-side"), PER_NAMESPACE("per-namespace");
+
+        final String label;
+
+        Mode(String label) {
+            this.label = label;
+        }
+    }
+
+    private final KubernetesClient client;
+    private final ShardSpace space;
+    private final ShardMetrics metrics;
+    private final String replica;
+    private final Runnable namespacesChanged;
+    private final Map<Class<?>, Mode> modes = new ConcurrentHashMap<>();
+    private final Map<Integer, Set<String>> namespacesByShard = new ConcurrentHashMap<>();
+    private volatile Set<Integer> held = Set.of();
+    private SharedIndexInformer<Namespace> namespaceInformer;
+
+    ShardScope(KubernetesClient client, ShardSpace space, ShardMetrics metrics, String replica, Runnable namespacesChanged) {
+        this.client = client;
+        this.space = space;
+        this.metrics = metrics;
+        this.replica = replica;
+        this.namespacesChanged = namespacesChanged;
+    }
+
+    /** A copy of this scope holding {@code shards}. */
+    void hold(Set<Integer> shards) {
+        held = Set.copyOf(new TreeSet<>(shards));
+    }
+
+    Set<Integer> held() {
+        return held;
+    }
+
+    @Override
+    public Set<Partition> partitionsFor(InformerKey<?> key) {
+        Set<Integer> now = held;
+        Set<Partition> out = new LinkedHashSet<>();
+        if (modeOf(key.type()) == Mode.SERVER_SIDE) {
+            for (int shard : now) {
+                out.add(Partition.shard("shard-" + shard, space.selector(shard)));
+            }
+        } else {
+            for (int shard : now) {
+                for (String ns : namespacesByShard.getOrDefault(shard, Set.of())) {
+                    out.add(Partition.namespace(ns));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Decides (once per type) how its informers are narrowed. */
+    Mode modeOf(Class<? extends HasMetadata> type) {
+        Mode known = modes.get(type);
+        if (known != null) {
+            return known;
+        }
+        synchronized (this) {
+            return modes.computeIfAbsent(type, t -> {
+                Mode mode = probe(type);
+                log.atInfo().addKeyValue("replica", replica).addKeyValue("resource", type.getSimpleName())
+                        .addKeyValue("mode", mode.label).log("shard-scoped informers mode chosen");
+                metrics.informerMode(type.getSimpleName(), mode.label);
+                if (mode == Mode.PER_NAMESPACE) {
+                    startNamespaceWatch();
+                }
+                return mode;
+            });
+        }
+    }
+
+    private Mode probe(Class<? extends HasMetadata> type) {
+        var list = client.resources(type).inAnyNamespace().withShardSelector(space.selector(0))
+                .list(new ListOptionsBuilder().withLimit(1L).build());
+        return list.getMetadata() != null && list.getMetadata().getShardInfo() != null ? Mode.SERVER_SIDE
+                : Mode.PER_NAMESPACE;
+    }
+
+    private void startNamespaceWatch() {
+        if (namespaceInformer != null) {
+            return;
+        }
+        namespaceInformer = client.namespaces().runnableInformer(0);
+        namespaceInformer.exceptionHandler((started, t) -> {
+            log.atWarn().addKeyValue("error", t.toString()).log("namespace watch failed; retrying");
+            return true;
+        });
+        namespaceInformer.addEventHandler(new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(Namespace ns) {
+                change(ns, true);
+            }
+
+            @Override
+            public void onUpdate(Namespace before, Namespace after) {
+            }
+
+            @Override
+            public void onDelete(Namespace ns, boolean finalStateUnknown) {
+                change(ns, false);
+            }
+        });
+        try {
+            namespaceInformer.start().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new ShardingSetupException("cannot watch namespaces, which per-namespace mode needs: " + e.getMessage(), e);
+        }
+    }
+
+    private void change(Namespace ns, boolean added) {
+        if (ns == null || ns.getMetadata() == null || ns.getMetadata().getName() == null) {
+            return;
+        }
+        String name = ns.getMetadata().getName();
+        int shard = space.shardOf(name);
+        Set<String> set = namespacesByShard.computeIfAbsent(shard, s -> ConcurrentHashMap.newKeySet());
+        boolean changed = added ? set.add(name) : set.remove(name);
+        if (changed && held.contains(shard)) {
+            namespacesChanged.run();
+        }
+    }
+
+    void close() {
+        if (namespaceInformer != null) {
+            namespaceInformer.stop();
+        }
+    }
+}

@@ -1,0 +1,224 @@
+package dev.flotilla.sharding;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.flotilla.sharding.audit.InMemoryAuditTrail;
+import dev.flotilla.sharding.audit.LeaseTransition;
+import dev.flotilla.sharding.audit.OverlapChecker;
+import dev.flotilla.sharding.audit.ReconcileRecord;
+import dev.flotilla.testing.TestCluster;
+import dev.flotilla.testing.TestNamespace;
+import dev.flotilla.testing.WithCluster;
+import dev.flotilla.testing.fault.Fault;
+import dev.flotilla.testing.fault.FaultProxy;
+import dev.flotilla.testing.fault.FaultRule;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/** Several replicas in one JVM, each with its own client through the fault proxy, on the real API server. */
+@WithCluster
+class ShardedReplicasTest {
+
+    static final int NAMESPACES = 40;
+    static final int PER_NAMESPACE = 5;
+
+    private final InMemoryAuditTrail trail = new InMemoryAuditTrail();
+
+    static List<String> populate(KubernetesClient client, TestNamespace ns, String run) {
+        List<String> namespaces = new ArrayList<>();
+        for (int i = 0; i < NAMESPACES; i++) {
+            String name = ns.name() + "-" + run + "-" + i;
+            namespaces.add(name);
+            client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build()).create();
+            for (int j = 0; j < PER_NAMESPACE; j++) {
+                client.resource(new ConfigMapBuilder().withNewMetadata().withName("cm-" + j).withNamespace(name)
+                        .addToLabels(Replica.LABEL, run).endMetadata().addToData("v", "0").build()).create();
+            }
+        }
+        return namespaces;
+    }
+
+    static ShardingConfig config(String identity, TestNamespace ns, String group) {
+        return ShardingConfig.defaults(identity, ns.name()).withGroup(group)
+                .withTimings(Duration.ofSeconds(6), Duration.ofSeconds(4), Duration.ofSeconds(1))
+                .withDrainTimeout(Duration.ofSeconds(1));
+    }
+
+    static void awaitSettled(List<Replica> replicas, int shards) {
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).untilAsserted(() -> {
+            Set<Integer> union = new TreeSet<>();
+            int total = 0;
+            for (Replica r : replicas) {
+                Set<Integer> mine = r.sharding.activeShards();
+                union.addAll(mine);
+                total += mine.size();
+                assertThat(mine.size()).as(r.name + " owns").isLessThanOrEqualTo((shards + replicas.size() - 1) / replicas.size() + 1);
+            }
+            assertThat(union).hasSize(shards);
+            assertThat(replicas.stream().filter(r -> r.sharding.isCoordinator()).count()).as("coordinators").isEqualTo(1);
+            assertThat(total).as("no shard active twice").isEqualTo(shards);
+        });
+    }
+
+    private Set<String> reconciledNamespaces(String replica, long sinceNanos) {
+        Set<String> out = new HashSet<>();
+        for (ReconcileRecord r : trail.reconciles()) {
+            if (r.startNanos() >= sinceNanos && (replica == null || !r.replica().equals(replica))) {
+                out.add(r.namespace());
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void threeReplicasSplitTheShardsAndEachCachesOnlyItsOwnShardsObjects(TestCluster cluster, TestNamespace ns)
+            throws Exception {
+        List<String> namespaces = populate(cluster.client(), ns, "split");
+        try (FaultProxy proxy = FaultProxy.start(cluster)) {
+            List<Replica> replicas = new ArrayList<>();
+            try {
+                for (int i = 0; i < 3; i++) {
+                    replicas.add(new Replica("replica-" + i, proxy.clientConfig("replica-" + i),
+                            config("replica-" + i, ns, "split"), trail, "split", Duration.ofMillis(2)).start());
+                }
+                awaitSettled(replicas, 32);
+                ShardSpace space = new ShardSpace(32);
+                await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+                    assertThat(reconciledNamespaces(null, 0)).containsAll(namespaces);
+                    for (Replica r : replicas) {
+                        Set<Integer> mine = r.sharding.activeShards();
+                        long expected = namespaces.stream().filter(n -> mine.contains(space.shardOf(n))).count() * PER_NAMESPACE;
+                        assertThat(r.cached()).as(r.name + " cache").isEqualTo((int) expected);
+                    }
+                });
+                assertThat(replicas.stream().filter(r -> r.sharding.isCoordinator()).count()).isEqualTo(1);
+                String mode = replicas.getFirst().manager.registry().scrape();
+                assertThat(mode).contains("flotilla_shard_informer_mode{mode=\"server-side\",resource=\"ConfigMap\"} 1");
+                assertThat(mode).contains("flotilla_shards_owned");
+            } finally {
+                replicas.forEach(Replica::close);
+            }
+        }
+        assertThat(OverlapChecker.overlaps(trail.reconciles())).isEmpty();
+    }
+
+    @Test
+    void aGracefulStopHandsEveryShardOverWithinTwoSeconds(TestCluster cluster, TestNamespace ns) throws Exception {
+        List<String> namespaces = populate(cluster.client(), ns, "graceful");
+        try (FaultProxy proxy = FaultProxy.start(cluster)) {
+            List<Replica> replicas = new ArrayList<>();
+            try {
+                for (int i = 0; i < 3; i++) {
+                    replicas.add(new Replica("replica-" + i, proxy.clientConfig("replica-" + i),
+                            config("replica-" + i, ns, "graceful"), trail, "graceful", Duration.ofMillis(2)).start());
+                }
+                awaitSettled(replicas, 32);
+                for (int round = 0; round < 2; round++) {
+                    // Stop the coordinator first, then an ordinary member.
+                    Replica leaving = replicas.stream().filter(r -> (r.sharding.isCoordinator()) == (replicas.size() == 3))
+                            .findFirst().orElseThrow();
+                    Set<Integer> itsShards = leaving.sharding.activeShards();
+                    long begin = System.nanoTime();
+                    leaving.close();
+                    replicas.remove(leaving);
+                    await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10)).until(() -> {
+                        Set<Integer> covered = new HashSet<>();
+                        replicas.forEach(r -> covered.addAll(r.sharding.activeShards()));
+                        return covered.containsAll(itsShards);
+                    });
+                    long tookMs = Duration.ofNanos(System.nanoTime() - begin).toMillis();
+                    System.out.printf("graceful handover of %d shards from %s: %d ms%n", itsShards.size(), leaving.name, tookMs);
+                    assertThat(tookMs).as("graceful handover").isLessThanOrEqualTo(2000);
+                    awaitSettled(replicas, 32);
+                }
+                await().atMost(Duration.ofSeconds(10)).until(() -> reconciledNamespaces(null, 0).containsAll(namespaces));
+            } finally {
+                replicas.forEach(Replica::close);
+            }
+        }
+        assertThat(OverlapChecker.overlaps(trail.reconciles())).isEmpty();
+    }
+
+    @Test
+    void aReplicaCutOffPastItsRenewDeadlineFencesItselfBeforeOthersTakeOverAndRejoinsAfterwards(TestCluster cluster,
+            TestNamespace ns) throws Exception {
+        List<String> namespaces = populate(cluster.client(), ns, "frozen");
+        try (FaultProxy proxy = FaultProxy.start(cluster)) {
+            List<Replica> replicas = new ArrayList<>();
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicInteger updates = new AtomicInteger();
+            Thread writer = null;
+            try {
+                for (int i = 0; i < 3; i++) {
+                    replicas.add(new Replica("replica-" + i, proxy.clientConfig("replica-" + i),
+                            config("replica-" + i, ns, "frozen"), trail, "frozen", Duration.ofMillis(20)).start());
+                }
+                awaitSettled(replicas, 32);
+                // A steady stream of changes, so that every replica is reconciling when the cut comes.
+                writer = Thread.ofVirtual().start(() -> {
+                    int n = 0;
+                    while (!stop.get()) {
+                        String target = namespaces.get(n % namespaces.size());
+                        try {
+                            cluster.client().configMaps().inNamespace(target).withName("cm-" + (n % PER_NAMESPACE))
+                                    .edit(c -> new ConfigMapBuilder(c).addToData("v", String.valueOf(System.nanoTime())).build());
+                            updates.incrementAndGet();
+                        } catch (RuntimeException e) {
+                            // keep writing
+                        }
+                        n++;
+                    }
+                });
+                Replica victim = replicas.stream().filter(r -> !r.sharding.isCoordinator()).findFirst().orElseThrow();
+                Set<Integer> itsShards = victim.sharding.activeShards();
+                Thread.sleep(1500);
+                long cut = System.nanoTime();
+                proxy.add(FaultRule.of(new Fault.BlackHole()).forIdentity(victim.name));
+                proxy.cutConnections(victim.name);
+                await().atMost(Duration.ofSeconds(6)).pollInterval(Duration.ofMillis(20))
+                        .until(() -> victim.sharding.activeShards().isEmpty());
+                long fencedMs = Duration.ofNanos(System.nanoTime() - cut).toMillis();
+                List<Replica> others = replicas.stream().filter(r -> r != victim).toList();
+                await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(20)).until(() -> {
+                    Set<Integer> covered = new HashSet<>();
+                    others.forEach(r -> covered.addAll(r.sharding.activeShards()));
+                    return covered.containsAll(itsShards);
+                });
+                long takenMs = Duration.ofNanos(System.nanoTime() - cut).toMillis();
+                System.out.printf("cut-off replica fenced after %d ms; its %d shards active elsewhere after %d ms%n",
+                        fencedMs, itsShards.size(), takenMs);
+                assertThat(fencedMs).as("fenced before the lease could expire").isLessThan(6000);
+                assertThat(takenMs).isGreaterThanOrEqualTo(fencedMs);
+                Thread.sleep(1000);
+                proxy.clearRules();
+                awaitSettled(replicas, 32);
+                assertThat(victim.sharding.activeShards()).as("the replica rejoined and got shards back").isNotEmpty();
+                Thread.sleep(1000);
+            } finally {
+                stop.set(true);
+                if (writer != null) {
+                    writer.join();
+                }
+                replicas.forEach(Replica::close);
+            }
+            assertThat(updates.get()).isGreaterThan(50);
+        }
+        List<LeaseTransition> fences = trail.transitions().stream().filter(t -> t.kind() == LeaseTransition.Kind.FENCED).toList();
+        assertThat(fences).isNotEmpty();
+        assertThat(OverlapChecker.overlaps(trail.reconciles())).isEmpty();
+        assertThat(trail.reconciles().size()).isGreaterThan(200);
+    }
+}
