@@ -40,7 +40,10 @@ class ShardedReplicasTest {
     static List<String> populate(KubernetesClient client, TestNamespace ns, String run) {
         List<String> namespaces = new ArrayList<>();
         for (int i = 0; i < NAMESPACES; i++) {
-            String name = ns.name() + "-" + run + "-" + i;
+            // The varying part first: FNV-1a barely moves the high bits (which pick the shard) for a change
+            // in the last characters, so "x-1" ... "x-40" would crowd into a few shards.
+            String name = i + "-" + run + "-" + ns.name();
+            name = name.substring(0, Math.min(63, name.length())).replaceAll("-+$", "");
             namespaces.add(name);
             client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build()).create();
             for (int j = 0; j < PER_NAMESPACE; j++) {
