@@ -1,0 +1,150 @@
+package dev.flotilla.sharding;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import dev.flotilla.sharding.audit.InMemoryAuditTrail;
+import dev.flotilla.sharding.audit.OverlapChecker;
+import dev.flotilla.testing.TestCluster;
+import dev.flotilla.testing.TestNamespace;
+import dev.flotilla.testing.WithCluster;
+import dev.flotilla.testing.fault.FaultProxy;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+/** What sharding does with bad configuration and with Leases someone else edited or deleted. */
+@WithCluster
+class ShardingBadInputTest {
+
+    private final InMemoryAuditTrail trail = new InMemoryAuditTrail();
+    private final List<Replica> replicas = new ArrayList<>();
+    private final ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    private FaultProxy proxy;
+
+    @BeforeEach
+    void captureLogs(TestCluster cluster) {
+        logs.start();
+        ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).addAppender(logs);
+        proxy = FaultProxy.start(cluster);
+    }
+
+    @AfterEach
+    void stopAll() {
+        replicas.forEach(Replica::close);
+        ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).detachAppender(logs);
+        proxy.close();
+        assertThat(OverlapChecker.overlaps(trail.reconciles())).isEmpty();
+    }
+
+    private Replica replica(String identity, ShardingConfig config) {
+        Replica r = new Replica(identity, proxy.clientConfig(identity + "-" + replicas.size()), config, trail, "bad",
+                Duration.ofMillis(1));
+        replicas.add(r);
+        return r;
+    }
+
+    private List<String> logLines(String contains) {
+        return logs.list.stream().map(e -> e.getFormattedMessage() + " " + e.getKeyValuePairs()).filter(l -> l.contains(contains))
+                .toList();
+    }
+
+    @Test
+    void aShardCountOfZeroOrAbove4096AndImpossibleTimingsAreRefusedWithTheAllowedRange(TestNamespace ns) {
+        ShardingConfig ok = ShardingConfig.defaults("replica-0", ns.name());
+        assertThatThrownBy(() -> ok.withShards(0)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("shard count must be between 1 and 4096, got 0");
+        assertThatThrownBy(() -> ok.withShards(4097)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("shard count must be between 1 and 4096, got 4097");
+        assertThatThrownBy(() -> ok.withTimings(Duration.ofSeconds(4), Duration.ofSeconds(4), Duration.ofSeconds(1)))
+                .hasMessageContaining("lease duration (PT4S) must be longer than the renew deadline (PT4S)");
+        assertThatThrownBy(() -> ok.withTimings(Duration.ofSeconds(6), Duration.ofSeconds(1), Duration.ofSeconds(1)))
+                .hasMessageContaining("renew deadline (PT1S) must be longer than the retry period (PT1S)");
+        assertThatThrownBy(() -> ShardingConfig.defaults("Replica_0", ns.name()))
+                .hasMessageContaining("identity 'Replica_0' must be lower-case letters");
+    }
+
+    @Test
+    void aReplicaConfiguredForAnotherShardCountRefusesToJoinTheGroup(TestNamespace ns) throws Exception {
+        replica("replica-0", ShardedReplicasTest.config("replica-0", ns, "count")).start();
+        await().atMost(Duration.ofSeconds(15)).until(() -> replicas.getFirst().sharding.activeShards().size() == 32);
+        Replica other = replica("replica-1", ShardedReplicasTest.config("replica-1", ns, "count").withShards(16));
+        assertThatThrownBy(other::start).isInstanceOf(ShardingSetupException.class)
+                .hasMessageContaining("were made for 32 shards, but this replica is configured for 16");
+        assertThat(replicas.getFirst().sharding.activeShards()).hasSize(32);
+    }
+
+    @Test
+    void aSecondLiveReplicaWithTheSameIdentityIsRefused(TestNamespace ns) throws Exception {
+        replica("replica-0", ShardedReplicasTest.config("replica-0", ns, "dup")).start();
+        Replica twin = replica("replica-0", ShardedReplicasTest.config("replica-0", ns, "dup"));
+        long begin = System.nanoTime();
+        assertThatThrownBy(twin::start).isInstanceOf(DuplicateIdentityException.class)
+                .hasMessageContaining("another live replica holds identity 'replica-0'");
+        System.out.printf("duplicate identity refused after %d ms%n", Duration.ofNanos(System.nanoTime() - begin).toMillis());
+        await().atMost(Duration.ofSeconds(15)).until(() -> replicas.getFirst().sharding.activeShards().size() == 32);
+    }
+
+    @Test
+    void aShardLeaseEditedByHandToNameAStrangerIsFencedAtOnceAndTakenBackWhenItsLeaseExpires(TestCluster cluster,
+            TestNamespace ns) throws Exception {
+        Replica a = replica("replica-0", ShardedReplicasTest.config("replica-0", ns, "edit")).start();
+        Replica b = replica("replica-1", ShardedReplicasTest.config("replica-1", ns, "edit")).start();
+        ShardedReplicasTest.awaitSettled(List.of(a, b), 32);
+        LeaseNaming naming = new LeaseNaming("edit");
+        int stolen = a.sharding.activeShards().iterator().next();
+        var leases = cluster.client().leases().inNamespace(ns.name());
+        Lease lease = leases.withName(naming.shardLease(stolen)).get();
+        long edited = System.nanoTime();
+        leases.resource(new LeaseBuilder(lease).editSpec().withHolderIdentity("mallory").endSpec().build()).update();
+        await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(10))
+                .until(() -> !a.sharding.activeShards().contains(stolen));
+        long fencedMs = Duration.ofNanos(System.nanoTime() - edited).toMillis();
+        assertThat(logLines("shard fenced")).anyMatch(l -> l.contains("mallory") && l.contains("shard=\"" + stolen + "\""));
+        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(50))
+                .until(() -> a.sharding.activeShards().contains(stolen) || b.sharding.activeShards().contains(stolen));
+        long recoveredMs = Duration.ofNanos(System.nanoTime() - edited).toMillis();
+        assertThat(recoveredMs).as("taken back once the stranger's lease expired").isGreaterThanOrEqualTo(5000);
+
+        // A desired owner edited to a stranger: the coordinator re-assigns the shard to a live member.
+        int misdirected = b.sharding.activeShards().iterator().next();
+        Lease other = leases.withName(naming.shardLease(misdirected)).get();
+        leases.resource(new LeaseBuilder(other).editMetadata()
+                .addToAnnotations(LeaseNaming.ANNOTATION_DESIRED_OWNER, "mallory").endMetadata().build()).update();
+        await().atMost(Duration.ofSeconds(5)).until(() -> Set.of("replica-0", "replica-1").contains(leases
+                .withName(naming.shardLease(misdirected)).get().getMetadata().getAnnotations()
+                .get(LeaseNaming.ANNOTATION_DESIRED_OWNER)));
+        assertThat(logLines("desired owner that is not a live member")).isNotEmpty();
+        ShardedReplicasTest.awaitSettled(List.of(a, b), 32);
+        System.out.printf("holder edited to a stranger: fenced after %d ms, active again after %d ms%n", fencedMs, recoveredMs);
+    }
+
+    @Test
+    void aMemberLeaseDeletedWhileItsReplicaLivesIsRecreatedAndNoShardMoves(TestCluster cluster, TestNamespace ns)
+            throws Exception {
+        Replica a = replica("replica-0", ShardedReplicasTest.config("replica-0", ns, "deleted")).start();
+        Replica b = replica("replica-1", ShardedReplicasTest.config("replica-1", ns, "deleted")).start();
+        ShardedReplicasTest.awaitSettled(List.of(a, b), 32);
+        Set<Integer> before = Set.copyOf(b.sharding.activeShards());
+        int transitionsBefore = trail.transitions().size();
+        var leases = cluster.client().leases().inNamespace(ns.name());
+        String member = new LeaseNaming("deleted").memberLease("replica-1");
+        leases.withName(member).delete();
+        await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(50)).until(() -> leases.withName(member).get() != null);
+        assertThat(logLines("membership lease was deleted while this replica runs; recreating it")).isNotEmpty();
+        Thread.sleep(8000); // longer than a lease: nothing may move
+        assertThat(b.sharding.activeShards()).isEqualTo(before);
+        assertThat(trail.transitions().size()).as("no shard changed hands").isEqualTo(transitionsBefore);
+    }
+}
