@@ -40,6 +40,15 @@ public final class RealApiServer extends KubeconfigCluster {
     }
 
     public static RealApiServer start() {
+        return start(true);
+    }
+
+    /**
+     * As {@link #start()}, with the sharded list/watch feature gate on or off; off, the server
+     * ignores {@code shardSelector} like any server before KEP-5866, which is what the
+     * per-namespace fallback of shard-scoped informers is tested against.
+     */
+    public static RealApiServer start(boolean shardedWatch) {
         ApiServerBinaries.require();
         Path instance;
         try {
@@ -59,7 +68,7 @@ public final class RealApiServer extends KubeconfigCluster {
                 // The endpoint reconciler refuses a loopback advertise address; a test server has no Service to reconcile.
                 .withApiServerFlag("--endpoint-reconciler-type", "none")
                 .withApiServerFlag("--bind-address", "127.0.0.1")
-                .withApiServerFlag("--feature-gates", ApiServerBinaries.shardedWatchFeatureGate() + "=true")
+                .withApiServerFlag("--feature-gates", ApiServerBinaries.shardedWatchFeatureGate() + "=" + shardedWatch)
                 // PodTemplates bypass the watch cache and etcd compacts every few seconds, so tests can
                 // expire a resourceVersion (410 Gone) deterministically; nothing in Flotilla uses PodTemplates.
                 .withApiServerFlag("--watch-cache-sizes", "podtemplates#0")
