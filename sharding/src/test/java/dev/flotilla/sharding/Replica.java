@@ -6,6 +6,7 @@ import dev.flotilla.core.manager.ManagerOptions;
 import dev.flotilla.core.reconcile.Result;
 import dev.flotilla.sharding.audit.AuditTrail;
 import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -35,6 +36,9 @@ final class Replica implements AutoCloseable {
                     Thread.sleep(reconcileTime.toMillis());
                     return Result.done();
                 }));
+        // Cluster-scoped primaries: reconciled by the coordinator's replica only.
+        manager.controller(Namespace.class).named("cluster").withLabelSelector(LABEL + "=" + run).workers(1)
+                .complete(this.sharding.audited(request -> Result.done()));
     }
 
     Replica start() throws Exception {

@@ -45,7 +45,8 @@ class ShardedReplicasTest {
             String name = i + "-" + run + "-" + ns.name();
             name = name.substring(0, Math.min(63, name.length())).replaceAll("-+$", "");
             namespaces.add(name);
-            client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build()).create();
+            client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name)
+                    .addToLabels(Replica.LABEL, run).endMetadata().build()).create();
             for (int j = 0; j < PER_NAMESPACE; j++) {
                 client.resource(new ConfigMapBuilder().withNewMetadata().withName("cm-" + j).withNamespace(name)
                         .addToLabels(Replica.LABEL, run).endMetadata().addToData("v", "0").build()).create();
@@ -107,7 +108,29 @@ class ShardedReplicasTest {
                         assertThat(r.cached()).as(r.name + " cache").isEqualTo((int) expected);
                     }
                 });
-                assertThat(replicas.stream().filter(r -> r.sharding.isCoordinator()).count()).isEqualTo(1);
+                Replica coordinator = replicas.stream().filter(r -> r.sharding.isCoordinator()).findFirst().orElseThrow();
+                await().atMost(Duration.ofSeconds(10)).until(() -> trail.reconciles().stream()
+                        .filter(r -> r.namespace().isEmpty()).map(ReconcileRecord::name).distinct().count() >= NAMESPACES);
+                assertThat(trail.reconciles().stream().filter(r -> r.namespace().isEmpty()).map(ReconcileRecord::replica))
+                        .as("cluster-scoped primaries are reconciled by the coordinator's replica").containsOnly(coordinator.name);
+                // The metrics an "exactly one owner per shard" alert and a dashboard are built on.
+                Map<String, Integer> ownersPerShard = new HashMap<>();
+                int leaders = 0;
+                for (Replica r : replicas) {
+                    String scrape = r.manager.registry().scrape();
+                    for (String line : scrape.lines().filter(l -> l.startsWith("flotilla_shard_owner{")).toList()) {
+                        String shard = line.replaceAll(".*shard=\"(\\d+)\".*", "$1");
+                        ownersPerShard.merge(shard, 1, Integer::sum);
+                        assertThat(line).contains("member=\"" + r.name + "\"").endsWith(" 1.0");
+                    }
+                    assertThat(scrape).contains("flotilla_shards_owned " + r.sharding.activeShards().size() + ".0");
+                    assertThat(scrape).contains("flotilla_members 3.0");
+                    if (scrape.contains("leader_election_master_status{name=\"split-coordinator\"} 1.0")) {
+                        leaders++;
+                    }
+                }
+                assertThat(ownersPerShard).hasSize(32).allSatisfy((shard, owners) -> assertThat(owners).isEqualTo(1));
+                assertThat(leaders).isEqualTo(1);
                 String mode = replicas.getFirst().manager.registry().scrape();
                 assertThat(mode).contains("flotilla_shard_informer_mode{mode=\"server-side\",resource=\"ConfigMap\"} 1");
                 assertThat(mode).contains("flotilla_shards_owned");
@@ -145,6 +168,13 @@ class ShardedReplicasTest {
                     long tookMs = Duration.ofNanos(System.nanoTime() - begin).toMillis();
                     System.out.printf("graceful handover of %d shards from %s: %d ms%n", itsShards.size(), leaving.name, tookMs);
                     assertThat(tookMs).as("graceful handover").isLessThanOrEqualTo(2000);
+                    assertThat(replicas.stream().map(r -> r.manager.registry().scrape()))
+                            .anyMatch(m -> m.lines().anyMatch(l -> l.startsWith("flotilla_shard_handover_seconds_count")
+                                    && !l.endsWith(" 0")));
+                    if (round == 1) { // a member left: the coordinator, still running, counted the moves
+                        assertThat(replicas.stream().filter(r -> r.sharding.isCoordinator()).findFirst().orElseThrow()
+                                .manager.registry().scrape()).doesNotContain("flotilla_shard_moves_total 0.0");
+                    }
                     awaitSettled(replicas, 32);
                 }
                 await().atMost(Duration.ofSeconds(10)).until(() -> reconciledNamespaces(null, 0).containsAll(namespaces));
