@@ -15,6 +15,9 @@ package dev.flotilla.manager;
  *       malformed, unknown context, credentials rejected, TLS setup wrong, health port taken</td></tr>
  *   <tr><td>4</td><td>UNREACHABLE</td><td>the API server cannot be reached or does not answer /version</td></tr>
  *   <tr><td>5</td><td>FORBIDDEN</td><td>a permission (RBAC) the built-in controller needs is missing</td></tr>
+ *   <tr><td>6</td><td>SHARDING</td><td>this replica cannot join or stay in its sharding group: another live
+ *       replica uses the same identity, the group's shard Leases were made for another shard count, or,
+ *       while running, another replica took over this replica's identity</td></tr>
  * </table>
  *
  * <p>{@code flotilla run} has no normal end: on SIGTERM or SIGINT it drains in-flight reconciles
@@ -27,7 +30,8 @@ public enum ExitCode {
     USAGE(2),
     CONFIG(3),
     UNREACHABLE(4),
-    FORBIDDEN(5);
+    FORBIDDEN(5),
+    SHARDING(6);
 
     private final int code;
 

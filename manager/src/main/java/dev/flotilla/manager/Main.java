@@ -1,6 +1,7 @@
 package dev.flotilla.manager;
 
 import dev.flotilla.manager.demo.DemoCommand;
+import dev.flotilla.manager.shards.ShardsCommand;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.Charset;
@@ -21,10 +22,10 @@ import picocli.CommandLine.Spec;
  * and exits with an {@link ExitCode}; stack traces appear only with {@code --debug}.
  */
 @Command(name = "flotilla", mixinStandardHelpOptions = true, versionProvider = Version.class,
-        subcommands = {RunCommand.class, DemoCommand.class},
+        subcommands = {RunCommand.class, ShardsCommand.class, DemoCommand.class},
         description = "Runs Kubernetes controllers built on Flotilla's controller-core.",
         footer = {"", "Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration (kubeconfig), "
-                + "4 API server unreachable, 5 missing permission."})
+                + "4 API server unreachable, 5 missing permission, 6 cannot join or stay in the sharding group."})
 public final class Main implements Callable<Integer> {
 
     @Option(names = "--debug", scope = ScopeType.INHERIT,
@@ -85,7 +86,7 @@ public final class Main implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        throw new ParameterException(spec.commandLine(), "missing command: run or demo");
+        throw new ParameterException(spec.commandLine(), "missing command: run, shards or demo");
     }
 
     /** Called first by every subcommand: applies {@code --debug}. */

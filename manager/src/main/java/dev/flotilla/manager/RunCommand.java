@@ -10,7 +10,13 @@ import dev.flotilla.resilience.GuardConfig;
 import dev.flotilla.resilience.GuardedClients;
 import dev.flotilla.manager.cluster.KubeconfigLoader;
 import dev.flotilla.manager.cluster.StartupChecks;
+import dev.flotilla.manager.cluster.Permission;
 import dev.flotilla.manager.mirror.ConfigMapMirror;
+import dev.flotilla.sharding.DuplicateIdentityException;
+import dev.flotilla.sharding.ShardSpace;
+import dev.flotilla.sharding.Sharding;
+import dev.flotilla.sharding.ShardingConfig;
+import dev.flotilla.sharding.ShardingSetupException;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -18,15 +24,19 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.UnknownHostException;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -35,13 +45,18 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code flotilla run}: checks the kubeconfig, the API server and the permissions, then runs the
- * built-in controllers until SIGTERM/SIGINT, draining in-flight reconciles within
- * {@code --shutdown-timeout}.
+ * built-in controllers until SIGTERM/SIGINT as one replica of a sharding group ({@link Sharding},
+ * settings from {@link ShardingSettings}) unless {@code --no-sharding}. On SIGTERM it leaves the
+ * group first (its shards go to the others at once), then drains in-flight reconciles within
+ * {@code --shutdown-timeout}. If another replica takes over its identity it stops the same way and
+ * exits {@link ExitCode#SHARDING}.
  */
 @Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Run the built-in controllers (configmap-mirror) against a cluster until SIGTERM.",
+        description = {"Run the built-in controllers (configmap-mirror) against a cluster until SIGTERM, as one "
+                + "sharded replica (unless --no-sharding): replicas of one group split the namespaces by hash.",
                 "Before starting it checks, in order: the kubeconfig parses (exit 3), the API server answers "
-                        + "GET /version (exit 4), and RBAC allows what the controller needs (exit 5)."})
+                        + "GET /version (exit 4), and RBAC allows what the controller and sharding need (exit 5). "
+                        + "It exits 6 if it cannot join or stay in its sharding group."})
 final class RunCommand implements Callable<Integer> {
 
     private static final Logger log = LoggerFactory.getLogger(RunCommand.class);
@@ -52,12 +67,8 @@ final class RunCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--kubeconfig", paramLabel = "FILE",
-            description = "Kubeconfig file. Default: $KUBECONFIG, else the in-cluster service account, else ~/.kube/config.")
-    Path kubeconfig;
-
-    @Option(names = "--context", paramLabel = "NAME", description = "Kubeconfig context. Default: its current-context.")
-    String context;
+    @Mixin
+    ClusterOptions cluster;
 
     @Option(names = "--health-port", paramLabel = "PORT", defaultValue = "" + ManagerOptions.DEFAULT_HEALTH_PORT,
             description = "Port of /metrics, /healthz and /readyz; 0 picks a free port, -1 turns them off. Default: ${DEFAULT-VALUE}.")
@@ -76,8 +87,10 @@ final class RunCommand implements Callable<Integer> {
     int workers;
 
     @Option(names = "--config", paramLabel = "FILE",
-            description = "Properties file with settings; today the API guard's resilience.* keys "
-                    + "(resilience.qps, resilience.burst, resilience.breaker.*, resilience.retry.*; see resilience/README.md).")
+            description = "Properties file with settings: the API guard's resilience.* keys "
+                    + "(resilience.qps, resilience.burst, resilience.breaker.*, resilience.retry.*; see resilience/README.md) "
+                    + "and sharding.* (enabled, lease-namespace, group, shards, lease-duration, renew-deadline, "
+                    + "retry-period). Flags override the file.")
     java.nio.file.Path configFile;
 
     @Option(names = "--qps", paramLabel = "QPS",
@@ -89,9 +102,52 @@ final class RunCommand implements Callable<Integer> {
             description = "API request burst (overrides resilience.burst). Default: " + GuardConfig.DEFAULT_BURST + ".")
     Integer burst;
 
-    /** The guard's settings: defaults, then --config, then --qps/--burst; any problem is a configuration error. */
-    GuardConfig guardConfig() {
-        java.util.Map<String, String> values = new java.util.HashMap<>();
+    @Option(names = "--no-sharding",
+            description = "Run unsharded: this replica reconciles every namespace and takes no Leases; run only one such "
+                    + "replica (same as sharding.enabled=false).")
+    boolean noSharding;
+
+    @Option(names = "--identity", paramLabel = "NAME",
+            description = "This replica's name, unique among the live replicas of its group (lower-case letters, digits "
+                    + "and '-'). Default: $POD_NAME, else the hostname's first label.")
+    String identity;
+
+    @Option(names = "--lease-namespace", paramLabel = "NAMESPACE",
+            description = "Namespace of the group's membership, shard and coordinator Leases (overrides "
+                    + "sharding.lease-namespace). Default: $POD_NAMESPACE, else default.")
+    String leaseNamespace;
+
+    @Option(names = "--shards", paramLabel = "N",
+            description = "Virtual shards the namespaces are hashed into, 1-" + ShardSpace.MAX_SHARDS
+                    + "; every replica of a group must use the same (overrides sharding.shards). Default: "
+                    + ShardSpace.DEFAULT_SHARDS + ".")
+    Integer shards;
+
+    @Option(names = "--sharding-group", paramLabel = "NAME",
+            description = "Prefix of the group's Lease names, so several deployments can share a lease namespace "
+                    + "(overrides sharding.group). Default: " + ShardingConfig.DEFAULT_GROUP + ".")
+    String shardingGroup;
+
+    // Durations are not compile-time constants, so these three defaults are written out; ShardingSettingsTest
+    // checks them against ShardingConfig's, which are the values actually used.
+    @Option(names = "--lease-duration", paramLabel = "DURATION", converter = Durations.Converter.class,
+            description = "How long others wait after a Lease's last renewal before taking it over; whole seconds "
+                    + "(overrides sharding.lease-duration). Default: 15s.")
+    Duration leaseDuration;
+
+    @Option(names = "--renew-deadline", paramLabel = "DURATION", converter = Durations.Converter.class,
+            description = "How long a replica keeps working on a shard without a successful renewal; shorter than "
+                    + "the lease duration (overrides sharding.renew-deadline). Default: 10s.")
+    Duration renewDeadline;
+
+    @Option(names = "--retry-period", paramLabel = "DURATION", converter = Durations.Converter.class,
+            description = "How often Leases are renewed and retried; shorter than the renew deadline (overrides "
+                    + "sharding.retry-period). Default: 2s.")
+    Duration retryPeriod;
+
+    /** The --config file's properties (empty without one); an unreadable file is a configuration error. */
+    Map<String, String> configValues() {
+        Map<String, String> values = new HashMap<>();
         if (configFile != null) {
             java.util.Properties p = new java.util.Properties();
             try (var in = java.nio.file.Files.newBufferedReader(configFile)) {
@@ -101,6 +157,51 @@ final class RunCommand implements Callable<Integer> {
             }
             p.stringPropertyNames().forEach(k -> values.put(k, p.getProperty(k)));
         }
+        return values;
+    }
+
+    /**
+     * The sharding settings: {@link ShardingConfig}'s defaults, then sharding.* of --config, then flags;
+     * empty with --no-sharding. A bad flag is a usage error naming it, a bad key or variable a configuration error.
+     */
+    Optional<ShardingConfig> shardingConfig(ShardingSettings settings) {
+        ShardingSettings.Flags flags = new ShardingSettings.Flags(noSharding, identity, leaseNamespace, shardingGroup, shards,
+                leaseDuration, renewDeadline, retryPeriod);
+        try {
+            return settings.resolve(configValues(), "config " + configFile, flags);
+        } catch (ShardingSettings.Problem p) {
+            if (p.flag() != null) {
+                throw new ParameterException(spec.commandLine(), p.getMessage());
+            }
+            throw new CliException(ExitCode.CONFIG, p.getMessage(), p);
+        }
+    }
+
+    /** What the startup check asks RBAC for: the controller's needs, then sharding's. */
+    static List<Permission> requiredPermissions(Optional<ShardingConfig> sharding) {
+        List<Permission> required = new ArrayList<>(ConfigMapMirror.REQUIRED_PERMISSIONS);
+        sharding.ifPresent(c -> required.addAll(shardingPermissions(c.leaseNamespace())));
+        return required;
+    }
+
+    /**
+     * Sharding's RBAC needs: the group's Leases in the lease namespace (a namespaced Role is enough),
+     * and namespaces cluster-wide, which the per-namespace fallback (API servers without sharded
+     * watches) uses to find the namespaces of its shards.
+     */
+    static List<Permission> shardingPermissions(String leaseNamespace) {
+        List<Permission> out = new ArrayList<>();
+        for (String verb : List.of("get", "list", "watch", "create", "update", "delete")) {
+            out.add(new Permission(verb, "coordination.k8s.io", "leases", leaseNamespace));
+        }
+        out.add(Permission.core("list", "namespaces"));
+        out.add(Permission.core("watch", "namespaces"));
+        return out;
+    }
+
+    /** The guard's settings: defaults, then --config, then --qps/--burst; any problem is a configuration error. */
+    GuardConfig guardConfig() {
+        Map<String, String> values = configValues();
         if (qps != null) {
             values.put(GuardConfig.KEY_QPS, Double.toString(qps));
         }
@@ -120,25 +221,37 @@ final class RunCommand implements Callable<Integer> {
         main.logging();
         validate();
         GuardConfig guard = guardConfig();
-        KubeconfigLoader.Loaded loaded = new KubeconfigLoader().load(kubeconfig, context);
-        String serverVersion = StartupChecks.verify(loaded.config(), loaded.source(), ConfigMapMirror.REQUIRED_PERMISSIONS);
+        Optional<ShardingConfig> shardingConfig = shardingConfig(new ShardingSettings(System.getenv(), ShardingSettings::hostname));
+        KubeconfigLoader.Loaded loaded = cluster.load();
+        String serverVersion = StartupChecks.verify(loaded.config(), loaded.source(), requiredPermissions(shardingConfig));
 
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         // Every request the controllers make passes the guard; fabric8's own retry is off.
         KubernetesClient client = GuardedClients.newClient(loaded.config(), guard, registry);
         ManagerOptions options = ManagerOptions.defaults().withHealthPort(healthPort)
                 .withHealthBindAddress(healthBindAddress).withShutdownTimeout(shutdownTimeout);
-        EventRecorder events = new EventRecorder(client, ConfigMapMirror.FIELD_MANAGER, instanceName(), Clock.systemUTC());
+        String instance = shardingConfig.map(ShardingConfig::identity).orElseGet(RunCommand::instanceName);
+        EventRecorder events = new EventRecorder(client, ConfigMapMirror.FIELD_MANAGER, instance, Clock.systemUTC());
         Manager manager = new Manager(client, options, KeyGate.admitAll(), registry);
+        Thread hook = null;
         try {
+            // Before the manager starts: narrows its informers to the shards held (none yet) and gates its keys.
+            Sharding sharding = shardingConfig.map(c -> Sharding.install(manager, c)).orElse(null);
             ConfigMapMirror.register(manager, workers, events, UnaryOperator.identity());
-            log.atInfo().addKeyValue("version", Version.get())
+            var starting = log.atInfo().addKeyValue("version", Version.get())
                     .addKeyValue("apiServer", hostOf(loaded.config().getMasterUrl()))
                     .addKeyValue("serverVersion", serverVersion)
                     .addKeyValue("controllers", List.of(ConfigMapMirror.CONTROLLER_NAME))
                     .addKeyValue("workers", workers)
-                    .addKeyValue("config", loaded.source())
-                    .log("flotilla starting");
+                    .addKeyValue("config", loaded.source());
+            if (sharding != null) {
+                ShardingConfig c = sharding.config();
+                starting = starting.addKeyValue("identity", c.identity()).addKeyValue("leaseNamespace", c.leaseNamespace())
+                        .addKeyValue("group", c.group()).addKeyValue("shards", c.shards());
+            } else {
+                starting = starting.addKeyValue("sharding", "off");
+            }
+            starting.log("flotilla starting");
             try {
                 manager.start();
             } catch (CacheSyncException e) {
@@ -148,17 +261,68 @@ final class RunCommand implements Callable<Integer> {
                 throw new CliException(ExitCode.CONFIG, e.getMessage(), e);
             }
             // Installed only once started: a hook calling stop() after a failed start() would hang the JVM's exit.
-            manager.installShutdownHook();
+            // Leave the group first (its shards go to the others at once), then drain and stop the manager.
+            hook = new Thread(() -> shutdown(sharding, manager), "flotilla-shutdown");
+            Runtime.getRuntime().addShutdownHook(hook);
             if (manager.healthPort() > 0) {
                 log.atInfo().addKeyValue("metrics", "http://" + healthBindAddress + ":" + manager.healthPort() + "/metrics")
                         .log("serving /metrics, /healthz, /readyz");
             }
+            if (sharding != null) {
+                join(sharding, manager);
+                // Another replica took this identity: stop everything and exit 6 rather than run as a ghost.
+                sharding.fatal().thenAccept(reason -> Thread.ofPlatform().name("flotilla-fatal")
+                        .start(() -> shutdown(sharding, manager)));
+            }
             manager.awaitTermination();
+            if (sharding != null && sharding.fatal().isDone()) {
+                throw new CliException(ExitCode.SHARDING, "stopped: " + sharding.fatal().join());
+            }
             return ExitCode.OK.code();
         } finally {
+            if (hook != null) {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException e) {
+                    // the JVM is shutting down: the hook is running or has run
+                }
+            }
             events.close();
             client.close();
         }
+    }
+
+    /** Joins the sharding group; on failure leaves nothing running and throws the one-line error. */
+    private static void join(Sharding sharding, Manager manager) throws InterruptedException {
+        ShardingConfig c = sharding.config();
+        try {
+            sharding.start();
+        } catch (DuplicateIdentityException | ShardingSetupException e) {
+            sharding.abandon(); // nothing is held after a refused join; close its watches
+            manager.stop();
+            throw new CliException(ExitCode.SHARDING, e.getMessage(), e);
+        } catch (InterruptedException e) {
+            sharding.abandon();
+            manager.stop();
+            throw e;
+        } catch (Exception e) {
+            sharding.abandon();
+            manager.stop();
+            throw new CliException(ExitCode.FAILURE, "cannot join sharding group '" + c.group() + "' in namespace "
+                    + c.leaseNamespace() + ": " + e, e);
+        }
+    }
+
+    /** The shutdown order: sharding hands every shard over, then the manager drains and stops. */
+    private static void shutdown(Sharding sharding, Manager manager) {
+        if (sharding != null) {
+            try {
+                sharding.stop();
+            } catch (RuntimeException e) {
+                log.atWarn().addKeyValue("error", e.toString()).log("leaving the sharding group failed; its Leases expire on their own");
+            }
+        }
+        manager.stop();
     }
 
     private void validate() {

@@ -3,24 +3,38 @@ package dev.flotilla.manager.cluster;
 import java.util.Objects;
 
 /**
- * One RBAC permission across all namespaces: a verb on a resource of an API group ({@code ""} for
- * the core group). {@link #toString()} is the form error messages use: {@code watch configmaps (all
- * namespaces)}.
+ * One RBAC permission: a verb on a resource of an API group ({@code ""} for the core group), in one
+ * namespace or, when {@code namespace} is empty, across all namespaces (and for cluster-scoped
+ * resources). {@link #toString()} is the form error messages use: {@code watch configmaps (all
+ * namespaces)}, {@code update leases.coordination.k8s.io (namespace flotilla-system)}.
  */
-public record Permission(String verb, String group, String resource) {
+public record Permission(String verb, String group, String resource, String namespace) {
 
     public Permission {
         Objects.requireNonNull(verb, "verb");
         Objects.requireNonNull(group, "group");
         Objects.requireNonNull(resource, "resource");
+        Objects.requireNonNull(namespace, "namespace");
     }
 
+    /** A permission across all namespaces. */
+    public Permission(String verb, String group, String resource) {
+        this(verb, group, resource, "");
+    }
+
+    /** A permission on a core-group resource across all namespaces. */
     public static Permission core(String verb, String resource) {
         return new Permission(verb, "", resource);
     }
 
+    /** The same permission, but only in {@code ns}. */
+    public Permission inNamespace(String ns) {
+        return new Permission(verb, group, resource, ns);
+    }
+
     @Override
     public String toString() {
-        return verb + " " + (group.isEmpty() ? resource : resource + "." + group) + " (all namespaces)";
+        return verb + " " + (group.isEmpty() ? resource : resource + "." + group) + " ("
+                + (namespace.isEmpty() ? "all namespaces" : "namespace " + namespace) + ")";
     }
 }

@@ -88,6 +88,7 @@ public final class StartupChecks {
                     .withNewMetadata().endMetadata()
                     .withNewSpec().withNewResourceAttributes()
                     .withVerb(p.verb()).withGroup(p.group()).withResource(p.resource())
+                    .withNamespace(p.namespace().isEmpty() ? null : p.namespace())
                     .endResourceAttributes().endSpec().build();
             SelfSubjectAccessReview result;
             try {
@@ -110,6 +111,21 @@ public final class StartupChecks {
     }
 
     private CliException classify(KubernetesClientException e, String what) {
+        return classify(e, what, url, credentialsSource);
+    }
+
+    /**
+     * The one-line error for a failed request to the API server at {@code config}'s URL: 401 and TLS
+     * problems are configuration errors, 403 a missing permission, everything else unreachable.
+     *
+     * @param what   the request, e.g. {@code LIST leases}
+     * @param source where the configuration came from, for messages
+     */
+    public static CliException classify(KubernetesClientException e, String what, Config config, String source) {
+        return classify(e, what, trimSlash(config.getMasterUrl()), source);
+    }
+
+    private static CliException classify(KubernetesClientException e, String what, String url, String credentialsSource) {
         int code = e.getCode();
         if (code == 401) {
             return new CliException(ExitCode.CONFIG, "the API server at " + url + " rejected the credentials from "

@@ -1,0 +1,21 @@
+package dev.flotilla.manager;
+
+import dev.flotilla.manager.cluster.KubeconfigLoader;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/** {@code --kubeconfig} and {@code --context}, shared by every command that talks to a cluster. */
+public final class ClusterOptions {
+
+    @Option(names = "--kubeconfig", paramLabel = "FILE",
+            description = "Kubeconfig file. Default: $KUBECONFIG, else the in-cluster service account, else ~/.kube/config.")
+    Path kubeconfig;
+
+    @Option(names = "--context", paramLabel = "NAME", description = "Kubeconfig context. Default: its current-context.")
+    String context;
+
+    /** Finds and validates the client configuration (a {@link CliException} of exit 3 on any problem). */
+    public KubeconfigLoader.Loaded load() {
+        return new KubeconfigLoader().load(kubeconfig, context);
+    }
+}

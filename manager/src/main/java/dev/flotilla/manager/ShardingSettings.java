@@ -1,0 +1,234 @@
+package dev.flotilla.manager;
+
+import dev.flotilla.sharding.ShardSpace;
+import dev.flotilla.sharding.ShardingConfig;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import java.util.stream.Collectors;
+
+/**
+ * How {@code flotilla run} becomes a sharded replica: {@link ShardingConfig}'s defaults (the one
+ * source of them), then the {@value #PREFIX}* keys of {@code --config}, then flags. The identity and
+ * the lease namespace default to the pod's name and namespace from the downward API
+ * ({@code $POD_NAME}, {@code $POD_NAMESPACE}), else the hostname and {@code default}.
+ *
+ * <p>Every problem names where the bad value came from: a flag is a usage error
+ * ({@link Problem#flag}), a key of the file or an environment variable a configuration error.
+ *
+ * <pre>{@code
+ * ShardingSettings s = new ShardingSettings(System.getenv(), ShardingSettings::hostname);
+ * Optional<ShardingConfig> config = s.resolve(fileValues, flags); // empty: --no-sharding
+ * }</pre>
+ */
+public final class ShardingSettings {
+
+    static final String PREFIX = "sharding.";
+    static final String KEY_ENABLED = PREFIX + "enabled";
+    static final String KEY_LEASE_NAMESPACE = PREFIX + "lease-namespace";
+    static final String KEY_GROUP = PREFIX + "group";
+    static final String KEY_SHARDS = PREFIX + "shards";
+    static final String KEY_LEASE_DURATION = PREFIX + "lease-duration";
+    static final String KEY_RENEW_DEADLINE = PREFIX + "renew-deadline";
+    static final String KEY_RETRY_PERIOD = PREFIX + "retry-period";
+    /** No identity key on purpose: one file shared by every replica would give them all one identity. */
+    static final Set<String> KEYS = new TreeSet<>(List.of(KEY_ENABLED, KEY_LEASE_NAMESPACE, KEY_GROUP, KEY_SHARDS,
+            KEY_LEASE_DURATION, KEY_RENEW_DEADLINE, KEY_RETRY_PERIOD));
+
+    static final String ENV_POD_NAME = "POD_NAME";
+    static final String ENV_POD_NAMESPACE = "POD_NAMESPACE";
+    static final String DEFAULT_LEASE_NAMESPACE = "default";
+
+    /** What the command line said; null where a flag was not given. */
+    record Flags(boolean noSharding, String identity, String leaseNamespace, String group, Integer shards,
+            Duration leaseDuration, Duration renewDeadline, Duration retryPeriod) {
+        static Flags none() {
+            return new Flags(false, null, null, null, null, null, null, null);
+        }
+    }
+
+    /**
+     * An unusable setting. {@code flag} is the option to name in a usage error, or null when the
+     * value came from the file or the environment (a configuration error).
+     */
+    static final class Problem extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        private final String flag;
+
+        Problem(String flag, String message) {
+            super(message);
+            this.flag = flag;
+        }
+
+        String flag() {
+            return flag;
+        }
+    }
+
+    /** A value and where it came from: a flag ("--shards"), a key ("sharding.shards"), "$POD_NAME", or null for a default. */
+    private record Sourced<T>(T value, String source, boolean isFlag) {
+    }
+
+    private final Map<String, String> env;
+    private final Supplier<String> hostname;
+
+    ShardingSettings(Map<String, String> env, Supplier<String> hostname) {
+        this.env = Map.copyOf(env);
+        this.hostname = hostname;
+    }
+
+    /**
+     * The configuration, or empty when sharding is off ({@code --no-sharding} or
+     * {@code sharding.enabled=false}).
+     *
+     * @param file   the {@code --config} file's values (other prefixes are ignored)
+     * @param origin how to name the file in messages, e.g. {@code config /etc/flotilla.properties}
+     * @throws Problem naming the flag, key or variable at fault
+     */
+    Optional<ShardingConfig> resolve(Map<String, String> file, String origin, Flags flags) {
+        List<String> unknown = file.keySet().stream().filter(k -> k.startsWith(PREFIX) && !KEYS.contains(k)).sorted().toList();
+        if (!unknown.isEmpty()) {
+            throw new Problem(null, origin + ": " + String.join(", ", unknown) + ": unknown key"
+                    + (unknown.size() > 1 ? "s" : "") + " (known: " + String.join(", ", KEYS) + ")");
+        }
+        boolean enabled = fromFile(file, origin, KEY_ENABLED, ShardingSettings::parseBoolean).map(Sourced::value).orElse(true);
+        if (flags.noSharding() || !enabled) {
+            return Optional.empty();
+        }
+        Sourced<String> identity = identity(flags);
+        Sourced<String> namespace = pick(flags.leaseNamespace(), "--lease-namespace",
+                fromFile(file, origin, KEY_LEASE_NAMESPACE, Function.identity()),
+                env(ENV_POD_NAMESPACE).orElse(new Sourced<>(DEFAULT_LEASE_NAMESPACE, null, false)));
+        Sourced<String> group = pick(flags.group(), "--sharding-group", fromFile(file, origin, KEY_GROUP, Function.identity()),
+                new Sourced<>(ShardingConfig.DEFAULT_GROUP, null, false));
+        Sourced<Integer> shards = pick(flags.shards(), "--shards", fromFile(file, origin, KEY_SHARDS, ShardingSettings::parseInt),
+                new Sourced<>(ShardSpace.DEFAULT_SHARDS, null, false));
+        Sourced<Duration> lease = pick(flags.leaseDuration(), "--lease-duration",
+                fromFile(file, origin, KEY_LEASE_DURATION, Durations::parse),
+                new Sourced<>(ShardingConfig.DEFAULT_LEASE_DURATION, null, false));
+        Sourced<Duration> renew = pick(flags.renewDeadline(), "--renew-deadline",
+                fromFile(file, origin, KEY_RENEW_DEADLINE, Durations::parse),
+                new Sourced<>(ShardingConfig.DEFAULT_RENEW_DEADLINE, null, false));
+        Sourced<Duration> retry = pick(flags.retryPeriod(), "--retry-period",
+                fromFile(file, origin, KEY_RETRY_PERIOD, Durations::parse),
+                new Sourced<>(ShardingConfig.DEFAULT_RETRY_PERIOD, null, false));
+
+        // One field at a time on top of valid defaults, so that a failure names the setting at fault.
+        ShardingConfig config = check(List.of(identity), origin,
+                () -> ShardingConfig.defaults(identity.value(), DEFAULT_LEASE_NAMESPACE));
+        config = check(List.of(namespace), origin, () -> ShardingConfig.defaults(identity.value(), namespace.value()));
+        ShardingConfig base = config;
+        config = check(List.of(group), origin, () -> base.withGroup(group.value()));
+        ShardingConfig grouped = config;
+        config = check(List.of(shards), origin, () -> grouped.withShards(shards.value()));
+        ShardingConfig sized = config;
+        return Optional.of(check(List.of(lease, renew, retry), origin,
+                () -> sized.withTimings(lease.value(), renew.value(), retry.value())));
+    }
+
+    private Sourced<String> identity(Flags flags) {
+        if (flags.identity() != null) {
+            return new Sourced<>(flags.identity(), "--identity", true);
+        }
+        Optional<Sourced<String>> pod = env(ENV_POD_NAME);
+        if (pod.isPresent()) {
+            return pod.get();
+        }
+        String host = hostname.get();
+        // A hostname may be upper-case or qualified ("Build-07.example.com"); its first label, lower-cased, is a usable name.
+        String label = host == null ? "" : host.strip().toLowerCase(Locale.ROOT);
+        int dot = label.indexOf('.');
+        if (dot > 0) {
+            label = label.substring(0, dot);
+        }
+        return new Sourced<>(label, "the hostname '" + host + "' (pass --identity or set $" + ENV_POD_NAME + ")", false);
+    }
+
+    /** Where the group's Leases live unless told: the pod's namespace ($POD_NAMESPACE), else {@value #DEFAULT_LEASE_NAMESPACE}. */
+    public static String defaultLeaseNamespace(Map<String, String> env) {
+        String ns = env.get(ENV_POD_NAMESPACE);
+        return ns == null || ns.isBlank() ? DEFAULT_LEASE_NAMESPACE : ns.strip();
+    }
+
+    private Optional<Sourced<String>> env(String name) {
+        String v = env.get(name);
+        return v == null || v.isBlank() ? Optional.empty() : Optional.of(new Sourced<>(v.strip(), "$" + name, false));
+    }
+
+    private static <T> Sourced<T> pick(T flag, String flagName, Optional<Sourced<T>> file, Sourced<T> fallback) {
+        if (flag != null) {
+            return new Sourced<>(flag, flagName, true);
+        }
+        return file.orElse(fallback);
+    }
+
+    private static <T> Optional<Sourced<T>> fromFile(Map<String, String> file, String origin, String key,
+            Function<String, T> parse) {
+        String raw = file.get(key);
+        if (raw == null) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(new Sourced<>(parse.apply(raw.strip()), key, false));
+        } catch (IllegalArgumentException e) {
+            throw new Problem(null, origin + ": " + key + "=" + raw.strip() + ": " + e.getMessage());
+        }
+    }
+
+    private static ShardingConfig check(List<? extends Sourced<?>> involved, String origin, Supplier<ShardingConfig> build) {
+        try {
+            return build.get();
+        } catch (IllegalArgumentException e) {
+            List<String> flags = involved.stream().filter(Sourced::isFlag).map(Sourced::source).toList();
+            if (!flags.isEmpty()) {
+                String options = flags.stream().map(f -> "'" + f + "'").collect(Collectors.joining(", "));
+                throw new Problem(flags.getFirst(), (flags.size() > 1 ? "Invalid values for options " : "Invalid value for option ") + options
+                        + ": " + e.getMessage());
+            }
+            List<String> sources = new ArrayList<>();
+            for (Sourced<?> s : involved) {
+                if (s.source() != null) {
+                    sources.add(s.source().startsWith(PREFIX) ? origin + ": " + s.source() : "from " + s.source());
+                }
+            }
+            throw new Problem(null, (sources.isEmpty() ? "sharding defaults" : String.join(", ", sources)) + ": "
+                    + e.getMessage());
+        }
+    }
+
+    private static Integer parseInt(String s) {
+        try {
+            return Integer.parseInt(s);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("not a whole number");
+        }
+    }
+
+    private static Boolean parseBoolean(String s) {
+        return switch (s.toLowerCase(Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException("expected true or false");
+        };
+    }
+
+    /** The machine's hostname, or "" when it cannot be found. */
+    static String hostname() {
+        String fromEnv = System.getenv("HOSTNAME");
+        if (fromEnv != null && !fromEnv.isBlank()) {
+            return fromEnv.strip();
+        }
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+            return "";
+        }
+    }
+}

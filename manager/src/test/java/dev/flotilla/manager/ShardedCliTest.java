@@ -1,0 +1,268 @@
+package dev.flotilla.manager;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.flotilla.core.controller.KeyGate;
+import dev.flotilla.core.manager.Manager;
+import dev.flotilla.core.manager.ManagerOptions;
+import dev.flotilla.core.reconcile.Result;
+import dev.flotilla.manager.cluster.Permission;
+import dev.flotilla.manager.cluster.StartupChecks;
+import dev.flotilla.sharding.LeaseNaming;
+import dev.flotilla.sharding.Sharding;
+import dev.flotilla.sharding.ShardingConfig;
+import dev.flotilla.testing.TestCluster;
+import dev.flotilla.testing.TestNamespace;
+import dev.flotilla.testing.WithCluster;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * `flotilla shards` and `flotilla run` as a sharded replica, on the real API server, next to
+ * replicas started in this JVM the way the sharding module's own tests start them.
+ */
+@WithCluster
+class ShardedCliTest {
+
+    static final Duration LEASE = Duration.ofSeconds(6);
+    static final Duration RENEW = Duration.ofSeconds(4);
+    static final Duration RETRY = Duration.ofSeconds(1);
+    /** The same timings as flags for `flotilla run`. */
+    static final List<String> TIMING_FLAGS = List.of("--lease-duration", "6s", "--renew-deadline", "4s", "--retry-period", "1s");
+
+    @TempDir
+    Path tmp;
+
+    /** A replica in this JVM: its own client, a manager with one idle controller, and its sharding. */
+    static final class InJvmReplica implements AutoCloseable {
+        final KubernetesClient client;
+        final Manager manager;
+        final Sharding sharding;
+
+        InJvmReplica(TestCluster cluster, ShardingConfig config) throws Exception {
+            client = cluster.newClient();
+            manager = new Manager(client, ManagerOptions.defaults().withHealthPort(-1)
+                    .withShutdownTimeout(Duration.ofSeconds(5)), KeyGate.admitAll());
+            sharding = Sharding.install(manager, config);
+            manager.controller(ConfigMap.class).named("idle-" + config.identity())
+                    .withLabelSelector("flotilla.dev/sharded-cli-test=" + config.identity()).complete(r -> Result.done());
+            manager.start();
+            sharding.start();
+        }
+
+        @Override
+        public void close() {
+            sharding.stop();
+            manager.stop();
+            client.close();
+        }
+    }
+
+    private static ShardingConfig config(String identity, TestNamespace ns, String group, int shards) {
+        return ShardingConfig.defaults(identity, ns.name()).withGroup(group).withShards(shards)
+                .withTimings(LEASE, RENEW, RETRY).withDrainTimeout(Duration.ofSeconds(1));
+    }
+
+    private Path kubeconfig(TestCluster cluster) throws Exception {
+        Path file = tmp.resolve("kubeconfig-" + System.nanoTime());
+        Files.writeString(file, cluster.kubeconfigYaml());
+        return file;
+    }
+
+    @SafeVarargs
+    private static String[] args(List<String>... parts) {
+        return java.util.Arrays.stream(parts).flatMap(List::stream).toArray(String[]::new);
+    }
+
+    /** The one `flotilla: ...` line (run also logs to stderr). */
+    private static String errorLine(Cli.Result r) {
+        List<String> lines = r.errLines().stream().filter(l -> l.startsWith("flotilla: ")).toList();
+        assertThat(lines).as("stderr: %s", r.err()).hasSize(1);
+        return lines.getFirst();
+    }
+
+    private static void awaitSplit(int shards, InJvmReplica... replicas) {
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).untilAsserted(() -> {
+            Set<Integer> union = new HashSet<>();
+            int total = 0;
+            for (InJvmReplica r : replicas) {
+                assertThat(r.sharding.activeShards()).isNotEmpty();
+                union.addAll(r.sharding.activeShards());
+                total += r.sharding.activeShards().size();
+            }
+            assertThat(union).hasSize(shards);
+            assertThat(total).isEqualTo(shards);
+        });
+    }
+
+    @Test
+    void shardsPrintsTheLiveAssignmentOfTwoReplicas(TestCluster cluster, TestNamespace ns) throws Exception {
+        Path kc = kubeconfig(cluster);
+        try (InJvmReplica a = new InJvmReplica(cluster, config("alpha", ns, "pair", 8));
+                InJvmReplica b = new InJvmReplica(cluster, config("beta", ns, "pair", 8))) {
+            awaitSplit(8, a, b);
+            String coordinator = a.sharding.isCoordinator() ? "alpha" : "beta";
+            // The desired owner is written before the holder takes the Lease: wait for both to agree.
+            await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+                Cli.Result r = Cli.run("shards", "--kubeconfig", kc.toString(), "--lease-namespace", ns.name(),
+                        "--sharding-group", "pair");
+                assertThat(r.code()).as("stderr: %s", r.err()).isZero();
+                String out = r.out();
+                assertThat(out).startsWith("sharding group 'pair' in namespace '" + ns.name()
+                        + "': 8 shards, 2 live members, coordinator " + coordinator + " (renewed ");
+                for (int shard = 0; shard < 8; shard++) {
+                    String owner = a.sharding.activeShards().contains(shard) ? "alpha" : "beta";
+                    assertThat(out).containsPattern("(?m)^" + shard + "\\s+0x[0-9a-f]{16}-0x[0-9a-f]{16}\\s+" + owner
+                            + "\\s+" + owner + "\\s+\\d\\.\\ds\\s+\\d+$");
+                }
+                assertThat(out).containsPattern("(?m)^alpha\\s+\\d\\.\\ds\\s+" + a.sharding.activeShards().size() + "$")
+                        .containsPattern("(?m)^beta\\s+\\d\\.\\ds\\s+" + b.sharding.activeShards().size() + "$")
+                        .containsPattern("(?m)^COORDINATOR\\s+AGE\\n" + coordinator + "\\s+\\d\\.\\ds$");
+            });
+
+            Cli.Result json = Cli.run("shards", "--kubeconfig", kc.toString(), "--lease-namespace", ns.name(),
+                    "--sharding-group", "pair", "--json");
+            assertThat(json.code()).as("stderr: %s", json.err()).isZero();
+            assertThat(json.outLines()).hasSize(1);
+            JsonNode root = new ObjectMapper().readTree(json.out());
+            assertThat(root.path("shards").asInt()).isEqualTo(8);
+            assertThat(root.path("coordinator").path("identity").asText()).isEqualTo(coordinator);
+            assertThat(root.path("assignments")).hasSize(8);
+            for (JsonNode row : root.path("assignments")) {
+                int shard = row.path("shard").asInt();
+                String owner = a.sharding.activeShards().contains(shard) ? "alpha" : "beta";
+                assertThat(row.path("holder").asText()).as("shard %d", shard).isEqualTo(owner);
+                assertThat(row.path("state").asText()).isEqualTo("held");
+                assertThat(row.path("ageMs").asLong()).isBetween(0L, LEASE.toMillis());
+                assertThat(row.path("start").asText()).isEqualTo(String.format("0x%016x", a.sharding.space().start(shard)));
+            }
+            assertThat(root.path("assignments").get(7).path("end").asText()).isEqualTo("0xffffffffffffffff");
+            assertThat(root.path("members")).extracting(m -> m.path("identity").asText()).containsExactly("alpha", "beta");
+        }
+
+        Cli.Result none = Cli.run("shards", "--kubeconfig", kc.toString(), "--lease-namespace", ns.name(),
+                "--sharding-group", "nope");
+        assertThat(none.code()).isEqualTo(ExitCode.FAILURE.code());
+        assertThat(none.errLines()).singleElement().satisfies(l -> assertThat(l)
+                .startsWith("flotilla: no sharding group 'nope' in namespace '" + ns.name() + "'"));
+    }
+
+    @Test
+    void runRefusesAnIdentityALiveReplicaHoldsAndAGroupMadeForAnotherShardCount(TestCluster cluster, TestNamespace ns)
+            throws Exception {
+        Path kc = kubeconfig(cluster);
+        try (InJvmReplica live = new InJvmReplica(cluster, config("taken", ns, "strict", 8))) {
+            awaitSplit(8, live);
+            Cli.Result dup = Cli.run(args(List.of("run", "--kubeconfig", kc.toString(), "--health-port", "-1",
+                    "--identity", "taken", "--lease-namespace", ns.name(), "--sharding-group", "strict", "--shards", "8"),
+                    TIMING_FLAGS));
+            assertThat(dup.code()).as("stderr: %s", dup.err()).isEqualTo(ExitCode.SHARDING.code());
+            assertThat(errorLine(dup)).contains("another live replica holds identity 'taken'").contains("refusing to start");
+
+            Cli.Result resized = Cli.run(args(List.of("run", "--kubeconfig", kc.toString(), "--health-port", "-1",
+                    "--identity", "newcomer", "--lease-namespace", ns.name(), "--sharding-group", "strict", "--shards", "16"),
+                    TIMING_FLAGS));
+            assertThat(resized.code()).as("stderr: %s", resized.err()).isEqualTo(ExitCode.SHARDING.code());
+            assertThat(errorLine(resized)).contains("were made for 8 shards").contains("configured for 16");
+            assertThat(live.sharding.activeShards()).as("the live replica kept its shards").hasSize(8);
+        }
+    }
+
+    @Test
+    void runStopsAndExitsSixWhenAnotherReplicaTakesItsIdentity(TestCluster cluster,
+            TestNamespace ns) throws Exception {
+        Path kc = kubeconfig(cluster);
+        KubernetesClient admin = cluster.client();
+        LeaseNaming naming = new LeaseNaming("solo");
+        CompletableFuture<Cli.Result> run = CompletableFuture.supplyAsync(() -> Cli.run(args(List.of("run",
+                "--kubeconfig", kc.toString(), "--health-port", "-1", "--identity", "solo", "--lease-namespace", ns.name(),
+                "--sharding-group", "solo", "--shards", "4"), TIMING_FLAGS)));
+        try {
+            await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(200))
+                    .failFast("flotilla run ended early", run::isDone).untilAsserted(() -> {
+                for (int shard = 0; shard < 4; shard++) {
+                    Lease lease = admin.leases().inNamespace(ns.name()).withName(naming.shardLease(shard)).get();
+                    assertThat(lease).isNotNull();
+                    assertThat(lease.getSpec().getHolderIdentity()).startsWith("solo_");
+                }
+            });
+            // Another process claims the identity: it takes the membership Lease.
+            admin.leases().inNamespace(ns.name()).withName(naming.memberLease("solo")).edit(l -> new LeaseBuilder(l)
+                    .editSpec().withHolderIdentity("solo_intruder").withRenewTime(ZonedDateTime.now(ZoneOffset.UTC))
+                    .endSpec().build());
+            Cli.Result r = run.get(30, TimeUnit.SECONDS);
+            assertThat(r.code()).as("stderr: %s", r.err()).isEqualTo(ExitCode.SHARDING.code());
+            assertThat(errorLine(r)).contains("another replica took over the membership lease of identity 'solo'");
+        } finally {
+            run.cancel(true);
+        }
+    }
+
+    /** The README's least-privilege rules, built here: a ClusterRole for the controller and namespaces, a Role for Leases. */
+    @Test
+    void theReadmesLeastPrivilegeRulesPassTheStartupCheckAndWithoutTheRoleLeasesAreMissing(TestCluster cluster,
+            TestNamespace ns) {
+        KubernetesClient admin = cluster.client();
+        String user = "flotilla-" + ns.name();
+        var clusterRole = new ClusterRoleBuilder().withNewMetadata().withName(user).endMetadata()
+                .addNewRule().withApiGroups("").withResources("configmaps").withVerbs("list", "watch", "create", "patch").endRule()
+                .addNewRule().withApiGroups("").withResources("events").withVerbs("create", "patch").endRule()
+                .addNewRule().withApiGroups("").withResources("namespaces").withVerbs("list", "watch").endRule().build();
+        var clusterBinding = new ClusterRoleBindingBuilder().withNewMetadata().withName(user).endMetadata()
+                .withNewRoleRef("rbac.authorization.k8s.io", "ClusterRole", user)
+                .addNewSubject().withApiGroup("rbac.authorization.k8s.io").withKind("User").withName(user).endSubject().build();
+        admin.resource(clusterRole).create();
+        admin.resource(clusterBinding).create();
+        try {
+            Config asUser = new ConfigBuilder(cluster.config()).withImpersonateUsername(user).build();
+            List<Permission> required = RunCommand.requiredPermissions(Optional.of(ShardingConfig.defaults("a", ns.name())));
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThatThrownBy(
+                    () -> StartupChecks.verify(asUser, "test", required))
+                    .isInstanceOf(CliException.class)
+                    .hasMessage("missing permission: get leases.coordination.k8s.io (namespace " + ns.name() + ")"));
+
+            admin.resource(new RoleBuilder().withNewMetadata().withName("flotilla-leases").withNamespace(ns.name()).endMetadata()
+                    .addNewRule().withApiGroups("coordination.k8s.io").withResources("leases")
+                    .withVerbs("get", "list", "watch", "create", "update", "delete").endRule().build()).create();
+            admin.resource(new RoleBindingBuilder().withNewMetadata().withName("flotilla-leases").withNamespace(ns.name())
+                    .endMetadata().withNewRoleRef("rbac.authorization.k8s.io", "Role", "flotilla-leases")
+                    .addNewSubject().withApiGroup("rbac.authorization.k8s.io").withKind("User").withName(user).endSubject()
+                    .build()).create();
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(
+                    () -> assertThat(StartupChecks.verify(asUser, "test", required)).startsWith("v1."));
+            // Leases elsewhere stay out of reach: the Role is namespaced.
+            assertThatThrownBy(() -> StartupChecks.verify(asUser, "test",
+                    RunCommand.requiredPermissions(Optional.of(ShardingConfig.defaults("a", "kube-system")))))
+                    .hasMessage("missing permission: get leases.coordination.k8s.io (namespace kube-system)");
+        } finally {
+            admin.resource(clusterBinding).delete();
+            admin.resource(clusterRole).delete();
+        }
+    }
+}
+
