@@ -1,6 +1,8 @@
 package dev.flotilla.manager.demo;
 
+import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import java.util.Optional;
 
 /**
  * The API server the demo runs against: a real kube-apiserver and etcd ({@link RealApiServerCluster})
@@ -11,6 +13,15 @@ public interface DemoCluster extends AutoCloseable {
 
     /** A client for the backend, with whatever HTTP customization the demo asked for. */
     KubernetesClient client();
+
+    /**
+     * The admin configuration sharded replicas reach the server with (through the fault proxy), or
+     * empty when the backend cannot run them: the mock has no Lease semantics to elect a coordinator
+     * or fence with, and ignores shard selectors.
+     */
+    default Optional<Config> shardingUpstream() {
+        return Optional.empty();
+    }
 
     /** One line for the summary: what the backend is and where it listens. */
     String description();

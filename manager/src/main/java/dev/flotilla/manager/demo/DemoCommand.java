@@ -29,7 +29,10 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Run the configmap-mirror controller against a local API server and report how fast "
-                + "every mirror converges.", "Exits 0 only if all mirrors converged before --timeout, else 1."})
+                + "every mirror converges: on the real API server as 3 sharded replicas, one of which is killed "
+                + "midway, with the handover timed and every reconcile audited for overlaps.",
+                "Exits 0 only if all mirrors converged before --timeout (and no namespace was reconciled by two "
+                        + "replicas at once), else 1."})
 public final class DemoCommand implements Callable<Integer> {
 
     /** Seed for which keys fail and which sources are updated; fixed so runs are comparable. */
@@ -69,6 +72,12 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--health-port", paramLabel = "PORT", defaultValue = "0",
             description = "Port of /metrics on 127.0.0.1; 0 picks a free port, -1 turns it off. Default: ${DEFAULT-VALUE}.")
     int healthPort;
+
+    @Option(names = "--replicas", paramLabel = "N", defaultValue = "3",
+            description = "Sharded replicas to run in this JVM (1-10); with 2 or more, one is killed without warning "
+                    + "midway and the others take its shards over. The mock backend runs 1 unsharded replica. "
+                    + "Default: ${DEFAULT-VALUE}.")
+    int replicas;
 
     @Option(names = "--json", description = "Print the summary as one JSON object on stdout, and no progress line.")
     boolean json;
@@ -124,12 +133,17 @@ public final class DemoCommand implements Callable<Integer> {
             logging.set(Logging.FLOTILLA, Level.WARN)
                     .set(Logging.RECONCILE_LOOP, Level.ERROR)
                     .set("io.fabric8", Level.ERROR)
-                    .setJul("io.fabric8.mockwebserver", java.util.logging.Level.WARNING);
+                    // Closing the killed replica's client with requests still in its black hole makes Netty complain.
+                    .set("io.netty", Level.OFF)
+                    .setJul("io.fabric8.mockwebserver", java.util.logging.Level.WARNING)
+                    // The kill is the demo's point: the victim's fencing errors and the proxy's notes are expected.
+                    .set("dev.flotilla.sharding", Level.OFF)
+                    .set("dev.flotilla.testing", Level.OFF);
         }
         PrintStream out = main.out();
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         DemoRun.Settings settings = new DemoRun.Settings(objects, namespaces, workers, failureRate, updates, timeout,
-                healthPort, SEED);
+                healthPort, SEED, replicas);
         ProgressLine progress = new ProgressLine(out, ProgressLine.isTerminal(out), !json);
         DemoSummary summary;
         DemoCluster cluster = startCluster(registry);
@@ -139,10 +153,34 @@ public final class DemoCommand implements Callable<Integer> {
                         objects, namespaces, workers, failureRate * 100, updates * 100);
                 out.println("backend: " + cluster.description());
             }
-            summary = new DemoRun(settings, cluster, registry).run(progress::update, url -> {
+            DemoRun run = new DemoRun(settings, cluster, registry);
+            if (!json) {
+                if (run.sharded()) {
+                    out.printf(Locale.ROOT, "replicas: %d sharded (%d shards, leases %s/%s/%s)%s%n", run.replicaCount(),
+                            DemoRun.SHARDS, Durations.format(DemoRun.LEASE_DURATION), Durations.format(DemoRun.RENEW_DEADLINE),
+                            Durations.format(DemoRun.RETRY_PERIOD),
+                            run.replicaCount() > 1 ? "; one is killed without warning midway" : "");
+                } else if (replicas > 1) {
+                    out.println("note: the mock API server cannot run sharded replicas (no Lease semantics, shard "
+                            + "selectors ignored): running 1 unsharded replica, no kill; use --backend real");
+                }
+            }
+            summary = run.run(new DemoRun.Progress() {
+                @Override
+                public void show(String line, boolean force) {
+                    progress.update(line, force);
+                }
+
+                @Override
+                public void event(String line) {
+                    if (!json) {
+                        progress.event(line);
+                    }
+                }
+            }, urls -> {
                 if (!json) {
                     progress.finish(); // end the "creating" line first on a terminal
-                    out.println("metrics: " + (url == null ? "off" : url));
+                    out.println("metrics: " + (urls.isEmpty() ? "off" : String.join(" ", urls)));
                 }
             });
         } finally {
@@ -165,6 +203,11 @@ public final class DemoCommand implements Callable<Integer> {
         range("--namespaces", namespaces, 1, 10_000);
         range("--workers", workers, 1, 1_000);
         range("--health-port", healthPort, -1, 65_535);
+        range("--replicas", replicas, 1, 10);
+        if (healthPort > 0 && healthPort + replicas - 1 > 65_535) {
+            throw usage("--health-port", "replica i serves on port " + healthPort + " + i, which passes 65535 with "
+                    + replicas + " replicas");
+        }
         if (!(failureRate >= 0 && failureRate <= 0.9)) {
             throw usage("--failure-rate", "must be a fraction within 0..0.9, got " + failureRate);
         }

@@ -28,14 +28,20 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
 
 /**
- * The demo's objects: namespaces {@code flotilla-demo-NN} and source ConfigMaps {@code source-NNNN}
+ * The demo's objects: namespaces {@code demo-NN-flotilla} and source ConfigMaps {@code source-NNNN}
  * labelled for mirroring, spread round-robin over the namespaces. Every fifth source also has
  * binaryData. An update changes a value, adds a key and removes one, so the mirror must drop a key
  * it had (what server-side apply does for fields its manager no longer sets).
  */
 final class DemoWorkload {
 
-    static final String NAMESPACE_PREFIX = "flotilla-demo-";
+    /**
+     * The number goes in the middle on purpose: the shard hash (FNV-1a, the API server's) moves a
+     * change in a name's last bytes only into the hash's low bits, so {@code flotilla-demo-00} to
+     * {@code -09} would all fall into one shard of 32. Bytes after the number spread them.
+     */
+    static final String NAMESPACE_PREFIX = "demo-";
+    static final String NAMESPACE_SUFFIX = "-flotilla";
     static final String SOURCE_PREFIX = "source-";
     static final String PART_OF = "app.kubernetes.io/part-of";
     static final String REMOVED_BY_UPDATE = "removed-by-update";
@@ -59,7 +65,7 @@ final class DemoWorkload {
         int width = Math.max(2, Integer.toString(namespaces - 1).length());
         List<String> names = new ArrayList<>(namespaces);
         for (int i = 0; i < namespaces; i++) {
-            names.add(NAMESPACE_PREFIX + String.format(Locale.ROOT, "%0" + width + "d", i));
+            names.add(NAMESPACE_PREFIX + String.format(Locale.ROOT, "%0" + width + "d", i) + NAMESPACE_SUFFIX);
         }
         return names;
     }

@@ -62,6 +62,16 @@ final class ProgressLine {
         }
     }
 
+    /** Prints {@code text} on a line of its own (after ending an open progress line). */
+    synchronized void event(String text) {
+        if (!enabled) {
+            return;
+        }
+        finish();
+        out.println(text);
+        out.flush();
+    }
+
     /** Ends the line on a terminal so that what follows starts on a fresh line. */
     synchronized void finish() {
         if (enabled && terminal && open) {

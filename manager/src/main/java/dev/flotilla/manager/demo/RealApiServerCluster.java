@@ -1,10 +1,12 @@
 package dev.flotilla.manager.demo;
 
 import dev.flotilla.testing.RealApiServer;
+import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.http.HttpClient;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
@@ -38,6 +40,11 @@ public final class RealApiServerCluster implements DemoCluster {
     @Override
     public KubernetesClient client() {
         return client;
+    }
+
+    @Override
+    public Optional<Config> shardingUpstream() {
+        return Optional.of(server.config());
     }
 
     @Override

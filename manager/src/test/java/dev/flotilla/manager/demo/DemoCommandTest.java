@@ -2,24 +2,63 @@ package dev.flotilla.manager.demo;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.flotilla.manager.Cli;
 import dev.flotilla.manager.ExitCode;
 import dev.flotilla.testing.ApiServerBinaries;
 import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class DemoCommandTest {
 
+    /**
+     * The main job on the real API server: three sharded replicas, one killed without warning
+     * midway; its shards must move to the survivors after its Leases expire (lease 6 s), every
+     * mirror must converge, and the audit trail must show no namespace reconciled by two replicas
+     * at once.
+     */
     @Test
-    void convergesOnARealApiServerAndSaysSo() {
-        Cli.Result r = Cli.run("demo", "--backend", "real", "--objects", "60", "--namespaces", "3", "--json",
-                "--timeout", "60s");
-        assertThat(r.code()).as("stderr: %s", r.err()).isEqualTo(ExitCode.OK.code());
-        String json = r.outLines().get(0);
-        assertThat(json).contains("\"result\":\"converged\"").contains("\"converged\":60")
-                .contains("kube-apiserver v1.37.2");
-        assertThat(field(json, "writes")).isBetween(60L, 80L);
+    void threeShardedReplicasSurviveAKillOnARealApiServer() throws Exception {
+        Cli.Result r = Cli.run("demo", "--backend", "real", "--objects", "100", "--namespaces", "10", "--json",
+                "--timeout", "90s");
+        assertThat(r.code()).as("stdout: %s%nstderr: %s", r.out(), r.err()).isEqualTo(ExitCode.OK.code());
+        assertThat(r.outLines()).as("only the JSON object").hasSize(1);
+        JsonNode json = new ObjectMapper().readTree(r.out());
+        assertThat(json.path("result").asText()).isEqualTo("converged");
+        assertThat(json.path("converged").asInt()).isEqualTo(100);
+        assertThat(json.path("backend").asText()).contains("kube-apiserver v1.37.2");
+        assertThat(json.path("replicas").asInt()).isEqualTo(3);
+        // About one apply per source and per update (100 + 10); the kill may cost a few repeats, not many.
+        assertThat(json.path("writes").asLong()).isBetween(110L, 140L);
+
+        JsonNode sharding = json.path("sharding");
+        assertThat(sharding.path("shards").asInt()).isEqualTo(DemoRun.SHARDS);
+        String killed = sharding.path("killed").asText();
+        assertThat(killed).matches("replica-[012]");
+        assertThat(sharding.path("killedWasCoordinator").asBoolean()).isFalse();
+        int killedShards = sharding.path("killedShards").asInt();
+        assertThat(killedShards).isBetween(1, (DemoRun.SHARDS + 2) / 3);
+        assertThat(sharding.path("killedSources").asInt()).as("the killed replica had work").isPositive();
+        // Taken over only once its Leases expired (no graceful release), and soon after.
+        long handover = sharding.path("handoverMs").asLong();
+        assertThat(handover).isBetween(DemoRun.LEASE_DURATION.minus(DemoRun.RENEW_DEADLINE).plusSeconds(1).toMillis(),
+                DemoRun.LEASE_DURATION.toMillis() + 6_000);
+        assertThat(sharding.path("takenOver").asInt()).isEqualTo(killedShards);
+        Set<String> survivors = new HashSet<>();
+        int shardsAtEnd = 0;
+        for (var e : sharding.path("shardsAtEnd").properties()) {
+            survivors.add(e.getKey());
+            shardsAtEnd += e.getValue().size();
+        }
+        assertThat(survivors).hasSize(2).doesNotContain(killed);
+        assertThat(shardsAtEnd).isEqualTo(DemoRun.SHARDS);
+        assertThat(sharding.path("coordinatorAtEnd").asText()).isIn(survivors);
+        assertThat(sharding.path("overlaps").asInt()).isZero();
+        assertThat(sharding.path("auditedReconciles").asLong()).isGreaterThanOrEqualTo(110L);
     }
 
     @Test
@@ -57,7 +96,8 @@ class DemoCommandTest {
                 .containsPattern("\"metricsUrl\":\"http://127\\.0\\.0\\.1:\\d+/metrics\"")
                 .containsPattern("\"timeToConvergeMs\":\\d+")
                 .containsPattern("\"reconciles\":[1-9]\\d*")
-                .contains("fabric8 mock API server");
+                .contains("fabric8 mock API server")
+                .contains("\"replicas\":1,\"sharding\":null,\"note\":\"the mock API server cannot run sharded replicas");
         // 5% of 60 first attempts fail (the choice is seeded): each failure is retried.
         assertThat(field(json, "injectedFailures")).isPositive();
         assertThat(field(json, "retries")).isGreaterThanOrEqualTo(field(json, "injectedFailures"));
@@ -75,7 +115,9 @@ class DemoCommandTest {
                 .contains("converging: ")
                 .contains("all mirrors converged")
                 .contains("converged         20/20 (100%)")
-                .contains("metrics           off");
+                .contains("metrics           off")
+                .contains("note: the mock API server cannot run sharded replicas")
+                .contains("replicas          1 (unsharded)");
     }
 
     @Test
