@@ -41,9 +41,11 @@ final class Coordinator implements AutoCloseable {
     private volatile boolean leading;
     private volatile boolean closed;
     private volatile boolean leaving;
-    private LeaderElector elector;
-    private CompletableFuture<?> election;
-    private long electionStartedNanos;
+    private volatile LeaderElector elector;
+    private volatile CompletableFuture<?> election;
+    private volatile long electionStartedNanos;
+    /** When this replica last saw its own renewal of the coordinator Lease (monotonic). */
+    private volatile long ownRenewalSeenNanos;
     private final Set<String> warnedStrangers = new HashSet<>();
 
     Coordinator(KubernetesClient client, ShardingConfig config, LeaseView view, Leases leases, String holder,
@@ -60,6 +62,8 @@ final class Coordinator implements AutoCloseable {
     }
 
     void start() {
+        view.onChange(() -> view.get(naming.coordinatorLease()).filter(c -> c.holder().equals(holder))
+                .ifPresent(c -> ownRenewalSeenNanos = c.changedNanos()));
         view.onChange(reactor::poke);
         reactor.execute(this::startElection);
         reactor.poke();
@@ -67,6 +71,15 @@ final class Coordinator implements AutoCloseable {
 
     boolean isLeading() {
         return leading;
+    }
+
+    /**
+     * Leading, and seen renewing within the renew deadline, on this replica's monotonic clock:
+     * what admits cluster-scoped keys. fabric8 judges its own deadline on the wall clock and only
+     * when its thread runs, so a resumed process would otherwise work a moment on stale leadership.
+     */
+    boolean isLeadingFresh() {
+        return leading && System.nanoTime() - ownRenewalSeenNanos < config.renewDeadline().toNanos();
     }
 
     void poke() {
@@ -92,6 +105,7 @@ final class Coordinator implements AutoCloseable {
     }
 
     private void startedLeading() {
+        ownRenewalSeenNanos = System.nanoTime(); // fabric8 has just written the Lease successfully
         leading = true;
         metrics.leading(true);
         log.atInfo().addKeyValue("replica", config.identity()).addKeyValue("lease", naming.coordinatorLease())
@@ -128,7 +142,15 @@ final class Coordinator implements AutoCloseable {
             }
         }
         metrics.members(members.size());
+        view.prune();
         if (!leading) {
+            CompletableFuture<?> running = election;
+            if ((running == null || running.isDone())
+                    && System.nanoTime() >= electionStartedNanos + config.retryPeriod().toNanos() / 2) {
+                // fabric8's elector is single-use: once it gave up (renewal failed past its deadline) nothing
+                // campaigns any more unless a new one is started.
+                restartElection();
+            }
             // fabric8 retries an election every 1.2-2.2 retry periods; a candidate that sees the
             // Lease expire or freed restarts its elector, whose first attempt is immediate.
             Optional<LeaseView.Seen> coordinator = view.get(naming.coordinatorLease());
@@ -149,7 +171,12 @@ final class Coordinator implements AutoCloseable {
         if (leaving) {
             live.remove(config.identity());
         }
-        publish(live);
+        if (live.isEmpty() && !leaving) {
+            // Not even this replica looks alive: its own view has stalled. Publishing "nobody" would make
+            // every replica drop every shard; wait for the view instead.
+            return OptionalLong.of(System.nanoTime() + config.retryPeriod().toNanos());
+        }
+        next = Math.min(next, publish(live));
         return next == Long.MAX_VALUE ? OptionalLong.empty() : OptionalLong.of(next);
     }
 
@@ -161,12 +188,21 @@ final class Coordinator implements AutoCloseable {
         startElection();
     }
 
-    private void publish(Set<String> live) {
+    /** Publishes the plan; returns when it next needs to look (a deleted shard Lease it may recreate). */
+    private long publish(Set<String> live) {
+        long next = Long.MAX_VALUE;
         int shards = config.shards();
         Map<Integer, String> current = new HashMap<>();
         Map<Integer, LeaseView.Seen> shardLeases = new HashMap<>();
         for (int shard = 0; shard < shards; shard++) {
             String name = naming.shardLease(shard);
+            Optional<LeaseView.Seen> deleted = view.get(name).filter(LeaseView.Seen::deleted);
+            if (deleted.isPresent() && view.isHeld(deleted.get())) {
+                // Deleted under a holder that may still be working on it: recreate (free) only once that
+                // holder's lease would have expired, or the shard could have two owners.
+                next = Math.min(next, view.expiresAtNanos(deleted.get()));
+                continue;
+            }
             Optional<LeaseView.Seen> seen = view.get(name).filter(s -> !s.deleted());
             if (seen.isEmpty()) {
                 leases.create(Leases.newLease(name, Map.of(LeaseNaming.LABEL_GROUP, config.group(),
@@ -215,12 +251,13 @@ final class Coordinator implements AutoCloseable {
                 t.join();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                return;
+                return next;
             }
         }
         if (moved.get() > 0) {
             log.atInfo().addKeyValue("moved", moved.get()).addKeyValue("members", live).log("shards re-planned");
         }
+        return next;
     }
 
     /** Writes one shard's desired owner; true if it moved from one member to another. */

@@ -160,6 +160,13 @@ public final class LeaseView implements AutoCloseable {
         }
     }
 
+    /** Forgets deleted Leases whose last holder's lease has run out, so members that came and went do not accumulate. */
+    public void prune() {
+        long now = System.nanoTime();
+        seen.entrySet().removeIf(e -> e.getValue().deleted() && now >= expiresAtNanos(e.getValue()));
+        versions.keySet().removeIf(name -> !seen.containsKey(name));
+    }
+
     public Optional<Seen> get(String name) {
         return Optional.ofNullable(seen.get(name));
     }

@@ -65,6 +65,7 @@ final class Leases {
 
     /** Takes or renews {@code lease} for {@code holder}. */
     static Lease hold(Lease lease, String holder, int durationSeconds) {
+        ensureSpec(lease);
         ZonedDateTime now = now();
         var spec = lease.getSpec();
         boolean newHolder = !holder.equals(spec.getHolderIdentity());
@@ -80,10 +81,18 @@ final class Leases {
 
     /** Frees {@code lease} so the next holder may take it at once. */
     static Lease release(Lease lease) {
+        ensureSpec(lease);
         lease.getSpec().setHolderIdentity(null);
         lease.getSpec().setAcquireTime(null);
         lease.getSpec().setRenewTime(null);
         return lease;
+    }
+
+    /** A hand-written Lease may have no spec at all. */
+    private static void ensureSpec(Lease lease) {
+        if (lease.getSpec() == null) {
+            lease.setSpec(new io.fabric8.kubernetes.api.model.coordination.v1.LeaseSpec());
+        }
     }
 
     static String holderOf(Lease lease) {

@@ -134,10 +134,17 @@ final class Membership {
     /** Frees the Lease (the coordinator re-plans on seeing it free), then deletes it. */
     void leave() {
         try {
-            Optional<Lease> current = leases.get(leaseName);
-            if (current.isPresent() && holder.equals(Leases.holderOf(current.get()))) {
-                leases.update(current.get(), Leases::release);
-                leases.delete(leaseName);
+            for (int attempt = 0; attempt < 3; attempt++) {
+                Optional<Lease> current = leases.get(leaseName);
+                if (current.isEmpty() || !holder.equals(Leases.holderOf(current.get()))) {
+                    return;
+                }
+                // A renewal in flight can win the race (409): read again. Deleting without a release would make
+                // the coordinator wait for the Lease to expire before moving our shards.
+                if (leases.update(current.get(), Leases::release).isPresent()) {
+                    leases.delete(leaseName);
+                    return;
+                }
             }
         } catch (RuntimeException e) {
             log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("error", e.toString())

@@ -44,7 +44,13 @@ final class ShardOwnership implements AutoCloseable {
         long generation;
         long freeSinceNanos;
         Lease lease;
+        /** While RELEASING: completes once the release is done (or abandoned to expiry). */
+        CompletableFuture<Void> released = CompletableFuture.completedFuture(null);
     }
+
+    /** How long a newly held shard's caches may take to sync before the shard is handed back. */
+    static final Duration SYNC_TIMEOUT = Duration.ofSeconds(60);
+    private final Object rescopeLock = new Object();
 
     private final ShardingConfig config;
     private final ShardSpace space;
@@ -127,11 +133,22 @@ final class ShardOwnership implements AutoCloseable {
         long next = Long.MAX_VALUE;
         List<Thread> acquisitions = new ArrayList<>();
         for (int shard = 0; shard < slots.length; shard++) {
-            Optional<LeaseView.Seen> seen = view.get(naming.shardLease(shard)).filter(s -> !s.deleted());
+            Optional<LeaseView.Seen> seen = view.get(naming.shardLease(shard));
             if (seen.isEmpty()) {
                 continue;
             }
             LeaseView.Seen s = seen.get();
+            if (s.deleted()) {
+                int gone = shard;
+                boolean held;
+                synchronized (this) {
+                    held = slots[gone].phase == Phase.SYNCING || slots[gone].phase == Phase.ACTIVE;
+                }
+                if (held) {
+                    fence(gone, "the shard lease was deleted");
+                }
+                continue;
+            }
             String desired = s.annotation(LeaseNaming.ANNOTATION_DESIRED_OWNER);
             boolean mine = holder.equals(s.holder());
             Phase phase;
@@ -202,15 +219,30 @@ final class ShardOwnership implements AutoCloseable {
         long generation;
         synchronized (this) {
             Slot slot = slots[shard];
+            if (slot.phase != Phase.NONE) {
+                return; // another decision on this shard is under way
+            }
             slot.phase = Phase.SYNCING;
+            generation = ++slot.generation;
             slot.renewedAtNanos = sent;
             slot.lease = won.get();
             slot.freeSinceNanos = freeSince;
-            generation = ++slot.generation;
         }
         trail.transition(new LeaseTransition(config.identity(), shard, LeaseTransition.Kind.ACQUIRED, System.nanoTime()));
+        if (stopping) {
+            giveUp(shard, ""); // won while shutting down: hand it straight back
+            return;
+        }
         long gen = generation;
-        rescope().whenComplete((ok, error) -> reactor.execute(() -> activate(shard, gen, error)));
+        CompletableFuture<Void> synced;
+        try {
+            rescope();
+            synced = informers.whenSynced(p -> scope.belongsTo(p, shard));
+        } catch (RuntimeException e) {
+            synced = CompletableFuture.failedFuture(e);
+        }
+        synced.orTimeout(SYNC_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+                .whenComplete((ok, error) -> reactor.executeOrRun(() -> activate(shard, gen, error)));
     }
 
     private void activate(int shard, long generation, Throwable syncError) {
@@ -271,7 +303,7 @@ final class ShardOwnership implements AutoCloseable {
 
     /** Applies the current set of held (syncing, active) shards to every informer. */
     private CompletableFuture<Void> rescope() {
-        synchronized (scope) { // computing and applying the set must not interleave with another rescope
+        synchronized (rescopeLock) { // computing and applying the set must not interleave with another rescope
             return rescopeLocked();
         }
     }
@@ -291,21 +323,29 @@ final class ShardOwnership implements AutoCloseable {
 
     /** Hands a shard over: refuse its keys, let in-flight reconciles finish (bounded), stop its informers, release its Lease. */
     private CompletableFuture<Void> giveUp(int shard, String to) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        long generation;
         synchronized (this) {
             Slot slot = slots[shard];
-            if (slot.phase == Phase.NONE || slot.phase == Phase.RELEASING) {
+            if (slot.phase == Phase.RELEASING) {
+                return slot.released;
+            }
+            if (slot.phase == Phase.NONE) {
                 return CompletableFuture.completedFuture(null);
             }
             slot.phase = Phase.RELEASING;
+            slot.released = done;
+            generation = slot.generation;
             admitUntil.set(shard, 0);
         }
         metrics.owned(shard, false);
         long begin = System.nanoTime();
-        CompletableFuture<Void> done = new CompletableFuture<>();
         Thread.ofVirtual().name("release-shard-" + shard).start(() -> {
-            boolean drained = drain(key -> inShard(key, shard), config.drainTimeout());
             try {
-                finishRelease(shard, drained, to, begin);
+                boolean drained = drain(key -> inShard(key, shard), config.drainTimeout());
+                finishRelease(shard, generation, drained, to, begin);
+            } catch (RuntimeException e) {
+                log.atError().addKeyValue("shard", shard).addKeyValue("error", e.toString()).log("shard release failed");
             } finally {
                 done.complete(null);
             }
@@ -313,46 +353,74 @@ final class ShardOwnership implements AutoCloseable {
         return done;
     }
 
+    /** Waits for in-flight reconciles of {@code keys} across all controllers, within one shared deadline; interrupts stragglers. */
     private boolean drain(Predicate<ObjectKey> keys, Duration timeout) {
-        boolean drained = true;
+        long deadline = System.nanoTime() + timeout.toNanos();
         try {
+            boolean drained = true;
             for (Controller<?> c : controllers.get()) {
-                drained &= c.awaitIdle(keys, timeout);
+                drained &= c.awaitIdle(keys, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
             }
-            if (!drained) {
-                for (Controller<?> c : controllers.get()) {
-                    c.interrupt(keys);
-                    c.awaitIdle(keys, Duration.ofMillis(500));
-                }
+            if (drained) {
+                return true;
             }
+            boolean afterInterrupt = true;
+            for (Controller<?> c : controllers.get()) {
+                c.interrupt(keys);
+            }
+            for (Controller<?> c : controllers.get()) {
+                afterInterrupt &= c.awaitIdle(keys, Duration.ofMillis(500));
+            }
+            return afterInterrupt;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return false;
         }
-        return drained;
     }
 
-    private void finishRelease(int shard, boolean drained, String to, long begin) {
+    private void finishRelease(int shard, long generation, boolean drained, String to, long begin) {
         Lease base;
         synchronized (this) {
-            slots[shard].phase = Phase.NONE;
+            if (slots[shard].generation != generation) {
+                return;
+            }
             base = slots[shard].lease;
         }
+        // Informers stop first: the slot is RELEASING, so the rescope drops this shard's partitions.
         rescope();
-        try {
-            Lease fresh = view.current(naming.shardLease(shard)).filter(l -> holder.equals(Leases.holderOf(l))).orElse(base);
-            if (fresh != null && holder.equals(Leases.holderOf(fresh))) {
-                if (leases.update(fresh, Leases::release).isEmpty()) {
-                    leases.get(naming.shardLease(shard)).filter(l -> holder.equals(Leases.holderOf(l)))
-                            .ifPresent(l -> leases.update(l, Leases::release));
+        boolean released = false;
+        if (!drained) {
+            // A reconcile ignored its interrupt: freeing the Lease now would let the next owner start beside it.
+            // Let it expire instead: the others wait a whole lease duration, by then it has long been fenced.
+            log.atWarn().addKeyValue("shard", shard).addKeyValue("replica", config.identity())
+                    .log("a reconcile on the shard did not stop; leaving its lease to expire instead of releasing it");
+        } else {
+            try {
+                // Renewals continue while RELEASING, so a write can race this one: on a conflict read it again
+                // and release it if it still names this replica (this process's holder, this tenure).
+                Optional<Lease> current = Optional.ofNullable(base);
+                for (int attempt = 0; attempt < 4 && !released; attempt++) {
+                    if (current.isEmpty() || !holder.equals(Leases.holderOf(current.get()))) {
+                        break;
+                    }
+                    released = leases.update(current.get(), Leases::release).isPresent();
+                    if (!released) {
+                        current = leases.get(naming.shardLease(shard));
+                    }
                 }
+            } catch (RuntimeException e) {
+                log.atWarn().addKeyValue("shard", shard).addKeyValue("error", e.toString())
+                        .log("could not release a shard lease; it expires on its own");
             }
-        } catch (RuntimeException e) {
-            log.atWarn().addKeyValue("shard", shard).addKeyValue("error", e.toString())
-                    .log("could not release a shard lease; it expires on its own");
+        }
+        synchronized (this) {
+            if (slots[shard].generation == generation && slots[shard].phase == Phase.RELEASING) {
+                slots[shard].phase = Phase.NONE; // only now: no pass may take it back before the release is written
+            }
         }
         trail.transition(new LeaseTransition(config.identity(), shard, LeaseTransition.Kind.RELEASED, System.nanoTime()));
         log.atInfo().addKeyValue("shard", shard).addKeyValue("replica", config.identity())
-                .addKeyValue("to", to.isEmpty() ? "-" : to).addKeyValue("drained", drained)
+                .addKeyValue("to", to.isEmpty() ? "-" : to).addKeyValue("drained", drained).addKeyValue("released", released)
                 .addKeyValue("millis", Duration.ofNanos(System.nanoTime() - begin).toMillis()).log("shard released");
         reactor.poke();
     }
@@ -380,7 +448,7 @@ final class ShardOwnership implements AutoCloseable {
         metrics.fenced();
         log.atError().addKeyValue("shard", shard).addKeyValue("replica", config.identity()).addKeyValue("reason", why)
                 .addKeyValue("interrupted", interrupted).log("shard fenced: stopped working on it at once");
-        reactor.execute(this::rescope);
+        reactor.executeOrRun(this::rescope);
         reactor.poke();
     }
 
@@ -422,15 +490,22 @@ final class ShardOwnership implements AutoCloseable {
                     return;
                 }
                 Optional<Lease> now = leases.get(naming.shardLease(shard));
-                if (now.isEmpty() || !holder.equals(Leases.holderOf(now.get()))) {
+                if (now.isEmpty() || !holder.equals(Leases.holderOf(now.get()))) { // deleted or taken: not ours any more
                     String other = now.map(Leases::holderOf).orElse("(deleted)");
-                    reactor.execute(() -> fence(shard, "renewal found the lease held by '" + other + "'"));
+                    reactor.executeOrRun(() -> fence(shard, "renewal found the lease held by '" + other + "'"));
                     return;
                 }
                 base = now.get();
-            } catch (RuntimeException e) {
+            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+                if (e.getCode() == 404) {
+                    reactor.executeOrRun(() -> fence(shard, "renewal found the lease deleted"));
+                    return;
+                }
                 log.atDebug().addKeyValue("shard", shard).addKeyValue("error", e.toString()).log("shard renewal failed");
                 return; // the watchdog fences if no renewal succeeds before the deadline
+            } catch (RuntimeException e) {
+                log.atDebug().addKeyValue("shard", shard).addKeyValue("error", e.toString()).log("shard renewal failed");
+                return;
             }
         }
     }
@@ -453,6 +528,14 @@ final class ShardOwnership implements AutoCloseable {
 
     /** Fences every shard whose last successful renewal was sent a renew deadline ago or more; run often. */
     void watchdog() {
+        try {
+            fenceOverdue();
+        } catch (RuntimeException e) {
+            log.atError().addKeyValue("error", e.toString()).log("fencing watchdog failed; it runs again shortly");
+        }
+    }
+
+    private void fenceOverdue() {
         long now = System.nanoTime();
         List<Integer> overdue = new ArrayList<>();
         synchronized (this) {

@@ -48,6 +48,7 @@ final class ShardScope implements InformerScope {
     private final Map<Class<?>, Mode> modes = new ConcurrentHashMap<>();
     private final Map<Integer, Set<String>> namespacesByShard = new ConcurrentHashMap<>();
     private volatile Set<Integer> held = Set.of();
+    private final Object probeLock = new Object();
     private SharedIndexInformer<Namespace> namespaceInformer;
 
     ShardScope(KubernetesClient client, ShardSpace space, ShardMetrics metrics, String replica, Runnable namespacesChanged) {
@@ -85,13 +86,19 @@ final class ShardScope implements InformerScope {
         return out;
     }
 
+    /** Whether {@code partition} watches (part of) {@code shard}. */
+    boolean belongsTo(Partition partition, int shard) {
+        return partition.isNamespace() ? space.shardOf(partition.namespace()) == shard
+                : partition.name().equals("shard-" + shard);
+    }
+
     /** Decides (once per type) how its informers are narrowed. */
     Mode modeOf(Class<? extends HasMetadata> type) {
         Mode known = modes.get(type);
         if (known != null) {
             return known;
         }
-        synchronized (this) {
+        synchronized (probeLock) { // not `this`: informers call in here while holding their own lock
             return modes.computeIfAbsent(type, t -> {
                 Mode mode = probe(type);
                 log.atInfo().addKeyValue("replica", replica).addKeyValue("resource", type.getSimpleName())

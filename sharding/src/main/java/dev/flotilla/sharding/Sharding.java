@@ -56,6 +56,7 @@ public final class Sharding implements AutoCloseable {
     private ScheduledExecutorService timers;
     private volatile boolean started;
     private volatile boolean stopped;
+    private volatile boolean leaving;
 
     private Sharding(Manager manager, ShardingConfig config, AuditTrail trail) {
         this.manager = Objects.requireNonNull(manager, "manager");
@@ -73,7 +74,7 @@ public final class Sharding implements AutoCloseable {
         this.scope = new ShardScope(client, config.space(), metrics, config.identity(), () -> own[0].rescopeLater());
         Coordinator[] coord = new Coordinator[1];
         this.ownership = new ShardOwnership(config, view, leases, holder, manager.informers(), scope, manager::controllers,
-                metrics, trail, () -> coord[0] != null && coord[0].isLeading());
+                metrics, trail, () -> coord[0] != null && coord[0].isLeadingFresh());
         own[0] = ownership;
         this.coordinator = new Coordinator(client, config, view, leases, holder, metrics, this::leadershipChanged);
         coord[0] = coordinator;
@@ -151,7 +152,17 @@ public final class Sharding implements AutoCloseable {
     }
 
     private void renewAll() {
-        if (stopped) {
+        try {
+            renewOnce();
+        } catch (RuntimeException e) {
+            log.atError().addKeyValue("error", e.toString()).log("lease renewal failed; retrying next period");
+        }
+    }
+
+    private void renewOnce() {
+        // Shards keep being renewed while they are handed over during stop(): a slow drain must not let them expire.
+        if (leaving) {
+            ownership.renewAll();
             return;
         }
         Thread member = Thread.ofVirtual().name("renew-member").start(() -> {
@@ -191,11 +202,12 @@ public final class Sharding implements AutoCloseable {
             stopped = true;
             return;
         }
-        stopped = true;
+        leaving = true;
         long begin = System.nanoTime();
         coordinator.leave();
         membership.leave();
         ownership.releaseAll(config.drainTimeout().plus(config.renewDeadline()));
+        stopped = true;
         coordinator.close();
         ownership.close();
         if (timers != null) {

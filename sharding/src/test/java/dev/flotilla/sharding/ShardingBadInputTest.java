@@ -147,4 +147,26 @@ class ShardingBadInputTest {
         assertThat(b.sharding.activeShards()).isEqualTo(before);
         assertThat(trail.transitions().size()).as("no shard changed hands").isEqualTo(transitionsBefore);
     }
+
+    @Test
+    void aShardLeaseDeletedUnderItsHolderIsFencedAndNotHandedOutUntilItsLeaseWouldHaveExpired(TestCluster cluster,
+            TestNamespace ns) throws Exception {
+        Replica a = replica("replica-0", ShardedReplicasTest.config("replica-0", ns, "gone")).start();
+        Replica b = replica("replica-1", ShardedReplicasTest.config("replica-1", ns, "gone")).start();
+        ShardedReplicasTest.awaitSettled(List.of(a, b), 32);
+        int shard = a.sharding.activeShards().iterator().next();
+        var leases = cluster.client().leases().inNamespace(ns.name());
+        long deleted = System.nanoTime();
+        leases.withName(new LeaseNaming("gone").shardLease(shard)).delete();
+        await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(10))
+                .until(() -> !a.sharding.activeShards().contains(shard));
+        long fencedMs = Duration.ofNanos(System.nanoTime() - deleted).toMillis();
+        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(20))
+                .until(() -> a.sharding.activeShards().contains(shard) || b.sharding.activeShards().contains(shard));
+        long backMs = Duration.ofNanos(System.nanoTime() - deleted).toMillis();
+        System.out.printf("shard lease deleted under its holder: fenced after %d ms, active again after %d ms%n", fencedMs, backMs);
+        assertThat(backMs).as("recreated only after the deleted holder's lease would have expired").isGreaterThanOrEqualTo(5000);
+        assertThat(logLines("shard fenced")).anyMatch(l -> l.contains("deleted"));
+        ShardedReplicasTest.awaitSettled(List.of(a, b), 32);
+    }
 }

@@ -31,6 +31,8 @@ public final class SharedInformer<T extends HasMetadata> implements Cache<T> {
     private volatile Map<Partition, SharedIndexInformer<T>> partitions = Map.of();
     private volatile Map<String, SharedIndexInformer<T>> byNamespace = Map.of();
     private final CompletableFuture<Void> synced = new CompletableFuture<>();
+    /** Each running partition's first sync, so a caller can wait for exactly the partitions it cares about. */
+    private final Map<Partition, CompletableFuture<Void>> partitionSyncs = new java.util.concurrent.ConcurrentHashMap<>();
     private boolean started;
 
     SharedInformer(InformerKey<T> key, Set<Partition> initial, Function<Partition, SharedIndexInformer<T>> factory) {
@@ -56,7 +58,7 @@ public final class SharedInformer<T extends HasMetadata> implements Cache<T> {
 
     synchronized CompletableFuture<Void> start() {
         started = true;
-        syncOf(partitions.values()).whenComplete((ok, error) -> {
+        syncOf(partitions).whenComplete((ok, error) -> {
             if (error != null) {
                 synced.completeExceptionally(error);
             } else {
@@ -75,7 +77,7 @@ public final class SharedInformer<T extends HasMetadata> implements Cache<T> {
      */
     synchronized CompletableFuture<Void> setPartitions(Set<Partition> wanted) {
         Map<Partition, SharedIndexInformer<T>> next = new LinkedHashMap<>();
-        List<SharedIndexInformer<T>> added = new ArrayList<>();
+        Map<Partition, SharedIndexInformer<T>> added = new LinkedHashMap<>();
         Set<Partition> removed = new HashSet<>(partitions.keySet());
         for (Partition p : wanted) {
             SharedIndexInformer<T> informer = partitions.get(p);
@@ -85,7 +87,7 @@ public final class SharedInformer<T extends HasMetadata> implements Cache<T> {
                 for (ResourceEventHandler<? super T> h : handlers) {
                     informer.addEventHandler(h);
                 }
-                added.add(informer);
+                added.put(p, informer);
             }
             next.put(p, informer);
         }
@@ -98,15 +100,32 @@ public final class SharedInformer<T extends HasMetadata> implements Cache<T> {
         Map<Partition, SharedIndexInformer<T>> before = partitions;
         partitions = next;
         byNamespace = namespaces;
-        removed.forEach(p -> before.get(p).stop());
+        removed.forEach(p -> {
+            partitionSyncs.remove(p);
+            before.get(p).stop();
+        });
         return started ? syncOf(added) : CompletableFuture.completedFuture(null);
     }
 
-    private static <T> CompletableFuture<Void> syncOf(Iterable<SharedIndexInformer<T>> informers) {
+    private CompletableFuture<Void> syncOf(Map<Partition, SharedIndexInformer<T>> informers) {
         List<CompletableFuture<?>> syncs = new ArrayList<>();
-        for (SharedIndexInformer<T> i : informers) {
-            syncs.add(i.isRunning() ? CompletableFuture.completedFuture(null) : i.start().toCompletableFuture());
-        }
+        informers.forEach((p, i) -> {
+            CompletableFuture<Void> sync = i.isRunning() ? CompletableFuture.completedFuture(null)
+                    : i.start().toCompletableFuture().thenApply(x -> (Void) null);
+            partitionSyncs.put(p, sync);
+            syncs.add(sync);
+        });
+        return CompletableFuture.allOf(syncs.toArray(CompletableFuture[]::new));
+    }
+
+    /** Completes when every partition matching {@code which} and in scope now has synced its first LIST. */
+    CompletableFuture<Void> whenSynced(java.util.function.Predicate<Partition> which) {
+        List<CompletableFuture<?>> syncs = new ArrayList<>();
+        partitionSyncs.forEach((p, f) -> {
+            if (which.test(p)) {
+                syncs.add(f);
+            }
+        });
         return CompletableFuture.allOf(syncs.toArray(CompletableFuture[]::new));
     }
 

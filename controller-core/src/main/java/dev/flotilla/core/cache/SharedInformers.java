@@ -106,6 +106,17 @@ public final class SharedInformers implements AutoCloseable {
         return CompletableFuture.allOf(syncs.toArray(CompletableFuture[]::new));
     }
 
+    /** Completes when every namespaced informer's partitions matching {@code which} have synced (e.g. one shard's). */
+    public synchronized CompletableFuture<Void> whenSynced(java.util.function.Predicate<Partition> which) {
+        List<CompletableFuture<Void>> syncs = new ArrayList<>();
+        for (SharedInformer<?> informer : informers.values()) {
+            if (isNamespaced(informer.key().type())) {
+                syncs.add(informer.whenSynced(which));
+            }
+        }
+        return CompletableFuture.allOf(syncs.toArray(CompletableFuture[]::new));
+    }
+
     /** Starts every informer; the future completes when all have synced their first LIST. */
     public synchronized CompletableFuture<Void> startAll() {
         started = true;

@@ -136,14 +136,19 @@ public final class ReconcileLoop<T extends HasMetadata> {
      * @return how many were interrupted
      */
     public int interrupt(java.util.function.Predicate<ObjectKey> keys) {
-        int n = 0;
-        for (var entry : inFlight.entrySet()) {
-            if (keys.test(entry.getValue())) {
-                entry.getKey().interrupt();
-                n++;
-            }
+        int[] n = {0};
+        for (Thread worker : List.copyOf(inFlight.keySet())) {
+            // Under the map's lock for this worker: the worker removes its entry (and then clears its interrupt
+            // flag) under the same lock, so an interrupt can never land on the next, unrelated reconcile.
+            inFlight.computeIfPresent(worker, (t, key) -> {
+                if (keys.test(key)) {
+                    t.interrupt();
+                    n[0]++;
+                }
+                return key;
+            });
         }
-        return n;
+        return n[0];
     }
 
     private void work() {
