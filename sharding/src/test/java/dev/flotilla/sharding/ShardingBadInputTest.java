@@ -55,6 +55,22 @@ class ShardingBadInputTest {
         return r;
     }
 
+    /** A person's read-modify-write, retried when a renewal got in between (as kubectl edit would be). */
+    private static void editByHand(io.fabric8.kubernetes.client.dsl.NonNamespaceOperation<Lease,
+            io.fabric8.kubernetes.api.model.coordination.v1.LeaseList, io.fabric8.kubernetes.client.dsl.Resource<Lease>> leases,
+            String name, java.util.function.UnaryOperator<Lease> edit) {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                leases.resource(edit.apply(leases.withName(name).get())).update();
+                return;
+            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+                if (e.getCode() != 409 || attempt >= 10) {
+                    throw e;
+                }
+            }
+        }
+    }
+
     private List<String> logLines(String contains) {
         return logs.list.stream().map(e -> e.getFormattedMessage() + " " + e.getKeyValuePairs()).filter(l -> l.contains(contains))
                 .toList();
@@ -105,9 +121,8 @@ class ShardingBadInputTest {
         LeaseNaming naming = new LeaseNaming("edit");
         int stolen = a.sharding.activeShards().iterator().next();
         var leases = cluster.client().leases().inNamespace(ns.name());
-        Lease lease = leases.withName(naming.shardLease(stolen)).get();
         long edited = System.nanoTime();
-        leases.resource(new LeaseBuilder(lease).editSpec().withHolderIdentity("mallory").endSpec().build()).update();
+        editByHand(leases, naming.shardLease(stolen), l -> new LeaseBuilder(l).editSpec().withHolderIdentity("mallory").endSpec().build());
         await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(10))
                 .until(() -> !a.sharding.activeShards().contains(stolen));
         long fencedMs = Duration.ofNanos(System.nanoTime() - edited).toMillis();
@@ -119,9 +134,8 @@ class ShardingBadInputTest {
 
         // A desired owner edited to a stranger: the coordinator re-assigns the shard to a live member.
         int misdirected = b.sharding.activeShards().iterator().next();
-        Lease other = leases.withName(naming.shardLease(misdirected)).get();
-        leases.resource(new LeaseBuilder(other).editMetadata()
-                .addToAnnotations(LeaseNaming.ANNOTATION_DESIRED_OWNER, "mallory").endMetadata().build()).update();
+        editByHand(leases, naming.shardLease(misdirected), l -> new LeaseBuilder(l).editMetadata()
+                .addToAnnotations(LeaseNaming.ANNOTATION_DESIRED_OWNER, "mallory").endMetadata().build());
         await().atMost(Duration.ofSeconds(5)).until(() -> Set.of("replica-0", "replica-1").contains(leases
                 .withName(naming.shardLease(misdirected)).get().getMetadata().getAnnotations()
                 .get(LeaseNaming.ANNOTATION_DESIRED_OWNER)));

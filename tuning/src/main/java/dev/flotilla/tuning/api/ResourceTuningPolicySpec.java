@@ -1,0 +1,102 @@
+package dev.flotilla.tuning.api;
+
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Required;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The desired behaviour of a {@link ResourceTuningPolicy}. */
+public class ResourceTuningPolicySpec {
+
+    @Required
+    @JsonPropertyDescription("The workloads this policy sizes.")
+    private TargetSelector target = new TargetSelector();
+
+    @Default("\"Recommend\"")
+    @JsonPropertyDescription("Off, Recommend (status only), Apply (patch the pod template) or InPlace (resize running pods).")
+    private TuningMode mode = TuningMode.Recommend;
+
+    @JsonPropertyDescription("Per-container bounds; name '*' applies to containers not listed by name.")
+    private List<ContainerPolicy> containers = new ArrayList<>();
+
+    @JsonPropertyDescription("What the tuner aims for.")
+    private Objectives objectives = new Objectives();
+
+    @JsonPropertyDescription("How far one action may move a value.")
+    private Steps steps = new Steps();
+
+    @JsonPropertyDescription("Minimum time between actions: short before a raise, long before a decrease.")
+    private CoolDowns coolDowns = new CoolDowns();
+
+    @JsonPropertyDescription("Whether limits are managed: raised with requests, or the CPU limit lifted when the container throttles itself.")
+    private LimitPolicy limits = new LimitPolicy();
+
+    @Default("true")
+    @JsonPropertyDescription("Use the kernel signals (run-queue latency, throttling, PSI, OOM kills); false sizes from usage only.")
+    private boolean kernelSignals = true;
+
+    public TargetSelector getTarget() {
+        return target;
+    }
+
+    public void setTarget(TargetSelector target) {
+        this.target = target;
+    }
+
+    public TuningMode getMode() {
+        return mode;
+    }
+
+    public void setMode(TuningMode mode) {
+        this.mode = mode;
+    }
+
+    public List<ContainerPolicy> getContainers() {
+        return containers;
+    }
+
+    public void setContainers(List<ContainerPolicy> containers) {
+        this.containers = containers;
+    }
+
+    public Objectives getObjectives() {
+        return objectives;
+    }
+
+    public void setObjectives(Objectives objectives) {
+        this.objectives = objectives;
+    }
+
+    public Steps getSteps() {
+        return steps;
+    }
+
+    public void setSteps(Steps steps) {
+        this.steps = steps;
+    }
+
+    public CoolDowns getCoolDowns() {
+        return coolDowns;
+    }
+
+    public void setCoolDowns(CoolDowns coolDowns) {
+        this.coolDowns = coolDowns;
+    }
+
+    public LimitPolicy getLimits() {
+        return limits;
+    }
+
+    public void setLimits(LimitPolicy limits) {
+        this.limits = limits;
+    }
+
+    public boolean isKernelSignals() {
+        return kernelSignals;
+    }
+
+    public void setKernelSignals(boolean kernelSignals) {
+        this.kernelSignals = kernelSignals;
+    }
+}

@@ -1,0 +1,40 @@
+package dev.flotilla.tuning.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.JSONSchemaProps;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import java.io.InputStream;
+import org.junit.jupiter.api.Test;
+
+/** The CRD generated at build time from the api package carries the validation users rely on. */
+class GeneratedCrdTest {
+
+    static CustomResourceDefinition crd() throws Exception {
+        try (InputStream in = GeneratedCrdTest.class.getResourceAsStream(
+                "/META-INF/fabric8/resourcetuningpolicies.flotilla.dev-v1.yml")) {
+            assertThat(in).as("generated CRD on the classpath").isNotNull();
+            return Serialization.unmarshal(in, CustomResourceDefinition.class);
+        }
+    }
+
+    @Test
+    void theCrdIsNamespacedWithAStatusSubresourceAndValidatesModeRangesAndFormats() throws Exception {
+        CustomResourceDefinition crd = crd();
+        assertThat(crd.getMetadata().getName()).isEqualTo("resourcetuningpolicies.flotilla.dev");
+        assertThat(crd.getSpec().getScope()).isEqualTo("Namespaced");
+        assertThat(crd.getSpec().getNames().getShortNames()).containsExactly("rtp");
+        var version = crd.getSpec().getVersions().getFirst();
+        assertThat(version.getName()).isEqualTo(ResourceTuningPolicy.VERSION);
+        assertThat(version.getSubresources().getStatus()).isNotNull();
+        JSONSchemaProps spec = version.getSchema().getOpenAPIV3Schema().getProperties().get("spec");
+        assertThat(spec.getRequired()).contains("target");
+        assertThat(spec.getProperties().get("mode").getEnum()).extracting(e -> e.toString().replace("\"", ""))
+                .containsExactlyInAnyOrder("Off", "Recommend", "Apply", "InPlace");
+        assertThat(spec.getProperties().get("steps").getProperties().get("oomBump").getMinimum()).isEqualTo(1.2);
+        assertThat(spec.getProperties().get("objectives").getProperties().get("runqueueLatencyP99").getPattern())
+                .isEqualTo("^[0-9]+(\\.[0-9]+)?(ms|s)$");
+        assertThat(spec.getProperties().get("target").getRequired()).contains("selector");
+    }
+}
