@@ -7,4 +7,6 @@ cd "$root"
 echo "test.sh: using JDK at $JAVA_HOME ($("$JAVA_HOME/bin/java" -version 2>&1 | head -1))"
 # The REAL test backend: kube-apiserver, etcd and kubectl built from source (a no-op when present).
 bash testing/apiserver/build.sh >/dev/null
+# The tuner's integration tests query a real Prometheus server (Debian's package; a no-op when present).
+bash scripts/prometheus.sh >/dev/null
 ./mvnw -B -ntp verify "$@"
