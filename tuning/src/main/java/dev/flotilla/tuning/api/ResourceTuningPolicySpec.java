@@ -2,6 +2,7 @@ package dev.flotilla.tuning.api;
 
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,9 +14,12 @@ public class ResourceTuningPolicySpec {
     @JsonPropertyDescription("The workloads this policy sizes.")
     private TargetSelector target = new TargetSelector();
 
+    // A string, not the enum: a policy with a mode this version does not know must still reach the controller,
+    // which reports it as Invalid, instead of failing to decode in the informer.
     @Default("\"Recommend\"")
+    @Pattern("^(Off|Recommend|Apply|InPlace)$")
     @JsonPropertyDescription("Off, Recommend (status only), Apply (patch the pod template) or InPlace (resize running pods).")
-    private TuningMode mode = TuningMode.Recommend;
+    private String mode = TuningMode.Recommend.name();
 
     @JsonPropertyDescription("Per-container bounds; name '*' applies to containers not listed by name.")
     private List<ContainerPolicy> containers = new ArrayList<>();
@@ -44,11 +48,11 @@ public class ResourceTuningPolicySpec {
         this.target = target;
     }
 
-    public TuningMode getMode() {
+    public String getMode() {
         return mode;
     }
 
-    public void setMode(TuningMode mode) {
+    public void setMode(String mode) {
         this.mode = mode;
     }
 

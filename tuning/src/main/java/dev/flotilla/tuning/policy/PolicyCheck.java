@@ -1,0 +1,41 @@
+package dev.flotilla.tuning.policy;
+
+import dev.flotilla.tuning.api.TuningMode;
+import dev.flotilla.tuning.api.WorkloadKind;
+import dev.flotilla.tuning.recommend.ResourceBounds;
+import dev.flotilla.tuning.recommend.TuningRules;
+import io.fabric8.kubernetes.api.model.LabelSelector;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/** A policy spec, checked: either everything the controller needs, typed, or the first thing wrong with it. */
+public sealed interface PolicyCheck {
+
+    /**
+     * @param bounds per container name; {@link #boundsFor} falls back to "*"
+     */
+    record Valid(TuningMode mode, TuningRules rules, Map<String, ResourceBounds> bounds, List<WorkloadKind> kinds,
+            LabelSelector selector) implements PolicyCheck {
+        public Valid {
+            Objects.requireNonNull(mode, "mode");
+            Objects.requireNonNull(rules, "rules");
+            bounds = Map.copyOf(bounds);
+            kinds = List.copyOf(kinds);
+            Objects.requireNonNull(selector, "selector");
+        }
+
+        /** The bounds of container {@code name}: its own entry, else the "*" entry; empty when neither exists. */
+        public Optional<ResourceBounds> boundsFor(String name) {
+            return Optional.ofNullable(bounds.getOrDefault(name, bounds.get("*")));
+        }
+    }
+
+    /** @param message names the field and what is wrong with it, for the Invalid condition */
+    record Invalid(String message) implements PolicyCheck {
+        public Invalid {
+            Objects.requireNonNull(message, "message");
+        }
+    }
+}

@@ -1,0 +1,153 @@
+package dev.flotilla.tuning.policy;
+
+import dev.flotilla.tuning.api.ContainerPolicy;
+import dev.flotilla.tuning.api.ResourceTuningPolicySpec;
+import dev.flotilla.tuning.api.TuningMode;
+import dev.flotilla.tuning.recommend.ResourceBounds;
+import dev.flotilla.tuning.recommend.TuningRules;
+import io.fabric8.kubernetes.api.model.Quantity;
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Turns a {@code ResourceTuningPolicy} spec into typed settings, or says precisely what is wrong:
+ * the field, the value, and why. The CRD's schema already refuses most mistakes at admission;
+ * this catches the rest (min above max, bounds no node could ever satisfy) and anything written
+ * while an older schema was installed.
+ *
+ * <pre>{@code
+ * switch (PolicyValidator.check(policy.getSpec(), largestNode)) {
+ *     case PolicyCheck.Valid v -> tune(v);
+ *     case PolicyCheck.Invalid i -> setInvalidCondition(i.message());
+ * }
+ * }</pre>
+ */
+public final class PolicyValidator {
+
+    private static final Pattern DURATION = Pattern.compile("^([0-9]+(?:\\.[0-9]+)?)(ms|s|m|h)$");
+
+    private PolicyValidator() {
+    }
+
+    /**
+     * @param largestNode the largest node's allocatable CPU (millicores) and memory (bytes), if known: a minimum
+     *                    above it could never be scheduled
+     */
+    public static PolicyCheck check(ResourceTuningPolicySpec spec, Optional<long[]> largestNode) {
+        if (spec == null) {
+            return new PolicyCheck.Invalid("spec is missing");
+        }
+        if (spec.getTarget() == null || spec.getTarget().getSelector() == null) {
+            return new PolicyCheck.Invalid("spec.target.selector is required");
+        }
+        if (spec.getTarget().getKinds() == null || spec.getTarget().getKinds().isEmpty()) {
+            return new PolicyCheck.Invalid("spec.target.kinds must name Deployment and/or StatefulSet");
+        }
+        TuningMode mode;
+        try {
+            mode = TuningMode.valueOf(String.valueOf(spec.getMode()));
+        } catch (IllegalArgumentException e) {
+            return new PolicyCheck.Invalid("spec.mode '" + spec.getMode() + "' is not one of "
+                    + Arrays.toString(TuningMode.values()));
+        }
+        Map<String, ResourceBounds> bounds = new HashMap<>();
+        if (spec.getContainers() != null) {
+            for (ContainerPolicy c : spec.getContainers()) {
+                String where = "spec.containers[" + c.getName() + "]";
+                if (bounds.containsKey(c.getName())) {
+                    return new PolicyCheck.Invalid(where + " is listed twice");
+                }
+                OptionalLong minCpu = millis(c.getMinCpu());
+                OptionalLong maxCpu = millis(c.getMaxCpu());
+                OptionalLong minMem = bytes(c.getMinMemory());
+                OptionalLong maxMem = bytes(c.getMaxMemory());
+                if (minCpu.isEmpty() || maxCpu.isEmpty() || minMem.isEmpty() || maxMem.isEmpty()) {
+                    return new PolicyCheck.Invalid(where + " needs minCpu, maxCpu, minMemory and maxMemory as positive quantities");
+                }
+                if (minCpu.getAsLong() > maxCpu.getAsLong()) {
+                    return new PolicyCheck.Invalid(where + ".minCpu " + c.getMinCpu() + " is above maxCpu " + c.getMaxCpu());
+                }
+                if (minMem.getAsLong() > maxMem.getAsLong()) {
+                    return new PolicyCheck.Invalid(where + ".minMemory " + c.getMinMemory() + " is above maxMemory "
+                            + c.getMaxMemory());
+                }
+                if (largestNode.isPresent()) {
+                    long[] node = largestNode.get();
+                    if (minCpu.getAsLong() > node[0]) {
+                        return new PolicyCheck.Invalid(where + ".minCpu " + c.getMinCpu()
+                                + " is more than the largest node can allocate (" + node[0] + "m)");
+                    }
+                    if (minMem.getAsLong() > node[1]) {
+                        return new PolicyCheck.Invalid(where + ".minMemory " + c.getMinMemory()
+                                + " is more than the largest node can allocate (" + node[1] / (1 << 20) + "Mi)");
+                    }
+                }
+                bounds.put(c.getName(), new ResourceBounds(minCpu.getAsLong(), maxCpu.getAsLong(), minMem.getAsLong(),
+                        maxMem.getAsLong()));
+            }
+        }
+        if (bounds.isEmpty()) {
+            return new PolicyCheck.Invalid("spec.containers must give bounds for at least one container (or '*')");
+        }
+        TuningRules rules;
+        try {
+            var o = spec.getObjectives();
+            var s = spec.getSteps();
+            var cd = spec.getCoolDowns();
+            var l = spec.getLimits();
+            rules = new TuningRules(duration("spec.objectives.runqueueLatencyP99", o.getRunqueueLatencyP99()),
+                    o.getThrottledRatioCeiling(), o.getMemoryPressureCeiling(), o.getUsagePercentile(), o.getSafetyMargin(),
+                    duration("spec.objectives.histogramHalfLife", o.getHistogramHalfLife()), s.getMaxStepUp(), s.getMaxStepDown(),
+                    s.getOomBump(), duration("spec.coolDowns.up", cd.getUp()), duration("spec.coolDowns.down", cd.getDown()),
+                    l.isManaged(), l.isLiftCpuLimit(), spec.isKernelSignals(), Duration.ofMinutes(5));
+        } catch (IllegalArgumentException | NullPointerException e) {
+            return new PolicyCheck.Invalid(e.getMessage() == null ? "spec has a missing section" : e.getMessage());
+        }
+        return new PolicyCheck.Valid(mode, rules, bounds, spec.getTarget().getKinds(), spec.getTarget().getSelector());
+    }
+
+    static Duration duration(String field, String value) {
+        Matcher m = value == null ? null : DURATION.matcher(value.strip());
+        if (m == null || !m.matches()) {
+            throw new IllegalArgumentException(field + " '" + value + "' is not a duration like 5ms, 30s, 5m or 24h");
+        }
+        double n = Double.parseDouble(m.group(1));
+        long millis = (long) switch (m.group(2)) {
+            case "ms" -> n;
+            case "s" -> n * 1000;
+            case "m" -> n * 60_000;
+            default -> n * 3_600_000;
+        };
+        if (millis <= 0) {
+            throw new IllegalArgumentException(field + " '" + value + "' must be positive");
+        }
+        return Duration.ofMillis(millis);
+    }
+
+    static OptionalLong millis(Quantity q) {
+        BigDecimal v = amount(q);
+        return v == null || v.signum() <= 0 ? OptionalLong.empty()
+                : OptionalLong.of(v.multiply(BigDecimal.valueOf(1000)).setScale(0, java.math.RoundingMode.CEILING).longValueExact());
+    }
+
+    static OptionalLong bytes(Quantity q) {
+        BigDecimal v = amount(q);
+        return v == null || v.signum() <= 0 ? OptionalLong.empty()
+                : OptionalLong.of(v.setScale(0, java.math.RoundingMode.CEILING).longValueExact());
+    }
+
+    private static BigDecimal amount(Quantity q) {
+        try {
+            return q == null ? null : q.getNumericalAmount();
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+}
