@@ -28,6 +28,12 @@ public class ContainerRecommendation {
     @JsonPropertyDescription("True when no kernel signal was available: sized from usage alone.")
     private boolean usageOnly = false;
 
+    @JsonPropertyDescription("What this pass did for each target (the workload, or each pod in place): Applied, Resized, NoChange, or Refused with the guardrail.")
+    private List<String> actions = new ArrayList<>();
+
+    @JsonPropertyDescription("When the tuner last changed this container's resources (RFC 3339); drives the cool-downs.")
+    private String lastChanged;
+
     public String getWorkload() {
         return workload;
     }
@@ -74,6 +80,22 @@ public class ContainerRecommendation {
 
     public void setMissingSignals(List<String> missingSignals) {
         this.missingSignals = missingSignals;
+    }
+
+    public List<String> getActions() {
+        return actions;
+    }
+
+    public void setActions(List<String> actions) {
+        this.actions = actions;
+    }
+
+    public String getLastChanged() {
+        return lastChanged;
+    }
+
+    public void setLastChanged(String lastChanged) {
+        this.lastChanged = lastChanged;
     }
 
     public boolean isUsageOnly() {

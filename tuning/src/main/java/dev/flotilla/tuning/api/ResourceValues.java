@@ -51,4 +51,8 @@ public class ResourceValues {
     }
 
 
+    @Override
+    public String toString() {
+        return "cpu " + cpuRequest + "/" + cpuLimit + ", memory " + memoryRequest + "/" + memoryLimit;
+    }
 }

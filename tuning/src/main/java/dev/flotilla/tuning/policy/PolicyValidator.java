@@ -3,10 +3,10 @@ package dev.flotilla.tuning.policy;
 import dev.flotilla.tuning.api.ContainerPolicy;
 import dev.flotilla.tuning.api.ResourceTuningPolicySpec;
 import dev.flotilla.tuning.api.TuningMode;
+import dev.flotilla.tuning.controller.Resources;
 import dev.flotilla.tuning.recommend.ResourceBounds;
 import dev.flotilla.tuning.recommend.TuningRules;
 import io.fabric8.kubernetes.api.model.Quantity;
-import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -131,23 +131,11 @@ public final class PolicyValidator {
         return Duration.ofMillis(millis);
     }
 
-    static OptionalLong millis(Quantity q) {
-        BigDecimal v = amount(q);
-        return v == null || v.signum() <= 0 ? OptionalLong.empty()
-                : OptionalLong.of(v.multiply(BigDecimal.valueOf(1000)).setScale(0, java.math.RoundingMode.CEILING).longValueExact());
+    private static OptionalLong millis(Quantity q) {
+        return Resources.millis(q);
     }
 
-    static OptionalLong bytes(Quantity q) {
-        BigDecimal v = amount(q);
-        return v == null || v.signum() <= 0 ? OptionalLong.empty()
-                : OptionalLong.of(v.setScale(0, java.math.RoundingMode.CEILING).longValueExact());
-    }
-
-    private static BigDecimal amount(Quantity q) {
-        try {
-            return q == null ? null : q.getNumericalAmount();
-        } catch (RuntimeException e) {
-            return null;
-        }
+    private static OptionalLong bytes(Quantity q) {
+        return Resources.bytes(q);
     }
 }

@@ -16,7 +16,7 @@ import java.util.stream.Stream;
  * A real Prometheus server (Debian's package, installed by scripts/prometheus.sh) started by a test
  * with its own configuration and data directory, scraping the given targets every second.
  */
-final class PrometheusServer implements AutoCloseable {
+public final class PrometheusServer implements AutoCloseable {
 
     private final Process process;
     private final Path dir;
@@ -28,7 +28,7 @@ final class PrometheusServer implements AutoCloseable {
         this.port = port;
     }
 
-    static PrometheusServer start(String... targets) throws Exception {
+    public static PrometheusServer start(String... targets) throws Exception {
         String binary = Stream.of("/usr/bin/prometheus", "/usr/local/bin/prometheus").filter(p -> Files.isExecutable(Path.of(p)))
                 .findFirst().orElseThrow(() -> new IllegalStateException(
                         "no prometheus binary: run scripts/prometheus.sh (test.sh does) to install Debian's package"));
@@ -65,13 +65,13 @@ final class PrometheusServer implements AutoCloseable {
         throw new IllegalStateException("prometheus was not ready within 30 s");
     }
 
-    static int freePort() throws IOException {
+    public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }
     }
 
-    URI uri() {
+    public URI uri() {
         return URI.create("http://127.0.0.1:" + port);
     }
 

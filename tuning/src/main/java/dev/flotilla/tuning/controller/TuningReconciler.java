@@ -1,0 +1,338 @@
+package dev.flotilla.tuning.controller;
+
+import dev.flotilla.core.apply.Apply;
+import dev.flotilla.core.apply.Conditions;
+import dev.flotilla.core.apply.Status;
+import dev.flotilla.core.reconcile.Reconciler;
+import dev.flotilla.core.reconcile.Request;
+import dev.flotilla.core.reconcile.Result;
+import dev.flotilla.tuning.api.ContainerRecommendation;
+import dev.flotilla.tuning.api.ResourceTuningPolicy;
+import dev.flotilla.tuning.api.ResourceTuningPolicyStatus;
+import dev.flotilla.tuning.api.TuningAction;
+import dev.flotilla.tuning.api.TuningMode;
+import dev.flotilla.tuning.api.WorkloadKind;
+import dev.flotilla.tuning.guard.Decision;
+import dev.flotilla.tuning.guard.GuardrailContext;
+import dev.flotilla.tuning.guard.Guardrails;
+import dev.flotilla.tuning.policy.PolicyCheck;
+import dev.flotilla.tuning.policy.PolicyValidator;
+import dev.flotilla.tuning.recommend.ContainerResources;
+import dev.flotilla.tuning.recommend.ContainerSignals;
+import dev.flotilla.tuning.recommend.Finding;
+import dev.flotilla.tuning.recommend.Recommendation;
+import dev.flotilla.tuning.recommend.Recommender;
+import dev.flotilla.tuning.recommend.ResourceBounds;
+import dev.flotilla.tuning.recommend.Rule;
+import dev.flotilla.tuning.recommend.TuningHistory;
+import dev.flotilla.tuning.signals.SignalSource;
+import dev.flotilla.tuning.signals.SignalsUnavailableException;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.LabelSelector;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodCondition;
+import io.fabric8.kubernetes.api.model.PodTemplateSpec;
+import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import io.fabric8.kubernetes.api.model.apps.StatefulSetBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The resource tuner: for each policy, finds its workloads and their pods, reads each
+ * container's signals, recommends (with the kernel rules), passes the recommendation through the
+ * guardrails and acts as the policy's mode says: status only, the pod template (server-side apply),
+ * or the running pods (in-place resize). Never evicts, never crashes on a bad policy: an invalid
+ * one gets an {@code Invalid} condition and causes no action; missing signals get
+ * {@code SignalsMissing} and cause no action.
+ *
+ * <pre>{@code
+ * manager.controller(ResourceTuningPolicy.class).named("resource-tuner")
+ *         .complete(new TuningReconciler(client, new PrometheusSignals(...), TuningSettings.defaults()));
+ * }</pre>
+ */
+public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> {
+
+    private static final Logger log = LoggerFactory.getLogger(TuningReconciler.class);
+
+    public static final String INVALID = "Invalid";
+    public static final String SIGNALS_MISSING = "SignalsMissing";
+    public static final String THROTTLED = "Throttled";
+
+    private final KubernetesClient client;
+    private final SignalSource signals;
+    private final TuningSettings settings;
+    private final ClusterFacts facts;
+    private final PodResizer resizer;
+
+    public TuningReconciler(KubernetesClient client, SignalSource signals, TuningSettings settings) {
+        this.client = Objects.requireNonNull(client, "client");
+        this.signals = Objects.requireNonNull(signals, "signals");
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.facts = new ClusterFacts(client);
+        this.resizer = new PodResizer(client);
+    }
+
+    /** One workload the policy targets, with its pod template and pods. */
+    private record Workload(WorkloadKind kind, HasMetadata object, PodTemplateSpec template, LabelSelector podSelector,
+            int replicas) {
+        String ref() {
+            return kind + "/" + object.getMetadata().getName();
+        }
+    }
+
+    @Override
+    public Result reconcile(Request<ResourceTuningPolicy> request) throws Exception {
+        Optional<ResourceTuningPolicy> found = request.object();
+        if (found.isEmpty()) {
+            return Result.done();
+        }
+        ResourceTuningPolicy policy = copyOf(found.get());
+        String ns = policy.getMetadata().getNamespace();
+        Long generation = policy.getMetadata().getGeneration();
+        ResourceTuningPolicyStatus previous = policy.getStatus() == null ? new ResourceTuningPolicyStatus() : policy.getStatus();
+        ResourceTuningPolicyStatus status = new ResourceTuningPolicyStatus();
+        status.setObservedGeneration(generation);
+        status.setConditions(previous.getConditions());
+        status.setLastAction(previous.getLastAction());
+
+        PolicyCheck check = PolicyValidator.check(policy.getSpec(), facts.largestNode());
+        if (check instanceof PolicyCheck.Invalid invalid) {
+            return invalid(policy, status, "InvalidSpec", invalid.message(), generation);
+        }
+        PolicyCheck.Valid valid = (PolicyCheck.Valid) check;
+        if (valid.mode() == TuningMode.Off) {
+            setCondition(status, INVALID, false, "Valid", "", generation);
+            setCondition(status, Conditions.READY, true, "Off", "mode is Off: nothing is read or changed", generation);
+            writeStatus(policy, status);
+            return Result.done();
+        }
+        List<Workload> workloads = workloads(ns, valid);
+        if (workloads.isEmpty()) {
+            invalid(policy, status, "NoTargets", "spec.target.selector matches no " + valid.kinds() + " in namespace " + ns,
+                    generation);
+            return Result.requeueAfter(settings.resync()); // one may be created later
+        }
+        setCondition(status, INVALID, false, "Valid", "", generation);
+        Instant now = settings.clock().instant();
+        Set<String> missing = new LinkedHashSet<>();
+        String unavailable = null;
+        List<String> throttled = new ArrayList<>();
+        for (Workload w : workloads) {
+            List<Pod> pods = pods(ns, w.podSelector());
+            for (Container container : w.template().getSpec().getContainers()) {
+                Optional<ResourceBounds> bounds = valid.boundsFor(container.getName());
+                if (bounds.isEmpty()) {
+                    continue; // this policy does not govern the container
+                }
+                ContainerResources current = Resources.of(container.getResources());
+                ContainerSignals s;
+                try {
+                    s = signals.fetch(ns, pods.stream().map(p -> p.getMetadata().getName()).toList(), container.getName(), now);
+                } catch (SignalsUnavailableException e) {
+                    unavailable = e.getMessage();
+                    continue;
+                }
+                Optional<ContainerRecommendation> before = previous.getContainers().stream()
+                        .filter(c -> w.ref().equals(c.getWorkload()) && container.getName().equals(c.getContainer())).findFirst();
+                Optional<Instant> lastChanged = before.map(ContainerRecommendation::getLastChanged).filter(Objects::nonNull)
+                        .map(Instant::parse);
+                Recommendation rec = new Recommender(valid.rules(), bounds.get()).recommend(current, s,
+                        new TuningHistory(lastChanged, lastChanged), now);
+                missing.addAll(rec.missing());
+                if (rec.fired(Rule.SELF_THROTTLING)) {
+                    throttled.add(w.ref() + "/" + container.getName());
+                }
+                ContainerRecommendation entry = new ContainerRecommendation();
+                entry.setWorkload(w.ref());
+                entry.setContainer(container.getName());
+                entry.setCurrent(Resources.values(current));
+                entry.setRecommended(Resources.values(rec.target()));
+                entry.setFindings(rec.findings().stream().map(Finding::toString).toList());
+                entry.setMissingSignals(List.copyOf(rec.missing()));
+                entry.setUsageOnly(rec.usageOnly());
+                entry.setLastChanged(lastChanged.map(Instant::toString).orElse(null));
+                boolean urgent = rec.fired(Rule.OOM_BUMP) || rec.fired(Rule.SELF_THROTTLING);
+                switch (valid.mode()) {
+                    case Apply -> act(status, entry, applyTemplate(ns, w, container, current, rec.target(), bounds.get(), valid,
+                            urgent, lastChanged, now), now);
+                    case InPlace -> {
+                        for (Pod pod : pods) {
+                            act(status, entry, resizePod(ns, pod, container.getName(), rec.target(), bounds.get(), valid, urgent,
+                                    lastChanged, now), now);
+                        }
+                    }
+                    default -> { }
+                }
+                status.getContainers().add(entry);
+            }
+        }
+        if (unavailable != null) {
+            setCondition(status, SIGNALS_MISSING, true, "PrometheusUnavailable", unavailable + "; no action taken", generation);
+        } else if (!missing.isEmpty()) {
+            setCondition(status, SIGNALS_MISSING, true, "UsageOnlyFallback",
+                    "absent or stale: " + String.join(", ", missing) + "; sized from the signals that exist", generation);
+        } else {
+            setCondition(status, SIGNALS_MISSING, false, "AllSignalsPresent", "", generation);
+        }
+        setCondition(status, THROTTLED, !throttled.isEmpty(), throttled.isEmpty() ? "NotThrottled" : "SelfThrottling",
+                String.join(", ", throttled), generation);
+        setCondition(status, Conditions.READY, unavailable == null, unavailable == null ? "Tuned" : "SignalsMissing",
+                unavailable == null ? status.getContainers().size() + " container(s) sized" : unavailable, generation);
+        writeStatus(policy, status);
+        return Result.requeueAfter(settings.resync());
+    }
+
+    /** The outcome of one guarded action. */
+    private record Outcome(String workload, String mode, String result, String message, boolean changed) {
+    }
+
+    private void act(ResourceTuningPolicyStatus status, ContainerRecommendation entry, Outcome outcome, Instant now) {
+        TuningAction action = new TuningAction();
+        action.setTime(now.toString());
+        action.setWorkload(outcome.workload());
+        action.setContainer(entry.getContainer());
+        action.setMode(outcome.mode());
+        action.setResult(outcome.result());
+        action.setMessage(outcome.message());
+        if (outcome.changed()) {
+            entry.setLastChanged(now.toString());
+        }
+        entry.getActions().add(outcome.workload() + ": " + outcome.result()
+                + (outcome.message() == null || outcome.message().isEmpty() ? "" : " (" + outcome.message() + ")"));
+        if (!"NoChange".equals(outcome.result())) {
+            status.setLastAction(action);
+        }
+    }
+
+    private GuardrailContext context(List<ContainerResources> others, ResourceBounds bounds, PolicyCheck.Valid valid,
+            boolean urgent, Optional<Instant> lastChanged, Optional<GuardrailContext.Capacity> node, String ns, int replicas) {
+        return new GuardrailContext(others, bounds, valid.rules().maxStepUp(), valid.rules().maxStepDown(), urgent, lastChanged,
+                valid.rules().coolDownUp(), node, facts.limitRange(ns), facts.quotaRoom(ns), replicas,
+                settings.killSwitch().getAsBoolean());
+    }
+
+    private Outcome applyTemplate(String ns, Workload w, Container container, ContainerResources current, ContainerResources target,
+            ResourceBounds bounds, PolicyCheck.Valid valid, boolean urgent, Optional<Instant> lastChanged, Instant now) {
+        List<ContainerResources> others = w.template().getSpec().getContainers().stream()
+                .filter(c -> !c.getName().equals(container.getName())).map(c -> Resources.of(c.getResources())).toList();
+        Decision d = Guardrails.judge(current, target, context(others, bounds, valid, urgent, lastChanged, Optional.empty(), ns,
+                Math.max(1, w.replicas())), now);
+        if (d instanceof Decision.Refuse r) {
+            return refused(w.ref(), "Apply", r);
+        }
+        Decision.Allow allow = (Decision.Allow) d;
+        var resources = Resources.requirements(allow.target(), container.getResources());
+        HasMetadata patch = switch (w.kind()) {
+            case Deployment -> new DeploymentBuilder().withNewMetadata().withName(w.object().getMetadata().getName())
+                    .withNamespace(ns).endMetadata().withNewSpec().withNewTemplate().withNewSpec().addNewContainer()
+                    .withName(container.getName()).withResources(resources).endContainer().endSpec().endTemplate().endSpec().build();
+            case StatefulSet -> new StatefulSetBuilder().withNewMetadata().withName(w.object().getMetadata().getName())
+                    .withNamespace(ns).endMetadata().withNewSpec().withNewTemplate().withNewSpec().addNewContainer()
+                    .withName(container.getName()).withResources(resources).endContainer().endSpec().endTemplate().endSpec().build();
+        };
+        Apply.serverSideApply(client, patch, settings.fieldManager());
+        log.atInfo().addKeyValue("namespace", ns).addKeyValue("workload", w.ref()).addKeyValue("container", container.getName())
+                .addKeyValue("resources", Resources.values(allow.target())).log("pod template resized");
+        return new Outcome(w.ref(), "Apply", "Applied", String.join("; ", allow.adjustments()), true);
+    }
+
+    private Outcome resizePod(String ns, Pod pod, String container, ContainerResources target, ResourceBounds bounds,
+            PolicyCheck.Valid valid, boolean urgent, Optional<Instant> lastChanged, Instant now) throws InterruptedException {
+        String ref = "Pod/" + pod.getMetadata().getName();
+        Optional<Container> c = pod.getSpec().getContainers().stream().filter(x -> x.getName().equals(container)).findFirst();
+        if (c.isEmpty()) {
+            return new Outcome(ref, "InPlace", "Failed", "the pod has no container " + container, false);
+        }
+        ContainerResources current = Resources.of(c.get().getResources());
+        List<ContainerResources> others = pod.getSpec().getContainers().stream().filter(x -> !x.getName().equals(container))
+                .map(x -> Resources.of(x.getResources())).toList();
+        Decision d = Guardrails.judge(current, target, context(others, bounds, valid, urgent, lastChanged, facts.nodeHeadroom(pod), ns,
+                1), now);
+        if (d instanceof Decision.Refuse r) {
+            return refused(ref, "InPlace", r);
+        }
+        Decision.Allow allow = (Decision.Allow) d;
+        Pod resized = resizer.resize(ns, pod.getMetadata().getName(), container,
+                Resources.requirements(allow.target(), c.get().getResources()));
+        String result = "Resized";
+        String message = String.join("; ", allow.adjustments());
+        List<PodCondition> conditions = resized.getStatus() == null || resized.getStatus().getConditions() == null ? List.of()
+                : resized.getStatus().getConditions();
+        for (PodCondition pc : conditions) {
+            if (("PodResizePending".equals(pc.getType()) || "PodResizeInProgress".equals(pc.getType()))
+                    && "True".equals(pc.getStatus())) {
+                result = pc.getType().substring(3); // ResizePending / ResizeInProgress, as the kubelet reports
+                message = (pc.getReason() == null ? "" : pc.getReason() + ": ") + (pc.getMessage() == null ? "" : pc.getMessage());
+            }
+        }
+        log.atInfo().addKeyValue("namespace", ns).addKeyValue("pod", pod.getMetadata().getName()).addKeyValue("container", container)
+                .addKeyValue("resources", Resources.values(allow.target())).addKeyValue("result", result).log("pod resized in place");
+        return new Outcome(ref, "InPlace", result, message, true);
+    }
+
+    private static Outcome refused(String ref, String mode, Decision.Refuse r) {
+        return r.guardrail() == Decision.Guardrail.NO_CHANGE ? new Outcome(ref, mode, "NoChange", r.message(), false)
+                : new Outcome(ref, mode, "Refused", r.guardrail() + ": " + r.message(), false);
+    }
+
+    private List<Workload> workloads(String ns, PolicyCheck.Valid valid) {
+        List<Workload> out = new ArrayList<>();
+        for (WorkloadKind kind : valid.kinds()) {
+            switch (kind) {
+                case Deployment -> client.apps().deployments().inNamespace(ns).withLabelSelector(valid.selector()).list().getItems()
+                        .forEach(d -> out.add(new Workload(kind, d, d.getSpec().getTemplate(), d.getSpec().getSelector(),
+                                d.getSpec().getReplicas() == null ? 1 : d.getSpec().getReplicas())));
+                case StatefulSet -> client.apps().statefulSets().inNamespace(ns).withLabelSelector(valid.selector()).list().getItems()
+                        .forEach(s -> out.add(new Workload(kind, s, s.getSpec().getTemplate(), s.getSpec().getSelector(),
+                                s.getSpec().getReplicas() == null ? 1 : s.getSpec().getReplicas())));
+            }
+        }
+        return out;
+    }
+
+    private List<Pod> pods(String ns, LabelSelector selector) {
+        if (selector == null || ((selector.getMatchLabels() == null || selector.getMatchLabels().isEmpty())
+                && (selector.getMatchExpressions() == null || selector.getMatchExpressions().isEmpty()))) {
+            return List.of(); // an empty selector would match every pod in the namespace
+        }
+        return client.pods().inNamespace(ns).withLabelSelector(selector).list().getItems().stream()
+                .filter(p -> p.getMetadata().getDeletionTimestamp() == null).toList();
+    }
+
+    private Result invalid(ResourceTuningPolicy policy, ResourceTuningPolicyStatus status, String reason, String message,
+            Long generation) {
+        log.atWarn().addKeyValue("namespace", policy.getMetadata().getNamespace()).addKeyValue("name", policy.getMetadata().getName())
+                .addKeyValue("reason", reason).addKeyValue("message", message).log("invalid tuning policy; no action");
+        status.setContainers(new ArrayList<>());
+        setCondition(status, INVALID, true, reason, message, generation);
+        setCondition(status, Conditions.READY, false, reason, message, generation);
+        writeStatus(policy, status);
+        return Result.done();
+    }
+
+    private void setCondition(ResourceTuningPolicyStatus status, String type, boolean value, String reason, String message,
+            Long generation) {
+        status.setConditions(Conditions.set(status.getConditions(), type, value, reason, message, generation, settings.clock()));
+    }
+
+    private void writeStatus(ResourceTuningPolicy policy, ResourceTuningPolicyStatus status) {
+        policy.setStatus(status);
+        Status.update(client, policy);
+    }
+
+    private static ResourceTuningPolicy copyOf(ResourceTuningPolicy cached) {
+        // Cached objects are shared: work on a copy.
+        return io.fabric8.kubernetes.client.utils.Serialization.clone(cached);
+    }
+
+}

@@ -1,0 +1,310 @@
+package dev.flotilla.tuning.controller;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.flotilla.core.apply.Conditions;
+import dev.flotilla.core.controller.KeyGate;
+import dev.flotilla.core.manager.Manager;
+import dev.flotilla.core.manager.ManagerOptions;
+import dev.flotilla.testing.TestCluster;
+import dev.flotilla.testing.TestNamespace;
+import dev.flotilla.testing.WithCluster;
+import dev.flotilla.tuning.api.ContainerPolicy;
+import dev.flotilla.tuning.api.ResourceTuningPolicy;
+import dev.flotilla.tuning.api.ResourceTuningPolicySpec;
+import dev.flotilla.tuning.signals.PrometheusClient;
+import dev.flotilla.tuning.signals.PrometheusServer;
+import dev.flotilla.tuning.signals.PrometheusSignals;
+import dev.flotilla.tuning.signals.SignalMetrics;
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.api.model.LimitRangeBuilder;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.ResourceQuotaBuilder;
+import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import java.net.URI;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The tuner end to end: the REAL API server with the generated CRD, Deployments, Pods and Nodes;
+ * a real Prometheus scraping a scripted exporter whose series say "this container waits behind
+ * noisy neighbours" (0.4 of a 1-core request used, run-queue p99 about 23 ms). Every policy below
+ * should therefore want the CPU request doubled (the x2 step), which lets each guardrail show
+ * what it stops.
+ */
+@WithCluster
+class ResourceTunerTest {
+
+    static ScriptedExporter exporter;
+    static PrometheusServer prometheus;
+    private Manager manager;
+
+    @BeforeAll
+    static void startSignals() throws Exception {
+        exporter = new ScriptedExporter();
+        prometheus = PrometheusServer.start(exporter.target());
+    }
+
+    @AfterAll
+    static void stopSignals() {
+        if (prometheus != null) {
+            prometheus.close();
+        }
+        if (exporter != null) {
+            exporter.close();
+        }
+    }
+
+    private TestCluster cluster;
+    private TestNamespace namespace;
+
+    @AfterEach
+    void stopManagerAndRemovePolicies() {
+        if (manager != null) {
+            manager.stop();
+        }
+        // Every test's tuner watches all namespaces: leave no policy behind for the next one to act on.
+        if (cluster != null) {
+            cluster.client().resources(ResourceTuningPolicy.class).inNamespace(namespace.name()).delete();
+        }
+    }
+
+    static void installCrd(KubernetesClient client) throws Exception {
+        if (client.apiextensions().v1().customResourceDefinitions().withName("resourcetuningpolicies.flotilla.dev").get() != null) {
+            return;
+        }
+        try (var in = ResourceTunerTest.class.getResourceAsStream("/META-INF/fabric8/resourcetuningpolicies.flotilla.dev-v1.yml")) {
+            CustomResourceDefinition crd = Serialization.unmarshal(in, CustomResourceDefinition.class);
+            client.apiextensions().v1().customResourceDefinitions().resource(crd).create();
+            client.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName())
+                    .waitUntilCondition(c -> c.getStatus() != null && c.getStatus().getConditions() != null
+                            && c.getStatus().getConditions().stream().anyMatch(x -> "Established".equals(x.getType())
+                            && "True".equals(x.getStatus())), 30, TimeUnit.SECONDS);
+        }
+    }
+
+    void startTuner(TestCluster cluster, TestNamespace ns, URI prometheusUri, BooleanSupplier killSwitch, Duration resync)
+            throws Exception {
+        this.cluster = cluster;
+        this.namespace = ns;
+        installCrd(cluster.client());
+        PrometheusSignals signals = new PrometheusSignals(new PrometheusClient(prometheusUri, Duration.ofSeconds(3)),
+                SignalMetrics.defaults(), Duration.ofMinutes(3), Duration.ofSeconds(2), Duration.ofSeconds(10));
+        manager = new Manager(cluster.client(), ManagerOptions.defaults().withHealthPort(-1), KeyGate.admitAll());
+        // Status writes must not re-trigger a pass: only spec changes and the resync do.
+        manager.controller(ResourceTuningPolicy.class).named("resource-tuner").workers(1)
+                .withPredicate(dev.flotilla.core.controller.Predicate.generationChanged())
+                .complete(new TuningReconciler(cluster.client(),
+                        signals, TuningSettings.defaults().withKillSwitch(killSwitch).withResync(resync)));
+        manager.start();
+    }
+
+    static Map<String, Quantity> res(String cpu, String memory) {
+        return Map.of("cpu", new Quantity(cpu), "memory", new Quantity(memory));
+    }
+
+    /** A node, a 2-replica Deployment "web" and its two pods on that node, with the exporter scripting their series. */
+    static void workload(KubernetesClient client, TestNamespace ns, String nodeName, String nodeCpu) throws Exception {
+        var node = new NodeBuilder().withNewMetadata().withName(nodeName).endMetadata().build();
+        if (client.nodes().withName(nodeName).get() == null) {
+            client.nodes().resource(node).create();
+        }
+        var withStatus = new NodeBuilder(client.nodes().withName(nodeName).get()).withNewStatus()
+                .withAllocatable(res(nodeCpu, "8Gi")).withCapacity(res(nodeCpu, "8Gi")).endStatus().build();
+        client.nodes().resource(withStatus).updateStatus();
+        var resources = new ResourceRequirementsBuilder().withRequests(res("1", "1Gi")).withLimits(res("2", "2Gi")).build();
+        Deployment web = new DeploymentBuilder().withNewMetadata().withName("web").withNamespace(ns.name())
+                .addToLabels("app", "web").endMetadata().withNewSpec().withReplicas(2)
+                .withSelector(new LabelSelectorBuilder().addToMatchLabels("app", "web").build()).withNewTemplate()
+                .withNewMetadata().addToLabels("app", "web").endMetadata().withNewSpec()
+                .addToContainers(new ContainerBuilder().withName("app").withImage("example/web:1").withResources(resources).build())
+                .endSpec().endTemplate().endSpec().build();
+        client.resource(web).create();
+        for (String pod : List.of("web-1", "web-2")) {
+            client.resource(new PodBuilder().withNewMetadata().withName(pod).withNamespace(ns.name()).addToLabels("app", "web")
+                    .endMetadata().withNewSpec().withNodeName(nodeName).addToContainers(new ContainerBuilder().withName("app")
+                    .withImage("example/web:1").withResources(resources).build()).endSpec().build()).create();
+            exporter.register(ns.name(), pod, "app", ScriptedExporter.Profile.noisyNeighbour());
+        }
+        // Enough scrapes for the rate windows to hold data.
+        PrometheusClient p = new PrometheusClient(prometheus.uri(), Duration.ofSeconds(3));
+        await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofSeconds(1)).until(() -> !p.rangeQuery(
+                "histogram_quantile(0.99, sum by (le) (rate(ebpf_cgroup_runqueue_latency_seconds_bucket{namespace=\"" + ns.name()
+                        + "\"}[10s])))", Instant.now().minusSeconds(30), Instant.now(), Duration.ofSeconds(2)).isEmpty());
+        Thread.sleep(4000);
+    }
+
+    static ResourceTuningPolicy policy(TestNamespace ns, String mode, String minCpu, String maxCpu) {
+        ResourceTuningPolicy p = new ResourceTuningPolicy();
+        p.setMetadata(new ObjectMetaBuilder().withName("web").withNamespace(ns.name()).build());
+        ResourceTuningPolicySpec spec = new ResourceTuningPolicySpec();
+        spec.setMode(mode);
+        spec.getTarget().setSelector(new LabelSelectorBuilder().addToMatchLabels("app", "web").build());
+        ContainerPolicy c = new ContainerPolicy();
+        c.setName("*");
+        c.setMinCpu(new Quantity(minCpu));
+        c.setMaxCpu(new Quantity(maxCpu));
+        c.setMinMemory(new Quantity("64Mi"));
+        c.setMaxMemory(new Quantity("4Gi"));
+        spec.setContainers(List.of(c));
+        p.setSpec(spec);
+        return p;
+    }
+
+    static ResourceTuningPolicy awaitStatus(KubernetesClient client, TestNamespace ns, java.util.function.Predicate<ResourceTuningPolicy> done) {
+        ResourceTuningPolicy[] last = new ResourceTuningPolicy[1];
+        await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(500)).until(() -> {
+            last[0] = client.resources(ResourceTuningPolicy.class).inNamespace(ns.name()).withName("web").get();
+            return last[0] != null && last[0].getStatus() != null && done.test(last[0]);
+        });
+        return last[0];
+    }
+
+    static Optional<Condition> condition(ResourceTuningPolicy p, String type) {
+        return Conditions.find(p.getStatus().getConditions(), type);
+    }
+
+    static String templateCpu(KubernetesClient client, TestNamespace ns) {
+        return client.apps().deployments().inNamespace(ns.name()).withName("web").get().getSpec().getTemplate().getSpec()
+                .getContainers().getFirst().getResources().getRequests().get("cpu").toString();
+    }
+
+    static String podCpu(KubernetesClient client, TestNamespace ns, String pod) {
+        Pod p = client.pods().inNamespace(ns.name()).withName(pod).get();
+        return p.getSpec().getContainers().getFirst().getResources().getRequests().get("cpu").toString();
+    }
+
+    @Test
+    void recommendWritesTheNoisyNeighbourRecommendationToStatusAndChangesNothing(TestCluster cluster, TestNamespace ns)
+            throws Exception {
+        workload(cluster.client(), ns, "node-" + ns.name(), "8");
+        startTuner(cluster, ns, prometheus.uri(), () -> false, Duration.ofSeconds(5));
+        cluster.client().resource(policy(ns, "Recommend", "100m", "4")).create();
+        ResourceTuningPolicy p = awaitStatus(cluster.client(), ns, x -> !x.getStatus().getContainers().isEmpty()
+                && condition(x, Conditions.READY).map(c -> "True".equals(c.getStatus())).orElse(false));
+        var entry = p.getStatus().getContainers().getFirst();
+        assertThat(entry.getWorkload()).isEqualTo("Deployment/web");
+        assertThat(entry.getRecommended().getCpuRequest()).isEqualTo(new Quantity("2"));
+        assertThat(entry.getFindings()).anyMatch(f -> f.startsWith("NOISY_NEIGHBOUR"));
+        assertThat(entry.isUsageOnly()).isFalse();
+        assertThat(condition(p, TuningReconciler.INVALID).orElseThrow().getStatus()).isEqualTo("False");
+        assertThat(templateCpu(cluster.client(), ns)).isEqualTo("1");
+        assertThat(podCpu(cluster.client(), ns, "web-1")).isEqualTo("1");
+    }
+
+    @Test
+    void applyChangesThePodTemplateAndALimitRangeCutsTheRaise(TestCluster cluster, TestNamespace ns) throws Exception {
+        workload(cluster.client(), ns, "node-" + ns.name(), "8");
+        cluster.client().resource(new LimitRangeBuilder().withNewMetadata().withName("limits").withNamespace(ns.name())
+                .endMetadata().withNewSpec().addNewLimit().withType("Container").withMax(Map.of("cpu", new Quantity("1500m")))
+                .endLimit().endSpec().build()).create();
+        startTuner(cluster, ns, prometheus.uri(), () -> false, Duration.ofSeconds(5));
+        cluster.client().resource(policy(ns, "Apply", "100m", "4")).create();
+        await().atMost(Duration.ofSeconds(40)).until(() -> templateCpu(cluster.client(), ns).equals("1500m"));
+        ResourceTuningPolicy p = awaitStatus(cluster.client(), ns, x -> x.getStatus().getLastAction() != null);
+        assertThat(p.getStatus().getLastAction().getResult()).isEqualTo("Applied");
+        assertThat(p.getStatus().getLastAction().getMessage()).contains("LIMIT_RANGE");
+        assertThat(podCpu(cluster.client(), ns, "web-1")).as("Apply never touches running pods").isEqualTo("1");
+    }
+
+    @Test
+    void aResourceQuotaCutsTheRaiseOfEveryReplicaAndTheKillSwitchStopsEverything(TestCluster cluster, TestNamespace ns)
+            throws Exception {
+        workload(cluster.client(), ns, "node-" + ns.name(), "8");
+        // 2 pods request 2 cores; 2.5 allowed: 500m of room for 2 replicas is +250m each.
+        cluster.client().resource(new ResourceQuotaBuilder().withNewMetadata().withName("quota").withNamespace(ns.name())
+                .endMetadata().withNewSpec().withHard(Map.of("requests.cpu", new Quantity("2500m"))).endSpec().build()).create();
+        boolean[] kill = {true};
+        startTuner(cluster, ns, prometheus.uri(), () -> kill[0], Duration.ofSeconds(5));
+        cluster.client().resource(policy(ns, "Apply", "100m", "4")).create();
+        ResourceTuningPolicy stopped = awaitStatus(cluster.client(), ns, x -> x.getStatus().getLastAction() != null);
+        assertThat(stopped.getStatus().getLastAction().getResult()).isEqualTo("Refused");
+        assertThat(stopped.getStatus().getLastAction().getMessage()).startsWith("KILL_SWITCH");
+        assertThat(templateCpu(cluster.client(), ns)).isEqualTo("1");
+        kill[0] = false;
+        await().atMost(Duration.ofSeconds(40)).until(() -> templateCpu(cluster.client(), ns).equals("1250m"));
+        ResourceTuningPolicy p = awaitStatus(cluster.client(), ns, x -> "Applied".equals(x.getStatus().getLastAction().getResult()));
+        assertThat(p.getStatus().getLastAction().getMessage()).contains("ResourceQuota");
+    }
+
+    @Test
+    void inPlaceResizesRunningPodsThroughPodsResizeWithinTheNodesRoom(TestCluster cluster, TestNamespace ns) throws Exception {
+        // 3 cores allocatable, 2 requested: room for one pod to grow to 2 cores, none for the second.
+        workload(cluster.client(), ns, "node-" + ns.name(), "3");
+        startTuner(cluster, ns, prometheus.uri(), () -> false, Duration.ofMinutes(5));
+        cluster.client().resource(policy(ns, "InPlace", "100m", "4")).create();
+        ResourceTuningPolicy p = awaitStatus(cluster.client(), ns, x -> !x.getStatus().getContainers().isEmpty()
+                && x.getStatus().getContainers().getFirst().getActions().size() == 2);
+        String one = podCpu(cluster.client(), ns, "web-1");
+        String two = podCpu(cluster.client(), ns, "web-2");
+        assertThat(List.of(one, two)).containsExactlyInAnyOrder("2", "1");
+        assertThat(p.getStatus().getContainers().getFirst().getActions())
+                .anyMatch(a -> a.endsWith(": Resized"))
+                // The other pod's CPU raise is cut to nothing by the node's room; its memory still moves.
+                .anyMatch(a -> a.contains("cpu request raise to 2000m cut to 1000m by the node's allocatable"));
+        assertThat(templateCpu(cluster.client(), ns)).as("InPlace leaves the template alone").isEqualTo("1");
+    }
+
+    @Test
+    void invalidPoliciesGetAPreciseInvalidConditionAndCauseNoAction(TestCluster cluster, TestNamespace ns) throws Exception {
+        workload(cluster.client(), ns, "node-" + ns.name(), "8");
+        startTuner(cluster, ns, prometheus.uri(), () -> false, Duration.ofSeconds(5));
+        cluster.client().resource(policy(ns, "Apply", "2", "1")).create();
+        ResourceTuningPolicy p = awaitStatus(cluster.client(), ns, x -> condition(x, TuningReconciler.INVALID).isPresent());
+        assertThat(condition(p, TuningReconciler.INVALID).orElseThrow().getMessage())
+                .isEqualTo("spec.containers[*].minCpu 2 is above maxCpu 1");
+        var beyond = policy(ns, "Apply", "64", "128");
+        beyond.getMetadata().setName("web");
+        cluster.client().resources(ResourceTuningPolicy.class).inNamespace(ns.name()).withName("web")
+                .edit(x -> { x.getSpec().getContainers().getFirst().setMinCpu(new Quantity("64"));
+                    x.getSpec().getContainers().getFirst().setMaxCpu(new Quantity("128")); return x; });
+        awaitStatus(cluster.client(), ns, x -> condition(x, TuningReconciler.INVALID).map(Condition::getMessage)
+                .orElse("").contains("more than the largest node can allocate"));
+        cluster.client().resources(ResourceTuningPolicy.class).inNamespace(ns.name()).withName("web")
+                .edit(x -> { x.getSpec().getContainers().getFirst().setMinCpu(new Quantity("100m"));
+                    x.getSpec().getContainers().getFirst().setMaxCpu(new Quantity("4"));
+                    x.getSpec().getTarget().setSelector(new LabelSelectorBuilder().addToMatchLabels("app", "nothing").build());
+                    return x; });
+        ResourceTuningPolicy none = awaitStatus(cluster.client(), ns, x -> condition(x, TuningReconciler.INVALID)
+                .map(c -> "NoTargets".equals(c.getReason())).orElse(false));
+        assertThat(condition(none, TuningReconciler.INVALID).orElseThrow().getMessage())
+                .isEqualTo("spec.target.selector matches no [Deployment] in namespace " + ns.name());
+        assertThat(templateCpu(cluster.client(), ns)).isEqualTo("1");
+    }
+
+    @Test
+    void anUnreachablePrometheusGivesSignalsMissingAndNoAction(TestCluster cluster, TestNamespace ns) throws Exception {
+        workload(cluster.client(), ns, "node-" + ns.name(), "8");
+        startTuner(cluster, ns, URI.create("http://127.0.0.1:" + PrometheusServer.freePort()), () -> false, Duration.ofSeconds(5));
+        cluster.client().resource(policy(ns, "Apply", "100m", "4")).create();
+        ResourceTuningPolicy p = awaitStatus(cluster.client(), ns, x -> condition(x, TuningReconciler.SIGNALS_MISSING)
+                .map(c -> "True".equals(c.getStatus())).orElse(false));
+        assertThat(condition(p, TuningReconciler.SIGNALS_MISSING).orElseThrow().getReason()).isEqualTo("PrometheusUnavailable");
+        assertThat(condition(p, TuningReconciler.SIGNALS_MISSING).orElseThrow().getMessage()).contains("did not answer");
+        assertThat(condition(p, Conditions.READY).orElseThrow().getStatus()).isEqualTo("False");
+        Thread.sleep(2000);
+        assertThat(templateCpu(cluster.client(), ns)).isEqualTo("1");
+        assertThat(p.getStatus().getLastAction()).isNull();
+    }
+}
