@@ -205,7 +205,7 @@ public final class Recommender {
         }
         OptionalLong newRequest = direct("memory", request, target, history.lastMemoryChange(), now, holdDecrease, urgent,
                 findings);
-        long value = newRequest.orElse(target);
+        long value = roundUpMib(newRequest.orElse(target)); // whole MiB: a step of x0.8 need not land on one
         long clamped = bounds.clampMemory(value);
         if (clamped != value) {
             findings.add(new Finding(Rule.BOUNDS, "memory", value / MIB + " MiB clamped to " + clamped / MIB + " MiB"));

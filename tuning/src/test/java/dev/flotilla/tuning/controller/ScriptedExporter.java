@@ -14,10 +14,26 @@ import java.util.concurrent.ConcurrentHashMap;
 final class ScriptedExporter implements AutoCloseable {
 
     /** How one container behaves. */
-    record Profile(double cpuCores, double throttledRatio, boolean noisyNeighbours, long workingSetBytes,
-            double memoryStalledRatio, long oomKills) {
+    record Profile(double cpuCores, double burstCores, double throttledRatio, boolean noisyNeighbours, long workingSetBytes,
+            long leakBytesPerSecond, double memoryStalledRatio, long oomKills) {
+        /** Uses 0.4 cores of its request and waits about 23 ms (p99) in the run queue. */
         static Profile noisyNeighbour() {
-            return new Profile(0.4, 0.0, true, 600L << 20, 0.0, 0);
+            return new Profile(0.4, 0.4, 0.0, true, 600L << 20, 0, 0.0, 0);
+        }
+
+        /** Pinned at its 1-core limit with 40% of CFS periods throttled. */
+        static Profile selfThrottling() {
+            return new Profile(0.98, 0.98, 0.40, false, 600L << 20, 0, 0.0, 0);
+        }
+
+        /** Working set at 880 MiB and creeping up under a 1 GiB limit; reclaim stalls 8% of the time. */
+        static Profile slowMemoryLeak() {
+            return new Profile(0.3, 0.3, 0.0, false, 880L << 20, 256 << 10, 0.08, 0);
+        }
+
+        /** Heap plateau at 1.5 GiB; GC bursts to 2 cores one second in ten, 25% of periods throttled. */
+        static Profile burstyJvm() {
+            return new Profile(0.4, 2.0, 0.25, false, 1536L << 20, 0, 0.0, 0);
         }
     }
 
@@ -55,10 +71,12 @@ final class ScriptedExporter implements AutoCloseable {
         profiles.forEach((k, p) -> {
             double t = (System.nanoTime() - since.get(k)) / 1e9;
             String l = "namespace=\"" + k.namespace() + "\",pod=\"" + k.pod() + "\",container=\"" + k.container() + "\"";
-            line(out, "container_cpu_usage_seconds_total", l, p.cpuCores() * t);
+            // One second in ten runs at the burst rate (GC), the rest at the base rate.
+            double bursts = Math.floor(t / 10) + Math.min(1, t % 10);
+            line(out, "container_cpu_usage_seconds_total", l, p.cpuCores() * (t - bursts) + p.burstCores() * bursts);
             line(out, "container_cpu_cfs_periods_total", l, Math.floor(10 * t));
             line(out, "container_cpu_cfs_throttled_periods_total", l, Math.floor(10 * t * p.throttledRatio()));
-            line(out, "container_memory_working_set_bytes", l, p.workingSetBytes());
+            line(out, "container_memory_working_set_bytes", l, p.workingSetBytes() + (long) (p.leakBytesPerSecond() * t));
             line(out, "container_pressure_memory_stalled_seconds_total", l, p.memoryStalledRatio() * t);
             line(out, "container_oom_events_total", l, p.oomKills());
             // Run-queue latency histogram, 100 observations a second: p99 about 23 ms when neighbours are noisy, under 1 ms if not.

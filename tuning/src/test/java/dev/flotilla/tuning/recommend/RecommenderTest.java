@@ -130,7 +130,7 @@ class RecommenderTest {
                 Optional.of(NOW.minus(Duration.ofHours(3))));
         Recommendation stepped = recommend(RULES, CURRENT, idle, longAgo);
         assertThat(stepped.target().cpuRequestMillis()).hasValue(800);
-        assertThat(stepped.target().memoryRequestBytes().getAsLong()).isEqualTo((long) Math.ceil(1024 * MIB * 0.8));
+        assertThat(stepped.target().memoryRequestBytes().getAsLong()).isEqualTo(820 * MIB); // x0.8, rounded up to a MiB
         assertThat(stepped.fired(Rule.STEP_LIMIT)).isTrue();
     }
 
