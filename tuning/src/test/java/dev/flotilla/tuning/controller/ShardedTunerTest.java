@@ -1,0 +1,112 @@
+package dev.flotilla.tuning.controller;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.flotilla.core.controller.KeyGate;
+import dev.flotilla.core.manager.Manager;
+import dev.flotilla.core.manager.ManagerOptions;
+import dev.flotilla.sharding.ShardSpace;
+import dev.flotilla.sharding.Sharding;
+import dev.flotilla.sharding.ShardingConfig;
+import dev.flotilla.sharding.audit.InMemoryAuditTrail;
+import dev.flotilla.sharding.audit.OverlapChecker;
+import dev.flotilla.sharding.audit.ReconcileRecord;
+import dev.flotilla.testing.TestCluster;
+import dev.flotilla.testing.TestNamespace;
+import dev.flotilla.testing.WithCluster;
+import dev.flotilla.tuning.api.ResourceTuningPolicy;
+import dev.flotilla.tuning.signals.PrometheusClient;
+import dev.flotilla.tuning.signals.PrometheusServer;
+import dev.flotilla.tuning.signals.PrometheusSignals;
+import dev.flotilla.tuning.signals.SignalMetrics;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** The tuner as a sharded controller: each replica tunes only the namespaces of its shards; and the kill switch ConfigMap. */
+@WithCluster
+class ShardedTunerTest {
+
+    @Test
+    void eachPolicyIsTunedByTheReplicaThatHoldsItsNamespacesShardOnly(TestCluster cluster, TestNamespace ns) throws Exception {
+        KubernetesClient admin = cluster.client();
+        ResourceTunerTest.installCrd(admin);
+        InMemoryAuditTrail trail = new InMemoryAuditTrail();
+        List<String> namespaces = new ArrayList<>();
+        try (ScriptedExporter exporter = new ScriptedExporter(); PrometheusServer prometheus = PrometheusServer.start(exporter.target())) {
+            ResourceTunerTest.exporter = exporter;
+            ResourceTunerTest.prometheus = prometheus;
+            for (int i = 0; i < 6; i++) {
+                String full = i + "-tuned-" + ns.name();
+                String name = full.substring(0, Math.min(63, full.length())).replaceAll("-+$", "");
+                admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build()).create();
+                namespaces.add(name);
+                TestNamespace tns = new TestNamespace(name);
+                ResourceTunerTest.workload(admin, tns, "node-" + ns.name(), "64");
+                admin.resource(ResourceTunerTest.policy(tns, "Recommend", "100m", "4")).create();
+            }
+            List<Manager> managers = new ArrayList<>();
+            List<Sharding> shardings = new ArrayList<>();
+            List<KubernetesClient> clients = new ArrayList<>();
+            try {
+                for (int r = 0; r < 2; r++) {
+                    KubernetesClient client = cluster.newClient();
+                    clients.add(client);
+                    Manager manager = new Manager(client, ManagerOptions.defaults().withHealthPort(-1), KeyGate.admitAll());
+                    Sharding sharding = Sharding.install(manager, ShardingConfig.defaults("tuner-" + r, ns.name())
+                            .withGroup("tuners").withTimings(Duration.ofSeconds(6), Duration.ofSeconds(4), Duration.ofSeconds(1)), trail);
+                    PrometheusSignals signals = new PrometheusSignals(new PrometheusClient(prometheus.uri(), Duration.ofSeconds(3)),
+                            SignalMetrics.defaults(), Duration.ofMinutes(3), Duration.ofSeconds(2), Duration.ofSeconds(10));
+                    ResourceTuner.register(manager, new TuningReconciler(client, signals,
+                            TuningSettings.defaults().withResync(Duration.ofMinutes(5))), 1, sharding::audited);
+                    manager.start();
+                    sharding.start();
+                    managers.add(manager);
+                    shardings.add(sharding);
+                }
+                await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).until(() -> namespaces.stream()
+                        .allMatch(n -> {
+                            var p = admin.resources(ResourceTuningPolicy.class).inNamespace(n).withName("web").get();
+                            return p.getStatus() != null && !p.getStatus().getContainers().isEmpty();
+                        }));
+                ShardSpace space = new ShardSpace(32);
+                Map<String, Set<String>> tunedBy = new HashMap<>();
+                for (ReconcileRecord rec : trail.reconciles()) {
+                    tunedBy.computeIfAbsent(rec.namespace(), k -> new java.util.TreeSet<>()).add(rec.replica());
+                }
+                for (String n : namespaces) {
+                    String owner = shardings.stream().filter(s -> s.activeShards().contains(space.shardOf(n))).findFirst()
+                            .orElseThrow().identity();
+                    assertThat(tunedBy.get(n)).as("replicas that tuned " + n).containsExactly(owner);
+                }
+                assertThat(tunedBy.values().stream().flatMap(Set::stream).distinct().count()).as("both replicas worked").isEqualTo(2);
+            } finally {
+                shardings.forEach(Sharding::stop);
+                managers.forEach(Manager::stop);
+                clients.forEach(KubernetesClient::close);
+            }
+        }
+        assertThat(OverlapChecker.overlaps(trail.reconciles())).isEmpty();
+    }
+
+    @Test
+    void theKillSwitchConfigMapTurnsTheTunerOffAndOnAtRunTime(TestCluster cluster, TestNamespace ns) {
+        try (KillSwitch kill = new KillSwitch(cluster.client(), ns.name())) {
+            assertThat(kill.getAsBoolean()).isFalse();
+            cluster.client().resource(new ConfigMapBuilder().withNewMetadata().withName(KillSwitch.NAME).withNamespace(ns.name())
+                    .endMetadata().addToData(KillSwitch.KEY, "true").build()).create();
+            await().atMost(Duration.ofSeconds(10)).until(kill::getAsBoolean);
+            cluster.client().configMaps().inNamespace(ns.name()).withName(KillSwitch.NAME)
+                    .edit(cm -> new ConfigMapBuilder(cm).addToData(KillSwitch.KEY, "false").build());
+            await().atMost(Duration.ofSeconds(10)).until(() -> !kill.getAsBoolean());
+        }
+    }
+}
