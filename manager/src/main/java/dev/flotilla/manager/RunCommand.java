@@ -12,6 +12,8 @@ import dev.flotilla.manager.cluster.KubeconfigLoader;
 import dev.flotilla.manager.cluster.StartupChecks;
 import dev.flotilla.manager.cluster.Permission;
 import dev.flotilla.manager.mirror.ConfigMapMirror;
+import dev.flotilla.tuning.controller.KillSwitch;
+import dev.flotilla.tuning.controller.ResourceTuner;
 import dev.flotilla.sharding.DuplicateIdentityException;
 import dev.flotilla.sharding.ShardSpace;
 import dev.flotilla.sharding.Sharding;
@@ -102,6 +104,11 @@ final class RunCommand implements Callable<Integer> {
             description = "API request burst (overrides resilience.burst). Default: " + GuardConfig.DEFAULT_BURST + ".")
     Integer burst;
 
+    @Option(names = "--prometheus-url", paramLabel = "URL",
+            description = "Prometheus to read the tuner's signals from (cAdvisor, PSI, eBPF exporter); enables the resource "
+                    + "tuner (ResourceTuningPolicy). Without it the tuner is off.")
+    URI prometheusUrl;
+
     @Option(names = "--no-sharding",
             description = "Run unsharded: this replica reconciles every namespace and takes no Leases; run only one such "
                     + "replica (same as sharding.enabled=false).")
@@ -179,8 +186,17 @@ final class RunCommand implements Callable<Integer> {
 
     /** What the startup check asks RBAC for: the controller's needs, then sharding's. */
     static List<Permission> requiredPermissions(Optional<ShardingConfig> sharding) {
+        return requiredPermissions(sharding, false);
+    }
+
+    static List<Permission> requiredPermissions(Optional<ShardingConfig> sharding, boolean tuner) {
         List<Permission> required = new ArrayList<>(ConfigMapMirror.REQUIRED_PERMISSIONS);
         sharding.ifPresent(c -> required.addAll(shardingPermissions(c.leaseNamespace())));
+        if (tuner) {
+            for (String[] access : ResourceTuner.REQUIRED_ACCESS) {
+                required.add(new Permission(access[2], access[0], access[1]));
+            }
+        }
         return required;
     }
 
@@ -223,7 +239,8 @@ final class RunCommand implements Callable<Integer> {
         GuardConfig guard = guardConfig();
         Optional<ShardingConfig> shardingConfig = shardingConfig(new ShardingSettings(System.getenv(), ShardingSettings::hostname));
         KubeconfigLoader.Loaded loaded = cluster.load();
-        String serverVersion = StartupChecks.verify(loaded.config(), loaded.source(), requiredPermissions(shardingConfig));
+        String serverVersion = StartupChecks.verify(loaded.config(), loaded.source(),
+                requiredPermissions(shardingConfig, prometheusUrl != null));
 
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         // Every request the controllers make passes the guard; fabric8's own retry is off.
@@ -234,14 +251,22 @@ final class RunCommand implements Callable<Integer> {
         EventRecorder events = new EventRecorder(client, ConfigMapMirror.FIELD_MANAGER, instance, Clock.systemUTC());
         Manager manager = new Manager(client, options, KeyGate.admitAll(), registry);
         Thread hook = null;
+        KillSwitch killSwitch = null;
         try {
             // Before the manager starts: narrows its informers to the shards held (none yet) and gates its keys.
             Sharding sharding = shardingConfig.map(c -> Sharding.install(manager, c)).orElse(null);
             ConfigMapMirror.register(manager, workers, events, UnaryOperator.identity());
+            List<String> controllers = new ArrayList<>(List.of(ConfigMapMirror.CONTROLLER_NAME));
+            if (prometheusUrl != null) {
+                // Its kill switch lives beside the group's Leases; with sharding each replica tunes its shards only.
+                killSwitch = new KillSwitch(client, shardingConfig.map(ShardingConfig::leaseNamespace).orElse("default"));
+                ResourceTuner.register(manager, prometheusUrl, killSwitch, workers, UnaryOperator.identity());
+                controllers.add(ResourceTuner.CONTROLLER_NAME);
+            }
             var starting = log.atInfo().addKeyValue("version", Version.get())
                     .addKeyValue("apiServer", hostOf(loaded.config().getMasterUrl()))
                     .addKeyValue("serverVersion", serverVersion)
-                    .addKeyValue("controllers", List.of(ConfigMapMirror.CONTROLLER_NAME))
+                    .addKeyValue("controllers", controllers)
                     .addKeyValue("workers", workers)
                     .addKeyValue("config", loaded.source());
             if (sharding != null) {
@@ -288,6 +313,9 @@ final class RunCommand implements Callable<Integer> {
                 }
             }
             events.close();
+            if (killSwitch != null) {
+                killSwitch.close();
+            }
             client.close();
         }
     }

@@ -87,7 +87,10 @@ public final class StartupChecks {
             SelfSubjectAccessReview review = new SelfSubjectAccessReviewBuilder()
                     .withNewMetadata().endMetadata()
                     .withNewSpec().withNewResourceAttributes()
-                    .withVerb(p.verb()).withGroup(p.group()).withResource(p.resource())
+                    .withVerb(p.verb()).withGroup(p.group())
+                    // "pods/resize" is resource pods, subresource resize, as RBAC rules write it.
+                    .withResource(p.resource().contains("/") ? p.resource().substring(0, p.resource().indexOf('/')) : p.resource())
+                    .withSubresource(p.resource().contains("/") ? p.resource().substring(p.resource().indexOf('/') + 1) : null)
                     .withNamespace(p.namespace().isEmpty() ? null : p.namespace())
                     .endResourceAttributes().endSpec().build();
             SelfSubjectAccessReview result;

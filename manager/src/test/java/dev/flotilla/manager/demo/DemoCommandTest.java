@@ -32,8 +32,9 @@ class DemoCommandTest {
         assertThat(json.path("converged").asInt()).isEqualTo(100);
         assertThat(json.path("backend").asText()).contains("kube-apiserver v1.37.2");
         assertThat(json.path("replicas").asInt()).isEqualTo(3);
-        // About one apply per source and per update (100 + 10); the kill may cost a few repeats, not many.
-        assertThat(json.path("writes").asLong()).isBetween(110L, 140L);
+        // About one apply per source and per update (100 + 10), fewer when an update lands before its source's first
+        // reconcile (one apply covers both; seen: 109); the kill may cost a few repeats, not many.
+        assertThat(json.path("writes").asLong()).isBetween(100L, 140L);
 
         JsonNode sharding = json.path("sharding");
         assertThat(sharding.path("shards").asInt()).isEqualTo(DemoRun.SHARDS);
