@@ -126,6 +126,11 @@ class ResourceTunerTest {
 
     /** A node, a 2-replica Deployment "web" and its two pods on that node, with the exporter scripting their series. */
     static void workload(KubernetesClient client, TestNamespace ns, String nodeName, String nodeCpu) throws Exception {
+        workload(client, ns, nodeName, nodeCpu, res("1", "1Gi"), res("2", "2Gi"), ScriptedExporter.Profile.noisyNeighbour());
+    }
+
+    static void workload(KubernetesClient client, TestNamespace ns, String nodeName, String nodeCpu, Map<String, Quantity> requests,
+            Map<String, Quantity> limits, ScriptedExporter.Profile profile) throws Exception {
         var node = new NodeBuilder().withNewMetadata().withName(nodeName).endMetadata().build();
         if (client.nodes().withName(nodeName).get() == null) {
             client.nodes().resource(node).create();
@@ -133,7 +138,7 @@ class ResourceTunerTest {
         var withStatus = new NodeBuilder(client.nodes().withName(nodeName).get()).withNewStatus()
                 .withAllocatable(res(nodeCpu, "8Gi")).withCapacity(res(nodeCpu, "8Gi")).endStatus().build();
         client.nodes().resource(withStatus).updateStatus();
-        var resources = new ResourceRequirementsBuilder().withRequests(res("1", "1Gi")).withLimits(res("2", "2Gi")).build();
+        var resources = new ResourceRequirementsBuilder().withRequests(requests).withLimits(limits).build();
         Deployment web = new DeploymentBuilder().withNewMetadata().withName("web").withNamespace(ns.name())
                 .addToLabels("app", "web").endMetadata().withNewSpec().withReplicas(2)
                 .withSelector(new LabelSelectorBuilder().addToMatchLabels("app", "web").build()).withNewTemplate()
@@ -145,7 +150,7 @@ class ResourceTunerTest {
             client.resource(new PodBuilder().withNewMetadata().withName(pod).withNamespace(ns.name()).addToLabels("app", "web")
                     .endMetadata().withNewSpec().withNodeName(nodeName).addToContainers(new ContainerBuilder().withName("app")
                     .withImage("example/web:1").withResources(resources).build()).endSpec().build()).create();
-            exporter.register(ns.name(), pod, "app", ScriptedExporter.Profile.noisyNeighbour());
+            exporter.register(ns.name(), pod, "app", profile);
         }
         // Enough scrapes for the rate windows to hold data.
         PrometheusClient p = new PrometheusClient(prometheus.uri(), Duration.ofSeconds(3));
@@ -306,5 +311,40 @@ class ResourceTunerTest {
         Thread.sleep(2000);
         assertThat(templateCpu(cluster.client(), ns)).isEqualTo("1");
         assertThat(p.getStatus().getLastAction()).isNull();
+    }
+
+    @Test
+    void policyBoundsCutTheRecommendationAndTheCoolDownHoldsTheNextChange(TestCluster cluster, TestNamespace ns) throws Exception {
+        workload(cluster.client(), ns, "node-" + ns.name(), "8");
+        startTuner(cluster, ns, prometheus.uri(), () -> false, Duration.ofMinutes(5));
+        cluster.client().resource(policy(ns, "Apply", "100m", "1500m")).create();
+        await().atMost(Duration.ofSeconds(40)).until(() -> templateCpu(cluster.client(), ns).equals("1500m"));
+        ResourceTuningPolicy first = awaitStatus(cluster.client(), ns, x -> x.getStatus().getLastAction() != null);
+        assertThat(first.getStatus().getContainers().getFirst().getFindings()).anyMatch(f -> f.startsWith("BOUNDS"));
+        // A spec change asks for more right away: the cool-down (5m between raises) holds it.
+        cluster.client().resources(ResourceTuningPolicy.class).inNamespace(ns.name()).withName("web")
+                .edit(x -> { x.getSpec().getContainers().getFirst().setMaxCpu(new Quantity("4")); return x; });
+        // The recommender already holds the raise (and the guardrail would refuse it if it did not): no change.
+        ResourceTuningPolicy held = awaitStatus(cluster.client(), ns, x -> Long.valueOf(2).equals(x.getStatus().getObservedGeneration())
+                && !x.getStatus().getContainers().isEmpty());
+        assertThat(held.getStatus().getContainers().getFirst().getFindings()).anyMatch(f -> f.startsWith("COOL_DOWN(cpu)"));
+        assertThat(held.getStatus().getContainers().getFirst().getActions()).allMatch(a -> a.contains("NoChange"));
+        assertThat(templateCpu(cluster.client(), ns)).isEqualTo("1500m");
+    }
+
+    @Test
+    void aChangeThatWouldMakeABurstablePodGuaranteedIsRefused(TestCluster cluster, TestNamespace ns) throws Exception {
+        // Requests 1 CPU / 1 GiB, limits 2 CPU / 1 GiB, working set 900 MiB: the recommendation (CPU request to the 2-CPU
+        // limit, memory to 1035 MiB with the limit following) would make requests equal limits: Guaranteed.
+        workload(cluster.client(), ns, "node-" + ns.name(), "8", res("1", "1Gi"), res("2", "1Gi"),
+                ScriptedExporter.Profile.noisyNeighbour(900L << 20));
+        startTuner(cluster, ns, prometheus.uri(), () -> false, Duration.ofMinutes(5));
+        ResourceTuningPolicy p = policy(ns, "Apply", "100m", "2");
+        cluster.client().resource(p).create();
+        ResourceTuningPolicy refused = awaitStatus(cluster.client(), ns, x -> x.getStatus().getLastAction() != null);
+        assertThat(refused.getStatus().getLastAction().getResult()).isEqualTo("Refused");
+        assertThat(refused.getStatus().getLastAction().getMessage()).startsWith("QOS_CLASS")
+                .contains("from Burstable into Guaranteed");
+        assertThat(templateCpu(cluster.client(), ns)).isEqualTo("1");
     }
 }

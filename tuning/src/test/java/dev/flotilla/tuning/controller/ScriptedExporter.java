@@ -21,6 +21,11 @@ final class ScriptedExporter implements AutoCloseable {
             return new Profile(0.4, 0.4, 0.0, true, 600L << 20, 0, 0.0, 0);
         }
 
+        /** Noisy neighbours, and a working set of {@code workingSet} bytes. */
+        static Profile noisyNeighbour(long workingSet) {
+            return new Profile(0.4, 0.4, 0.0, true, workingSet, 0, 0.0, 0);
+        }
+
         /** Pinned at its 1-core limit with 40% of CFS periods throttled. */
         static Profile selfThrottling() {
             return new Profile(0.98, 0.98, 0.40, false, 600L << 20, 0, 0.0, 0);
