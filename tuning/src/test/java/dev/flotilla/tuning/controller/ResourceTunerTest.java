@@ -296,6 +296,12 @@ class ResourceTunerTest {
         assertThat(condition(none, TuningReconciler.INVALID).orElseThrow().getMessage())
                 .isEqualTo("spec.target.selector matches no [Deployment] in namespace " + ns.name());
         assertThat(templateCpu(cluster.client(), ns)).isEqualTo("1");
+        // An unknown mode never gets that far: the generated schema refuses it at admission, naming the field.
+        var unknown = policy(ns, "Sometimes", "100m", "4");
+        unknown.getMetadata().setName("unknown-mode");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> cluster.client().resource(unknown).create())
+                .isInstanceOf(io.fabric8.kubernetes.client.KubernetesClientException.class)
+                .hasMessageContaining("spec.mode").hasMessageContaining("Sometimes");
     }
 
     @Test
