@@ -40,6 +40,7 @@ public final class ResourceTuner {
             new String[] {"", "pods", "list"},
             new String[] {"", "pods/resize", "patch"},
             new String[] {"", "nodes", "list"},
+            new String[] {"", "nodes", "get"},
             new String[] {"", "limitranges", "list"},
             new String[] {"", "resourcequotas", "list"});
 

@@ -21,13 +21,18 @@ public final class Resources {
 
     public static OptionalLong millis(Quantity q) {
         BigDecimal v = amount(q);
-        return v == null || v.signum() <= 0 ? OptionalLong.empty()
-                : OptionalLong.of(v.multiply(BigDecimal.valueOf(1000)).setScale(0, RoundingMode.CEILING).longValueExact());
+        return v == null || v.signum() <= 0 ? OptionalLong.empty() : OptionalLong.of(capped(v.multiply(BigDecimal.valueOf(1000))));
     }
 
     public static OptionalLong bytes(Quantity q) {
         BigDecimal v = amount(q);
-        return v == null || v.signum() <= 0 ? OptionalLong.empty() : OptionalLong.of(v.setScale(0, RoundingMode.CEILING).longValueExact());
+        return v == null || v.signum() <= 0 ? OptionalLong.empty() : OptionalLong.of(capped(v));
+    }
+
+    /** An absurd quantity (1e20) is taken as "more than anything", not an overflow that fails every pass. */
+    private static long capped(BigDecimal v) {
+        BigDecimal up = v.setScale(0, RoundingMode.CEILING);
+        return up.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) >= 0 ? Long.MAX_VALUE : up.longValue();
     }
 
     private static BigDecimal amount(Quantity q) {

@@ -127,14 +127,21 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
         Set<String> missing = new LinkedHashSet<>();
         String unavailable = null;
         List<String> throttled = new ArrayList<>();
+        Optional<long[]> largestNode = facts.largestNode();
         for (Workload w : workloads) {
             List<Pod> pods = pods(ns, w.podSelector());
+            if (w.template() == null || w.template().getSpec() == null || w.template().getSpec().getContainers() == null) {
+                continue; // someone else's malformed workload: nothing to size
+            }
             for (Container container : w.template().getSpec().getContainers()) {
                 Optional<ResourceBounds> bounds = valid.boundsFor(container.getName());
                 if (bounds.isEmpty()) {
                     continue; // this policy does not govern the container
                 }
                 ContainerResources current = Resources.of(container.getResources());
+                if (pods.isEmpty()) {
+                    continue; // scaled to zero: no signals to read and nothing running to size (its entry is carried over)
+                }
                 ContainerSignals s;
                 try {
                     s = signals.fetch(ns, pods.stream().map(p -> p.getMetadata().getName()).toList(), container.getName(), now);
@@ -145,9 +152,13 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
                 Optional<ContainerRecommendation> before = previous.getContainers().stream()
                         .filter(c -> w.ref().equals(c.getWorkload()) && container.getName().equals(c.getContainer())).findFirst();
                 Optional<Instant> lastChanged = before.map(ContainerRecommendation::getLastChanged).filter(Objects::nonNull)
-                        .map(Instant::parse);
-                Recommendation rec = new Recommender(valid.rules(), bounds.get()).recommend(current, s,
-                        new TuningHistory(lastChanged, lastChanged), now);
+                        .map(t -> parseOrNow(t, now));
+                TuningHistory history = new TuningHistory(lastChanged, lastChanged);
+                // A running pod's CPU limit cannot be removed in place: InPlace raises it instead of lifting it.
+                var rules = valid.mode() == TuningMode.InPlace ? valid.rules().withLimits(valid.rules().manageLimits(), false)
+                        : valid.rules();
+                Recommender recommender = new Recommender(rules, bounds.get());
+                Recommendation rec = recommender.recommend(current, s, history, now);
                 missing.addAll(rec.missing());
                 if (rec.fired(Rule.SELF_THROTTLING)) {
                     throttled.add(w.ref() + "/" + container.getName());
@@ -163,17 +174,28 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
                 entry.setLastChanged(lastChanged.map(Instant::toString).orElse(null));
                 boolean urgent = rec.fired(Rule.OOM_BUMP) || rec.fired(Rule.SELF_THROTTLING);
                 switch (valid.mode()) {
-                    case Apply -> act(status, entry, applyTemplate(ns, w, container, current, rec.target(), bounds.get(), valid,
-                            urgent, lastChanged, now), now);
+                    case Apply -> act(status, entry, attempt(w.ref(), "Apply", () -> applyTemplate(ns, w, container, current,
+                            rec.target(), bounds.get(), valid, urgent, lastChanged, largestNode, now)), now);
                     case InPlace -> {
                         for (Pod pod : pods) {
-                            act(status, entry, resizePod(ns, pod, container.getName(), rec.target(), bounds.get(), valid, urgent,
-                                    lastChanged, now), now);
+                            // Each pod is sized from what it runs with now (it may differ from the template after earlier resizes).
+                            act(status, entry, attempt("Pod/" + pod.getMetadata().getName(), "InPlace", () -> resizePod(ns, pod,
+                                    container.getName(), s, recommender, history, bounds.get(), valid, lastChanged, now)), now);
                         }
                     }
                     default -> { }
                 }
                 status.getContainers().add(entry);
+            }
+        }
+        // Entries not looked at this pass (no pods, no signals) keep their last recommendation and, above all, their
+        // lastChanged: dropping it would let the next pass skip the cool-down.
+        for (ContainerRecommendation old : previous.getContainers()) {
+            boolean seen = status.getContainers().stream().anyMatch(c -> Objects.equals(c.getWorkload(), old.getWorkload())
+                    && Objects.equals(c.getContainer(), old.getContainer()));
+            boolean stillTargeted = workloads.stream().anyMatch(w -> w.ref().equals(old.getWorkload()));
+            if (!seen && stillTargeted) {
+                status.getContainers().add(old);
             }
         }
         if (unavailable != null) {
@@ -222,10 +244,14 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
     }
 
     private Outcome applyTemplate(String ns, Workload w, Container container, ContainerResources current, ContainerResources target,
-            ResourceBounds bounds, PolicyCheck.Valid valid, boolean urgent, Optional<Instant> lastChanged, Instant now) {
+            ResourceBounds bounds, PolicyCheck.Valid valid, boolean urgent, Optional<Instant> lastChanged,
+            Optional<long[]> largestNode, Instant now) {
         List<ContainerResources> others = w.template().getSpec().getContainers().stream()
                 .filter(c -> !c.getName().equals(container.getName())).map(c -> Resources.of(c.getResources())).toList();
-        Decision d = Guardrails.judge(current, target, context(others, bounds, valid, urgent, lastChanged, Optional.empty(), ns,
+        // New pods must fit on some node: a request may grow only up to the largest node's allocatable.
+        Optional<GuardrailContext.Capacity> fit = largestNode.map(n -> GuardrailContext.Capacity.requests(
+                Math.max(0, n[0] - current.cpuRequestMillis().orElse(0)), Math.max(0, n[1] - current.memoryRequestBytes().orElse(0))));
+        Decision d = Guardrails.judge(current, target, context(others, bounds, valid, urgent, lastChanged, fit, ns,
                 Math.max(1, w.replicas())), now);
         if (d instanceof Decision.Refuse r) {
             return refused(w.ref(), "Apply", r);
@@ -246,14 +272,18 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
         return new Outcome(w.ref(), "Apply", "Applied", String.join("; ", allow.adjustments()), true);
     }
 
-    private Outcome resizePod(String ns, Pod pod, String container, ContainerResources target, ResourceBounds bounds,
-            PolicyCheck.Valid valid, boolean urgent, Optional<Instant> lastChanged, Instant now) throws InterruptedException {
+    private Outcome resizePod(String ns, Pod pod, String container, ContainerSignals signals, Recommender recommender,
+            TuningHistory history, ResourceBounds bounds, PolicyCheck.Valid valid, Optional<Instant> lastChanged, Instant now)
+            throws InterruptedException {
         String ref = "Pod/" + pod.getMetadata().getName();
         Optional<Container> c = pod.getSpec().getContainers().stream().filter(x -> x.getName().equals(container)).findFirst();
         if (c.isEmpty()) {
             return new Outcome(ref, "InPlace", "Failed", "the pod has no container " + container, false);
         }
         ContainerResources current = Resources.of(c.get().getResources());
+        Recommendation rec = recommender.recommend(current, signals, history, now);
+        ContainerResources target = rec.target();
+        boolean urgent = rec.fired(Rule.OOM_BUMP) || rec.fired(Rule.SELF_THROTTLING);
         List<ContainerResources> others = pod.getSpec().getContainers().stream().filter(x -> !x.getName().equals(container))
                 .map(x -> Resources.of(x.getResources())).toList();
         Decision d = Guardrails.judge(current, target, context(others, bounds, valid, urgent, lastChanged, facts.nodeHeadroom(pod), ns,
@@ -278,6 +308,31 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
         log.atInfo().addKeyValue("namespace", ns).addKeyValue("pod", pod.getMetadata().getName()).addKeyValue("container", container)
                 .addKeyValue("resources", Resources.values(allow.target())).addKeyValue("result", result).log("pod resized in place");
         return new Outcome(ref, "InPlace", result, message, true);
+    }
+
+    /** An action that failed (a pod deleted by a rollout, a 409, a refused resize) is reported, not thrown: the pass goes on. */
+    private interface Action {
+        Outcome run() throws Exception;
+    }
+
+    private static Outcome attempt(String ref, String mode, Action action) throws InterruptedException {
+        try {
+            return action.run();
+        } catch (InterruptedException e) {
+            throw e;
+        } catch (Exception e) {
+            log.atWarn().addKeyValue("target", ref).addKeyValue("mode", mode).addKeyValue("error", e.toString())
+                    .log("tuning action failed");
+            return new Outcome(ref, mode, "Failed", e.getMessage() == null ? e.toString() : e.getMessage(), false);
+        }
+    }
+
+    private static Instant parseOrNow(String time, Instant now) {
+        try {
+            return Instant.parse(time);
+        } catch (RuntimeException e) {
+            return now; // a hand-edited time: assume it just changed, the cautious reading for a cool-down
+        }
     }
 
     private static Outcome refused(String ref, String mode, Decision.Refuse r) {
@@ -317,7 +372,7 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
         setCondition(status, INVALID, true, reason, message, generation);
         setCondition(status, Conditions.READY, false, reason, message, generation);
         writeStatus(policy, status);
-        return Result.done();
+        return Result.requeueAfter(settings.resync()); // a bigger node or a fixed selector may make it valid
     }
 
     private void setCondition(ResourceTuningPolicyStatus status, String type, boolean value, String reason, String message,
@@ -325,9 +380,22 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
         status.setConditions(Conditions.set(status.getConditions(), type, value, reason, message, generation, settings.clock()));
     }
 
+    /** Writes status; on a conflict (the spec changed meanwhile) writes it onto the fresh object, so actions taken are recorded. */
     private void writeStatus(ResourceTuningPolicy policy, ResourceTuningPolicyStatus status) {
         policy.setStatus(status);
-        Status.update(client, policy);
+        try {
+            Status.update(client, policy);
+        } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+            if (e.getCode() != 409) {
+                throw e;
+            }
+            ResourceTuningPolicy fresh = client.resources(ResourceTuningPolicy.class).inNamespace(policy.getMetadata().getNamespace())
+                    .withName(policy.getMetadata().getName()).get();
+            if (fresh != null) {
+                fresh.setStatus(status);
+                Status.update(client, fresh);
+            }
+        }
     }
 
     private static ResourceTuningPolicy copyOf(ResourceTuningPolicy cached) {

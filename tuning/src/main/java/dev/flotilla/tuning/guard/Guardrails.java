@@ -44,12 +44,13 @@ public final class Guardrails {
         Value memLim = new Value("memory limit", current.memoryLimitBytes(), proposed.memoryLimitBytes(), " bytes");
         List<Value> all = List.of(cpuReq, cpuLim, memReq, memLim);
 
-        for (Value v : List.of(cpuReq, cpuLim)) {
-            v.clamp(ctx.bounds().minCpuMillis(), ctx.bounds().maxCpuMillis(), Guardrail.POLICY_BOUNDS, cuts, lastCut);
-        }
-        for (Value v : List.of(memReq, memLim)) {
-            v.clamp(ctx.bounds().minMemoryBytes(), ctx.bounds().maxMemoryBytes(), Guardrail.POLICY_BOUNDS, cuts, lastCut);
-        }
+        cpuReq.clamp(ctx.bounds().minCpuMillis(), ctx.bounds().maxCpuMillis(), Guardrail.POLICY_BOUNDS, cuts, lastCut);
+        memReq.clamp(ctx.bounds().minMemoryBytes(), ctx.bounds().maxMemoryBytes(), Guardrail.POLICY_BOUNDS, cuts, lastCut);
+        // A limit is held to the bounds when it grows; one already above them is not pushed down (that could OOM-kill).
+        cpuLim.clamp(ctx.bounds().minCpuMillis(), Math.max(ctx.bounds().maxCpuMillis(), cpuLim.before.orElse(0)),
+                Guardrail.POLICY_BOUNDS, cuts, lastCut);
+        memLim.clamp(ctx.bounds().minMemoryBytes(), Math.max(ctx.bounds().maxMemoryBytes(), memLim.before.orElse(0)),
+                Guardrail.POLICY_BOUNDS, cuts, lastCut);
         if (!ctx.urgent()) {
             for (Value v : all) {
                 if (v.before.isPresent() && v.after.isPresent()) {

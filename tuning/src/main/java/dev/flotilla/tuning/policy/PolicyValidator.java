@@ -57,9 +57,27 @@ public final class PolicyValidator {
             return new PolicyCheck.Invalid("spec.mode '" + spec.getMode() + "' is not one of "
                     + Arrays.toString(TuningMode.values()));
         }
+        var selector = spec.getTarget().getSelector();
+        if (selector.getMatchExpressions() != null) {
+            for (var e : selector.getMatchExpressions()) {
+                String op = e == null ? null : e.getOperator();
+                boolean needsValues = "In".equals(op) || "NotIn".equals(op);
+                boolean noValues = "Exists".equals(op) || "DoesNotExist".equals(op);
+                int values = e == null || e.getValues() == null ? 0 : e.getValues().size();
+                if (e == null || e.getKey() == null || e.getKey().isBlank() || !(needsValues || noValues)
+                        || (needsValues && values == 0) || (noValues && values > 0)) {
+                    return new PolicyCheck.Invalid("spec.target.selector.matchExpressions has an invalid requirement "
+                            + (e == null ? "null" : "{key: " + e.getKey() + ", operator: " + op + ", values: " + e.getValues() + "}")
+                            + ": operators are In and NotIn (with values), Exists and DoesNotExist (without)");
+                }
+            }
+        }
         Map<String, ResourceBounds> bounds = new HashMap<>();
         if (spec.getContainers() != null) {
             for (ContainerPolicy c : spec.getContainers()) {
+                if (c == null || c.getName() == null || c.getName().isBlank()) {
+                    return new PolicyCheck.Invalid("spec.containers has an entry without a name (use * for all containers)");
+                }
                 String where = "spec.containers[" + c.getName() + "]";
                 if (bounds.containsKey(c.getName())) {
                     return new PolicyCheck.Invalid(where + " is listed twice");
@@ -119,16 +137,16 @@ public final class PolicyValidator {
             throw new IllegalArgumentException(field + " '" + value + "' is not a duration like 5ms, 30s, 5m or 24h");
         }
         double n = Double.parseDouble(m.group(1));
-        long millis = (long) switch (m.group(2)) {
-            case "ms" -> n;
-            case "s" -> n * 1000;
-            case "m" -> n * 60_000;
-            default -> n * 3_600_000;
-        };
-        if (millis <= 0) {
+        long nanos = (long) (n * switch (m.group(2)) {
+            case "ms" -> 1e6;
+            case "s" -> 1e9;
+            case "m" -> 60e9;
+            default -> 3600e9;
+        });
+        if (nanos <= 0) {
             throw new IllegalArgumentException(field + " '" + value + "' must be positive");
         }
-        return Duration.ofMillis(millis);
+        return Duration.ofNanos(nanos);
     }
 
     private static OptionalLong millis(Quantity q) {

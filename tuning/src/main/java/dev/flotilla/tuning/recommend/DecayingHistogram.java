@@ -34,7 +34,7 @@ public final class DecayingHistogram {
         this.first = first;
         this.ratio = ratio;
         this.weights = new double[buckets];
-        this.halfLifeSeconds = halfLife.toSeconds();
+        this.halfLifeSeconds = halfLife.toNanos() / 1e9;
         this.reference = reference;
     }
 

@@ -117,7 +117,9 @@ public final class Recommender {
             Optional<Series> throttled = fresh(signals.throttledRatio(), "cpu throttling", now, missing, findings);
             if (throttled.isPresent()) {
                 kernelUsed[0] = true;
-                double ratio = recentMean(throttled.get(), now).orElse(0);
+                // Only what was seen since the last change counts: the limit just raised needs time to show its effect.
+                Series sinceChange = history.lastCpuChange().map(t -> throttled.get().since(t)).orElse(throttled.get());
+                double ratio = recentMean(sinceChange, now).orElse(0);
                 if (ratio > rules.throttledRatioCeiling()) {
                     holdDecrease = true; // usage is capped by the limit: its percentile understates the need
                     if (!rules.manageLimits()) {
@@ -178,9 +180,11 @@ public final class Recommender {
             Optional<Series> ooms = fresh(signals.oomKills(), "oom kills", now, missing, findings);
             if (ooms.isPresent()) {
                 kernelUsed[0] = true;
-                double kills = ooms.get().counterIncrease();
+                // Kills already answered by a raise do not count again: only those since the last memory change.
+                double kills = history.lastMemoryChange().map(t -> ooms.get().since(t)).orElse(ooms.get()).counterIncrease();
                 if (kills > 0 && base > 0) {
-                    long bumped = roundUpMib(base * rules.oomBump());
+                    // The request grows by the factor; the limit (below) by the same factor: a Burstable pod stays Burstable.
+                    long bumped = roundUpMib(request.orElse(base) * rules.oomBump());
                     target = Math.max(target, bumped);
                     urgent = true;
                     holdDecrease = true;
@@ -216,7 +220,9 @@ public final class Recommender {
                 if (urgent) {
                     newLimit = Math.max(newLimit, roundUpMib(limit.getAsLong() * rules.oomBump()));
                 }
-                limit = OptionalLong.of(bounds.clampMemory(Math.max(newLimit, clamped)));
+                // Bounds may stop a limit from growing, never push an existing one down (below the peak it would OOM).
+                long wanted = Math.max(newLimit, clamped);
+                limit = OptionalLong.of(wanted > limit.getAsLong() ? Math.max(limit.getAsLong(), bounds.clampMemory(wanted)) : wanted);
             } else if (clamped > limit.getAsLong()) {
                 findings.add(new Finding(Rule.BOUNDS, "memory", "request capped at the unmanaged limit "
                         + limit.getAsLong() / MIB + " MiB"));

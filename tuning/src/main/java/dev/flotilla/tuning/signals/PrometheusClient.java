@@ -50,7 +50,8 @@ public final class PrometheusClient {
             throws SignalsUnavailableException, InterruptedException {
         String query = "query=" + enc(promql) + "&start=" + start.getEpochSecond() + "&end=" + end.getEpochSecond()
                 + "&step=" + Math.max(1, step.toSeconds());
-        URI uri = base.resolve("/api/v1/query_range?" + query);
+        // Appended, not resolved: a Prometheus behind a path prefix (http://host/prometheus) keeps it.
+        URI uri = URI.create(base.toString().replaceAll("/+$", "") + "/api/v1/query_range?" + query);
         HttpResponse<String> response;
         try {
             response = http.send(HttpRequest.newBuilder(uri).timeout(timeout).GET().build(),

@@ -64,9 +64,9 @@ public final class PrometheusSignals implements SignalSource {
         Optional<Series> cpuPressure = single("max(rate(" + names.cpuPressureWaiting() + sel + r + "))", now);
         Series memory = pooled("max by (pod) (" + names.memoryWorkingSet() + sel + ")", now);
         Optional<Series> memPressure = single("max(rate(" + names.memoryPressureStalled() + sel + r + "))", now);
-        Optional<Series> ooms = single("sum(" + names.oomEvents() + sel + ")", now);
+        Optional<Series> ooms = counter(names.oomEvents() + sel, now);
         if (ooms.isEmpty()) {
-            ooms = single("sum(" + names.ebpfOomKills() + sel + ")", now);
+            ooms = counter(names.ebpfOomKills() + sel, now);
         }
         return new ContainerSignals(cpu, throttled, runq, cpuPressure, memory, memPressure, ooms);
     }
@@ -84,6 +84,51 @@ public final class PrometheusSignals implements SignalSource {
         List<Sample> all = new ArrayList<>();
         result.values().forEach(s -> all.addAll(s.samples()));
         return Series.of(all);
+    }
+
+    /**
+     * A counter over several series (one per pod), as one counter: each series' increase is counted
+     * on its own (resets included), so a pod's series ending is not mistaken for a reset.
+     */
+    private Optional<Series> counter(String query, Instant now) throws SignalsUnavailableException, InterruptedException {
+        Map<Map<String, String>, Series> result = prometheus.rangeQuery(query, now.minus(window), now, step);
+        if (result.isEmpty()) {
+            return Optional.empty();
+        }
+        List<Sample> cumulative = new ArrayList<>();
+        long first = Long.MAX_VALUE;
+        long last = Long.MIN_VALUE;
+        for (Series s : result.values()) {
+            if (!s.isEmpty()) {
+                first = Math.min(first, s.samples().getFirst().epochSecond());
+                last = Math.max(last, s.samples().getLast().epochSecond());
+            }
+        }
+        if (first == Long.MAX_VALUE) {
+            return Optional.empty();
+        }
+        // Each kill is placed at the time of the sample that showed it, so that "since the last change" can be cut.
+        List<long[]> kills = new ArrayList<>();
+        for (Series s : result.values()) {
+            List<Sample> samples = s.samples();
+            for (int i = 1; i < samples.size(); i++) {
+                double before = samples.get(i - 1).value();
+                double after = samples.get(i).value();
+                double inc = after >= before ? after - before : after;
+                if (inc > 0) {
+                    kills.add(new long[] {samples.get(i).epochSecond(), (long) Math.round(inc)});
+                }
+            }
+        }
+        kills.sort((a, b) -> Long.compare(a[0], b[0]));
+        double total = 0;
+        cumulative.add(new Sample(first, 0));
+        for (long[] k : kills) {
+            total += k[1];
+            cumulative.add(new Sample(k[0], total));
+        }
+        cumulative.add(new Sample(last, total));
+        return Optional.of(Series.of(cumulative));
     }
 
     private Optional<Series> single(String query, Instant now) throws SignalsUnavailableException, InterruptedException {

@@ -140,4 +140,14 @@ class GuardrailsTest {
         assertThat(QosClass.of(List.of(e, e))).isEqualTo(QosClass.BestEffort);
         assertThat(QosClass.of(List.of(e, g))).isEqualTo(QosClass.Burstable);
     }
+
+    @Test
+    void anExistingLimitAboveThePolicyMaximumIsNotPushedDown() {
+        ResourceBounds small = new ResourceBounds(50, 4000, 64 * MIB, 1024 * MIB);
+        ContainerResources big = ContainerResources.of(1000, 2000, 1024 * MIB, 4096 * MIB);
+        GuardrailContext c = new GuardrailContext(List.of(), small, 2.0, 0.8, false, Optional.empty(), Duration.ofMinutes(5),
+                Optional.empty(), Optional.empty(), Optional.empty(), 1, false);
+        Decision d = Guardrails.judge(big, ContainerResources.of(1200, 2000, 1024 * MIB, 4096 * MIB), c, NOW);
+        assertThat(((Decision.Allow) d).target().memoryLimitBytes()).hasValue(4096 * MIB);
+    }
 }

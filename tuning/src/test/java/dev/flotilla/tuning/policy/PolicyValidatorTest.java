@@ -67,4 +67,17 @@ class PolicyValidatorTest {
         assertThat(invalid(noContainers, Optional.empty())).contains("at least one container");
         assertThat(invalid(null, Optional.empty())).isEqualTo("spec is missing");
     }
+
+    @Test
+    void aMalformedSelectorOrAnUnnamedContainerIsInvalidAndAnAbsurdQuantityDoesNotOverflow() {
+        ResourceTuningPolicySpec bad = spec("100m", "1", "64Mi", "1Gi");
+        bad.getTarget().setSelector(new LabelSelectorBuilder().addNewMatchExpression().withKey("app").withOperator("Equals")
+                .withValues("web").endMatchExpression().build());
+        assertThat(invalid(bad, Optional.empty())).contains("invalid requirement").contains("Equals");
+        ResourceTuningPolicySpec unnamed = spec("100m", "1", "64Mi", "1Gi");
+        unnamed.getContainers().getFirst().setName(null);
+        assertThat(invalid(unnamed, Optional.empty())).contains("without a name");
+        assertThat(PolicyValidator.check(spec("100m", "1e20", "64Mi", "1e30"), Optional.empty()))
+                .isInstanceOf(PolicyCheck.Valid.class);
+    }
 }

@@ -87,13 +87,13 @@ class RecommenderTest {
 
     @Test
     void anOomKillRaisesMemoryByAtLeastTheBumpEvenInsideTheCoolDown() {
-        Series ooms = series(6, m -> m > 30 ? 0 : 1); // one kill 30 minutes ago
+        Series ooms = series(6, m -> m > 0.25 ? 0 : 1); // killed just now, a minute after the last change
         ContainerSignals s = signals(flat(0.5), flat(0), flat(0.001), flat(1000 * MIB), flat(0.0), ooms);
         TuningHistory justChanged = new TuningHistory(Optional.of(NOW.minusSeconds(60)), Optional.of(NOW.minusSeconds(60)));
         Recommendation r = recommend(RULES, CURRENT, s, justChanged);
         assertThat(r.fired(Rule.OOM_BUMP)).isTrue();
-        // base = max(request 1 GiB, limit 2 GiB) x 1.3
-        assertThat(r.target().memoryRequestBytes().getAsLong()).isGreaterThanOrEqualTo((long) (2048 * MIB * 1.2));
+        // request and limit each x1.3: 1 GiB -> 1.3 GiB, 2 GiB -> 2.6 GiB (a Burstable pod stays Burstable)
+        assertThat(r.target().memoryRequestBytes().getAsLong()).isGreaterThanOrEqualTo((long) (1024 * MIB * 1.2));
         assertThat(r.target().memoryLimitBytes().getAsLong()).isGreaterThanOrEqualTo((long) (2048 * MIB * 1.2));
     }
 
@@ -206,5 +206,18 @@ class RecommenderTest {
                 .hasMessageContaining("OOM bump must be at least 1.2");
         assertThatThrownBy(() -> new ContainerResources(OptionalLong.of(-1), OptionalLong.empty(), OptionalLong.empty(),
                 OptionalLong.empty())).hasMessageContaining("cpu request must be positive");
+    }
+
+    @Test
+    void anOomKillAlreadyAnsweredByARaiseDoesNotRaiseAgainAndTheBumpKeepsABurstablePodBurstable() {
+        Series ooms = series(6, m -> m > 120 ? 0 : 1); // one kill two hours ago
+        ContainerSignals s = signals(flat(0.5), flat(0), flat(0.001), flat(200 * MIB), flat(0.0), ooms);
+        ContainerResources burstable = ContainerResources.of(500, 1000, 256 * MIB, 512 * MIB);
+        Recommendation first = recommend(RULES, burstable, s, TuningHistory.none());
+        assertThat(first.fired(Rule.OOM_BUMP)).isTrue();
+        assertThat(first.target().memoryRequestBytes().getAsLong()).isLessThan(first.target().memoryLimitBytes().getAsLong());
+        TuningHistory raisedAnHourAgo = new TuningHistory(Optional.of(NOW.minus(Duration.ofHours(1))),
+                Optional.of(NOW.minus(Duration.ofHours(1))));
+        assertThat(recommend(RULES, first.target(), s, raisedAnHourAgo).fired(Rule.OOM_BUMP)).isFalse();
     }
 }
