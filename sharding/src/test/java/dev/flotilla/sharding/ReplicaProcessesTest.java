@@ -209,6 +209,19 @@ class ReplicaProcessesTest {
                 : LeaseNaming.identityOf(lease.getSpec().getHolderIdentity());
     }
 
+    /** Three replica JVMs of {@code group}, started, joined and sharing the 32 shards. */
+    private List<Child> startThree(Path kubeconfig, TestNamespace ns, String group) throws Exception {
+        List<Child> live = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            live.add(new Child("replica-" + i, kubeconfig, ns.name(), group, group));
+        }
+        for (Child c : live) {
+            c.await("READY", Duration.ofSeconds(60));
+        }
+        awaitTrue("3 replicas to share 32 shards", Duration.ofSeconds(30), () -> settled(live, 32));
+        return live;
+    }
+
     private List<Path> audits() {
         return children.stream().map(c -> c.audit).toList();
     }
@@ -219,14 +232,7 @@ class ReplicaProcessesTest {
         String group = "kill";
         List<String> namespaces = populate(cluster.client(), ns, group, 40, 5, 10);
         Path kubeconfig = kubeconfig(cluster);
-        List<Child> live = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
-            live.add(new Child("replica-" + i, kubeconfig, ns.name(), group, group));
-        }
-        for (Child c : live) {
-            c.await("READY", Duration.ofSeconds(60));
-        }
-        awaitTrue("3 replicas to share 32 shards", Duration.ofSeconds(30), () -> settled(live, 32));
+        List<Child> live = startThree(kubeconfig, ns, group);
         ShardSpace space = new ShardSpace(32);
         List<Long> coordinatorKills = new ArrayList<>();
         List<Long> memberKills = new ArrayList<>();
@@ -285,14 +291,7 @@ class ReplicaProcessesTest {
         String group = "frozen";
         List<String> namespaces = populate(cluster.client(), ns, group, 40, 5, 10);
         Path kubeconfig = kubeconfig(cluster);
-        List<Child> live = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
-            live.add(new Child("replica-" + i, kubeconfig, ns.name(), group, group));
-        }
-        for (Child c : live) {
-            c.await("READY", Duration.ofSeconds(60));
-        }
-        awaitTrue("3 replicas to share 32 shards", Duration.ofSeconds(30), () -> settled(live, 32));
+        List<Child> live = startThree(kubeconfig, ns, group);
         AtomicBoolean stop = new AtomicBoolean();
         Thread writer = Thread.ofVirtual().start(() -> {
             int n = 0;

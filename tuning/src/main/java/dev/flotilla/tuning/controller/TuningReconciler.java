@@ -105,7 +105,8 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
         status.setConditions(previous.getConditions());
         status.setLastAction(previous.getLastAction());
 
-        PolicyCheck check = PolicyValidator.check(policy.getSpec(), facts.largestNode());
+        Optional<long[]> largestNode = facts.largestNode(); // one node list per pass, for validation and for Apply
+        PolicyCheck check = PolicyValidator.check(policy.getSpec(), largestNode);
         if (check instanceof PolicyCheck.Invalid invalid) {
             return invalid(policy, status, "InvalidSpec", invalid.message(), generation);
         }
@@ -127,7 +128,9 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
         Set<String> missing = new LinkedHashSet<>();
         String unavailable = null;
         List<String> throttled = new ArrayList<>();
-        Optional<long[]> largestNode = facts.largestNode();
+        // A namespace's LimitRange does not change within a pass; its quota room does (an in-place resize raises the pods'
+        // requests), so the quota is still read per action.
+        Optional<GuardrailContext.LimitRangeBounds> limitRange = facts.limitRange(ns);
         for (Workload w : workloads) {
             List<Pod> pods = pods(ns, w.podSelector());
             if (w.template() == null || w.template().getSpec() == null || w.template().getSpec().getContainers() == null) {
@@ -175,12 +178,12 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
                 boolean urgent = rec.fired(Rule.OOM_BUMP) || rec.fired(Rule.SELF_THROTTLING);
                 switch (valid.mode()) {
                     case Apply -> act(status, entry, attempt(w.ref(), "Apply", () -> applyTemplate(ns, w, container, current,
-                            rec.target(), bounds.get(), valid, urgent, lastChanged, largestNode, now)), now);
+                            rec.target(), bounds.get(), valid, urgent, lastChanged, largestNode, limitRange, now)), now);
                     case InPlace -> {
                         for (Pod pod : pods) {
                             // Each pod is sized from what it runs with now (it may differ from the template after earlier resizes).
                             act(status, entry, attempt("Pod/" + pod.getMetadata().getName(), "InPlace", () -> resizePod(ns, pod,
-                                    container.getName(), s, recommender, history, bounds.get(), valid, lastChanged, now)), now);
+                                    container.getName(), s, recommender, history, bounds.get(), valid, lastChanged, limitRange, now)), now);
                         }
                     }
                     default -> { }
@@ -237,21 +240,22 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
     }
 
     private GuardrailContext context(List<ContainerResources> others, ResourceBounds bounds, PolicyCheck.Valid valid,
-            boolean urgent, Optional<Instant> lastChanged, Optional<GuardrailContext.Capacity> node, String ns, int replicas) {
+            boolean urgent, Optional<Instant> lastChanged, Optional<GuardrailContext.Capacity> node,
+            Optional<GuardrailContext.LimitRangeBounds> limitRange, String ns, int replicas) {
         return new GuardrailContext(others, bounds, valid.rules().maxStepUp(), valid.rules().maxStepDown(), urgent, lastChanged,
-                valid.rules().coolDownUp(), node, facts.limitRange(ns), facts.quotaRoom(ns), replicas,
+                valid.rules().coolDownUp(), node, limitRange, facts.quotaRoom(ns), replicas,
                 settings.killSwitch().getAsBoolean());
     }
 
     private Outcome applyTemplate(String ns, Workload w, Container container, ContainerResources current, ContainerResources target,
             ResourceBounds bounds, PolicyCheck.Valid valid, boolean urgent, Optional<Instant> lastChanged,
-            Optional<long[]> largestNode, Instant now) {
+            Optional<long[]> largestNode, Optional<GuardrailContext.LimitRangeBounds> limitRange, Instant now) {
         List<ContainerResources> others = w.template().getSpec().getContainers().stream()
                 .filter(c -> !c.getName().equals(container.getName())).map(c -> Resources.of(c.getResources())).toList();
         // New pods must fit on some node: a request may grow only up to the largest node's allocatable.
         Optional<GuardrailContext.Capacity> fit = largestNode.map(n -> GuardrailContext.Capacity.requests(
                 Math.max(0, n[0] - current.cpuRequestMillis().orElse(0)), Math.max(0, n[1] - current.memoryRequestBytes().orElse(0))));
-        Decision d = Guardrails.judge(current, target, context(others, bounds, valid, urgent, lastChanged, fit, ns,
+        Decision d = Guardrails.judge(current, target, context(others, bounds, valid, urgent, lastChanged, fit, limitRange, ns,
                 Math.max(1, w.replicas())), now);
         if (d instanceof Decision.Refuse r) {
             return refused(w.ref(), "Apply", r);
@@ -273,8 +277,8 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
     }
 
     private Outcome resizePod(String ns, Pod pod, String container, ContainerSignals signals, Recommender recommender,
-            TuningHistory history, ResourceBounds bounds, PolicyCheck.Valid valid, Optional<Instant> lastChanged, Instant now)
-            throws InterruptedException {
+            TuningHistory history, ResourceBounds bounds, PolicyCheck.Valid valid, Optional<Instant> lastChanged,
+            Optional<GuardrailContext.LimitRangeBounds> limitRange, Instant now) throws InterruptedException {
         String ref = "Pod/" + pod.getMetadata().getName();
         Optional<Container> c = pod.getSpec().getContainers().stream().filter(x -> x.getName().equals(container)).findFirst();
         if (c.isEmpty()) {
@@ -286,7 +290,7 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
         boolean urgent = rec.fired(Rule.OOM_BUMP) || rec.fired(Rule.SELF_THROTTLING);
         List<ContainerResources> others = pod.getSpec().getContainers().stream().filter(x -> !x.getName().equals(container))
                 .map(x -> Resources.of(x.getResources())).toList();
-        Decision d = Guardrails.judge(current, target, context(others, bounds, valid, urgent, lastChanged, facts.nodeHeadroom(pod), ns,
+        Decision d = Guardrails.judge(current, target, context(others, bounds, valid, urgent, lastChanged, facts.nodeHeadroom(pod), limitRange, ns,
                 1), now);
         if (d instanceof Decision.Refuse r) {
             return refused(ref, "InPlace", r);

@@ -6,7 +6,6 @@ import dev.flotilla.tuning.api.TuningMode;
 import dev.flotilla.tuning.controller.Resources;
 import dev.flotilla.tuning.recommend.ResourceBounds;
 import dev.flotilla.tuning.recommend.TuningRules;
-import io.fabric8.kubernetes.api.model.Quantity;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -82,10 +81,10 @@ public final class PolicyValidator {
                 if (bounds.containsKey(c.getName())) {
                     return new PolicyCheck.Invalid(where + " is listed twice");
                 }
-                OptionalLong minCpu = millis(c.getMinCpu());
-                OptionalLong maxCpu = millis(c.getMaxCpu());
-                OptionalLong minMem = bytes(c.getMinMemory());
-                OptionalLong maxMem = bytes(c.getMaxMemory());
+                OptionalLong minCpu = Resources.millis(c.getMinCpu());
+                OptionalLong maxCpu = Resources.millis(c.getMaxCpu());
+                OptionalLong minMem = Resources.bytes(c.getMinMemory());
+                OptionalLong maxMem = Resources.bytes(c.getMaxMemory());
                 if (minCpu.isEmpty() || maxCpu.isEmpty() || minMem.isEmpty() || maxMem.isEmpty()) {
                     return new PolicyCheck.Invalid(where + " needs minCpu, maxCpu, minMemory and maxMemory as positive quantities");
                 }
@@ -149,11 +148,4 @@ public final class PolicyValidator {
         return Duration.ofNanos(nanos);
     }
 
-    private static OptionalLong millis(Quantity q) {
-        return Resources.millis(q);
-    }
-
-    private static OptionalLong bytes(Quantity q) {
-        return Resources.bytes(q);
-    }
 }
