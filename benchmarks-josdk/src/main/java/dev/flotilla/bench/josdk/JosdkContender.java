@@ -1,0 +1,72 @@
+package dev.flotilla.bench.josdk;
+
+import dev.flotilla.bench.protocol.ContenderArgs;
+import dev.flotilla.bench.protocol.ContenderSession;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.http.BasicBuilder;
+import io.fabric8.kubernetes.client.http.HttpRequest;
+import io.fabric8.kubernetes.client.http.Interceptor;
+import io.fabric8.kubernetes.client.vertx.VertxHttpClientFactory;
+import io.javaoperatorsdk.operator.Operator;
+import java.nio.file.Files;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The Java Operator SDK contender of the end-to-end benchmark: the mirror controller written the
+ * way a JOSDK user would write it (a {@code Reconciler<ConfigMap>} whose mirrors come from an
+ * {@code InformerEventSource} mapped through owner references), with JOSDK's defaults except the
+ * ones the benchmark must hold equal: worker count, label selectors, and the HTTP client (Vert.x,
+ * as in Flotilla, where JOSDK would pick the JDK client).
+ *
+ * <p>Arguments are {@link ContenderArgs}; the protocol is {@link ContenderSession}'s.
+ */
+public final class JosdkContender {
+
+    private JosdkContender() {
+    }
+
+    public static void main(String[] argv) throws Exception {
+        ContenderArgs args = ContenderArgs.parse(argv);
+        AtomicLong requests = new AtomicLong();
+        Config config = Config.fromKubeconfig(Files.readString(args.path(ContenderArgs.KUBECONFIG)));
+        KubernetesClient client = new KubernetesClientBuilder()
+                .withConfig(config)
+                .withHttpClientFactory(new VertxHttpClientFactory())
+                .withHttpClientBuilderConsumer(b -> b.addOrReplaceInterceptor("bench-requests", new Interceptor() {
+                    @Override
+                    public void before(BasicBuilder builder, HttpRequest request, RequestTags tags) {
+                        requests.incrementAndGet();
+                    }
+                }))
+                .build();
+        client.namespaces().withName("default").get(); // load the client's classes before the baseline
+        ContenderSession session = new ContenderSession();
+        session.baseline();
+
+        MirrorReconciler reconciler = new MirrorReconciler(args, session);
+        Operator operator = new Operator(o -> o.withKubernetesClient(client)
+                .withConcurrentReconciliationThreads(args.intValue(ContenderArgs.WORKERS))
+                .withCloseClientOnStop(true));
+        operator.register(reconciler, c -> c
+                .withName("configmap-mirror")
+                .withLabelSelector(args.value(ContenderArgs.SOURCE_SELECTOR))
+                .watchingAllNamespaces());
+        operator.start(); // returns once the informers have synced
+        session.ready();
+        session.watching();
+        session.serve(new ContenderSession.Probe() {
+            @Override
+            public long requests() {
+                return requests.get();
+            }
+
+            @Override
+            public long cachedObjects() {
+                return reconciler.cachedObjects();
+            }
+        }, operator::stop);
+        System.exit(0);
+    }
+}

@@ -1,0 +1,137 @@
+package dev.flotilla.bench.protocol;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The contender's side of the protocol: it prints {@code baseline}, then {@code ready}, then
+ * answers the driver's commands on stdin until {@code stop} (or end of input):
+ *
+ * <ul>
+ *   <li>{@code report}: {@code requests} sent so far and {@code cached} objects;</li>
+ *   <li>{@code heap}: the same plus {@code retained}, heap in use after full collections;</li>
+ *   <li>{@code latency}: event-to-reconcile-start ({@code start*}) and event-to-reconcile-done
+ *       ({@code done*}) summaries since the last {@code latency};</li>
+ *   <li>{@code stop}: runs the contender's stop action, prints {@code stopped} and returns.</li>
+ * </ul>
+ *
+ * <pre>{@code
+ * ContenderSession session = new ContenderSession();
+ * session.baseline();
+ * ... start the controller, wiring session.started() and session.finished() into the reconciler ...
+ * session.ready();
+ * session.serve(probe, operator::stop);
+ * }</pre>
+ */
+public final class ContenderSession {
+
+    public static final String BASELINE = "baseline";
+    public static final String READY = "ready";
+    public static final String WATCHING = "watching";
+    public static final String REPORT = "report";
+    public static final String HEAP = "heap";
+    public static final String LATENCY = "latency";
+    public static final String STOP = "stop";
+    public static final String STOPPED = "stopped";
+    public static final String ERROR = "error";
+
+    /** What the contender knows about itself. */
+    public interface Probe {
+        /** HTTP requests sent to the API server since the process started (every attempt). */
+        long requests();
+
+        /** Objects in the contender's caches. */
+        long cachedObjects();
+    }
+
+    private final EventLatency started = new EventLatency();
+    private final EventLatency finished = new EventLatency();
+
+    public EventLatency started() {
+        return started;
+    }
+
+    public EventLatency finished() {
+        return finished;
+    }
+
+    /** Prints the heap the process retains before its controller starts. */
+    public void baseline() throws InterruptedException {
+        emit(BASELINE, Map.of("retained", Long.toString(retainedHeap())));
+    }
+
+    /** Prints that the caches are synced and reconciling has begun, with the wall-clock time. */
+    public void ready() {
+        emit(READY, Map.of("at", Long.toString(System.currentTimeMillis())));
+    }
+
+    /**
+     * Prints that the contender reacts to source updates: for the controllers the same moment as
+     * {@link #ready()}; the ceiling first writes every mirror from one LIST, then starts informers.
+     */
+    public void watching() {
+        emit(WATCHING, Map.of("at", Long.toString(System.currentTimeMillis())));
+    }
+
+    public static synchronized void emit(String event, Map<String, String> fields) {
+        System.out.println(new Message(event, fields).line());
+        System.out.flush();
+    }
+
+    /** Answers commands until {@code stop} or end of input; then runs {@code stop}. */
+    public void serve(Probe probe, Runnable stop) throws IOException, InterruptedException {
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        String line;
+        while ((line = in.readLine()) != null) {
+            String command = line.trim();
+            switch (command) {
+                case REPORT -> emit(REPORT, counts(probe));
+                case HEAP -> {
+                    long retained = retainedHeap();
+                    Map<String, String> f = new LinkedHashMap<>(counts(probe));
+                    f.put("retained", Long.toString(retained));
+                    emit(HEAP, f);
+                }
+                case LATENCY -> {
+                    Map<String, String> f = new LinkedHashMap<>(started.drain().fields("start"));
+                    f.putAll(finished.drain().fields("done"));
+                    emit(LATENCY, f);
+                }
+                case STOP -> {
+                    stop.run();
+                    emit(STOPPED, Map.of());
+                    return;
+                }
+                case "" -> { }
+                default -> emit(ERROR, Map.of("unknownCommand", command.replaceAll("\\s+", "_")));
+            }
+        }
+        stop.run();
+    }
+
+    private static Map<String, String> counts(Probe probe) {
+        return Map.of("requests", Long.toString(probe.requests()), "cached", Long.toString(probe.cachedObjects()));
+    }
+
+    /** Heap in use after full collections: what the process retains. */
+    public static long retainedHeap() throws InterruptedException {
+        var memory = ManagementFactory.getMemoryMXBean();
+        long used = Long.MAX_VALUE;
+        // Repeat until the figure stops falling: one System.gc() may leave weakly reachable or finalizable garbage.
+        for (int i = 0; i < 5; i++) {
+            System.gc();
+            Thread.sleep(100);
+            long now = memory.getHeapMemoryUsage().getUsed();
+            if (now >= used) {
+                return Math.min(now, used);
+            }
+            used = now;
+        }
+        return used;
+    }
+}

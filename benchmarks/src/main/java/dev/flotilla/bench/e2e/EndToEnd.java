@@ -1,0 +1,202 @@
+package dev.flotilla.bench.e2e;
+
+import dev.flotilla.bench.protocol.ContenderArgs;
+import dev.flotilla.bench.protocol.ContenderSession;
+import dev.flotilla.bench.protocol.LatencySummary;
+import dev.flotilla.bench.protocol.Message;
+import dev.flotilla.manager.mirror.ConfigMapMirror;
+import dev.flotilla.testing.RealApiServer;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The end-to-end benchmark: the built-in mirror controller reconciled by Flotilla, by the Java
+ * Operator SDK and by a plain fabric8 ceiling, one after the other in rotating order against one
+ * real kube-apiserver, at each size; then Flotilla sharded over 1, 2 and 3 replicas. Writes
+ * {@code e2e.md} and {@code e2e.json} into the output directory and prints the Markdown.
+ *
+ * <pre>{@code
+ * java -cp benchmarks/target/benchmarks.jar dev.flotilla.bench.e2e.EndToEnd \
+ *     --josdk-jar benchmarks-josdk/target/josdk-contender.jar --out benchmarks/results
+ * }</pre>
+ */
+public final class EndToEnd {
+
+    static final Duration START_TIMEOUT = Duration.ofMinutes(3);
+    static final Duration CONVERGE_TIMEOUT = Duration.ofMinutes(10);
+    static final Duration ANSWER_TIMEOUT = Duration.ofMinutes(1);
+    static final String LEASE_NAMESPACE = "bench-leases";
+
+    private final Settings settings;
+    private final Path kubeconfig;
+    private final Path logs;
+    private final Workload workload;
+    private final MirrorTracker tracker;
+    private int sequence;
+
+    private EndToEnd(Settings settings, Path kubeconfig, Workload workload, MirrorTracker tracker) {
+        this.settings = settings;
+        this.kubeconfig = kubeconfig;
+        this.logs = settings.out().resolve("logs");
+        this.workload = workload;
+        this.tracker = tracker;
+    }
+
+    public static void main(String[] argv) throws Exception {
+        Settings settings;
+        try {
+            settings = Settings.parse(argv);
+        } catch (IllegalArgumentException e) {
+            System.err.println("e2e: " + e.getMessage());
+            System.err.println(Settings.USAGE);
+            System.exit(2);
+            return;
+        }
+        long began = System.nanoTime();
+        Machine machine = Machine.describe(settings.josdkJar());
+        System.err.println("e2e: " + machine.oneLine());
+        try (RealApiServer server = RealApiServer.start(true)) {
+            KubernetesClient admin = server.client();
+            Path kubeconfig = Files.createTempFile("flotilla-e2e-", ".kubeconfig");
+            Files.writeString(kubeconfig, server.kubeconfigYaml());
+            admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(LEASE_NAMESPACE).endMetadata().build())
+                    .create();
+            try (MirrorTracker tracker = new MirrorTracker(admin);
+                    Workload workload = new Workload(admin, tracker, settings.namespaces())) {
+                EndToEnd bench = new EndToEnd(settings, kubeconfig, workload, tracker);
+                List<Run> runs = new ArrayList<>();
+                List<ShardedRun> sharded = new ArrayList<>();
+                for (int n : settings.sizes()) {
+                    long t = System.nanoTime();
+                    workload.growTo(n);
+                    System.err.printf("e2e: %d sources in %d namespaces (created in %.1f s)%n", n, settings.namespaces(),
+                            (System.nanoTime() - t) / 1e9);
+                    for (int round = 1; round <= settings.rounds(); round++) {
+                        for (Contender c : rotation(round)) {
+                            Run run = bench.run(c, n, round);
+                            runs.add(run);
+                            System.err.println("e2e: " + Report.oneLine(run));
+                        }
+                    }
+                    if (n == settings.shardedSize()) {
+                        for (int round = 1; round <= settings.rounds(); round++) {
+                            for (int replicas : rotate(settings.replicas(), round - 1)) {
+                                ShardedRun run = bench.sharded(replicas, n, round);
+                                sharded.add(run);
+                                System.err.println("e2e: " + Report.oneLine(run));
+                            }
+                        }
+                    }
+                }
+                Duration took = Duration.ofNanos(System.nanoTime() - began);
+                Report report = new Report(settings, machine, runs, sharded, took);
+                Files.createDirectories(settings.out());
+                Files.writeString(settings.out().resolve("e2e.md"), report.markdown());
+                Files.writeString(settings.out().resolve("e2e.json"), report.json());
+                System.out.println(report.markdown());
+            }
+        }
+    }
+
+    /** Round r starts with the r-th contender, so each goes first, second and last once in three rounds. */
+    static List<Contender> rotation(int round) {
+        return rotate(Arrays.asList(Contender.values()), round - 1);
+    }
+
+    static <T> List<T> rotate(List<T> items, int by) {
+        List<T> out = new ArrayList<>(items);
+        java.util.Collections.rotate(out, -(by % items.size()));
+        return out;
+    }
+
+    private ContenderArgs baseArgs() {
+        return new ContenderArgs(Map.of(
+                ContenderArgs.KUBECONFIG, kubeconfig.toString(),
+                ContenderArgs.WORKERS, Integer.toString(settings.workers()),
+                ContenderArgs.SOURCE_SELECTOR, ConfigMapMirror.SOURCE_SELECTOR,
+                ContenderArgs.MIRROR_SELECTOR, ConfigMapMirror.MIRROR_SELECTOR,
+                ContenderArgs.ROLE_LABEL, ConfigMapMirror.ROLE_LABEL,
+                ContenderArgs.ROLE_VALUE, ConfigMapMirror.ROLE_COPY,
+                ContenderArgs.MIRROR_SUFFIX, ConfigMapMirror.MIRROR_SUFFIX,
+                ContenderArgs.OBSERVED_ANNOTATION, ConfigMapMirror.OBSERVED_RESOURCE_VERSION,
+                ContenderArgs.FIELD_MANAGER, ConfigMapMirror.FIELD_MANAGER));
+    }
+
+    private ContenderProcess spawn(Contender c, String label, ContenderArgs args) throws Exception {
+        String file = String.format("%03d-%s.log", ++sequence, label);
+        return ContenderProcess.spawn(label, c.command(settings.jvmFlags(), settings.josdkJar(), args.toArgs()),
+                logs.resolve(file));
+    }
+
+    Run run(Contender c, int n, int round) throws Exception {
+        workload.deleteMirrors();
+        workload.expectAll();
+        try (ContenderProcess p = spawn(c, c.name().toLowerCase() + "-n" + n + "-r" + round, baseArgs())) {
+            Message baseline = p.await(ContenderSession.BASELINE, START_TIMEOUT);
+            Message ready = p.await(ContenderSession.READY, START_TIMEOUT);
+            long converged = tracker.awaitConverged(CONVERGE_TIMEOUT);
+            p.await(ContenderSession.WATCHING, START_TIMEOUT);
+            Message report = p.ask(ContenderSession.REPORT, ANSWER_TIMEOUT);
+            Message heap = p.ask(ContenderSession.HEAP, ANSWER_TIMEOUT);
+
+            p.ask(ContenderSession.LATENCY, ANSWER_TIMEOUT);
+            tracker.drainLatencies();
+            int updates = settings.updates();
+            int late = workload.stream(settings.rate(), updates);
+            tracker.awaitConverged(CONVERGE_TIMEOUT);
+            Thread.sleep(500); // the contender records "done" after its write returns; the watch may be faster
+            Message latency = p.ask(ContenderSession.LATENCY, ANSWER_TIMEOUT);
+            LatencySummary e2e = tracker.drainLatencies();
+            Message after = p.ask(ContenderSession.REPORT, ANSWER_TIMEOUT);
+
+            double readyS = (ready.longField("at") - p.spawnedAtMillis()) / 1000.0;
+            double convergeS = Math.max(0.001, (converged - ready.longField("at")) / 1000.0);
+            return new Run(c, n, round, readyS, convergeS, report.longField("requests"),
+                    heap.longField("retained") - baseline.longField("retained"), heap.longField("cached"),
+                    LatencySummary.from(latency, "start"), LatencySummary.from(latency, "done"), e2e,
+                    updates, late, after.longField("requests") - report.longField("requests"));
+        }
+    }
+
+    ShardedRun sharded(int replicas, int n, int round) throws Exception {
+        workload.deleteMirrors();
+        workload.expectAll();
+        String group = "bench" + (++sequence);
+        List<ContenderProcess> ps = new ArrayList<>();
+        try {
+            for (int i = 0; i < replicas; i++) {
+                ContenderArgs args = baseArgs().with(ContenderArgs.IDENTITY, "replica-" + i)
+                        .with(ContenderArgs.LEASE_NAMESPACE, LEASE_NAMESPACE).with(ContenderArgs.GROUP, group);
+                ps.add(spawn(Contender.FLOTILLA, "sharded" + replicas + "-" + i + "-n" + n + "-r" + round, args));
+            }
+            long spawned = ps.getFirst().spawnedAtMillis();
+            List<Message> baselines = new ArrayList<>();
+            for (ContenderProcess p : ps) {
+                baselines.add(p.await(ContenderSession.BASELINE, START_TIMEOUT));
+                p.await(ContenderSession.READY, START_TIMEOUT);
+            }
+            long converged = tracker.awaitConverged(CONVERGE_TIMEOUT);
+            List<Long> retained = new ArrayList<>();
+            List<Long> cached = new ArrayList<>();
+            List<Long> requests = new ArrayList<>();
+            for (int i = 0; i < ps.size(); i++) {
+                Message heap = ps.get(i).ask(ContenderSession.HEAP, ANSWER_TIMEOUT);
+                retained.add(heap.longField("retained") - baselines.get(i).longField("retained"));
+                cached.add(heap.longField("cached"));
+                requests.add(heap.longField("requests"));
+            }
+            return new ShardedRun(replicas, n, round, (converged - spawned) / 1000.0, retained, cached, requests);
+        } finally {
+            for (ContenderProcess p : ps) {
+                p.close();
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+package dev.flotilla.bench.e2e;
+
+import dev.flotilla.bench.protocol.ContenderArgs;
+import dev.flotilla.bench.protocol.ContenderSession;
+import dev.flotilla.bench.protocol.EventLatency;
+import dev.flotilla.core.cache.SharedInformer;
+import dev.flotilla.core.controller.KeyGate;
+import dev.flotilla.core.manager.Manager;
+import dev.flotilla.core.manager.ManagerOptions;
+import dev.flotilla.core.metrics.MetricNames;
+import dev.flotilla.core.reconcile.Reconciler;
+import dev.flotilla.manager.mirror.ConfigMapMirror;
+import dev.flotilla.resilience.GuardConfig;
+import dev.flotilla.resilience.GuardedClients;
+import dev.flotilla.sharding.Sharding;
+import dev.flotilla.sharding.ShardingConfig;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.nio.file.Files;
+import java.util.Map;
+
+/**
+ * The Flotilla contender: {@code configmap-mirror} as {@code flotilla run} wires it (guarded client,
+ * manager with managedFields stripped, the built-in controller), unsharded, or as one replica of a
+ * sharding group when {@link ContenderArgs#IDENTITY} is given. The guard's rate limiter is opened
+ * to {@value #QPS} requests/s because neither the Java Operator SDK nor plain fabric8 limits the
+ * request rate (Flotilla's default, {@value GuardConfig#DEFAULT_QPS}/s, would be the bottleneck);
+ * its circuit breaker and retry stay as configured by default.
+ */
+public final class FlotillaContender {
+
+    static final String QPS = "100000";
+    static final String BURST = "1000000";
+
+    private FlotillaContender() {
+    }
+
+    public static void main(String[] argv) throws Exception {
+        ContenderArgs args = ContenderArgs.parse(argv);
+        Config config = Config.fromKubeconfig(Files.readString(args.path(ContenderArgs.KUBECONFIG)));
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        GuardConfig guard = GuardConfig.fromMap(Map.of(GuardConfig.KEY_QPS, QPS, GuardConfig.KEY_BURST, BURST,
+                GuardConfig.KEY_LEASE_QPS, QPS, GuardConfig.KEY_LEASE_BURST, BURST));
+        KubernetesClient client = GuardedClients.newClient(config, guard, registry);
+        client.namespaces().withName("default").get(); // load the client's classes before the baseline
+        ContenderSession session = new ContenderSession();
+        session.baseline();
+
+        Manager manager = new Manager(client, ManagerOptions.defaults().withHealthPort(-1), KeyGate.admitAll(), registry);
+        Sharding sharding = args.has(ContenderArgs.IDENTITY)
+                ? Sharding.install(manager, ShardingConfig.defaults(args.value(ContenderArgs.IDENTITY),
+                        args.value(ContenderArgs.LEASE_NAMESPACE)).withGroup(args.value(ContenderArgs.GROUP)))
+                : null;
+        ConfigMapMirror.register(manager, args.intValue(ContenderArgs.WORKERS), null, r -> measured(r, session));
+        manager.start();
+        if (sharding != null) {
+            sharding.start();
+        }
+        session.ready();
+        session.watching();
+        session.serve(new ContenderSession.Probe() {
+            @Override
+            public long requests() {
+                return (long) registry.find(MetricNames.REST_CLIENT_REQUESTS_TOTAL).counters().stream()
+                        .mapToDouble(Counter::count).sum();
+            }
+
+            @Override
+            public long cachedObjects() {
+                return manager.informers().all().stream().mapToLong(SharedInformer::size).sum();
+            }
+        }, () -> {
+            if (sharding != null) {
+                sharding.stop();
+            }
+            manager.stop();
+            client.close();
+        });
+        System.exit(0);
+    }
+
+    /** The reconciler, timing each stamped source from the driver's update to the start and the end of its reconcile. */
+    static Reconciler<ConfigMap> measured(Reconciler<ConfigMap> mirror, ContenderSession session) {
+        return request -> {
+            String key = request.key().namespace() + "/" + request.key().name();
+            String stamp = request.object().map(FlotillaContender::stamp).orElse(null);
+            session.started().observe(key, stamp);
+            try {
+                return mirror.reconcile(request);
+            } finally {
+                session.finished().observe(key, stamp);
+            }
+        };
+    }
+
+    static String stamp(ConfigMap cm) {
+        Map<String, String> a = cm.getMetadata().getAnnotations();
+        return a == null ? null : a.get(EventLatency.STAMP_ANNOTATION);
+    }
+}

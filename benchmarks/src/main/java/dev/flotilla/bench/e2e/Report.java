@@ -1,0 +1,331 @@
+package dev.flotilla.bench.e2e;
+
+import dev.flotilla.bench.protocol.LatencySummary;
+import dev.flotilla.manager.Json;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * Medians with min and max over rounds, as Markdown and JSON. Ratios are taken within a round
+ * (contenders measured side by side) and then summarised.
+ */
+final class Report {
+
+    /** A figure over rounds. */
+    record Stat(double median, double min, double max, int samples) {
+        static Stat of(double[] values) {
+            double[] v = Arrays.stream(values).filter(d -> !Double.isNaN(d)).sorted().toArray();
+            if (v.length == 0) {
+                return new Stat(Double.NaN, Double.NaN, Double.NaN, 0);
+            }
+            double median = v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+            return new Stat(median, v[0], v[v.length - 1], v.length);
+        }
+
+        String cell(String format) {
+            if (samples == 0) {
+                return "n/a";
+            }
+            String m = String.format(Locale.ROOT, format, median);
+            return samples == 1 ? m : m + " (" + String.format(Locale.ROOT, format, min) + "–"
+                    + String.format(Locale.ROOT, format, max) + ")";
+        }
+
+        Map<String, Object> json() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("median", number(median));
+            m.put("min", number(min));
+            m.put("max", number(max));
+            m.put("rounds", samples);
+            return m;
+        }
+    }
+
+    /** One figure of the comparison: its name, how to read it from a run, and which direction is better. */
+    record Figure(String key, String title, String format, boolean higherIsBetter, ToDoubleFunction<Run> read) {
+    }
+
+    static final List<Figure> FIGURES = List.of(
+            new Figure("readySeconds", "ready (s)", "%.2f", false, Run::readySeconds),
+            new Figure("convergeSeconds", "first pass (s)", "%.2f", false, Run::convergeSeconds),
+            new Figure("objectsPerSecond", "objects/s", "%.0f", true, Run::throughput),
+            new Figure("requestsPerObject", "requests/object", "%.3f", false, Run::requestsPerObject),
+            new Figure("bytesPerCachedObject", "bytes/cached object", "%.0f", false, Run::bytesPerCachedObject),
+            new Figure("retainedMiB", "retained heap (MiB)", "%.1f", false, r -> r.retainedBytes() / 1048576.0),
+            new Figure("reconcileStartP50", "event→reconcile p50 (ms)", "%.1f", false, r -> r.start().p50Millis()),
+            new Figure("reconcileStartP99", "event→reconcile p99 (ms)", "%.1f", false, r -> r.start().p99Millis()),
+            new Figure("reconcileDoneP50", "event→written p50 (ms)", "%.1f", false, r -> r.done().p50Millis()),
+            new Figure("reconcileDoneP99", "event→written p99 (ms)", "%.1f", false, r -> r.done().p99Millis()),
+            new Figure("endToEndP50", "update→mirror seen p50 (ms)", "%.1f", false, r -> r.endToEnd().p50Millis()),
+            new Figure("endToEndP99", "update→mirror seen p99 (ms)", "%.1f", false, r -> r.endToEnd().p99Millis()),
+            new Figure("requestsPerUpdate", "requests/update", "%.2f", false, Run::requestsPerUpdate));
+
+    private final Settings settings;
+    private final Machine machine;
+    private final List<Run> runs;
+    private final List<ShardedRun> sharded;
+    private final Duration took;
+    private final Instant finished = Instant.now();
+
+    Report(Settings settings, Machine machine, List<Run> runs, List<ShardedRun> sharded, Duration took) {
+        this.settings = settings;
+        this.machine = machine;
+        this.runs = List.copyOf(runs);
+        this.sharded = List.copyOf(sharded);
+        this.took = took;
+    }
+
+    static String oneLine(Run r) {
+        return String.format(Locale.ROOT, "%s N=%d round %d: ready %.2f s, first pass %.2f s (%.0f objects/s), "
+                + "%.3f requests/object, %.0f B/cached object (%d cached), reconcile start p50/p99 %.1f/%.1f ms, "
+                + "end-to-end p50/p99 %.1f/%.1f ms, %d updates (%d late)", r.contender(), r.n(), r.round(), r.readySeconds(),
+                r.convergeSeconds(), r.throughput(), r.requestsPerObject(), r.bytesPerCachedObject(), r.cached(),
+                r.start().p50Millis(), r.start().p99Millis(), r.endToEnd().p50Millis(), r.endToEnd().p99Millis(),
+                r.updates(), r.lateUpdates());
+    }
+
+    static String oneLine(ShardedRun r) {
+        return String.format(Locale.ROOT, "sharded %d replica(s) N=%d round %d: converged %.2f s after spawn (%.0f objects/s), "
+                + "retained MiB %s, cached %s", r.replicas(), r.n(), r.round(), r.totalSeconds(), r.throughput(),
+                r.retainedBytes().stream().map(b -> String.format(Locale.ROOT, "%.1f", b / 1048576.0)).toList(), r.cached());
+    }
+
+    private List<Run> runs(Contender c, int n) {
+        return runs.stream().filter(r -> r.contender() == c && r.n() == n).toList();
+    }
+
+    Stat stat(Contender c, int n, ToDoubleFunction<Run> read) {
+        return Stat.of(runs(c, n).stream().mapToDouble(read).toArray());
+    }
+
+    /** {@code c}'s figure divided by {@code base}'s, round by round. */
+    Stat ratio(Contender c, Contender base, int n, ToDoubleFunction<Run> read) {
+        List<Double> ratios = new ArrayList<>();
+        for (Run r : runs(c, n)) {
+            Optional<Run> b = runs(base, n).stream().filter(x -> x.round() == r.round()).findFirst();
+            b.ifPresent(x -> ratios.add(read.applyAsDouble(r) / read.applyAsDouble(x)));
+        }
+        return Stat.of(ratios.stream().mapToDouble(Double::doubleValue).toArray());
+    }
+
+    String markdown() {
+        StringBuilder b = new StringBuilder();
+        b.append("# End-to-end benchmark: Flotilla, the Java Operator SDK and the API server's ceiling\n\n");
+        b.append("Measured ").append(finished).append(", ").append(String.format(Locale.ROOT, "%.1f", took.toSeconds() / 60.0))
+                .append(" minutes, by `bash benchmarks/e2e.sh`. Cells are the median over ").append(settings.rounds())
+                .append(" rounds with (min–max); ratios are taken within each round, then summarised.\n\n");
+        b.append("**Machine.** ").append(machine.oneLine()).append(".\n\n");
+        b.append("**Workload.** The built-in `configmap-mirror` controller: N labelled source ConfigMaps (")
+                .append(Workload.DATA_BYTES).append(" bytes of data each) over ").append(settings.namespaces())
+                .append(" namespaces; every source needs one mirror written by server-side apply. ")
+                .append(settings.workers()).append(" workers (Flotilla, JOSDK) or writer threads (ceiling); contender JVMs run with `")
+                .append(String.join(" ", settings.jvmFlags())).append("`. Each contender starts cold over existing sources "
+                        + "with every mirror deleted; the driver watches mirrors and calls a source converged when its mirror "
+                        + "carries the source's resourceVersion. Then ").append(settings.updates()).append(" updates at ")
+                .append(settings.rate()).append("/s, each to a different source, stamped with the send time.\n\n");
+
+        b.append("## Convergence from a cold start\n\n");
+        b.append("| N | contender | ready (s) | first pass (s) | objects/s | vs ceiling | vs JOSDK | requests/object |\n");
+        b.append("|---|---|---|---|---|---|---|---|\n");
+        for (int n : settings.sizes()) {
+            for (Contender c : Contender.values()) {
+                b.append("| ").append(n).append(" | ").append(c.title()).append(" | ")
+                        .append(stat(c, n, Run::readySeconds).cell("%.2f")).append(" | ")
+                        .append(stat(c, n, Run::convergeSeconds).cell("%.2f")).append(" | ")
+                        .append(stat(c, n, Run::throughput).cell("%.0f")).append(" | ")
+                        .append(c == Contender.CEILING ? "1" : ratio(c, Contender.CEILING, n, Run::throughput).cell("%.2f")).append(" | ")
+                        .append(c == Contender.JOSDK ? "1" : ratio(c, Contender.JOSDK, n, Run::throughput).cell("%.2f")).append(" | ")
+                        .append(stat(c, n, Run::requestsPerObject).cell("%.3f")).append(" |\n");
+            }
+        }
+        b.append("\n*ready*: spawn of the JVM to caches synced (ceiling: its one LIST done). *first pass*: ready to the "
+                + "driver seeing the last mirror up to date. *objects/s* = N / first pass. *requests/object*: every HTTP "
+                + "request the contender sent from start to convergence, LISTs and WATCHes included, divided by N.\n\n");
+
+        b.append("## Memory\n\n");
+        b.append("| N | contender | cached objects | retained heap (MiB) | bytes per cached object | vs JOSDK |\n");
+        b.append("|---|---|---|---|---|---|\n");
+        for (int n : settings.sizes()) {
+            for (Contender c : Contender.values()) {
+                b.append("| ").append(n).append(" | ").append(c.title()).append(" | ")
+                        .append(stat(c, n, r -> r.cached()).cell("%.0f")).append(" | ")
+                        .append(stat(c, n, r -> r.retainedBytes() / 1048576.0).cell("%.1f")).append(" | ")
+                        .append(stat(c, n, Run::bytesPerCachedObject).cell("%.0f")).append(" | ")
+                        .append(c == Contender.JOSDK ? "1" : ratio(c, Contender.JOSDK, n, Run::bytesPerCachedObject).cell("%.2f"))
+                        .append(" |\n");
+            }
+        }
+        b.append("\nRetained heap: heap in use after full collections once converged, minus the same process's heap "
+                + "before its controller started. Flotilla strips `managedFields` before caching (its default); the Java "
+                + "Operator SDK keeps its defaults; the ceiling is two plain fabric8 informers.\n\n");
+
+        b.append("## Update stream latency\n\n");
+        b.append("| N | contender | event→reconcile p50 / p99 (ms) | event→written p50 / p99 (ms) | update→mirror seen p50 / p99 (ms) | requests/update |\n");
+        b.append("|---|---|---|---|---|---|\n");
+        for (int n : settings.sizes()) {
+            for (Contender c : Contender.values()) {
+                b.append("| ").append(n).append(" | ").append(c.title()).append(" | ")
+                        .append(stat(c, n, r -> r.start().p50Millis()).cell("%.1f")).append(" / ")
+                        .append(stat(c, n, r -> r.start().p99Millis()).cell("%.1f")).append(" | ")
+                        .append(stat(c, n, r -> r.done().p50Millis()).cell("%.1f")).append(" / ")
+                        .append(stat(c, n, r -> r.done().p99Millis()).cell("%.1f")).append(" | ")
+                        .append(stat(c, n, r -> r.endToEnd().p50Millis()).cell("%.1f")).append(" / ")
+                        .append(stat(c, n, r -> r.endToEnd().p99Millis()).cell("%.1f")).append(" | ")
+                        .append(stat(c, n, Run::requestsPerUpdate).cell("%.2f")).append(" |\n");
+            }
+        }
+        b.append("\n*event→reconcile*: the driver's send time (stamped in the update) to the start of the reconcile that "
+                + "sees it (ceiling: to its write task starting). *event→written*: to that reconcile's end, its write done. "
+                + "*update→mirror seen*: to the driver's own watch seeing the new mirror. Late updates (driver behind "
+                + "schedule by more than one interval): ")
+                .append(runs.stream().mapToInt(Run::lateUpdates).sum()).append(" of ")
+                .append(runs.stream().mapToInt(Run::updates).sum()).append(".\n\n");
+
+        if (!sharded.isEmpty()) {
+            int n = sharded.getFirst().n();
+            b.append("## Flotilla sharded, N = ").append(n).append("\n\n");
+            b.append("| replicas | spawn to converged (s) | objects/s | vs 1 replica | retained heap per replica (MiB) | cached objects per replica | requests per replica |\n");
+            b.append("|---|---|---|---|---|---|---|\n");
+            for (int replicas : settings.replicas()) {
+                List<ShardedRun> rs = sharded.stream().filter(r -> r.replicas() == replicas).toList();
+                b.append("| ").append(replicas).append(" | ")
+                        .append(Stat.of(rs.stream().mapToDouble(ShardedRun::totalSeconds).toArray()).cell("%.2f")).append(" | ")
+                        .append(Stat.of(rs.stream().mapToDouble(ShardedRun::throughput).toArray()).cell("%.0f")).append(" | ")
+                        .append(shardedRatio(replicas).cell("%.2f")).append(" | ")
+                        .append(Stat.of(rs.stream().flatMap(r -> r.retainedBytes().stream()).mapToDouble(x -> x / 1048576.0).toArray()).cell("%.1f")).append(" | ")
+                        .append(Stat.of(rs.stream().flatMap(r -> r.cached().stream()).mapToDouble(Long::doubleValue).toArray()).cell("%.0f")).append(" | ")
+                        .append(Stat.of(rs.stream().flatMap(r -> r.requests().stream()).mapToDouble(Long::doubleValue).toArray()).cell("%.0f")).append(" |\n");
+            }
+            b.append("\nPer-replica cells pool every replica of every round. *spawn to converged* includes JVM start, "
+                    + "joining the group, the coordinator's assignment and taking the shard Leases (defaults: 15 s lease, "
+                    + "2 s retry). All replicas share the machine's ").append(machine.facts().get("cores"))
+                    .append(" cores with the API server and etcd.\n\n");
+        }
+
+        b.append("## Flotilla against the bar\n\n");
+        b.append("| N | figure | Flotilla / JOSDK (median) | Flotilla at least on par |\n|---|---|---|---|\n");
+        for (int n : settings.sizes()) {
+            for (Figure f : FIGURES) {
+                Stat r = ratio(Contender.FLOTILLA, Contender.JOSDK, n, f.read());
+                boolean ok = f.higherIsBetter() ? r.median() >= 1 : r.median() <= 1;
+                b.append("| ").append(n).append(" | ").append(f.title()).append(" | ").append(r.cell("%.2f")).append(" | ")
+                        .append(r.samples() == 0 ? "n/a" : ok ? "yes" : "**no**").append(" |\n");
+            }
+        }
+        for (int n : settings.sizes()) {
+            Stat r = ratio(Contender.FLOTILLA, Contender.CEILING, n, Run::throughput);
+            b.append("\nConvergence throughput at N = ").append(n).append(": ")
+                    .append(String.format(Locale.ROOT, "%.0f%%", r.median() * 100)).append(" of the ceiling (rounds: ")
+                    .append(String.format(Locale.ROOT, "%.0f–%.0f%%", r.min() * 100, r.max() * 100)).append(").");
+        }
+        b.append("\n");
+        return b.toString();
+    }
+
+    private Stat shardedRatio(int replicas) {
+        List<Double> ratios = new ArrayList<>();
+        for (ShardedRun r : sharded) {
+            if (r.replicas() != replicas) {
+                continue;
+            }
+            sharded.stream().filter(x -> x.replicas() == 1 && x.round() == r.round()).findFirst()
+                    .ifPresent(one -> ratios.add(r.throughput() / one.throughput()));
+        }
+        return Stat.of(ratios.stream().mapToDouble(Double::doubleValue).toArray());
+    }
+
+    String json() {
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("finished", finished.toString());
+        root.put("minutes", took.toSeconds() / 60.0);
+        root.put("machine", machine.facts());
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("sizes", settings.sizes());
+        s.put("namespaces", settings.namespaces());
+        s.put("rounds", settings.rounds());
+        s.put("workers", settings.workers());
+        s.put("updatesPerSecond", settings.rate());
+        s.put("updates", settings.updates());
+        s.put("dataBytesPerSource", Workload.DATA_BYTES);
+        s.put("jvmFlags", settings.jvmFlags());
+        root.put("settings", s);
+        List<Object> summary = new ArrayList<>();
+        for (int n : settings.sizes()) {
+            for (Contender c : Contender.values()) {
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("n", n);
+                row.put("contender", c.name().toLowerCase(Locale.ROOT));
+                for (Figure f : FIGURES) {
+                    row.put(f.key(), stat(c, n, f.read()).json());
+                }
+                if (c != Contender.CEILING) {
+                    row.put("throughputVsCeiling", ratio(c, Contender.CEILING, n, Run::throughput).json());
+                }
+                if (c != Contender.JOSDK) {
+                    Map<String, Object> vs = new LinkedHashMap<>();
+                    for (Figure f : FIGURES) {
+                        vs.put(f.key(), ratio(c, Contender.JOSDK, n, f.read()).json());
+                    }
+                    row.put("vsJosdk", vs);
+                }
+                summary.add(row);
+            }
+        }
+        root.put("summary", summary);
+        List<Object> raw = new ArrayList<>();
+        for (Run r : runs) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("contender", r.contender().name().toLowerCase(Locale.ROOT));
+            m.put("n", r.n());
+            m.put("round", r.round());
+            m.put("readySeconds", r.readySeconds());
+            m.put("convergeSeconds", r.convergeSeconds());
+            m.put("requests", r.requests());
+            m.put("retainedBytes", r.retainedBytes());
+            m.put("cached", r.cached());
+            m.put("reconcileStart", latency(r.start()));
+            m.put("reconcileDone", latency(r.done()));
+            m.put("endToEnd", latency(r.endToEnd()));
+            m.put("updates", r.updates());
+            m.put("lateUpdates", r.lateUpdates());
+            m.put("streamRequests", r.streamRequests());
+            raw.add(m);
+        }
+        root.put("runs", raw);
+        List<Object> sh = new ArrayList<>();
+        for (ShardedRun r : sharded) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("replicas", r.replicas());
+            m.put("n", r.n());
+            m.put("round", r.round());
+            m.put("totalSeconds", r.totalSeconds());
+            m.put("retainedBytes", r.retainedBytes());
+            m.put("cached", r.cached());
+            m.put("requests", r.requests());
+            sh.add(m);
+        }
+        root.put("sharded", sh);
+        return Json.write(root) + "\n";
+    }
+
+    private static Map<String, Object> latency(LatencySummary l) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("count", l.count());
+        m.put("p50Millis", number(l.p50Millis()));
+        m.put("p99Millis", number(l.p99Millis()));
+        m.put("maxMillis", number(l.maxMillis()));
+        return m;
+    }
+
+    private static Object number(double d) {
+        return Double.isNaN(d) || Double.isInfinite(d) ? null : d;
+    }
+}

@@ -1,0 +1,39 @@
+package dev.flotilla.bench.e2e;
+
+import dev.flotilla.bench.protocol.LatencySummary;
+
+/**
+ * What one contender did in one round at one size. Times in seconds, heap in bytes, latencies in
+ * milliseconds.
+ *
+ * @param readySeconds    spawn to caches synced (the ceiling: its LIST done)
+ * @param convergeSeconds caches synced to every mirror up to date, seen by the driver
+ * @param requests        API requests the contender sent from start to convergence
+ * @param retainedBytes   heap after full GCs once converged, minus the same process's baseline
+ * @param cached          objects in the contender's caches at that moment
+ * @param streamRequests  API requests the contender sent during the update stream
+ */
+record Run(Contender contender, int n, int round, double readySeconds, double convergeSeconds, long requests,
+        long retainedBytes, long cached, LatencySummary start, LatencySummary done, LatencySummary endToEnd,
+        int updates, int lateUpdates, long streamRequests) {
+
+    double totalSeconds() {
+        return readySeconds + convergeSeconds;
+    }
+
+    double throughput() {
+        return n / convergeSeconds;
+    }
+
+    double requestsPerObject() {
+        return (double) requests / n;
+    }
+
+    double bytesPerCachedObject() {
+        return cached == 0 ? Double.NaN : (double) retainedBytes / cached;
+    }
+
+    double requestsPerUpdate() {
+        return updates == 0 ? Double.NaN : (double) streamRequests / updates;
+    }
+}

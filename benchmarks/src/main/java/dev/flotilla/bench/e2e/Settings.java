@@ -1,0 +1,110 @@
+package dev.flotilla.bench.e2e;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The end-to-end benchmark's settings, from {@code --key value} arguments; every default is here.
+ *
+ * @param sizes        numbers of source objects, ascending (the sources of one size are reused by the next)
+ * @param namespaces   namespaces the sources are spread over
+ * @param rounds       rounds per size; the contenders' order rotates every round
+ * @param workers      reconcile workers (Flotilla, JOSDK) and writer threads (ceiling)
+ * @param rate         source updates per second in the steady stream
+ * @param updates      updates in the stream (rate x seconds)
+ * @param shardedSize  the size at which Flotilla also runs sharded; 0 for none
+ * @param replicas     replica counts of the sharded runs
+ * @param jvmFlags     flags of every contender JVM
+ */
+record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, int rate, int updates, int shardedSize,
+        List<Integer> replicas, List<String> jvmFlags, Path josdkJar, Path out) {
+
+    static final String USAGE = """
+            usage: EndToEnd [--sizes 1000,5000,20000] [--namespaces 50] [--rounds 3] [--workers 8]
+                            [--rate 50] [--updates 600] [--sharded-size 5000] [--replicas 1,2,3]
+                            [--jvm-flags -Xmx2g] [--josdk-jar benchmarks-josdk/target/josdk-contender.jar]
+                            [--out benchmarks/results]""";
+
+    private static final Map<String, String> DEFAULTS = Map.of(
+            "sizes", "1000,5000,20000",
+            "namespaces", "50",
+            "rounds", "3",
+            "workers", "8",
+            "rate", "50",
+            "updates", "600",
+            "sharded-size", "5000",
+            "replicas", "1,2,3",
+            "jvm-flags", "-Xmx2g,-XX:+UseG1GC,-XX:+ExitOnOutOfMemoryError",
+            "josdk-jar", "benchmarks-josdk/target/josdk-contender.jar");
+
+    Settings {
+        sizes = List.copyOf(sizes);
+        replicas = List.copyOf(replicas);
+        jvmFlags = List.copyOf(jvmFlags);
+        if (sizes.isEmpty() || sizes.stream().anyMatch(n -> n < 1)) {
+            throw new IllegalArgumentException("--sizes must be positive numbers, got " + sizes);
+        }
+        for (int i = 1; i < sizes.size(); i++) {
+            if (sizes.get(i) <= sizes.get(i - 1)) {
+                throw new IllegalArgumentException("--sizes must be ascending (each size reuses the previous one's sources), got " + sizes);
+            }
+        }
+        requireAtLeast("namespaces", namespaces, 1);
+        requireAtLeast("rounds", rounds, 1);
+        requireAtLeast("workers", workers, 1);
+        requireAtLeast("rate", rate, 1);
+        requireAtLeast("updates", updates, 1);
+        if (shardedSize != 0 && !sizes.contains(shardedSize)) {
+            throw new IllegalArgumentException("--sharded-size must be one of --sizes " + sizes + " or 0, got " + shardedSize);
+        }
+        if (replicas.stream().anyMatch(r -> r < 1 || r > 8)) {
+            throw new IllegalArgumentException("--replicas must be between 1 and 8, got " + replicas);
+        }
+        if (!Files.isRegularFile(josdkJar)) {
+            throw new IllegalArgumentException("no Java Operator SDK contender at " + josdkJar
+                    + "; build it with ./mvnw -pl benchmarks-josdk -am package -DskipTests");
+        }
+    }
+
+    private static void requireAtLeast(String what, int value, int min) {
+        if (value < min) {
+            throw new IllegalArgumentException("--" + what + " must be at least " + min + ", got " + value);
+        }
+    }
+
+    static Settings parse(String[] argv) {
+        Map<String, String> values = new TreeMap<>(DEFAULTS);
+        values.put("out", "benchmarks/results");
+        for (int i = 0; i < argv.length; i++) {
+            if (!argv[i].startsWith("--") || i + 1 >= argv.length) {
+                throw new IllegalArgumentException("expected --key value, got '" + argv[i] + "'");
+            }
+            String key = argv[i].substring(2);
+            if (!values.containsKey(key)) {
+                throw new IllegalArgumentException("unknown option --" + key);
+            }
+            values.put(key, argv[++i]);
+        }
+        return new Settings(ints("sizes", values.get("sizes")), integer("namespaces", values.get("namespaces")),
+                integer("rounds", values.get("rounds")), integer("workers", values.get("workers")),
+                integer("rate", values.get("rate")), integer("updates", values.get("updates")),
+                integer("sharded-size", values.get("sharded-size")), ints("replicas", values.get("replicas")),
+                Arrays.asList(values.get("jvm-flags").split(",")), Path.of(values.get("josdk-jar")), Path.of(values.get("out")));
+    }
+
+    private static int integer(String key, String raw) {
+        try {
+            return Integer.parseInt(raw.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--" + key + " must be a whole number, got '" + raw + "'");
+        }
+    }
+
+    private static List<Integer> ints(String key, String raw) {
+        return Arrays.stream(raw.split(",")).map(s -> integer(key, s)).toList();
+    }
+}
