@@ -59,17 +59,7 @@ public final class CeilingContender {
         String sourceSelector = args.value(ContenderArgs.SOURCE_SELECTOR);
         ExecutorService pool = Executors.newFixedThreadPool(workers);
 
-        List<ConfigMap> sources = listSources(client, sourceSelector);
-        session.ready();
-        List<Future<?>> writes = new ArrayList<>(sources.size());
-        for (ConfigMap source : sources) {
-            writes.add(pool.submit(() -> Apply.serverSideApply(client, ConfigMapMirror.desiredMirror(source),
-                    ConfigMapMirror.FIELD_MANAGER)));
-        }
-        for (Future<?> w : writes) {
-            w.get(); // a failed write fails the run: the ceiling has no retry loop to hide behind
-        }
-        sources = null; // what stays cached from here is the informers' business
+        writeAll(client, sourceSelector, pool, session);
 
         SharedIndexInformer<ConfigMap> sourceInformer = client.configMaps().inAnyNamespace()
                 .withLabelSelector(sourceSelector).runnableInformer(0);
@@ -125,6 +115,22 @@ public final class CeilingContender {
             client.close();
         });
         System.exit(0);
+    }
+
+    /** One LIST, then every mirror; nothing of it stays reachable afterwards (the informers' caches are what is measured). */
+    private static void writeAll(KubernetesClient client, String sourceSelector, ExecutorService pool, ContenderSession session)
+            throws Exception {
+        List<ConfigMap> sources = listSources(client, sourceSelector);
+        session.ready();
+        List<Future<?>> writes = new ArrayList<>(sources.size());
+        for (ConfigMap source : sources) {
+            writes.add(pool.submit(() -> {
+                Apply.serverSideApply(client, ConfigMapMirror.desiredMirror(source), ConfigMapMirror.FIELD_MANAGER);
+            }));
+        }
+        for (Future<?> w : writes) {
+            w.get(); // a failed write fails the run: the ceiling has no retry loop to hide behind
+        }
     }
 
     private static List<ConfigMap> listSources(KubernetesClient client, String selector) {

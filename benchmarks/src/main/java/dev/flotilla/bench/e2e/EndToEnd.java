@@ -12,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -33,6 +32,9 @@ public final class EndToEnd {
     static final Duration CONVERGE_TIMEOUT = Duration.ofMinutes(10);
     static final Duration ANSWER_TIMEOUT = Duration.ofMinutes(1);
     static final String LEASE_NAMESPACE = "bench-leases";
+    static final Duration SETTLE_AFTER_CREATE = Duration.ofSeconds(10);
+    /** Between the mirror clean-up and the next spawn: the deletions' watch events drain first. */
+    static final Duration SETTLE_BEFORE_RUN = Duration.ofSeconds(2);
 
     private final Settings settings;
     private final Path kubeconfig;
@@ -78,8 +80,10 @@ public final class EndToEnd {
                     workload.growTo(n);
                     System.err.printf("e2e: %d sources in %d namespaces (created in %.1f s)%n", n, settings.namespaces(),
                             (System.nanoTime() - t) / 1e9);
+                    Thread.sleep(SETTLE_AFTER_CREATE.toMillis()); // let etcd and the watch cache finish with the creations
+                    bench.warmUp(n);
                     for (int round = 1; round <= settings.rounds(); round++) {
-                        for (Contender c : rotation(round)) {
+                        for (Contender c : rotation(settings.contenders(), round)) {
                             Run run = bench.run(c, n, round);
                             runs.add(run);
                             System.err.println("e2e: " + Report.oneLine(run));
@@ -106,8 +110,8 @@ public final class EndToEnd {
     }
 
     /** Round r starts with the r-th contender, so each goes first, second and last once in three rounds. */
-    static List<Contender> rotation(int round) {
-        return rotate(Arrays.asList(Contender.values()), round - 1);
+    static List<Contender> rotation(List<Contender> contenders, int round) {
+        return rotate(contenders, round - 1);
     }
 
     static <T> List<T> rotate(List<T> items, int by) {
@@ -135,9 +139,28 @@ public final class EndToEnd {
                 logs.resolve(file));
     }
 
-    Run run(Contender c, int n, int round) throws Exception {
+    /**
+     * One unrecorded ceiling pass at each size: the first N mirrors grow etcd's database and the
+     * API server's heap, which made whichever contender ran first measurably slower.
+     */
+    void warmUp(int n) throws Exception {
+        long t = System.nanoTime();
         workload.deleteMirrors();
         workload.expectAll();
+        try (ContenderProcess p = spawn(Contender.CEILING, "warmup-n" + n, baseArgs())) {
+            p.await(ContenderSession.READY, START_TIMEOUT);
+            tracker.awaitConverged(CONVERGE_TIMEOUT);
+            p.await(ContenderSession.WATCHING, START_TIMEOUT);
+        }
+        System.err.printf("e2e: warm-up pass at N=%d took %.1f s%n", n, (System.nanoTime() - t) / 1e9);
+    }
+
+    Run run(Contender c, int n, int round) throws Exception {
+        long t = System.nanoTime();
+        workload.deleteMirrors();
+        System.err.printf("e2e: %d mirrors deleted in %.1f s%n", n, (System.nanoTime() - t) / 1e9);
+        workload.expectAll();
+        Thread.sleep(SETTLE_BEFORE_RUN.toMillis());
         try (ContenderProcess p = spawn(c, c.name().toLowerCase() + "-n" + n + "-r" + round, baseArgs())) {
             Message baseline = p.await(ContenderSession.BASELINE, START_TIMEOUT);
             Message ready = p.await(ContenderSession.READY, START_TIMEOUT);
@@ -156,7 +179,7 @@ public final class EndToEnd {
             LatencySummary e2e = tracker.drainLatencies();
             Message after = p.ask(ContenderSession.REPORT, ANSWER_TIMEOUT);
 
-            double readyS = (ready.longField("at") - p.spawnedAtMillis()) / 1000.0;
+            double readyS = (ready.longField("at") - p.spawnedAtMillis() - baseline.longField("tookMillis")) / 1000.0;
             double convergeS = Math.max(0.001, (converged - ready.longField("at")) / 1000.0);
             return new Run(c, n, round, readyS, convergeS, report.longField("requests"),
                     heap.longField("retained") - baseline.longField("retained"), heap.longField("cached"),
@@ -168,6 +191,7 @@ public final class EndToEnd {
     ShardedRun sharded(int replicas, int n, int round) throws Exception {
         workload.deleteMirrors();
         workload.expectAll();
+        Thread.sleep(SETTLE_BEFORE_RUN.toMillis());
         String group = "bench" + (++sequence);
         List<ContenderProcess> ps = new ArrayList<>();
         try {

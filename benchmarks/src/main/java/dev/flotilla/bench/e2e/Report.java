@@ -136,7 +136,7 @@ final class Report {
         b.append("| N | contender | ready (s) | first pass (s) | objects/s | vs ceiling | vs JOSDK | requests/object |\n");
         b.append("|---|---|---|---|---|---|---|---|\n");
         for (int n : settings.sizes()) {
-            for (Contender c : Contender.values()) {
+            for (Contender c : settings.contenders()) {
                 b.append("| ").append(n).append(" | ").append(c.title()).append(" | ")
                         .append(stat(c, n, Run::readySeconds).cell("%.2f")).append(" | ")
                         .append(stat(c, n, Run::convergeSeconds).cell("%.2f")).append(" | ")
@@ -154,7 +154,7 @@ final class Report {
         b.append("| N | contender | cached objects | retained heap (MiB) | bytes per cached object | vs JOSDK |\n");
         b.append("|---|---|---|---|---|---|\n");
         for (int n : settings.sizes()) {
-            for (Contender c : Contender.values()) {
+            for (Contender c : settings.contenders()) {
                 b.append("| ").append(n).append(" | ").append(c.title()).append(" | ")
                         .append(stat(c, n, r -> r.cached()).cell("%.0f")).append(" | ")
                         .append(stat(c, n, r -> r.retainedBytes() / 1048576.0).cell("%.1f")).append(" | ")
@@ -171,7 +171,7 @@ final class Report {
         b.append("| N | contender | event→reconcile p50 / p99 (ms) | event→written p50 / p99 (ms) | update→mirror seen p50 / p99 (ms) | requests/update |\n");
         b.append("|---|---|---|---|---|---|\n");
         for (int n : settings.sizes()) {
-            for (Contender c : Contender.values()) {
+            for (Contender c : settings.contenders()) {
                 b.append("| ").append(n).append(" | ").append(c.title()).append(" | ")
                         .append(stat(c, n, r -> r.start().p50Millis()).cell("%.1f")).append(" / ")
                         .append(stat(c, n, r -> r.start().p99Millis()).cell("%.1f")).append(" | ")
@@ -259,7 +259,7 @@ final class Report {
         root.put("settings", s);
         List<Object> summary = new ArrayList<>();
         for (int n : settings.sizes()) {
-            for (Contender c : Contender.values()) {
+            for (Contender c : settings.contenders()) {
                 Map<String, Object> row = new LinkedHashMap<>();
                 row.put("n", n);
                 row.put("contender", c.name().toLowerCase(Locale.ROOT));

@@ -6,7 +6,7 @@ import dev.flotilla.bench.protocol.LatencySummary;
  * What one contender did in one round at one size. Times in seconds, heap in bytes, latencies in
  * milliseconds.
  *
- * @param readySeconds    spawn to caches synced (the ceiling: its LIST done)
+ * @param readySeconds    spawn to caches synced (the ceiling: its LIST done), less the baseline heap measurement
  * @param convergeSeconds caches synced to every mirror up to date, seen by the driver
  * @param requests        API requests the contender sent from start to convergence
  * @param retainedBytes   heap after full GCs once converged, minus the same process's baseline

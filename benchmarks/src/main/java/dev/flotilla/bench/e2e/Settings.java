@@ -18,32 +18,38 @@ import java.util.TreeMap;
  * @param updates      updates in the stream (rate x seconds)
  * @param shardedSize  the size at which Flotilla also runs sharded; 0 for none
  * @param replicas     replica counts of the sharded runs
- * @param jvmFlags     flags of every contender JVM
+ * @param contenders   who runs (all three by default; fewer for profiling one)
+ * @param jvmFlags     flags of every contender JVM (space-separated on the command line)
  */
 record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, int rate, int updates, int shardedSize,
-        List<Integer> replicas, List<String> jvmFlags, Path josdkJar, Path out) {
+        List<Integer> replicas, List<Contender> contenders, List<String> jvmFlags, Path josdkJar, Path out) {
 
     static final String USAGE = """
             usage: EndToEnd [--sizes 1000,5000,20000] [--namespaces 50] [--rounds 3] [--workers 8]
-                            [--rate 50] [--updates 600] [--sharded-size 5000] [--replicas 1,2,3]
-                            [--jvm-flags -Xmx2g] [--josdk-jar benchmarks-josdk/target/josdk-contender.jar]
+                            [--rate 100] [--updates 600] [--sharded-size 5000] [--replicas 1,2,3]
+                            [--contenders flotilla,josdk,ceiling] [--jvm-flags "-Xmx2g -XX:+UseG1GC"] [--josdk-jar benchmarks-josdk/target/josdk-contender.jar]
                             [--out benchmarks/results]""";
 
-    private static final Map<String, String> DEFAULTS = Map.of(
-            "sizes", "1000,5000,20000",
-            "namespaces", "50",
-            "rounds", "3",
-            "workers", "8",
-            "rate", "50",
-            "updates", "600",
-            "sharded-size", "5000",
-            "replicas", "1,2,3",
-            "jvm-flags", "-Xmx2g,-XX:+UseG1GC,-XX:+ExitOnOutOfMemoryError",
-            "josdk-jar", "benchmarks-josdk/target/josdk-contender.jar");
+    private static final Map<String, String> DEFAULTS = Map.ofEntries(
+            Map.entry("sizes", "1000,5000,20000"),
+            Map.entry("namespaces", "50"),
+            Map.entry("rounds", "3"),
+            Map.entry("workers", "8"),
+            Map.entry("rate", "100"),
+            Map.entry("updates", "600"),
+            Map.entry("sharded-size", "5000"),
+            Map.entry("replicas", "1,2,3"),
+            Map.entry("contenders", "flotilla,josdk,ceiling"),
+            Map.entry("jvm-flags", "-Xmx2g -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError"),
+            Map.entry("josdk-jar", "benchmarks-josdk/target/josdk-contender.jar"));
 
     Settings {
         sizes = List.copyOf(sizes);
         replicas = List.copyOf(replicas);
+        contenders = List.copyOf(contenders);
+        if (contenders.isEmpty()) {
+            throw new IllegalArgumentException("--contenders names at least one of flotilla, josdk, ceiling");
+        }
         jvmFlags = List.copyOf(jvmFlags);
         if (sizes.isEmpty() || sizes.stream().anyMatch(n -> n < 1)) {
             throw new IllegalArgumentException("--sizes must be positive numbers, got " + sizes);
@@ -93,7 +99,7 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
                 integer("rounds", values.get("rounds")), integer("workers", values.get("workers")),
                 integer("rate", values.get("rate")), integer("updates", values.get("updates")),
                 integer("sharded-size", values.get("sharded-size")), ints("replicas", values.get("replicas")),
-                Arrays.asList(values.get("jvm-flags").split(",")), Path.of(values.get("josdk-jar")), Path.of(values.get("out")));
+                contenders(values.get("contenders")), Arrays.asList(values.get("jvm-flags").trim().split("\\s+")), Path.of(values.get("josdk-jar")), Path.of(values.get("out")));
     }
 
     private static int integer(String key, String raw) {
@@ -102,6 +108,16 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("--" + key + " must be a whole number, got '" + raw + "'");
         }
+    }
+
+    private static List<Contender> contenders(String raw) {
+        return Arrays.stream(raw.split(",")).map(s -> {
+            try {
+                return Contender.valueOf(s.trim().toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--contenders takes flotilla, josdk and ceiling, got '" + s + "'");
+            }
+        }).distinct().toList();
     }
 
     private static List<Integer> ints(String key, String raw) {
