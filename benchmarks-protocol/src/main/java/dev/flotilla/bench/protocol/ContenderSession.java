@@ -49,6 +49,7 @@ public final class ContenderSession {
         long cachedObjects();
     }
 
+    private volatile long baselineDone = System.currentTimeMillis();
     private final EventLatency started = new EventLatency();
     private final EventLatency finished = new EventLatency();
 
@@ -67,12 +68,19 @@ public final class ContenderSession {
     public void baseline() throws InterruptedException {
         long begin = System.currentTimeMillis();
         long retained = retainedHeap();
-        emit(BASELINE, Map.of("retained", Long.toString(retained), "tookMillis", Long.toString(System.currentTimeMillis() - begin)));
+        baselineDone = System.currentTimeMillis();
+        emit(BASELINE, Map.of("retained", Long.toString(retained), "tookMillis", Long.toString(baselineDone - begin),
+                "at", Long.toString(begin)));
     }
 
-    /** Prints that the caches are synced and reconciling has begun, with the wall-clock time. */
+    /**
+     * Prints that the caches are synced and reconciling has begun, with the wall-clock time and
+     * {@code syncMillis}, the time since the baseline: building the controller, starting it and
+     * filling its caches (what is left of start-up is the JVM and the client).
+     */
     public void ready() {
-        emit(READY, Map.of("at", Long.toString(System.currentTimeMillis())));
+        long now = System.currentTimeMillis();
+        emit(READY, Map.of("at", Long.toString(now), "syncMillis", Long.toString(now - baselineDone)));
     }
 
     /**

@@ -43,14 +43,17 @@ public final class EventLatency {
             return; // not ours; a contender never fails on someone else's annotation
         }
         long now = nowMicros();
-        Long previous = lastSeen.get(key);
-        if (previous != null && previous >= sent) {
-            return;
+        boolean[] first = {false};
+        lastSeen.compute(key, (k, previous) -> {
+            if (previous == null || previous < sent) {
+                first[0] = true;
+                return sent;
+            }
+            return previous;
+        });
+        if (first[0]) {
+            record(Math.max(0, now - sent));
         }
-        if (lastSeen.merge(key, sent, Math::max) != sent) {
-            return; // a newer stamp raced in
-        }
-        record(Math.max(0, now - sent));
     }
 
     private synchronized void record(long micros) {

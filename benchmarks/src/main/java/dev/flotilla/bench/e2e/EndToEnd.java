@@ -52,6 +52,10 @@ public final class EndToEnd {
     }
 
     public static void main(String[] argv) throws Exception {
+        if (argv.length == 1 && (argv[0].equals("--help") || argv[0].equals("-h"))) {
+            System.out.println(Settings.USAGE);
+            return;
+        }
         Settings settings;
         try {
             settings = Settings.parse(argv);
@@ -61,6 +65,12 @@ public final class EndToEnd {
             System.exit(2);
             return;
         }
+        Report report = run(settings);
+        System.out.println(report.markdown());
+    }
+
+    /** Runs everything {@code settings} asks for and writes {@code e2e.md} and {@code e2e.json} into its output directory. */
+    static Report run(Settings settings) throws Exception {
         long began = System.nanoTime();
         Machine machine = Machine.describe(settings.josdkJar());
         System.err.println("e2e: " + machine.oneLine());
@@ -99,12 +109,13 @@ public final class EndToEnd {
                         }
                     }
                 }
-                Duration took = Duration.ofNanos(System.nanoTime() - began);
-                Report report = new Report(settings, machine, runs, sharded, took);
+                Report report = new Report(settings, machine, runs, sharded, Duration.ofNanos(System.nanoTime() - began));
                 Files.createDirectories(settings.out());
                 Files.writeString(settings.out().resolve("e2e.md"), report.markdown());
                 Files.writeString(settings.out().resolve("e2e.json"), report.json());
-                System.out.println(report.markdown());
+                return report;
+            } finally {
+                Files.deleteIfExists(kubeconfig);
             }
         }
     }
@@ -181,7 +192,7 @@ public final class EndToEnd {
 
             double readyS = (ready.longField("at") - p.spawnedAtMillis() - baseline.longField("tookMillis")) / 1000.0;
             double convergeS = Math.max(0.001, (converged - ready.longField("at")) / 1000.0);
-            return new Run(c, n, round, readyS, convergeS, report.longField("requests"),
+            return new Run(c, n, round, readyS, ready.longField("syncMillis") / 1000.0, convergeS, report.longField("requests"),
                     heap.longField("retained") - baseline.longField("retained"), heap.longField("cached"),
                     LatencySummary.from(latency, "start"), LatencySummary.from(latency, "done"), e2e,
                     updates, late, after.longField("requests") - report.longField("requests"));

@@ -1,0 +1,72 @@
+package dev.flotilla.bench.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The end-to-end harness itself, small: every contender converges a real API server's sources,
+ * answers every measurement, and the report is written. Keeps `bash benchmarks/e2e.sh` from rotting
+ * between the (long) benchmark runs.
+ */
+class EndToEndHarnessTest {
+
+    static final int N = 100;
+    static final int UPDATES = 40;
+
+    @Test
+    void everyContenderConvergesAndIsMeasured(@TempDir Path out) throws Exception {
+        Settings settings = Settings.parse(new String[] {
+                "--sizes", Integer.toString(N), "--namespaces", "10", "--rounds", "1", "--workers", "4",
+                "--rate", "50", "--updates", Integer.toString(UPDATES), "--sharded-size", Integer.toString(N),
+                "--replicas", "1,2", "--josdk-jar", "../benchmarks-josdk/target/josdk-contender.jar",
+                "--jvm-flags", "-Xmx512m -XX:+UseSerialGC", "--out", out.toString()});
+
+        Report report = EndToEnd.run(settings);
+
+        assertThat(report.runs()).extracting(Run::contender).containsExactlyInAnyOrder(Contender.values());
+        for (Run run : report.runs()) {
+            assertThat(run.readySeconds()).as("%s ready", run.contender()).isPositive();
+            assertThat(run.convergeSeconds()).as("%s first pass", run.contender()).isPositive();
+            // Each contender caches the N sources and their N mirrors, and wrote each mirror at least once.
+            assertThat(run.cached()).as("%s cached", run.contender()).isEqualTo(2L * N);
+            assertThat(run.requests()).as("%s requests", run.contender()).isGreaterThanOrEqualTo(N);
+            assertThat(run.retainedBytes()).as("%s retained heap", run.contender()).isPositive();
+            // Every stamped update was seen exactly once by the contender and once by the driver's watch.
+            assertThat(run.start().count()).as("%s reconcile starts", run.contender()).isEqualTo(UPDATES);
+            assertThat(run.done().count()).as("%s reconciles done", run.contender()).isEqualTo(UPDATES);
+            assertThat(run.endToEnd().count()).as("%s mirrors seen", run.contender()).isEqualTo(UPDATES);
+            assertThat(run.start().p50Millis()).isLessThanOrEqualTo(run.endToEnd().p50Millis());
+            assertThat(run.streamRequests()).as("%s writes during the stream", run.contender()).isGreaterThanOrEqualTo(UPDATES);
+        }
+        assertThat(report.shardedRuns()).extracting(ShardedRun::replicas).containsExactlyInAnyOrder(1, 2);
+        for (ShardedRun run : report.shardedRuns()) {
+            // The replicas split the objects: together they cache each source and mirror once.
+            assertThat(run.cached().stream().mapToLong(Long::longValue).sum()).isEqualTo(2L * N);
+            assertThat(run.cached()).allSatisfy(c -> assertThat(c).isPositive());
+        }
+        String md = Files.readString(out.resolve("e2e.md"));
+        assertThat(md).contains("## Convergence from a cold start", "## Memory", "## Update stream latency",
+                "## Flotilla sharded, N = " + N, "## Flotilla against the bar");
+        assertThat(Files.readString(out.resolve("e2e.json"))).startsWith("{\"finished\":").contains("\"summary\":", "\"sharded\":");
+    }
+
+    @Test
+    void badSettingsAreRefusedWithTheReason() {
+        assertThatThrownBy(() -> Settings.parse(new String[] {"--sizes", "5000,1000"}))
+                .hasMessageContaining("--sizes must be ascending");
+        assertThatThrownBy(() -> Settings.parse(new String[] {"--rounds", "0"}))
+                .hasMessageContaining("--rounds must be at least 1, got 0");
+        assertThatThrownBy(() -> Settings.parse(new String[] {"--contenders", "flotilla,kopf"}))
+                .hasMessageContaining("--contenders takes flotilla, josdk and ceiling, got 'kopf'");
+        assertThatThrownBy(() -> Settings.parse(new String[] {"--sharded-size", "7"}))
+                .hasMessageContaining("--sharded-size must be one of --sizes");
+        assertThatThrownBy(() -> Settings.parse(new String[] {"--josdk-jar", "/nonexistent.jar"}))
+                .hasMessageContaining("no Java Operator SDK contender at /nonexistent.jar");
+        assertThatThrownBy(() -> Settings.parse(new String[] {"--speed", "9"})).hasMessageContaining("unknown option --speed");
+    }
+}
