@@ -10,14 +10,13 @@ import java.util.Map;
 
 /**
  * The contender's side of the protocol: it prints {@code baseline}, then {@code ready}, then
- * answers the driver's commands on stdin until {@code stop} (or end of input):
+ * answers the driver's commands on stdin until end of input (the driver ends a contender with SIGTERM):
  *
  * <ul>
- *   <li>{@code report}: {@code requests} sent so far and {@code cached} objects;</li>
+ *   <li>{@code report}: {@code requests} sent so far, {@code cached} objects and {@code cpuMillis} used;</li>
  *   <li>{@code heap}: the same plus {@code retained}, heap in use after full collections;</li>
  *   <li>{@code latency}: event-to-reconcile-start ({@code start*}) and event-to-reconcile-done
  *       ({@code done*}) summaries since the last {@code latency};</li>
- *   <li>{@code stop}: runs the contender's stop action, prints {@code stopped} and returns.</li>
  * </ul>
  *
  * <pre>{@code
@@ -25,7 +24,7 @@ import java.util.Map;
  * session.baseline();
  * ... start the controller, wiring session.started() and session.finished() into the reconciler ...
  * session.ready();
- * session.serve(probe, operator::stop);
+ * session.serve(probe, operator::stop); // until stdin closes
  * }</pre>
  */
 public final class ContenderSession {
@@ -36,8 +35,6 @@ public final class ContenderSession {
     public static final String REPORT = "report";
     public static final String HEAP = "heap";
     public static final String LATENCY = "latency";
-    public static final String STOP = "stop";
-    public static final String STOPPED = "stopped";
     public static final String ERROR = "error";
 
     /** What the contender knows about itself. */
@@ -47,6 +44,11 @@ public final class ContenderSession {
 
         /** Objects in the contender's caches. */
         long cachedObjects();
+
+        /** Contender-specific fields for {@code report} and {@code heap}, e.g. a sharded replica's active shards. */
+        default Map<String, String> extra() {
+            return Map.of();
+        }
     }
 
     private volatile long baselineDone = System.currentTimeMillis();
@@ -80,7 +82,8 @@ public final class ContenderSession {
      */
     public void ready() {
         long now = System.currentTimeMillis();
-        emit(READY, Map.of("at", Long.toString(now), "syncMillis", Long.toString(now - baselineDone)));
+        emit(READY, Map.of("at", Long.toString(now), "syncMillis", Long.toString(now - baselineDone),
+                "cpuMillis", Long.toString(cpuMillis())));
     }
 
     /**
@@ -96,7 +99,7 @@ public final class ContenderSession {
         System.out.flush();
     }
 
-    /** Answers commands until {@code stop} or end of input; then runs {@code stop}. */
+    /** Answers commands until end of input; then runs {@code stop}. */
     public void serve(Probe probe, Runnable stop) throws IOException, InterruptedException {
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         String line;
@@ -115,11 +118,6 @@ public final class ContenderSession {
                     f.putAll(finished.drain().fields("done"));
                     emit(LATENCY, f);
                 }
-                case STOP -> {
-                    stop.run();
-                    emit(STOPPED, Map.of());
-                    return;
-                }
                 case "" -> { }
                 default -> emit(ERROR, Map.of("unknownCommand", command.replaceAll("\\s+", "_")));
             }
@@ -128,7 +126,19 @@ public final class ContenderSession {
     }
 
     private static Map<String, String> counts(Probe probe) {
-        return Map.of("requests", Long.toString(probe.requests()), "cached", Long.toString(probe.cachedObjects()));
+        Map<String, String> f = new LinkedHashMap<>(probe.extra());
+        f.put("requests", Long.toString(probe.requests()));
+        f.put("cached", Long.toString(probe.cachedObjects()));
+        f.put("cpuMillis", Long.toString(cpuMillis()));
+        return f;
+    }
+
+    /** CPU time this process has used so far, all threads, user and system. */
+    public static long cpuMillis() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime() / 1_000_000;
+        }
+        return -1;
     }
 
     /** Heap in use after full collections: what the process retains. */

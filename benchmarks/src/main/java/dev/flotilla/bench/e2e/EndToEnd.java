@@ -32,9 +32,9 @@ public final class EndToEnd {
     static final Duration CONVERGE_TIMEOUT = Duration.ofMinutes(10);
     static final Duration ANSWER_TIMEOUT = Duration.ofMinutes(1);
     static final String LEASE_NAMESPACE = "bench-leases";
-    static final Duration SETTLE_AFTER_CREATE = Duration.ofSeconds(10);
+    static final Duration SETTLE_AFTER_CREATE = Duration.ofSeconds(5);
     /** Between the mirror clean-up and the next spawn: the deletions' watch events drain first. */
-    static final Duration SETTLE_BEFORE_RUN = Duration.ofSeconds(2);
+    static final Duration SETTLE_BEFORE_RUN = Duration.ofSeconds(1);
 
     private final Settings settings;
     private final Path kubeconfig;
@@ -192,10 +192,39 @@ public final class EndToEnd {
 
             double readyS = (ready.longField("at") - p.spawnedAtMillis() - baseline.longField("tookMillis")) / 1000.0;
             double convergeS = Math.max(0.001, (converged - ready.longField("at")) / 1000.0);
-            return new Run(c, n, round, readyS, ready.longField("syncMillis") / 1000.0, convergeS, report.longField("requests"),
+            return new Run(c, n, round, readyS, ready.longField("syncMillis") / 1000.0, convergeS,
+                    report.longField("cpuMillis") - ready.longField("cpuMillis"), report.longField("requests"),
                     heap.longField("retained") - baseline.longField("retained"), heap.longField("cached"),
                     LatencySummary.from(latency, "start"), LatencySummary.from(latency, "done"), e2e,
                     updates, late, after.longField("requests") - report.longField("requests"));
+        }
+    }
+
+    /**
+     * Waits until every shard is active on exactly one replica and no replica holds more than one
+     * shard above another: the group has finished its start-up handovers.
+     */
+    private static void awaitBalanced(List<ContenderProcess> ps) throws Exception {
+        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+        while (true) {
+            List<Integer> active = new ArrayList<>();
+            int shards = 0;
+            for (ContenderProcess p : ps) {
+                Message m = p.ask(ContenderSession.REPORT, ANSWER_TIMEOUT);
+                active.add((int) m.longField(FlotillaContender.ACTIVE_SHARDS));
+                shards = (int) m.longField(FlotillaContender.SHARDS);
+            }
+            int sum = active.stream().mapToInt(Integer::intValue).sum();
+            int spread = active.stream().mapToInt(Integer::intValue).max().orElse(0)
+                    - active.stream().mapToInt(Integer::intValue).min().orElse(0);
+            if (sum == shards && spread <= 1) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("sharding group not balanced within " + START_TIMEOUT + ": active shards "
+                        + active + " of " + shards);
+            }
+            Thread.sleep(250);
         }
     }
 
@@ -218,6 +247,11 @@ public final class EndToEnd {
                 p.await(ContenderSession.READY, START_TIMEOUT);
             }
             long converged = tracker.awaitConverged(CONVERGE_TIMEOUT);
+            awaitBalanced(ps);
+            tracker.forgetSeen();
+            long burst = System.currentTimeMillis();
+            workload.deleteMirrorsOnly();
+            long recovered = tracker.awaitConverged(CONVERGE_TIMEOUT);
             List<Long> retained = new ArrayList<>();
             List<Long> cached = new ArrayList<>();
             List<Long> requests = new ArrayList<>();
@@ -227,7 +261,8 @@ public final class EndToEnd {
                 cached.add(heap.longField("cached"));
                 requests.add(heap.longField("requests"));
             }
-            return new ShardedRun(replicas, n, round, (converged - spawned) / 1000.0, retained, cached, requests);
+            return new ShardedRun(replicas, n, round, (converged - spawned) / 1000.0, (recovered - burst) / 1000.0,
+                    retained, cached, requests);
         } finally {
             for (ContenderProcess p : ps) {
                 p.close();

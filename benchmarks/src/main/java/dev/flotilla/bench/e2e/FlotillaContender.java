@@ -33,6 +33,9 @@ import java.util.Map;
  */
 public final class FlotillaContender {
 
+    /** Report fields of a sharded replica: shards it works on now, and the group's shard count. */
+    static final String ACTIVE_SHARDS = "activeShards";
+    static final String SHARDS = "shards";
     static final String QPS = "100000";
     static final String BURST = "1000000";
 
@@ -72,6 +75,13 @@ public final class FlotillaContender {
             @Override
             public long cachedObjects() {
                 return manager.informers().all().stream().mapToLong(SharedInformer::size).sum();
+            }
+
+            @Override
+            public Map<String, String> extra() {
+                return sharding == null ? Map.of()
+                        : Map.of(ACTIVE_SHARDS, Integer.toString(sharding.activeShards().size()),
+                                SHARDS, Integer.toString(sharding.config().shards()));
             }
         }, () -> {
             if (sharding != null) {

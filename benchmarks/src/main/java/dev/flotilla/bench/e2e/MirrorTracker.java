@@ -158,6 +158,17 @@ final class MirrorTracker implements AutoCloseable {
         }
     }
 
+    /**
+     * Forgets every mirror seen so far, so that only mirrors written from now on count: called just
+     * before deleting all mirrors while a controller runs, whose recreations overlap the deletions.
+     * (A deleted mirror's event always precedes its recreation's in the watch.)
+     */
+    synchronized void forgetSeen() {
+        observed.clear();
+        observedAtMicros.clear();
+        converged = 0;
+    }
+
     synchronized int convergedCount() {
         return converged;
     }

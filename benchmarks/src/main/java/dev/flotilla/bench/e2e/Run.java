@@ -10,12 +10,14 @@ import dev.flotilla.bench.protocol.LatencySummary;
  * @param syncSeconds     of that, from the baseline to caches synced: building and starting the controller
  *                        and filling its caches (the rest is the JVM and the client)
  * @param convergeSeconds caches synced to every mirror up to date, seen by the driver
+ * @param passCpuMillis   CPU the contender used during the first pass (ready to convergence, measured by the
+ *                        driver's report request right after convergence)
  * @param requests        API requests the contender sent from start to convergence
  * @param retainedBytes   heap after full GCs once converged, minus the same process's baseline
  * @param cached          objects in the contender's caches at that moment
  * @param streamRequests  API requests the contender sent during the update stream
  */
-record Run(Contender contender, int n, int round, double readySeconds, double syncSeconds, double convergeSeconds, long requests,
+record Run(Contender contender, int n, int round, double readySeconds, double syncSeconds, double convergeSeconds, long passCpuMillis, long requests,
         long retainedBytes, long cached, LatencySummary start, LatencySummary done, LatencySummary endToEnd,
         int updates, int lateUpdates, long streamRequests) {
 
@@ -25,6 +27,10 @@ record Run(Contender contender, int n, int round, double readySeconds, double sy
 
     double throughput() {
         return n / convergeSeconds;
+    }
+
+    double cpuMillisPerObject() {
+        return (double) passCpuMillis / n;
     }
 
     double requestsPerObject() {

@@ -26,7 +26,7 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
 
     static final String USAGE = """
             usage: EndToEnd [--sizes 1000,5000,20000] [--namespaces 50] [--rounds 3] [--workers 8]
-                            [--rate 100] [--updates 600] [--sharded-size 5000] [--replicas 1,2,3]
+                            [--rate 100] [--updates 400] [--sharded-size 5000] [--replicas 1,2,3]
                             [--contenders flotilla,josdk,ceiling] [--jvm-flags "-Xmx2g -XX:+UseG1GC"] [--josdk-jar benchmarks-josdk/target/josdk-contender.jar]
                             [--out benchmarks/results]""";
 
@@ -36,7 +36,7 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
             Map.entry("rounds", "3"),
             Map.entry("workers", "8"),
             Map.entry("rate", "100"),
-            Map.entry("updates", "600"),
+            Map.entry("updates", "400"),
             Map.entry("sharded-size", "5000"),
             Map.entry("replicas", "1,2,3"),
             Map.entry("contenders", "flotilla,josdk,ceiling"),

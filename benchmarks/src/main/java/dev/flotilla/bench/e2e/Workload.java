@@ -79,6 +79,12 @@ final class Workload implements AutoCloseable {
 
     /** Deletes every mirror (one delete-collection per namespace) and waits until the driver sees none. */
     void deleteMirrors() throws Exception {
+        deleteMirrorsOnly();
+        tracker.awaitNoMirrors(Duration.ofMinutes(5));
+    }
+
+    /** Sends the delete-collections (one per namespace, in parallel) and returns once the server has answered them all. */
+    void deleteMirrorsOnly() throws Exception {
         List<Future<?>> deletes = new ArrayList<>();
         for (String ns : namespaces) {
             deletes.add(pool.submit(() -> client.configMaps().inNamespace(ns)
@@ -87,7 +93,6 @@ final class Workload implements AutoCloseable {
         for (Future<?> f : deletes) {
             f.get();
         }
-        tracker.awaitNoMirrors(Duration.ofMinutes(5));
     }
 
     /** Tells the tracker what every source's mirror must carry. */
