@@ -2,16 +2,14 @@ package dev.flotilla.bench.josdk;
 
 import dev.flotilla.bench.protocol.ContenderArgs;
 import dev.flotilla.bench.protocol.ContenderSession;
+import dev.flotilla.bench.plain.MirrorSpec;
+import dev.flotilla.bench.plain.PlainCeiling;
+import dev.flotilla.bench.plain.RequestCounter;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import io.fabric8.kubernetes.client.http.BasicBuilder;
-import io.fabric8.kubernetes.client.http.HttpRequest;
-import io.fabric8.kubernetes.client.http.Interceptor;
-import io.fabric8.kubernetes.client.vertx.VertxHttpClientFactory;
 import io.javaoperatorsdk.operator.Operator;
 import java.nio.file.Files;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The Java Operator SDK contender of the end-to-end benchmark: the mirror controller written the
@@ -29,23 +27,18 @@ public final class JosdkContender {
 
     public static void main(String[] argv) throws Exception {
         ContenderArgs args = ContenderArgs.parse(argv);
-        AtomicLong requests = new AtomicLong();
+        RequestCounter requests = new RequestCounter();
         Config config = Config.fromKubeconfig(Files.readString(args.path(ContenderArgs.KUBECONFIG)));
         KubernetesClient client = new KubernetesClientBuilder()
                 .withConfig(config)
-                .withHttpClientFactory(new VertxHttpClientFactory())
-                .withHttpClientBuilderConsumer(b -> b.addOrReplaceInterceptor("bench-requests", new Interceptor() {
-                    @Override
-                    public void before(BasicBuilder builder, HttpRequest request, RequestTags tags) {
-                        requests.incrementAndGet();
-                    }
-                }))
+                .withHttpClientFactory(PlainCeiling.vertx())
+                .withHttpClientBuilderConsumer(requests::install)
                 .build();
         client.namespaces().withName("default").get(); // load the client's classes before the baseline
         ContenderSession session = new ContenderSession();
         session.baseline();
 
-        MirrorReconciler reconciler = new MirrorReconciler(args, session);
+        MirrorReconciler reconciler = new MirrorReconciler(args, MirrorSpec.from(args), session);
         Operator operator = new Operator(o -> o.withKubernetesClient(client)
                 .withConcurrentReconciliationThreads(args.intValue(ContenderArgs.WORKERS))
                 .withCloseClientOnStop(true));
@@ -59,7 +52,7 @@ public final class JosdkContender {
         session.serve(new ContenderSession.Probe() {
             @Override
             public long requests() {
-                return requests.get();
+                return requests.count();
             }
 
             @Override

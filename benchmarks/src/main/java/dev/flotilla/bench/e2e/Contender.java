@@ -1,5 +1,6 @@
 package dev.flotilla.bench.e2e;
 
+import dev.flotilla.bench.plain.PlainCeiling;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -8,7 +9,9 @@ import java.util.List;
 enum Contender {
     FLOTILLA("Flotilla"),
     JOSDK("Java Operator SDK"),
-    CEILING("ceiling (plain fabric8)");
+    CEILING("ceiling (plain fabric8)"),
+    /** The same ceiling code on fabric8 7.5.2, the Java Operator SDK's version: what the fabric8 version alone costs. */
+    CEILING7("ceiling on fabric8 7.5.2");
 
     private final String title;
 
@@ -27,8 +30,9 @@ enum Contender {
         cmd.addAll(jvmFlags);
         switch (this) {
             case FLOTILLA -> cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), FlotillaContender.class.getName()));
-            case CEILING -> cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), CeilingContender.class.getName()));
+            case CEILING -> cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), PlainCeiling.class.getName()));
             case JOSDK -> cmd.addAll(List.of("-jar", josdkJar.toString()));
+            case CEILING7 -> cmd.addAll(List.of("-cp", josdkJar.toString(), PlainCeiling.class.getName()));
         }
         cmd.addAll(args);
         return cmd;

@@ -182,6 +182,7 @@ public final class EndToEnd {
 
             p.ask(ContenderSession.LATENCY, ANSWER_TIMEOUT);
             tracker.drainLatencies();
+            Message before = p.ask(ContenderSession.REPORT, ANSWER_TIMEOUT);
             int updates = settings.updates();
             int late = workload.stream(settings.rate(), updates);
             tracker.awaitConverged(CONVERGE_TIMEOUT);
@@ -196,7 +197,8 @@ public final class EndToEnd {
                     report.longField("cpuMillis") - ready.longField("cpuMillis"), report.longField("requests"),
                     heap.longField("retained") - baseline.longField("retained"), heap.longField("cached"),
                     LatencySummary.from(latency, "start"), LatencySummary.from(latency, "done"), e2e,
-                    updates, late, after.longField("requests") - report.longField("requests"));
+                    updates, late, after.longField("requests") - before.longField("requests"),
+                    after.longField("cpuMillis") - before.longField("cpuMillis"));
         }
     }
 

@@ -68,7 +68,8 @@ final class Report {
             new Figure("reconcileDoneP99", "event→written p99 (ms)", "%.1f", false, r -> r.done().p99Millis()),
             new Figure("endToEndP50", "update→mirror seen p50 (ms)", "%.1f", false, r -> r.endToEnd().p50Millis()),
             new Figure("endToEndP99", "update→mirror seen p99 (ms)", "%.1f", false, r -> r.endToEnd().p99Millis()),
-            new Figure("requestsPerUpdate", "requests/update", "%.2f", false, Run::requestsPerUpdate));
+            new Figure("requestsPerUpdate", "requests/update", "%.2f", false, Run::requestsPerUpdate),
+            new Figure("cpuMillisPerUpdate", "contender CPU per update (ms)", "%.2f", false, Run::cpuMillisPerUpdate));
 
     private final Settings settings;
     private final Machine machine;
@@ -184,8 +185,8 @@ final class Report {
                 + "Operator SDK keeps its defaults; the ceiling is two plain fabric8 informers.\n\n");
 
         b.append("## Update stream latency\n\n");
-        b.append("| N | contender | event→reconcile p50 / p99 (ms) | event→written p50 / p99 (ms) | update→mirror seen p50 / p99 (ms) | requests/update |\n");
-        b.append("|---|---|---|---|---|---|\n");
+        b.append("| N | contender | event→reconcile p50 / p99 (ms) | event→written p50 / p99 (ms) | update→mirror seen p50 / p99 (ms) | requests/update | CPU ms/update |\n");
+        b.append("|---|---|---|---|---|---|---|\n");
         for (int n : settings.sizes()) {
             for (Contender c : settings.contenders()) {
                 b.append("| ").append(n).append(" | ").append(c.title()).append(" | ")
@@ -195,12 +196,16 @@ final class Report {
                         .append(stat(c, n, r -> r.done().p99Millis()).cell("%.1f")).append(" | ")
                         .append(stat(c, n, r -> r.endToEnd().p50Millis()).cell("%.1f")).append(" / ")
                         .append(stat(c, n, r -> r.endToEnd().p99Millis()).cell("%.1f")).append(" | ")
-                        .append(stat(c, n, Run::requestsPerUpdate).cell("%.2f")).append(" |\n");
+                        .append(stat(c, n, Run::requestsPerUpdate).cell("%.2f")).append(" | ")
+                        .append(stat(c, n, Run::cpuMillisPerUpdate).cell("%.2f")).append(" |\n");
             }
         }
         b.append("\n*event→reconcile*: the driver's send time (stamped in the update) to the start of the reconcile that "
                 + "sees it (ceiling: to its write task starting). *event→written*: to that reconcile's end, its write done. "
-                + "*update→mirror seen*: to the driver's own watch seeing the new mirror. Late updates (driver behind "
+                + "*update→mirror seen*: to the driver's own watch seeing the new mirror. *requests/update* and *CPU ms/update*: the "
+                + "contender's requests and process CPU time from just before the stream until every update's mirror was seen, "
+                + "divided by the updates (the ceiling also runs plain fabric8 informers here, so its CPU is fabric8's own cost of "
+                + "watching and writing). Late updates (driver behind "
                 + "schedule by more than one interval): ")
                 .append(runs.stream().mapToInt(Run::lateUpdates).sum()).append(" of ")
                 .append(runs.stream().mapToInt(Run::updates).sum()).append(".\n\n");
@@ -319,6 +324,7 @@ final class Report {
             m.put("updates", r.updates());
             m.put("lateUpdates", r.lateUpdates());
             m.put("streamRequests", r.streamRequests());
+            m.put("streamCpuMillis", r.streamCpuMillis());
             raw.add(m);
         }
         root.put("runs", raw);

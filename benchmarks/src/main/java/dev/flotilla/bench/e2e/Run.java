@@ -16,10 +16,11 @@ import dev.flotilla.bench.protocol.LatencySummary;
  * @param retainedBytes   heap after full GCs once converged, minus the same process's baseline
  * @param cached          objects in the contender's caches at that moment
  * @param streamRequests  API requests the contender sent during the update stream
+ * @param streamCpuMillis CPU the contender used during the update stream (until every update's mirror was seen)
  */
 record Run(Contender contender, int n, int round, double readySeconds, double syncSeconds, double convergeSeconds, long passCpuMillis, long requests,
         long retainedBytes, long cached, LatencySummary start, LatencySummary done, LatencySummary endToEnd,
-        int updates, int lateUpdates, long streamRequests) {
+        int updates, int lateUpdates, long streamRequests, long streamCpuMillis) {
 
     double totalSeconds() {
         return readySeconds + convergeSeconds;
@@ -39,6 +40,10 @@ record Run(Contender contender, int n, int round, double readySeconds, double sy
 
     double bytesPerCachedObject() {
         return cached == 0 ? Double.NaN : (double) retainedBytes / cached;
+    }
+
+    double cpuMillisPerUpdate() {
+        return updates == 0 ? Double.NaN : (double) streamCpuMillis / updates;
     }
 
     double requestsPerUpdate() {

@@ -18,7 +18,7 @@ import java.util.TreeMap;
  * @param updates      updates in the stream (rate x seconds)
  * @param shardedSize  the size at which Flotilla also runs sharded; 0 for none
  * @param replicas     replica counts of the sharded runs
- * @param contenders   who runs (all three by default; fewer for profiling one)
+ * @param contenders   who runs (Flotilla, JOSDK and the ceiling by default; ceiling7 adds the ceiling on fabric8 7.5.2)
  * @param jvmFlags     flags of every contender JVM (space-separated on the command line)
  */
 record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, int rate, int updates, int shardedSize,
@@ -27,7 +27,7 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
     static final String USAGE = """
             usage: EndToEnd [--sizes 1000,5000,20000] [--namespaces 50] [--rounds 3] [--workers 8]
                             [--rate 100] [--updates 400] [--sharded-size 5000] [--replicas 1,2,3]
-                            [--contenders flotilla,josdk,ceiling] [--jvm-flags "-Xmx2g -XX:+UseG1GC"] [--josdk-jar benchmarks-josdk/target/josdk-contender.jar]
+                            [--contenders flotilla,josdk,ceiling[,ceiling7]] [--jvm-flags "-Xmx2g -XX:+UseG1GC"] [--josdk-jar benchmarks-josdk/target/josdk-contender.jar]
                             [--out benchmarks/results]""";
 
     private static final Map<String, String> DEFAULTS = Map.ofEntries(
@@ -115,7 +115,7 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
             try {
                 return Contender.valueOf(s.trim().toUpperCase(java.util.Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("--contenders takes flotilla, josdk and ceiling, got '" + s + "'");
+                throw new IllegalArgumentException("--contenders takes flotilla, josdk, ceiling and ceiling7, got '" + s + "'");
             }
         }).distinct().toList();
     }

@@ -23,7 +23,7 @@ class EndToEndHarnessTest {
         Settings settings = Settings.parse(new String[] {
                 "--sizes", Integer.toString(N), "--namespaces", "10", "--rounds", "1", "--workers", "4",
                 "--rate", "50", "--updates", Integer.toString(UPDATES), "--sharded-size", Integer.toString(N),
-                "--replicas", "1,2", "--josdk-jar", "../benchmarks-josdk/target/josdk-contender.jar",
+                "--replicas", "1,2", "--contenders", "flotilla,josdk,ceiling,ceiling7", "--josdk-jar", "../benchmarks-josdk/target/josdk-contender.jar",
                 "--jvm-flags", "-Xmx512m -XX:+UseSerialGC", "--out", out.toString()});
 
         Report report = EndToEnd.run(settings);
@@ -62,7 +62,7 @@ class EndToEndHarnessTest {
         assertThatThrownBy(() -> Settings.parse(new String[] {"--rounds", "0"}))
                 .hasMessageContaining("--rounds must be at least 1, got 0");
         assertThatThrownBy(() -> Settings.parse(new String[] {"--contenders", "flotilla,kopf"}))
-                .hasMessageContaining("--contenders takes flotilla, josdk and ceiling, got 'kopf'");
+                .hasMessageContaining("--contenders takes flotilla, josdk, ceiling and ceiling7, got 'kopf'");
         assertThatThrownBy(() -> Settings.parse(new String[] {"--sharded-size", "7"}))
                 .hasMessageContaining("--sharded-size must be one of --sizes");
         assertThatThrownBy(() -> Settings.parse(new String[] {"--josdk-jar", "/nonexistent.jar"}))

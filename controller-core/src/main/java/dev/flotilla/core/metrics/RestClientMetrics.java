@@ -11,6 +11,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * client-go's {@code rest_client_requests_total{code,method,host}} for a fabric8 client: one
@@ -31,6 +32,11 @@ public final class RestClientMetrics implements Interceptor {
     static final String CONNECTION_ERROR_CODE = "<error>";
 
     private final MeterRegistry registry;
+    /** One counter per (code, method, host): looked up, not re-registered, on every response (a hot path). */
+    private final ConcurrentHashMap<Series, Counter> counters = new ConcurrentHashMap<>();
+
+    private record Series(String code, String method, String host) {
+    }
 
     public RestClientMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -55,10 +61,10 @@ public final class RestClientMetrics implements Interceptor {
         String host = request.uri().getPort() < 0
                 ? String.valueOf(request.uri().getHost())
                 : request.uri().getHost() + ":" + request.uri().getPort();
-        Counter.builder(REST_CLIENT_REQUESTS_TOTAL)
-                .description("Number of HTTP requests, partitioned by status code, method, and host")
-                .tags(LABEL_CODE, code, LABEL_METHOD, request.method(), LABEL_HOST, host)
-                .register(registry)
+        counters.computeIfAbsent(new Series(code, request.method(), host), s -> Counter.builder(REST_CLIENT_REQUESTS_TOTAL)
+                        .description("Number of HTTP requests, partitioned by status code, method, and host")
+                        .tags(LABEL_CODE, s.code(), LABEL_METHOD, s.method(), LABEL_HOST, s.host())
+                        .register(registry))
                 .increment();
     }
 }
