@@ -65,14 +65,16 @@ public final class ContenderSession {
 
     /**
      * Prints the heap the process retains before its controller starts, and how long measuring it
-     * took ({@code tookMillis}: the driver leaves those forced collections out of the start-up time).
+     * took ({@code tookMillis}: the driver leaves those forced collections out of the start-up time),
+     * and how many classes the JVM has loaded so far (JVM, client, one request).
      */
     public void baseline() throws InterruptedException {
         long begin = System.currentTimeMillis();
         long retained = retainedHeap();
         baselineDone = System.currentTimeMillis();
         emit(BASELINE, Map.of("retained", Long.toString(retained), "tookMillis", Long.toString(baselineDone - begin),
-                "at", Long.toString(begin)));
+                "at", Long.toString(begin),
+                "classes", Long.toString(ManagementFactory.getClassLoadingMXBean().getTotalLoadedClassCount())));
     }
 
     /**

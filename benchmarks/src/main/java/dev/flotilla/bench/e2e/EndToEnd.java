@@ -193,7 +193,7 @@ public final class EndToEnd {
 
             double readyS = (ready.longField("at") - p.spawnedAtMillis() - baseline.longField("tookMillis")) / 1000.0;
             double convergeS = Math.max(0.001, (converged - ready.longField("at")) / 1000.0);
-            return new Run(c, n, round, readyS, ready.longField("syncMillis") / 1000.0, convergeS,
+            return new Run(c, n, round, readyS, baseline.longField("classes"), ready.longField("syncMillis") / 1000.0, convergeS,
                     report.longField("cpuMillis") - ready.longField("cpuMillis"), report.longField("requests"),
                     heap.longField("retained") - baseline.longField("retained"), heap.longField("cached"),
                     LatencySummary.from(latency, "start"), LatencySummary.from(latency, "done"), e2e,

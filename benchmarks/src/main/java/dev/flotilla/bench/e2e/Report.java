@@ -313,6 +313,7 @@ final class Report {
             m.put("round", r.round());
             m.put("readySeconds", r.readySeconds());
             m.put("syncSeconds", r.syncSeconds());
+            m.put("classesBeforeController", r.classes());
             m.put("convergeSeconds", r.convergeSeconds());
             m.put("passCpuMillis", r.passCpuMillis());
             m.put("requests", r.requests());

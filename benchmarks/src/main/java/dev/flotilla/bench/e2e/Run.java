@@ -7,6 +7,7 @@ import dev.flotilla.bench.protocol.LatencySummary;
  * milliseconds.
  *
  * @param readySeconds    spawn to caches synced (the ceiling: its LIST done), less the baseline heap measurement
+ * @param classes         classes loaded before the controller started (JVM, client, one request)
  * @param syncSeconds     of that, from the baseline to caches synced: building and starting the controller
  *                        and filling its caches (the rest is the JVM and the client)
  * @param convergeSeconds caches synced to every mirror up to date, seen by the driver
@@ -18,7 +19,7 @@ import dev.flotilla.bench.protocol.LatencySummary;
  * @param streamRequests  API requests the contender sent during the update stream
  * @param streamCpuMillis CPU the contender used during the update stream (until every update's mirror was seen)
  */
-record Run(Contender contender, int n, int round, double readySeconds, double syncSeconds, double convergeSeconds, long passCpuMillis, long requests,
+record Run(Contender contender, int n, int round, double readySeconds, long classes, double syncSeconds, double convergeSeconds, long passCpuMillis, long requests,
         long retainedBytes, long cached, LatencySummary start, LatencySummary done, LatencySummary endToEnd,
         int updates, int lateUpdates, long streamRequests, long streamCpuMillis) {
 
