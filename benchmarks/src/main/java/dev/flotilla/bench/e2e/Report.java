@@ -132,7 +132,11 @@ final class Report {
         StringBuilder b = new StringBuilder();
         b.append("# End-to-end benchmark: Flotilla, the Java Operator SDK and the API server's ceiling\n\n");
         b.append("Measured ").append(finished).append(", ").append(String.format(Locale.ROOT, "%.1f", took.toSeconds() / 60.0))
-                .append(" minutes, by `bash benchmarks/e2e.sh`. Cells are the median over ").append(settings.rounds())
+                .append(" minutes, by `bash benchmarks/e2e.sh` (sizes ").append(settings.sizes()).append(", contenders ")
+                .append(settings.contenders().stream().map(c -> c.name().toLowerCase(Locale.ROOT)).toList())
+                .append(settings.shardedSize() == 0 ? ", no sharded runs" : ", sharded at N = " + settings.shardedSize()
+                        + " with " + settings.replicas() + " replicas")
+                .append("). Cells are the median over ").append(settings.rounds())
                 .append(" rounds with (min–max); ratios are taken within each round, then summarised.\n\n");
         b.append("**Machine.** ").append(machine.oneLine()).append(".\n\n");
         b.append("**Workload.** The built-in `configmap-mirror` controller: N labelled source ConfigMaps (")
