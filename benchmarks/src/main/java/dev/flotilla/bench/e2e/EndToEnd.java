@@ -75,48 +75,55 @@ public final class EndToEnd {
         Machine machine = Machine.describe(settings.josdkJar());
         System.err.println("e2e: " + machine.oneLine());
         try (RealApiServer server = RealApiServer.start(true)) {
-            KubernetesClient admin = server.client();
-            Path kubeconfig = Files.createTempFile("flotilla-e2e-", ".kubeconfig");
-            Files.writeString(kubeconfig, server.kubeconfigYaml());
-            admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(LEASE_NAMESPACE).endMetadata().build())
-                    .create();
-            try (MirrorTracker tracker = new MirrorTracker(admin);
-                    Workload workload = new Workload(admin, tracker, settings.namespaces())) {
-                EndToEnd bench = new EndToEnd(settings, kubeconfig, workload, tracker);
-                List<Run> runs = new ArrayList<>();
-                List<ShardedRun> sharded = new ArrayList<>();
-                for (int n : settings.sizes()) {
-                    long t = System.nanoTime();
-                    workload.growTo(n);
-                    System.err.printf("e2e: %d sources in %d namespaces (created in %.1f s)%n", n, settings.namespaces(),
-                            (System.nanoTime() - t) / 1e9);
-                    Thread.sleep(SETTLE_AFTER_CREATE.toMillis()); // let etcd and the watch cache finish with the creations
-                    bench.warmUp(n);
-                    for (int round = 1; round <= settings.rounds(); round++) {
-                        for (Contender c : rotation(settings.contenders(), round)) {
-                            Run run = bench.run(c, n, round);
-                            runs.add(run);
-                            System.err.println("e2e: " + Report.oneLine(run));
-                        }
-                    }
-                    if (n == settings.shardedSize()) {
-                        for (int round = 1; round <= settings.rounds(); round++) {
-                            for (int replicas : rotate(settings.replicas(), round - 1)) {
-                                ShardedRun run = bench.sharded(replicas, n, round);
-                                sharded.add(run);
-                                System.err.println("e2e: " + Report.oneLine(run));
-                            }
-                        }
+            // Ctrl-C must not leave kube-apiserver and etcd running (contenders exit when their stdin closes).
+            Thread stopServer = new Thread(server::close, "e2e-stop-api-server");
+            Runtime.getRuntime().addShutdownHook(stopServer);
+            try {
+                return run(settings, machine, server, began);
+            } finally {
+                Runtime.getRuntime().removeShutdownHook(stopServer);
+            }
+        }
+    }
+
+    private static Report run(Settings settings, Machine machine, RealApiServer server, long began) throws Exception {
+        KubernetesClient admin = server.client();
+        Path kubeconfig = Files.createTempFile("flotilla-e2e-", ".kubeconfig");
+        Files.writeString(kubeconfig, server.kubeconfigYaml());
+        admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(LEASE_NAMESPACE).endMetadata().build())
+                .create();
+        try (MirrorTracker tracker = new MirrorTracker(admin);
+                Workload workload = new Workload(admin, tracker, settings.namespaces())) {
+            EndToEnd bench = new EndToEnd(settings, kubeconfig, workload, tracker);
+            List<Run> runs = new ArrayList<>();
+            List<ShardedRun> sharded = new ArrayList<>();
+            for (int n : settings.sizes()) {
+                long t = System.nanoTime();
+                workload.growTo(n);
+                System.err.printf("e2e: %d sources in %d namespaces (created in %.1f s)%n", n, settings.namespaces(),
+                        (System.nanoTime() - t) / 1e9);
+                Thread.sleep(SETTLE_AFTER_CREATE.toMillis()); // let etcd and the watch cache finish with the creations
+                bench.warmUp(n);
+                for (int round = 1; round <= settings.rounds(); round++) {
+                    for (Contender c : rotation(settings.contenders(), round)) {
+                        Run run = bench.run(c, n, round);
+                        runs.add(run);
+                        System.err.println("e2e: " + Report.oneLine(run));
                     }
                 }
-                Report report = new Report(settings, machine, runs, sharded, Duration.ofNanos(System.nanoTime() - began));
-                Files.createDirectories(settings.out());
-                Files.writeString(settings.out().resolve("e2e.md"), report.markdown());
-                Files.writeString(settings.out().resolve("e2e.json"), report.json());
-                return report;
-            } finally {
-                Files.deleteIfExists(kubeconfig);
+                if (n == settings.shardedSize()) {
+                    for (int replicas : settings.replicas()) {
+                        sharded.addAll(bench.sharded(replicas, n, settings.rounds()));
+                    }
+                }
             }
+            Report report = new Report(settings, machine, runs, sharded, Duration.ofNanos(System.nanoTime() - began));
+            Files.createDirectories(settings.out());
+            Files.writeString(settings.out().resolve("e2e.md"), report.markdown());
+            Files.writeString(settings.out().resolve("e2e.json"), report.json());
+            return report;
+        } finally {
+            Files.deleteIfExists(kubeconfig);
         }
     }
 
@@ -230,7 +237,12 @@ public final class EndToEnd {
         }
     }
 
-    ShardedRun sharded(int replicas, int n, int round) throws Exception {
+    /**
+     * One sharding group of {@code replicas}: its cold start over N sources (timed once), then
+     * {@code rounds} mass deletions of every mirror on the balanced group, each timed until every
+     * mirror is back.
+     */
+    List<ShardedRun> sharded(int replicas, int n, int rounds) throws Exception {
         workload.deleteMirrors();
         workload.expectAll();
         Thread.sleep(SETTLE_BEFORE_RUN.toMillis());
@@ -240,7 +252,7 @@ public final class EndToEnd {
             for (int i = 0; i < replicas; i++) {
                 ContenderArgs args = baseArgs().with(ContenderArgs.IDENTITY, "replica-" + i)
                         .with(ContenderArgs.LEASE_NAMESPACE, LEASE_NAMESPACE).with(ContenderArgs.GROUP, group);
-                ps.add(spawn(Contender.FLOTILLA, "sharded" + replicas + "-" + i + "-n" + n + "-r" + round, args));
+                ps.add(spawn(Contender.FLOTILLA, "sharded" + replicas + "-" + i + "-n" + n, args));
             }
             long spawned = ps.getFirst().spawnedAtMillis();
             List<Message> baselines = new ArrayList<>();
@@ -248,23 +260,33 @@ public final class EndToEnd {
                 baselines.add(p.await(ContenderSession.BASELINE, START_TIMEOUT));
                 p.await(ContenderSession.READY, START_TIMEOUT);
             }
-            long converged = tracker.awaitConverged(CONVERGE_TIMEOUT);
-            awaitBalanced(ps);
-            tracker.forgetSeen();
-            long burst = System.currentTimeMillis();
-            workload.deleteMirrorsOnly();
-            long recovered = tracker.awaitConverged(CONVERGE_TIMEOUT);
-            List<Long> retained = new ArrayList<>();
-            List<Long> cached = new ArrayList<>();
-            List<Long> requests = new ArrayList<>();
-            for (int i = 0; i < ps.size(); i++) {
-                Message heap = ps.get(i).ask(ContenderSession.HEAP, ANSWER_TIMEOUT);
-                retained.add(heap.longField("retained") - baselines.get(i).longField("retained"));
-                cached.add(heap.longField("cached"));
-                requests.add(heap.longField("requests"));
+            double coldStart = (tracker.awaitConverged(CONVERGE_TIMEOUT) - spawned) / 1000.0;
+            List<ShardedRun> runs = new ArrayList<>();
+            for (int round = 1; round <= rounds; round++) {
+                awaitBalanced(ps);
+                List<Long> before = new ArrayList<>();
+                for (ContenderProcess p : ps) {
+                    before.add(p.ask(ContenderSession.REPORT, ANSWER_TIMEOUT).longField("requests"));
+                }
+                tracker.forgetSeen();
+                long burst = System.currentTimeMillis();
+                workload.deleteMirrorsOnly();
+                long recovered = tracker.awaitConverged(CONVERGE_TIMEOUT);
+                List<Long> retained = new ArrayList<>();
+                List<Long> cached = new ArrayList<>();
+                List<Long> requests = new ArrayList<>();
+                for (int i = 0; i < ps.size(); i++) {
+                    Message heap = ps.get(i).ask(ContenderSession.HEAP, ANSWER_TIMEOUT);
+                    retained.add(heap.longField("retained") - baselines.get(i).longField("retained"));
+                    cached.add(heap.longField("cached"));
+                    requests.add(heap.longField("requests") - before.get(i));
+                }
+                ShardedRun run = new ShardedRun(replicas, n, round, round == 1 ? coldStart : Double.NaN,
+                        (recovered - burst) / 1000.0, retained, cached, requests);
+                runs.add(run);
+                System.err.println("e2e: " + Report.oneLine(run));
             }
-            return new ShardedRun(replicas, n, round, (converged - spawned) / 1000.0, (recovered - burst) / 1000.0,
-                    retained, cached, requests);
+            return runs;
         } finally {
             for (ContenderProcess p : ps) {
                 p.close();

@@ -104,7 +104,7 @@ final class Report {
     }
 
     static String oneLine(ShardedRun r) {
-        return String.format(Locale.ROOT, "sharded %d replica(s) N=%d round %d: converged %.2f s after spawn, after deleting "
+        return String.format(Locale.ROOT, "sharded %d replica(s) N=%d round %d: cold start %.2f s, after deleting "
                 + "every mirror %.2f s (%.0f objects/s), retained MiB %s, cached %s", r.replicas(), r.n(), r.round(),
                 r.totalSeconds(), r.burstSeconds(), r.throughput(),
                 r.retainedBytes().stream().map(b -> String.format(Locale.ROOT, "%.1f", b / 1048576.0)).toList(), r.cached());
@@ -217,7 +217,7 @@ final class Report {
         if (!sharded.isEmpty()) {
             int n = sharded.getFirst().n();
             b.append("## Flotilla sharded, N = ").append(n).append("\n\n");
-            b.append("| replicas | cold start: spawn to converged (s) | mass deletion: recovered (s) | objects/s | vs 1 replica | retained heap per replica (MiB) | cached objects per replica | requests per replica |\n");
+            b.append("| replicas | cold start: spawn to converged (s) | mass deletion: recovered (s) | objects/s | vs 1 replica | retained heap per replica (MiB) | cached objects per replica | requests per replica during the recovery |\n");
             b.append("|---|---|---|---|---|---|---|---|\n");
             for (int replicas : settings.replicas()) {
                 List<ShardedRun> rs = sharded.stream().filter(r -> r.replicas() == replicas).toList();
@@ -230,12 +230,13 @@ final class Report {
                         .append(Stat.of(rs.stream().flatMap(r -> r.cached().stream()).mapToDouble(Long::doubleValue).toArray()).cell("%.0f")).append(" | ")
                         .append(Stat.of(rs.stream().flatMap(r -> r.requests().stream()).mapToDouble(Long::doubleValue).toArray()).cell("%.0f")).append(" |\n");
             }
-            b.append("\nThe replicas are spawned together. *cold start* runs from the first spawn to every mirror up to "
-                    + "date; it includes JVM start, the first replica to join taking every shard, and the handovers as the "
-                    + "others join (defaults: 15 s lease, 2 s retry). Once every replica reports a balanced share, the driver "
-                    + "deletes every mirror (one delete-collection per namespace); *recovered* runs from its first request "
-                    + "to every mirror back, and *objects/s* = N / recovered. Per-replica cells pool every replica of every "
-                    + "round; heap and requests are read after the recovery. All replicas share the machine's ")
+            b.append("\nOne group per replica count, its replicas spawned together. *cold start* (once per group) runs from "
+                    + "the first spawn to every mirror up to date; it includes JVM start, the first replica to join taking every "
+                    + "shard, and the handovers as the others join (defaults: 15 s lease, 2 s retry). Then, in each round, once "
+                    + "every replica reports a balanced share, the driver deletes every mirror (one delete-collection per "
+                    + "namespace); *recovered* runs from its first request to every mirror back, and *objects/s* = N / "
+                    + "recovered. Per-replica cells pool every replica of every round; heap is read after each recovery, "
+                    + "requests are those sent during it. All replicas share the machine's ")
                     .append(machine.facts().get("cores")).append(" cores with the API server and etcd.\n\n");
         }
 
@@ -339,7 +340,7 @@ final class Report {
             m.put("replicas", r.replicas());
             m.put("n", r.n());
             m.put("round", r.round());
-            m.put("totalSeconds", r.totalSeconds());
+            m.put("coldStartSeconds", number(r.totalSeconds()));
             m.put("burstSeconds", r.burstSeconds());
             m.put("retainedBytes", r.retainedBytes());
             m.put("cached", r.cached());
