@@ -289,6 +289,8 @@ class ReplicaProcessesTest {
     void aReplicaFrozenWithSigstopPastItsLeaseNeverOverlapsTheReplicaThatTookOver(TestCluster cluster, TestNamespace ns)
             throws Exception {
         String group = "frozen";
+        String[] frozenIdentity = new String[1];
+        long[] freeze = new long[2];
         List<String> namespaces = populate(cluster.client(), ns, group, 40, 5, 10);
         Path kubeconfig = kubeconfig(cluster);
         List<Child> live = startThree(kubeconfig, ns, group);
@@ -310,8 +312,10 @@ class ReplicaProcessesTest {
             Child frozen = live.stream().filter(c -> !c.identity.equals(leader)).findFirst().orElseThrow();
             Set<Integer> itsShards = frozen.active();
             Thread.sleep(2000);
+            frozenIdentity[0] = frozen.identity;
             long stopped = System.nanoTime();
             frozen.signal("STOP");
+            freeze[0] = System.nanoTime(); // delivered by now: `kill` has returned
             List<Child> others = live.stream().filter(c -> c != frozen).toList();
             awaitTrue("the others to take the frozen replica's shards", Duration.ofSeconds(20), () -> {
                 Set<Integer> covered = new HashSet<>();
@@ -326,8 +330,9 @@ class ReplicaProcessesTest {
             });
             long takenMs = Duration.ofNanos(System.nanoTime() - stopped).toMillis();
             Thread.sleep(Math.max(0, 9000 - takenMs)); // frozen well past the lease duration, while the others work
-            frozen.signal("CONT");
             long resumed = System.nanoTime();
+            freeze[1] = resumed;
+            frozen.signal("CONT");
             awaitTrue("the resumed replica to rejoin and share the shards again", Duration.ofSeconds(40), () -> settled(live, 32));
             Thread.sleep(2000);
             List<LeaseTransition> frozenTransitions = FileAuditTrail.readTransitions(List.of(frozen.audit));
@@ -349,7 +354,25 @@ class ReplicaProcessesTest {
         }
         List<ReconcileRecord> trail = FileAuditTrail.readReconciles(audits());
         assertThat(trail.size()).isGreaterThan(200);
-        assertThat(OverlapChecker.overlaps(trail)).isEmpty();
+        // The one overlap a freeze can produce without fencing tokens (documented in docs/architecture.md): a
+        // reconcile already running when SIGSTOP landed is frozen with the process and finishes after SIGCONT.
+        // It must end promptly (the fence interrupts it); no reconcile may start on the frozen replica meanwhile.
+        List<OverlapChecker.Overlap> overlaps = OverlapChecker.overlaps(trail);
+        List<OverlapChecker.Overlap> unexplained = overlaps.stream()
+                .filter(o -> !inFlightAcrossTheFreeze(o.first(), frozenIdentity[0], freeze[0], freeze[1])
+                        && !inFlightAcrossTheFreeze(o.second(), frozenIdentity[0], freeze[0], freeze[1]))
+                .toList();
+        long spanning = trail.stream().filter(r -> inFlightAcrossTheFreeze(r, frozenIdentity[0], freeze[0], freeze[1])).count();
+        System.out.printf("SIGSTOP: %d reconciles were in flight across the freeze; %d overlaps, all from them: %s%n",
+                spanning, overlaps.size(), unexplained.isEmpty());
+        assertThat(spanning).as("reconciles frozen mid-flight (at most one per worker)").isLessThanOrEqualTo(4);
+        assertThat(unexplained).isEmpty();
+    }
+
+    /** A reconcile of the frozen replica running when SIGSTOP had landed, that ended within 1 s of SIGCONT. */
+    private static boolean inFlightAcrossTheFreeze(ReconcileRecord r, String frozen, long stoppedNanos, long resumedNanos) {
+        return r.replica().equals(frozen) && r.startNanos() < stoppedNanos && r.endNanos() > stoppedNanos
+                && r.endNanos() <= resumedNanos + TimeUnit.SECONDS.toNanos(1);
     }
 
     private static long[] heap(Child c) throws InterruptedException {
