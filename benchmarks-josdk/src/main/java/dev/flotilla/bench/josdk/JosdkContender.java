@@ -49,17 +49,7 @@ public final class JosdkContender {
         operator.start(); // returns once the informers have synced
         session.ready();
         session.watching();
-        session.serve(new ContenderSession.Probe() {
-            @Override
-            public long requests() {
-                return requests.count();
-            }
-
-            @Override
-            public long cachedObjects() {
-                return reconciler.cachedObjects();
-            }
-        }, operator::stop);
+        session.serve(ContenderSession.Probe.of(requests::count, reconciler::cachedObjects), operator::stop);
         System.exit(0);
     }
 }

@@ -109,17 +109,8 @@ public final class PlainCeiling {
         sourcesSynced.get(2, TimeUnit.MINUTES);
         mirrorsSynced.get(2, TimeUnit.MINUTES);
         session.watching();
-        session.serve(new ContenderSession.Probe() {
-            @Override
-            public long requests() {
-                return requests.count();
-            }
-
-            @Override
-            public long cachedObjects() {
-                return sources.getStore().list().size() + mirrors.getStore().list().size();
-            }
-        }, () -> {
+        session.serve(ContenderSession.Probe.of(requests::count,
+                () -> sources.getStore().list().size() + mirrors.getStore().list().size()), () -> {
             sources.stop();
             mirrors.stop();
             pool.shutdownNow();

@@ -7,6 +7,7 @@ import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.LongSupplier;
 
 /**
  * The contender's side of the protocol: it prints {@code baseline}, then {@code ready}, then
@@ -48,6 +49,21 @@ public final class ContenderSession {
         /** Contender-specific fields for {@code report} and {@code heap}, e.g. a sharded replica's active shards. */
         default Map<String, String> extra() {
             return Map.of();
+        }
+
+        /** A probe without extra fields. */
+        static Probe of(LongSupplier requests, LongSupplier cachedObjects) {
+            return new Probe() {
+                @Override
+                public long requests() {
+                    return requests.getAsLong();
+                }
+
+                @Override
+                public long cachedObjects() {
+                    return cachedObjects.getAsLong();
+                }
+            };
         }
     }
 
