@@ -14,7 +14,6 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -54,8 +53,7 @@ final class MirrorReconciler implements Reconciler<ConfigMap> {
     public UpdateControl<ConfigMap> reconcile(ConfigMap source, Context<ConfigMap> context) {
         primaries = context.getPrimaryCache();
         String key = source.getMetadata().getNamespace() + "/" + source.getMetadata().getName();
-        Map<String, String> annotations = source.getMetadata().getAnnotations();
-        String stamp = annotations == null ? null : annotations.get(EventLatency.STAMP_ANNOTATION);
+        String stamp = EventLatency.stamp(source.getMetadata().getAnnotations());
         session.started().observe(key, stamp);
         try {
             if (source.getMetadata().getDeletionTimestamp() != null || spec.isMirror(source)) {

@@ -15,7 +15,6 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.ServiceLoader;
 import java.util.concurrent.ExecutorService;
@@ -88,8 +87,7 @@ public final class PlainCeiling {
                 }
                 pool.execute(() -> {
                     String key = source.getMetadata().getNamespace() + "/" + source.getMetadata().getName();
-                    Map<String, String> a = source.getMetadata().getAnnotations();
-                    String stamp = a == null ? null : a.get(EventLatency.STAMP_ANNOTATION);
+                    String stamp = EventLatency.stamp(source.getMetadata().getAnnotations());
                     session.started().observe(key, stamp);
                     try {
                         apply(client, spec, source);

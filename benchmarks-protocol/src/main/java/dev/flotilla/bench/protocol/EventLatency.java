@@ -2,6 +2,7 @@ package dev.flotilla.bench.protocol;
 
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -25,6 +26,11 @@ public final class EventLatency {
     private final ConcurrentHashMap<String, Long> lastSeen = new ConcurrentHashMap<>();
     private long[] samples = new long[1024];
     private int count;
+
+    /** The stamp among an object's annotations (which may be null), or null. */
+    public static String stamp(Map<String, String> annotations) {
+        return annotations == null ? null : annotations.get(STAMP_ANNOTATION);
+    }
 
     public static long nowMicros() {
         Instant now = Instant.now();

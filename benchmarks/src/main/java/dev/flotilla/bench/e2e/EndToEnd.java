@@ -52,7 +52,8 @@ public final class EndToEnd {
     }
 
     public static void main(String[] argv) throws Exception {
-        if (argv.length == 1 && (argv[0].equals("--help") || argv[0].equals("-h"))) {
+        // Anywhere, not only alone: e2e.sh puts its own --josdk-jar and --out first.
+        if (java.util.Arrays.stream(argv).anyMatch(a -> a.equals("--help") || a.equals("-h"))) {
             System.out.println(Settings.USAGE);
             return;
         }

@@ -97,7 +97,7 @@ public final class FlotillaContender {
     static Reconciler<ConfigMap> measured(Reconciler<ConfigMap> mirror, ContenderSession session) {
         return request -> {
             String key = request.key().namespace() + "/" + request.key().name();
-            String stamp = request.object().map(FlotillaContender::stamp).orElse(null);
+            String stamp = request.object().map(cm -> EventLatency.stamp(cm.getMetadata().getAnnotations())).orElse(null);
             session.started().observe(key, stamp);
             try {
                 return mirror.reconcile(request);
@@ -105,10 +105,5 @@ public final class FlotillaContender {
                 session.finished().observe(key, stamp);
             }
         };
-    }
-
-    static String stamp(ConfigMap cm) {
-        Map<String, String> a = cm.getMetadata().getAnnotations();
-        return a == null ? null : a.get(EventLatency.STAMP_ANNOTATION);
     }
 }

@@ -3,6 +3,7 @@ package dev.flotilla.bench.e2e;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -24,24 +25,29 @@ import java.util.TreeMap;
 record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, int rate, int updates, int shardedSize,
         List<Integer> replicas, List<Contender> contenders, List<String> jvmFlags, Path josdkJar, Path out) {
 
-    static final String USAGE = """
-            usage: EndToEnd [--sizes 1000,5000,20000] [--namespaces 50] [--rounds 3] [--workers 8]
-                            [--rate 100] [--updates 400] [--sharded-size 5000] [--replicas 1,2,3]
-                            [--contenders flotilla,josdk,ceiling[,ceiling7]] [--jvm-flags "-Xmx2g -XX:+UseG1GC"] [--josdk-jar benchmarks-josdk/target/josdk-contender.jar]
-                            [--out benchmarks/results]""";
+    /** Every option with its default, in the order the usage line lists them: the one place defaults live. */
+    private static final Map<String, String> DEFAULTS = defaults();
 
-    private static final Map<String, String> DEFAULTS = Map.ofEntries(
-            Map.entry("sizes", "1000,5000,20000"),
-            Map.entry("namespaces", "50"),
-            Map.entry("rounds", "3"),
-            Map.entry("workers", "8"),
-            Map.entry("rate", "100"),
-            Map.entry("updates", "400"),
-            Map.entry("sharded-size", "5000"),
-            Map.entry("replicas", "1,2,3"),
-            Map.entry("contenders", "flotilla,josdk,ceiling"),
-            Map.entry("jvm-flags", "-Xmx2g -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError"),
-            Map.entry("josdk-jar", "benchmarks-josdk/target/josdk-contender.jar"));
+    static final String USAGE = "usage: EndToEnd " + String.join(" ", DEFAULTS.entrySet().stream()
+            .map(e -> "[--" + e.getKey() + " " + (e.getValue().contains(" ") ? '"' + e.getValue() + '"' : e.getValue()) + "]")
+            .toList()) + "\n  --contenders also takes ceiling7 (the ceiling on fabric8 7.5.2); --sharded-size 0 runs no sharded groups";
+
+    private static Map<String, String> defaults() {
+        Map<String, String> d = new LinkedHashMap<>();
+        d.put("sizes", "1000,5000,20000");
+        d.put("namespaces", "50");
+        d.put("rounds", "3");
+        d.put("workers", "8");
+        d.put("rate", "100");
+        d.put("updates", "400");
+        d.put("sharded-size", "5000");
+        d.put("replicas", "1,2,3");
+        d.put("contenders", "flotilla,josdk,ceiling");
+        d.put("jvm-flags", "-Xmx2g -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError");
+        d.put("josdk-jar", "benchmarks-josdk/target/josdk-contender.jar");
+        d.put("out", "benchmarks/results");
+        return java.util.Collections.unmodifiableMap(d);
+    }
 
     Settings {
         sizes = List.copyOf(sizes);
@@ -84,7 +90,6 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
 
     static Settings parse(String[] argv) {
         Map<String, String> values = new TreeMap<>(DEFAULTS);
-        values.put("out", "benchmarks/results");
         for (int i = 0; i < argv.length; i++) {
             if (!argv[i].startsWith("--") || i + 1 >= argv.length) {
                 throw new IllegalArgumentException("expected --key value, got '" + argv[i] + "'");
