@@ -44,10 +44,6 @@ final class ContenderProcess implements AutoCloseable {
         return new ContenderProcess(label, p, spawned, log);
     }
 
-    String label() {
-        return label;
-    }
-
     long spawnedAtMillis() {
         return spawnedAtMillis;
     }

@@ -169,10 +169,6 @@ final class MirrorTracker implements AutoCloseable {
         converged = 0;
     }
 
-    synchronized int convergedCount() {
-        return converged;
-    }
-
     @Override
     public void close() {
         informer.stop();

@@ -50,14 +50,6 @@ final class Workload implements AutoCloseable {
         }
     }
 
-    List<String> namespaces() {
-        return List.copyOf(namespaces);
-    }
-
-    int size() {
-        return sources.size();
-    }
-
     /** Creates sources until there are {@code n}. */
     void growTo(int n) throws Exception {
         String data = "x".repeat(DATA_BYTES / 4);
