@@ -4,6 +4,7 @@ import dev.flotilla.core.controller.ControllerBuilder;
 import dev.flotilla.core.controller.KeyGate;
 import dev.flotilla.core.events.EventRecorder;
 import dev.flotilla.core.manager.CacheSyncException;
+import dev.flotilla.core.manager.ExtensionStartException;
 import dev.flotilla.core.manager.Manager;
 import dev.flotilla.core.manager.ManagerOptions;
 import dev.flotilla.resilience.GuardConfig;
@@ -34,6 +35,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,8 +52,9 @@ import picocli.CommandLine.Spec;
  * built-in controllers until SIGTERM/SIGINT as one replica of a sharding group ({@link Sharding},
  * settings from {@link ShardingSettings}) unless {@code --no-sharding}. On SIGTERM it leaves the
  * group first (its shards go to the others at once), then drains in-flight reconciles within
- * {@code --shutdown-timeout}. If another replica takes over its identity it stops the same way and
- * exits {@link ExitCode#SHARDING}.
+ * {@code --shutdown-timeout}. If another replica takes over its identity the manager abandons the
+ * group, stops the same way and this exits {@link ExitCode#SHARDING}. The order is the manager's
+ * ({@link Manager#install}); this class only maps outcomes to exit codes.
  */
 @Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Run the built-in controllers (configmap-mirror) against a cluster until SIGTERM, as one "
@@ -250,11 +253,12 @@ final class RunCommand implements Callable<Integer> {
         String instance = shardingConfig.map(ShardingConfig::identity).orElseGet(RunCommand::instanceName);
         EventRecorder events = new EventRecorder(client, ConfigMapMirror.FIELD_MANAGER, instance, Clock.systemUTC());
         Manager manager = new Manager(client, options, KeyGate.admitAll(), registry);
-        Thread hook = null;
         KillSwitch killSwitch = null;
+        Thread hook = null;
         try {
             // Before the manager starts: narrows its informers to the shards held (none yet) and gates its keys.
-            Sharding sharding = shardingConfig.map(c -> Sharding.install(manager, c)).orElse(null);
+            Optional<Sharding> sharding = shardingConfig.map(Sharding::of);
+            sharding.ifPresent(manager::install);
             ConfigMapMirror.register(manager, workers, events, UnaryOperator.identity());
             List<String> controllers = new ArrayList<>(List.of(ConfigMapMirror.CONTROLLER_NAME));
             if (prometheusUrl != null) {
@@ -269,39 +273,45 @@ final class RunCommand implements Callable<Integer> {
                     .addKeyValue("controllers", controllers)
                     .addKeyValue("workers", workers)
                     .addKeyValue("config", loaded.source());
-            if (sharding != null) {
-                ShardingConfig c = sharding.config();
+            if (sharding.isPresent()) {
+                ShardingConfig c = sharding.get().config();
                 starting = starting.addKeyValue("identity", c.identity()).addKeyValue("leaseNamespace", c.leaseNamespace())
                         .addKeyValue("group", c.group()).addKeyValue("shards", c.shards());
             } else {
                 starting = starting.addKeyValue("sharding", "off");
             }
             starting.log("flotilla starting");
+            // SIGTERM, even during the start: the manager leaves the group (its shards go to the others at once),
+            // then drains; a start in progress is interrupted and cleaned up by the manager itself.
+            AtomicBoolean terminated = new AtomicBoolean();
+            hook = new Thread(() -> {
+                terminated.set(true);
+                manager.stop();
+            }, "flotilla-shutdown");
+            Runtime.getRuntime().addShutdownHook(hook);
             try {
                 manager.start();
+            } catch (IllegalStateException e) {
+                if (terminated.get()) {
+                    return ExitCode.OK.code(); // SIGTERM while starting: the manager has cleaned up
+                }
+                throw e;
             } catch (CacheSyncException e) {
-                // start() already stopped the informers; stop() after a failed start would wait forever.
                 throw new CliException(ExitCode.FAILURE, e.getMessage(), e);
             } catch (UncheckedIOException e) {
                 throw new CliException(ExitCode.CONFIG, e.getMessage(), e);
+            } catch (ExtensionStartException e) {
+                throw joinFailure(e, shardingConfig.orElseThrow());
             }
-            // Installed only once started: a hook calling stop() after a failed start() would hang the JVM's exit.
-            // Leave the group first (its shards go to the others at once), then drain and stop the manager.
-            hook = new Thread(() -> shutdown(sharding, manager), "flotilla-shutdown");
-            Runtime.getRuntime().addShutdownHook(hook);
             if (manager.healthPort() > 0) {
                 log.atInfo().addKeyValue("metrics", "http://" + healthBindAddress + ":" + manager.healthPort() + "/metrics")
                         .log("serving /metrics, /healthz, /readyz");
             }
-            if (sharding != null) {
-                join(sharding, manager);
-                // Another replica took this identity: stop everything and exit 6 rather than run as a ghost.
-                sharding.fatal().thenAccept(reason -> Thread.ofPlatform().name("flotilla-fatal")
-                        .start(() -> shutdown(sharding, manager)));
-            }
             manager.awaitTermination();
-            if (sharding != null && sharding.fatal().isDone()) {
-                throw new CliException(ExitCode.SHARDING, "stopped: " + sharding.fatal().join());
+            // Another replica took this identity: the manager stopped everything; exit 6 rather than run as a ghost.
+            Optional<String> failure = manager.failure();
+            if (failure.isPresent()) {
+                throw new CliException(ExitCode.SHARDING, "stopped: " + failure.get());
             }
             return ExitCode.OK.code();
         } finally {
@@ -320,37 +330,13 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    /** Joins the sharding group; on failure leaves nothing running and throws the one-line error. */
-    private static void join(Sharding sharding, Manager manager) throws InterruptedException {
-        ShardingConfig c = sharding.config();
-        try {
-            sharding.start();
-        } catch (DuplicateIdentityException | ShardingSetupException e) {
-            sharding.abandon(); // nothing is held after a refused join; close its watches
-            manager.stop();
-            throw new CliException(ExitCode.SHARDING, e.getMessage(), e);
-        } catch (InterruptedException e) {
-            sharding.abandon();
-            manager.stop();
-            throw e;
-        } catch (Exception e) {
-            sharding.abandon();
-            manager.stop();
-            throw new CliException(ExitCode.FAILURE, "cannot join sharding group '" + c.group() + "' in namespace "
-                    + c.leaseNamespace() + ": " + e, e);
+    /** A refused join as one line: exit 6 for what the group said no to, 1 for anything else. */
+    private static CliException joinFailure(ExtensionStartException e, ShardingConfig c) {
+        if (e.getCause() instanceof DuplicateIdentityException || e.getCause() instanceof ShardingSetupException) {
+            return new CliException(ExitCode.SHARDING, e.getCause().getMessage(), e);
         }
-    }
-
-    /** The shutdown order: sharding hands every shard over, then the manager drains and stops. */
-    private static void shutdown(Sharding sharding, Manager manager) {
-        if (sharding != null) {
-            try {
-                sharding.stop();
-            } catch (RuntimeException e) {
-                log.atWarn().addKeyValue("error", e.toString()).log("leaving the sharding group failed; its Leases expire on their own");
-            }
-        }
-        manager.stop();
+        return new CliException(ExitCode.FAILURE, "cannot join sharding group '" + c.group() + "' in namespace "
+                + c.leaseNamespace() + ": " + e.getCause(), e);
     }
 
     private void validate() {

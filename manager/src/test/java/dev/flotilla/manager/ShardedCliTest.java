@@ -68,16 +68,15 @@ class ShardedCliTest {
             client = cluster.newClient();
             manager = new Manager(client, ManagerOptions.defaults().withHealthPort(-1)
                     .withShutdownTimeout(Duration.ofSeconds(5)), KeyGate.admitAll());
-            sharding = Sharding.install(manager, config);
+            sharding = Sharding.of(config);
+            manager.install(sharding);
             manager.controller(ConfigMap.class).named("idle-" + config.identity())
                     .withLabelSelector("flotilla.dev/sharded-cli-test=" + config.identity()).complete(r -> Result.done());
             manager.start();
-            sharding.start();
         }
 
         @Override
         public void close() {
-            sharding.stop();
             manager.stop();
             client.close();
         }

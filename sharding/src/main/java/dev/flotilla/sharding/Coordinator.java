@@ -1,213 +1,286 @@
 package dev.flotilla.sharding;
 
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
-import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfigBuilder;
-import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElector;
-import io.fabric8.kubernetes.client.extended.leaderelection.resourcelock.LeaseLock;
+import java.time.Clock;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Elected with fabric8's leader election on the group's coordinator Lease; while leading it
- * publishes, on each shard Lease, the member that should hold it ({@link ShardAssigner}). It keeps
- * nothing the Leases do not hold: live members are the fresh membership Leases, current owners are
- * the published desired owners (or, failing that, the holders), so a newly elected coordinator
- * computes the same plan and moves nothing that need not move.
+ * Elects the group's coordinator on its Lease and, while leading, publishes on each shard Lease
+ * the member that should hold it ({@link ShardAssigner}). The election follows the shard Leases'
+ * rules, on the {@link MonotonicClock}: a candidate takes the coordinator Lease only when it is
+ * free or nobody has been seen renewing it for its duration, and a leader counts as leading only
+ * until its last successful renewal plus the renew deadline. The coordinator keeps nothing the
+ * Leases do not hold: live members are the fresh membership Leases, current owners the published
+ * desired owners (or, failing that, the holders), so a newly elected coordinator computes the
+ * same plan and moves nothing that need not move. Confined to the replica's {@link Lane}; only
+ * {@link #isLeadingFresh} and {@link #isLeading} are read from other threads.
  */
-final class Coordinator implements AutoCloseable {
+final class Coordinator {
 
     private static final Logger log = LoggerFactory.getLogger(Coordinator.class);
 
-    private final KubernetesClient client;
+    enum Role { FOLLOWER, CAMPAIGNING, LEADER }
+
     private final ShardingConfig config;
-    private final LeaseView view;
-    private final Leases leases;
     private final LeaseNaming naming;
     private final String holder;
+    private final MonotonicClock clock;
+    private final Clock wall;
+    private final Lane lane;
+    private final LeaseStore store;
+    private final LeaseView view;
+    private final ShardWork work;
     private final ShardMetrics metrics;
     private final Reactor reactor;
-    private final Runnable onLeadershipChange;
-    private volatile boolean leading;
-    private volatile boolean closed;
-    private volatile boolean leaving;
-    private volatile LeaderElector elector;
-    private volatile CompletableFuture<?> election;
-    private volatile long electionStartedNanos;
-    /** When this replica last saw its own renewal of the coordinator Lease (monotonic). */
-    private volatile long ownRenewalSeenNanos;
-    private final Set<String> warnedStrangers = new HashSet<>();
+    private final long renewDeadlineNanos;
+    /** The monotonic instant until which this replica counts as the coordinator; 0 when it does not. */
+    private final AtomicLong leaderUntil = new AtomicLong();
+    private volatile Role role = Role.FOLLOWER;
+    private Lease lease;
+    private long renewedAtNanos;
+    private boolean renewing;
+    private long campaign;
+    private boolean leaving;
+    private boolean closed;
+    /** Shards whose desired-owner write is in flight: not published again until it lands. */
+    private final Set<Integer> publishing = new HashSet<>();
+    private final Set<String> warned = new HashSet<>();
 
-    Coordinator(KubernetesClient client, ShardingConfig config, LeaseView view, Leases leases, String holder,
-            ShardMetrics metrics, Runnable onLeadershipChange) {
-        this.client = client;
+    Coordinator(ShardingConfig config, String holder, NodePorts ports, ShardWork work, ShardMetrics metrics) {
         this.config = config;
-        this.view = view;
-        this.leases = leases;
         this.naming = new LeaseNaming(config.group());
         this.holder = holder;
+        this.clock = ports.clock();
+        this.wall = ports.wall();
+        this.lane = ports.lane();
+        this.store = ports.store();
+        this.view = ports.view();
+        this.work = work;
         this.metrics = metrics;
-        this.onLeadershipChange = onLeadershipChange;
-        this.reactor = new Reactor("coordinator-" + config.identity(), this::pass, config.retryPeriod());
+        this.renewDeadlineNanos = config.renewDeadline().toNanos();
+        this.reactor = new Reactor(lane, clock, this::pass, config.retryPeriod());
     }
 
     void start() {
-        view.onChange(() -> view.get(naming.coordinatorLease()).filter(c -> c.holder().equals(holder))
-                .ifPresent(c -> ownRenewalSeenNanos = c.changedNanos()));
         view.onChange(reactor::poke);
-        reactor.execute(this::startElection);
         reactor.poke();
     }
 
     boolean isLeading() {
-        return leading;
+        return role == Role.LEADER;
     }
 
-    /**
-     * Leading, and seen renewing within the renew deadline, on this replica's monotonic clock:
-     * what admits cluster-scoped keys. fabric8 judges its own deadline on the wall clock and only
-     * when its thread runs, so a resumed process would otherwise work a moment on stale leadership.
-     */
+    /** Leading, and renewed within the renew deadline on this replica's monotonic clock: what admits cluster-scoped keys. */
     boolean isLeadingFresh() {
-        return leading && System.nanoTime() - ownRenewalSeenNanos < config.renewDeadline().toNanos();
+        return clock.nanoTime() < leaderUntil.get();
     }
 
-    void poke() {
-        reactor.poke();
+    /** The monotonic instant until which this replica counts as the coordinator (0: it does not); for the simulation's checks. */
+    long leadingUntil() {
+        return leaderUntil.get();
     }
 
-    private void startElection() {
-        if (closed) {
-            return;
-        }
-        var lock = new LeaseLock(new ObjectMetaBuilder().withName(naming.coordinatorLease())
-                .withNamespace(config.leaseNamespace())
-                .addToLabels(LeaseNaming.LABEL_GROUP, config.group())
-                .addToLabels(LeaseNaming.LABEL_ROLE, LeaseNaming.ROLE_COORDINATOR).build(), holder);
-        var electionConfig = new LeaderElectionConfigBuilder().withName(naming.coordinatorLease()).withLock(lock)
-                .withLeaseDuration(config.leaseDuration()).withRenewDeadline(config.renewDeadline())
-                .withRetryPeriod(config.retryPeriod()).withReleaseOnCancel(true)
-                .withLeaderCallbacks(new LeaderCallbacks(this::startedLeading, this::stoppedLeading, leader -> { }))
-                .build();
-        elector = client.leaderElector().withConfig(electionConfig).build();
-        electionStartedNanos = System.nanoTime();
-        election = elector.start();
-    }
-
-    private void startedLeading() {
-        ownRenewalSeenNanos = System.nanoTime(); // fabric8 has just written the Lease successfully
-        leading = true;
-        metrics.leading(true);
-        log.atInfo().addKeyValue("replica", config.identity()).addKeyValue("lease", naming.coordinatorLease())
-                .log("became coordinator");
-        onLeadershipChange.run();
-        reactor.poke();
-    }
-
-    private void stoppedLeading() {
-        boolean was = leading;
-        leading = false;
-        metrics.leading(false);
-        if (was && !closed) {
-            log.atWarn().addKeyValue("replica", config.identity()).log("lost coordinator leadership");
-        }
-        onLeadershipChange.run();
-        if (!closed) {
-            reactor.poke();
-        }
-    }
-
-    /** One pass: while not leading, retry the election the moment the coordinator Lease expires; while leading, publish the plan. */
     private OptionalLong pass() {
         if (closed) {
             return OptionalLong.empty();
         }
-        long next = Long.MAX_VALUE;
-        Map<String, LeaseView.Seen> members = new HashMap<>();
+        long now = clock.nanoTime();
+        long[] next = {Long.MAX_VALUE};
+        Set<String> live = new TreeSet<>();
         for (LeaseView.Seen s : view.all()) {
             Optional<String> member = naming.memberOf(s.name());
             if (member.isPresent() && view.isHeld(s)) {
-                members.put(member.get(), s);
-                next = Math.min(next, view.expiresAtNanos(s));
+                live.add(member.get());
+                next[0] = Math.min(next[0], view.expiresAtNanos(s));
             }
         }
-        metrics.members(members.size());
+        metrics.members(live.size());
         view.prune();
-        if (!leading) {
-            CompletableFuture<?> running = election;
-            if ((running == null || running.isDone())
-                    && System.nanoTime() >= electionStartedNanos + config.retryPeriod().toNanos() / 2) {
-                // fabric8's elector is single-use: once it gave up (renewal failed past its deadline) nothing
-                // campaigns any more unless a new one is started.
-                restartElection();
+        if (role == Role.LEADER) {
+            long deadline = renewedAtNanos + renewDeadlineNanos;
+            Optional<LeaseView.Seen> c = view.get(naming.coordinatorLease());
+            if (now >= deadline) {
+                stepDown("no renewal of the coordinator lease succeeded within the renew deadline");
+            } else if (c.isPresent() && c.get().deleted()) {
+                stepDown("the coordinator lease was deleted");
+            } else if (c.isPresent() && view.hasSeen(c.get().name(), Leases.resourceVersion(lease))
+                    && !holder.equals(c.get().holder())) {
+                stepDown("the coordinator lease now names holder '" + c.get().holder() + "'");
+            } else {
+                next[0] = Math.min(next[0], deadline);
             }
-            // fabric8 retries an election every 1.2-2.2 retry periods; a candidate that sees the
-            // Lease expire or freed restarts its elector, whose first attempt is immediate.
-            Optional<LeaseView.Seen> coordinator = view.get(naming.coordinatorLease());
-            if (coordinator.isPresent() && !coordinator.get().holder().equals(holder)) {
-                LeaseView.Seen c = coordinator.get();
-                long earliestRestart = electionStartedNanos + config.retryPeriod().toNanos() / 2;
-                if (!view.isHeld(c) && System.nanoTime() >= earliestRestart) {
-                    restartElection();
-                } else if (!view.isHeld(c)) {
-                    next = Math.min(next, earliestRestart);
-                } else {
-                    next = Math.min(next, view.expiresAtNanos(c));
-                }
+        }
+        if (role == Role.FOLLOWER && !leaving) {
+            campaign(next);
+        }
+        if (role == Role.LEADER) {
+            if (leaving) {
+                live.remove(config.identity());
             }
-            return next == Long.MAX_VALUE ? OptionalLong.empty() : OptionalLong.of(next);
-        }
-        Set<String> live = new TreeSet<>(members.keySet());
-        if (leaving) {
-            live.remove(config.identity());
-        }
-        if (live.isEmpty() && !leaving) {
+            if (!live.isEmpty() || leaving) {
+                publish(live, next);
+            }
             // Not even this replica looks alive: its own view has stalled. Publishing "nobody" would make
             // every replica drop every shard; wait for the view instead.
-            return OptionalLong.of(System.nanoTime() + config.retryPeriod().toNanos());
         }
-        next = Math.min(next, publish(live));
-        return next == Long.MAX_VALUE ? OptionalLong.empty() : OptionalLong.of(next);
+        return next[0] == Long.MAX_VALUE ? OptionalLong.empty() : OptionalLong.of(next[0]);
     }
 
-    private void restartElection() {
-        CompletableFuture<?> running = election;
-        if (running != null) {
-            running.cancel(true);
+    /** Takes the coordinator Lease if it is free or expired; otherwise asks to look again when it would expire. */
+    private void campaign(long[] next) {
+        Optional<LeaseView.Seen> seen = view.get(naming.coordinatorLease());
+        if (seen.isPresent() && seen.get().deleted() && view.isHeld(seen.get())) {
+            next[0] = Math.min(next[0], view.expiresAtNanos(seen.get())); // its holder may still think it leads
+            return;
         }
-        startElection();
+        if (seen.isEmpty() || seen.get().deleted()) {
+            Lease fresh = Leases.newLease(naming.coordinatorLease(), Map.of(LeaseNaming.LABEL_GROUP, config.group(),
+                    LeaseNaming.LABEL_ROLE, LeaseNaming.ROLE_COORDINATOR), Map.of());
+            run(store.create(Leases.hold(fresh, holder, leaseSeconds(), wall)));
+            return;
+        }
+        LeaseView.Seen c = seen.get();
+        if (c.holder().isEmpty() || !view.isHeld(c) || holder.equals(c.holder())) {
+            run(store.update(c.lease(), l -> Leases.hold(l, holder, leaseSeconds(), wall)));
+        } else {
+            next[0] = Math.min(next[0], view.expiresAtNanos(c));
+        }
     }
 
-    /** Publishes the plan; returns when it next needs to look (a deleted shard Lease it may recreate). */
-    private long publish(Set<String> live) {
-        long next = Long.MAX_VALUE;
+    private void run(CompletableFuture<LeaseWrite> write) {
+        role = Role.CAMPAIGNING;
+        long attempt = ++campaign;
+        long sent = clock.nanoTime();
+        write.whenComplete((outcome, e) -> lane.execute(() -> campaigned(attempt, sent, LeaseWrite.settled(outcome, e))));
+    }
+
+    private void campaigned(long attempt, long sent, LeaseWrite outcome) {
+        if (attempt != campaign || role != Role.CAMPAIGNING) {
+            return;
+        }
+        if (!(outcome instanceof LeaseWrite.Written written) || closed || leaving) {
+            role = Role.FOLLOWER;
+            if (outcome instanceof LeaseWrite.Written w) {
+                lease = w.lease();
+                resign(); // won while leaving: give it straight back
+            }
+            reactor.poke();
+            return;
+        }
+        lease = written.lease();
+        renewedAtNanos = sent;
+        if (clock.nanoTime() >= sent + renewDeadlineNanos) {
+            role = Role.FOLLOWER; // the answer came too late to prove anything; try again
+            reactor.poke();
+            return;
+        }
+        role = Role.LEADER;
+        leaderUntil.set(sent + renewDeadlineNanos);
+        metrics.leading(true);
+        log.atInfo().addKeyValue("replica", config.identity()).addKeyValue("lease", naming.coordinatorLease())
+                .log("became coordinator");
+        work.admitClusterScoped();
+        reactor.poke();
+    }
+
+    private void stepDown(String why) {
+        role = Role.FOLLOWER;
+        leaderUntil.set(0);
+        metrics.leading(false);
+        int interrupted = work.interruptClusterScoped();
+        if (!closed) {
+            log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("reason", why)
+                    .addKeyValue("interrupted", interrupted).log("lost coordinator leadership");
+        }
+        reactor.poke();
+    }
+
+    /** Renews the coordinator Lease while leading; call on the lane every retry period. */
+    void renew() {
+        if (role != Role.LEADER || renewing || lease == null) {
+            return;
+        }
+        renew(lease, true);
+    }
+
+    private void renew(Lease base, boolean mayRetry) {
+        renewing = true;
+        long sent = clock.nanoTime();
+        long attempt = campaign;
+        store.update(base, l -> Leases.hold(l, holder, leaseSeconds(), wall))
+                .whenComplete((outcome, e) -> lane.execute(() -> renewed(attempt, sent, LeaseWrite.settled(outcome, e), mayRetry)));
+    }
+
+    private void renewed(long attempt, long sent, LeaseWrite outcome, boolean mayRetry) {
+        renewing = false;
+        if (attempt != campaign || role != Role.LEADER) {
+            return;
+        }
+        switch (outcome) {
+            case LeaseWrite.Written w -> {
+                lease = w.lease();
+                if (sent > renewedAtNanos) {
+                    renewedAtNanos = sent;
+                    leaderUntil.set(sent + renewDeadlineNanos);
+                }
+            }
+            case LeaseWrite.Conflict c -> {
+                renewing = true;
+                store.get(naming.coordinatorLease()).whenComplete((now, error) -> lane.execute(() -> {
+                    renewing = false;
+                    if (attempt != campaign || role != Role.LEADER || error != null) {
+                        return;
+                    }
+                    if (now.isEmpty() || !holder.equals(Leases.holderOf(now.get()))) {
+                        stepDown("renewal found the coordinator lease " + now.map(l -> "held by '" + Leases.holderOf(l)
+                                + "'").orElse("deleted"));
+                    } else if (mayRetry) {
+                        renew(now.get(), false);
+                    } else {
+                        lease = now.get();
+                    }
+                }));
+            }
+            case LeaseWrite.Missing m -> stepDown("renewal found the coordinator lease deleted");
+            case LeaseWrite.Failed f -> log.atDebug().addKeyValue("error", f.error().toString())
+                    .log("coordinator renewal failed"); // the deadline steps down if none succeeds in time
+        }
+    }
+
+    /** Publishes the plan; returns the writes it sent. */
+    private List<CompletableFuture<Void>> publish(Set<String> live, long[] next) {
         int shards = config.shards();
         Map<Integer, String> current = new HashMap<>();
         Map<Integer, LeaseView.Seen> shardLeases = new HashMap<>();
         for (int shard = 0; shard < shards; shard++) {
             String name = naming.shardLease(shard);
-            Optional<LeaseView.Seen> deleted = view.get(name).filter(LeaseView.Seen::deleted);
-            if (deleted.isPresent() && view.isHeld(deleted.get())) {
+            Optional<LeaseView.Seen> seen = view.get(name);
+            if (seen.isPresent() && seen.get().deleted() && view.isHeld(seen.get())) {
                 // Deleted under a holder that may still be working on it: recreate (free) only once that
                 // holder's lease would have expired, or the shard could have two owners.
-                next = Math.min(next, view.expiresAtNanos(deleted.get()));
+                next[0] = Math.min(next[0], view.expiresAtNanos(seen.get()));
                 continue;
             }
-            Optional<LeaseView.Seen> seen = view.get(name).filter(s -> !s.deleted());
-            if (seen.isEmpty()) {
-                leases.create(Leases.newLease(name, Map.of(LeaseNaming.LABEL_GROUP, config.group(),
-                        LeaseNaming.LABEL_ROLE, LeaseNaming.ROLE_SHARD, LeaseNaming.LABEL_SHARD, String.valueOf(shard)),
-                        Map.of(LeaseNaming.ANNOTATION_SHARDS, String.valueOf(shards))));
+            if (seen.isEmpty() || seen.get().deleted()) {
+                if (publishing.add(shard)) {
+                    int created = shard;
+                    store.create(Leases.newLease(name, Map.of(LeaseNaming.LABEL_GROUP, config.group(),
+                            LeaseNaming.LABEL_ROLE, LeaseNaming.ROLE_SHARD, LeaseNaming.LABEL_SHARD, String.valueOf(shard)),
+                            Map.of(LeaseNaming.ANNOTATION_SHARDS, String.valueOf(shards))))
+                            .whenComplete((o, e) -> lane.execute(() -> publishing.remove(created)));
+                }
                 continue; // published once the watch shows it
             }
             LeaseView.Seen s = seen.get();
@@ -220,129 +293,126 @@ final class Coordinator implements AutoCloseable {
                 current.put(shard, holderIdentity);
             }
             if (!leaving && !holderIdentity.isEmpty() && view.isHeld(s) && !live.contains(holderIdentity)
-                    && warnedStrangers.add(shard + "/" + s.holder())) {
+                    && warned.add(shard + "/" + s.holder())) {
                 log.atWarn().addKeyValue("shard", shard).addKeyValue("holder", s.holder())
                         .log("shard lease is held by someone who is not a live member; it moves when that lease expires");
             }
-            if (!leaving && !desired.isEmpty() && !live.contains(desired) && warnedStrangers.add(shard + "/desired/" + desired)) {
+            if (!leaving && !desired.isEmpty() && !live.contains(desired) && warned.add(shard + "/desired/" + desired)) {
                 log.atWarn().addKeyValue("shard", shard).addKeyValue("desiredOwner", desired)
                         .log("shard lease names a desired owner that is not a live member; re-assigning it");
             }
         }
         Map<Integer, String> plan = ShardAssigner.plan(shards, current, live);
         // One write per changed shard, all at once: a member leaving moves a third of the shards.
-        java.util.concurrent.atomic.AtomicInteger moved = new java.util.concurrent.atomic.AtomicInteger();
-        java.util.List<Thread> writes = new java.util.ArrayList<>();
+        List<CompletableFuture<Void>> writes = new ArrayList<>();
         for (var entry : shardLeases.entrySet()) {
             int shard = entry.getKey();
             LeaseView.Seen s = entry.getValue();
             String before = s.annotation(LeaseNaming.ANNOTATION_DESIRED_OWNER);
             String after = plan.getOrDefault(shard, "");
-            if (!before.equals(after)) {
-                writes.add(Thread.ofVirtual().name("publish-shard-" + shard).start(() -> {
-                    if (publish(shard, s, before, after)) {
-                        moved.incrementAndGet();
+            if (!before.equals(after) && publishing.add(shard)) {
+                writes.add(publish(shard, s, before, after));
+            }
+        }
+        return writes;
+    }
+
+    /** Writes one shard's desired owner. */
+    private CompletableFuture<Void> publish(int shard, LeaseView.Seen s, String before, String after) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        store.update(s.lease(), l -> {
+            Map<String, String> annotations = new HashMap<>();
+            if (l.getMetadata().getAnnotations() != null) {
+                annotations.putAll(l.getMetadata().getAnnotations());
+            }
+            annotations.put(LeaseNaming.ANNOTATION_DESIRED_OWNER, after);
+            annotations.put(LeaseNaming.ANNOTATION_SHARDS, String.valueOf(config.shards()));
+            l.getMetadata().setAnnotations(annotations);
+            return l;
+        }).whenComplete((outcome, e) -> lane.execute(() -> {
+            publishing.remove(shard);
+            switch (LeaseWrite.settled(outcome, e)) {
+                case LeaseWrite.Written w -> {
+                    log.atInfo().addKeyValue("shard", shard).addKeyValue("from", before.isEmpty() ? "-" : before)
+                            .addKeyValue("to", after.isEmpty() ? "-" : after).addKeyValue("replica", config.identity())
+                            .log("shard assigned");
+                    if (!before.isEmpty()) {
+                        metrics.moved();
                     }
-                }));
-            }
-        }
-        for (Thread t : writes) {
-            try {
-                t.join();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return next;
-            }
-        }
-        if (moved.get() > 0) {
-            log.atInfo().addKeyValue("moved", moved.get()).addKeyValue("members", live).log("shards re-planned");
-        }
-        return next;
-    }
-
-    /** Writes one shard's desired owner; true if it moved from one member to another. */
-    private boolean publish(int shard, LeaseView.Seen s, String before, String after) {
-        Optional<Lease> written;
-        try {
-            written = leases.update(s.lease(), l -> {
-                Map<String, String> annotations = new HashMap<>();
-                if (l.getMetadata().getAnnotations() != null) {
-                    annotations.putAll(l.getMetadata().getAnnotations());
                 }
-                annotations.put(LeaseNaming.ANNOTATION_DESIRED_OWNER, after);
-                annotations.put(LeaseNaming.ANNOTATION_SHARDS, String.valueOf(config.shards()));
-                l.getMetadata().setAnnotations(annotations);
-                return l;
-            });
-        } catch (RuntimeException e) {
-            log.atWarn().addKeyValue("shard", shard).addKeyValue("error", e.toString())
-                    .log("could not publish a shard's owner; retrying");
-            reactor.poke();
-            return false;
-        }
-        if (written.isEmpty()) {
-            reactor.poke(); // someone renewed in between: publish again on the fresh Lease
-            return false;
-        }
-        log.atInfo().addKeyValue("shard", shard).addKeyValue("from", before.isEmpty() ? "-" : before)
-                .addKeyValue("to", after.isEmpty() ? "-" : after).addKeyValue("replica", config.identity())
-                .log("shard assigned");
-        if (!before.isEmpty()) {
-            metrics.moved();
-            return true;
-        }
-        return false;
-    }
-
-    /** Plans without this replica (a graceful leave), so that its shards move before it lets go. */
-    void leave() {
-        leaving = true;
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        reactor.execute(() -> {
-            try {
-                if (leading) {
-                    pass();
+                case LeaseWrite.Failed f -> {
+                    log.atWarn().addKeyValue("shard", shard).addKeyValue("error", f.error().toString())
+                            .log("could not publish a shard's owner; retrying");
+                    reactor.poke();
                 }
-            } finally {
-                done.complete(null);
-            }
-        });
-        try {
-            done.get(config.renewDeadline().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-        } catch (Exception e) {
-            log.atWarn().addKeyValue("error", e.toString()).log("could not re-plan before leaving");
-        }
-    }
-
-    /** Stops electing without releasing the Lease, as a crash would. */
-    void closeWithoutRelease() {
-        closed = true;
-        CompletableFuture<?> running = election;
-        if (running != null) {
-            running.cancel(true);
-        }
-        reactor.close();
-        leading = false;
-    }
-
-    @Override
-    public void close() {
-        closed = true;
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        reactor.execute(() -> {
-            CompletableFuture<?> running = election;
-            if (running != null) {
-                running.cancel(true); // releases the Lease (releaseOnCancel)
+                case LeaseWrite.Conflict c -> reactor.poke(); // someone renewed in between: publish again on the fresh Lease
+                case LeaseWrite.Missing m -> reactor.poke();
             }
             done.complete(null);
-        });
-        try {
-            done.get(config.renewDeadline().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-        } catch (Exception e) {
-            // the Lease expires on its own
+        }));
+        return done;
+    }
+
+    /**
+     * Plans without this replica (a graceful leave), so that its shards move before it lets go;
+     * completes once those writes have landed. Leadership is kept until {@link #resign}.
+     */
+    CompletableFuture<Void> leave() {
+        leaving = true;
+        if (role != Role.LEADER) {
+            return CompletableFuture.completedFuture(null);
         }
-        reactor.close();
-        leading = false;
+        Set<String> live = new TreeSet<>();
+        for (LeaseView.Seen s : view.all()) {
+            naming.memberOf(s.name()).filter(m -> view.isHeld(s) && !m.equals(config.identity())).ifPresent(live::add);
+        }
+        List<CompletableFuture<Void>> writes = publish(live, new long[] {Long.MAX_VALUE});
+        return CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new));
+    }
+
+    /**
+     * Gives leadership up gracefully: cluster-scoped keys are refused and their reconciles drained
+     * first, then the Lease is freed so another replica takes over at once. Call on the lane.
+     */
+    CompletableFuture<Void> resign() {
+        closed = true;
+        if (lease == null || (role != Role.LEADER && !holder.equals(Leases.holderOf(lease)))) {
+            role = Role.FOLLOWER;
+            return CompletableFuture.completedFuture(null);
+        }
+        boolean wasLeading = role == Role.LEADER;
+        role = Role.FOLLOWER;
+        leaderUntil.set(0);
         metrics.leading(false);
+        CompletableFuture<Boolean> drained = wasLeading ? work.drainClusterScoped(config.drainTimeout())
+                : CompletableFuture.completedFuture(true);
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        Lease base = lease;
+        drained.whenComplete((idle, error) -> lane.execute(() -> {
+            if (error != null || !Boolean.TRUE.equals(idle)) {
+                done.complete(null); // a cluster-scoped reconcile would not stop: let the Lease expire instead
+                return;
+            }
+            Leases.releaseHeld(store, naming.coordinatorLease(), base, holder, Leases.RELEASE_ATTEMPTS)
+                    .whenComplete((o, e) -> done.complete(null));
+        }));
+        return done;
+    }
+
+    /** Refuses cluster-scoped keys at once; any thread (abandon closes the gate before anything else runs). */
+    void refuse() {
+        leaderUntil.set(0);
+    }
+
+    /** Stops at once without releasing the Lease, as a crash would. */
+    void abandon() {
+        closed = true;
+        role = Role.FOLLOWER;
+        leaderUntil.set(0);
+        metrics.leading(false);
+    }
+
+    private int leaseSeconds() {
+        return (int) config.leaseDuration().toSeconds();
     }
 }

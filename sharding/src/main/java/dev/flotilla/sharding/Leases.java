@@ -2,60 +2,27 @@ package dev.flotilla.sharding;
 
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
-import java.time.ZoneOffset;
+import io.fabric8.kubernetes.api.model.coordination.v1.LeaseSpec;
+import java.time.Clock;
 import java.time.ZonedDateTime;
+import java.time.temporal.ChronoUnit;
 import java.util.Map;
-import java.util.Optional;
-import java.util.function.UnaryOperator;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** Lease reads and optimistic writes (a PUT carrying the resourceVersion read: a lost race is a 409, never a silent overwrite). */
+/**
+ * The edits every Lease holder makes: take or renew, release. Timestamps written come from the
+ * wall clock but are only ever compared for equality (a changed renewTime is a renewal); expiry is
+ * judged by each reader on its own monotonic clock ({@link LeaseView}).
+ */
 final class Leases {
 
-    private final KubernetesClient client;
-    private final String namespace;
+    private static final Logger log = LoggerFactory.getLogger(Leases.class);
+    /** Writes a release may take when renewals keep racing it (409). */
+    static final int RELEASE_ATTEMPTS = 4;
 
-    Leases(KubernetesClient client, String namespace) {
-        this.client = client;
-        this.namespace = namespace;
-    }
-
-    Optional<Lease> get(String name) {
-        return Optional.ofNullable(client.leases().inNamespace(namespace).withName(name).get());
-    }
-
-    /** Creates {@code lease}; empty if it already exists. */
-    Optional<Lease> create(Lease lease) {
-        try {
-            return Optional.of(client.leases().inNamespace(namespace).resource(lease).create());
-        } catch (KubernetesClientException e) {
-            if (e.getCode() == 409) {
-                return Optional.empty();
-            }
-            throw e;
-        }
-    }
-
-    /** Writes {@code edit(base)} if {@code base} is still current; empty on a conflict (someone wrote in between). */
-    Optional<Lease> update(Lease base, UnaryOperator<Lease> edit) {
-        Lease next = edit.apply(new LeaseBuilder(base).build());
-        try {
-            return Optional.of(client.leases().inNamespace(namespace).resource(next).update());
-        } catch (KubernetesClientException e) {
-            if (e.getCode() == 409) {
-                return Optional.empty();
-            }
-            throw e;
-        }
-    }
-
-    void delete(String name) {
-        client.leases().inNamespace(namespace).withName(name).delete();
-    }
-
-    static ZonedDateTime now() {
-        return ZonedDateTime.now(ZoneOffset.UTC);
+    private Leases() {
     }
 
     static Lease newLease(String name, Map<String, String> labels, Map<String, String> annotations) {
@@ -64,10 +31,14 @@ final class Leases {
     }
 
     /** Takes or renews {@code lease} for {@code holder}. */
-    static Lease hold(Lease lease, String holder, int durationSeconds) {
+    static Lease hold(Lease lease, String holder, int durationSeconds, Clock wall) {
         ensureSpec(lease);
-        ZonedDateTime now = now();
-        var spec = lease.getSpec();
+        // The API server keeps microseconds (MicroTime): a finer stamp would not survive the round trip.
+        ZonedDateTime now = ZonedDateTime.now(wall).truncatedTo(ChronoUnit.MICROS);
+        LeaseSpec spec = lease.getSpec();
+        if (now.equals(spec.getRenewTime())) {
+            now = now.plus(1, ChronoUnit.MICROS); // a renewal must change the Lease, or readers would not see it
+        }
         boolean newHolder = !holder.equals(spec.getHolderIdentity());
         spec.setHolderIdentity(holder);
         spec.setLeaseDurationSeconds(durationSeconds);
@@ -91,11 +62,44 @@ final class Leases {
     /** A hand-written Lease may have no spec at all. */
     private static void ensureSpec(Lease lease) {
         if (lease.getSpec() == null) {
-            lease.setSpec(new io.fabric8.kubernetes.api.model.coordination.v1.LeaseSpec());
+            lease.setSpec(new LeaseSpec());
         }
     }
 
+    /** The holderIdentity, "" when free. */
     static String holderOf(Lease lease) {
         return lease.getSpec() == null || lease.getSpec().getHolderIdentity() == null ? "" : lease.getSpec().getHolderIdentity();
+    }
+
+    /** How {@link #releaseHeld} ended. */
+    enum Released { FREED, NOT_HELD, FAILED }
+
+    /**
+     * Frees {@code base} if it still names {@code holder}. Renewals may race the release (409): the
+     * Lease is then read again and the release retried, up to {@code attempts} writes in all.
+     * Touches no state of its caller, so it may complete on any thread.
+     */
+    static CompletableFuture<Released> releaseHeld(LeaseStore store, String name, Lease base, String holder, int attempts) {
+        if (base == null || !holder.equals(holderOf(base))) {
+            return CompletableFuture.completedFuture(Released.NOT_HELD);
+        }
+        if (attempts <= 0) {
+            return CompletableFuture.completedFuture(Released.FAILED);
+        }
+        return store.update(base, Leases::release).handle(LeaseWrite::settled).thenCompose(outcome -> switch (outcome) {
+            case LeaseWrite.Written w -> CompletableFuture.completedFuture(Released.FREED);
+            case LeaseWrite.Missing m -> CompletableFuture.completedFuture(Released.NOT_HELD);
+            case LeaseWrite.Conflict c -> store.get(name).handle((fresh, error) -> error != null ? null : fresh.orElse(null))
+                    .thenCompose(fresh -> releaseHeld(store, name, fresh, holder, attempts - 1));
+            case LeaseWrite.Failed f -> {
+                log.atWarn().addKeyValue("lease", name).addKeyValue("error", f.error().toString())
+                        .log("could not release a lease; it expires on its own");
+                yield CompletableFuture.completedFuture(Released.FAILED);
+            }
+        });
+    }
+
+    static String resourceVersion(Lease lease) {
+        return lease.getMetadata() == null ? null : lease.getMetadata().getResourceVersion();
     }
 }

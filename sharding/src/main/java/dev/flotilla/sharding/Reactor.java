@@ -1,115 +1,65 @@
 package dev.flotilla.sharding;
 
+import java.time.Duration;
 import java.util.OptionalLong;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * Runs one decision pass at a time on its own thread: at once when poked (a Lease changed), at
- * the instant the pass asked for (the next expiry it is waiting on), and at least every
- * {@code period}. Pokes that arrive while a pass is queued are coalesced, so a burst of watch
- * events costs one pass. Expiries are acted on when they happen, not at the next poll, which is
- * what keeps failover close to one lease duration.
+ * Runs one decision pass at a time on a {@link Lane}: at once when poked (a Lease changed, a
+ * request completed), at the instant the pass asked for (the next expiry or deadline it waits
+ * on), and at least every {@code period}. Pokes that arrive while a pass is queued are coalesced,
+ * so a burst of watch events costs one pass. Deadlines are acted on when they happen, not at the
+ * next poll, which is what keeps failover close to one lease duration.
  */
-final class Reactor implements AutoCloseable {
+final class Reactor {
 
-    private static final Logger log = LoggerFactory.getLogger(Reactor.class);
+    /** A millisecond late rather than early: an expiry checked a hair before it happens would wait a whole period. */
+    private static final long LATE_NANOS = 1_000_000;
 
-    private final String name;
+    private final Lane lane;
+    private final MonotonicClock clock;
     private final Supplier<OptionalLong> pass;
     private final long periodNanos;
-    private final ScheduledExecutorService executor;
-    private boolean queued;
-    private ScheduledFuture<?> timer;
+    private final AtomicBoolean queued = new AtomicBoolean();
+    /** Lane-confined: the one pending timer and when it fires. */
+    private Lane.Timer timer;
     private long timerAt = Long.MAX_VALUE;
-    private volatile boolean closed;
 
-    /** @param pass one decision pass; returns the monotonic time it wants to run again, if any */
-    Reactor(String name, Supplier<OptionalLong> pass, java.time.Duration period) {
-        this.name = name;
+    /** @param pass one decision pass, run on {@code lane}; returns the monotonic time it wants to run again, if any */
+    Reactor(Lane lane, MonotonicClock clock, Supplier<OptionalLong> pass, Duration period) {
+        this.lane = lane;
+        this.clock = clock;
         this.pass = pass;
         this.periodNanos = period.toNanos();
-        this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, name);
-            t.setDaemon(true);
-            return t;
-        });
     }
 
+    /** Asks for a pass soon; any thread. */
     void poke() {
-        synchronized (this) {
-            if (queued || closed) {
-                return;
-            }
-            queued = true;
+        if (queued.compareAndSet(false, true)) {
+            lane.execute(this::run);
         }
-        executor.execute(this::run);
     }
 
     private void run() {
-        synchronized (this) {
-            queued = false;
-        }
-        if (closed) {
-            return;
-        }
-        long next = System.nanoTime() + periodNanos;
-        try {
-            OptionalLong wanted = pass.get();
-            if (wanted.isPresent()) {
-                next = Math.min(next, wanted.getAsLong());
-            }
-        } catch (RuntimeException e) {
-            log.atError().addKeyValue("reactor", name).addKeyValue("error", e.toString()).setCause(e)
-                    .log("decision pass failed; retrying");
+        queued.set(false);
+        long next = clock.nanoTime() + periodNanos;
+        OptionalLong wanted = pass.get();
+        if (wanted.isPresent()) {
+            next = Math.min(next, wanted.getAsLong());
         }
         schedule(next);
     }
 
-    private synchronized void schedule(long atNanos) {
-        if (closed) {
-            return;
-        }
-        long now = System.nanoTime();
-        if (timer != null && !timer.isDone() && timerAt <= atNanos && timerAt > now) {
-            return;
+    private void schedule(long atNanos) {
+        long now = clock.nanoTime();
+        if (timer != null && timerAt <= atNanos && timerAt > now) {
+            return; // an earlier timer is still pending and will decide again
         }
         if (timer != null) {
-            timer.cancel(false);
+            timer.cancel();
         }
         timerAt = atNanos;
-        // A millisecond late rather than early: an expiry checked a hair before it happens waits a whole period.
-        timer = executor.schedule(this::poke, Math.max(0, atNanos - now) + 1_000_000, TimeUnit.NANOSECONDS);
-    }
-
-    /** Runs {@code task} on the reactor thread, serialized with the passes. */
-    void execute(Runnable task) {
-        if (!closed) {
-            executor.execute(task);
-        }
-    }
-
-    /** As {@link #execute}, or on the caller's thread once closed (a release finishing during shutdown). */
-    void executeOrRun(Runnable task) {
-        try {
-            if (!closed) {
-                executor.execute(task);
-                return;
-            }
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            // closed concurrently
-        }
-        task.run();
-    }
-
-    @Override
-    public void close() {
-        closed = true;
-        executor.shutdownNow();
+        timer = lane.schedule(this::poke, Math.max(atNanos, now) + LATE_NANOS);
     }
 }

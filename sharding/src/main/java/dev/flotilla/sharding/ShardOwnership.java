@@ -1,13 +1,9 @@
 package dev.flotilla.sharding;
 
-import dev.flotilla.core.cache.SharedInformers;
-import dev.flotilla.core.controller.Controller;
-import dev.flotilla.core.controller.KeyGate;
-import dev.flotilla.core.reconcile.ObjectKey;
 import dev.flotilla.sharding.audit.AuditTrail;
 import dev.flotilla.sharding.audit.LeaseTransition;
-import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,87 +14,105 @@ import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLongArray;
-import java.util.function.BooleanSupplier;
-import java.util.function.Predicate;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The shards this replica holds, and the only place that changes that. A shard is taken when the
- * coordinator names this replica and its Lease is free or expired; it is worked on only while a
- * renewal sent less than the renew deadline ago succeeded (measured on the monotonic clock, so
- * a frozen process or a stepped wall clock cannot stretch it). Where does a key wait when its
- * shard changes hands? Here: refused by {@link #gate()} from the moment the shard stops being
- * active, until the new owner's caches have synced.
+ * The shard Lease state machine: the shards this replica holds, and the only place that changes
+ * that. A shard is taken when the coordinator names this replica and its Lease is free or expired;
+ * it is worked on only while a renewal sent less than the renew deadline ago succeeded, measured
+ * on the {@link MonotonicClock}, so a frozen process or a stepped wall clock cannot stretch it.
+ *
+ * <pre>
+ *  NONE --desired here, Lease free/expired--> ACQUIRING --written--> SYNCING --caches synced--> ACTIVE
+ *    ^                                            |  conflict/failed                 |             |
+ *    +--------------------------------------------+                                  |  desired elsewhere
+ *    +<--- fence: deadline passed, Lease names another holder, Lease deleted --------+             v
+ *    +<--- released (or left to expire if a reconcile would not stop) ------------ RELEASING <-----+
+ * </pre>
+ *
+ * All state is confined to the replica's {@link Lane}; requests and drains complete elsewhere and
+ * post their outcome back. Only {@link #admits} is called from other threads (the key gate), and
+ * it reads one atomic deadline per shard.
  */
-final class ShardOwnership implements AutoCloseable {
+final class ShardOwnership {
 
     private static final Logger log = LoggerFactory.getLogger(ShardOwnership.class);
 
-    private enum Phase { NONE, SYNCING, ACTIVE, RELEASING }
+    /** How long a newly held shard's caches may take to sync before the shard is handed back. */
+    static final Duration SYNC_TIMEOUT = Duration.ofSeconds(60);
+
+    enum Phase { NONE, ACQUIRING, SYNCING, ACTIVE, RELEASING }
 
     private static final class Slot {
         Phase phase = Phase.NONE;
-        long renewedAtNanos;
+        /** Bumped on every acquisition, so that a late outcome of an earlier tenure is ignored. */
         long generation;
-        long freeSinceNanos;
+        /** The Lease as this replica last wrote it. */
         Lease lease;
-        /** While RELEASING: completes once the release is done (or abandoned to expiry). */
+        /** When the last successful write of this tenure was sent (monotonic). */
+        long renewedAtNanos;
+        boolean renewing;
+        long freeSinceNanos = -1;
         CompletableFuture<Void> released = CompletableFuture.completedFuture(null);
     }
-
-    /** How long a newly held shard's caches may take to sync before the shard is handed back. */
-    static final Duration SYNC_TIMEOUT = Duration.ofSeconds(60);
-    private final Object rescopeLock = new Object();
 
     private final ShardingConfig config;
     private final ShardSpace space;
     private final LeaseNaming naming;
-    private final LeaseView view;
-    private final Leases leases;
     private final String holder;
-    private final SharedInformers informers;
-    private final ShardScope scope;
-    private final Supplier<List<Controller<?>>> controllers;
+    private final MonotonicClock clock;
+    private final Clock wall;
+    private final Lane lane;
+    private final LeaseStore store;
+    private final LeaseView view;
+    private final ShardWork work;
     private final ShardMetrics metrics;
     private final AuditTrail trail;
-    private final BooleanSupplier coordinatorFresh;
     private final Slot[] slots;
     /** Per shard, the monotonic instant until which its keys are admitted; 0 when refused. */
     private final AtomicLongArray admitUntil;
     private final Reactor reactor;
     private final long renewDeadlineNanos;
-    private volatile boolean stopping;
+    private volatile Set<Integer> active = Set.of();
+    private boolean stopping;
 
-    ShardOwnership(ShardingConfig config, LeaseView view, Leases leases, String holder, SharedInformers informers,
-            ShardScope scope, Supplier<List<Controller<?>>> controllers, ShardMetrics metrics, AuditTrail trail,
-            BooleanSupplier coordinatorFresh) {
+    ShardOwnership(ShardingConfig config, String holder, NodePorts ports, ShardWork work, ShardMetrics metrics,
+            AuditTrail trail) {
         this.config = config;
         this.space = config.space();
         this.naming = new LeaseNaming(config.group());
-        this.view = view;
-        this.leases = leases;
         this.holder = holder;
-        this.informers = informers;
-        this.scope = scope;
-        this.controllers = controllers;
+        this.clock = ports.clock();
+        this.wall = ports.wall();
+        this.lane = ports.lane();
+        this.store = ports.store();
+        this.view = ports.view();
+        this.work = work;
         this.metrics = metrics;
         this.trail = trail;
-        this.coordinatorFresh = coordinatorFresh;
         this.slots = new Slot[config.shards()];
         for (int i = 0; i < slots.length; i++) {
             slots[i] = new Slot();
         }
         this.admitUntil = new AtomicLongArray(config.shards());
         this.renewDeadlineNanos = config.renewDeadline().toNanos();
-        this.reactor = new Reactor("shards-" + config.identity(), this::pass, config.retryPeriod());
+        this.reactor = new Reactor(lane, clock, this::pass, config.retryPeriod());
     }
 
-    /** Admits a namespaced key while its shard is active and freshly renewed; cluster-scoped keys on the coordinator. */
-    KeyGate gate() {
-        return key -> key.namespace().isEmpty() ? coordinatorFresh.getAsBoolean()
-                : System.nanoTime() < admitUntil.get(space.shardOf(key.namespace()));
+    /** Whether {@code shard}'s keys are worked on now: active, and renewed within the renew deadline. Any thread. */
+    boolean admits(int shard) {
+        return clock.nanoTime() < admitUntil.get(shard);
+    }
+
+    /** The monotonic instant until which {@code shard} is admitted (0: refused); for the simulation's checks. */
+    long admittedUntil(int shard) {
+        return admitUntil.get(shard);
+    }
+
+    /** Shards whose keys this replica works on now. Any thread. */
+    Set<Integer> active() {
+        return active;
     }
 
     void start() {
@@ -110,60 +124,42 @@ final class ShardOwnership implements AutoCloseable {
         reactor.poke();
     }
 
-    /** Re-applies the scope on the reactor thread (a namespace of a held shard appeared or went). */
-    void rescopeLater() {
-        reactor.execute(this::rescope);
-    }
-
-    synchronized Set<Integer> active() {
-        Set<Integer> out = new TreeSet<>();
-        for (int i = 0; i < slots.length; i++) {
-            if (slots[i].phase == Phase.ACTIVE) {
-                out.add(i);
-            }
-        }
-        return out;
-    }
-
-    /** One decision pass over every shard Lease; returns when it next needs to look (an expiry it waits for). */
+    /** One decision pass over every shard; returns when it next needs to look (an expiry or a deadline). */
     private OptionalLong pass() {
         if (stopping) {
             return OptionalLong.empty();
         }
+        long now = clock.nanoTime();
         long next = Long.MAX_VALUE;
-        List<Thread> acquisitions = new ArrayList<>();
         for (int shard = 0; shard < slots.length; shard++) {
+            Slot slot = slots[shard];
+            if (slot.phase == Phase.SYNCING || slot.phase == Phase.ACTIVE) {
+                long deadline = slot.renewedAtNanos + renewDeadlineNanos;
+                if (now >= deadline) {
+                    fence(shard, "no renewal succeeded within the renew deadline of " + config.renewDeadline());
+                    continue;
+                }
+                next = Math.min(next, deadline);
+            }
             Optional<LeaseView.Seen> seen = view.get(naming.shardLease(shard));
             if (seen.isEmpty()) {
                 continue;
             }
             LeaseView.Seen s = seen.get();
             if (s.deleted()) {
-                int gone = shard;
-                boolean held;
-                synchronized (this) {
-                    held = slots[gone].phase == Phase.SYNCING || slots[gone].phase == Phase.ACTIVE;
-                }
-                if (held) {
-                    fence(gone, "the shard lease was deleted");
+                if (slot.phase == Phase.SYNCING || slot.phase == Phase.ACTIVE) {
+                    fence(shard, "the shard lease was deleted");
                 }
                 continue;
             }
             String desired = s.annotation(LeaseNaming.ANNOTATION_DESIRED_OWNER);
             boolean mine = holder.equals(s.holder());
-            Phase phase;
-            boolean stale;
-            synchronized (this) {
-                Slot slot = slots[shard];
-                phase = slot.phase;
-                // The watch may not have delivered our own last write yet: an older state is no news.
-                stale = slot.lease != null && !view.hasSeen(s.name(), slot.lease.getMetadata().getResourceVersion());
-            }
-            if (stale && (phase == Phase.SYNCING || phase == Phase.ACTIVE)) {
-                continue;
-            }
-            switch (phase) {
+            switch (slot.phase) {
                 case SYNCING, ACTIVE -> {
+                    // The watch may not have delivered our own last write yet: an older state is no news.
+                    if (slot.lease != null && !view.hasSeen(s.name(), Leases.resourceVersion(slot.lease))) {
+                        continue;
+                    }
                     if (!mine) {
                         fence(shard, "the shard lease now names holder '" + s.holder() + "', not this replica");
                     } else if (!desired.equals(config.identity())) {
@@ -173,255 +169,201 @@ final class ShardOwnership implements AutoCloseable {
                 case NONE -> {
                     if (desired.equals(config.identity())) {
                         if (s.holder().isEmpty() || !view.isHeld(s) || mine) {
-                            int acquiring = shard;
-                            acquisitions.add(Thread.ofVirtual().name("acquire-shard-" + shard).start(() -> acquire(acquiring, s)));
+                            acquire(shard, s);
                         } else {
                             next = Math.min(next, view.expiresAtNanos(s));
                         }
                     }
                 }
-                case RELEASING -> {
-                    // finishing; the release itself frees it
+                case ACQUIRING, RELEASING -> {
+                    // an outcome is on its way
                 }
-            }
-        }
-        for (Thread t : acquisitions) { // in parallel: a member leaving hands a third of the shards to each other
-            try {
-                t.join();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
             }
         }
         return next == Long.MAX_VALUE ? OptionalLong.empty() : OptionalLong.of(next);
     }
 
     private void acquire(int shard, LeaseView.Seen s) {
-        long sent = System.nanoTime();
-        Optional<Lease> won;
-        try {
-            won = leases.update(s.lease(), l -> Leases.hold(l, holder, (int) config.leaseDuration().toSeconds()));
-        } catch (RuntimeException e) {
-            log.atDebug().addKeyValue("shard", shard).addKeyValue("error", e.toString()).log("could not take a shard lease");
+        Slot slot = slots[shard];
+        slot.phase = Phase.ACQUIRING;
+        long generation = ++slot.generation;
+        long sent = clock.nanoTime();
+        store.update(s.lease(), l -> Leases.hold(l, holder, leaseSeconds(), wall))
+                .whenComplete((outcome, error) -> lane.execute(() -> acquired(shard, generation, sent, s, LeaseWrite.settled(outcome, error))));
+    }
+
+    private void acquired(int shard, long generation, long sent, LeaseView.Seen s, LeaseWrite outcome) {
+        Slot slot = slots[shard];
+        if (slot.generation != generation || slot.phase != Phase.ACQUIRING) {
             return;
         }
-        if (won.isEmpty()) {
-            reactor.poke(); // the Lease changed under us: decide again on the fresh one
-            return;
-        }
-        // A handover is timed from the moment the shard became free: its release, or its previous holder's expiry.
-        long freeSince = -1;
-        if (!s.holder().isEmpty() && !holder.equals(s.holder())) {
-            freeSince = Math.min(sent, view.expiresAtNanos(s));
-        } else if (s.holder().isEmpty() && s.lease().getSpec().getLeaseTransitions() != null) {
-            freeSince = s.changedNanos();
-        }
-        long generation;
-        synchronized (this) {
-            Slot slot = slots[shard];
-            if (slot.phase != Phase.NONE) {
-                return; // another decision on this shard is under way
+        if (!(outcome instanceof LeaseWrite.Written written)) {
+            if (outcome instanceof LeaseWrite.Failed f) {
+                log.atDebug().addKeyValue("shard", shard).addKeyValue("error", f.error().toString())
+                        .log("could not take a shard lease");
             }
-            slot.phase = Phase.SYNCING;
-            generation = ++slot.generation;
-            slot.renewedAtNanos = sent;
-            slot.lease = won.get();
-            slot.freeSinceNanos = freeSince;
-        }
-        trail.transition(new LeaseTransition(config.identity(), shard, LeaseTransition.Kind.ACQUIRED, System.nanoTime()));
-        if (stopping) {
-            giveUp(shard, ""); // won while shutting down: hand it straight back
+            slot.phase = Phase.NONE;
+            reactor.poke(); // the Lease changed under us, or the request failed: decide again on the fresh view
             return;
         }
-        long gen = generation;
+        slot.phase = Phase.SYNCING;
+        slot.lease = written.lease();
+        slot.renewedAtNanos = sent;
+        // A handover is timed from the moment the shard became free: its release, or its previous holder's expiry.
+        slot.freeSinceNanos = -1;
+        if (!s.holder().isEmpty() && !holder.equals(s.holder())) {
+            slot.freeSinceNanos = Math.min(sent, view.expiresAtNanos(s));
+        } else if (s.holder().isEmpty() && s.lease().getSpec() != null && s.lease().getSpec().getLeaseTransitions() != null) {
+            slot.freeSinceNanos = s.changedNanos();
+        }
+        trail.transition(new LeaseTransition(config.identity(), shard, LeaseTransition.Kind.ACQUIRED, clock.nanoTime()));
+        if (stopping) {
+            giveUp(shard, ""); // won while leaving: hand it straight back
+            return;
+        }
         CompletableFuture<Void> synced;
         try {
-            rescope();
-            synced = informers.whenSynced(p -> scope.belongsTo(p, shard));
+            synced = work.hold(held()).thenCompose(x -> work.whenSynced(shard));
         } catch (RuntimeException e) {
             synced = CompletableFuture.failedFuture(e);
         }
         synced.orTimeout(SYNC_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
-                .whenComplete((ok, error) -> reactor.executeOrRun(() -> activate(shard, gen, error)));
+                .whenComplete((ok, error) -> lane.execute(() -> activate(shard, generation, error)));
+        reactor.poke(); // schedules the fence at this tenure's deadline
     }
 
     private void activate(int shard, long generation, Throwable syncError) {
-        long until;
-        long freeSince;
-        synchronized (this) {
-            Slot slot = slots[shard];
-            if (slot.phase != Phase.SYNCING || slot.generation != generation) {
-                return;
-            }
-            if (syncError != null) {
-                log.atError().addKeyValue("shard", shard).addKeyValue("replica", config.identity())
-                        .addKeyValue("error", syncError.toString()).log("shard caches failed to sync; handing the shard back");
-            }
-            until = slot.renewedAtNanos + renewDeadlineNanos;
-            if (syncError != null || System.nanoTime() >= until) {
-                until = 0;
-            } else {
-                slot.phase = Phase.ACTIVE;
-                admitUntil.set(shard, until);
-            }
-            freeSince = slot.freeSinceNanos;
+        Slot slot = slots[shard];
+        if (slot.phase != Phase.SYNCING || slot.generation != generation) {
+            return;
         }
-        if (until == 0) {
+        if (syncError != null) {
+            log.atError().addKeyValue("shard", shard).addKeyValue("replica", config.identity())
+                    .addKeyValue("error", syncError.toString()).log("shard caches failed to sync; handing the shard back");
             giveUp(shard, "");
             return;
         }
-        long now = System.nanoTime();
+        long now = clock.nanoTime();
+        long until = slot.renewedAtNanos + renewDeadlineNanos;
+        if (now >= until) {
+            giveUp(shard, ""); // synced too late: this tenure can no longer be proven
+            return;
+        }
+        slot.phase = Phase.ACTIVE;
+        admitUntil.set(shard, until);
+        publishActive();
         trail.transition(new LeaseTransition(config.identity(), shard, LeaseTransition.Kind.ACTIVE, now));
         metrics.owned(shard, true);
+        long freeSince = slot.freeSinceNanos;
         if (freeSince > 0) {
             metrics.handover(Duration.ofNanos(Math.max(0, now - freeSince)));
         }
-        int queued = enqueueAll(key -> inShard(key, shard));
+        int queued = work.admitted(shard);
         log.atInfo().addKeyValue("shard", shard).addKeyValue("replica", config.identity()).addKeyValue("queued", queued)
                 .addKeyValue("handoverMillis", freeSince > 0 ? Duration.ofNanos(now - freeSince).toMillis() : -1)
                 .log("shard acquired");
     }
 
-    /** Queues every cached primary matching {@code keys}: events that arrived while the shard was not active were refused. */
-    int enqueueAll(Predicate<ObjectKey> keys) {
-        int n = 0;
-        for (Controller<?> c : controllers.get()) {
-            for (HasMetadata object : c.cache().list()) {
-                ObjectKey key = ObjectKey.of(object);
-                if (keys.test(key)) {
-                    c.enqueue(key);
-                    n++;
-                }
+    /** Shards whose partitions are watched: syncing or active. */
+    private Set<Integer> held() {
+        Set<Integer> out = new TreeSet<>();
+        for (int i = 0; i < slots.length; i++) {
+            if (slots[i].phase == Phase.SYNCING || slots[i].phase == Phase.ACTIVE) {
+                out.add(i);
             }
         }
-        return n;
+        return out;
     }
 
-    private boolean inShard(ObjectKey key, int shard) {
-        return !key.namespace().isEmpty() && space.shardOf(key.namespace()) == shard;
-    }
-
-    /** Applies the current set of held (syncing, active) shards to every informer. */
-    private CompletableFuture<Void> rescope() {
-        synchronized (rescopeLock) { // computing and applying the set must not interleave with another rescope
-            return rescopeLocked();
-        }
-    }
-
-    private CompletableFuture<Void> rescopeLocked() {
-        Set<Integer> held = new TreeSet<>();
-        synchronized (this) {
-            for (int i = 0; i < slots.length; i++) {
-                if (slots[i].phase == Phase.SYNCING || slots[i].phase == Phase.ACTIVE) {
-                    held.add(i);
-                }
+    private void publishActive() {
+        Set<Integer> out = new TreeSet<>();
+        for (int i = 0; i < slots.length; i++) {
+            if (slots[i].phase == Phase.ACTIVE) {
+                out.add(i);
             }
         }
-        scope.hold(held);
-        return informers.setScope(scope);
+        active = Set.copyOf(out);
+    }
+
+    /** Drops the partitions of shards no longer held; a failure here is logged, the informers follow on the next change. */
+    private void rescope() {
+        try {
+            work.hold(held()).whenComplete((ok, error) -> {
+                if (error != null) {
+                    log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("error", error.toString())
+                            .log("informers did not follow the shards held");
+                }
+            });
+        } catch (RuntimeException e) {
+            log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("error", e.toString())
+                    .log("informers did not follow the shards held");
+        }
     }
 
     /** Hands a shard over: refuse its keys, let in-flight reconciles finish (bounded), stop its informers, release its Lease. */
     private CompletableFuture<Void> giveUp(int shard, String to) {
-        CompletableFuture<Void> done = new CompletableFuture<>();
-        long generation;
-        synchronized (this) {
-            Slot slot = slots[shard];
-            if (slot.phase == Phase.RELEASING) {
-                return slot.released;
-            }
-            if (slot.phase == Phase.NONE) {
-                return CompletableFuture.completedFuture(null);
-            }
-            slot.phase = Phase.RELEASING;
-            slot.released = done;
-            generation = slot.generation;
-            admitUntil.set(shard, 0);
+        Slot slot = slots[shard];
+        if (slot.phase == Phase.RELEASING) {
+            return slot.released;
         }
-        metrics.owned(shard, false);
-        long begin = System.nanoTime();
-        Thread.ofVirtual().name("release-shard-" + shard).start(() -> {
-            try {
-                boolean drained = drain(key -> inShard(key, shard), config.drainTimeout());
-                finishRelease(shard, generation, drained, to, begin);
-            } catch (RuntimeException e) {
-                log.atError().addKeyValue("shard", shard).addKeyValue("error", e.toString()).log("shard release failed");
-            } finally {
-                done.complete(null);
-            }
-        });
-        return done;
-    }
-
-    /** Waits for in-flight reconciles of {@code keys} across all controllers, within one shared deadline; interrupts stragglers. */
-    private boolean drain(Predicate<ObjectKey> keys, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
+        if (slot.phase == Phase.NONE || slot.phase == Phase.ACQUIRING) {
+            return CompletableFuture.completedFuture(null);
+        }
+        boolean wasActive = slot.phase == Phase.ACTIVE;
+        slot.phase = Phase.RELEASING;
+        slot.released = new CompletableFuture<>();
+        admitUntil.set(shard, 0);
+        if (wasActive) {
+            publishActive();
+            metrics.owned(shard, false);
+        }
+        long generation = slot.generation;
+        long begin = clock.nanoTime();
+        CompletableFuture<Boolean> drain;
         try {
-            boolean drained = true;
-            for (Controller<?> c : controllers.get()) {
-                drained &= c.awaitIdle(keys, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
-            }
-            if (drained) {
-                return true;
-            }
-            boolean afterInterrupt = true;
-            for (Controller<?> c : controllers.get()) {
-                c.interrupt(keys);
-            }
-            for (Controller<?> c : controllers.get()) {
-                afterInterrupt &= c.awaitIdle(keys, Duration.ofMillis(500));
-            }
-            return afterInterrupt;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
+            drain = work.drain(shard, config.drainTimeout());
+        } catch (RuntimeException e) {
+            drain = CompletableFuture.failedFuture(e);
         }
+        drain.whenComplete((drained, error) -> lane.execute(() -> {
+            if (error != null) {
+                log.atError().addKeyValue("shard", shard).addKeyValue("error", error.toString()).log("shard drain failed");
+            }
+            drained(shard, generation, error == null && drained, to, begin);
+        }));
+        return slot.released;
     }
 
-    private void finishRelease(int shard, long generation, boolean drained, String to, long begin) {
-        Lease base;
-        synchronized (this) {
-            if (slots[shard].generation != generation) {
-                return;
-            }
-            base = slots[shard].lease;
+    private void drained(int shard, long generation, boolean drained, String to, long begin) {
+        Slot slot = slots[shard];
+        if (slot.generation != generation || slot.phase != Phase.RELEASING) {
+            return;
         }
-        // Informers stop first: the slot is RELEASING, so the rescope drops this shard's partitions.
-        rescope();
-        boolean released = false;
+        rescope(); // informers stop first: the slot is RELEASING, so its partitions are dropped
         if (!drained) {
             // A reconcile ignored its interrupt: freeing the Lease now would let the next owner start beside it.
             // Let it expire instead: the others wait a whole lease duration, by then it has long been fenced.
             log.atWarn().addKeyValue("shard", shard).addKeyValue("replica", config.identity())
                     .log("a reconcile on the shard did not stop; leaving its lease to expire instead of releasing it");
-        } else {
-            try {
-                // Renewals continue while RELEASING, so a write can race this one: on a conflict read it again
-                // and release it if it still names this replica (this process's holder, this tenure).
-                Optional<Lease> current = Optional.ofNullable(base);
-                for (int attempt = 0; attempt < 4 && !released; attempt++) {
-                    if (current.isEmpty() || !holder.equals(Leases.holderOf(current.get()))) {
-                        break;
-                    }
-                    released = leases.update(current.get(), Leases::release).isPresent();
-                    if (!released) {
-                        current = leases.get(naming.shardLease(shard));
-                    }
-                }
-            } catch (RuntimeException e) {
-                log.atWarn().addKeyValue("shard", shard).addKeyValue("error", e.toString())
-                        .log("could not release a shard lease; it expires on its own");
-            }
+            released(shard, generation, false, false, to, begin);
+            return;
         }
-        synchronized (this) {
-            if (slots[shard].generation == generation && slots[shard].phase == Phase.RELEASING) {
-                slots[shard].phase = Phase.NONE; // only now: no pass may take it back before the release is written
-            }
+        Leases.releaseHeld(store, naming.shardLease(shard), slot.lease, holder, Leases.RELEASE_ATTEMPTS)
+                .whenComplete((outcome, error) -> lane.execute(() -> released(shard, generation, true,
+                        outcome == Leases.Released.FREED, to, begin)));
+    }
+
+    private void released(int shard, long generation, boolean drained, boolean released, String to, long begin) {
+        Slot slot = slots[shard];
+        if (slot.generation != generation || slot.phase != Phase.RELEASING) {
+            return;
         }
-        trail.transition(new LeaseTransition(config.identity(), shard, LeaseTransition.Kind.RELEASED, System.nanoTime()));
+        slot.phase = Phase.NONE; // only now: no pass may take it back before the release is written
+        trail.transition(new LeaseTransition(config.identity(), shard, LeaseTransition.Kind.RELEASED, clock.nanoTime()));
         log.atInfo().addKeyValue("shard", shard).addKeyValue("replica", config.identity())
                 .addKeyValue("to", to.isEmpty() ? "-" : to).addKeyValue("drained", drained).addKeyValue("released", released)
-                .addKeyValue("millis", Duration.ofNanos(System.nanoTime() - begin).toMillis()).log("shard released");
+                .addKeyValue("millis", Duration.ofNanos(clock.nanoTime() - begin).toMillis()).log("shard released");
+        slot.released.complete(null);
         reactor.poke();
     }
 
@@ -431,152 +373,120 @@ final class ShardOwnership implements AutoCloseable {
      * prove it holds it, and it expires for the others after the lease duration.
      */
     private void fence(int shard, String why) {
-        synchronized (this) {
-            Slot slot = slots[shard];
-            if (slot.phase == Phase.NONE || slot.phase == Phase.RELEASING) {
-                return;
-            }
-            slot.phase = Phase.NONE;
-            admitUntil.set(shard, 0);
+        Slot slot = slots[shard];
+        if (slot.phase != Phase.SYNCING && slot.phase != Phase.ACTIVE) {
+            return;
         }
-        int interrupted = 0;
-        for (Controller<?> c : controllers.get()) {
-            interrupted += c.interrupt(key -> inShard(key, shard));
+        boolean wasActive = slot.phase == Phase.ACTIVE;
+        slot.phase = Phase.NONE;
+        admitUntil.set(shard, 0);
+        if (wasActive) {
+            publishActive();
         }
-        trail.transition(new LeaseTransition(config.identity(), shard, LeaseTransition.Kind.FENCED, System.nanoTime()));
+        int interrupted = work.interrupt(shard);
+        trail.transition(new LeaseTransition(config.identity(), shard, LeaseTransition.Kind.FENCED, clock.nanoTime()));
         metrics.owned(shard, false);
         metrics.fenced();
         log.atError().addKeyValue("shard", shard).addKeyValue("replica", config.identity()).addKeyValue("reason", why)
                 .addKeyValue("interrupted", interrupted).log("shard fenced: stopped working on it at once");
-        reactor.executeOrRun(this::rescope);
+        rescope();
         reactor.poke();
     }
 
-    /** Renews every held shard Lease once; called by the renewal loop every retry period. */
+    /** Renews every held shard Lease once (releasing ones too, so a slow drain cannot let them expire). */
     void renewAll() {
-        List<Integer> held = new ArrayList<>();
-        synchronized (this) {
-            for (int i = 0; i < slots.length; i++) {
-                if (slots[i].phase != Phase.NONE) {
-                    held.add(i);
-                }
-            }
-        }
-        List<Thread> renewals = new ArrayList<>();
-        for (int shard : held) {
-            renewals.add(Thread.ofVirtual().name("renew-shard-" + shard).start(() -> renew(shard)));
-        }
-        for (Thread t : renewals) {
-            try {
-                t.join(config.renewDeadline());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-        }
-    }
-
-    private void renew(int shard) {
-        Lease base;
-        synchronized (this) {
-            base = slots[shard].lease;
-        }
-        for (int attempt = 0; attempt < 2 && base != null; attempt++) {
-            long sent = System.nanoTime();
-            try {
-                Optional<Lease> renewed = leases.update(base, l -> Leases.hold(l, holder, (int) config.leaseDuration().toSeconds()));
-                if (renewed.isPresent()) {
-                    renewed(shard, sent, renewed.get());
-                    return;
-                }
-                Optional<Lease> now = leases.get(naming.shardLease(shard));
-                if (now.isEmpty() || !holder.equals(Leases.holderOf(now.get()))) { // deleted or taken: not ours any more
-                    String other = now.map(Leases::holderOf).orElse("(deleted)");
-                    reactor.executeOrRun(() -> fence(shard, "renewal found the lease held by '" + other + "'"));
-                    return;
-                }
-                base = now.get();
-            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
-                if (e.getCode() == 404) {
-                    reactor.executeOrRun(() -> fence(shard, "renewal found the lease deleted"));
-                    return;
-                }
-                log.atDebug().addKeyValue("shard", shard).addKeyValue("error", e.toString()).log("shard renewal failed");
-                return; // the watchdog fences if no renewal succeeds before the deadline
-            } catch (RuntimeException e) {
-                log.atDebug().addKeyValue("shard", shard).addKeyValue("error", e.toString()).log("shard renewal failed");
-                return;
-            }
-        }
-    }
-
-    private void renewed(int shard, long sentNanos, Lease lease) {
-        synchronized (this) {
+        for (int shard = 0; shard < slots.length; shard++) {
             Slot slot = slots[shard];
-            if (slot.phase == Phase.NONE) {
-                return;
+            if ((slot.phase == Phase.SYNCING || slot.phase == Phase.ACTIVE || slot.phase == Phase.RELEASING)
+                    && !slot.renewing && slot.lease != null) {
+                renew(shard, slot.lease, true);
             }
-            slot.lease = lease;
-            if (sentNanos > slot.renewedAtNanos) {
-                slot.renewedAtNanos = sentNanos;
-                if (slot.phase == Phase.ACTIVE) {
-                    admitUntil.set(shard, sentNanos + renewDeadlineNanos);
+        }
+    }
+
+    private void renew(int shard, Lease base, boolean mayRetry) {
+        Slot slot = slots[shard];
+        slot.renewing = true;
+        long generation = slot.generation;
+        long sent = clock.nanoTime();
+        store.update(base, l -> Leases.hold(l, holder, leaseSeconds(), wall))
+                .whenComplete((outcome, e) -> lane.execute(() -> renewed(shard, generation, sent, LeaseWrite.settled(outcome, e), mayRetry)));
+    }
+
+    private void renewed(int shard, long generation, long sent, LeaseWrite outcome, boolean mayRetry) {
+        Slot slot = slots[shard];
+        if (slot.generation != generation) {
+            return;
+        }
+        slot.renewing = false;
+        if (slot.phase == Phase.NONE || slot.phase == Phase.ACQUIRING) {
+            return;
+        }
+        switch (outcome) {
+            case LeaseWrite.Written w -> {
+                slot.lease = w.lease();
+                if (sent > slot.renewedAtNanos) {
+                    slot.renewedAtNanos = sent;
+                    if (slot.phase == Phase.ACTIVE) {
+                        admitUntil.set(shard, sent + renewDeadlineNanos);
+                    }
                 }
             }
-        }
-    }
-
-    /** Fences every shard whose last successful renewal was sent a renew deadline ago or more; run often. */
-    void watchdog() {
-        try {
-            fenceOverdue();
-        } catch (RuntimeException e) {
-            log.atError().addKeyValue("error", e.toString()).log("fencing watchdog failed; it runs again shortly");
-        }
-    }
-
-    private void fenceOverdue() {
-        long now = System.nanoTime();
-        List<Integer> overdue = new ArrayList<>();
-        synchronized (this) {
-            for (int i = 0; i < slots.length; i++) {
-                Phase p = slots[i].phase;
-                if ((p == Phase.SYNCING || p == Phase.ACTIVE) && now - slots[i].renewedAtNanos >= renewDeadlineNanos) {
-                    overdue.add(i);
-                }
+            case LeaseWrite.Conflict c -> {
+                // Usually the coordinator's annotation write: read again and renew on the fresh version, once.
+                slot.renewing = true;
+                store.get(naming.shardLease(shard)).whenComplete((now, error) -> lane.execute(() -> {
+                    if (slot.generation != generation) {
+                        return;
+                    }
+                    slot.renewing = false;
+                    if (error != null || slot.phase == Phase.NONE) {
+                        return; // the deadline fences if nothing succeeds in time
+                    }
+                    if (now.isEmpty() || !holder.equals(Leases.holderOf(now.get()))) {
+                        fence(shard, "renewal found the lease " + now.map(l -> "held by '" + Leases.holderOf(l) + "'")
+                                .orElse("deleted"));
+                    } else if (mayRetry) {
+                        renew(shard, now.get(), false);
+                    } else {
+                        slot.lease = now.get();
+                    }
+                }));
             }
-        }
-        for (int shard : overdue) {
-            fence(shard, "no renewal succeeded within the renew deadline of " + config.renewDeadline());
+            case LeaseWrite.Missing m -> fence(shard, "renewal found the lease deleted");
+            case LeaseWrite.Failed f -> log.atDebug().addKeyValue("shard", shard).addKeyValue("error", f.error().toString())
+                    .log("shard renewal failed"); // the deadline fences if no renewal succeeds in time
         }
     }
 
-    /** Gives every shard up (graceful shutdown) and waits, within {@code timeout}, until all are released. */
-    void releaseAll(Duration timeout) {
+    /** Gives every shard up (graceful leave); completes when all are released or left to expire. */
+    CompletableFuture<Void> releaseAll() {
         stopping = true;
         List<CompletableFuture<Void>> releases = new ArrayList<>();
         for (int shard = 0; shard < slots.length; shard++) {
             releases.add(giveUp(shard, ""));
         }
-        try {
-            CompletableFuture.allOf(releases.toArray(CompletableFuture[]::new)).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (Exception e) {
-            log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("error", e.toString())
-                    .log("not every shard was released in time; the rest expire on their own");
-        }
+        return CompletableFuture.allOf(releases.toArray(CompletableFuture[]::new));
     }
 
-    /** Stops everything at once without releasing (a fatal error): the Leases expire for the others. */
+    /** Refuses every key at once; any thread (the gate must close before anything else runs). */
+    void refuseAll() {
+        for (int shard = 0; shard < slots.length; shard++) {
+            admitUntil.set(shard, 0);
+        }
+        active = Set.of();
+    }
+
+    /** Stops everything at once without releasing (a fatal loss, or abandon): the Leases expire for the others. */
     void fenceAll(String why) {
         stopping = true;
+        refuseAll();
         for (int shard = 0; shard < slots.length; shard++) {
             fence(shard, why);
         }
     }
 
-    @Override
-    public void close() {
-        stopping = true;
-        reactor.close();
+    private int leaseSeconds() {
+        return (int) config.leaseDuration().toSeconds();
     }
 }

@@ -44,19 +44,25 @@ final class ShardScope implements InformerScope {
     private final ShardSpace space;
     private final ShardMetrics metrics;
     private final String replica;
-    private final Runnable namespacesChanged;
+    private volatile Runnable namespacesChanged = () -> { };
     private final Map<Class<?>, Mode> modes = new ConcurrentHashMap<>();
+    /** Every namespaced type asked about, so that {@link #probeAll} can decide their modes before any shard is held. */
+    private final Set<Class<? extends HasMetadata>> types = ConcurrentHashMap.newKeySet();
     private final Map<Integer, Set<String>> namespacesByShard = new ConcurrentHashMap<>();
     private volatile Set<Integer> held = Set.of();
     private final Object probeLock = new Object();
     private SharedIndexInformer<Namespace> namespaceInformer;
 
-    ShardScope(KubernetesClient client, ShardSpace space, ShardMetrics metrics, String replica, Runnable namespacesChanged) {
+    ShardScope(KubernetesClient client, ShardSpace space, ShardMetrics metrics, String replica) {
         this.client = client;
         this.space = space;
         this.metrics = metrics;
         this.replica = replica;
-        this.namespacesChanged = namespacesChanged;
+    }
+
+    /** Called (on the namespace watch's thread) when a namespace of a held shard appeared or went, in per-namespace mode. */
+    void onNamespacesChanged(Runnable listener) {
+        namespacesChanged = listener;
     }
 
     /** A copy of this scope holding {@code shards}. */
@@ -71,6 +77,10 @@ final class ShardScope implements InformerScope {
     @Override
     public Set<Partition> partitionsFor(InformerKey<?> key) {
         Set<Integer> now = held;
+        types.add(key.type());
+        if (now.isEmpty()) {
+            return Set.of(); // nothing held: no partition, and no need to ask the server anything yet
+        }
         Set<Partition> out = new LinkedHashSet<>();
         if (modeOf(key.type()) == Mode.SERVER_SIDE) {
             for (int shard : now) {
@@ -90,6 +100,11 @@ final class ShardScope implements InformerScope {
     boolean belongsTo(Partition partition, int shard) {
         return partition.isNamespace() ? space.shardOf(partition.namespace()) == shard
                 : partition.name().equals("shard-" + shard);
+    }
+
+    /** Decides the mode of every type asked about so far (the manager's informers), so a server that cannot be probed fails the join. */
+    void probeAll() {
+        types.forEach(this::modeOf);
     }
 
     /** Decides (once per type) how its informers are narrowed. */

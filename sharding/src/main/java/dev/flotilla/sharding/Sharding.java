@@ -1,101 +1,102 @@
 package dev.flotilla.sharding;
 
+import dev.flotilla.core.manager.Extension;
 import dev.flotilla.core.manager.Manager;
+import dev.flotilla.core.manager.WorkControl;
+import dev.flotilla.core.reconcile.ObjectKey;
 import dev.flotilla.core.reconcile.Reconciler;
 import dev.flotilla.sharding.audit.AuditTrail;
 import dev.flotilla.sharding.audit.AuditedReconciler;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Makes a {@link Manager} one replica of a sharded group: it joins with a membership Lease, takes
- * part in electing the coordinator, holds the shard Leases the coordinator gives it, narrows the
- * manager's informers to those shards and admits only their keys. Namespaced keys go to the
- * holder of their namespace's shard; cluster-scoped keys to the coordinator's replica.
+ * The {@link Extension} that makes a {@link Manager} one replica of a sharded group: it joins with
+ * a membership Lease, takes part in electing the coordinator, holds the shard Leases the
+ * coordinator gives it, narrows the manager's informers to those shards and admits only their
+ * keys. Namespaced keys go to the holder of their namespace's shard; cluster-scoped keys to the
+ * coordinator's replica. The manager decides when it joins (once the caches synced), leaves (first
+ * thing on stop: every shard handed over at once) or is abandoned (a failed join, or another
+ * replica taking its identity: the manager then stops and reports why in {@link Manager#failure()}).
  *
  * <pre>{@code
  * Manager manager = new Manager(client, ManagerOptions.defaults(), KeyGate.admitAll());
- * Sharding sharding = Sharding.install(manager, ShardingConfig.defaults(podName, "flotilla-system"));
+ * Sharding sharding = Sharding.of(ShardingConfig.defaults(podName, "flotilla-system"));
+ * manager.install(sharding);   // before start: nothing is watched or admitted until shards are held
  * manager.controller(ConfigMap.class).named("mirror").complete(reconciler);
- * manager.start();
- * sharding.start();   // joins; shards arrive as the coordinator assigns them
- * ...
- * sharding.stop();    // hands every shard over at once
- * manager.stop();
+ * manager.start();             // joins; throws ExtensionStartException (cause: DuplicateIdentityException, ...)
+ * manager.stop();              // leaves first: hands every shard over at once, then drains
  * }</pre>
  */
-public final class Sharding implements AutoCloseable {
+public final class Sharding implements Extension {
 
     private static final Logger log = LoggerFactory.getLogger(Sharding.class);
-    private static final Duration WATCHDOG_PERIOD = Duration.ofMillis(50);
+    /** The name the manager knows this extension by. */
+    public static final String NAME = "sharding";
+    private static final Duration WATCH_SYNC_TIMEOUT = Duration.ofSeconds(60);
+    /** How long abandoning waits for the shards to be fenced on the lane. */
+    private static final Duration ABANDON_TIMEOUT = Duration.ofSeconds(1);
 
     private final ShardingConfig config;
-    private final Manager manager;
-    private final LeaseNaming naming;
-    private final String holder;
-    private final LeaseView view;
-    private final Leases leases;
-    private final ShardMetrics metrics;
-    private final ShardScope scope;
-    private final ShardOwnership ownership;
-    private final Coordinator coordinator;
-    private final Membership membership;
     private final AuditTrail trail;
-    private final CompletableFuture<String> fatal = new CompletableFuture<>();
-    private ScheduledExecutorService timers;
-    private volatile boolean started;
-    private volatile boolean stopped;
-    private volatile boolean leaving;
+    private final String holder;
+    private final MonotonicClock clock = MonotonicClock.system();
+    private KubernetesClient client;
+    private ShardMetrics metrics;
+    private ShardScope scope;
+    private LeaseView view;
+    private LeaseWatch watch;
+    private Lane lane;
+    private volatile ShardingNode node;
 
-    private Sharding(Manager manager, ShardingConfig config, AuditTrail trail) {
-        this.manager = Objects.requireNonNull(manager, "manager");
+    private Sharding(ShardingConfig config, AuditTrail trail) {
         this.config = Objects.requireNonNull(config, "config");
         this.trail = Objects.requireNonNull(trail, "trail");
-        KubernetesClient client = manager.client();
-        this.naming = new LeaseNaming(config.group());
-        this.holder = LeaseNaming.holder(config.identity(),
-                HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()));
-        this.leases = new Leases(client, config.leaseNamespace());
-        this.view = new LeaseView(client, config.leaseNamespace(), naming, config.leaseDuration());
-        this.metrics = new ShardMetrics(manager.registry(), config.identity(), naming.coordinatorLease());
-        this.membership = new Membership(config, leases, holder);
-        ShardOwnership[] own = new ShardOwnership[1];
-        this.scope = new ShardScope(client, config.space(), metrics, config.identity(), () -> own[0].rescopeLater());
-        Coordinator[] coord = new Coordinator[1];
-        this.ownership = new ShardOwnership(config, view, leases, holder, manager.informers(), scope, manager::controllers,
-                metrics, trail, () -> coord[0] != null && coord[0].isLeadingFresh());
-        own[0] = ownership;
-        this.coordinator = new Coordinator(client, config, view, leases, holder, metrics, this::leadershipChanged);
-        coord[0] = coordinator;
+        this.holder = LeaseNaming.holder(config.identity(), HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()));
     }
 
-    /** Narrows {@code manager} to nothing until shards are held; call before the manager starts. */
-    public static Sharding install(Manager manager, ShardingConfig config) {
-        return install(manager, config, AuditTrail.none());
+    /** Sharding for one replica; hand it to {@link Manager#install} before the manager starts. */
+    public static Sharding of(ShardingConfig config) {
+        return of(config, AuditTrail.none());
     }
 
-    /** As {@link #install(Manager, ShardingConfig)}, recording reconciles of {@link #audited} reconcilers and shard transitions in {@code trail}. */
-    public static Sharding install(Manager manager, ShardingConfig config, AuditTrail trail) {
-        Sharding sharding = new Sharding(manager, config, trail);
-        manager.informers().setScope(sharding.scope);
-        manager.setKeyGate(sharding.ownership.gate());
-        return sharding;
+    /** As {@link #of(ShardingConfig)}, recording reconciles of {@link #audited} reconcilers and shard transitions in {@code trail}. */
+    public static Sharding of(ShardingConfig config, AuditTrail trail) {
+        return new Sharding(config, trail);
     }
 
-    /** Wraps {@code reconciler} so that every reconcile is recorded in the audit trail. */
-    public <T extends HasMetadata> Reconciler<T> audited(Reconciler<T> reconciler) {
-        return new AuditedReconciler<>(reconciler, trail, config.identity(), config.space());
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public synchronized Seams install(ExtensionContext context) {
+        if (client != null) {
+            throw new IllegalStateException("sharding of replica '" + config.identity() + "' is already installed");
+        }
+        client = context.client();
+        metrics = new ShardMetrics(context.registry(), config.identity(), new LeaseNaming(config.group()).coordinatorLease());
+        scope = new ShardScope(client, config.space(), metrics, config.identity());
+        view = new LeaseView(clock, config.leaseDuration());
+        return Seams.of(this::admits, scope);
+    }
+
+    /** Nothing is admitted before the replica has joined: it holds no shard yet. */
+    private boolean admits(ObjectKey key) {
+        ShardingNode n = node;
+        return n != null && n.admits(key);
     }
 
     /**
@@ -106,30 +107,35 @@ public final class Sharding implements AutoCloseable {
      * @throws DuplicateIdentityException if a live replica already uses this identity
      * @throws ShardingSetupException     if the group's Leases disagree with this configuration
      */
-    public synchronized void start() throws Exception {
-        if (started) {
-            throw new IllegalStateException("sharding already started");
+    @Override
+    public void start(WorkControl work) throws Exception {
+        if (client == null) {
+            throw new IllegalStateException("sharding must be installed on a manager before it starts");
         }
-        started = true;
-        view.start(Duration.ofSeconds(60));
+        watch = new LeaseWatch(client, config.leaseNamespace(), config.group(), view);
+        watch.start(WATCH_SYNC_TIMEOUT);
         checkShardCount();
-        for (var informer : manager.informers().all()) {
-            if (dev.flotilla.core.cache.SharedInformers.isNamespaced(informer.key().type())) {
-                scope.modeOf(informer.key().type());
+        scope.probeAll();
+        lane = new ExecutorLane("sharding-" + config.identity(), clock);
+        Lane l = lane;
+        scope.onNamespacesChanged(() -> l.execute(() -> work.rescope().whenComplete((ok, error) -> {
+            if (error != null) {
+                log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("error", error.toString())
+                        .log("informers did not follow a namespace change");
             }
+        })));
+        ShardingNode n = new ShardingNode(config, holder,
+                new NodePorts(clock, Clock.systemUTC(), lane, new KubeLeaseStore(client, config.leaseNamespace()), view),
+                new ManagedShardWork(work, scope, config.space()), metrics, trail, work::fail);
+        node = n;
+        try {
+            n.join().get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof Exception cause) {
+                throw cause;
+            }
+            throw e;
         }
-        membership.join();
-        timers = Executors.newScheduledThreadPool(2, r -> {
-            Thread t = new Thread(r, "sharding-" + config.identity());
-            t.setDaemon(true);
-            return t;
-        });
-        timers.scheduleAtFixedRate(this::renewAll, config.retryPeriod().toMillis(), config.retryPeriod().toMillis(),
-                TimeUnit.MILLISECONDS);
-        timers.scheduleAtFixedRate(ownership::watchdog, WATCHDOG_PERIOD.toMillis(), WATCHDOG_PERIOD.toMillis(),
-                TimeUnit.MILLISECONDS);
-        ownership.start();
-        coordinator.start();
         log.atInfo().addKeyValue("replica", config.identity()).addKeyValue("holder", holder)
                 .addKeyValue("shards", config.shards()).addKeyValue("leaseNamespace", config.leaseNamespace())
                 .addKeyValue("leaseDuration", config.leaseDuration()).addKeyValue("renewDeadline", config.renewDeadline())
@@ -137,6 +143,7 @@ public final class Sharding implements AutoCloseable {
     }
 
     private void checkShardCount() {
+        LeaseNaming naming = new LeaseNaming(config.group());
         for (LeaseView.Seen s : view.all()) {
             if (naming.shardOf(s.name()).isEmpty()) {
                 continue;
@@ -151,99 +158,81 @@ public final class Sharding implements AutoCloseable {
         }
     }
 
-    private void renewAll() {
-        try {
-            renewOnce();
-        } catch (RuntimeException e) {
-            log.atError().addKeyValue("error", e.toString()).log("lease renewal failed; retrying next period");
+    /**
+     * Leaves gracefully: the coordinator (if this replica is it) re-plans without this replica,
+     * the membership Lease is released, every shard is drained and released so that its new
+     * owner takes it at once, and leadership is released last. What is not released in time is
+     * fenced and expires on its own.
+     */
+    @Override
+    public void leave() {
+        ShardingNode n = node;
+        long begin = System.nanoTime();
+        if (n != null) {
+            Duration timeout = config.renewDeadline().multipliedBy(2).plus(config.drainTimeout());
+            try {
+                n.leave().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException | ExecutionException e) {
+                log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("error", e.toString())
+                        .log("not every shard was released in time; the rest expire on their own");
+                awaitAbandoned(n, "left the group without releasing in time");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                awaitAbandoned(n, "interrupted while leaving");
+            }
         }
+        close();
+        log.atInfo().addKeyValue("replica", config.identity())
+                .addKeyValue("millis", Duration.ofNanos(System.nanoTime() - begin).toMillis()).log("left sharding group");
     }
 
-    private void renewOnce() {
-        // Shards keep being renewed while they are handed over during stop(): a slow drain must not let them expire.
-        if (leaving) {
-            ownership.renewAll();
-            return;
+    /** Stops without releasing anything, as a crash would: every key is refused at once and the Leases expire for the others. */
+    @Override
+    public void abandon() {
+        ShardingNode n = node;
+        if (n != null) {
+            awaitAbandoned(n, "abandoned");
         }
-        Thread member = Thread.ofVirtual().name("renew-member").start(() -> {
-            if (membership.renew() == Membership.Renewal.TAKEN_BY_ANOTHER) {
-                String why = "another replica took over the membership lease of identity '" + config.identity()
-                        + "'; two replicas share one identity";
-                log.atError().addKeyValue("replica", config.identity()).log(why + "; stopping all work at once");
-                ownership.fenceAll(why);
-                fatal.complete(why);
-            }
-        });
-        ownership.renewAll();
+        close();
+    }
+
+    private void awaitAbandoned(ShardingNode n, String why) {
         try {
-            member.join(config.renewDeadline());
+            n.abandon(why).get(ABANDON_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+            log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("error", e.toString())
+                    .log("shards were not fenced in time; every key is refused already");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
     }
 
-    private void leadershipChanged() {
-        if (coordinator.isLeading()) {
-            ownership.enqueueAll(key -> key.namespace().isEmpty());
-        } else {
-            for (var c : manager.controllers()) {
-                c.interrupt(key -> key.namespace().isEmpty());
-            }
+    private synchronized void close() {
+        if (lane != null) {
+            lane.close();
+        }
+        if (watch != null) {
+            watch.close();
+        }
+        if (scope != null) {
+            scope.close();
         }
     }
 
-    /**
-     * Leaves gracefully: the coordinator (if this replica is it) re-plans without this replica,
-     * the membership Lease is released, every shard is drained and released so that its new
-     * owner takes it at once, and leadership is released last.
-     */
-    public synchronized void stop() {
-        if (!started || stopped) {
-            stopped = true;
-            return;
-        }
-        leaving = true;
-        long begin = System.nanoTime();
-        coordinator.leave();
-        membership.leave();
-        ownership.releaseAll(config.drainTimeout().plus(config.renewDeadline()));
-        stopped = true;
-        coordinator.close();
-        ownership.close();
-        if (timers != null) {
-            timers.shutdownNow();
-        }
-        view.close();
-        scope.close();
-        log.atInfo().addKeyValue("replica", config.identity())
-                .addKeyValue("millis", Duration.ofNanos(System.nanoTime() - begin).toMillis()).log("left sharding group");
+    /** Wraps {@code reconciler} so that every reconcile is recorded in the audit trail. */
+    public <T extends HasMetadata> Reconciler<T> audited(Reconciler<T> reconciler) {
+        return new AuditedReconciler<>(reconciler, trail, config.identity(), config.space());
     }
 
-    /** Stops without releasing anything, as a crash would (tests of expiry-based failover use it). */
-    public synchronized void abandon() {
-        stopped = true;
-        ownership.fenceAll("abandoned");
-        ownership.close();
-        coordinator.closeWithoutRelease();
-        if (timers != null) {
-            timers.shutdownNow();
-        }
-        view.close();
-        scope.close();
-    }
-
-    @Override
-    public void close() {
-        stop();
-    }
-
-    /** Shards whose keys this replica works on now. */
+    /** Shards whose keys this replica works on now (empty before it joined and after it left). */
     public Set<Integer> activeShards() {
-        return ownership.active();
+        ShardingNode n = node;
+        return n == null ? Set.of() : n.activeShards();
     }
 
     public boolean isCoordinator() {
-        return coordinator.isLeading();
+        ShardingNode n = node;
+        return n != null && n.isCoordinator();
     }
 
     public String identity() {
@@ -256,10 +245,5 @@ public final class Sharding implements AutoCloseable {
 
     public ShardSpace space() {
         return config.space();
-    }
-
-    /** Completes, with the reason, if this replica had to stop all work (another replica took its identity). */
-    public CompletableFuture<String> fatal() {
-        return fatal;
     }
 }

@@ -29,7 +29,8 @@ final class Replica implements AutoCloseable {
         this.client = new KubernetesClientBuilder().withConfig(config).build();
         this.manager = new Manager(client, ManagerOptions.defaults().withHealthPort(-1)
                 .withShutdownTimeout(Duration.ofSeconds(5)), KeyGate.admitAll());
-        this.sharding = Sharding.install(manager, sharding, trail);
+        this.sharding = Sharding.of(sharding, trail);
+        manager.install(this.sharding);
         manager.controller(ConfigMap.class).named("work").withLabelSelector(LABEL + "=" + run).workers(4)
                 .complete(this.sharding.audited(request -> {
                     request.cache().get(request.key());
@@ -43,7 +44,6 @@ final class Replica implements AutoCloseable {
 
     Replica start() throws Exception {
         manager.start();
-        sharding.start();
         return this;
     }
 
@@ -53,7 +53,6 @@ final class Replica implements AutoCloseable {
 
     @Override
     public void close() {
-        sharding.stop();
         manager.stop();
         client.close();
     }

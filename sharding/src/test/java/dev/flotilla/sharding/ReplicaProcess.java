@@ -38,19 +38,16 @@ public final class ReplicaProcess {
         System.out.println("BASELINE " + retainedHeap());
         FileAuditTrail trail = new FileAuditTrail(Path.of(args[5]));
         Manager manager = new Manager(client, ManagerOptions.defaults().withHealthPort(-1), KeyGate.admitAll());
-        Sharding replica = Sharding.install(manager, sharding, trail);
+        Sharding replica = Sharding.of(sharding, trail);
+        manager.install(replica);
         manager.controller(ConfigMap.class).named("work").withLabelSelector(Replica.LABEL + "=" + label).workers(4)
                 .complete(replica.audited(request -> {
                     request.cache().get(request.key());
                     Thread.sleep(5);
                     return Result.done();
                 }));
+        manager.installShutdownHook();
         manager.start();
-        replica.start();
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            replica.stop();
-            manager.stop();
-        }));
         System.out.println("READY " + ProcessHandle.current().pid());
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
         String line;

@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import dev.flotilla.core.manager.ExtensionStartException;
 import dev.flotilla.sharding.audit.InMemoryAuditTrail;
 import dev.flotilla.sharding.audit.OverlapChecker;
 import dev.flotilla.testing.TestCluster;
@@ -96,7 +97,8 @@ class ShardingBadInputTest {
         replica("replica-0", ShardedReplicasTest.config("replica-0", ns, "count")).start();
         await().atMost(Duration.ofSeconds(15)).until(() -> replicas.getFirst().sharding.activeShards().size() == 32);
         Replica other = replica("replica-1", ShardedReplicasTest.config("replica-1", ns, "count").withShards(16));
-        assertThatThrownBy(other::start).isInstanceOf(ShardingSetupException.class)
+        assertThatThrownBy(other::start).isInstanceOf(ExtensionStartException.class)
+                .hasCauseInstanceOf(ShardingSetupException.class)
                 .hasMessageContaining("were made for 32 shards, but this replica is configured for 16");
         assertThat(replicas.getFirst().sharding.activeShards()).hasSize(32);
     }
@@ -106,7 +108,8 @@ class ShardingBadInputTest {
         replica("replica-0", ShardedReplicasTest.config("replica-0", ns, "dup")).start();
         Replica twin = replica("replica-0", ShardedReplicasTest.config("replica-0", ns, "dup"));
         long begin = System.nanoTime();
-        assertThatThrownBy(twin::start).isInstanceOf(DuplicateIdentityException.class)
+        assertThatThrownBy(twin::start).isInstanceOf(ExtensionStartException.class)
+                .hasCauseInstanceOf(DuplicateIdentityException.class)
                 .hasMessageContaining("another live replica holds identity 'replica-0'");
         System.out.printf("duplicate identity refused after %d ms%n", Duration.ofNanos(System.nanoTime() - begin).toMillis());
         await().atMost(Duration.ofSeconds(15)).until(() -> replicas.getFirst().sharding.activeShards().size() == 32);

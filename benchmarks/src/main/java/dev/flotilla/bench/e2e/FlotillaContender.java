@@ -55,14 +55,15 @@ public final class FlotillaContender {
 
         Manager manager = new Manager(client, ManagerOptions.defaults().withHealthPort(-1), KeyGate.admitAll(), registry);
         Sharding sharding = args.has(ContenderArgs.IDENTITY)
-                ? Sharding.install(manager, ShardingConfig.defaults(args.value(ContenderArgs.IDENTITY),
+                ? Sharding.of(ShardingConfig.defaults(args.value(ContenderArgs.IDENTITY),
                         args.value(ContenderArgs.LEASE_NAMESPACE)).withGroup(args.value(ContenderArgs.GROUP)))
                 : null;
-        ConfigMapMirror.register(manager, args.intValue(ContenderArgs.WORKERS), null, r -> measured(r, session));
-        manager.start();
         if (sharding != null) {
-            sharding.start();
+            manager.install(sharding);
         }
+        ConfigMapMirror.register(manager, args.intValue(ContenderArgs.WORKERS), null, r -> measured(r, session));
+        manager.start(); // joins the group when sharded; a refused join stops the manager and ends this process
+
         session.ready();
         session.watching();
         session.serve(new ContenderSession.Probe() {
@@ -84,10 +85,7 @@ public final class FlotillaContender {
                                 SHARDS, Integer.toString(sharding.config().shards()));
             }
         }, () -> {
-            if (sharding != null) {
-                sharding.stop();
-            }
-            manager.stop();
+            manager.stop(); // leaves the group first when sharded
             client.close();
         });
         System.exit(0);

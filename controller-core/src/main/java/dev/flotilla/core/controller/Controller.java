@@ -49,16 +49,6 @@ public final class Controller<T extends HasMetadata> {
         loop.enqueue(key);
     }
 
-    /** See {@link ReconcileLoop#awaitIdle}. */
-    public boolean awaitIdle(java.util.function.Predicate<ObjectKey> keys, Duration deadline) throws InterruptedException {
-        return loop.awaitIdle(keys, deadline);
-    }
-
-    /** See {@link ReconcileLoop#interrupt}. */
-    public int interrupt(java.util.function.Predicate<ObjectKey> keys) {
-        return loop.interrupt(keys);
-    }
-
     public void start() {
         loop.start();
     }

@@ -3,7 +3,6 @@ package dev.flotilla.manager.demo;
 import dev.flotilla.core.cache.InformerKey;
 import dev.flotilla.core.cache.SharedInformer;
 import dev.flotilla.core.controller.Controller;
-import dev.flotilla.core.controller.KeyGate;
 import dev.flotilla.core.manager.Manager;
 import dev.flotilla.core.manager.ManagerOptions;
 import dev.flotilla.core.reconcile.Reconciler;
@@ -41,6 +40,7 @@ final class DemoReplica {
     private final WatchActivity activity = new WatchActivity();
     private final boolean ownsClient;
     private volatile boolean running;
+    private volatile boolean quiescing;
     private final java.util.concurrent.atomic.AtomicBoolean clientClosed = new java.util.concurrent.atomic.AtomicBoolean();
 
     /**
@@ -54,8 +54,12 @@ final class DemoReplica {
         this.client = client;
         this.ownsClient = ownsClient;
         this.registry = registry;
-        this.manager = new Manager(client, options, KeyGate.admitAll(), registry);
-        this.sharding = sharding == null ? null : Sharding.install(manager, sharding, trail);
+        // The manager's own gate closes when the replica quiesces; sharding's gate comes on top of it.
+        this.manager = new Manager(client, options, key -> !quiescing, registry);
+        this.sharding = sharding == null ? null : Sharding.of(sharding, trail);
+        if (this.sharding != null) {
+            manager.install(this.sharding);
+        }
         UnaryOperator<Reconciler<ConfigMap>> wrap = this.sharding == null ? around
                 : r -> this.sharding.audited(around.apply(r));
         // No Events in the demo: on the mock every write is serialized, and Events would double them.
@@ -65,19 +69,14 @@ final class DemoReplica {
         mirrors.addHandler(activity);
     }
 
-    /** Starts the manager (informers synced, workers running), then joins the sharding group. */
+    /** Starts the manager: informers synced, workers running, the sharding group joined (a refused join stops it again). */
     void start() throws Exception {
-        manager.start();
         running = true;
-        if (sharding != null) {
-            try {
-                sharding.start();
-            } catch (Exception e) {
-                running = false;
-                sharding.abandon(); // a refused join holds nothing; this closes its watches
-                manager.stop();
-                throw e;
-            }
+        try {
+            manager.start();
+        } catch (Exception e) {
+            running = false;
+            throw e;
         }
     }
 
@@ -110,9 +109,8 @@ final class DemoReplica {
      */
     Thread kill() {
         running = false;
-        sharding.abandon();
         return Thread.ofVirtual().name("demo-kill-" + name).start(() -> {
-            manager.stop();
+            manager.abandon();
             closeClient();
         });
     }
@@ -124,10 +122,7 @@ final class DemoReplica {
         }
         running = false;
         quiesce(updater);
-        if (sharding != null) {
-            sharding.stop();
-        }
-        manager.stop();
+        manager.stop(); // leaves the sharding group first, then drains
         closeClient();
     }
 
@@ -151,7 +146,7 @@ final class DemoReplica {
      * fails its shutdown.
      */
     private void quiesce(Thread updater) throws InterruptedException {
-        manager.setKeyGate(key -> false); // queued keys are dropped, nothing new is admitted
+        quiescing = true; // queued keys are dropped, nothing new is admitted
         if (updater != null) {
             updater.join(QUIESCE_LIMIT);
         }

@@ -61,14 +61,14 @@ class ShardedTunerTest {
                     KubernetesClient client = cluster.newClient();
                     clients.add(client);
                     Manager manager = new Manager(client, ManagerOptions.defaults().withHealthPort(-1), KeyGate.admitAll());
-                    Sharding sharding = Sharding.install(manager, ShardingConfig.defaults("tuner-" + r, ns.name())
+                    Sharding sharding = Sharding.of(ShardingConfig.defaults("tuner-" + r, ns.name())
                             .withGroup("tuners").withTimings(Duration.ofSeconds(6), Duration.ofSeconds(4), Duration.ofSeconds(1)), trail);
+                    manager.install(sharding);
                     PrometheusSignals signals = new PrometheusSignals(new PrometheusClient(prometheus.uri(), Duration.ofSeconds(3)),
                             SignalMetrics.defaults(), Duration.ofMinutes(3), Duration.ofSeconds(2), Duration.ofSeconds(10));
                     ResourceTuner.register(manager, new TuningReconciler(client, signals,
                             TuningSettings.defaults().withResync(Duration.ofMinutes(5))), 1, sharding::audited);
                     manager.start();
-                    sharding.start();
                     managers.add(manager);
                     shardings.add(sharding);
                 }
@@ -89,7 +89,6 @@ class ShardedTunerTest {
                 }
                 assertThat(tunedBy.values().stream().flatMap(Set::stream).distinct().count()).as("both replicas worked").isEqualTo(2);
             } finally {
-                shardings.forEach(Sharding::stop);
                 managers.forEach(Manager::stop);
                 clients.forEach(KubernetesClient::close);
             }
