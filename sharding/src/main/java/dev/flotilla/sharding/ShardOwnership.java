@@ -187,6 +187,7 @@ final class ShardOwnership {
         Slot slot = slots[shard];
         slot.phase = Phase.ACQUIRING;
         long generation = ++slot.generation;
+        slot.renewing = false; // a renewal of the previous tenure may still be in flight: its outcome is ignored
         long sent = clock.nanoTime();
         store.update(s.lease(), l -> Leases.hold(l, holder, leaseSeconds(), wall))
                 .whenComplete((outcome, error) -> lane.execute(() -> acquired(shard, generation, sent, s, LeaseWrite.settled(outcome, error))));

@@ -1,0 +1,182 @@
+package dev.flotilla.sharding;
+
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
+
+/**
+ * The API server as far as Leases go: one store with resourceVersions and optimistic writes (a
+ * stale version is a 409, an update of a missing Lease a 404), watches fanned out to every
+ * process with that process's delay, in order, and relists after a partition heals. Requests
+ * travel over each process's {@link SimProcess.Network}: a partitioned process's requests time
+ * out; a slow one's may be applied after its client gave up. Stored Leases are never changed in
+ * place, so one copy per version is shared by every reader.
+ */
+final class SimLeaseServer {
+
+    private final SimWorld world;
+    private final Map<String, Lease> leases = new TreeMap<>();
+    private final List<SimProcess> watchers = new ArrayList<>();
+    private long resourceVersion = 100;
+    private long writes;
+    private java.util.function.Consumer<Lease> onWrite = l -> { };
+
+    SimLeaseServer(SimWorld world) {
+        this.world = world;
+    }
+
+    /** Told of every stored version (the simulation's timelines). */
+    void onWrite(java.util.function.Consumer<Lease> listener) {
+        this.onWrite = listener;
+    }
+
+    long writes() {
+        return writes;
+    }
+
+    Optional<Lease> current(String name) {
+        return Optional.ofNullable(leases.get(name));
+    }
+
+    Map<String, Lease> all() {
+        return Map.copyOf(leases);
+    }
+
+    /** A hand edit or a foreign writer, applied now, bypassing every client. */
+    void edit(String name, UnaryOperator<Lease> edit) {
+        Lease base = leases.get(name);
+        if (base != null) {
+            store(edit.apply(copy(base)));
+        }
+    }
+
+    /** Deletes a Lease by hand, now. */
+    void deleteNow(String name) {
+        Lease gone = leases.remove(name);
+        if (gone != null) {
+            writes++;
+            watchers.forEach(w -> w.deliver(gone, true));
+        }
+    }
+
+    /** Starts {@code process}'s watch: it receives the current Leases (its first LIST), then every change. */
+    void watch(SimProcess process) {
+        watchers.removeIf(SimWorld.Owner::killed);
+        watchers.add(process);
+        process.relist(Map.copyOf(leases));
+    }
+
+    LeaseStore storeFor(SimProcess process) {
+        return new LeaseStore() {
+            @Override
+            public CompletableFuture<Optional<Lease>> get(String name) {
+                CompletableFuture<Optional<Lease>> result = new CompletableFuture<>();
+                request(process, () -> current(name), result, null);
+                return result;
+            }
+
+            @Override
+            public CompletableFuture<LeaseWrite> create(Lease lease) {
+                Lease sent = copy(lease);
+                CompletableFuture<LeaseWrite> result = new CompletableFuture<>();
+                request(process, () -> {
+                    if (leases.containsKey(sent.getMetadata().getName())) {
+                        return new LeaseWrite.Conflict();
+                    }
+                    return new LeaseWrite.Written(store(sent));
+                }, result, new LeaseWrite.Failed(new TimeoutException("request timed out")));
+                return result;
+            }
+
+            @Override
+            public CompletableFuture<LeaseWrite> update(Lease base, UnaryOperator<Lease> edit) {
+                Lease sent = edit.apply(copy(base)); // edited on the client, as fabric8 does
+                CompletableFuture<LeaseWrite> result = new CompletableFuture<>();
+                request(process, () -> {
+                    Lease now = leases.get(sent.getMetadata().getName());
+                    if (now == null) {
+                        return new LeaseWrite.Missing();
+                    }
+                    if (!now.getMetadata().getResourceVersion().equals(sent.getMetadata().getResourceVersion())) {
+                        return new LeaseWrite.Conflict();
+                    }
+                    return new LeaseWrite.Written(store(sent));
+                }, result, new LeaseWrite.Failed(new TimeoutException("request timed out")));
+                return result;
+            }
+
+            @Override
+            public CompletableFuture<LeaseWrite> delete(String name) {
+                CompletableFuture<LeaseWrite> result = new CompletableFuture<>();
+                request(process, () -> {
+                    Lease gone = leases.get(name);
+                    if (gone == null) {
+                        return new LeaseWrite.Missing();
+                    }
+                    deleteNow(name);
+                    return new LeaseWrite.Written(gone);
+                }, result, new LeaseWrite.Failed(new TimeoutException("request timed out")));
+                return result;
+            }
+        };
+    }
+
+    /**
+     * Sends one request: applied on the server after the request delay unless the process is cut
+     * off when it sends; the answer arrives after the response delay unless the process is cut
+     * off by then or the round trip exceeds its timeout, in which case the client sees a failure
+     * at the timeout (while the server may still have applied it).
+     */
+    private <T> void request(SimProcess p, Supplier<T> onServer, CompletableFuture<T> result, T onTimeout) {
+        long sent = world.nanoTime();
+        SimProcess.Network net = p.network();
+        long timeoutAt = sent + net.timeoutNanos();
+        Runnable timedOut = () -> {
+            if (onTimeout != null) {
+                result.complete(onTimeout);
+            } else {
+                result.completeExceptionally(new TimeoutException("request timed out"));
+            }
+        };
+        if (p.partitionedAt(sent)) {
+            world.at(timeoutAt, p, timedOut);
+            return;
+        }
+        long there = net.delayNanos(world.random());
+        long back = net.delayNanos(world.random());
+        world.at(sent + there, null, () -> {
+            T answer = onServer.get();
+            long arrives = world.nanoTime() + back;
+            if (arrives >= timeoutAt || p.partitionedAt(arrives)) {
+                world.at(timeoutAt, p, timedOut);
+            } else {
+                world.at(arrives, p, () -> result.complete(answer));
+            }
+        });
+    }
+
+    private Lease store(Lease lease) {
+        lease.getMetadata().setResourceVersion(Long.toString(++resourceVersion));
+        leases.put(lease.getMetadata().getName(), lease);
+        writes++;
+        onWrite.accept(lease);
+        for (SimProcess w : watchers) {
+            if (!w.killed()) {
+                w.deliver(lease, false);
+            }
+        }
+        return lease;
+    }
+
+    static Lease copy(Lease lease) {
+        return new LeaseBuilder(lease).build();
+    }
+}
