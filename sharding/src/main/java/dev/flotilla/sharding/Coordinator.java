@@ -34,8 +34,13 @@ final class Coordinator {
     enum Role { FOLLOWER, CAMPAIGNING, LEADER }
 
     private final ShardingConfig config;
-    private final LeaseNaming naming;
-    private final String holder;
+    private final String coordinatorLease;
+    /** The shard Leases' names, made once: every pass looks up all of them. */
+    private final String[] shardLeaseNames;
+    /** The last plan and what it was computed from: most passes (renewals) change neither. */
+    private Map<Integer, String> planFor = Map.of();
+    private Set<String> planLive = Set.of();
+    private Map<Integer, String> plan = Map.of();    private final String holder;
     private final MonotonicClock clock;
     private final Clock wall;
     private final Lane lane;
@@ -60,7 +65,12 @@ final class Coordinator {
 
     Coordinator(ShardingConfig config, String holder, NodePorts ports, ShardWork work, ShardMetrics metrics) {
         this.config = config;
-        this.naming = new LeaseNaming(config.group());
+        LeaseNaming naming = new LeaseNaming(config.group());
+        this.coordinatorLease = naming.coordinatorLease();
+        this.shardLeaseNames = new String[config.shards()];
+        for (int i = 0; i < shardLeaseNames.length; i++) {
+            shardLeaseNames[i] = naming.shardLease(i);
+        }
         this.holder = holder;
         this.clock = ports.clock();
         this.wall = ports.wall();
@@ -74,7 +84,11 @@ final class Coordinator {
     }
 
     void start() {
-        view.onChange(reactor::poke);
+        view.onChange((before, after) -> {
+            if (view.isNews(before, after)) {
+                reactor.poke();
+            }
+        });
         reactor.poke();
     }
 
@@ -100,9 +114,8 @@ final class Coordinator {
         long[] next = {Long.MAX_VALUE};
         Set<String> live = new TreeSet<>();
         for (LeaseView.Seen s : view.all()) {
-            Optional<String> member = naming.memberOf(s.name());
-            if (member.isPresent() && view.isHeld(s)) {
-                live.add(member.get());
+            if (!s.member().isEmpty() && view.isHeld(s)) {
+                live.add(s.member());
                 next[0] = Math.min(next[0], view.expiresAtNanos(s));
             }
         }
@@ -110,7 +123,7 @@ final class Coordinator {
         view.prune();
         if (role == Role.LEADER) {
             long deadline = renewedAtNanos + renewDeadlineNanos;
-            Optional<LeaseView.Seen> c = view.get(naming.coordinatorLease());
+            Optional<LeaseView.Seen> c = view.get(coordinatorLease);
             if (now >= deadline) {
                 stepDown("no renewal of the coordinator lease succeeded within the renew deadline");
             } else if (c.isPresent() && c.get().deleted()) {
@@ -140,13 +153,13 @@ final class Coordinator {
 
     /** Takes the coordinator Lease if it is free or expired; otherwise asks to look again when it would expire. */
     private void campaign(long[] next) {
-        Optional<LeaseView.Seen> seen = view.get(naming.coordinatorLease());
+        Optional<LeaseView.Seen> seen = view.get(coordinatorLease);
         if (seen.isPresent() && seen.get().deleted() && view.isHeld(seen.get())) {
             next[0] = Math.min(next[0], view.expiresAtNanos(seen.get())); // its holder may still think it leads
             return;
         }
         if (seen.isEmpty() || seen.get().deleted()) {
-            Lease fresh = Leases.newLease(naming.coordinatorLease(), Map.of(LeaseNaming.LABEL_GROUP, config.group(),
+            Lease fresh = Leases.newLease(coordinatorLease, Map.of(LeaseNaming.LABEL_GROUP, config.group(),
                     LeaseNaming.LABEL_ROLE, LeaseNaming.ROLE_COORDINATOR), Map.of());
             run(store.create(Leases.hold(fresh, holder, leaseSeconds(), wall)));
             return;
@@ -189,7 +202,7 @@ final class Coordinator {
         role = Role.LEADER;
         leaderUntil.set(sent + renewDeadlineNanos);
         metrics.leading(true);
-        log.atInfo().addKeyValue("replica", config.identity()).addKeyValue("lease", naming.coordinatorLease())
+        log.atInfo().addKeyValue("replica", config.identity()).addKeyValue("lease", coordinatorLease)
                 .log("became coordinator");
         work.admitClusterScoped();
         reactor.poke();
@@ -238,7 +251,7 @@ final class Coordinator {
             }
             case LeaseWrite.Conflict c -> {
                 renewing = true;
-                store.get(naming.coordinatorLease()).whenComplete((now, error) -> lane.execute(() -> {
+                store.get(coordinatorLease).whenComplete((now, error) -> lane.execute(() -> {
                     renewing = false;
                     if (attempt != campaign || role != Role.LEADER || error != null) {
                         return;
@@ -265,7 +278,7 @@ final class Coordinator {
         Map<Integer, String> current = new HashMap<>();
         Map<Integer, LeaseView.Seen> shardLeases = new HashMap<>();
         for (int shard = 0; shard < shards; shard++) {
-            String name = naming.shardLease(shard);
+            String name = shardLeaseNames[shard];
             Optional<LeaseView.Seen> seen = view.get(name);
             if (seen.isPresent() && seen.get().deleted() && view.isHeld(seen.get())) {
                 // Deleted under a holder that may still be working on it: recreate (free) only once that
@@ -279,14 +292,17 @@ final class Coordinator {
                     store.create(Leases.newLease(name, Map.of(LeaseNaming.LABEL_GROUP, config.group(),
                             LeaseNaming.LABEL_ROLE, LeaseNaming.ROLE_SHARD, LeaseNaming.LABEL_SHARD, String.valueOf(shard)),
                             Map.of(LeaseNaming.ANNOTATION_SHARDS, String.valueOf(shards))))
-                            .whenComplete((o, e) -> lane.execute(() -> publishing.remove(created)));
+                            .whenComplete((o, e) -> lane.execute(() -> {
+                                publishing.remove(created);
+                                reactor.poke(); // a pass that saw the new Lease before this answer skipped it
+                            }));
                 }
                 continue; // published once the watch shows it
             }
             LeaseView.Seen s = seen.get();
             shardLeases.put(shard, s);
-            String desired = s.annotation(LeaseNaming.ANNOTATION_DESIRED_OWNER);
-            String holderIdentity = s.holder().isEmpty() ? "" : LeaseNaming.identityOf(s.holder());
+            String desired = s.desiredOwner();
+            String holderIdentity = s.holderIdentity();
             if (live.contains(desired)) {
                 current.put(shard, desired);
             } else if (live.contains(holderIdentity) && view.isHeld(s)) {
@@ -302,13 +318,17 @@ final class Coordinator {
                         .log("shard lease names a desired owner that is not a live member; re-assigning it");
             }
         }
-        Map<Integer, String> plan = ShardAssigner.plan(shards, current, live);
+        if (!current.equals(planFor) || !live.equals(planLive)) {
+            plan = ShardAssigner.plan(shards, current, live);
+            planFor = current;
+            planLive = Set.copyOf(live);
+        }
         // One write per changed shard, all at once: a member leaving moves a third of the shards.
         List<CompletableFuture<Void>> writes = new ArrayList<>();
         for (var entry : shardLeases.entrySet()) {
             int shard = entry.getKey();
             LeaseView.Seen s = entry.getValue();
-            String before = s.annotation(LeaseNaming.ANNOTATION_DESIRED_OWNER);
+            String before = s.desiredOwner();
             String after = plan.getOrDefault(shard, "");
             if (!before.equals(after) && publishing.add(shard)) {
                 writes.add(publish(shard, s, before, after));
@@ -339,6 +359,7 @@ final class Coordinator {
                     if (!before.isEmpty()) {
                         metrics.moved();
                     }
+                    reactor.poke(); // a pass while this write was in flight skipped the shard
                 }
                 case LeaseWrite.Failed f -> {
                     log.atWarn().addKeyValue("shard", shard).addKeyValue("error", f.error().toString())
@@ -364,7 +385,9 @@ final class Coordinator {
         }
         Set<String> live = new TreeSet<>();
         for (LeaseView.Seen s : view.all()) {
-            naming.memberOf(s.name()).filter(m -> view.isHeld(s) && !m.equals(config.identity())).ifPresent(live::add);
+            if (!s.member().isEmpty() && view.isHeld(s) && !s.member().equals(config.identity())) {
+                live.add(s.member());
+            }
         }
         List<CompletableFuture<Void>> writes = publish(live, new long[] {Long.MAX_VALUE});
         return CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new));
@@ -393,7 +416,7 @@ final class Coordinator {
                 done.complete(null); // a cluster-scoped reconcile would not stop: let the Lease expire instead
                 return;
             }
-            Leases.releaseHeld(store, naming.coordinatorLease(), base, holder, Leases.RELEASE_ATTEMPTS)
+            Leases.releaseHeld(store, coordinatorLease, base, holder, Leases.RELEASE_ATTEMPTS)
                     .whenComplete((o, e) -> done.complete(null));
         }));
         return done;

@@ -26,15 +26,18 @@ public record LeaseNaming(String group) {
     public static final String ROLE_MEMBER = "member";
     public static final String ROLE_COORDINATOR = "coordinator";
 
+    private static final String SHARD_INFIX = "-shard-";
+    private static final String MEMBER_INFIX = "-member-";
+
     /** Separates the identity from the incarnation in a holderIdentity, as client-go's hostname_uuid. */
     private static final char INCARNATION_SEPARATOR = '_';
 
     public String shardLease(int shard) {
-        return group + "-shard-" + shard;
+        return group + SHARD_INFIX + shard;
     }
 
     public String memberLease(String identity) {
-        return group + "-member-" + identity;
+        return group + MEMBER_INFIX + identity;
     }
 
     public String coordinatorLease() {
@@ -42,21 +45,25 @@ public record LeaseNaming(String group) {
     }
 
     public Optional<Integer> shardOf(String leaseName) {
-        String prefix = group + "-shard-";
-        if (!leaseName.startsWith(prefix)) {
+        int rest = afterPrefix(leaseName, SHARD_INFIX);
+        if (rest < 0) {
             return Optional.empty();
         }
         try {
-            return Optional.of(Integer.parseInt(leaseName.substring(prefix.length())));
+            return Optional.of(Integer.parseInt(leaseName, rest, leaseName.length(), 10));
         } catch (NumberFormatException e) {
             return Optional.empty();
         }
     }
 
     public Optional<String> memberOf(String leaseName) {
-        String prefix = group + "-member-";
-        return leaseName.startsWith(prefix) && leaseName.length() > prefix.length()
-                ? Optional.of(leaseName.substring(prefix.length())) : Optional.empty();
+        int rest = afterPrefix(leaseName, MEMBER_INFIX);
+        return rest < 0 || rest == leaseName.length() ? Optional.empty() : Optional.of(leaseName.substring(rest));
+    }
+
+    /** Where the part after {@code group + kind} starts in {@code leaseName}, or -1; asked on every decision pass, so no concatenation. */
+    private int afterPrefix(String leaseName, String kind) {
+        return leaseName.startsWith(group) && leaseName.startsWith(kind, group.length()) ? group.length() + kind.length() : -1;
     }
 
     /** The holderIdentity a replica writes: its identity plus a per-process incarnation. */

@@ -22,8 +22,8 @@ import org.slf4j.LoggerFactory;
  * duration.
  *
  * <pre>{@code
- * LeaseView view = new LeaseView(MonotonicClock.system(), Duration.ofSeconds(15));
- * view.onChange(reactor::poke);
+ * LeaseView view = new LeaseView(MonotonicClock.system(), new LeaseNaming("flotilla"), Duration.ofSeconds(15));
+ * view.onChange((before, after) -> reactor.poke());
  * view.record(lease, false);                        // what the watch delivered
  * boolean held = view.get(name).map(view::isHeld).orElse(false);
  * }</pre>
@@ -34,10 +34,40 @@ final class LeaseView {
     /** How many recent resourceVersions per Lease are remembered for {@link #hasSeen}. */
     private static final int VERSIONS_KEPT = 16;
 
-    /** What was last seen of one Lease; {@code deleted} keeps a deleted Lease's last state until it expires. */
-    record Seen(Lease lease, long changedNanos, boolean deleted) {
-        Seen {
-            Objects.requireNonNull(lease, "lease");
+    /**
+     * What was last seen of one Lease; {@code deleted} keeps a deleted Lease's last state until it
+     * expires. The holder and the desired owner are read once here: every decision pass asks for them.
+     */
+    static final class Seen {
+        private final Lease lease;
+        private final long changedNanos;
+        private final boolean deleted;
+        private final String holder;
+        private final String desiredOwner;
+        private final String member;
+        private final String holderIdentity;
+
+        Seen(Lease lease, long changedNanos, boolean deleted, LeaseNaming naming) {
+            this.lease = Objects.requireNonNull(lease, "lease");
+            this.changedNanos = changedNanos;
+            this.deleted = deleted;
+            this.holder = Leases.holderOf(lease);
+            this.desiredOwner = annotationOf(lease, LeaseNaming.ANNOTATION_DESIRED_OWNER);
+            this.member = naming.memberOf(lease.getMetadata().getName()).orElse("");
+            this.holderIdentity = holder.isEmpty() ? "" : LeaseNaming.identityOf(holder);
+        }
+
+        Lease lease() {
+            return lease;
+        }
+
+        /** When this replica last saw the Lease's holder or renewal change (monotonic). */
+        long changedNanos() {
+            return changedNanos;
+        }
+
+        boolean deleted() {
+            return deleted;
         }
 
         String name() {
@@ -46,30 +76,75 @@ final class LeaseView {
 
         /** The holderIdentity, "" when free. */
         String holder() {
-            return Leases.holderOf(lease);
+            return holder;
+        }
+
+        /** The identity part of the holder ({@link LeaseNaming#identityOf}), "" when free. */
+        String holderIdentity() {
+            return holderIdentity;
+        }
+
+        /** The member whose membership Lease this is, "" for any other Lease. */
+        String member() {
+            return member;
+        }
+
+        /** The member the coordinator published for a shard Lease, "" when none. */
+        String desiredOwner() {
+            return desiredOwner;
         }
 
         String annotation(String key) {
+            return annotationOf(lease, key);
+        }
+
+        private static String annotationOf(Lease lease, String key) {
             Map<String, String> annotations = lease.getMetadata().getAnnotations();
             return annotations == null ? "" : annotations.getOrDefault(key, "");
         }
     }
 
     private final MonotonicClock clock;
+    private final LeaseNaming naming;
     private final Duration defaultDuration;
     private final Map<String, Seen> seen = new ConcurrentHashMap<>();
     /** The last few resourceVersions seen per Lease, so a writer can tell whether the view has caught up with its own write. */
     private final Map<String, Deque<String>> versions = new ConcurrentHashMap<>();
-    private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+    /** Deleted Leases remembered until they expire; {@link #prune} has nothing to do while none are. */
+    private final java.util.concurrent.atomic.AtomicInteger deletedKept = new java.util.concurrent.atomic.AtomicInteger();
 
-    LeaseView(MonotonicClock clock, Duration defaultDuration) {
+    LeaseView(MonotonicClock clock, LeaseNaming naming, Duration defaultDuration) {
         this.clock = Objects.requireNonNull(clock, "clock");
+        this.naming = Objects.requireNonNull(naming, "naming");
         this.defaultDuration = Objects.requireNonNull(defaultDuration, "defaultDuration");
     }
 
+    /** Told of every Lease the watch delivers: what the view held before (empty if nothing) and what it holds now. */
+    @FunctionalInterface
+    interface Listener {
+        void changed(Optional<Seen> before, Seen after);
+    }
+
     /** Called after every change (on the watch's thread); listeners must be quick. */
-    void onChange(Runnable listener) {
+    void onChange(Listener listener) {
         listeners.add(listener);
+    }
+
+    /**
+     * Whether {@code after} changes more than the renewal of a live Lease: it appeared or was
+     * deleted, its holder or desired owner changed, or it had expired in this view and is renewed
+     * again. Decision passes need to run on these; a plain renewal only moves an expiry, which the
+     * passes wait for on a timer anyway.
+     */
+    boolean isNews(Optional<Seen> before, Seen after) {
+        if (before.isEmpty()) {
+            return true;
+        }
+        Seen b = before.get();
+        return b.deleted() != after.deleted() || !b.holder().equals(after.holder())
+                || !b.desiredOwner().equals(after.desiredOwner())
+                || (!b.holder().isEmpty() && clock.nanoTime() >= expiresAtNanos(b));
     }
 
     /** What the watch delivered: an added or updated Lease, or ({@code deleted}) its last state before deletion. */
@@ -89,13 +164,21 @@ final class LeaseView {
                 }
             }
         }
-        seen.compute(name, (n, before) -> {
+        Seen[] was = new Seen[1];
+        Seen after = seen.compute(name, (n, before) -> {
+            was[0] = before;
             boolean renewed = before == null || before.deleted() != deleted || !sameTenure(before.lease(), lease);
-            return new Seen(lease, renewed ? now : before.changedNanos(), deleted);
+            if (deleted && (before == null || !before.deleted())) {
+                deletedKept.incrementAndGet();
+            } else if (!deleted && before != null && before.deleted()) {
+                deletedKept.decrementAndGet();
+            }
+            return new Seen(lease, renewed ? now : before.changedNanos(), deleted, naming);
         });
-        for (Runnable l : listeners) {
+        Optional<Seen> before = Optional.ofNullable(was[0]);
+        for (Listener l : listeners) {
             try {
-                l.run();
+                l.changed(before, after);
             } catch (RuntimeException e) {
                 log.atError().addKeyValue("error", e.toString()).log("lease listener failed");
             }
@@ -128,9 +211,18 @@ final class LeaseView {
 
     /** Forgets deleted Leases whose last holder's lease has run out, so members that came and went do not accumulate. */
     void prune() {
+        if (deletedKept.get() == 0) {
+            return;
+        }
         long now = clock.nanoTime();
-        seen.entrySet().removeIf(e -> e.getValue().deleted() && now >= expiresAtNanos(e.getValue()));
-        versions.keySet().removeIf(name -> !seen.containsKey(name));
+        seen.entrySet().removeIf(e -> {
+            boolean expired = e.getValue().deleted() && now >= expiresAtNanos(e.getValue());
+            if (expired) {
+                deletedKept.decrementAndGet();
+                versions.remove(e.getKey());
+            }
+            return expired;
+        });
     }
 
     Optional<Seen> get(String name) {

@@ -51,6 +51,15 @@ public final class ShardAssigner {
             return Map.of();
         }
         List<String> live = new ArrayList<>(new TreeSet<>(members));
+        // Every rendezvous weight this plan compares, computed once (the sorts below would hash each many times).
+        Map<String, long[]> weights = new HashMap<>();
+        for (String m : live) {
+            long[] w = new long[shards];
+            for (int s = 0; s < shards; s++) {
+                w[s] = weight(m, s);
+            }
+            weights.put(m, w);
+        }
         Map<String, List<Integer>> held = new HashMap<>();
         live.forEach(m -> held.put(m, new ArrayList<>()));
         for (int shard = 0; shard < shards; shard++) {
@@ -71,8 +80,9 @@ public final class ShardAssigner {
         Map<Integer, String> plan = new TreeMap<>();
         List<Integer> free = new ArrayList<>();
         for (String member : live) {
+            long[] w = weights.get(member);
             List<Integer> mine = new ArrayList<>(held.get(member));
-            mine.sort(Comparator.comparingLong((Integer s) -> weight(member, s)).reversed().thenComparing(s -> s));
+            mine.sort(Comparator.comparingLong((Integer s) -> w[s]).reversed().thenComparing(s -> s));
             int keep = Math.min(mine.size(), target.get(member));
             for (int i = 0; i < mine.size(); i++) {
                 if (i < keep) {
@@ -90,11 +100,18 @@ public final class ShardAssigner {
         Map<String, Integer> load = new HashMap<>();
         live.forEach(m -> load.put(m, 0));
         plan.values().forEach(m -> load.merge(m, 1, Integer::sum));
+        long[] best = new long[shards];
+        for (int s = 0; s < shards; s++) {
+            best[s] = Long.MIN_VALUE;
+            for (String m : live) {
+                best[s] = Math.max(best[s], weights.get(m)[s]);
+            }
+        }
         // Strongest preferences first, so a shard's favourite member still has room for it.
-        free.sort(Comparator.comparingLong((Integer s) -> best(live, s)).reversed().thenComparing(s -> s));
+        free.sort(Comparator.comparingLong((Integer s) -> best[s]).reversed().thenComparing(s -> s));
         for (int shard : free) {
             List<String> ranked = new ArrayList<>(live);
-            ranked.sort(Comparator.comparingLong((String m) -> weight(m, shard)).reversed().thenComparing(m -> m));
+            ranked.sort(Comparator.comparingLong((String m) -> weights.get(m)[shard]).reversed().thenComparing(m -> m));
             for (String member : ranked) {
                 if (load.get(member) < target.get(member)) {
                     plan.put(shard, member);
@@ -104,14 +121,6 @@ public final class ShardAssigner {
             }
         }
         return plan;
-    }
-
-    private static long best(List<String> members, int shard) {
-        long best = Long.MIN_VALUE;
-        for (String m : members) {
-            best = Math.max(best, weight(m, shard));
-        }
-        return best;
     }
 
     /** Rendezvous weight of (member, shard): FNV-1a, then a 64-bit finalizer so close names spread. */

@@ -59,7 +59,6 @@ final class ShardOwnership {
 
     private final ShardingConfig config;
     private final ShardSpace space;
-    private final LeaseNaming naming;
     private final String holder;
     private final MonotonicClock clock;
     private final Clock wall;
@@ -70,6 +69,8 @@ final class ShardOwnership {
     private final ShardMetrics metrics;
     private final AuditTrail trail;
     private final Slot[] slots;
+    /** The shard Leases' names, made once: every pass looks up all of them. */
+    private final String[] leaseNames;
     /** Per shard, the monotonic instant until which its keys are admitted; 0 when refused. */
     private final AtomicLongArray admitUntil;
     private final Reactor reactor;
@@ -81,7 +82,7 @@ final class ShardOwnership {
             AuditTrail trail) {
         this.config = config;
         this.space = config.space();
-        this.naming = new LeaseNaming(config.group());
+        LeaseNaming naming = new LeaseNaming(config.group());
         this.holder = holder;
         this.clock = ports.clock();
         this.wall = ports.wall();
@@ -92,8 +93,10 @@ final class ShardOwnership {
         this.metrics = metrics;
         this.trail = trail;
         this.slots = new Slot[config.shards()];
+        this.leaseNames = new String[config.shards()];
         for (int i = 0; i < slots.length; i++) {
             slots[i] = new Slot();
+            leaseNames[i] = naming.shardLease(i);
         }
         this.admitUntil = new AtomicLongArray(config.shards());
         this.renewDeadlineNanos = config.renewDeadline().toNanos();
@@ -116,7 +119,13 @@ final class ShardOwnership {
     }
 
     void start() {
-        view.onChange(reactor::poke);
+        // News about any shard, and every change of a shard that is, was or is to be ours (our own writes
+        // arriving tell a pass that skipped a shard for not having seen them yet that it may decide now).
+        view.onChange((before, after) -> {
+            if (view.isNews(before, after) || holder.equals(after.holder()) || config.identity().equals(after.desiredOwner())) {
+                reactor.poke();
+            }
+        });
         reactor.poke();
     }
 
@@ -141,7 +150,7 @@ final class ShardOwnership {
                 }
                 next = Math.min(next, deadline);
             }
-            Optional<LeaseView.Seen> seen = view.get(naming.shardLease(shard));
+            Optional<LeaseView.Seen> seen = view.get(leaseNames[shard]);
             if (seen.isEmpty()) {
                 continue;
             }
@@ -152,7 +161,7 @@ final class ShardOwnership {
                 }
                 continue;
             }
-            String desired = s.annotation(LeaseNaming.ANNOTATION_DESIRED_OWNER);
+            String desired = s.desiredOwner();
             boolean mine = holder.equals(s.holder());
             switch (slot.phase) {
                 case SYNCING, ACTIVE -> {
@@ -349,7 +358,7 @@ final class ShardOwnership {
             released(shard, generation, false, false, to, begin);
             return;
         }
-        Leases.releaseHeld(store, naming.shardLease(shard), slot.lease, holder, Leases.RELEASE_ATTEMPTS)
+        Leases.releaseHeld(store, leaseNames[shard], slot.lease, holder, Leases.RELEASE_ATTEMPTS)
                 .whenComplete((outcome, error) -> lane.execute(() -> released(shard, generation, true,
                         outcome == Leases.Released.FREED, to, begin)));
     }
@@ -436,7 +445,7 @@ final class ShardOwnership {
             case LeaseWrite.Conflict c -> {
                 // Usually the coordinator's annotation write: read again and renew on the fresh version, once.
                 slot.renewing = true;
-                store.get(naming.shardLease(shard)).whenComplete((now, error) -> lane.execute(() -> {
+                store.get(leaseNames[shard]).whenComplete((now, error) -> lane.execute(() -> {
                     if (slot.generation != generation) {
                         return;
                     }

@@ -89,7 +89,7 @@ public final class Sharding implements Extension {
         client = context.client();
         metrics = new ShardMetrics(context.registry(), config.identity(), new LeaseNaming(config.group()).coordinatorLease());
         scope = new ShardScope(client, config.space(), metrics, config.identity());
-        view = new LeaseView(clock, config.leaseDuration());
+        view = new LeaseView(clock, new LeaseNaming(config.group()), config.leaseDuration());
         return Seams.of(this::admits, scope);
     }
 

@@ -42,6 +42,8 @@ final class ShardingSimulation {
     /** How often a drain never ends (a reconcile ignoring its interrupt) while faults are injected; never afterwards. */
     private static final double STUCK_DRAIN = 0.05;
     private static final Duration JOIN_BACKOFF = Duration.ofSeconds(1);
+    /** Print the history of passing runs too (with -Dflotilla.sim.seed=S, to see how a run went). */
+    static final boolean EXPLAIN = Boolean.getBoolean("flotilla.sim.explain");
 
     /** What one run found; {@code violations} empty when every invariant held. */
     record Outcome(long seed, int replicas, int shards, int faults, long events, double virtualSeconds, long leaseWrites,
@@ -55,7 +57,7 @@ final class ShardingSimulation {
             return String.format(Locale.ROOT, "seed %d: %d replicas, %d shards, %d faults, %d events, %.1f s simulated, "
                     + "%d lease writes, longest orphan after the faults %d ms%s", seed, replicas, shards, faults, events,
                     virtualSeconds, leaseWrites, maxOrphanMillis,
-                    ok() ? "" : "\n  violations:\n    " + String.join("\n    ", violations.subList(0, Math.min(10,
+                    ok() && !EXPLAIN ? "" : "\n  violations:\n    " + String.join("\n    ", violations.subList(0, Math.min(10,
                             violations.size()))) + "\n  history:\n    " + String.join("\n    ", history));
         }
     }
@@ -74,7 +76,16 @@ final class ShardingSimulation {
     private final List<String> violations = new ArrayList<>();
     private final List<String> history = new ArrayList<>();
     /** Per shard: when it was admitted or refused where, and what was written to its Lease; printed for a failing shard. */
-    private final Map<Integer, List<String>> timeline = new HashMap<>();
+    private final Map<Integer, List<Note>> timeline = new HashMap<>();
+
+    /** One line of a shard's timeline, formatted only if a run fails. */
+    private record Note(long atNanos, String what, Object detail) {
+        @Override
+        public String toString() {
+            return String.format(Locale.ROOT, "%8.3f s  %s%s", (atNanos - SimWorld.EPOCH_NANOS) / 1e9, what,
+                    detail == null ? "" : detail);
+        }
+    }
     private long quietAt;
     private boolean faultsOver;
     private int faults;
@@ -88,10 +99,15 @@ final class ShardingSimulation {
         this.shards = new int[] {4, 8, 12, 16}[random.nextInt(4)];
         world.afterEvent(o -> check((SimProcess) o));
         LeaseNaming naming = new LeaseNaming(GROUP);
-        server.onWrite(lease -> naming.shardOf(lease.getMetadata().getName()).ifPresent(shard -> note(shard,
-                "lease: holder '" + Leases.holderOf(lease) + "', desired '" + java.util.Optional.ofNullable(
-                        lease.getMetadata().getAnnotations()).map(a -> a.getOrDefault(LeaseNaming.ANNOTATION_DESIRED_OWNER, ""))
-                        .orElse("") + "'")));
+        server.onWrite(lease -> naming.shardOf(lease.getMetadata().getName()).ifPresent(shard -> note(shard, "lease: ",
+                new Object() {
+                    @Override
+                    public String toString() {
+                        return "holder '" + Leases.holderOf(lease) + "', desired '" + java.util.Optional.ofNullable(
+                                lease.getMetadata().getAnnotations()).map(a -> a.getOrDefault(
+                                        LeaseNaming.ANNOTATION_DESIRED_OWNER, "")).orElse("") + "'";
+                    }
+                })));
     }
 
     static Outcome run(long seed) {
@@ -136,16 +152,25 @@ final class ShardingSimulation {
             }
         }
         long maxOrphan = 0;
+        int worst = 0;
         long orphanBound = LEASE.plus(RETRY).toNanos();
         for (int s = 0; s < shards; s++) {
-            maxOrphan = Math.max(maxOrphan, longestOrphan[s]);
+            if (longestOrphan[s] > maxOrphan) {
+                maxOrphan = longestOrphan[s];
+                worst = s;
+            }
             if (longestOrphan[s] > orphanBound) {
                 violations.add(String.format(Locale.ROOT, "shard %d had no active owner for %d ms after the faults stopped "
                         + "at %.3f s (bound: lease + retry = %d ms)", s, longestOrphan[s] / 1_000_000,
                         (quiet - SimWorld.EPOCH_NANOS) / 1e9, orphanBound / 1_000_000));
                 history.add("timeline of shard " + s + ":");
-                history.addAll(timeline.getOrDefault(s, List.of()));
+                history.addAll(timelineOf(s));
             }
+        }
+        if (EXPLAIN) {
+            history.add("faults over at " + (quiet - SimWorld.EPOCH_NANOS) / 1_000_000 + " ms; timeline of shard " + worst
+                    + ", orphaned longest:");
+            history.addAll(timelineOf(worst));
         }
         checkBalance();
         live.values().stream().filter(p -> p.fatal != null)
@@ -253,9 +278,12 @@ final class ShardingSimulation {
         }
     }
 
-    private void note(int shard, String what) {
-        timeline.computeIfAbsent(shard, k -> new ArrayList<>()).add(String.format(Locale.ROOT, "%8.3f s  %s",
-                (world.nanoTime() - SimWorld.EPOCH_NANOS) / 1e9, what));
+    private void note(int shard, String what, Object detail) {
+        timeline.computeIfAbsent(shard, k -> new ArrayList<>()).add(new Note(world.nanoTime(), what, detail));
+    }
+
+    private List<String> timelineOf(int shard) {
+        return timeline.getOrDefault(shard, List.of()).stream().map(Note::toString).toList();
     }
 
     private void quiet(long until) {
@@ -285,7 +313,7 @@ final class ShardingSimulation {
                 }
             }
             if ((until > now) != (seen[s] > now) || until > seen[s] + RENEW.toNanos() / 2) {
-                note(s, p.holder + (until > now ? " admits until +" + (until - now) / 1_000_000 + " ms" : " refuses"));
+                note(s, p.holder, until > now ? " admits until +" + (until - now) / 1_000_000 + " ms" : " refuses");
             }
             seen[s] = until;
         }
@@ -348,7 +376,7 @@ final class ShardingSimulation {
             for (int s = 0; s < shards; s++) {
                 if (!owner.containsKey(s) || Boolean.getBoolean("flotilla.sim.all-timelines")) {
                     history.add("timeline of shard " + s + ":");
-                    history.addAll(timeline.getOrDefault(s, List.of()));
+                    history.addAll(timelineOf(s));
                 }
             }
         }

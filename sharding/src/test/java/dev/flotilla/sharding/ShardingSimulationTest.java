@@ -48,11 +48,16 @@ class ShardingSimulationTest {
         long events = outcomes.stream().mapToLong(ShardingSimulation.Outcome::events).sum();
         double simulated = outcomes.stream().mapToDouble(ShardingSimulation.Outcome::virtualSeconds).sum();
         long faults = outcomes.stream().mapToLong(ShardingSimulation.Outcome::faults).sum();
-        long worstOrphan = outcomes.stream().mapToLong(ShardingSimulation.Outcome::maxOrphanMillis).max().orElse(0);
+        ShardingSimulation.Outcome worst = outcomes.stream()
+                .max(java.util.Comparator.comparingLong(ShardingSimulation.Outcome::maxOrphanMillis)).orElseThrow();
+        long worstOrphan = worst.maxOrphanMillis();
         System.out.printf("simulation: %d runs in %.1f s (%d events, %.0f simulated seconds, %d faults); "
-                + "longest orphan after the faults %d ms; %d failed%n", outcomes.size(), seconds, events, simulated, faults,
-                worstOrphan, failed.size());
+                + "longest orphan after the faults %d ms (seed %d); %d failed%n", outcomes.size(), seconds, events, simulated,
+                faults, worstOrphan, worst.seed(), failed.size());
         failed.stream().limit(3).forEach(o -> System.out.println(o.describe()));
+        if (ShardingSimulation.EXPLAIN) {
+            outcomes.forEach(o -> System.out.println(o.describe()));
+        }
         assertThat(failed).as("failing seeds (replay with -Dflotilla.sim.seed=SEED): %s",
                 failed.stream().map(ShardingSimulation.Outcome::seed).toList()).isEmpty();
         assertThat(outcomes).hasSize(seeds.length);

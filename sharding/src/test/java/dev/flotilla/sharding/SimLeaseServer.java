@@ -1,7 +1,9 @@
 package dev.flotilla.sharding;
 
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
-import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.coordination.v1.LeaseSpec;
+import java.util.HashMap;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -176,7 +178,24 @@ final class SimLeaseServer {
         return lease;
     }
 
+    /**
+     * A copy of what a Lease write can change (metadata names, version, labels, annotations; the
+     * spec): fabric8's builder copies deeply through every field and would dominate the run.
+     */
     static Lease copy(Lease lease) {
-        return new LeaseBuilder(lease).build();
+        ObjectMeta m = lease.getMetadata();
+        ObjectMeta meta = new ObjectMeta();
+        meta.setName(m.getName());
+        meta.setNamespace(m.getNamespace());
+        meta.setResourceVersion(m.getResourceVersion());
+        meta.setLabels(m.getLabels() == null ? null : new HashMap<>(m.getLabels()));
+        meta.setAnnotations(m.getAnnotations() == null ? null : new HashMap<>(m.getAnnotations()));
+        LeaseSpec s = lease.getSpec();
+        LeaseSpec spec = s == null ? null : new LeaseSpec(s.getAcquireTime(), s.getHolderIdentity(), s.getLeaseDurationSeconds(),
+                s.getLeaseTransitions(), s.getPreferredHolder(), s.getRenewTime(), s.getStrategy());
+        Lease copy = new Lease();
+        copy.setMetadata(meta);
+        copy.setSpec(spec);
+        return copy;
     }
 }

@@ -2,7 +2,7 @@ package dev.flotilla.sharding;
 
 import dev.flotilla.sharding.audit.AuditTrail;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -68,12 +68,12 @@ final class SimProcess implements SimWorld.Owner {
         this.identity = config.identity();
         this.incarnation = incarnation;
         this.holder = LeaseNaming.holder(identity, "i" + incarnation);
-        this.view = new LeaseView(world, config.leaseDuration());
+        this.view = new LeaseView(world, new LeaseNaming(config.group()), config.leaseDuration());
         this.lane = world.lane(this);
         this.work = new SimShardWork(world, this);
         NodePorts ports = new NodePorts(world, world.wall(wallSkew), lane, server.storeFor(this), view);
         this.node = new ShardingNode(config, holder, ports, work,
-                new ShardMetrics(new SimpleMeterRegistry(), identity, new LeaseNaming(config.group()).coordinatorLease()),
+                new ShardMetrics(new CompositeMeterRegistry(), identity, new LeaseNaming(config.group()).coordinatorLease()),
                 AuditTrail.none(), why -> fatal = why);
     }
 
