@@ -89,14 +89,25 @@ final class Leases {
         return store.update(base, Leases::release).handle(LeaseWrite::settled).thenCompose(outcome -> switch (outcome) {
             case LeaseWrite.Written w -> CompletableFuture.completedFuture(Released.FREED);
             case LeaseWrite.Missing m -> CompletableFuture.completedFuture(Released.NOT_HELD);
-            case LeaseWrite.Conflict c -> store.get(name).handle((fresh, error) -> error != null ? null : fresh.orElse(null))
-                    .thenCompose(fresh -> releaseHeld(store, name, fresh, holder, attempts - 1));
+            // A conflict (a write raced ours) or a failure (which may or may not have been applied): read it again
+            // and retry while it still names us. A read that fails too ends the attempt; the Lease then expires.
+            case LeaseWrite.Conflict c -> retryRelease(store, name, holder, attempts);
             case LeaseWrite.Failed f -> {
+                if (attempts > 1) {
+                    yield retryRelease(store, name, holder, attempts);
+                }
                 log.atWarn().addKeyValue("lease", name).addKeyValue("error", f.error().toString())
                         .log("could not release a lease; it expires on its own");
                 yield CompletableFuture.completedFuture(Released.FAILED);
             }
         });
+    }
+
+    private static CompletableFuture<Released> retryRelease(LeaseStore store, String name, String holder, int attempts) {
+        return store.get(name).handle((fresh, error) -> error != null ? null : fresh)
+                .thenCompose(fresh -> fresh == null ? CompletableFuture.completedFuture(Released.FAILED)
+                        : fresh.isEmpty() ? CompletableFuture.completedFuture(Released.NOT_HELD)
+                        : releaseHeld(store, name, fresh.get(), holder, attempts - 1));
     }
 
     static String resourceVersion(Lease lease) {

@@ -53,6 +53,8 @@ final class ShardOwnership {
         /** When the last successful write of this tenure was sent (monotonic). */
         long renewedAtNanos;
         boolean renewing;
+        /** RELEASING and drained: the release write is under way, and renewals would only race it (409). */
+        boolean freeing;
         long freeSinceNanos = -1;
         CompletableFuture<Void> released = CompletableFuture.completedFuture(null);
     }
@@ -197,6 +199,7 @@ final class ShardOwnership {
         slot.phase = Phase.ACQUIRING;
         long generation = ++slot.generation;
         slot.renewing = false; // a renewal of the previous tenure may still be in flight: its outcome is ignored
+        slot.freeing = false;
         long sent = clock.nanoTime();
         store.update(s.lease(), l -> Leases.hold(l, holder, leaseSeconds(), wall))
                 .whenComplete((outcome, error) -> lane.execute(() -> acquired(shard, generation, sent, s, LeaseWrite.settled(outcome, error))));
@@ -358,6 +361,7 @@ final class ShardOwnership {
             released(shard, generation, false, false, to, begin);
             return;
         }
+        slot.freeing = true;
         Leases.releaseHeld(store, leaseNames[shard], slot.lease, holder, Leases.RELEASE_ATTEMPTS)
                 .whenComplete((outcome, error) -> lane.execute(() -> released(shard, generation, true,
                         outcome == Leases.Released.FREED, to, begin)));
@@ -403,11 +407,11 @@ final class ShardOwnership {
         reactor.poke();
     }
 
-    /** Renews every held shard Lease once (releasing ones too, so a slow drain cannot let them expire). */
+    /** Renews every held shard Lease once (draining ones too, so a slow drain cannot let them expire). */
     void renewAll() {
         for (int shard = 0; shard < slots.length; shard++) {
             Slot slot = slots[shard];
-            if ((slot.phase == Phase.SYNCING || slot.phase == Phase.ACTIVE || slot.phase == Phase.RELEASING)
+            if ((slot.phase == Phase.SYNCING || slot.phase == Phase.ACTIVE || (slot.phase == Phase.RELEASING && !slot.freeing))
                     && !slot.renewing && slot.lease != null) {
                 renew(shard, slot.lease, true);
             }

@@ -140,7 +140,7 @@ final class ShardingSimulation {
         long[] lastOwned = new long[shards];
         long[] longestOrphan = new long[shards];
         java.util.Arrays.fill(lastOwned, quiet);
-        long end = quiet + LEASE.multipliedBy(3).plus(Duration.ofSeconds(10)).toNanos();
+        long end = quiet + LEASE.multipliedBy(2).plus(Duration.ofSeconds(8)).toNanos();
         for (long t = quiet; t <= end; t += SAMPLE.toNanos()) {
             world.runUntil(t);
             for (int s = 0; s < shards; s++) {
