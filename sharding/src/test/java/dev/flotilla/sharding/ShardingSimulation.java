@@ -251,7 +251,7 @@ final class ShardingSimulation {
             quiet(now + RENEW.multipliedBy(2).plus(DRAIN).plus(back).toNanos());
         } else if (kind < 88) {
             Duration d = Duration.ofMillis(1000 + random.nextInt(9000));
-            SimProcess.Network net = p.network();
+            SimPeer.Network net = p.network();
             long delay = Duration.ofMillis(200 + random.nextInt(1800)).toNanos();
             long watch = Duration.ofMillis(200 + random.nextInt(2800)).toNanos();
             log("slow network for " + p.holder + " (requests up to " + delay / 1_000_000 + " ms, watch up to "

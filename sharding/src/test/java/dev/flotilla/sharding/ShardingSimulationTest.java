@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
  * The seeded simulation of {@link ShardingSimulation}: at least 1,000 runs, each a different seed,
  * no API server. A failing run prints its seed and history; replay it alone with
  * {@code ./test.sh -pl sharding -am -Dtest=ShardingSimulationTest -Dsurefire.failIfNoSpecifiedTests=false
- * -Dflotilla.sim.seed=SEED}.
+ * -Dflotilla.sim.seed=SEED[,SEED...]} (add {@code -Dflotilla.sim.explain=true} for the history of a passing run).
  */
 class ShardingSimulationTest {
 
@@ -39,8 +39,9 @@ class ShardingSimulationTest {
 
     @Test
     void everySeedKeepsOneOwnerPerShardLeavesNoShardOrphanedAndEndsBalanced() {
-        Long only = Long.getLong("flotilla.sim.seed");
-        long[] seeds = only != null ? new long[] {only} : LongStream.range(FIRST_SEED, FIRST_SEED + RUNS).toArray();
+        String listed = System.getProperty("flotilla.sim.seed", "");
+        long[] seeds = !listed.isBlank() ? java.util.Arrays.stream(listed.split(",")).mapToLong(x -> Long.parseLong(x.trim())).toArray()
+                : LongStream.range(FIRST_SEED, FIRST_SEED + RUNS).toArray();
         long begin = System.nanoTime();
         List<ShardingSimulation.Outcome> outcomes = LongStream.of(seeds).parallel().mapToObj(ShardingSimulation::run).toList();
         double seconds = (System.nanoTime() - begin) / 1e9;

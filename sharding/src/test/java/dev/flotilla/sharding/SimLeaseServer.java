@@ -18,7 +18,7 @@ import java.util.function.UnaryOperator;
  * The API server as far as Leases go: one store with resourceVersions and optimistic writes (a
  * stale version is a 409, an update of a missing Lease a 404), watches fanned out to every
  * process with that process's delay, in order, and relists after a partition heals. Requests
- * travel over each process's {@link SimProcess.Network}: a partitioned process's requests time
+ * travel over each process's {@link SimPeer.Network}: a partitioned process's requests time
  * out; a slow one's may be applied after its client gave up. Stored Leases are never changed in
  * place, so one copy per version is shared by every reader.
  */
@@ -26,9 +26,19 @@ final class SimLeaseServer {
 
     private final SimWorld world;
     private final Map<String, Lease> leases = new TreeMap<>();
-    private final List<SimProcess> watchers = new ArrayList<>();
+    private final List<SimPeer> watchers = new ArrayList<>();
     private long resourceVersion = 100;
     private long writes;
+    private final List<Rule> rules = new ArrayList<>();
+
+    /** What a request is, for {@link Rule}s. */
+    enum Op { GET, CREATE, UPDATE, DELETE }
+
+    /** Answers a request instead of the store (a 409, a 404, a failure): the unit tests' scripted faults. */
+    @FunctionalInterface
+    interface Rule {
+        Optional<LeaseWrite> answer(SimPeer from, Op op, String name);
+    }
     private java.util.function.Consumer<Lease> onWrite = l -> { };
 
     SimLeaseServer(SimWorld world) {
@@ -52,6 +62,30 @@ final class SimLeaseServer {
         return Map.copyOf(leases);
     }
 
+    /** Adds a rule, consulted in order when a request reaches the server. */
+    void rule(Rule rule) {
+        rules.add(rule);
+    }
+
+    void clearRules() {
+        rules.clear();
+    }
+
+    private Optional<LeaseWrite> ruled(SimPeer from, Op op, String name) {
+        for (Rule r : rules) {
+            Optional<LeaseWrite> answer = r.answer(from, op, name);
+            if (answer.isPresent()) {
+                return answer;
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Stores {@code lease} as a hand-made object would be, now (no client, no network). */
+    Lease put(Lease lease) {
+        return store(copy(lease));
+    }
+
     /** A hand edit or a foreign writer, applied now, bypassing every client. */
     void edit(String name, UnaryOperator<Lease> edit) {
         Lease base = leases.get(name);
@@ -70,18 +104,23 @@ final class SimLeaseServer {
     }
 
     /** Starts {@code process}'s watch: it receives the current Leases (its first LIST), then every change. */
-    void watch(SimProcess process) {
+    void watch(SimPeer process) {
         watchers.removeIf(SimWorld.Owner::killed);
         watchers.add(process);
         process.relist(Map.copyOf(leases));
     }
 
-    LeaseStore storeFor(SimProcess process) {
+    LeaseStore storeFor(SimPeer process) {
         return new LeaseStore() {
             @Override
             public CompletableFuture<Optional<Lease>> get(String name) {
                 CompletableFuture<Optional<Lease>> result = new CompletableFuture<>();
-                request(process, () -> current(name), result, null);
+                request(process, () -> {
+                    if (ruled(process, Op.GET, name).isPresent()) {
+                        throw new IllegalStateException("scripted read failure of " + name);
+                    }
+                    return current(name);
+                }, result, null);
                 return result;
             }
 
@@ -90,6 +129,10 @@ final class SimLeaseServer {
                 Lease sent = copy(lease);
                 CompletableFuture<LeaseWrite> result = new CompletableFuture<>();
                 request(process, () -> {
+                    Optional<LeaseWrite> ruled = ruled(process, Op.CREATE, sent.getMetadata().getName());
+                    if (ruled.isPresent()) {
+                        return ruled.get();
+                    }
                     if (leases.containsKey(sent.getMetadata().getName())) {
                         return new LeaseWrite.Conflict();
                     }
@@ -103,6 +146,10 @@ final class SimLeaseServer {
                 Lease sent = edit.apply(copy(base)); // edited on the client, as fabric8 does
                 CompletableFuture<LeaseWrite> result = new CompletableFuture<>();
                 request(process, () -> {
+                    Optional<LeaseWrite> ruled = ruled(process, Op.UPDATE, sent.getMetadata().getName());
+                    if (ruled.isPresent()) {
+                        return ruled.get();
+                    }
                     Lease now = leases.get(sent.getMetadata().getName());
                     if (now == null) {
                         return new LeaseWrite.Missing();
@@ -119,6 +166,10 @@ final class SimLeaseServer {
             public CompletableFuture<LeaseWrite> delete(String name) {
                 CompletableFuture<LeaseWrite> result = new CompletableFuture<>();
                 request(process, () -> {
+                    Optional<LeaseWrite> ruled = ruled(process, Op.DELETE, name);
+                    if (ruled.isPresent()) {
+                        return ruled.get();
+                    }
                     Lease gone = leases.get(name);
                     if (gone == null) {
                         return new LeaseWrite.Missing();
@@ -137,9 +188,9 @@ final class SimLeaseServer {
      * off by then or the round trip exceeds its timeout, in which case the client sees a failure
      * at the timeout (while the server may still have applied it).
      */
-    private <T> void request(SimProcess p, Supplier<T> onServer, CompletableFuture<T> result, T onTimeout) {
+    private <T> void request(SimPeer p, Supplier<T> onServer, CompletableFuture<T> result, T onTimeout) {
         long sent = world.nanoTime();
-        SimProcess.Network net = p.network();
+        SimPeer.Network net = p.network();
         long timeoutAt = sent + net.timeoutNanos();
         Runnable timedOut = () -> {
             if (onTimeout != null) {
@@ -155,12 +206,27 @@ final class SimLeaseServer {
         long there = net.delayNanos(world.random());
         long back = net.delayNanos(world.random());
         world.at(sent + there, null, () -> {
-            T answer = onServer.get();
+            T answer;
+            RuntimeException failure = null;
+            try {
+                answer = onServer.get();
+            } catch (RuntimeException e) {
+                answer = null;
+                failure = e;
+            }
             long arrives = world.nanoTime() + back;
             if (arrives >= timeoutAt || p.partitionedAt(arrives)) {
                 world.at(timeoutAt, p, timedOut);
             } else {
-                world.at(arrives, p, () -> result.complete(answer));
+                T a = answer;
+                RuntimeException f = failure;
+                world.at(arrives, p, () -> {
+                    if (f != null) {
+                        result.completeExceptionally(f);
+                    } else {
+                        result.complete(a);
+                    }
+                });
             }
         });
     }
@@ -170,7 +236,7 @@ final class SimLeaseServer {
         leases.put(lease.getMetadata().getName(), lease);
         writes++;
         onWrite.accept(lease);
-        for (SimProcess w : watchers) {
+        for (SimPeer w : watchers) {
             if (!w.killed()) {
                 w.deliver(lease, false);
             }

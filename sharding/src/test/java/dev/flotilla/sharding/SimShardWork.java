@@ -21,6 +21,13 @@ final class SimShardWork implements ShardWork {
     private final Map<Integer, CompletableFuture<Void>> syncs = new HashMap<>();
     private Set<Integer> held = Set.of();
     long maxSyncNanos = Duration.ofMillis(100).toNanos();
+    /** When set, every sync takes exactly this long (the unit tests). */
+    Duration fixedSync;
+    /** When set, every drain takes exactly this long and ends with {@link #drainResult} (the unit tests). */
+    Duration fixedDrain;
+    boolean drainResult = true;
+    /** Shards drained, in order. */
+    final java.util.List<Integer> drained = new java.util.ArrayList<>();
     /** Probabilities of a drain ending late (after the interrupt) and never. */
     double lateDrain = 0.25;
     double stuckDrain = 0.05;
@@ -47,8 +54,8 @@ final class SimShardWork implements ShardWork {
             if (!held.contains(shard)) {
                 CompletableFuture<Void> synced = new CompletableFuture<>();
                 syncs.put(shard, synced);
-                world.at(world.nanoTime() + (long) (world.random().nextDouble() * maxSyncNanos), owner,
-                        () -> synced.complete(null));
+                long delay = fixedSync != null ? fixedSync.toNanos() : (long) (world.random().nextDouble() * maxSyncNanos);
+                world.at(world.nanoTime() + delay, owner, () -> synced.complete(null));
             }
         }
         syncs.keySet().retainAll(next);
@@ -69,11 +76,17 @@ final class SimShardWork implements ShardWork {
 
     @Override
     public CompletableFuture<Boolean> drain(int shard, Duration timeout) {
+        drained.add(shard);
         return drain(timeout);
     }
 
     private CompletableFuture<Boolean> drain(Duration timeout) {
         CompletableFuture<Boolean> drained = new CompletableFuture<>();
+        if (fixedDrain != null) {
+            boolean result = drainResult;
+            world.after(fixedDrain, owner, () -> drained.complete(result));
+            return drained;
+        }
         Random r = world.random();
         double roll = r.nextDouble();
         long ms = timeout.toMillis();

@@ -1,0 +1,267 @@
+package dev.flotilla.sharding;
+
+import static dev.flotilla.sharding.SimHarness.NAMING;
+import static dev.flotilla.sharding.audit.LeaseTransition.Kind.ACQUIRED;
+import static dev.flotilla.sharding.audit.LeaseTransition.Kind.ACTIVE;
+import static dev.flotilla.sharding.audit.LeaseTransition.Kind.FENCED;
+import static dev.flotilla.sharding.audit.LeaseTransition.Kind.RELEASED;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The shard Lease state machine alone, on a virtual clock and the simulated API server with a
+ * fixed 5 ms network: every transition at the instant it must happen. The coordinator's part (the
+ * desired owner) is written by hand.
+ */
+class ShardOwnershipTest {
+
+    private static final Duration MS = Duration.ofMillis(1);
+    private static final long MILLI = 1_000_000L;
+    private static final String LEASE0 = NAMING.shardLease(0);
+
+    private final SimHarness h = new SimHarness();
+    private SimPeer peer;
+    private SimShardWork work;
+    private ShardOwnership ownership;
+
+    /** Replica r0 (holder r0_a) with its shard machine started and renewing every retry period. */
+    private void startReplica(String incarnation) {
+        peer = h.peer("r0", incarnation, Duration.ZERO);
+        work = h.work(peer);
+        ownership = new ShardOwnership(SimHarness.config("r0"), peer.holder, peer.ports, work, h.metrics("r0"), h.trail);
+        ownership.start();
+        h.every(peer, SimHarness.RETRY, ownership::renewAll);
+    }
+
+    /** Starts r0 with shard 0 free and desired for it; returns when it works on the shard. */
+    private long acquired() {
+        h.shardLease(0, "", "r0");
+        startReplica("a");
+        h.run(Duration.ofMillis(100));
+        assertThat(ownership.admits(0)).as("shard 0 active").isTrue();
+        return h.now();
+    }
+
+    @Test
+    void aFreeShardDesiredForItIsTakenAndItsKeysAdmittedOnlyOnceItsCachesSynced() {
+        long t0 = h.now();
+        h.shardLease(0, "", "r0");
+        startReplica("a");
+        // The first LIST shows it at once; the write reaches the server at +5 ms, its answer arrives at +10 and the
+        // caches sync in 50 ms.
+        h.run(Duration.ofMillis(59));
+        assertThat(h.holderOf(LEASE0)).isEqualTo("r0_a");
+        assertThat(ownership.admits(0)).as("caches still filling").isFalse();
+        assertThat(h.transitions(0)).containsExactly(ACQUIRED);
+        h.run(Duration.ofMillis(2));
+        assertThat(ownership.admits(0)).isTrue();
+        assertThat(ownership.active()).containsExactly(0);
+        assertThat(ownership.admittedUntil(0)).as("sent at once, plus the renew deadline")
+                .isEqualTo(t0 + SimHarness.RENEW.toNanos());
+        assertThat(h.transitions(0)).containsExactly(ACQUIRED, ACTIVE);
+        assertThat(work.admitted).as("its cached keys were queued").isEqualTo(1);
+        assertThat(ownership.admits(1)).as("a shard nobody assigned").isFalse();
+    }
+
+    @Test
+    void anotherHoldersLeaseIsWaitedOutOnThisReplicasClockWhateverItsRenewTimeSays() {
+        Lease lease = h.shardLease(0, "r9_z", "r0");
+        // Its renewTime says an hour ago (another machine's clock): irrelevant, what counts is when it was seen.
+        h.server.edit(LEASE0, l -> {
+            l.getSpec().setRenewTime(l.getSpec().getRenewTime().minusHours(1));
+            return l;
+        });
+        long seenAt = h.now() + SimHarness.WATCH.toNanos();
+        startReplica("a");
+        h.world.runUntil(seenAt + SimHarness.LEASE.toNanos());
+        assertThat(h.holderOf(LEASE0)).as("not before a whole lease duration since it was seen").isEqualTo("r9_z");
+        // The expiry is acted on 1 ms after it happens, not at the next poll: +1 ms, then 5 ms to the server.
+        h.run(Duration.ofMillis(7));
+        assertThat(h.holderOf(LEASE0)).isEqualTo("r0_a");
+        assertThat(lease.getSpec().getHolderIdentity()).isEqualTo("r9_z");
+    }
+
+    @Test
+    void aLiveForeignHolderKeepsItsShardHoweverLongTheCoordinatorWantsItHere() {
+        h.shardLease(0, "r9_z", "r0");
+        startReplica("a");
+        for (int i = 0; i < 10; i++) {
+            h.run(Duration.ofSeconds(2));
+            h.renewByHand(LEASE0, "r9_z");
+        }
+        assertThat(h.holderOf(LEASE0)).isEqualTo("r9_z");
+        assertThat(ownership.admits(0)).isFalse();
+        assertThat(h.transitions(0)).isEmpty();
+    }
+
+    @Test
+    void eachRenewalKeepsTheShardAdmittedUntilItsSendTimePlusTheRenewDeadline() {
+        long active = acquired();
+        long started = active - Duration.ofMillis(100).toNanos();
+        long firstRenewals = h.server.writes();
+        h.world.runUntil(started + Duration.ofMillis(10_500).toNanos());
+        // Ticks at +1 s ... +10 s after the start: the last was sent at +10 s.
+        assertThat(ownership.admittedUntil(0)).isEqualTo(started + Duration.ofSeconds(10).toNanos() + SimHarness.RENEW.toNanos());
+        assertThat(h.server.writes() - firstRenewals).as("one renewal per retry period").isEqualTo(10);
+        assertThat(h.transitions(0)).containsExactly(ACQUIRED, ACTIVE);
+    }
+
+    @Test
+    void whenRenewalsFailItStopsExactlyAtTheRenewDeadlineAndTheWatchdogFencesWithoutAnyOtherEvent() {
+        long active = acquired();
+        long started = active - Duration.ofMillis(100).toNanos();
+        h.world.runUntil(started + Duration.ofMillis(3_500).toNanos()); // renewals sent at +1, +2, +3 s succeeded
+        h.server.rule((from, op, name) -> op == SimLeaseServer.Op.UPDATE
+                ? Optional.of(new LeaseWrite.Failed(new IllegalStateException("API server down"))) : Optional.empty());
+        long deadline = started + Duration.ofSeconds(3).toNanos() + SimHarness.RENEW.toNanos();
+        h.world.runUntil(deadline - 1);
+        assertThat(ownership.admits(0)).as("one nanosecond before the deadline").isTrue();
+        assertThat(h.transitions(0)).doesNotContain(FENCED);
+        h.world.runUntil(deadline);
+        assertThat(ownership.admits(0)).as("at the deadline, before any thread ran").isFalse();
+        h.run(Duration.ofMillis(2));
+        assertThat(h.last(0, FENCED)).as("fenced 1 ms after the deadline by the scheduled pass").hasValueSatisfying(
+                t -> assertThat(t.atNanos()).isEqualTo(deadline + MILLI));
+        assertThat(work.interrupted).as("in-flight reconciles interrupted").isEqualTo(1);
+        assertThat(h.holderOf(LEASE0)).as("nothing released: it cannot prove it holds the Lease").isEqualTo("r0_a");
+        assertThat(ownership.active()).isEmpty();
+        assertThat(work.held()).as("its informers stopped").isEmpty();
+    }
+
+    @Test
+    void aLeaseEditedToNameAnotherHolderIsFencedTheMomentTheWatchShowsIt() {
+        acquired();
+        h.run(Duration.ofMillis(2_500));
+        long edited = h.now();
+        h.setHolderByHand(LEASE0, "mallory");
+        h.run(Duration.ofMillis(5));
+        assertThat(ownership.admits(0)).isFalse();
+        assertThat(h.last(0, FENCED)).hasValueSatisfying(t -> assertThat(t.atNanos()).isEqualTo(edited + 5 * MILLI));
+        h.run(Duration.ofSeconds(3));
+        assertThat(h.holderOf(LEASE0)).as("the stranger's Lease is not overwritten while it is live").isEqualTo("mallory");
+    }
+
+    @Test
+    void aDeletedLeaseIsFencedTheMomentTheWatchShowsIt() {
+        acquired();
+        h.run(Duration.ofMillis(2_500));
+        long deleted = h.now();
+        h.server.deleteNow(LEASE0);
+        h.run(Duration.ofMillis(5));
+        assertThat(ownership.admits(0)).isFalse();
+        assertThat(h.last(0, FENCED)).hasValueSatisfying(t -> assertThat(t.atNanos()).isEqualTo(deleted + 5 * MILLI));
+    }
+
+    @Test
+    void aShardTheCoordinatorMovesIsRefusedDrainedAndReleasedForItsNewOwner() {
+        acquired();
+        h.run(Duration.ofMillis(2_200));
+        long moved = h.now();
+        h.setDesired(0, "r1");
+        h.run(Duration.ofMillis(5));
+        assertThat(ownership.admits(0)).as("refused as soon as the new plan is seen").isFalse();
+        assertThat(h.holderOf(LEASE0)).as("draining: still held").isEqualTo("r0_a");
+        // Drain 20 ms, then the release reaches the server 5 ms later.
+        h.world.runUntil(moved + 30 * MILLI);
+        assertThat(h.holderOf(LEASE0)).isEqualTo("");
+        h.run(Duration.ofMillis(5));
+        assertThat(h.transitions(0)).containsExactly(ACQUIRED, ACTIVE, RELEASED);
+        assertThat(work.drained).containsExactly(0);
+        assertThat(work.held()).isEmpty();
+        h.run(Duration.ofSeconds(10));
+        assertThat(h.holderOf(LEASE0)).as("not taken back: it is r1's now").isEqualTo("");
+    }
+
+    @Test
+    void aReleaseThatLosesARaceWithAnotherWriteIsReadAgainAndRetried() {
+        acquired();
+        h.run(Duration.ofMillis(2_200)); // a renewal tick falls at +3.0 s, well after the hand-over below
+        AtomicInteger conflicts = new AtomicInteger();
+        h.setDesired(0, "r1");
+        h.server.rule((from, op, name) -> op == SimLeaseServer.Op.UPDATE && conflicts.getAndIncrement() == 0
+                ? Optional.of(new LeaseWrite.Conflict()) : Optional.empty());
+        h.run(Duration.ofMillis(100));
+        assertThat(conflicts.get()).as("the first release answered 409, the retry went through").isEqualTo(2);
+        assertThat(h.holderOf(LEASE0)).isEqualTo("");
+        assertThat(h.transitions(0)).containsExactly(ACQUIRED, ACTIVE, RELEASED);
+    }
+
+    @Test
+    void whenAReconcileIgnoresItsInterruptTheLeaseIsLeftToExpireInsteadOfReleased() {
+        acquired();
+        work.fixedDrain = Duration.ofMillis(1_500); // the drain timeout, then half a second after the interrupt
+        work.drainResult = false;
+        h.run(Duration.ofMillis(2_200));
+        long writesBefore = h.server.writes();
+        long moved = h.now();
+        h.setDesired(0, "r1");
+        h.world.runUntil(moved + Duration.ofMillis(1_600).toNanos());
+        assertThat(h.server.writes() - writesBefore - 1).as("renewed while draining (ticks at +0.8 s), never released")
+                .isEqualTo(1);
+        assertThat(h.transitions(0)).containsExactly(ACQUIRED, ACTIVE, RELEASED);
+        long writesAfter = h.server.writes();
+        h.run(Duration.ofSeconds(5));
+        assertThat(h.server.writes()).as("no renewal once given up: it expires for the others").isEqualTo(writesAfter);
+        assertThat(h.holderOf(LEASE0)).isEqualTo("r0_a");
+    }
+
+    @Test
+    void aRestartedIncarnationWaitsOutItsPredecessorsLeaseAndTakesItWhenItExpires() {
+        h.shardLease(0, "r0_old", "r0");
+        long seenAt = h.now() + SimHarness.WATCH.toNanos();
+        startReplica("new");
+        h.world.runUntil(seenAt + SimHarness.LEASE.toNanos());
+        assertThat(h.holderOf(LEASE0)).as("the same identity, but another incarnation: no proof it is gone").isEqualTo("r0_old");
+        h.run(Duration.ofMillis(100));
+        assertThat(h.holderOf(LEASE0)).isEqualTo("r0_new");
+        assertThat(ownership.admits(0)).isTrue();
+    }
+
+    @Test
+    void aShardWhoseCachesNeverSyncIsHandedBackAfterTheSyncTimeout() {
+        h.shardLease(0, "", "r0");
+        peer = h.peer("r0", "a", Duration.ZERO);
+        work = h.work(peer);
+        work.fixedSync = ShardOwnership.SYNC_TIMEOUT.plusSeconds(10);
+        ownership = new ShardOwnership(SimHarness.config("r0"), peer.holder, peer.ports, work, h.metrics("r0"), h.trail);
+        ownership.start();
+        h.every(peer, SimHarness.RETRY, ownership::renewAll);
+        h.run(ShardOwnership.SYNC_TIMEOUT.minusMillis(100));
+        assertThat(h.transitions(0)).containsExactly(ACQUIRED);
+        assertThat(h.holderOf(LEASE0)).as("renewed while syncing").isEqualTo("r0_a");
+        h.run(Duration.ofMillis(200));
+        assertThat(ownership.admits(0)).isFalse();
+        assertThat(h.transitions(0)).startsWith(ACQUIRED, RELEASED);
+    }
+
+    @Test
+    void aReplicaFrozenPastItsDeadlineRefusesTheShardTheInstantItResumes() {
+        acquired();
+        h.run(Duration.ofMillis(1_500));
+        peer.freeze(Duration.ofSeconds(8));
+        h.run(Duration.ofSeconds(8));
+        assertThat(ownership.admits(0)).as("resumed, nothing has run yet").isFalse();
+    }
+
+    @Test
+    void aShardTakenBackWhileARenewalOfItsEarlierTenureWasInFlightKeepsBeingRenewed() {
+        long active = acquired();
+        long started = active - Duration.ofMillis(100).toNanos();
+        // Frozen 2 ms after a tick sent a renewal: its answer, the deadline and the next ticks all wait for the resume.
+        h.world.runUntil(started + Duration.ofMillis(2_002).toNanos());
+        peer.freeze(Duration.ofSeconds(5));
+        h.run(Duration.ofSeconds(5));
+        h.run(Duration.ofMillis(200));
+        assertThat(h.transitions(0)).as("fenced on resuming, then taken back (it is still desired here)")
+                .containsExactly(ACQUIRED, ACTIVE, FENCED, ACQUIRED, ACTIVE);
+        h.run(Duration.ofSeconds(12));
+        assertThat(h.transitions(0)).as("renewed every retry period since: no further fence").containsExactly(ACQUIRED,
+                ACTIVE, FENCED, ACQUIRED, ACTIVE);
+        assertThat(ownership.admits(0)).isTrue();
+    }
+}
