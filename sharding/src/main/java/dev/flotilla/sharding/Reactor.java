@@ -43,9 +43,11 @@ final class Reactor {
 
     private void run() {
         queued.set(false);
-        long next = clock.nanoTime() + periodNanos;
+        long began = clock.nanoTime();
+        long next = began + periodNanos;
         OptionalLong wanted = pass.get();
-        if (wanted.isPresent()) {
+        // An instant this pass has already reached was handled by it: asking for it again would spin.
+        if (wanted.isPresent() && wanted.getAsLong() > began) {
             next = Math.min(next, wanted.getAsLong());
         }
         schedule(next);

@@ -22,8 +22,10 @@ import java.util.TreeSet;
  * <ul>
  *   <li><b>one owner</b>: never two live replicas admitted for one shard (or both counting as the
  *       coordinator) at the same instant, frozen replicas counted as admitted;</li>
- *   <li><b>no orphan</b>: once the faults stop, no shard goes without an active owner for longer
- *       than the lease duration plus the retry period;</li>
+ *   <li><b>no orphan</b>: once the faults stop (the last one ended and every restarted replica has
+ *       joined again; a restart with the same identity first waits out its predecessor's membership
+ *       Lease, lease + retry, as proof that no twin lives), no shard goes without an active owner
+ *       for longer than the lease duration plus the retry period;</li>
  *   <li><b>balance</b>: at the end every replica is a member, every shard is active on exactly one
  *       of them, each holds {@code floor(S/N)} or {@code ceil(S/N)} shards as {@link ShardAssigner}
  *       promises, the published desired owners agree, and exactly one replica leads.</li>
@@ -88,6 +90,10 @@ final class ShardingSimulation {
     }
     private long quietAt;
     private boolean faultsOver;
+    /** Replicas leaving gracefully: the faults are not over before they are done (or killed meanwhile). */
+    private final java.util.Set<SimProcess> leaving = new java.util.HashSet<>();
+    /** Replicas (re)started and not yet joined. */
+    private final java.util.Set<SimProcess> joining = new java.util.HashSet<>();
     private int faults;
 
     private ShardingSimulation(long seed) {
@@ -129,9 +135,11 @@ final class ShardingSimulation {
             faults++;
         }
         world.runUntil(faultsUntil);
-        // Faults started before now may still last (a long freeze, a restart to come): wait until they are over.
-        while (world.nanoTime() < quietAt) {
-            world.runUntil(quietAt);
+        // Faults started before now may still last (a long freeze, a restart to come, a leave not yet done): wait
+        // until they are over.
+        while (world.nanoTime() < quietAt || leaving.stream().anyMatch(p -> !p.killed())
+                || joining.stream().anyMatch(p -> !p.killed())) {
+            world.runUntil(Math.max(quietAt, world.nanoTime() + Duration.ofMillis(100).toNanos()));
         }
         long quiet = world.nanoTime();
         // A reconcile that ignores its interrupt is a fault too: from here on every drain ends.
@@ -201,7 +209,12 @@ final class ShardingSimulation {
             log(p.holder + ": a reconcile ignores its interrupt; the drain gives up and the lease is left to expire");
             quiet(until);
         };
+        joining.add(p);
         p.start().whenComplete((ok, error) -> {
+            joining.remove(p);
+            // A restarted replica is back once it has joined: with the same identity it first waits out its
+            // predecessor's membership Lease (lease + retry), by design, as proof that no twin is alive.
+            quiet(world.nanoTime());
             if (error != null) {
                 // As a pod whose process exits on a failed join: the kubelet starts it again after a back-off.
                 log(p.holder + " could not join (" + error + "); restarting in " + JOIN_BACKOFF.toMillis() + " ms");
@@ -242,11 +255,14 @@ final class ShardingSimulation {
         } else if (kind < 74) {
             Duration back = Duration.ofMillis(500 + random.nextInt(5000));
             log("graceful leave of " + p.holder + ", rejoin " + back.toMillis() + " ms after it left");
+            leaving.add(p);
             p.node.leave().whenComplete((ok, error) -> {
+                leaving.remove(p);
                 log("left: " + p.holder);
                 p.kill(); // the process exits
                 live.remove(p.identity, p);
                 world.after(back, null, () -> start(p.identity));
+                quiet(world.nanoTime() + back.toNanos()); // a frozen replica leaves late: the fault lasts until it is back
             });
             quiet(now + RENEW.multipliedBy(2).plus(DRAIN).plus(back).toNanos());
         } else if (kind < 88) {

@@ -101,6 +101,43 @@ final class SimHarness {
         return server.current(name);
     }
 
+    /** Runs {@code step} on {@code peer}'s lane (the state machines' methods are lane-confined) and returns what it returned. */
+    <T> java.util.concurrent.CompletableFuture<T> onLane(SimPeer peer, java.util.function.Supplier<java.util.concurrent.CompletableFuture<T>> step) {
+        java.util.concurrent.CompletableFuture<T> out = new java.util.concurrent.CompletableFuture<>();
+        peer.lane.execute(() -> step.get().whenComplete((v, e) -> {
+            if (e != null) {
+                out.completeExceptionally(e);
+            } else {
+                out.complete(v);
+            }
+        }));
+        return out;
+    }
+
+    /** A membership Lease of {@code identity} held by {@code holder}, renewed by hand every retry period from now on. */
+    void liveMember(String identity, String holder) {
+        String name = NAMING.memberLease(identity);
+        Lease lease = Leases.newLease(name, Map.of(LeaseNaming.LABEL_GROUP, GROUP, LeaseNaming.LABEL_ROLE, LeaseNaming.ROLE_MEMBER),
+                Map.of());
+        server.put(Leases.hold(lease, holder, (int) LEASE.toSeconds(), world.wall(Duration.ZERO)));
+        world.at(world.nanoTime() + RETRY.toNanos(), null, new Runnable() {
+            @Override
+            public void run() {
+                if (server.current(name).map(l -> holder.equals(Leases.holderOf(l))).orElse(false) && !stopped.contains(name)) {
+                    renewByHand(name, holder);
+                    world.at(world.nanoTime() + RETRY.toNanos(), null, this);
+                }
+            }
+        });
+    }
+
+    private final java.util.Set<String> stopped = new java.util.HashSet<>();
+
+    /** Stops the hand renewals of {@code identity}'s membership Lease, as if that replica died. */
+    void memberDies(String identity) {
+        stopped.add(NAMING.memberLease(identity));
+    }
+
     void run(Duration d) {
         world.runFor(d);
     }

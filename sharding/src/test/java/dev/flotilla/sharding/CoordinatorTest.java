@@ -1,0 +1,189 @@
+package dev.flotilla.sharding;
+
+import static dev.flotilla.sharding.SimHarness.NAMING;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The coordinator alone, on a virtual clock and a fixed 5 ms network: its election on the
+ * monotonic clock, and the plan it publishes. Other members are membership Leases renewed by hand.
+ */
+class CoordinatorTest {
+
+    private static final long MILLI = 1_000_000L;
+    private static final String COORDINATOR = NAMING.coordinatorLease();
+
+    private final SimHarness h = new SimHarness();
+    private SimPeer peer;
+    private SimShardWork work;
+    private Coordinator coordinator;
+
+    private void startReplica(Duration wallSkew) {
+        peer = h.peer("r0", "a", wallSkew);
+        work = h.work(peer);
+        coordinator = new Coordinator(SimHarness.config("r0"), peer.holder, peer.ports, work, h.metrics("r0"));
+        coordinator.start();
+        h.every(peer, SimHarness.RETRY, coordinator::renew);
+    }
+
+    private Map<Integer, String> published() {
+        Map<Integer, String> out = new HashMap<>();
+        for (int s = 0; s < 4; s++) {
+            int shard = s;
+            h.lease(NAMING.shardLease(s)).ifPresent(l -> out.put(shard, l.getMetadata().getAnnotations()
+                    .getOrDefault(LeaseNaming.ANNOTATION_DESIRED_OWNER, "")));
+        }
+        return out;
+    }
+
+    @Test
+    void onAFreshGroupItElectsItselfAndCountsAsCoordinatorUntilItsLastRenewalPlusTheRenewDeadline() {
+        h.liveMember("r0", "r0_a");
+        long begin = h.now();
+        startReplica(Duration.ZERO);
+        h.run(Duration.ofMillis(9));
+        assertThat(coordinator.isLeadingFresh()).isFalse();
+        h.run(Duration.ofMillis(1));
+        assertThat(h.holderOf(COORDINATOR)).isEqualTo("r0_a");
+        assertThat(coordinator.isLeading()).isTrue();
+        assertThat(coordinator.leadingUntil()).isEqualTo(begin + SimHarness.RENEW.toNanos());
+        assertThat(work.clusterAdmitted).as("cluster-scoped keys queued").isEqualTo(1);
+        h.run(Duration.ofMillis(5_500));
+        assertThat(coordinator.leadingUntil()).as("renewed at +1 ... +5 s").isEqualTo(begin + Duration.ofSeconds(5).toNanos()
+                + SimHarness.RENEW.toNanos());
+        assertThat(h.lease(COORDINATOR).orElseThrow().getMetadata().getLabels())
+                .containsEntry(LeaseNaming.LABEL_ROLE, LeaseNaming.ROLE_COORDINATOR);
+    }
+
+    @Test
+    void aLiveCoordinatorKeepsItsLeaseEvenFromAReplicaWhoseWallClockIsFiveMinutesAheadAndLosesItOnlyOnceSilent() {
+        h.liveMember("r0", "r0_a");
+        h.server.put(Leases.hold(Leases.newLease(COORDINATOR, Map.of(LeaseNaming.LABEL_GROUP, SimHarness.GROUP), Map.of()),
+                "r9_z", (int) SimHarness.LEASE.toSeconds(), h.world.wall(Duration.ZERO)));
+        startReplica(Duration.ofMinutes(5));
+        for (int i = 0; i < 15; i++) {
+            h.run(Duration.ofSeconds(2));
+            h.renewByHand(COORDINATOR, "r9_z");
+        }
+        assertThat(h.holderOf(COORDINATOR)).isEqualTo("r9_z");
+        assertThat(coordinator.isLeading()).isFalse();
+        long lastRenewalSeen = h.now() + SimHarness.WATCH.toNanos();
+        h.world.runUntil(lastRenewalSeen + SimHarness.LEASE.toNanos());
+        assertThat(h.holderOf(COORDINATOR)).isEqualTo("r9_z");
+        h.run(Duration.ofMillis(20)); // acted on 1 ms after the expiry, 5 ms to the server and 5 back
+        assertThat(h.holderOf(COORDINATOR)).isEqualTo("r0_a");
+        assertThat(coordinator.isLeadingFresh()).isTrue();
+    }
+
+    @Test
+    void whenRenewalsFailItStepsDownAtTheRenewDeadlineAndInterruptsClusterScopedReconciles() {
+        h.liveMember("r0", "r0_a");
+        long begin = h.now();
+        startReplica(Duration.ZERO);
+        h.run(Duration.ofMillis(2_500)); // renewals at +1 and +2 s
+        h.server.rule((from, op, name) -> op == SimLeaseServer.Op.UPDATE && name.equals(COORDINATOR)
+                ? Optional.of(new LeaseWrite.Failed(new IllegalStateException("timeout"))) : Optional.empty());
+        long deadline = begin + Duration.ofSeconds(2).toNanos() + SimHarness.RENEW.toNanos();
+        h.world.runUntil(deadline - 1);
+        assertThat(coordinator.isLeadingFresh()).isTrue();
+        h.world.runUntil(deadline);
+        assertThat(coordinator.isLeadingFresh()).as("at the deadline, whatever the threads do").isFalse();
+        h.run(Duration.ofMillis(2));
+        assertThat(coordinator.isLeading()).isFalse();
+        assertThat(work.clusterInterrupted).isEqualTo(1);
+    }
+
+    @Test
+    void aCoordinatorLeaseEditedToNameAnotherHolderEndsTheLeadershipTheMomentItIsSeen() {
+        h.liveMember("r0", "r0_a");
+        startReplica(Duration.ZERO);
+        h.run(Duration.ofMillis(1_500));
+        h.setHolderByHand(COORDINATOR, "mallory");
+        h.run(Duration.ofMillis(5));
+        assertThat(coordinator.isLeading()).isFalse();
+        assertThat(coordinator.isLeadingFresh()).isFalse();
+    }
+
+    @Test
+    void itCreatesTheShardLeasesAndPublishesTheAssignersPlanForTheLiveMembers() {
+        h.liveMember("r0", "r0_a");
+        h.liveMember("r1", "r1_b");
+        startReplica(Duration.ZERO);
+        h.run(Duration.ofMillis(200));
+        assertThat(published()).isEqualTo(ShardAssigner.plan(4, Map.of(), Set.of("r0", "r1")));
+        assertThat(h.lease(NAMING.shardLease(2)).orElseThrow().getMetadata().getAnnotations())
+                .containsEntry(LeaseNaming.ANNOTATION_SHARDS, "4");
+        assertThat(h.lease(NAMING.shardLease(2)).orElseThrow().getMetadata().getLabels())
+                .containsEntry(LeaseNaming.LABEL_SHARD, "2").containsEntry(LeaseNaming.LABEL_ROLE, LeaseNaming.ROLE_SHARD);
+    }
+
+    @Test
+    void aMemberThatFallsSilentLosesItsShardsOnceItsLeaseExpiresAndNothingElseMoves() {
+        h.liveMember("r0", "r0_a");
+        h.liveMember("r1", "r1_b");
+        h.liveMember("r2", "r2_c");
+        startReplica(Duration.ZERO);
+        h.run(Duration.ofMillis(200));
+        Map<Integer, String> before = published();
+        h.memberDies("r2");
+        h.run(Duration.ofMillis(1_000)); // its last renewal happened at +1 s
+        long lastSeen = h.now() - Duration.ofMillis(200).toNanos() + SimHarness.WATCH.toNanos();
+        assertThat(published()).isEqualTo(before);
+        h.world.runUntil(lastSeen + SimHarness.LEASE.toNanos() + 30 * MILLI);
+        Map<Integer, String> after = published();
+        assertThat(after.values()).doesNotContain("r2").hasSize(4);
+        before.forEach((shard, owner) -> {
+            if (!owner.equals("r2")) {
+                assertThat(after.get(shard)).as("shard %d of a live member", shard).isEqualTo(owner);
+            }
+        });
+        assertThat(after).isEqualTo(ShardAssigner.plan(4, before, Set.of("r0", "r1")));
+    }
+
+    @Test
+    void aShardLeaseDeletedUnderItsHolderIsRecreatedOnlyOnceThatHoldersLeaseWouldHaveExpired() {
+        h.liveMember("r0", "r0_a");
+        startReplica(Duration.ZERO);
+        h.run(Duration.ofMillis(200));
+        String shard0 = NAMING.shardLease(0);
+        h.renewByHand(shard0, "r1_b");
+        h.run(Duration.ofMillis(100));
+        // The holder may have renewed once more just before the deletion, unseen: its lease is counted from the deletion.
+        h.server.deleteNow(shard0);
+        long deletionSeen = h.now() + SimHarness.WATCH.toNanos();
+        h.world.runUntil(deletionSeen + SimHarness.LEASE.toNanos());
+        assertThat(h.lease(shard0)).as("its holder may still be working on it").isEmpty();
+        h.run(Duration.ofMillis(20));
+        assertThat(h.lease(shard0)).as("recreated free").hasValueSatisfying(l -> assertThat(Leases.holderOf(l)).isEmpty());
+    }
+
+    @Test
+    void leavingRePlansWithoutItselfAndResigningDrainsClusterScopedKeysBeforeFreeingTheLease() {
+        h.liveMember("r0", "r0_a");
+        h.liveMember("r1", "r1_b");
+        startReplica(Duration.ZERO);
+        h.run(Duration.ofMillis(200));
+        assertThat(published().values()).contains("r0", "r1");
+        CompletableFuture<Void> left = h.onLane(peer, coordinator::leave);
+        h.run(Duration.ofMillis(20));
+        assertThat(left).isCompleted();
+        assertThat(published().values()).containsOnly("r1");
+        assertThat(coordinator.isLeading()).as("leadership is kept until it resigns").isTrue();
+        work.fixedDrain = Duration.ofMillis(300);
+        CompletableFuture<Void> resigned = h.onLane(peer, coordinator::resign);
+        h.run(Duration.ofMillis(1));
+        assertThat(coordinator.isLeadingFresh()).as("cluster-scoped keys refused at once").isFalse();
+        h.run(Duration.ofMillis(300));
+        assertThat(h.holderOf(COORDINATOR)).as("still held while draining").isEqualTo("r0_a");
+        h.run(Duration.ofMillis(20));
+        assertThat(resigned).isCompleted();
+        assertThat(h.holderOf(COORDINATOR)).isEmpty();
+    }
+}

@@ -1,0 +1,145 @@
+package dev.flotilla.sharding;
+
+import static dev.flotilla.sharding.SimHarness.NAMING;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/** The membership Lease state machine alone, on a virtual clock and a fixed 5 ms network. */
+class MembershipTest {
+
+    private static final String MEMBER = NAMING.memberLease("r0");
+
+    private final SimHarness h = new SimHarness();
+    private final SimPeer peer = h.peer("r0", "a", Duration.ZERO);
+    private final Membership membership = new Membership(SimHarness.config("r0"), peer.holder, peer.ports);
+    private final List<String> taken = new ArrayList<>();
+
+    private CompletableFuture<Void> join() {
+        return h.onLane(peer, membership::join);
+    }
+
+    private void renew() {
+        peer.lane.execute(() -> membership.renew(taken::add));
+    }
+
+    private Lease handMade(String holder) {
+        Lease lease = Leases.newLease(MEMBER, Map.of(LeaseNaming.LABEL_GROUP, SimHarness.GROUP), Map.of());
+        if (!holder.isEmpty()) {
+            Leases.hold(lease, holder, (int) SimHarness.LEASE.toSeconds(), h.world.wall(Duration.ZERO));
+        }
+        return h.server.put(lease);
+    }
+
+    @Test
+    void aFirstJoinCreatesTheMembershipLeaseWithTheGroupsLabels() {
+        CompletableFuture<Void> joined = join();
+        h.run(Duration.ofMillis(19));
+        assertThat(joined).as("a read and a create: two 10 ms round trips").isNotDone();
+        h.run(Duration.ofMillis(1));
+        assertThat(joined).isCompleted();
+        Lease lease = h.lease(MEMBER).orElseThrow();
+        assertThat(Leases.holderOf(lease)).isEqualTo("r0_a");
+        assertThat(lease.getMetadata().getLabels()).containsEntry(LeaseNaming.LABEL_GROUP, SimHarness.GROUP)
+                .containsEntry(LeaseNaming.LABEL_ROLE, LeaseNaming.ROLE_MEMBER);
+    }
+
+    @Test
+    void aFreedMembershipLeaseIsTakenAtOnce() {
+        handMade("");
+        CompletableFuture<Void> joined = join();
+        h.run(Duration.ofMillis(20));
+        assertThat(joined).isCompleted();
+        assertThat(h.holderOf(MEMBER)).isEqualTo("r0_a");
+    }
+
+    @Test
+    void aLiveReplicaWithTheSameIdentityIsRefusedAtItsFirstRenewal() {
+        handMade("r0_other");
+        h.liveMember("r0", "r0_other"); // renewed every second from now on
+        long begin = h.now();
+        CompletableFuture<Void> joined = join();
+        h.run(Duration.ofSeconds(3));
+        assertThat(joined).isCompletedExceptionally();
+        assertThat(joined.exceptionNow()).isInstanceOf(DuplicateIdentityException.class)
+                .hasMessageContaining("another live replica holds identity 'r0'").hasMessageContaining("holder r0_other");
+        assertThat(h.holderOf(MEMBER)).isEqualTo("r0_other");
+        assertThat(h.now() - begin).isLessThan(SimHarness.LEASE.toNanos());
+    }
+
+    @Test
+    void aSilentEarlierIncarnationIsTakenOverAfterOneLeaseDurationAndARetryPeriod() {
+        handMade("r0_old");
+        long begin = h.now();
+        CompletableFuture<Void> joined = join();
+        h.world.runUntil(begin + SimHarness.LEASE.plus(SimHarness.RETRY).toNanos());
+        assertThat(joined).as("watching for a renewal for lease + retry").isNotDone();
+        h.run(Duration.ofMillis(600)); // the next look (every half retry period), then the take-over
+        assertThat(joined).isCompleted();
+        assertThat(h.holderOf(MEMBER)).isEqualTo("r0_a");
+    }
+
+    @Test
+    void aMembershipLeaseDeletedWhileTheReplicaRunsIsRecreatedByTheNextRenewal() {
+        join();
+        h.run(Duration.ofMillis(50));
+        h.server.deleteNow(MEMBER);
+        renew();
+        h.run(Duration.ofMillis(100));
+        assertThat(h.holderOf(MEMBER)).isEqualTo("r0_a");
+        assertThat(taken).isEmpty();
+    }
+
+    @Test
+    void aMembershipLeaseTakenByAnotherIncarnationIsReportedOnceAndNotWrittenOver() {
+        join();
+        h.run(Duration.ofMillis(50));
+        h.setHolderByHand(MEMBER, "r0_intruder");
+        renew();
+        h.run(Duration.ofMillis(100));
+        assertThat(taken).singleElement().asString().contains("another replica took over the membership lease of identity 'r0'");
+        assertThat(h.holderOf(MEMBER)).isEqualTo("r0_intruder");
+    }
+
+    @Test
+    void aFailedRenewalIsFollowedByOneOnAFreshRead() {
+        join();
+        h.run(Duration.ofMillis(50));
+        AtomicInteger failures = new AtomicInteger();
+        h.server.rule((from, op, name) -> op == SimLeaseServer.Op.UPDATE && failures.getAndIncrement() == 0
+                ? Optional.of(new LeaseWrite.Failed(new IllegalStateException("503"))) : Optional.empty());
+        long before = h.server.writes();
+        renew();
+        h.run(Duration.ofMillis(100));
+        assertThat(h.server.writes()).isEqualTo(before);
+        renew();
+        h.run(Duration.ofMillis(100));
+        assertThat(h.server.writes()).isEqualTo(before + 1);
+        assertThat(taken).isEmpty();
+    }
+
+    @Test
+    void leavingReleasesTheLeaseThenDeletesItRetryingARaceWithARenewal() {
+        join();
+        h.run(Duration.ofMillis(50));
+        AtomicInteger updates = new AtomicInteger();
+        h.server.rule((from, op, name) -> op == SimLeaseServer.Op.UPDATE && updates.getAndIncrement() == 0
+                ? Optional.of(new LeaseWrite.Conflict()) : Optional.empty());
+        List<String> holders = new ArrayList<>();
+        h.server.onWrite(l -> holders.add(Leases.holderOf(l)));
+        CompletableFuture<Void> left = h.onLane(peer, membership::leave);
+        h.run(Duration.ofMillis(200));
+        assertThat(left).isCompleted();
+        assertThat(updates.get()).as("409, read again, released").isEqualTo(2);
+        assertThat(holders).as("freed first, so the coordinator re-plans at once").containsExactly("");
+        assertThat(h.lease(MEMBER)).as("then deleted").isEmpty();
+    }
+}
