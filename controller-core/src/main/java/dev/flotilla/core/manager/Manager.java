@@ -464,6 +464,11 @@ public final class Manager implements AutoCloseable {
         stopped.await();
     }
 
+    /** As {@link #awaitTermination()}, for at most {@code timeout}; true if the manager has stopped. */
+    public boolean awaitTerminationFor(Duration timeout) throws InterruptedException {
+        return stopped.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
     /** Why the manager stopped on its own: an extension's fatal loss ({@link WorkControl#fail}); empty otherwise. */
     public Optional<String> failure() {
         synchronized (lifecycle) {
