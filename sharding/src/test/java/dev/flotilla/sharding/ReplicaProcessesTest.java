@@ -286,6 +286,60 @@ class ReplicaProcessesTest {
     }
 
     @Test
+    void onSigtermAReplicaLeavesTheGroupFirstHandingItsShardsOverThenDrainsAndExits(TestCluster cluster, TestNamespace ns)
+            throws Exception {
+        String group = "term";
+        populate(cluster.client(), ns, group, 10, 2, 10);
+        Path kubeconfig = kubeconfig(cluster);
+        List<Child> live = startThree(kubeconfig, ns, group);
+        LeaseNaming naming = new LeaseNaming(group);
+        var leases = cluster.client().leases().inNamespace(ns.name());
+        Child leaving = live.get(1);
+        Set<Integer> itsShards = leaving.active();
+        String holder = leases.withName(naming.shardLease(itsShards.iterator().next())).get().getSpec().getHolderIdentity();
+        assertThat(holder).startsWith(leaving.identity + "_");
+        long signalled = System.nanoTime();
+        leaving.signal("TERM");
+        live.remove(leaving);
+        // Judged from the API server: the shards' Leases no longer name it, and the survivors work on them.
+        awaitTrue("its shards to be held and active elsewhere", Duration.ofSeconds(5), () -> {
+            try {
+                Set<Integer> elsewhere = new TreeSet<>();
+                for (Child c : live) {
+                    elsewhere.addAll(c.active());
+                }
+                return elsewhere.containsAll(itsShards) && itsShards.stream().noneMatch(shard -> holder.equals(
+                        leases.withName(naming.shardLease(shard)).get().getSpec().getHolderIdentity()));
+            } catch (IOException e) {
+                return false;
+            }
+        });
+        long handedOverMs = Duration.ofNanos(System.nanoTime() - signalled).toMillis();
+        assertThat(leaving.process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(leaving.process.exitValue()).as("terminated by SIGTERM after its shutdown hook").isEqualTo(143);
+        assertThat(leases.withName(naming.memberLease(leaving.identity)).get()).as("its membership Lease is gone").isNull();
+        List<String> log = Files.readAllLines(dir.resolve(leaving.identity + ".log"));
+        int left = indexOf(log, "left sharding group");
+        int stopped = indexOf(log, "manager stopped");
+        assertThat(left).as("it left the group").isNotNegative();
+        assertThat(stopped).as("the group was left before the manager drained and stopped").isGreaterThan(left);
+        assertThat(indexOf(log, "shard fenced")).as("handed over, not fenced").isNegative();
+        System.out.printf("SIGTERM %s with %d shards: all active on the survivors after %d ms%n", leaving.identity,
+                itsShards.size(), handedOverMs);
+        assertThat(handedOverMs).as("graceful handover").isLessThanOrEqualTo(2000);
+        assertThat(OverlapChecker.overlaps(FileAuditTrail.readReconciles(audits()))).isEmpty();
+    }
+
+    private static int indexOf(List<String> lines, String text) {
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).contains(text)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    @Test
     void aReplicaFrozenWithSigstopPastItsLeaseNeverOverlapsTheReplicaThatTookOver(TestCluster cluster, TestNamespace ns)
             throws Exception {
         String group = "frozen";

@@ -19,6 +19,7 @@ import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -104,7 +105,7 @@ class ShardingBadInputTest {
     }
 
     @Test
-    void aSecondLiveReplicaWithTheSameIdentityIsRefused(TestNamespace ns) throws Exception {
+    void aSecondLiveReplicaWithTheSameIdentityIsRefused(TestCluster cluster, TestNamespace ns) throws Exception {
         replica("replica-0", ShardedReplicasTest.config("replica-0", ns, "dup")).start();
         Replica twin = replica("replica-0", ShardedReplicasTest.config("replica-0", ns, "dup"));
         long begin = System.nanoTime();
@@ -112,7 +113,53 @@ class ShardingBadInputTest {
                 .hasCauseInstanceOf(DuplicateIdentityException.class)
                 .hasMessageContaining("another live replica holds identity 'replica-0'");
         System.out.printf("duplicate identity refused after %d ms%n", Duration.ofNanos(System.nanoTime() - begin).toMillis());
+        // The refused join took the manager's abandon path: it has stopped and holds nothing.
+        assertThat(twin.manager.awaitTerminationFor(Duration.ZERO)).isTrue();
+        assertThat(twin.manager.failure()).isEmpty();
+        assertThat(twin.sharding.activeShards()).isEmpty();
         await().atMost(Duration.ofSeconds(15)).until(() -> replicas.getFirst().sharding.activeShards().size() == 32);
+        String holder = cluster.client().leases().inNamespace(ns.name()).withName(new LeaseNaming("dup").memberLease("replica-0"))
+                .get().getSpec().getHolderIdentity();
+        assertThat(holder).as("the live replica keeps its membership").isNotNull();
+        assertThat(replicas.getFirst().manager.isReady()).isTrue();
+    }
+
+    @Test
+    void aReplicaWhoseIdentityIsTakenOverAbandonsTheGroupAndStopsItsManagerWhileItsShardsExpireForTheOthers(TestCluster cluster,
+            TestNamespace ns) throws Exception {
+        Replica a = replica("replica-0", ShardedReplicasTest.config("replica-0", ns, "taken")).start();
+        Replica b = replica("replica-1", ShardedReplicasTest.config("replica-1", ns, "taken")).start();
+        ShardedReplicasTest.awaitSettled(List.of(a, b), 32);
+        LeaseNaming naming = new LeaseNaming("taken");
+        Set<Integer> lost = Set.copyOf(a.sharding.activeShards());
+        var leases = cluster.client().leases().inNamespace(ns.name());
+        Map<Integer, String> holdersBefore = new java.util.HashMap<>();
+        for (int shard : lost) {
+            holdersBefore.put(shard, leases.withName(naming.shardLease(shard)).get().getSpec().getHolderIdentity());
+        }
+        long edited = System.nanoTime();
+        editByHand(leases, naming.memberLease("replica-0"), l -> new LeaseBuilder(l).editSpec()
+                .withHolderIdentity("replica-0_intruder").endSpec().build());
+        assertThat(a.manager.awaitTerminationFor(Duration.ofSeconds(5))).as("the manager stopped by itself").isTrue();
+        long stoppedMs = Duration.ofNanos(System.nanoTime() - edited).toMillis();
+        assertThat(a.manager.failure()).hasValueSatisfying(f -> assertThat(f)
+                .contains("another replica took over the membership lease of identity 'replica-0'"));
+        assertThat(a.sharding.activeShards()).isEmpty();
+        // Abandoned, not left: nothing was released, the shard Leases still name replica-0 until they expire.
+        for (int shard : lost) {
+            assertThat(leases.withName(naming.shardLease(shard)).get().getSpec().getHolderIdentity())
+                    .as("shard %d", shard).isEqualTo(holdersBefore.get(shard));
+        }
+        assertThat(trail.transitions().stream().filter(t -> t.replica().equals("replica-0")
+                && t.kind() == dev.flotilla.sharding.audit.LeaseTransition.Kind.RELEASED && t.atNanos() > edited)).isEmpty();
+        replicas.remove(a);
+        a.close();
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50))
+                .until(() -> b.sharding.activeShards().containsAll(lost));
+        long takenMs = Duration.ofNanos(System.nanoTime() - edited).toMillis();
+        System.out.printf("identity taken over: manager stopped after %d ms, %d shards active on the survivor after %d ms%n",
+                stoppedMs, lost.size(), takenMs);
+        assertThat(takenMs).as("the survivor waited for the abandoned Leases to expire").isGreaterThanOrEqualTo(4000);
     }
 
     @Test
