@@ -1,6 +1,6 @@
 package dev.flotilla.bench;
 
-import dev.flotilla.core.cache.Cache;
+import dev.flotilla.core.reconcile.Cache;
 import dev.flotilla.core.reconcile.ObjectKey;
 import java.util.List;
 import java.util.Optional;

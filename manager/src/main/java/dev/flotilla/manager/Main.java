@@ -1,5 +1,9 @@
 package dev.flotilla.manager;
 
+import dev.flotilla.manager.cli.CliException;
+import dev.flotilla.manager.cli.CommandContext;
+import dev.flotilla.manager.cli.ExitCode;
+import dev.flotilla.manager.cli.Logging;
 import dev.flotilla.manager.demo.DemoCommand;
 import dev.flotilla.manager.shards.ShardsCommand;
 import java.io.PrintStream;
@@ -26,7 +30,7 @@ import picocli.CommandLine.Spec;
         description = "Runs Kubernetes controllers built on Flotilla's controller-core.",
         footer = {"", "Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration (kubeconfig), "
                 + "4 API server unreachable, 5 missing permission, 6 cannot join or stay in the sharding group."})
-public final class Main implements Callable<Integer> {
+public final class Main implements Callable<Integer>, CommandContext {
 
     @Option(names = "--debug", scope = ScopeType.INHERIT,
             description = "Log at DEBUG and print stack traces with errors.")
@@ -90,6 +94,7 @@ public final class Main implements Callable<Integer> {
     }
 
     /** Called first by every subcommand: applies {@code --debug}. */
+    @Override
     public Logging logging() {
         if (debug) {
             logging.debug();
@@ -97,14 +102,17 @@ public final class Main implements Callable<Integer> {
         return logging;
     }
 
+    @Override
     public boolean debug() {
         return debug;
     }
 
+    @Override
     public PrintStream out() {
         return out;
     }
 
+    @Override
     public PrintStream err() {
         return err;
     }

@@ -1,5 +1,10 @@
 package dev.flotilla.manager;
 
+import dev.flotilla.manager.cli.CliException;
+import dev.flotilla.manager.cli.ExitCode;
+import dev.flotilla.manager.cli.Durations;
+import dev.flotilla.manager.cli.ShardingSettings;
+import dev.flotilla.manager.cluster.ClusterOptions;
 import dev.flotilla.core.controller.ControllerBuilder;
 import dev.flotilla.core.controller.KeyGate;
 import dev.flotilla.core.events.EventRecorder;

@@ -1,5 +1,6 @@
 package dev.flotilla.manager;
 
+import dev.flotilla.manager.cli.Durations;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

@@ -1,5 +1,6 @@
 package dev.flotilla.manager;
 
+import dev.flotilla.manager.cli.Logging;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.Level;

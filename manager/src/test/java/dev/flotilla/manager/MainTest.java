@@ -1,5 +1,7 @@
 package dev.flotilla.manager;
 
+import dev.flotilla.manager.cli.CliException;
+import dev.flotilla.manager.cli.ExitCode;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.flotilla.core.manager.ManagerOptions;

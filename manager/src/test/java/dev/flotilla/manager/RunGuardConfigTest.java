@@ -1,5 +1,6 @@
 package dev.flotilla.manager;
 
+import dev.flotilla.manager.cli.ExitCode;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;

@@ -1,5 +1,8 @@
 package dev.flotilla.manager;
 
+import dev.flotilla.manager.cli.ExitCode;
+import dev.flotilla.manager.cli.Durations;
+import dev.flotilla.manager.cli.ShardingSettings;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

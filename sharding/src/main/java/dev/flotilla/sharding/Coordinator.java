@@ -27,6 +27,7 @@ import org.slf4j.LoggerFactory;
  * same plan and moves nothing that need not move. Confined to the replica's {@link Lane}; only
  * {@link #isLeadingFresh} and {@link #isLeading} are read from other threads.
  */
+@OnPorts
 final class Coordinator {
 
     private static final Logger log = LoggerFactory.getLogger(Coordinator.class);

@@ -28,6 +28,7 @@ import org.slf4j.LoggerFactory;
  * boolean held = view.get(name).map(view::isHeld).orElse(false);
  * }</pre>
  */
+@OnPorts
 final class LeaseView {
 
     private static final Logger log = LoggerFactory.getLogger(LeaseView.class);

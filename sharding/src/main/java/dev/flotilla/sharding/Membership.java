@@ -16,6 +16,7 @@ import org.slf4j.LoggerFactory;
  * leave so that the coordinator re-plans at once instead of waiting for it to expire. Confined to
  * the replica's {@link Lane}.
  */
+@OnPorts
 final class Membership {
 
     private static final Logger log = LoggerFactory.getLogger(Membership.class);

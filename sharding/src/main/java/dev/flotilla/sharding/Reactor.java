@@ -12,6 +12,7 @@ import java.util.function.Supplier;
  * so a burst of watch events costs one pass. Deadlines are acted on when they happen, not at the
  * next poll, which is what keeps failover close to one lease duration.
  */
+@OnPorts
 final class Reactor {
 
     /** A millisecond late rather than early: an expiry checked a hair before it happens would wait a whole period. */

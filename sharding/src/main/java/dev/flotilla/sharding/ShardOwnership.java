@@ -35,6 +35,7 @@ import org.slf4j.LoggerFactory;
  * post their outcome back. Only {@link #admits} is called from other threads (the key gate), and
  * it reads one atomic deadline per shard.
  */
+@OnPorts
 final class ShardOwnership {
 
     private static final Logger log = LoggerFactory.getLogger(ShardOwnership.class);

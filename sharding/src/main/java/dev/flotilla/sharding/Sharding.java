@@ -6,7 +6,6 @@ import dev.flotilla.core.manager.WorkControl;
 import dev.flotilla.core.reconcile.ObjectKey;
 import dev.flotilla.core.reconcile.Reconciler;
 import dev.flotilla.sharding.audit.AuditTrail;
-import dev.flotilla.sharding.audit.AuditedReconciler;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.time.Clock;

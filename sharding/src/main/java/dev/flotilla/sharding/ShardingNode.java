@@ -15,6 +15,7 @@ import org.slf4j.LoggerFactory;
  * {@link Lane}. {@link Sharding} wires it to fabric8 and the manager; the simulation wires several
  * to one virtual timeline. Safe to call from any thread; the work itself runs on the lane.
  */
+@OnPorts
 final class ShardingNode {
 
     private static final Logger log = LoggerFactory.getLogger(ShardingNode.class);

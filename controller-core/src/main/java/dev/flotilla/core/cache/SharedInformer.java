@@ -1,5 +1,6 @@
 package dev.flotilla.core.cache;
 
+import dev.flotilla.core.reconcile.Cache;
 import dev.flotilla.core.reconcile.ObjectKey;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;

@@ -1,6 +1,6 @@
 package dev.flotilla.core.controller;
 
-import dev.flotilla.core.cache.Cache;
+import dev.flotilla.core.reconcile.Cache;
 import dev.flotilla.core.metrics.ControllerMetrics;
 import dev.flotilla.core.metrics.MetricNames.ReconcileOutcome;
 import dev.flotilla.core.queue.WorkQueue;

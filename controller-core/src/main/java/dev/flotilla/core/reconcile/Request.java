@@ -1,6 +1,5 @@
 package dev.flotilla.core.reconcile;
 
-import dev.flotilla.core.cache.Cache;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import java.util.Objects;
 import java.util.Optional;

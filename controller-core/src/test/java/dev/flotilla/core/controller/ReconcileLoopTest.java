@@ -3,7 +3,7 @@ package dev.flotilla.core.controller;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.flotilla.core.cache.Cache;
+import dev.flotilla.core.reconcile.Cache;
 import dev.flotilla.core.metrics.ControllerMetrics;
 import dev.flotilla.core.queue.ExponentialBackoff;
 import dev.flotilla.core.queue.WorkQueue;

@@ -2,11 +2,11 @@ package dev.flotilla.manager.demo;
 
 import ch.qos.logback.classic.Level;
 import dev.flotilla.core.metrics.RestClientMetrics;
-import dev.flotilla.manager.CliException;
-import dev.flotilla.manager.Durations;
-import dev.flotilla.manager.ExitCode;
-import dev.flotilla.manager.Logging;
-import dev.flotilla.manager.Main;
+import dev.flotilla.manager.cli.CliException;
+import dev.flotilla.manager.cli.Durations;
+import dev.flotilla.manager.cli.ExitCode;
+import dev.flotilla.manager.cli.Logging;
+import dev.flotilla.manager.cli.CommandContext;
 import dev.flotilla.testing.ApiServerBinaries;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -39,7 +39,7 @@ public final class DemoCommand implements Callable<Integer> {
     static final long SEED = 42;
 
     @ParentCommand
-    Main main;
+    CommandContext main;
 
     @Spec
     CommandSpec spec;

@@ -2,15 +2,15 @@ package dev.flotilla.manager.demo;
 
 import static dev.flotilla.manager.mirror.ConfigMapMirror.CONTROLLER_NAME;
 
-import dev.flotilla.core.cache.Cache;
+import dev.flotilla.core.reconcile.Cache;
 import dev.flotilla.core.manager.CacheSyncException;
 import dev.flotilla.core.manager.ManagerOptions;
 import dev.flotilla.core.metrics.MetricNames;
 import dev.flotilla.core.metrics.RestClientMetrics;
 import dev.flotilla.core.reconcile.ObjectKey;
-import dev.flotilla.manager.CliException;
-import dev.flotilla.manager.Durations;
-import dev.flotilla.manager.ExitCode;
+import dev.flotilla.manager.cli.CliException;
+import dev.flotilla.manager.cli.Durations;
+import dev.flotilla.manager.cli.ExitCode;
 import dev.flotilla.manager.mirror.ConfigMapMirror;
 import dev.flotilla.manager.mirror.MirrorReconciler;
 import dev.flotilla.sharding.ShardSpace;

@@ -1,6 +1,6 @@
 package dev.flotilla.manager.demo;
 
-import dev.flotilla.manager.Json;
+import dev.flotilla.manager.cli.Json;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -3,8 +3,8 @@ package dev.flotilla.manager.demo;
 import static dev.flotilla.manager.mirror.ConfigMapMirror.SOURCE_LABEL;
 import static dev.flotilla.manager.mirror.ConfigMapMirror.SOURCE_VALUE;
 
-import dev.flotilla.manager.CliException;
-import dev.flotilla.manager.ExitCode;
+import dev.flotilla.manager.cli.CliException;
+import dev.flotilla.manager.cli.ExitCode;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;

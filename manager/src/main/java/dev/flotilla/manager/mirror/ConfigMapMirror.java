@@ -1,7 +1,7 @@
 package dev.flotilla.manager.mirror;
 
 import dev.flotilla.core.apply.Apply;
-import dev.flotilla.core.cache.Cache;
+import dev.flotilla.core.reconcile.Cache;
 import dev.flotilla.core.cache.InformerKey;
 import dev.flotilla.core.controller.Controller;
 import dev.flotilla.core.controller.Predicate;

@@ -3,7 +3,7 @@ package dev.flotilla.manager.mirror;
 import static dev.flotilla.manager.mirror.ConfigMapMirror.*;
 
 import dev.flotilla.core.apply.Apply;
-import dev.flotilla.core.cache.Cache;
+import dev.flotilla.core.reconcile.Cache;
 import dev.flotilla.core.events.EventRecorder;
 import dev.flotilla.core.metrics.MetricNames;
 import dev.flotilla.core.reconcile.ObjectKey;

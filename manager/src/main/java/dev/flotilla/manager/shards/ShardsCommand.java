@@ -1,10 +1,10 @@
 package dev.flotilla.manager.shards;
 
-import dev.flotilla.manager.CliException;
-import dev.flotilla.manager.ClusterOptions;
-import dev.flotilla.manager.ExitCode;
-import dev.flotilla.manager.Main;
-import dev.flotilla.manager.ShardingSettings;
+import dev.flotilla.manager.cli.CliException;
+import dev.flotilla.manager.cluster.ClusterOptions;
+import dev.flotilla.manager.cli.ExitCode;
+import dev.flotilla.manager.cli.CommandContext;
+import dev.flotilla.manager.cli.ShardingSettings;
 import dev.flotilla.manager.cluster.KubeconfigLoader;
 import dev.flotilla.manager.cluster.Permission;
 import dev.flotilla.manager.cluster.StartupChecks;
@@ -37,7 +37,7 @@ import picocli.CommandLine.ParentCommand;
 public final class ShardsCommand implements Callable<Integer> {
 
     @ParentCommand
-    Main main;
+    CommandContext main;
 
     @Mixin
     ClusterOptions cluster;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.flotilla.manager.Cli;
-import dev.flotilla.manager.ExitCode;
+import dev.flotilla.manager.cli.ExitCode;
 import dev.flotilla.testing.ApiServerBinaries;
 import java.nio.file.Path;
 import java.util.HashSet;

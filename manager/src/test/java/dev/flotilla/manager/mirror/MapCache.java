@@ -1,6 +1,6 @@
 package dev.flotilla.manager.mirror;
 
-import dev.flotilla.core.cache.Cache;
+import dev.flotilla.core.reconcile.Cache;
 import dev.flotilla.core.reconcile.ObjectKey;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import java.util.List;

@@ -3,7 +3,7 @@ package dev.flotilla.manager.shards;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.flotilla.manager.Cli;
-import dev.flotilla.manager.ExitCode;
+import dev.flotilla.manager.cli.ExitCode;
 import dev.flotilla.sharding.LeaseNaming;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;

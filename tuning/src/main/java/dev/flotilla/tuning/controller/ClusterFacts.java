@@ -1,5 +1,6 @@
 package dev.flotilla.tuning.controller;
 
+import dev.flotilla.tuning.quantity.Resources;
 import dev.flotilla.tuning.guard.GuardrailContext.Capacity;
 import dev.flotilla.tuning.guard.GuardrailContext.LimitRangeBounds;
 import io.fabric8.kubernetes.api.model.Container;

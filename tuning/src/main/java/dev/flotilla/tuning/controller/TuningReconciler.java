@@ -1,5 +1,6 @@
 package dev.flotilla.tuning.controller;
 
+import dev.flotilla.tuning.quantity.Resources;
 import dev.flotilla.core.apply.Apply;
 import dev.flotilla.core.apply.Conditions;
 import dev.flotilla.core.apply.Status;

@@ -3,7 +3,7 @@ package dev.flotilla.tuning.policy;
 import dev.flotilla.tuning.api.ContainerPolicy;
 import dev.flotilla.tuning.api.ResourceTuningPolicySpec;
 import dev.flotilla.tuning.api.TuningMode;
-import dev.flotilla.tuning.controller.Resources;
+import dev.flotilla.tuning.quantity.Resources;
 import dev.flotilla.tuning.recommend.ResourceBounds;
 import dev.flotilla.tuning.recommend.TuningRules;
 import java.time.Duration;

@@ -1,5 +1,6 @@
 package dev.flotilla.tuning.controller;
 
+import dev.flotilla.tuning.quantity.Resources;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.flotilla.core.controller.KeyGate;

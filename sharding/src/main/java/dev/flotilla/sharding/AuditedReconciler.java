@@ -1,9 +1,10 @@
-package dev.flotilla.sharding.audit;
+package dev.flotilla.sharding;
 
 import dev.flotilla.core.reconcile.Reconciler;
 import dev.flotilla.core.reconcile.Request;
 import dev.flotilla.core.reconcile.Result;
-import dev.flotilla.sharding.ShardSpace;
+import dev.flotilla.sharding.audit.AuditTrail;
+import dev.flotilla.sharding.audit.ReconcileRecord;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import java.util.Objects;
 
@@ -11,14 +12,14 @@ import java.util.Objects;
  * Records every reconcile of {@code delegate} (replica, shard, namespace, start, end) in an
  * {@link AuditTrail}, whatever its outcome. Obtain one from {@code Sharding.audited(reconciler)}.
  */
-public final class AuditedReconciler<T extends HasMetadata> implements Reconciler<T> {
+final class AuditedReconciler<T extends HasMetadata> implements Reconciler<T> {
 
     private final Reconciler<T> delegate;
     private final AuditTrail trail;
     private final String replica;
     private final ShardSpace space;
 
-    public AuditedReconciler(Reconciler<T> delegate, AuditTrail trail, String replica, ShardSpace space) {
+    AuditedReconciler(Reconciler<T> delegate, AuditTrail trail, String replica, ShardSpace space) {
         this.delegate = Objects.requireNonNull(delegate, "delegate");
         this.trail = Objects.requireNonNull(trail, "trail");
         this.replica = Objects.requireNonNull(replica, "replica");

@@ -1,6 +1,6 @@
-package dev.flotilla.manager;
+package dev.flotilla.manager.cluster;
 
-import dev.flotilla.manager.cluster.KubeconfigLoader;
+import dev.flotilla.manager.cli.CliException;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 

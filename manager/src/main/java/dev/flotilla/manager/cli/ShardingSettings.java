@@ -1,4 +1,4 @@
-package dev.flotilla.manager;
+package dev.flotilla.manager.cli;
 
 import dev.flotilla.sharding.ShardSpace;
 import dev.flotilla.sharding.ShardingConfig;
@@ -47,9 +47,9 @@ public final class ShardingSettings {
     static final String DEFAULT_LEASE_NAMESPACE = "default";
 
     /** What the command line said; null where a flag was not given. */
-    record Flags(boolean noSharding, String identity, String leaseNamespace, String group, Integer shards,
+    public record Flags(boolean noSharding, String identity, String leaseNamespace, String group, Integer shards,
             Duration leaseDuration, Duration renewDeadline, Duration retryPeriod) {
-        static Flags none() {
+        public static Flags none() {
             return new Flags(false, null, null, null, null, null, null, null);
         }
     }
@@ -58,7 +58,7 @@ public final class ShardingSettings {
      * An unusable setting. {@code flag} is the option to name in a usage error, or null when the
      * value came from the file or the environment (a configuration error).
      */
-    static final class Problem extends RuntimeException {
+    public static final class Problem extends RuntimeException {
         private static final long serialVersionUID = 1L;
         private final String flag;
 
@@ -67,7 +67,7 @@ public final class ShardingSettings {
             this.flag = flag;
         }
 
-        String flag() {
+        public String flag() {
             return flag;
         }
     }
@@ -79,7 +79,7 @@ public final class ShardingSettings {
     private final Map<String, String> env;
     private final Supplier<String> hostname;
 
-    ShardingSettings(Map<String, String> env, Supplier<String> hostname) {
+    public ShardingSettings(Map<String, String> env, Supplier<String> hostname) {
         this.env = Map.copyOf(env);
         this.hostname = hostname;
     }
@@ -92,7 +92,7 @@ public final class ShardingSettings {
      * @param origin how to name the file in messages, e.g. {@code config /etc/flotilla.properties}
      * @throws Problem naming the flag, key or variable at fault
      */
-    Optional<ShardingConfig> resolve(Map<String, String> file, String origin, Flags flags) {
+    public Optional<ShardingConfig> resolve(Map<String, String> file, String origin, Flags flags) {
         List<String> unknown = file.keySet().stream().filter(k -> k.startsWith(PREFIX) && !KEYS.contains(k)).sorted().toList();
         if (!unknown.isEmpty()) {
             throw new Problem(null, origin + ": " + String.join(", ", unknown) + ": unknown key"
@@ -220,7 +220,7 @@ public final class ShardingSettings {
     }
 
     /** The machine's hostname, or "" when it cannot be found. */
-    static String hostname() {
+    public static String hostname() {
         String fromEnv = System.getenv("HOSTNAME");
         if (fromEnv != null && !fromEnv.isBlank()) {
             return fromEnv.strip();

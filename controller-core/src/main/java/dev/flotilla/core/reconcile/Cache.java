@@ -1,6 +1,5 @@
-package dev.flotilla.core.cache;
+package dev.flotilla.core.reconcile;
 
-import dev.flotilla.core.reconcile.ObjectKey;
 import java.util.List;
 import java.util.Optional;
 

@@ -1,4 +1,4 @@
-package dev.flotilla.manager;
+package dev.flotilla.manager.cli;
 
 /**
  * Every exit status of {@code flotilla}, in one place. Scripts and the README rely on these numbers;

@@ -1,4 +1,4 @@
-package dev.flotilla.tuning.controller;
+package dev.flotilla.tuning.quantity;
 
 import dev.flotilla.tuning.api.ResourceValues;
 import dev.flotilla.tuning.recommend.ContainerResources;

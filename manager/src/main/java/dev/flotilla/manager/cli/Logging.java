@@ -1,4 +1,4 @@
-package dev.flotilla.manager;
+package dev.flotilla.manager.cli;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;

@@ -1,0 +1,89 @@
+package dev.flotilla.architecture;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+
+import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.junit.AnalyzeClasses;
+import com.tngtech.archunit.junit.ArchTest;
+import com.tngtech.archunit.lang.ArchRule;
+
+/**
+ * The dependency rules of the code base, checked on every module's main classes in every build.
+ * {@link ArchitectureRulesCanFailTest} shows that each rule reports a violation planted for it.
+ */
+@AnalyzeClasses(packages = "dev.flotilla", importOptions = ImportOption.DoNotIncludeTests.class)
+public final class ArchitectureTest {
+
+    private ArchitectureTest() {
+    }
+
+    /**
+     * Modules point one way: controller-core and testing depend on no other Flotilla module;
+     * resilience, sharding and tuning only on core; nothing depends on the CLI except the benchmarks
+     * (which run its example controller until it has a module of its own) and nothing on the benchmarks.
+     */
+    @ArchTest
+    public static final ArchRule MODULES = layeredArchitecture().consideringOnlyDependenciesInLayers()
+            .layer("Core").definedBy("dev.flotilla.core..")
+            .layer("Resilience").definedBy("dev.flotilla.resilience..")
+            .layer("Sharding").definedBy("dev.flotilla.sharding..")
+            .layer("Tuning").definedBy("dev.flotilla.tuning..")
+            .layer("Testing").definedBy("dev.flotilla.testing..")
+            .layer("Cli").definedBy("dev.flotilla.manager..")
+            .layer("BenchProtocol").definedBy("dev.flotilla.bench.protocol..")
+            .layer("Bench").definedBy("dev.flotilla.bench", "dev.flotilla.bench.e2e..")
+            .whereLayer("Core").mayNotAccessAnyLayer()
+            .whereLayer("Testing").mayNotAccessAnyLayer()
+            .whereLayer("BenchProtocol").mayNotAccessAnyLayer()
+            .whereLayer("Resilience").mayOnlyAccessLayers("Core")
+            .whereLayer("Sharding").mayOnlyAccessLayers("Core")
+            .whereLayer("Tuning").mayOnlyAccessLayers("Core")
+            .whereLayer("Cli").mayOnlyBeAccessedByLayers("Bench")
+            .whereLayer("Bench").mayNotBeAccessedByAnyLayer()
+            .as("modules depend one way: core <- resilience, sharding, tuning <- CLI <- benchmarks; core and testing on "
+                    + "no other module");
+
+    /**
+     * Inside controller-core: {@code reconcile} (what a controller author implements and reads) needs
+     * nothing else; caches serve it; the queue knows no informer; the manager sits on top and
+     * nothing below it reaches up to it.
+     */
+    @ArchTest
+    public static final ArchRule CORE_PACKAGES = layeredArchitecture().consideringOnlyDependenciesInLayers()
+            .layer("Api").definedBy("dev.flotilla.core.reconcile..")
+            .layer("Queue").definedBy("dev.flotilla.core.queue..")
+            .layer("Metrics").definedBy("dev.flotilla.core.metrics..")
+            .layer("Cache").definedBy("dev.flotilla.core.cache..")
+            .layer("Controller").definedBy("dev.flotilla.core.controller..")
+            .layer("Helpers").definedBy("dev.flotilla.core.apply..", "dev.flotilla.core.events..", "dev.flotilla.core.health..")
+            .layer("Manager").definedBy("dev.flotilla.core.manager..")
+            .whereLayer("Api").mayNotAccessAnyLayer()
+            .whereLayer("Queue").mayNotAccessAnyLayer()
+            .whereLayer("Metrics").mayOnlyAccessLayers("Queue")
+            .whereLayer("Cache").mayOnlyAccessLayers("Api")
+            .whereLayer("Controller").mayOnlyAccessLayers("Api", "Queue", "Metrics", "Cache")
+            .whereLayer("Helpers").mayOnlyAccessLayers("Queue")
+            .whereLayer("Manager").mayNotBeAccessedByAnyLayer()
+            .as("controller-core's packages are layered: reconcile, queue <- metrics, cache <- controller <- manager");
+
+    /** No two packages depend on each other, directly or around a loop. */
+    @ArchTest
+    public static final ArchRule NO_PACKAGE_CYCLES = slices().matching("dev.flotilla.(**)").should().beFreeOfCycles()
+            .as("no package cycles");
+
+    /**
+     * The shard, membership and coordinator state machines reach the API server only through their
+     * ports (LeaseStore, LeaseView, ShardWork, Lane, MonotonicClock): that is what lets them run on
+     * a virtual clock in the simulation, and what keeps a protocol change local.
+     */
+    @ArchTest
+    public static final ArchRule STATE_MACHINES_ON_PORTS = noClasses().that().areAnnotatedWith("dev.flotilla.sharding.OnPorts")
+            .should().dependOnClassesThat().resideInAnyPackage("io.fabric8.kubernetes.client..", "dev.flotilla.core.manager..",
+                    "dev.flotilla.core.cache..", "dev.flotilla.core.controller..")
+            .orShould().callMethod(System.class, "nanoTime")
+            .orShould().callMethod(System.class, "currentTimeMillis")
+            .orShould().callMethod(Thread.class, "sleep", long.class)
+            .as("the sharding state machines (@OnPorts) use only their ports: no fabric8 client, no manager, no real clock");
+}
