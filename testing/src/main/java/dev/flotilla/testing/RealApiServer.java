@@ -3,11 +3,18 @@ package dev.flotilla.testing;
 import io.fabric8.kubeapitest.KubeAPIServer;
 import io.fabric8.kubeapitest.KubeAPIServerConfigBuilder;
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,15 +35,19 @@ public final class RealApiServer extends KubeconfigCluster {
     static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(120);
     static final String ETCD_COMPACTION_INTERVAL = "3s";
 
+    private static final Pattern ETCD_SERVERS = Pattern.compile("--etcd-servers[= ](\\S+)");
+
     private final KubeAPIServer server;
     private final Path instanceDir;
     private final Duration startup;
+    private final URI etcd;
 
-    private RealApiServer(KubeAPIServer server, Path instanceDir, String kubeconfig, Duration startup) {
+    private RealApiServer(KubeAPIServer server, Path instanceDir, String kubeconfig, Duration startup, URI etcd) {
         super(ClusterBackend.REAL, kubeconfig);
         this.server = server;
         this.instanceDir = instanceDir;
         this.startup = startup;
+        this.etcd = etcd;
     }
 
     public static RealApiServer start() {
@@ -84,10 +95,72 @@ public final class RealApiServer extends KubeconfigCluster {
                     + " did not start: " + e.getMessage(), e);
         }
         Duration took = Duration.ofNanos(System.nanoTime() - t0);
-        RealApiServer started = new RealApiServer(server, instance, server.getKubeConfigYaml(), took);
+        URI etcd;
+        try {
+            etcd = etcdClientUrl(instance);
+        } catch (RuntimeException e) {
+            server.stop();
+            deleteQuietly(instance);
+            throw e;
+        }
+        RealApiServer started = new RealApiServer(server, instance, server.getKubeConfigYaml(), took, etcd);
         log.atInfo().addKeyValue("server", started.config().getMasterUrl()).addKeyValue("startupMillis", took.toMillis())
                 .log("kube-apiserver started");
         return started;
+    }
+
+    /**
+     * Where this server's etcd answers clients, read from the kube-apiserver's own command line
+     * ({@code --etcd-servers}): kube-api-test picks the port and does not say. Found by this
+     * instance's directory, so several servers may run at once.
+     */
+    private static URI etcdClientUrl(Path instance) {
+        String dir = instance.toString();
+        List<String> found = ProcessHandle.current().descendants()
+                .map(p -> p.info().commandLine().orElse(""))
+                .filter(c -> c.contains("kube-apiserver") && c.contains(dir))
+                .toList();
+        if (found.size() != 1) {
+            throw new IllegalStateException("expected one kube-apiserver process of " + dir + " among this JVM's children, found "
+                    + found.size());
+        }
+        Matcher m = ETCD_SERVERS.matcher(found.getFirst());
+        if (!m.find()) {
+            throw new IllegalStateException("the kube-apiserver of " + dir + " has no --etcd-servers flag: " + found.getFirst());
+        }
+        URI url = URI.create(m.group(1).split(",")[0]);
+        // It may listen on 0.0.0.0; the client side connects over loopback.
+        return URI.create(url.getScheme() + "://127.0.0.1:" + url.getPort());
+    }
+
+    /** The client URL of this server's etcd (plain HTTP on loopback), e.g. for its gRPC gateway. */
+    public URI etcdClientUrl() {
+        return etcd;
+    }
+
+    /**
+     * Compacts etcd's history up to {@code revision} now (a Kubernetes resourceVersion is an etcd
+     * revision), so that a watch or an informer resuming from an older resourceVersion gets 410 Gone
+     * without waiting for the periodic compaction. A revision compacted already is no error.
+     */
+    public void compactEtcd(long revision) {
+        HttpRequest request = HttpRequest.newBuilder(etcd.resolve("/v3/kv/compaction"))
+                .timeout(Duration.ofSeconds(10))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"revision\":\"" + revision + "\",\"physical\":true}"))
+                .build();
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() != 200 && !response.body().contains("required revision has been compacted")) {
+                throw new IllegalStateException("etcd refused to compact to revision " + revision + ": HTTP "
+                        + response.statusCode() + " " + response.body());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot reach etcd at " + etcd + " to compact", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while compacting etcd", e);
+        }
     }
 
     /** How long the API server and etcd took to become ready. */
