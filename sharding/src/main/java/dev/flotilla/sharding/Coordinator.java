@@ -68,10 +68,7 @@ final class Coordinator {
         this.config = config;
         LeaseNaming naming = new LeaseNaming(config.group());
         this.coordinatorLease = naming.coordinatorLease();
-        this.shardLeaseNames = new String[config.shards()];
-        for (int i = 0; i < shardLeaseNames.length; i++) {
-            shardLeaseNames[i] = naming.shardLease(i);
-        }
+        this.shardLeaseNames = naming.shardLeases(config.shards());
         this.holder = holder;
         this.clock = ports.clock();
         this.wall = ports.wall();

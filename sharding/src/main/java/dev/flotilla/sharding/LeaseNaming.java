@@ -36,6 +36,15 @@ public record LeaseNaming(String group) {
         return group + SHARD_INFIX + shard;
     }
 
+    /** The names of shards 0 .. {@code shards - 1}'s Leases, in order (made once by those who look them all up often). */
+    public String[] shardLeases(int shards) {
+        String[] names = new String[shards];
+        for (int i = 0; i < shards; i++) {
+            names[i] = shardLease(i);
+        }
+        return names;
+    }
+
     public String memberLease(String identity) {
         return group + MEMBER_INFIX + identity;
     }

@@ -61,7 +61,6 @@ final class ShardOwnership {
     }
 
     private final ShardingConfig config;
-    private final ShardSpace space;
     private final String holder;
     private final MonotonicClock clock;
     private final Clock wall;
@@ -84,8 +83,6 @@ final class ShardOwnership {
     ShardOwnership(ShardingConfig config, String holder, NodePorts ports, ShardWork work, ShardMetrics metrics,
             AuditTrail trail) {
         this.config = config;
-        this.space = config.space();
-        LeaseNaming naming = new LeaseNaming(config.group());
         this.holder = holder;
         this.clock = ports.clock();
         this.wall = ports.wall();
@@ -96,11 +93,10 @@ final class ShardOwnership {
         this.metrics = metrics;
         this.trail = trail;
         this.slots = new Slot[config.shards()];
-        this.leaseNames = new String[config.shards()];
         for (int i = 0; i < slots.length; i++) {
             slots[i] = new Slot();
-            leaseNames[i] = naming.shardLease(i);
         }
+        this.leaseNames = new LeaseNaming(config.group()).shardLeases(config.shards());
         this.admitUntil = new AtomicLongArray(config.shards());
         this.renewDeadlineNanos = config.renewDeadline().toNanos();
         this.reactor = new Reactor(lane, clock, this::pass, config.retryPeriod());

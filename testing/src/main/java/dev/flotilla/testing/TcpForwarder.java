@@ -59,12 +59,15 @@ public final class TcpForwarder implements AutoCloseable {
     }
 
     /** While true, new connections are closed at once. */
-    public void refuse(boolean refuse) {
+    public synchronized void refuse(boolean refuse) {
         this.refusing = refuse;
     }
 
-    /** Closes every open connection in both directions. */
-    public void cutAll() {
+    /**
+     * Closes every open connection in both directions, including one accepted a moment ago whose
+     * upstream connection is still being made (it is registered as soon as it is accepted).
+     */
+    public synchronized void cutAll() {
         for (Socket s : open) {
             closeQuietly(s);
         }
@@ -83,9 +86,14 @@ public final class TcpForwarder implements AutoCloseable {
             } catch (IOException e) {
                 return; // closed
             }
-            if (refusing) {
-                closeQuietly(client);
-                continue;
+            // Registered before the upstream connect, under the lock refuse and cutAll take: a cut can never miss
+            // a connection that was being accepted at that moment.
+            synchronized (this) {
+                if (refusing) {
+                    closeQuietly(client);
+                    continue;
+                }
+                open.add(client);
             }
             Socket up = new Socket();
             try {
@@ -93,10 +101,16 @@ public final class TcpForwarder implements AutoCloseable {
             } catch (IOException e) {
                 closeQuietly(client);
                 closeQuietly(up);
+                open.remove(client);
                 continue;
             }
-            open.add(client);
-            open.add(up);
+            synchronized (this) {
+                if (client.isClosed()) { // cut while the upstream connection was being made
+                    closeQuietly(up);
+                    continue;
+                }
+                open.add(up);
+            }
             Thread.ofVirtual().start(() -> pump(client, up));
             Thread.ofVirtual().start(() -> pump(up, client));
         }

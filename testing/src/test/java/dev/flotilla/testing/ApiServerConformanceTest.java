@@ -148,7 +148,9 @@ class ApiServerConformanceTest {
                             }
                         });
                 try (informer) {
-                    await().atMost(Duration.ofSeconds(20)).until(informer::hasSynced);
+                    // Synced means listed; the watch is opened just after. Cut only once it is open, so that
+                    // the cut, not a late first watch, is what the informer must recover from.
+                    await().atMost(Duration.ofSeconds(20)).until(() -> informer.hasSynced() && informer.isWatching());
                     int listsBefore = lists.get();
                     forwarder.refuse(true);
                     forwarder.cutAll();
