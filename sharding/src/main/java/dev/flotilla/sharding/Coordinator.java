@@ -54,10 +54,14 @@ final class Coordinator {
     /** The monotonic instant until which this replica counts as the coordinator; 0 when it does not. */
     private final AtomicLong leaderUntil = new AtomicLong();
     private volatile Role role = Role.FOLLOWER;
+    /** Set once by refuse (any thread): cluster-scoped keys stay refused whatever the lane still does. */
+    private volatile boolean refused;
     private Lease lease;
     private long renewedAtNanos;
     private boolean renewing;
     private long campaign;
+    /** Completes once the outcome of the latest campaign write has been handled. */
+    private CompletableFuture<Void> campaignSettled = CompletableFuture.completedFuture(null);
     private boolean leaving;
     private boolean closed;
     /** Shards whose desired-owner write is in flight: not published again until it lands. */
@@ -96,7 +100,7 @@ final class Coordinator {
 
     /** Leading, and renewed within the renew deadline on this replica's monotonic clock: what admits cluster-scoped keys. */
     boolean isLeadingFresh() {
-        return clock.nanoTime() < leaderUntil.get();
+        return !refused && clock.nanoTime() < leaderUntil.get();
     }
 
     /** The monotonic instant until which this replica counts as the coordinator (0: it does not); for the simulation's checks. */
@@ -126,8 +130,7 @@ final class Coordinator {
                 stepDown("no renewal of the coordinator lease succeeded within the renew deadline");
             } else if (c.isPresent() && c.get().deleted()) {
                 stepDown("the coordinator lease was deleted");
-            } else if (c.isPresent() && view.hasSeen(c.get().name(), Leases.resourceVersion(lease))
-                    && !holder.equals(c.get().holder())) {
+            } else if (c.isPresent() && c.get().hasSeen(Leases.resourceVersion(lease)) && !holder.equals(c.get().holder())) {
                 stepDown("the coordinator lease now names holder '" + c.get().holder() + "'");
             } else {
                 next[0] = Math.min(next[0], deadline);
@@ -174,19 +177,34 @@ final class Coordinator {
         role = Role.CAMPAIGNING;
         long attempt = ++campaign;
         long sent = clock.nanoTime();
-        write.whenComplete((outcome, e) -> lane.execute(() -> campaigned(attempt, sent, LeaseWrite.settled(outcome, e))));
+        CompletableFuture<Void> settled = new CompletableFuture<>();
+        campaignSettled = settled;
+        write.whenComplete((outcome, e) -> lane.execute(() -> {
+            try {
+                campaigned(attempt, sent, LeaseWrite.settled(outcome, e));
+            } finally {
+                settled.complete(null);
+            }
+        }));
     }
 
     private void campaigned(long attempt, long sent, LeaseWrite outcome) {
-        if (attempt != campaign || role != Role.CAMPAIGNING) {
+        if (attempt != campaign) {
             return;
         }
-        if (!(outcome instanceof LeaseWrite.Written written) || closed || leaving) {
-            role = Role.FOLLOWER;
+        if (role != Role.CAMPAIGNING || closed || leaving) {
+            // Resigned, abandoned or leaving while the write was out: a won Lease is kept only for resign() to free.
             if (outcome instanceof LeaseWrite.Written w) {
                 lease = w.lease();
-                resign(); // won while leaving: give it straight back
             }
+            if (role == Role.CAMPAIGNING) {
+                role = Role.FOLLOWER;
+            }
+            reactor.poke();
+            return;
+        }
+        if (!(outcome instanceof LeaseWrite.Written written)) {
+            role = Role.FOLLOWER;
             reactor.poke();
             return;
         }
@@ -397,6 +415,12 @@ final class Coordinator {
      */
     CompletableFuture<Void> resign() {
         closed = true;
+        if (role == Role.CAMPAIGNING) {
+            // A campaign write is out: wait for its answer, then free the Lease if it won.
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            campaignSettled.whenComplete((x, e) -> lane.execute(() -> resign().whenComplete((y, f) -> done.complete(null))));
+            return done;
+        }
         if (lease == null || (role != Role.LEADER && !holder.equals(Leases.holderOf(lease)))) {
             role = Role.FOLLOWER;
             return CompletableFuture.completedFuture(null);
@@ -422,6 +446,7 @@ final class Coordinator {
 
     /** Refuses cluster-scoped keys at once; any thread (abandon closes the gate before anything else runs). */
     void refuse() {
+        refused = true;
         leaderUntil.set(0);
     }
 

@@ -3,8 +3,7 @@ package dev.flotilla.sharding;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseSpec;
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.Deque;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -48,7 +47,11 @@ final class LeaseView {
         private final String member;
         private final String holderIdentity;
 
-        Seen(Lease lease, long changedNanos, boolean deleted, LeaseNaming naming) {
+        /** This Lease's last few resourceVersions as delivered, its own last: one consistent snapshot with it. */
+        private final List<String> recentVersions;
+
+        Seen(Lease lease, long changedNanos, boolean deleted, LeaseNaming naming, List<String> recentVersions) {
+            this.recentVersions = recentVersions;
             this.lease = Objects.requireNonNull(lease, "lease");
             this.changedNanos = changedNanos;
             this.deleted = deleted;
@@ -80,6 +83,14 @@ final class LeaseView {
             return holder;
         }
 
+        /**
+         * Whether the watch had delivered {@code resourceVersion} of this Lease by the time it showed
+         * this state: a writer can tell whether the view has caught up with its own write.
+         */
+        boolean hasSeen(String resourceVersion) {
+            return recentVersions.contains(resourceVersion);
+        }
+
         /** The identity part of the holder ({@link LeaseNaming#identityOf}), "" when free. */
         String holderIdentity() {
             return holderIdentity;
@@ -109,8 +120,6 @@ final class LeaseView {
     private final LeaseNaming naming;
     private final Duration defaultDuration;
     private final Map<String, Seen> seen = new ConcurrentHashMap<>();
-    /** The last few resourceVersions seen per Lease, so a writer can tell whether the view has caught up with its own write. */
-    private final Map<String, Deque<String>> versions = new ConcurrentHashMap<>();
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
     /** Deleted Leases remembered until they expire; {@link #prune} has nothing to do while none are. */
     private final java.util.concurrent.atomic.AtomicInteger deletedKept = new java.util.concurrent.atomic.AtomicInteger();
@@ -155,16 +164,6 @@ final class LeaseView {
         }
         long now = clock.nanoTime();
         String name = lease.getMetadata().getName();
-        String rv = lease.getMetadata().getResourceVersion();
-        if (rv != null) {
-            Deque<String> d = versions.computeIfAbsent(name, n -> new ArrayDeque<>());
-            synchronized (d) {
-                d.addLast(rv);
-                while (d.size() > VERSIONS_KEPT) {
-                    d.removeFirst();
-                }
-            }
-        }
         Seen[] was = new Seen[1];
         Seen after = seen.compute(name, (n, before) -> {
             was[0] = before;
@@ -174,7 +173,8 @@ final class LeaseView {
             } else if (!deleted && before != null && before.deleted()) {
                 deletedKept.decrementAndGet();
             }
-            return new Seen(lease, renewed ? now : before.changedNanos(), deleted, naming);
+            return new Seen(lease, renewed ? now : before.changedNanos(), deleted, naming,
+                    recent(before == null ? List.of() : before.recentVersions, lease));
         });
         Optional<Seen> before = Optional.ofNullable(was[0]);
         for (Listener l : listeners) {
@@ -199,15 +199,23 @@ final class LeaseView {
                 && Objects.equals(x.getLeaseTransitions(), y.getLeaseTransitions());
     }
 
+    private static List<String> recent(List<String> before, Lease lease) {
+        String rv = lease.getMetadata().getResourceVersion();
+        if (rv == null) {
+            return before;
+        }
+        List<String> out = new ArrayList<>(Math.min(before.size() + 1, VERSIONS_KEPT));
+        for (int i = Math.max(0, before.size() + 1 - VERSIONS_KEPT); i < before.size(); i++) {
+            out.add(before.get(i));
+        }
+        out.add(rv);
+        return List.copyOf(out);
+    }
+
     /** Whether the watch has delivered {@code resourceVersion} of Lease {@code name} (recently). */
     boolean hasSeen(String name, String resourceVersion) {
-        Deque<String> d = versions.get(name);
-        if (d == null) {
-            return false;
-        }
-        synchronized (d) {
-            return d.contains(resourceVersion);
-        }
+        Seen s = seen.get(name);
+        return s != null && s.hasSeen(resourceVersion);
     }
 
     /** Forgets deleted Leases whose last holder's lease has run out, so members that came and went do not accumulate. */
@@ -220,7 +228,6 @@ final class LeaseView {
             boolean expired = e.getValue().deleted() && now >= expiresAtNanos(e.getValue());
             if (expired) {
                 deletedKept.decrementAndGet();
-                versions.remove(e.getKey());
             }
             return expired;
         });

@@ -60,8 +60,8 @@ final class ManagedShardWork implements ShardWork {
                 drained.complete(work.awaitIdle(keys, AFTER_INTERRUPT));
             } catch (InterruptedException e) {
                 drained.complete(false);
-            } catch (RuntimeException e) {
-                drained.completeExceptionally(e);
+            } catch (Throwable e) {
+                drained.completeExceptionally(e); // the shard's release must hear of it, or a leave waits in vain
             }
         });
         return drained;

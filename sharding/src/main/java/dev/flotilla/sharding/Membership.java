@@ -30,6 +30,8 @@ final class Membership {
     private final LeaseStore store;
     private Lease last;
     private boolean renewing;
+    /** Set by leave(): a renewal still in flight must not recreate the Lease the leave deletes. */
+    private boolean left;
 
     Membership(ShardingConfig config, String holder, NodePorts ports) {
         this.config = config;
@@ -129,7 +131,7 @@ final class Membership {
      * it, {@code taken} is told why: two replicas share one identity.
      */
     void renew(Consumer<String> taken) {
-        if (renewing) {
+        if (renewing || left) {
             return;
         }
         renewing = true;
@@ -148,6 +150,10 @@ final class Membership {
     }
 
     private void renewFrom(Optional<Lease> current, int attempt, Consumer<String> taken) {
+        if (left) {
+            renewing = false;
+            return;
+        }
         if (attempt > 1) {
             renewing = false; // conflict twice, or a lost create race: try again next period
             return;
@@ -202,6 +208,7 @@ final class Membership {
      * the release would make the coordinator wait for the Lease to expire before moving our shards.
      */
     CompletableFuture<Void> leave() {
+        left = true;
         return store.get(leaseName).handle((current, error) -> error != null ? null : current.orElse(null))
                 .thenCompose(current -> Leases.releaseHeld(store, leaseName, current, holder, Leases.RELEASE_ATTEMPTS))
                 .thenCompose(released -> released == Leases.Released.FREED

@@ -46,12 +46,15 @@ final class Reactor {
         queued.set(false);
         long began = clock.nanoTime();
         long next = began + periodNanos;
-        OptionalLong wanted = pass.get();
-        // An instant this pass has already reached was handled by it: asking for it again would spin.
-        if (wanted.isPresent() && wanted.getAsLong() > began) {
-            next = Math.min(next, wanted.getAsLong());
+        try {
+            OptionalLong wanted = pass.get();
+            // An instant this pass has already reached was handled by it: asking for it again would spin.
+            if (wanted.isPresent() && wanted.getAsLong() > began) {
+                next = Math.min(next, wanted.getAsLong());
+            }
+        } finally {
+            schedule(next); // a pass that threw still gets its next one: deadlines must not wait for a poke
         }
-        schedule(next);
     }
 
     private void schedule(long atNanos) {

@@ -78,6 +78,8 @@ final class ShardOwnership {
     private final Reactor reactor;
     private final long renewDeadlineNanos;
     private volatile Set<Integer> active = Set.of();
+    /** Set once by refuseAll (any thread): from then on nothing is admitted, whatever the lane still does. */
+    private volatile boolean refused;
     private boolean stopping;
 
     ShardOwnership(ShardingConfig config, String holder, NodePorts ports, ShardWork work, ShardMetrics metrics,
@@ -104,7 +106,7 @@ final class ShardOwnership {
 
     /** Whether {@code shard}'s keys are worked on now: active, and renewed within the renew deadline. Any thread. */
     boolean admits(int shard) {
-        return clock.nanoTime() < admitUntil.get(shard);
+        return !refused && clock.nanoTime() < admitUntil.get(shard);
     }
 
     /** The monotonic instant until which {@code shard} is admitted (0: refused); for the simulation's checks. */
@@ -165,7 +167,7 @@ final class ShardOwnership {
             switch (slot.phase) {
                 case SYNCING, ACTIVE -> {
                     // The watch may not have delivered our own last write yet: an older state is no news.
-                    if (slot.lease != null && !view.hasSeen(s.name(), Leases.resourceVersion(slot.lease))) {
+                    if (slot.lease != null && !s.hasSeen(Leases.resourceVersion(slot.lease))) {
                         continue;
                     }
                     if (!mine) {
@@ -213,6 +215,7 @@ final class ShardOwnership {
                         .log("could not take a shard lease");
             }
             slot.phase = Phase.NONE;
+            slot.released.complete(null); // a leave waiting for this shard has nothing to wait for
             reactor.poke(); // the Lease changed under us, or the request failed: decide again on the fresh view
             return;
         }
@@ -318,12 +321,21 @@ final class ShardOwnership {
         if (slot.phase == Phase.RELEASING) {
             return slot.released;
         }
-        if (slot.phase == Phase.NONE || slot.phase == Phase.ACQUIRING) {
+        if (slot.phase == Phase.ACQUIRING) {
+            // The take is on its way: whoever waits hears when it failed, or when the won Lease was handed back.
+            if (slot.released.isDone()) {
+                slot.released = new CompletableFuture<>();
+            }
+            return slot.released;
+        }
+        if (slot.phase == Phase.NONE) {
             return CompletableFuture.completedFuture(null);
         }
         boolean wasActive = slot.phase == Phase.ACTIVE;
         slot.phase = Phase.RELEASING;
-        slot.released = new CompletableFuture<>();
+        if (slot.released.isDone()) {
+            slot.released = new CompletableFuture<>();
+        }
         admitUntil.set(shard, 0);
         if (wasActive) {
             publishActive();
@@ -386,6 +398,10 @@ final class ShardOwnership {
      * prove it holds it, and it expires for the others after the lease duration.
      */
     private void fence(int shard, String why) {
+        fence(shard, why, true);
+    }
+
+    private void fence(int shard, String why, boolean followScope) {
         Slot slot = slots[shard];
         if (slot.phase != Phase.SYNCING && slot.phase != Phase.ACTIVE) {
             return;
@@ -402,7 +418,9 @@ final class ShardOwnership {
         metrics.fenced();
         log.atError().addKeyValue("shard", shard).addKeyValue("replica", config.identity()).addKeyValue("reason", why)
                 .addKeyValue("interrupted", interrupted).log("shard fenced: stopped working on it at once");
-        rescope();
+        if (followScope) {
+            rescope();
+        }
         reactor.poke();
     }
 
@@ -426,7 +444,7 @@ final class ShardOwnership {
         Lease own = slots[shard].lease;
         Optional<LeaseView.Seen> seen = view.get(leaseNames[shard]);
         if (seen.isPresent() && !seen.get().deleted() && holder.equals(seen.get().holder())
-                && (own == null || view.hasSeen(leaseNames[shard], Leases.resourceVersion(own)))) {
+                && (own == null || seen.get().hasSeen(Leases.resourceVersion(own)))) {
             return seen.get().lease();
         }
         return own;
@@ -499,6 +517,7 @@ final class ShardOwnership {
 
     /** Refuses every key at once; any thread (the gate must close before anything else runs). */
     void refuseAll() {
+        refused = true;
         for (int shard = 0; shard < slots.length; shard++) {
             admitUntil.set(shard, 0);
         }
@@ -510,8 +529,9 @@ final class ShardOwnership {
         stopping = true;
         refuseAll();
         for (int shard = 0; shard < slots.length; shard++) {
-            fence(shard, why);
+            fence(shard, why, false);
         }
+        rescope(); // once for all of them
     }
 
     private int leaseSeconds() {

@@ -127,13 +127,18 @@ public final class Sharding implements Extension {
                 new NodePorts(clock, Clock.systemUTC(), lane, new KubeLeaseStore(client, config.leaseNamespace()), view),
                 new ManagedShardWork(work, scope, config.space()), metrics, trail, work::fail);
         node = n;
+        // Waiting out a predecessor takes lease + retry; beyond twice that plus a minute something is wrong.
+        Duration joinTimeout = config.leaseDuration().plus(config.retryPeriod()).multipliedBy(2).plus(Duration.ofMinutes(1));
         try {
-            n.join().get();
+            n.join().get(joinTimeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             if (e.getCause() instanceof Exception cause) {
                 throw cause;
             }
             throw e;
+        } catch (TimeoutException e) {
+            throw new ShardingSetupException("could not join sharding group '" + config.group() + "' in namespace "
+                    + config.leaseNamespace() + " within " + joinTimeout, e);
         }
         log.atInfo().addKeyValue("replica", config.identity()).addKeyValue("holder", holder)
                 .addKeyValue("shards", config.shards()).addKeyValue("leaseNamespace", config.leaseNamespace())
@@ -168,7 +173,10 @@ public final class Sharding implements Extension {
         ShardingNode n = node;
         long begin = System.nanoTime();
         if (n != null) {
-            Duration timeout = config.renewDeadline().multipliedBy(2).plus(config.drainTimeout());
+            // The re-plan, the membership release, the shards' drain and release, the cluster-scoped drain and the
+            // coordinator's release, one after the other.
+            Duration timeout = config.renewDeadline().multipliedBy(2)
+                    .plus(config.drainTimeout().plus(ManagedShardWork.AFTER_INTERRUPT).multipliedBy(2));
             try {
                 n.leave().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             } catch (TimeoutException | ExecutionException e) {

@@ -72,13 +72,16 @@ final class ShardingNode {
         if (stopped) {
             return;
         }
-        // Shards and leadership keep being renewed while they are handed over: a slow drain must not let them expire.
-        if (!leaving) {
-            membership.renew(this::identityTaken);
+        try {
+            // Shards and leadership keep being renewed while they are handed over: a slow drain must not let them expire.
+            if (!leaving) {
+                membership.renew(this::identityTaken);
+            }
+            ownership.renewAll();
+            coordinator.renew();
+        } finally {
+            scheduleTick(); // one failed renewal must not end every later one
         }
-        ownership.renewAll();
-        coordinator.renew();
-        scheduleTick();
     }
 
     private void identityTaken(String why) {

@@ -186,4 +186,23 @@ class CoordinatorTest {
         assertThat(resigned).isCompleted();
         assertThat(h.holderOf(COORDINATOR)).isEmpty();
     }
+
+    @Test
+    void resigningWhileACampaignWriteIsOutFreesTheLeaseIfThatWriteWon() {
+        h.liveMember("r0", "r0_a");
+        peer = h.peer("r0", "a", Duration.ZERO);
+        peer.network().fixed(Duration.ofMillis(500), SimHarness.WATCH);
+        work = h.work(peer);
+        coordinator = new Coordinator(SimHarness.config("r0"), peer.holder, peer.ports, work, h.metrics("r0"));
+        coordinator.start();
+        h.run(Duration.ofMillis(10)); // the create is on its way
+        CompletableFuture<Void> resigned = h.onLane(peer, coordinator::resign);
+        h.run(Duration.ofMillis(600));
+        assertThat(h.holderOf(COORDINATOR)).as("the campaign won meanwhile").isEqualTo("r0_a");
+        assertThat(resigned).isNotDone();
+        h.run(Duration.ofMillis(1_500)); // the release: 500 ms there, 500 ms back
+        assertThat(resigned).isCompleted();
+        assertThat(h.holderOf(COORDINATOR)).as("and was freed, not left to expire").isEmpty();
+        assertThat(coordinator.isLeadingFresh()).isFalse();
+    }
 }

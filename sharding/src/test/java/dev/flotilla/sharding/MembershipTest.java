@@ -142,4 +142,19 @@ class MembershipTest {
         assertThat(holders).as("freed first, so the coordinator re-plans at once").containsExactly("");
         assertThat(h.lease(MEMBER)).as("then deleted").isEmpty();
     }
+
+    @Test
+    void aRenewalStillInFlightWhenTheReplicaLeavesDoesNotBringItsLeaseBack() {
+        join();
+        h.run(Duration.ofMillis(50));
+        peer.network().fixed(Duration.ofSeconds(1), SimHarness.WATCH); // this renewal reaches the server after the leave
+        renew();
+        peer.network().fixed(SimHarness.ONE_WAY, SimHarness.WATCH);
+        CompletableFuture<Void> left = h.onLane(peer, membership::leave);
+        h.run(Duration.ofMillis(100));
+        assertThat(left).isCompleted();
+        assertThat(h.lease(MEMBER)).isEmpty();
+        h.run(Duration.ofSeconds(3));
+        assertThat(h.lease(MEMBER)).as("a late renewal found it deleted and left it so").isEmpty();
+    }
 }

@@ -264,4 +264,23 @@ class ShardOwnershipTest {
                 ACTIVE, FENCED, ACQUIRED, ACTIVE);
         assertThat(ownership.admits(0)).isTrue();
     }
+
+    @Test
+    void leavingWhileAShardIsBeingTakenWaitsForTheTakeAndHandsTheWonLeaseBack() {
+        h.shardLease(0, "", "r0");
+        peer = h.peer("r0", "a", Duration.ZERO);
+        peer.network().fixed(Duration.ofMillis(500), SimHarness.WATCH);
+        work = h.work(peer);
+        ownership = new ShardOwnership(SimHarness.config("r0"), peer.holder, peer.ports, work, h.metrics("r0"), h.trail);
+        ownership.start();
+        h.run(Duration.ofMillis(10)); // the take is on its way
+        java.util.concurrent.CompletableFuture<Void> released = h.onLane(peer, ownership::releaseAll);
+        h.run(Duration.ofMillis(600));
+        assertThat(h.holderOf(LEASE0)).as("the take won meanwhile").isEqualTo("r0_a");
+        assertThat(released).isNotDone();
+        h.run(Duration.ofMillis(1_500)); // a 20 ms drain, then the release: 500 ms there, 500 ms back
+        assertThat(released).isCompleted();
+        assertThat(h.holderOf(LEASE0)).as("handed straight back").isEmpty();
+        assertThat(ownership.admits(0)).isFalse();
+    }
 }

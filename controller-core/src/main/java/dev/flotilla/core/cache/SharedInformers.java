@@ -144,8 +144,9 @@ public final class SharedInformers implements AutoCloseable {
         return List.copyOf(informers.values());
     }
 
-    /** Stops every informer. */
+    /** Stops every informer; one asked for afterwards is created but not started. */
     public synchronized void stopAll() {
+        started = false;
         informers.values().forEach(SharedInformer::stop);
     }
 

@@ -70,6 +70,8 @@ public final class Manager implements AutoCloseable {
     private State state = State.NEW;
     private Thread starter;
     private boolean stopRequested;
+    /** stop() or abandon() interrupted the starting thread (its interrupt is cleared once the start is over). */
+    private boolean interruptSent;
     /** How a stop requested during the start ends the extensions that did start. */
     private Ending requestedEnding = Ending.LEAVE;
     private boolean workersStarted;
@@ -98,6 +100,10 @@ public final class Manager implements AutoCloseable {
 
     private void register(Controller<?> controller) {
         synchronized (lifecycle) {
+            if (state == State.STOPPING || state == State.STOPPED) {
+                throw new IllegalStateException("controller '" + controller.name() + "' cannot be added to a manager that "
+                        + (state == State.STOPPING ? "is stopping" : "has stopped"));
+            }
             if (controllers.stream().anyMatch(c -> c.name().equals(controller.name()))) {
                 throw new IllegalArgumentException("a controller named '" + controller.name()
                         + "' is already registered; names label metrics and must be unique");
@@ -177,21 +183,33 @@ public final class Manager implements AutoCloseable {
             state = State.STARTING;
             starter = Thread.currentThread();
         }
+        List<Installed> started = new ArrayList<>();
         try {
-            startChecked();
+            startChecked(started);
         } finally {
             boolean interruptedByStop;
+            boolean stuck;
             synchronized (lifecycle) {
                 starter = null; // from here on stop() interrupts nobody
-                interruptedByStop = stopRequested;
+                interruptedByStop = interruptSent;
+                stuck = state == State.STARTING;
+                if (stuck) {
+                    state = State.STOPPING;
+                }
             }
             if (interruptedByStop) {
                 Thread.interrupted(); // stop()'s interrupt was for this start, not for the caller's next wait
             }
+            if (stuck) {
+                // Something nobody expected escaped (an Error, a controller started twice by hand): leave nothing running.
+                end(started, Ending.ABANDON);
+                drainAndStop();
+            }
         }
     }
 
-    private void startChecked() throws CacheSyncException, ExtensionStartException, InterruptedException {
+    private void startChecked(List<Installed> started)
+            throws CacheSyncException, ExtensionStartException, InterruptedException {
         long begin = System.nanoTime();
         if (options.healthPort() >= 0) {
             try {
@@ -206,42 +224,37 @@ public final class Manager implements AutoCloseable {
         try {
             informers.startAll().get(options.cacheSyncTimeout().toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
-            informers.stopAll();
-            markStopped();
+            stopInformers();
             throw new CacheSyncException("caches did not sync within " + options.cacheSyncTimeout() + ": "
                     + informers.unsynced(), e);
         } catch (ExecutionException e) {
-            informers.stopAll();
-            markStopped();
+            stopInformers();
             throw new CacheSyncException("informer failed to start: " + e.getCause().getMessage(), e.getCause());
         } catch (InterruptedException e) {
-            informers.stopAll();
-            markStopped();
+            stopInformers();
             if (stopWasRequested()) {
                 throw new IllegalStateException("manager was stopped while starting");
             }
             throw e;
-        } catch (RuntimeException e) {
-            informers.stopAll();
-            markStopped();
-            throw e;
         }
         synchronized (lifecycle) {
             if (stopRequested) {
-                informers.stopAll();
-                markStopped();
-                throw new IllegalStateException("manager was stopped while starting");
+                state = State.STOPPING;
+            } else {
+                workersStarted = true;
+                controllers.forEach(Controller::start);
             }
-            workersStarted = true;
-            controllers.forEach(Controller::start);
+        }
+        if (!workersStarted) {
+            stopInformers();
+            throw new IllegalStateException("manager was stopped while starting");
         }
         long synced = System.nanoTime();
-        List<Installed> started = new ArrayList<>();
         for (Installed installed : extensions) {
             try {
                 installed.extension().start(new ManagedWork(installed));
                 started.add(installed);
-            } catch (Exception | LinkageError e) {
+            } catch (Exception | LinkageError | AssertionError e) {
                 boolean byStop;
                 Ending ending;
                 synchronized (lifecycle) {
@@ -259,6 +272,9 @@ public final class Manager implements AutoCloseable {
                     drainAndStop();
                     throw new IllegalStateException("manager was stopped while starting");
                 }
+                if (e instanceof InterruptedException) {
+                    Thread.currentThread().interrupt(); // not ours to swallow: the caller's thread was interrupted
+                }
                 log.atError().addKeyValue("extension", installed.extension().name()).addKeyValue("error", e.toString())
                         .log("extension failed to start; abandoning extensions and stopping");
                 end(started, Ending.ABANDON);
@@ -267,13 +283,23 @@ public final class Manager implements AutoCloseable {
             }
             failIfLostWhileStarting(started);
         }
-        failIfLostWhileStarting(started);
+        // The last word under the lock: a fatal loss or a stop from here on sees RUNNING and handles itself.
+        String lost;
+        String lostBy;
         boolean stopNow;
         Ending ending;
         synchronized (lifecycle) {
+            lost = failure;
+            lostBy = failedExtension;
             stopNow = stopRequested;
             ending = requestedEnding;
-            state = stopNow ? State.STOPPING : State.RUNNING;
+            state = lost != null || stopNow ? State.STOPPING : State.RUNNING;
+        }
+        if (lost != null) {
+            Thread.interrupted();
+            end(started, Ending.ABANDON);
+            drainAndStop();
+            throw new ExtensionStartException(lostBy, new IllegalStateException(lost));
         }
         if (stopNow) {
             Thread.interrupted();
@@ -287,6 +313,15 @@ public final class Manager implements AutoCloseable {
                 .addKeyValue("syncMillis", Duration.ofNanos(synced - begin).toMillis())
                 .addKeyValue("extensionMillis", Duration.ofNanos(System.nanoTime() - synced).toMillis())
                 .log("manager started");
+    }
+
+    /** A start that ends before any worker ran: informers stop, and the manager is stopped. */
+    private void stopInformers() {
+        try {
+            informers.stopAll();
+        } finally {
+            markStopped();
+        }
     }
 
     private boolean stopWasRequested() {
@@ -350,6 +385,7 @@ public final class Manager implements AutoCloseable {
                     requestedEnding = ending;
                     if (starter != null) {
                         starter.interrupt();
+                        interruptSent = true;
                     }
                 }
                 case RUNNING -> {
@@ -379,7 +415,7 @@ public final class Manager implements AutoCloseable {
                 } else {
                     installed.extension().abandon();
                 }
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | LinkageError | AssertionError e) {
                 log.atWarn().addKeyValue("extension", name).addKeyValue("error", e.toString())
                         .log(ending == Ending.LEAVE ? "extension failed to leave; continuing the shutdown"
                                 : "extension failed to abandon; continuing the shutdown");
@@ -387,31 +423,38 @@ public final class Manager implements AutoCloseable {
         }
     }
 
-    /** Stops informers, drains every controller within one deadline, closes the health server. */
+    /** Stops informers, drains every controller within one deadline, closes the health server; ends STOPPED whatever happens. */
     private boolean drainAndStop() {
-        long deadline = System.nanoTime() + options.shutdownTimeout().toNanos();
-        informers.stopAll();
-        List<Thread> stoppers = new ArrayList<>();
-        List<Boolean> results = new CopyOnWriteArrayList<>();
-        for (Controller<?> controller : controllers) {
-            stoppers.add(Thread.ofVirtual().start(() -> {
-                try {
-                    results.add(controller.stop(Duration.ofNanos(Math.max(0, deadline - System.nanoTime()))));
-                } catch (InterruptedException e) {
-                    results.add(false);
-                }
-            }));
-        }
-        for (Thread t : stoppers) {
-            try {
-                t.join(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())).plusMillis(200));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
+        try {
+            long deadline = System.nanoTime() + options.shutdownTimeout().toNanos();
+            informers.stopAll();
+            List<Controller<?>> draining = List.copyOf(controllers);
+            List<Thread> stoppers = new ArrayList<>();
+            List<Boolean> results = new CopyOnWriteArrayList<>();
+            for (Controller<?> controller : draining) {
+                stoppers.add(Thread.ofVirtual().start(() -> {
+                    try {
+                        results.add(controller.stop(Duration.ofNanos(Math.max(0, deadline - System.nanoTime()))));
+                    } catch (InterruptedException e) {
+                        results.add(false);
+                    }
+                }));
             }
+            for (Thread t : stoppers) {
+                try {
+                    t.join(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())).plusMillis(200));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            drainedCleanly = results.size() == draining.size() && results.stream().allMatch(b -> b);
+        } catch (RuntimeException e) {
+            drainedCleanly = false;
+            log.atError().addKeyValue("error", e.toString()).log("shutdown failed part-way; stopping anyway");
+        } finally {
+            markStopped();
         }
-        drainedCleanly = results.size() == controllers.size() && results.stream().allMatch(b -> b);
-        markStopped();
         log.atInfo().addKeyValue("drained", drainedCleanly).log("manager stopped");
         return drainedCleanly;
     }

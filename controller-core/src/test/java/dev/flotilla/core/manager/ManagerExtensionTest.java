@@ -176,6 +176,24 @@ class ManagerExtensionTest {
     }
 
     @Test
+    void anErrorNobodyExpectedStillLeavesAStoppedManagerBehind() throws Exception {
+        Recording a = new Recording("a");
+        Recording b = new Recording("b");
+        b.onStart = w -> {
+            throw new StackOverflowError("deep");
+        };
+        manager.install(a);
+        manager.install(b);
+        assertThatThrownBy(manager::start).isInstanceOf(StackOverflowError.class);
+        assertThat(manager.awaitTerminationFor(Duration.ofSeconds(1))).as("not stuck starting").isTrue();
+        assertThat(calls).containsExactly("a.install", "b.install", "a.start (manager not ready)",
+                "b.start (manager not ready)", "a.abandon");
+        long t0 = System.nanoTime();
+        assertThat(manager.stop()).isTrue();
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofMillis(500));
+    }
+
+    @Test
     void extensionsAreInstalledBeforeTheStartAndOnlyOneMayNarrowTheInformers() throws Exception {
         Extension scoped = new Recording("scoped") {
             @Override
