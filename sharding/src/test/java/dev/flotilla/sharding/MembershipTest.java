@@ -149,6 +149,7 @@ class MembershipTest {
         h.run(Duration.ofMillis(50));
         peer.network().fixed(Duration.ofSeconds(1), SimHarness.WATCH); // this renewal reaches the server after the leave
         renew();
+        h.world.settle(); // sent now, on the slow network
         peer.network().fixed(SimHarness.ONE_WAY, SimHarness.WATCH);
         CompletableFuture<Void> left = h.onLane(peer, membership::leave);
         h.run(Duration.ofMillis(100));
