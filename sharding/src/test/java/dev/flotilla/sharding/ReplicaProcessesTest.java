@@ -76,6 +76,8 @@ class ReplicaProcessesTest {
         final Path audit;
         final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
         final PrintWriter stdin;
+        /** Counts down when the process's output has all been copied to its log (it exited and closed stdout). */
+        final java.util.concurrent.CountDownLatch logged = new java.util.concurrent.CountDownLatch(1);
 
         Child(String identity, Path kubeconfig, String leaseNamespace, String group, String label) throws IOException {
             this.identity = identity;
@@ -100,6 +102,8 @@ class ReplicaProcessesTest {
                     }
                 } catch (IOException e) {
                     // the process died
+                } finally {
+                    logged.countDown();
                 }
             });
             children.add(this);
@@ -299,7 +303,7 @@ class ReplicaProcessesTest {
         String holder = leases.withName(naming.shardLease(itsShards.iterator().next())).get().getSpec().getHolderIdentity();
         assertThat(holder).startsWith(leaving.identity + "_");
         long signalled = System.nanoTime();
-        leaving.signal("TERM");
+        leaving.process.toHandle().destroy(); // SIGTERM from the JVM itself (no kill process to fork), stdin kept open
         live.remove(leaving);
         // Judged from the API server: the shards' Leases no longer name it, and the survivors work on them.
         awaitTrue("its shards to be held and active elsewhere", Duration.ofSeconds(5), () -> {
@@ -314,10 +318,19 @@ class ReplicaProcessesTest {
                 return false;
             }
         });
-        long handedOverMs = Duration.ofNanos(System.nanoTime() - signalled).toMillis();
+        // Timed from the survivors' own trails (monotonic stamps, comparable across processes), not from polling.
+        Map<Integer, Long> activeAt = new HashMap<>();
+        for (LeaseTransition t : FileAuditTrail.readTransitions(live.stream().map(c -> c.audit).toList())) {
+            if (t.kind() == LeaseTransition.Kind.ACTIVE && t.atNanos() >= signalled && itsShards.contains(t.shard())) {
+                activeAt.merge(t.shard(), t.atNanos(), Math::min);
+            }
+        }
+        assertThat(activeAt.keySet()).containsExactlyInAnyOrderElementsOf(itsShards);
+        long handedOverMs = Duration.ofNanos(Collections.max(activeAt.values()) - signalled).toMillis();
         assertThat(leaving.process.waitFor(30, TimeUnit.SECONDS)).isTrue();
         assertThat(leaving.process.exitValue()).as("terminated by SIGTERM after its shutdown hook").isEqualTo(143);
         assertThat(leases.withName(naming.memberLease(leaving.identity)).get()).as("its membership Lease is gone").isNull();
+        assertThat(leaving.logged.await(10, TimeUnit.SECONDS)).as("its output copied to its log").isTrue();
         List<String> log = Files.readAllLines(dir.resolve(leaving.identity + ".log"));
         int left = indexOf(log, "left sharding group");
         int stopped = indexOf(log, "manager stopped");
