@@ -29,6 +29,14 @@ class ArchitectureRulesCanFailTest {
     }
 
     @Test
+    void theBenchmarksUsingTheCliOrTheExampleUsingTheDemoBreakTheModuleRule() {
+        assertThat(violations(ArchitectureTest.MODULES, dev.flotilla.bench.planted.UsesTheCli.class,
+                dev.flotilla.manager.Main.class)).contains("dev.flotilla.bench.planted.UsesTheCli");
+        assertThat(violations(ArchitectureTest.MODULES, dev.flotilla.examples.planted.UsesTheDemo.class,
+                dev.flotilla.demo.DemoCommand.class)).contains("UsesTheDemo");
+    }
+
+    @Test
     void aShardingClassUsingResilienceBreaksTheModuleRule() {
         assertThat(violations(ArchitectureTest.MODULES, dev.flotilla.sharding.planted.UsesResilience.class,
                 dev.flotilla.resilience.GuardConfig.class)).contains("UsesResilience");

@@ -1,5 +1,7 @@
 package dev.flotilla.architecture;
 
+import static com.tngtech.archunit.base.DescribedPredicate.not;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
@@ -21,8 +23,9 @@ public final class ArchitectureTest {
 
     /**
      * Modules point one way: controller-core and testing depend on no other Flotilla module;
-     * resilience, sharding and tuning only on core; nothing depends on the CLI except the benchmarks
-     * (which run its example controller until it has a module of its own) and nothing on the benchmarks.
+     * resilience, sharding, tuning, the example controller and the programs' shared command-line
+     * pieces only on core; nothing depends on the CLI, the demo or the benchmarks; only the demo
+     * (and the benchmarks) bring the test backends into a program.
      */
     @ArchTest
     public static final ArchRule MODULES = layeredArchitecture().consideringOnlyDependenciesInLayers()
@@ -30,20 +33,29 @@ public final class ArchitectureTest {
             .layer("Resilience").definedBy("dev.flotilla.resilience..")
             .layer("Sharding").definedBy("dev.flotilla.sharding..")
             .layer("Tuning").definedBy("dev.flotilla.tuning..")
+            .layer("Example").definedBy("dev.flotilla.examples..")
+            .layer("CliCommon").definedBy("dev.flotilla.cli..")
             .layer("Testing").definedBy("dev.flotilla.testing..")
             .layer("Cli").definedBy("dev.flotilla.manager..")
+            .layer("Demo").definedBy("dev.flotilla.demo..")
             .layer("BenchProtocol").definedBy("dev.flotilla.bench.protocol..")
-            .layer("Bench").definedBy("dev.flotilla.bench", "dev.flotilla.bench.e2e..")
+            .layer("Bench").definedBy(resideInAPackage("dev.flotilla.bench..")
+                    .and(not(resideInAPackage("dev.flotilla.bench.protocol.."))))
             .whereLayer("Core").mayNotAccessAnyLayer()
             .whereLayer("Testing").mayNotAccessAnyLayer()
             .whereLayer("BenchProtocol").mayNotAccessAnyLayer()
             .whereLayer("Resilience").mayOnlyAccessLayers("Core")
             .whereLayer("Sharding").mayOnlyAccessLayers("Core")
             .whereLayer("Tuning").mayOnlyAccessLayers("Core")
-            .whereLayer("Cli").mayOnlyBeAccessedByLayers("Bench")
+            .whereLayer("Example").mayOnlyAccessLayers("Core")
+            .whereLayer("CliCommon").mayOnlyAccessLayers("Core")
+            .whereLayer("Testing").mayOnlyBeAccessedByLayers("Demo", "Bench")
+            .whereLayer("Cli").mayNotBeAccessedByAnyLayer()
+            .whereLayer("Demo").mayNotBeAccessedByAnyLayer()
             .whereLayer("Bench").mayNotBeAccessedByAnyLayer()
-            .as("modules depend one way: core <- resilience, sharding, tuning <- CLI <- benchmarks; core and testing on "
-                    + "no other module");
+            .as("modules depend one way: core <- resilience, sharding, tuning, example, cli-common <- CLI, demo, "
+                    + "benchmarks; nothing depends on the CLI, the demo or the benchmarks; core and testing on no other "
+                    + "module");
 
     /**
      * Inside controller-core: {@code reconcile} (what a controller author implements and reads) needs

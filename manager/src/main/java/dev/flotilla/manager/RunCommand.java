@@ -1,8 +1,10 @@
 package dev.flotilla.manager;
 
-import dev.flotilla.manager.cli.CliException;
-import dev.flotilla.manager.cli.ExitCode;
-import dev.flotilla.manager.cli.Durations;
+import dev.flotilla.cli.Version;
+import dev.flotilla.cli.DurationConverter;
+import dev.flotilla.cli.CliException;
+import dev.flotilla.cli.ExitCode;
+import dev.flotilla.core.settings.Durations;
 import dev.flotilla.manager.cli.ShardingSettings;
 import dev.flotilla.manager.cluster.ClusterOptions;
 import dev.flotilla.core.controller.ControllerBuilder;
@@ -16,8 +18,8 @@ import dev.flotilla.resilience.GuardConfig;
 import dev.flotilla.resilience.GuardedClients;
 import dev.flotilla.manager.cluster.KubeconfigLoader;
 import dev.flotilla.manager.cluster.StartupChecks;
-import dev.flotilla.manager.cluster.Permission;
-import dev.flotilla.manager.mirror.ConfigMapMirror;
+import dev.flotilla.core.rbac.ApiPermission;
+import dev.flotilla.examples.mirror.ConfigMapMirror;
 import dev.flotilla.tuning.controller.KillSwitch;
 import dev.flotilla.tuning.controller.ResourceTuner;
 import dev.flotilla.sharding.DuplicateIdentityException;
@@ -88,7 +90,7 @@ final class RunCommand implements Callable<Integer> {
             description = "Address the health server binds. Default: ${DEFAULT-VALUE}.")
     String healthBindAddress;
 
-    @Option(names = "--shutdown-timeout", paramLabel = "DURATION", defaultValue = "30s", converter = Durations.Converter.class,
+    @Option(names = "--shutdown-timeout", paramLabel = "DURATION", defaultValue = "30s", converter = DurationConverter.class,
             description = "How long a shutdown lets queued and in-flight reconciles finish (30s, 1m, PT30S). Default: 30s.")
     Duration shutdownTimeout;
 
@@ -145,17 +147,17 @@ final class RunCommand implements Callable<Integer> {
 
     // Durations are not compile-time constants, so these three defaults are written out; ShardingSettingsTest
     // checks them against ShardingConfig's, which are the values actually used.
-    @Option(names = "--lease-duration", paramLabel = "DURATION", converter = Durations.Converter.class,
+    @Option(names = "--lease-duration", paramLabel = "DURATION", converter = DurationConverter.class,
             description = "How long others wait after a Lease's last renewal before taking it over; whole seconds "
                     + "(overrides sharding.lease-duration). Default: 15s.")
     Duration leaseDuration;
 
-    @Option(names = "--renew-deadline", paramLabel = "DURATION", converter = Durations.Converter.class,
+    @Option(names = "--renew-deadline", paramLabel = "DURATION", converter = DurationConverter.class,
             description = "How long a replica keeps working on a shard without a successful renewal; shorter than "
                     + "the lease duration (overrides sharding.renew-deadline). Default: 10s.")
     Duration renewDeadline;
 
-    @Option(names = "--retry-period", paramLabel = "DURATION", converter = Durations.Converter.class,
+    @Option(names = "--retry-period", paramLabel = "DURATION", converter = DurationConverter.class,
             description = "How often Leases are renewed and retried; shorter than the renew deadline (overrides "
                     + "sharding.retry-period). Default: 2s.")
     Duration retryPeriod;
@@ -193,34 +195,17 @@ final class RunCommand implements Callable<Integer> {
     }
 
     /** What the startup check asks RBAC for: the controller's needs, then sharding's. */
-    static List<Permission> requiredPermissions(Optional<ShardingConfig> sharding) {
+    static List<ApiPermission> requiredPermissions(Optional<ShardingConfig> sharding) {
         return requiredPermissions(sharding, false);
     }
 
-    static List<Permission> requiredPermissions(Optional<ShardingConfig> sharding, boolean tuner) {
-        List<Permission> required = new ArrayList<>(ConfigMapMirror.REQUIRED_PERMISSIONS);
-        sharding.ifPresent(c -> required.addAll(shardingPermissions(c.leaseNamespace())));
+    static List<ApiPermission> requiredPermissions(Optional<ShardingConfig> sharding, boolean tuner) {
+        List<ApiPermission> required = new ArrayList<>(ConfigMapMirror.REQUIRED_PERMISSIONS);
+        sharding.ifPresent(c -> required.addAll(Sharding.requiredPermissions(c.leaseNamespace())));
         if (tuner) {
-            for (String[] access : ResourceTuner.REQUIRED_ACCESS) {
-                required.add(new Permission(access[2], access[0], access[1]));
-            }
+            required.addAll(ResourceTuner.REQUIRED_PERMISSIONS);
         }
         return required;
-    }
-
-    /**
-     * Sharding's RBAC needs: the group's Leases in the lease namespace (a namespaced Role is enough),
-     * and namespaces cluster-wide, which the per-namespace fallback (API servers without sharded
-     * watches) uses to find the namespaces of its shards.
-     */
-    static List<Permission> shardingPermissions(String leaseNamespace) {
-        List<Permission> out = new ArrayList<>();
-        for (String verb : List.of("get", "list", "watch", "create", "update", "delete")) {
-            out.add(new Permission(verb, "coordination.k8s.io", "leases", leaseNamespace));
-        }
-        out.add(Permission.core("list", "namespaces"));
-        out.add(Permission.core("watch", "namespaces"));
-        return out;
     }
 
     /** The guard's settings: defaults, then --config, then --qps/--burst; any problem is a configuration error. */

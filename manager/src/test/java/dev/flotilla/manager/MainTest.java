@@ -1,7 +1,9 @@
 package dev.flotilla.manager;
 
-import dev.flotilla.manager.cli.CliException;
-import dev.flotilla.manager.cli.ExitCode;
+import dev.flotilla.cli.ProgramRun;
+import dev.flotilla.cli.Version;
+import dev.flotilla.cli.CliException;
+import dev.flotilla.cli.ExitCode;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.flotilla.core.manager.ManagerOptions;
@@ -27,7 +29,7 @@ class MainTest {
     @TempDir
     Path tmp;
 
-    private static void assertOneErrorLine(Cli.Result r, ExitCode code, String... fragments) {
+    private static void assertOneErrorLine(ProgramRun.Result r, ExitCode code, String... fragments) {
         assertThat(r.code()).as("exit code; stderr: %s", r.err()).isEqualTo(code.code());
         assertThat(r.errLines()).as("stderr").hasSize(1);
         String line = r.errLines().get(0);
@@ -39,14 +41,14 @@ class MainTest {
 
     @Test
     void unknownOptionIsAUsageError() {
-        Cli.Result r = Cli.run("run", "--bogus");
+        ProgramRun.Result r = Cli.run("run", "--bogus");
         assertOneErrorLine(r, ExitCode.USAGE, "Unknown option: '--bogus'", "try 'flotilla run --help'");
     }
 
     @Test
     void unknownCommandIsAUsageError() {
-        Cli.Result r = Cli.run("deploy");
-        assertOneErrorLine(r, ExitCode.USAGE, "unknown command 'deploy'", "run", "demo");
+        ProgramRun.Result r = Cli.run("deploy");
+        assertOneErrorLine(r, ExitCode.USAGE, "unknown command 'deploy'", "run", "shards");
     }
 
     @Test
@@ -58,35 +60,27 @@ class MainTest {
     @Test
     void zeroWorkersIsAUsageError() {
         assertOneErrorLine(Cli.run("run", "--workers", "0"), ExitCode.USAGE, "--workers", "at least 1");
-        assertOneErrorLine(Cli.run("demo", "--workers", "0"), ExitCode.USAGE, "--workers");
         assertOneErrorLine(Cli.run("run", "--workers", "many"), ExitCode.USAGE, "--workers");
-    }
-
-    @Test
-    void demoFractionsAreValidated() {
-        assertOneErrorLine(Cli.run("demo", "--failure-rate", "0.95"), ExitCode.USAGE, "--failure-rate", "0..0.9");
-        assertOneErrorLine(Cli.run("demo", "--updates", "-0.1"), ExitCode.USAGE, "--updates");
-        assertOneErrorLine(Cli.run("demo", "--objects", "0"), ExitCode.USAGE, "--objects");
     }
 
     @Test
     void badDurationsAreUsageErrors() {
         assertOneErrorLine(Cli.run("run", "--shutdown-timeout", "3x"), ExitCode.USAGE, "--shutdown-timeout", "'3x'");
         assertOneErrorLine(Cli.run("run", "--shutdown-timeout", "0s"), ExitCode.USAGE, "positive");
-        assertOneErrorLine(Cli.run("demo", "--timeout", "soon"), ExitCode.USAGE, "--timeout");
         assertOneErrorLine(Cli.run("run", "--health-port", "70000"), ExitCode.USAGE, "--health-port");
     }
 
     @Test
     void helpAndVersionExitZero() {
-        Cli.Result help = Cli.run("--help");
+        ProgramRun.Result help = Cli.run("--help");
         assertThat(help.code()).isZero();
-        assertThat(help.out()).contains("Usage: flotilla").contains("run").contains("demo").contains("Exit codes");
-        Cli.Result runHelp = Cli.run("run", "--help");
+        assertThat(help.out()).contains("Usage: flotilla").contains("run").contains("shards")
+                .contains("The demo is its own program: ./flotilla demo").contains("Exit codes");
+        ProgramRun.Result runHelp = Cli.run("run", "--help");
         assertThat(runHelp.code()).isZero();
         assertThat(runHelp.out()).contains("--kubeconfig").contains("--shutdown-timeout")
                 .contains("Default: " + ManagerOptions.DEFAULT_HEALTH_PORT);
-        Cli.Result version = Cli.run("--version");
+        ProgramRun.Result version = Cli.run("--version");
         assertThat(version.code()).isZero();
         assertThat(version.out().strip()).isEqualTo("flotilla " + Version.get());
         assertThat(Version.get()).doesNotContain("${").isNotEqualTo("unknown");
@@ -105,7 +99,7 @@ class MainTest {
     void malformedKubeconfigIsAConfigError() throws IOException {
         Path file = tmp.resolve("garbage.yaml");
         Files.writeString(file, "apiVersion: v1\nclusters:\n  - name: [unclosed\n    cluster: {server: x\n");
-        Cli.Result r = Cli.run("run", "--kubeconfig", file.toString());
+        ProgramRun.Result r = Cli.run("run", "--kubeconfig", file.toString());
         assertOneErrorLine(r, ExitCode.CONFIG, "kubeconfig " + file, "not valid YAML (line ");
     }
 
@@ -129,7 +123,7 @@ class MainTest {
             port = s.getLocalPort();
         }
         Path file = kubeconfig("https://127.0.0.1:" + port);
-        Cli.Result r = Cli.run("run", "--kubeconfig", file.toString(), "--health-port", "-1");
+        ProgramRun.Result r = Cli.run("run", "--kubeconfig", file.toString(), "--health-port", "-1");
         assertOneErrorLine(r, ExitCode.UNREACHABLE, "cannot reach the API server at https://127.0.0.1:" + port, "Connection refused");
         assertThat(r.millis()).isLessThan(10_000);
     }
@@ -153,7 +147,7 @@ class MainTest {
                         return json.asJson(review);
                     }).always();
             Path file = kubeconfig(server.url("/").replaceAll("/$", ""));
-            Cli.Result r = Cli.run("run", "--kubeconfig", file.toString(), "--health-port", "-1");
+            ProgramRun.Result r = Cli.run("run", "--kubeconfig", file.toString(), "--health-port", "-1");
             assertOneErrorLine(r, ExitCode.FORBIDDEN, "missing permission: watch configmaps (all namespaces)");
             assertThat(r.err().strip()).isEqualTo("flotilla: missing permission: watch configmaps (all namespaces)");
             assertThat(reviews.get()).as("stops at the first missing permission: list, then watch").isEqualTo(2);
@@ -166,16 +160,16 @@ class MainTest {
     void debugPrintsTheStackTraceAfterTheLine() throws IOException {
         Path file = tmp.resolve("list.yaml");
         Files.writeString(file, "- just\n- a list\n");
-        Cli.Result plain = Cli.run("run", "--kubeconfig", file.toString());
+        ProgramRun.Result plain = Cli.run("run", "--kubeconfig", file.toString());
         assertOneErrorLine(plain, ExitCode.CONFIG, "not a kubeconfig", "a list");
 
-        Cli.Result debug = Cli.run("run", "--debug", "--kubeconfig", file.toString());
+        ProgramRun.Result debug = Cli.run("run", "--debug", "--kubeconfig", file.toString());
         assertThat(debug.code()).isEqualTo(ExitCode.CONFIG.code());
         assertThat(debug.errLines().get(0)).isEqualTo(plain.errLines().get(0));
         assertThat(debug.errLines()).hasSizeGreaterThan(1);
         assertThat(debug.err()).contains("CliException");
 
-        Cli.Result global = Cli.run("--debug", "run", "--kubeconfig", file.toString());
+        ProgramRun.Result global = Cli.run("--debug", "run", "--kubeconfig", file.toString());
         assertThat(global.errLines()).hasSizeGreaterThan(1);
     }
 

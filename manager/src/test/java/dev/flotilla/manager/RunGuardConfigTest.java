@@ -1,6 +1,7 @@
 package dev.flotilla.manager;
 
-import dev.flotilla.manager.cli.ExitCode;
+import dev.flotilla.cli.ProgramRun;
+import dev.flotilla.cli.ExitCode;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
@@ -15,7 +16,7 @@ class RunGuardConfigTest {
     void anUnknownOrInvalidGuardSettingIsAConfigurationErrorNamingTheKey(@TempDir Path dir) throws Exception {
         Path config = dir.resolve("flotilla.properties");
         Files.writeString(config, "resilience.qps=abc\nresilience.qsp=5\nunrelated.key=ignored\n");
-        Cli.Result r = Cli.run("run", "--config", config.toString(), "--kubeconfig", dir.resolve("absent").toString());
+        ProgramRun.Result r = Cli.run("run", "--config", config.toString(), "--kubeconfig", dir.resolve("absent").toString());
         assertThat(r.code()).isEqualTo(ExitCode.CONFIG.code());
         assertThat(r.errLines()).singleElement().satisfies(line -> assertThat(line)
                 .contains(config.toString()).contains("resilience.qps=abc").contains("resilience.qsp"));
@@ -31,7 +32,7 @@ class RunGuardConfigTest {
         assertThat(run.guardConfig().qps()).isEqualTo(50);
         assertThat(run.guardConfig().burst()).isEqualTo(7);
         run.qps = -1.0;
-        Cli.Result r = Cli.run("run", "--qps", "-1", "--kubeconfig", dir.resolve("absent").toString());
+        ProgramRun.Result r = Cli.run("run", "--qps", "-1", "--kubeconfig", dir.resolve("absent").toString());
         assertThat(r.code()).isEqualTo(ExitCode.CONFIG.code());
         assertThat(r.errLines()).singleElement().satisfies(line -> assertThat(line).contains("resilience.qps"));
         assertThat(Cli.run("run", "--qps", "fast").code()).isEqualTo(ExitCode.USAGE.code());

@@ -1,7 +1,8 @@
 package dev.flotilla.manager;
 
-import dev.flotilla.manager.cli.CliException;
-import dev.flotilla.manager.cli.ExitCode;
+import dev.flotilla.cli.ProgramRun;
+import dev.flotilla.cli.CliException;
+import dev.flotilla.cli.ExitCode;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -12,7 +13,7 @@ import dev.flotilla.core.controller.KeyGate;
 import dev.flotilla.core.manager.Manager;
 import dev.flotilla.core.manager.ManagerOptions;
 import dev.flotilla.core.reconcile.Result;
-import dev.flotilla.manager.cluster.Permission;
+import dev.flotilla.core.rbac.ApiPermission;
 import dev.flotilla.manager.cluster.StartupChecks;
 import dev.flotilla.sharding.LeaseNaming;
 import dev.flotilla.sharding.Sharding;
@@ -101,7 +102,7 @@ class ShardedCliTest {
     }
 
     /** The one `flotilla: ...` line (run also logs to stderr). */
-    private static String errorLine(Cli.Result r) {
+    private static String errorLine(ProgramRun.Result r) {
         List<String> lines = r.errLines().stream().filter(l -> l.startsWith("flotilla: ")).toList();
         assertThat(lines).as("stderr: %s", r.err()).hasSize(1);
         return lines.getFirst();
@@ -130,7 +131,7 @@ class ShardedCliTest {
             String coordinator = a.sharding.isCoordinator() ? "alpha" : "beta";
             // The desired owner is written before the holder takes the Lease: wait for both to agree.
             await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
-                Cli.Result r = Cli.run("shards", "--kubeconfig", kc.toString(), "--lease-namespace", ns.name(),
+                ProgramRun.Result r = Cli.run("shards", "--kubeconfig", kc.toString(), "--lease-namespace", ns.name(),
                         "--sharding-group", "pair");
                 assertThat(r.code()).as("stderr: %s", r.err()).isZero();
                 String out = r.out();
@@ -146,7 +147,7 @@ class ShardedCliTest {
                         .containsPattern("(?m)^COORDINATOR\\s+AGE\\n" + coordinator + "\\s+\\d\\.\\ds$");
             });
 
-            Cli.Result json = Cli.run("shards", "--kubeconfig", kc.toString(), "--lease-namespace", ns.name(),
+            ProgramRun.Result json = Cli.run("shards", "--kubeconfig", kc.toString(), "--lease-namespace", ns.name(),
                     "--sharding-group", "pair", "--json");
             assertThat(json.code()).as("stderr: %s", json.err()).isZero();
             assertThat(json.outLines()).hasSize(1);
@@ -166,7 +167,7 @@ class ShardedCliTest {
             assertThat(root.path("members")).extracting(m -> m.path("identity").asText()).containsExactly("alpha", "beta");
         }
 
-        Cli.Result none = Cli.run("shards", "--kubeconfig", kc.toString(), "--lease-namespace", ns.name(),
+        ProgramRun.Result none = Cli.run("shards", "--kubeconfig", kc.toString(), "--lease-namespace", ns.name(),
                 "--sharding-group", "nope");
         assertThat(none.code()).isEqualTo(ExitCode.FAILURE.code());
         assertThat(none.errLines()).singleElement().satisfies(l -> assertThat(l)
@@ -179,13 +180,13 @@ class ShardedCliTest {
         Path kc = kubeconfig(cluster);
         try (InJvmReplica live = new InJvmReplica(cluster, config("taken", ns, "strict", 8))) {
             awaitSplit(8, live);
-            Cli.Result dup = Cli.run(args(List.of("run", "--kubeconfig", kc.toString(), "--health-port", "-1",
+            ProgramRun.Result dup = Cli.run(args(List.of("run", "--kubeconfig", kc.toString(), "--health-port", "-1",
                     "--identity", "taken", "--lease-namespace", ns.name(), "--sharding-group", "strict", "--shards", "8"),
                     TIMING_FLAGS));
             assertThat(dup.code()).as("stderr: %s", dup.err()).isEqualTo(ExitCode.SHARDING.code());
             assertThat(errorLine(dup)).contains("another live replica holds identity 'taken'").contains("refusing to start");
 
-            Cli.Result resized = Cli.run(args(List.of("run", "--kubeconfig", kc.toString(), "--health-port", "-1",
+            ProgramRun.Result resized = Cli.run(args(List.of("run", "--kubeconfig", kc.toString(), "--health-port", "-1",
                     "--identity", "newcomer", "--lease-namespace", ns.name(), "--sharding-group", "strict", "--shards", "16"),
                     TIMING_FLAGS));
             assertThat(resized.code()).as("stderr: %s", resized.err()).isEqualTo(ExitCode.SHARDING.code());
@@ -200,7 +201,7 @@ class ShardedCliTest {
         Path kc = kubeconfig(cluster);
         KubernetesClient admin = cluster.client();
         LeaseNaming naming = new LeaseNaming("solo");
-        CompletableFuture<Cli.Result> run = CompletableFuture.supplyAsync(() -> Cli.run(args(List.of("run",
+        CompletableFuture<ProgramRun.Result> run = CompletableFuture.supplyAsync(() -> Cli.run(args(List.of("run",
                 "--kubeconfig", kc.toString(), "--health-port", "-1", "--identity", "solo", "--lease-namespace", ns.name(),
                 "--sharding-group", "solo", "--shards", "4"), TIMING_FLAGS)));
         try {
@@ -216,7 +217,7 @@ class ShardedCliTest {
             admin.leases().inNamespace(ns.name()).withName(naming.memberLease("solo")).edit(l -> new LeaseBuilder(l)
                     .editSpec().withHolderIdentity("solo_intruder").withRenewTime(ZonedDateTime.now(ZoneOffset.UTC))
                     .endSpec().build());
-            Cli.Result r = run.get(30, TimeUnit.SECONDS);
+            ProgramRun.Result r = run.get(30, TimeUnit.SECONDS);
             assertThat(r.code()).as("stderr: %s", r.err()).isEqualTo(ExitCode.SHARDING.code());
             assertThat(errorLine(r)).contains("another replica took over the membership lease of identity 'solo'");
         } finally {
@@ -241,7 +242,7 @@ class ShardedCliTest {
         admin.resource(clusterBinding).create();
         try {
             Config asUser = new ConfigBuilder(cluster.config()).withImpersonateUsername(user).build();
-            List<Permission> required = RunCommand.requiredPermissions(Optional.of(ShardingConfig.defaults("a", ns.name())));
+            List<ApiPermission> required = RunCommand.requiredPermissions(Optional.of(ShardingConfig.defaults("a", ns.name())));
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThatThrownBy(
                     () -> StartupChecks.verify(asUser, "test", required))
                     .isInstanceOf(CliException.class)

@@ -1,12 +1,13 @@
 package dev.flotilla.manager;
 
-import dev.flotilla.manager.cli.ExitCode;
-import dev.flotilla.manager.cli.Durations;
+import dev.flotilla.cli.ProgramRun;
+import dev.flotilla.cli.ExitCode;
+import dev.flotilla.core.settings.Durations;
 import dev.flotilla.manager.cli.ShardingSettings;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.flotilla.manager.cluster.Permission;
+import dev.flotilla.core.rbac.ApiPermission;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReview;
 import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReviewStatusBuilder;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
@@ -37,7 +38,7 @@ class ShardingSettingsTest {
         return s.resolve(file, "config f.properties", flags).orElseThrow();
     }
 
-    private static void assertOneErrorLine(Cli.Result r, ExitCode code, String... fragments) {
+    private static void assertOneErrorLine(ProgramRun.Result r, ExitCode code, String... fragments) {
         assertThat(r.code()).as("exit code; stderr: %s", r.err()).isEqualTo(code.code());
         assertThat(r.errLines()).as("stderr").hasSize(1);
         assertThat(r.errLines().getFirst()).startsWith("flotilla: ").contains(fragments);
@@ -137,7 +138,7 @@ class ShardingSettingsTest {
         assertOneErrorLine(Cli.run("run", "--config", config.toString(), "--identity", "a"), ExitCode.CONFIG,
                 config.toString(), "sharding.shards", "got 9999");
         // The flag wins over the file, so the file's bad value never matters.
-        Cli.Result overridden = Cli.run("run", "--config", config.toString(), "--identity", "a", "--shards", "8",
+        ProgramRun.Result overridden = Cli.run("run", "--config", config.toString(), "--identity", "a", "--shards", "8",
                 "--kubeconfig", dir.resolve("absent").toString());
         assertOneErrorLine(overridden, ExitCode.CONFIG, "kubeconfig", "no such file");
     }
@@ -156,9 +157,9 @@ class ShardingSettingsTest {
 
     @Test
     void shardingAddsLeasesInTheLeaseNamespaceAndNamespacesToTheRbacCheck() {
-        List<Permission> unsharded = RunCommand.requiredPermissions(Optional.empty());
-        List<Permission> sharded = RunCommand.requiredPermissions(Optional.of(ShardingConfig.defaults("a", "ops")));
-        assertThat(sharded).startsWith(unsharded.toArray(Permission[]::new));
+        List<ApiPermission> unsharded = RunCommand.requiredPermissions(Optional.empty());
+        List<ApiPermission> sharded = RunCommand.requiredPermissions(Optional.of(ShardingConfig.defaults("a", "ops")));
+        assertThat(sharded).startsWith(unsharded.toArray(ApiPermission[]::new));
         assertThat(sharded.subList(unsharded.size(), sharded.size())).extracting(Object::toString).containsExactly(
                 "get leases.coordination.k8s.io (namespace ops)", "list leases.coordination.k8s.io (namespace ops)",
                 "watch leases.coordination.k8s.io (namespace ops)", "create leases.coordination.k8s.io (namespace ops)",
@@ -199,7 +200,7 @@ class ShardingSettingsTest {
                     - name: u
                       user: {token: t}
                     """.formatted(server.url("/").replaceAll("/$", "")));
-            Cli.Result r = Cli.run("run", "--kubeconfig", kubeconfig.toString(), "--health-port", "-1", "--identity", "a",
+            ProgramRun.Result r = Cli.run("run", "--kubeconfig", kubeconfig.toString(), "--health-port", "-1", "--identity", "a",
                     "--lease-namespace", "ops");
             assertOneErrorLine(r, ExitCode.FORBIDDEN, "missing permission: update leases.coordination.k8s.io (namespace ops)");
             assertThat(asked).contains("get leases in ops", "create leases in ops").last().isEqualTo("update leases in ops");

@@ -3,6 +3,7 @@ package dev.flotilla.sharding;
 import dev.flotilla.core.manager.Extension;
 import dev.flotilla.core.manager.Manager;
 import dev.flotilla.core.manager.WorkControl;
+import dev.flotilla.core.rbac.ApiPermission;
 import dev.flotilla.core.reconcile.ObjectKey;
 import dev.flotilla.core.reconcile.Reconciler;
 import dev.flotilla.sharding.audit.AuditTrail;
@@ -10,7 +11,9 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
@@ -63,6 +66,21 @@ public final class Sharding implements Extension {
         this.config = Objects.requireNonNull(config, "config");
         this.trail = Objects.requireNonNull(trail, "trail");
         this.holder = LeaseNaming.holder(config.identity(), HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()));
+    }
+
+    /**
+     * Sharding's RBAC needs, for the startup check and the shipped Role: the group's Leases in the
+     * lease namespace (a namespaced Role is enough), and namespaces cluster-wide, which the
+     * per-namespace fallback (API servers without sharded watches) uses to find its shards' namespaces.
+     */
+    public static List<ApiPermission> requiredPermissions(String leaseNamespace) {
+        List<ApiPermission> out = new ArrayList<>();
+        for (String verb : List.of("get", "list", "watch", "create", "update", "delete")) {
+            out.add(new ApiPermission(verb, "coordination.k8s.io", "leases", leaseNamespace));
+        }
+        out.add(ApiPermission.core("list", "namespaces"));
+        out.add(ApiPermission.core("watch", "namespaces"));
+        return List.copyOf(out);
     }
 
     /** Sharding for one replica; hand it to {@link Manager#install} before the manager starts. */

@@ -4,7 +4,7 @@ import dev.flotilla.bench.protocol.ContenderArgs;
 import dev.flotilla.bench.protocol.ContenderSession;
 import dev.flotilla.bench.protocol.LatencySummary;
 import dev.flotilla.bench.protocol.Message;
-import dev.flotilla.manager.mirror.ConfigMapMirror;
+import dev.flotilla.examples.mirror.ConfigMapMirror;
 import dev.flotilla.testing.RealApiServer;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;

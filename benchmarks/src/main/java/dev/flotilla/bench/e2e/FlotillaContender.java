@@ -9,7 +9,7 @@ import dev.flotilla.core.manager.Manager;
 import dev.flotilla.core.manager.ManagerOptions;
 import dev.flotilla.core.metrics.MetricNames;
 import dev.flotilla.core.reconcile.Reconciler;
-import dev.flotilla.manager.mirror.ConfigMapMirror;
+import dev.flotilla.examples.mirror.ConfigMapMirror;
 import dev.flotilla.resilience.GuardConfig;
 import dev.flotilla.resilience.GuardedClients;
 import dev.flotilla.sharding.Sharding;

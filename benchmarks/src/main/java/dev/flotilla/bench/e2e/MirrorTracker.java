@@ -2,7 +2,7 @@ package dev.flotilla.bench.e2e;
 
 import dev.flotilla.bench.protocol.EventLatency;
 import dev.flotilla.bench.protocol.LatencySummary;
-import dev.flotilla.manager.mirror.ConfigMapMirror;
+import dev.flotilla.examples.mirror.ConfigMapMirror;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;

@@ -1,7 +1,7 @@
 package dev.flotilla.bench.e2e;
 
 import dev.flotilla.bench.protocol.LatencySummary;
-import dev.flotilla.manager.cli.Json;
+import dev.flotilla.cli.Json;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

@@ -1,7 +1,7 @@
 package dev.flotilla.bench.e2e;
 
 import dev.flotilla.bench.protocol.EventLatency;
-import dev.flotilla.manager.mirror.ConfigMapMirror;
+import dev.flotilla.examples.mirror.ConfigMapMirror;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;

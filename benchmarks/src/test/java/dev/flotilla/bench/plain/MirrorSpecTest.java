@@ -2,7 +2,7 @@ package dev.flotilla.bench.plain;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.flotilla.manager.mirror.ConfigMapMirror;
+import dev.flotilla.examples.mirror.ConfigMapMirror;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import java.util.Map;

@@ -1,5 +1,6 @@
 package dev.flotilla.manager.cli;
 
+import dev.flotilla.core.settings.Durations;
 import dev.flotilla.sharding.ShardSpace;
 import dev.flotilla.sharding.ShardingConfig;
 import java.time.Duration;

@@ -1,6 +1,6 @@
 package dev.flotilla.manager.cluster;
 
-import dev.flotilla.manager.cli.CliException;
+import dev.flotilla.cli.CliException;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 

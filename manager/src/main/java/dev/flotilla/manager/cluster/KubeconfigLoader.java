@@ -1,7 +1,7 @@
 package dev.flotilla.manager.cluster;
 
-import dev.flotilla.manager.cli.CliException;
-import dev.flotilla.manager.cli.ExitCode;
+import dev.flotilla.cli.CliException;
+import dev.flotilla.cli.ExitCode;
 import io.fabric8.kubernetes.api.model.NamedCluster;
 import io.fabric8.kubernetes.api.model.NamedContext;
 import io.fabric8.kubernetes.client.Config;

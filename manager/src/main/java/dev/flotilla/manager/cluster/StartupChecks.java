@@ -1,7 +1,8 @@
 package dev.flotilla.manager.cluster;
 
-import dev.flotilla.manager.cli.CliException;
-import dev.flotilla.manager.cli.ExitCode;
+import dev.flotilla.core.rbac.ApiPermission;
+import dev.flotilla.cli.CliException;
+import dev.flotilla.cli.ExitCode;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReview;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
 import io.fabric8.kubernetes.client.Config;
@@ -54,7 +55,7 @@ public final class StartupChecks {
      * @param source where the configuration came from, for messages
      * @return the server's version, e.g. {@code v1.33.1}
      */
-    public static String verify(Config config, String source, List<Permission> required) {
+    public static String verify(Config config, String source, List<ApiPermission> required) {
         Objects.requireNonNull(config, "config");
         Config quick = new ConfigBuilder(config)
                 .withConnectionTimeout((int) CONNECT_TIMEOUT.toMillis())
@@ -82,8 +83,8 @@ public final class StartupChecks {
     }
 
     /** One SelfSubjectAccessReview per permission, in order; fails on the first one denied. */
-    void permitted(List<Permission> required) {
-        for (Permission p : required) {
+    void permitted(List<ApiPermission> required) {
+        for (ApiPermission p : required) {
             SelfSubjectAccessReview review = new SelfSubjectAccessReviewBuilder()
                     .withNewMetadata().endMetadata()
                     .withNewSpec().withNewResourceAttributes()

@@ -1,6 +1,6 @@
 package dev.flotilla.manager.shards;
 
-import dev.flotilla.manager.cli.Json;
+import dev.flotilla.cli.Json;
 import dev.flotilla.sharding.LeaseNaming;
 import dev.flotilla.sharding.ShardSpace;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;

@@ -1,12 +1,12 @@
 package dev.flotilla.manager.shards;
 
-import dev.flotilla.manager.cli.CliException;
+import dev.flotilla.cli.CliException;
 import dev.flotilla.manager.cluster.ClusterOptions;
-import dev.flotilla.manager.cli.ExitCode;
-import dev.flotilla.manager.cli.CommandContext;
+import dev.flotilla.cli.ExitCode;
+import dev.flotilla.cli.CommandContext;
 import dev.flotilla.manager.cli.ShardingSettings;
 import dev.flotilla.manager.cluster.KubeconfigLoader;
-import dev.flotilla.manager.cluster.Permission;
+import dev.flotilla.core.rbac.ApiPermission;
 import dev.flotilla.manager.cluster.StartupChecks;
 import dev.flotilla.sharding.LeaseNaming;
 import dev.flotilla.sharding.ShardingConfig;
@@ -59,7 +59,7 @@ public final class ShardsCommand implements Callable<Integer> {
         String namespace = leaseNamespace != null ? leaseNamespace : ShardingSettings.defaultLeaseNamespace(System.getenv());
         KubeconfigLoader.Loaded loaded = cluster.load();
         StartupChecks.verify(loaded.config(), loaded.source(),
-                List.of(new Permission("list", "coordination.k8s.io", "leases", namespace)));
+                List.of(new ApiPermission("list", "coordination.k8s.io", "leases", namespace)));
         Config quick = new ConfigBuilder(loaded.config())
                 .withConnectionTimeout((int) StartupChecks.CONNECT_TIMEOUT.toMillis())
                 .withRequestTimeout((int) StartupChecks.REQUEST_TIMEOUT.toMillis() * 2)

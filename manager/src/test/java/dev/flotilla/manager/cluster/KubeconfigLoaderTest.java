@@ -3,8 +3,8 @@ package dev.flotilla.manager.cluster;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.flotilla.manager.cli.CliException;
-import dev.flotilla.manager.cli.ExitCode;
+import dev.flotilla.cli.CliException;
+import dev.flotilla.cli.ExitCode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,9 +1,10 @@
 package dev.flotilla.manager.shards;
 
+import dev.flotilla.cli.ProgramRun;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.flotilla.manager.Cli;
-import dev.flotilla.manager.cli.ExitCode;
+import dev.flotilla.cli.ExitCode;
 import dev.flotilla.sharding.LeaseNaming;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
@@ -122,7 +123,7 @@ class ShardReportTest {
                 - name: u
                   user: {token: t}
                 """.formatted(port));
-        Cli.Result r = Cli.run("shards", "--kubeconfig", kubeconfig.toString());
+        ProgramRun.Result r = Cli.run("shards", "--kubeconfig", kubeconfig.toString());
         assertThat(r.code()).isEqualTo(ExitCode.UNREACHABLE.code());
         assertThat(r.errLines()).singleElement().satisfies(l -> assertThat(l)
                 .startsWith("flotilla: cannot reach the API server at https://127.0.0.1:" + port));

@@ -1,5 +1,6 @@
 package dev.flotilla.tuning.controller;
 
+import dev.flotilla.core.rbac.ApiPermission;
 import dev.flotilla.core.controller.Predicate;
 import dev.flotilla.core.manager.Manager;
 import dev.flotilla.core.reconcile.Reconciler;
@@ -28,21 +29,21 @@ public final class ResourceTuner {
     public static final Duration STEP = Duration.ofMinutes(1);
     public static final Duration RATE_WINDOW = Duration.ofMinutes(5);
 
-    /** The API access the tuner needs: resource, verb (for the startup RBAC check). */
-    public static final List<String[]> REQUIRED_ACCESS = List.of(
-            new String[] {"flotilla.dev", "resourcetuningpolicies", "list"},
-            new String[] {"flotilla.dev", "resourcetuningpolicies", "watch"},
-            new String[] {"flotilla.dev", "resourcetuningpolicies/status", "update"},
-            new String[] {"apps", "deployments", "list"},
-            new String[] {"apps", "deployments", "patch"},
-            new String[] {"apps", "statefulsets", "list"},
-            new String[] {"apps", "statefulsets", "patch"},
-            new String[] {"", "pods", "list"},
-            new String[] {"", "pods/resize", "patch"},
-            new String[] {"", "nodes", "list"},
-            new String[] {"", "nodes", "get"},
-            new String[] {"", "limitranges", "list"},
-            new String[] {"", "resourcequotas", "list"});
+    /** The RBAC permissions the tuner needs, all namespaces (what the startup check asks for). */
+    public static final List<ApiPermission> REQUIRED_PERMISSIONS = List.of(
+            new ApiPermission("list", "flotilla.dev", "resourcetuningpolicies"),
+            new ApiPermission("watch", "flotilla.dev", "resourcetuningpolicies"),
+            new ApiPermission("update", "flotilla.dev", "resourcetuningpolicies/status"),
+            new ApiPermission("list", "apps", "deployments"),
+            new ApiPermission("patch", "apps", "deployments"),
+            new ApiPermission("list", "apps", "statefulsets"),
+            new ApiPermission("patch", "apps", "statefulsets"),
+            ApiPermission.core("list", "pods"),
+            ApiPermission.core("patch", "pods/resize"),
+            ApiPermission.core("list", "nodes"),
+            ApiPermission.core("get", "nodes"),
+            ApiPermission.core("list", "limitranges"),
+            ApiPermission.core("list", "resourcequotas"));
 
     private ResourceTuner() {
     }

@@ -1,0 +1,64 @@
+package dev.flotilla.cli;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Changes log levels for one CLI invocation and puts them back afterwards (tests run the CLI
+ * in-process, many times). Levels are set on logback directly; {@code logback.xml} holds the
+ * defaults.
+ */
+public final class Logging implements AutoCloseable {
+
+    /** The core's retry log line ("reconcile failed; retrying with backoff") comes from here. */
+    public static final String RECONCILE_LOOP = "dev.flotilla.core.controller.ReconcileLoop";
+    public static final String FLOTILLA = "dev.flotilla";
+
+    private final Map<String, Level> saved = new LinkedHashMap<>();
+    private final List<java.util.logging.Logger> julPinned = new ArrayList<>();
+    private final Map<java.util.logging.Logger, java.util.logging.Level> julSaved = new LinkedHashMap<>();
+
+    /** Sets {@code logger} to {@code level} until {@link #close()}. Without logback this does nothing. */
+    public Logging set(String logger, Level level) {
+        if (LoggerFactory.getILoggerFactory() instanceof LoggerContext context) {
+            Logger l = context.getLogger(logger);
+            saved.putIfAbsent(logger, l.getLevel());
+            l.setLevel(level);
+        }
+        return this;
+    }
+
+    /** {@code --debug}: everything at DEBUG. */
+    public Logging debug() {
+        return set(org.slf4j.Logger.ROOT_LOGGER_NAME, Level.DEBUG);
+    }
+
+    /**
+     * Sets a java.util.logging logger (the fabric8 mock web server logs every request there at
+     * INFO). JUL keeps loggers weakly, so the logger is pinned while the level is in force.
+     */
+    public Logging setJul(String logger, java.util.logging.Level level) {
+        java.util.logging.Logger l = java.util.logging.Logger.getLogger(logger);
+        julPinned.add(l);
+        julSaved.putIfAbsent(l, l.getLevel());
+        l.setLevel(level);
+        return this;
+    }
+
+    @Override
+    public void close() {
+        if (LoggerFactory.getILoggerFactory() instanceof LoggerContext context) {
+            saved.forEach((name, level) -> context.getLogger(name).setLevel(level));
+        }
+        julSaved.forEach(java.util.logging.Logger::setLevel);
+        saved.clear();
+        julSaved.clear();
+        julPinned.clear();
+    }
+}
