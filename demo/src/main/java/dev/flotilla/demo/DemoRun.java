@@ -306,7 +306,7 @@ public final class DemoRun {
                     last.converged(), convergedAt < 0 ? -1 : Duration.ofNanos(convergedAt).toMillis(), elapsedMs,
                     sum(MetricNames.RECONCILE_TOTAL), sum(MetricNames.WORKQUEUE_RETRIES_TOTAL),
                     sum(MetricNames.RECONCILE_ERRORS_TOTAL), failures.injected(), workload.updated(),
-                    sum(MirrorReconciler.APPLIES_TOTAL), sumAll(MetricNames.REST_CLIENT_REQUESTS_TOTAL),
+                    sum(MirrorReconciler.WRITES_TOTAL), sumAll(MetricNames.REST_CLIENT_REQUESTS_TOTAL),
                     cluster.description(), firstMetrics, replicas.size(), outcome, note);
         } finally {
             // Whatever happened: nothing of this run keeps running (a no-op for what already stopped).

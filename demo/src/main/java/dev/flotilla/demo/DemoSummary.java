@@ -19,7 +19,7 @@ import java.util.Map;
  * @param errors           controller_runtime_reconcile_errors_total
  * @param injectedFailures first attempts failed on purpose ({@code --failure-rate})
  * @param updates          sources changed mid-run ({@code --updates})
- * @param writes           server-side applies of mirrors (flotilla_mirror_applies_total)
+ * @param writes           mirror creates and updates sent (flotilla_mirror_writes_total)
  * @param apiRequests      sum of rest_client_requests_total (the demo's own requests included)
  * @param metricsUrl       the /metrics URL (of the first replica), or null when the health server is off
  * @param replicas         replicas that ran
@@ -127,7 +127,7 @@ public record DemoSummary(String result, String reason, int objects, int namespa
         row(b, "retries", retries + " (injected failures " + injectedFailures + ")");
         row(b, "errors", Long.toString(errors));
         row(b, "updates", updates + " sources changed mid-run");
-        row(b, "writes", writes + " server-side applies");
+        row(b, "writes", writes + " mirror creates and updates");
         row(b, "API requests", Long.toString(apiRequests));
         if (sharding == null) {
             row(b, "replicas", replicas + " (unsharded)");

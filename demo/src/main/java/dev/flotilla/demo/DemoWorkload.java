@@ -31,7 +31,7 @@ import java.util.function.IntConsumer;
  * The demo's objects: namespaces {@code demo-NN-flotilla} and source ConfigMaps {@code source-NNNN}
  * labelled for mirroring, spread round-robin over the namespaces. Every fifth source also has
  * binaryData. An update changes a value, adds a key and removes one, so the mirror must drop a key
- * it had (what server-side apply does for fields its manager no longer sets).
+ * it had.
  */
 final class DemoWorkload {
 

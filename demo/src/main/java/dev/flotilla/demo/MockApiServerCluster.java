@@ -19,12 +19,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * fabric8's {@link KubernetesMockServer} in CRUD mode (what {@code @EnableKubernetesMockClient(crud =
- * true)} builds), started in-process on a free loopback port, with {@link ServerSideApplyEmulator}
- * in front of its CRUD dispatcher because the mock does not implement server-side apply.
+ * true)} builds), started in-process on a free loopback port. The mirror controller writes with
+ * {@code POST} and {@code PUT}, which its CRUD dispatcher implements.
  *
  * <p>Known gaps of this backend that the demo does not depend on: no garbage collection (mirrors
  * of deleted sources stay), no RBAC (SelfSubjectAccessReview is rejected with 422), no
- * managedFields.
+ * managedFields, no server-side apply, and a JSON merge patch that stores {@code null} instead of
+ * removing a key.
  */
 public final class MockApiServerCluster implements DemoCluster {
 
@@ -46,7 +47,7 @@ public final class MockApiServerCluster implements DemoCluster {
     public static MockApiServerCluster start(Consumer<HttpClient.Builder> httpCustomizer) {
         Objects.requireNonNull(httpCustomizer, "httpCustomizer");
         Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
-        var dispatcher = new ServerSideApplyEmulator(new KubernetesMixedDispatcher(responses));
+        var dispatcher = new KubernetesMixedDispatcher(responses);
         var server = new KubernetesMockServer(new Context(), new MockWebServer(), responses,
                 dispatcher, false);
         server.init(InetAddress.getLoopbackAddress(), 0);
@@ -66,7 +67,7 @@ public final class MockApiServerCluster implements DemoCluster {
 
     @Override
     public String description() {
-        return "fabric8 mock API server (CRUD mode, in-process, server-side apply emulated) at " + server.url("/");
+        return "fabric8 mock API server (CRUD mode, in-process) at " + server.url("/");
     }
 
     @Override

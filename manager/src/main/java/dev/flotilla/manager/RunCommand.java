@@ -241,7 +241,7 @@ final class RunCommand implements Callable<Integer> {
         ManagerOptions options = ManagerOptions.defaults().withHealthPort(healthPort)
                 .withHealthBindAddress(healthBindAddress).withShutdownTimeout(shutdownTimeout);
         String instance = shardingConfig.map(ShardingConfig::identity).orElseGet(RunCommand::instanceName);
-        EventRecorder events = new EventRecorder(client, ConfigMapMirror.FIELD_MANAGER, instance, Clock.systemUTC());
+        EventRecorder events = new EventRecorder(client, ConfigMapMirror.COMPONENT, instance, Clock.systemUTC());
         Manager manager = new Manager(client, options, KeyGate.admitAll(), registry);
         KillSwitch killSwitch = null;
         Thread hook = null;

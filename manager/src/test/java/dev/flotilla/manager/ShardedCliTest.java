@@ -21,21 +21,25 @@ import dev.flotilla.sharding.ShardingConfig;
 import dev.flotilla.testing.TestCluster;
 import dev.flotilla.testing.TestNamespace;
 import dev.flotilla.testing.WithCluster;
+import dev.flotilla.testing.docs.MarkdownBlocks;
 import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
-import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
-import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
+import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
@@ -225,16 +229,32 @@ class ShardedCliTest {
         }
     }
 
-    /** The README's least-privilege rules, built here: a ClusterRole for the controller and namespaces, a Role for Leases. */
+    /** The README's RBAC documents (its yaml block holding a ClusterRole), parsed from the README itself. */
+    static List<HasMetadata> readmeRbac() {
+        var block = MarkdownBlocks.of(MarkdownBlocks.repositoryFile("README.md")).stream()
+                .filter(b -> b.language().equals("yaml") && b.text().contains("kind: ClusterRole")).findFirst()
+                .orElseThrow(() -> new AssertionError("README.md has no yaml block with a ClusterRole"));
+        List<HasMetadata> objects = new ArrayList<>();
+        for (String doc : block.text().split("(?m)^---$")) {
+            if (doc.contains("\nkind: ") || doc.startsWith("kind: ") || doc.contains("\napiVersion: ")) {
+                objects.add(new KubernetesSerialization().unmarshal(doc, HasMetadata.class));
+            }
+        }
+        return objects;
+    }
+
+    /** The README's least-privilege rules, applied as the README shows them: a ClusterRole for the controller and namespaces, a Role for Leases. */
     @Test
     void theReadmesLeastPrivilegeRulesPassTheStartupCheckAndWithoutTheRoleLeasesAreMissing(TestCluster cluster,
             TestNamespace ns) {
         KubernetesClient admin = cluster.client();
         String user = "flotilla-" + ns.name();
-        var clusterRole = new ClusterRoleBuilder().withNewMetadata().withName(user).endMetadata()
-                .addNewRule().withApiGroups("").withResources("configmaps").withVerbs("list", "watch", "create", "patch").endRule()
-                .addNewRule().withApiGroups("").withResources("events").withVerbs("create", "patch").endRule()
-                .addNewRule().withApiGroups("").withResources("namespaces").withVerbs("list", "watch").endRule().build();
+        List<HasMetadata> rbac = readmeRbac();
+        ClusterRole clusterRole = rbac.stream().filter(ClusterRole.class::isInstance).map(ClusterRole.class::cast)
+                .collect(onlyOne("ClusterRole"));
+        Role leaseRole = rbac.stream().filter(Role.class::isInstance).map(Role.class::cast).collect(onlyOne("Role"));
+        clusterRole.getMetadata().setName(user);
+        leaseRole.getMetadata().setNamespace(ns.name());
         var clusterBinding = new ClusterRoleBindingBuilder().withNewMetadata().withName(user).endMetadata()
                 .withNewRoleRef("rbac.authorization.k8s.io", "ClusterRole", user)
                 .addNewSubject().withApiGroup("rbac.authorization.k8s.io").withKind("User").withName(user).endSubject().build();
@@ -248,11 +268,9 @@ class ShardedCliTest {
                     .isInstanceOf(CliException.class)
                     .hasMessage("missing permission: get leases.coordination.k8s.io (namespace " + ns.name() + ")"));
 
-            admin.resource(new RoleBuilder().withNewMetadata().withName("flotilla-leases").withNamespace(ns.name()).endMetadata()
-                    .addNewRule().withApiGroups("coordination.k8s.io").withResources("leases")
-                    .withVerbs("get", "list", "watch", "create", "update", "delete").endRule().build()).create();
-            admin.resource(new RoleBindingBuilder().withNewMetadata().withName("flotilla-leases").withNamespace(ns.name())
-                    .endMetadata().withNewRoleRef("rbac.authorization.k8s.io", "Role", "flotilla-leases")
+            admin.resource(leaseRole).create();
+            admin.resource(new RoleBindingBuilder().withNewMetadata().withName(leaseRole.getMetadata().getName()).withNamespace(ns.name())
+                    .endMetadata().withNewRoleRef("rbac.authorization.k8s.io", "Role", leaseRole.getMetadata().getName())
                     .addNewSubject().withApiGroup("rbac.authorization.k8s.io").withKind("User").withName(user).endSubject()
                     .build()).create();
             await().atMost(Duration.ofSeconds(10)).untilAsserted(
@@ -266,5 +284,13 @@ class ShardedCliTest {
             admin.resource(clusterRole).delete();
         }
     }
-}
 
+    private static <T> java.util.stream.Collector<T, ?, T> onlyOne(String kind) {
+        return java.util.stream.Collectors.collectingAndThen(java.util.stream.Collectors.toList(), l -> {
+            if (l.size() != 1) {
+                throw new AssertionError("README.md's RBAC block has " + l.size() + " " + kind + " documents, expected 1");
+            }
+            return l.get(0);
+        });
+    }
+}

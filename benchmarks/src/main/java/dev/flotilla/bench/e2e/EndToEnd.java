@@ -149,7 +149,7 @@ public final class EndToEnd {
                 ContenderArgs.ROLE_VALUE, ConfigMapMirror.ROLE_COPY,
                 ContenderArgs.MIRROR_SUFFIX, ConfigMapMirror.MIRROR_SUFFIX,
                 ContenderArgs.OBSERVED_ANNOTATION, ConfigMapMirror.OBSERVED_RESOURCE_VERSION,
-                ContenderArgs.FIELD_MANAGER, ConfigMapMirror.FIELD_MANAGER));
+                ContenderArgs.FIELD_MANAGER, ConfigMapMirror.COMPONENT));
     }
 
     private ContenderProcess spawn(Contender c, String label, ContenderArgs args) throws Exception {

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 class MirrorSpecTest {
 
     static final MirrorSpec SPEC = new MirrorSpec(ConfigMapMirror.ROLE_LABEL, ConfigMapMirror.ROLE_COPY,
-            ConfigMapMirror.MIRROR_SUFFIX, ConfigMapMirror.OBSERVED_RESOURCE_VERSION, ConfigMapMirror.FIELD_MANAGER);
+            ConfigMapMirror.MIRROR_SUFFIX, ConfigMapMirror.OBSERVED_RESOURCE_VERSION, ConfigMapMirror.COMPONENT);
 
     static ConfigMap source(Map<String, String> data) {
         return new ConfigMapBuilder().withNewMetadata().withName("settings").withNamespace("07-bench").withUid("u-1")

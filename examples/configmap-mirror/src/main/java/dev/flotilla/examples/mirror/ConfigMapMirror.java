@@ -12,6 +12,8 @@ import dev.flotilla.core.rbac.ApiPermission;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReference;
+import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -21,14 +23,16 @@ import java.util.function.UnaryOperator;
  * Flotilla's built-in example controller, {@value #CONTROLLER_NAME}: for every ConfigMap labelled
  * {@value #SOURCE_SELECTOR} it keeps a ConfigMap {@code <name>-mirror} in the same namespace with
  * the same {@code data} and {@code binaryData}, labelled {@value #ROLE_LABEL}={@value #ROLE_COPY},
- * controlled by the source (owner reference, so garbage collection deletes it with the source)
- * and written by server-side apply as field manager {@value #FIELD_MANAGER}.
+ * controlled by the source (owner reference, so garbage collection deletes it with the source).
+ * It creates the mirror with {@code POST} and updates it with {@code PUT} of the version it read,
+ * so it never writes a ConfigMap it does not own: an existing {@code <name>-mirror} that is not this
+ * source's copy is left alone, and the source says why (see {@link MirrorReconciler}).
  *
  * <p><b>Observed-generation marker.</b> ConfigMaps have no {@code metadata.generation}, so the
  * mirror records the source's {@code metadata.resourceVersion} in the annotation
  * {@value #OBSERVED_RESOURCE_VERSION}. A mirror is up to date when that annotation equals the
  * source's current resourceVersion and the data match ({@link #isConverged}). Any change of the
- * source, even of a label, gives it a new resourceVersion and so one new apply; a mirror that is
+ * source, even of a label, gives it a new resourceVersion and so one new write; a mirror that is
  * already up to date is never written again (no write amplification from resyncs or from the
  * controller's own writes echoing back through the watch).
  *
@@ -53,23 +57,39 @@ public final class ConfigMapMirror {
     public static final String MIRROR_SELECTOR = ROLE_LABEL + "=" + ROLE_COPY;
     /** The source's metadata.resourceVersion the mirror was written from. */
     public static final String OBSERVED_RESOURCE_VERSION = "flotilla.dev/observed-resource-version";
-    public static final String FIELD_MANAGER = "flotilla-mirror";
+    /**
+     * The name the controller acts under: the reporting component of its Events, and the field
+     * manager of the benchmarks' baseline mirrors, which write the same objects.
+     */
+    public static final String COMPONENT = "flotilla-mirror";
+    /**
+     * Annotation on a source whose mirror cannot be written because a ConfigMap of that name
+     * exists and is not its copy; the value says which and why. ConfigMaps have no status, so this
+     * is the source's condition; it is removed once the mirror is written.
+     */
+    public static final String BLOCKED_ANNOTATION = "flotilla.dev/mirror-blocked";
+    /** How long a blocked source waits before it is looked at again (the foreign ConfigMap is not watched). */
+    public static final Duration BLOCKED_RECHECK = Duration.ofMinutes(5);
     public static final String MIRROR_SUFFIX = "-mirror";
     /** Longest name a ConfigMap may have (a DNS subdomain). */
     public static final int MAX_NAME_LENGTH = 253;
     /** Event reasons on the source. */
     public static final String REASON_CREATED = "MirrorCreated";
     public static final String REASON_UPDATED = "MirrorUpdated";
+    /** Warning: a ConfigMap named like the mirror exists and is not this source's copy. */
+    public static final String REASON_BLOCKED = "MirrorBlocked";
 
     /**
-     * Everything the controller needs from RBAC, in the order {@code flotilla run} checks it.
-     * Server-side apply of an object that does not exist yet is authorized as {@code create}, so
-     * writing mirrors needs {@code create} as well as {@code patch}.
+     * Everything the controller needs from RBAC, in the order {@code flotilla run} checks it:
+     * {@code create} and {@code update} write mirrors, {@code get} reads a ConfigMap that has the
+     * mirror's name but is not in the cache, {@code patch} sets and clears {@link #BLOCKED_ANNOTATION}.
      */
     public static final List<ApiPermission> REQUIRED_PERMISSIONS = List.of(
+            ApiPermission.core("get", "configmaps"),
             ApiPermission.core("list", "configmaps"),
             ApiPermission.core("watch", "configmaps"),
             ApiPermission.core("create", "configmaps"),
+            ApiPermission.core("update", "configmaps"),
             ApiPermission.core("patch", "configmaps"),
             ApiPermission.core("create", "events"),
             ApiPermission.core("patch", "events"));
@@ -94,7 +114,7 @@ public final class ConfigMapMirror {
         Objects.requireNonNull(around, "around");
         Cache<ConfigMap> mirrors = manager.informers().informerFor(InformerKey.of(ConfigMap.class, MIRROR_SELECTOR));
         Reconciler<ConfigMap> reconciler = new MirrorReconciler(manager.client(), mirrors, events,
-                MirrorReconciler.appliesCounter(manager.registry()));
+                MirrorReconciler.writesCounter(manager.registry()));
         return manager.controller(ConfigMap.class)
                 .named(CONTROLLER_NAME)
                 .withLabelSelector(SOURCE_SELECTOR)
@@ -116,9 +136,8 @@ public final class ConfigMapMirror {
     }
 
     /**
-     * The mirror as the controller applies it: name, namespace, role label, observed-resource-version
-     * annotation, data, binaryData and the controller owner reference. Nothing else, so that
-     * server-side apply removes whatever this field manager set before and no longer sets.
+     * The mirror as the controller creates it: name, namespace, role label, observed-resource-version
+     * annotation, data, binaryData and the controller owner reference.
      */
     public static ConfigMap desiredMirror(ConfigMap source) {
         Objects.requireNonNull(source, "source");
@@ -133,6 +152,39 @@ public final class ConfigMapMirror {
                 .withBinaryData(nullIfEmpty(source.getBinaryData()))
                 .build();
         return Apply.setControllerOwner(mirror, source);
+    }
+
+    /**
+     * {@code current} (this source's own mirror, as read) brought up to date: data and binaryData
+     * replaced by the source's, the role label and observed-resource-version annotation set, the
+     * controller reference ensured; everything else, resourceVersion included, kept as read, so the
+     * update fails with 409 if the mirror changed since and keeps labels and annotations others added.
+     */
+    public static ConfigMap updatedMirror(ConfigMap source, ConfigMap current) {
+        Objects.requireNonNull(source, "source");
+        Objects.requireNonNull(current, "current");
+        if (!isControlledBy(current, source)) {
+            throw new IllegalArgumentException("ConfigMap " + current.getMetadata().getNamespace() + "/"
+                    + current.getMetadata().getName() + " is not controlled by source uid " + source.getMetadata().getUid());
+        }
+        Map<String, String> labels = new LinkedHashMap<>(emptyIfNull(current.getMetadata().getLabels()));
+        labels.put(ROLE_LABEL, ROLE_COPY);
+        Map<String, String> annotations = new LinkedHashMap<>(emptyIfNull(current.getMetadata().getAnnotations()));
+        annotations.put(OBSERVED_RESOURCE_VERSION, String.valueOf(source.getMetadata().getResourceVersion()));
+        return new ConfigMapBuilder(current)
+                .editMetadata().withLabels(labels).withAnnotations(annotations).endMetadata()
+                .withData(nullIfEmpty(source.getData()))
+                .withBinaryData(nullIfEmpty(source.getBinaryData()))
+                .build();
+    }
+
+    /**
+     * Whether {@code configMap} is controlled by {@code source}: it has a controller owner reference
+     * of kind ConfigMap with the source's uid. Only such a ConfigMap is ever written as a mirror.
+     */
+    public static boolean isControlledBy(ConfigMap configMap, ConfigMap source) {
+        return configMap != null && configMap.getMetadata() != null && source != null && source.getMetadata() != null
+                && controlledBy(configMap, source.getMetadata().getUid());
     }
 
     /**

@@ -64,8 +64,8 @@ class ConfigMapMirrorTest {
     @Test
     void permissionsCoverWhatTheControllerDoes() {
         assertThat(REQUIRED_PERMISSIONS).extracting(Object::toString).containsExactly(
-                "list configmaps (all namespaces)", "watch configmaps (all namespaces)",
-                "create configmaps (all namespaces)", "patch configmaps (all namespaces)",
+                "get configmaps (all namespaces)", "list configmaps (all namespaces)", "watch configmaps (all namespaces)",
+                "create configmaps (all namespaces)", "update configmaps (all namespaces)", "patch configmaps (all namespaces)",
                 "create events (all namespaces)", "patch events (all namespaces)");
     }
 }

@@ -34,7 +34,7 @@ class MirrorReconcilerTest {
     private KubernetesClient client;
     private final MapCache sources = new MapCache();
     private final MapCache mirrors = new MapCache();
-    private Counter applies;
+    private Counter writes;
     private MirrorReconciler reconciler;
 
     @BeforeEach
@@ -46,8 +46,8 @@ class MirrorReconcilerTest {
             client = new KubernetesClientBuilder()
                     .withConfig(new ConfigBuilder(base.getConfiguration()).withRequestRetryBackoffLimit(0).build()).build();
         }
-        applies = Counter.builder("applies").register(new SimpleMeterRegistry());
-        reconciler = new MirrorReconciler(client, mirrors, null, applies);
+        writes = Counter.builder("writes").register(new SimpleMeterRegistry());
+        reconciler = new MirrorReconciler(client, mirrors, null, writes);
     }
 
     @AfterEach
@@ -63,7 +63,7 @@ class MirrorReconcilerTest {
                 .withData(data).build();
     }
 
-    /** What the API server would hold after an apply of the desired mirror. */
+    /** What the API server would hold after creating the desired mirror. */
     static ConfigMap appliedMirror(ConfigMap source) {
         ConfigMap m = desiredMirror(source);
         m.getMetadata().setUid("uid-mirror");
@@ -83,44 +83,156 @@ class MirrorReconcilerTest {
 
         assertThat(reconcile("settings")).isEqualTo(Result.done());
         assertThat(server.getRequestCount()).as("requests sent").isZero();
-        assertThat(applies.count()).isZero();
+        assertThat(writes.count()).isZero();
+    }
+
+    private static final String COLLECTION = "/api/v1/namespaces/shop/configmaps";
+    private static final String MIRROR_PATH = COLLECTION + "/settings-mirror";
+    private static final String SOURCE_PATH = COLLECTION + "/settings";
+
+    private ConfigMap sent(RecordedRequest request) {
+        return new KubernetesSerialization().unmarshal(request.getBody().readUtf8(), ConfigMap.class);
+    }
+
+    private RecordedRequest take() throws InterruptedException {
+        return server.takeRequest(1, TimeUnit.SECONDS);
+    }
+
+    static ConfigMap foreignMirror() {
+        return new ConfigMapBuilder().withNewMetadata().withName("settings-mirror").withNamespace("shop")
+                .withUid("uid-foreign").withResourceVersion("55").withLabels(Map.of("app", "theirs")).endMetadata()
+                .withData(Map.of("theirs", "x")).build();
     }
 
     @Test
-    void appliesWhenTheSourceMovedOn() throws Exception {
-        ConfigMap old = source("settings", "41", Map.of("a", "1"));
+    void updatesItsOwnMirrorOnTheVersionItRead() throws Exception {
+        ConfigMap old = source("settings", "41", Map.of("a", "1", "gone", "x"));
         ConfigMap now = source("settings", "42", Map.of("a", "2"));
         sources.put(now);
-        mirrors.put(appliedMirror(old));
-        server.expect().patch().withPath("/api/v1/namespaces/shop/configmaps/settings-mirror?fieldManager=flotilla-mirror&force=true")
-                .andReturn(200, appliedMirror(now)).once();
+        ConfigMap cached = new ConfigMapBuilder(appliedMirror(old)).editMetadata()
+                .addToLabels("added-by", "someone").addToAnnotations("note", "kept").endMetadata().build();
+        mirrors.put(cached);
+        server.expect().put().withPath(MIRROR_PATH).andReturn(200, appliedMirror(now)).once();
 
         assertThat(reconcile("settings")).isEqualTo(Result.done());
 
         assertThat(server.getRequestCount()).isEqualTo(1);
-        RecordedRequest patch = server.takeRequest(1, TimeUnit.SECONDS);
-        assertThat(patch.getHeader("Content-Type")).startsWith("application/apply-patch+yaml");
-        ConfigMap sent = new KubernetesSerialization().unmarshal(patch.getBody().readUtf8(), ConfigMap.class);
-        assertThat(sent.getData()).isEqualTo(Map.of("a", "2"));
-        assertThat(sent.getMetadata().getAnnotations()).containsEntry(OBSERVED_RESOURCE_VERSION, "42");
-        assertThat(sent.getMetadata().getLabels()).isEqualTo(Map.of(ROLE_LABEL, ROLE_COPY));
-        assertThat(sent.getMetadata().getOwnerReferences()).singleElement().satisfies(ref -> {
+        RecordedRequest put = take();
+        assertThat(put.getMethod()).isEqualTo("PUT");
+        ConfigMap body = sent(put);
+        assertThat(body.getData()).as("data replaced, a removed key gone").isEqualTo(Map.of("a", "2"));
+        assertThat(body.getMetadata().getResourceVersion()).as("the precondition: the version the decision was made on")
+                .isEqualTo("900");
+        assertThat(body.getMetadata().getAnnotations()).containsEntry(OBSERVED_RESOURCE_VERSION, "42").containsEntry("note", "kept");
+        assertThat(body.getMetadata().getLabels()).containsEntry(ROLE_LABEL, ROLE_COPY).containsEntry("added-by", "someone");
+        assertThat(body.getMetadata().getOwnerReferences()).singleElement().satisfies(ref -> {
             assertThat(ref.getUid()).isEqualTo("uid-settings");
             assertThat(ref.getController()).isTrue();
-            assertThat(ref.getKind()).isEqualTo("ConfigMap");
         });
-        assertThat(sent.getMetadata().getResourceVersion()).as("an apply states intent, not a precondition").isNull();
-        assertThat(applies.count()).isEqualTo(1);
+        assertThat(writes.count()).isEqualTo(1);
     }
 
     @Test
-    void createsAMissingMirror() throws Exception {
+    void createsAMissingMirrorWithPost() throws Exception {
         ConfigMap src = source("settings", "7", Map.of("a", "1"));
         sources.put(src);
-        server.expect().patch().withPath("/api/v1/namespaces/shop/configmaps/settings-mirror?fieldManager=flotilla-mirror&force=true")
-                .andReturn(201, appliedMirror(src)).once();
+        server.expect().post().withPath(COLLECTION).andReturn(201, appliedMirror(src)).once();
+
         assertThat(reconcile("settings")).isEqualTo(Result.done());
+
         assertThat(server.getRequestCount()).isEqualTo(1);
+        RecordedRequest post = take();
+        assertThat(post.getMethod()).isEqualTo("POST");
+        ConfigMap body = sent(post);
+        assertThat(body.getMetadata().getName()).isEqualTo("settings-mirror");
+        assertThat(body.getMetadata().getLabels()).isEqualTo(Map.of(ROLE_LABEL, ROLE_COPY));
+        assertThat(body.getMetadata().getOwnerReferences()).singleElement()
+                .satisfies(ref -> assertThat(ref.getUid()).isEqualTo("uid-settings"));
+        assertThat(writes.count()).isEqualTo(1);
+    }
+
+    @Test
+    void aCreateThatFindsItsOwnMirrorNotYetCachedUpdatesIt() throws Exception {
+        ConfigMap old = source("settings", "6", Map.of("a", "0"));
+        ConfigMap src = source("settings", "7", Map.of("a", "1"));
+        sources.put(src);
+        server.expect().post().withPath(COLLECTION).andReturn(409, conflict()).once();
+        server.expect().get().withPath(MIRROR_PATH).andReturn(200, appliedMirror(old)).once();
+        server.expect().put().withPath(MIRROR_PATH).andReturn(200, appliedMirror(src)).once();
+
+        assertThat(reconcile("settings")).isEqualTo(Result.done());
+
+        assertThat(take().getMethod()).isEqualTo("POST");
+        assertThat(take().getMethod()).isEqualTo("GET");
+        RecordedRequest put = take();
+        assertThat(put.getMethod()).isEqualTo("PUT");
+        assertThat(sent(put).getData()).isEqualTo(Map.of("a", "1"));
+        assertThat(server.getRequestCount()).isEqualTo(3);
+    }
+
+    @Test
+    void aForeignConfigMapNotInTheCacheIsNeverWritten() throws Exception {
+        sources.put(source("settings", "7", Map.of("a", "1")));
+        server.expect().post().withPath(COLLECTION).andReturn(409, conflict()).once();
+        server.expect().get().withPath(MIRROR_PATH).andReturn(200, foreignMirror()).once();
+        server.expect().patch().withPath(SOURCE_PATH).andReturn(200, source("settings", "8", Map.of("a", "1"))).once();
+
+        assertThat(reconcile("settings")).isEqualTo(Result.requeueAfter(BLOCKED_RECHECK));
+
+        assertThat(take().getMethod()).isEqualTo("POST");
+        assertThat(take().getMethod()).isEqualTo("GET");
+        RecordedRequest patch = take();
+        assertThat(patch.getMethod()).isEqualTo("PATCH");
+        assertThat(patch.getPath()).as("only the source is written").isEqualTo(SOURCE_PATH);
+        assertThat(patch.getBody().readUtf8()).contains(BLOCKED_ANNOTATION).contains("shop/settings-mirror")
+                .contains("no controller");
+        assertThat(server.getRequestCount()).isEqualTo(3);
+    }
+
+    @Test
+    void aLabelledButUnownedMirrorInTheCacheIsNeverWritten() throws Exception {
+        ConfigMap src = source("settings", "7", Map.of("a", "1"));
+        sources.put(src);
+        ConfigMap impostor = new ConfigMapBuilder(desiredMirror(src)).editMetadata().withOwnerReferences()
+                .withResourceVersion("3").endMetadata().build();
+        mirrors.put(impostor);
+        server.expect().patch().withPath(SOURCE_PATH).andReturn(200, src).once();
+
+        assertThat(reconcile("settings")).isEqualTo(Result.requeueAfter(BLOCKED_RECHECK));
+        assertThat(server.getRequestCount()).isEqualTo(1);
+        RecordedRequest patch = take();
+        assertThat(patch.getPath()).isEqualTo(SOURCE_PATH);
+        assertThat(writes.count()).isZero();
+        @SuppressWarnings("unchecked")
+        Map<String, Map<String, Map<String, String>>> body = new KubernetesSerialization().unmarshal(patch.getBody().readUtf8(), Map.class);
+        String reason = body.get("metadata").get("annotations").get(BLOCKED_ANNOTATION);
+        assertThat(reason).contains("shop/settings-mirror").contains("no controller");
+
+        // Already marked with this reason: the recheck sends nothing at all.
+        sources.put(new ConfigMapBuilder(src).editMetadata().addToAnnotations(BLOCKED_ANNOTATION, reason).endMetadata().build());
+        assertThat(reconcile("settings")).isEqualTo(Result.requeueAfter(BLOCKED_RECHECK));
+        assertThat(server.getRequestCount()).isEqualTo(1);
+    }
+
+    @Test
+    void aSourceNoLongerBlockedHasItsAnnotationRemoved() throws Exception {
+        ConfigMap src = new ConfigMapBuilder(source("settings", "7", Map.of("a", "1"))).editMetadata()
+                .addToAnnotations(BLOCKED_ANNOTATION, "was blocked").endMetadata().build();
+        sources.put(src);
+        mirrors.put(appliedMirror(src));
+        server.expect().patch().withPath(SOURCE_PATH).andReturn(200, src).once();
+
+        assertThat(reconcile("settings")).isEqualTo(Result.done());
+
+        RecordedRequest patch = take();
+        assertThat(patch.getBody().readUtf8()).isEqualTo("{\"metadata\":{\"annotations\":{\"" + BLOCKED_ANNOTATION + "\":null}}}");
+        assertThat(server.getRequestCount()).isEqualTo(1);
+        assertThat(writes.count()).isZero();
+    }
+
+    private static String conflict() {
+        return "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"code\":409,"
+                + "\"reason\":\"AlreadyExists\",\"message\":\"configmaps \\\"settings-mirror\\\" already exists\"}";
     }
 
     @Test
@@ -156,9 +268,9 @@ class MirrorReconcilerTest {
     }
 
     @Test
-    void anInvalidApplyIsTerminal() {
+    void anInvalidWriteIsTerminal() {
         sources.put(source("settings", "1", Map.of("a", "1")));
-        server.expect().patch().withPath("/api/v1/namespaces/shop/configmaps/settings-mirror?fieldManager=flotilla-mirror&force=true")
+        server.expect().post().withPath(COLLECTION)
                 .andReturn(422, "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"code\":422,"
                         + "\"reason\":\"Invalid\",\"message\":\"Only one reference can have Controller set to true\"}").once();
         assertThatThrownBy(() -> reconcile("settings")).isInstanceOf(TerminalException.class)
@@ -168,7 +280,7 @@ class MirrorReconcilerTest {
     @Test
     void aServerErrorIsRetried() {
         sources.put(source("settings", "1", Map.of("a", "1")));
-        server.expect().patch().withPath("/api/v1/namespaces/shop/configmaps/settings-mirror?fieldManager=flotilla-mirror&force=true")
+        server.expect().post().withPath(COLLECTION)
                 .andReturn(500, "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"code\":500,\"message\":\"etcd down\"}")
                 .always();
         assertThatThrownBy(() -> reconcile("settings")).isNotInstanceOf(TerminalException.class)
