@@ -15,6 +15,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * The informers watching one {@link InformerKey} and the {@link Cache} view over their stores. An
@@ -120,7 +121,7 @@ public final class SharedInformer<T extends HasMetadata> implements Cache<T> {
     }
 
     /** Completes when every partition matching {@code which} and in scope now has synced its first LIST. */
-    CompletableFuture<Void> whenSynced(java.util.function.Predicate<Partition> which) {
+    CompletableFuture<Void> whenSynced(Predicate<Partition> which) {
         List<CompletableFuture<?>> syncs = new ArrayList<>();
         partitionSyncs.forEach((p, f) -> {
             if (which.test(p)) {

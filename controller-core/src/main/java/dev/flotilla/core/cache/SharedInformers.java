@@ -14,6 +14,7 @@ import io.fabric8.kubernetes.api.model.Namespaced;
 import io.fabric8.kubernetes.client.dsl.FilterWatchListDeletable;
 import io.fabric8.kubernetes.client.dsl.Resource;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -107,7 +108,7 @@ public final class SharedInformers implements AutoCloseable {
     }
 
     /** Completes when every namespaced informer's partitions matching {@code which} have synced (e.g. one shard's). */
-    public synchronized CompletableFuture<Void> whenSynced(java.util.function.Predicate<Partition> which) {
+    public synchronized CompletableFuture<Void> whenSynced(Predicate<Partition> which) {
         List<CompletableFuture<Void>> syncs = new ArrayList<>();
         for (SharedInformer<?> informer : informers.values()) {
             if (isNamespaced(informer.key().type())) {

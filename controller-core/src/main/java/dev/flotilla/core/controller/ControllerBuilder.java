@@ -25,7 +25,7 @@ import java.util.regex.Pattern;
  * manager.controller(ConfigMap.class)
  *         .named("configmap-mirror")
  *         .withLabelSelector("flotilla.dev/mirror=true")
- *         .withPredicate(Predicate.resourceVersionChanged())
+ *         .withPredicate(EventPredicate.resourceVersionChanged())
  *         .owns(ConfigMap.class, "flotilla.dev/mirror-role=copy")
  *         .workers(4)
  *         .complete(new MirrorReconciler(client));
@@ -49,14 +49,14 @@ public final class ControllerBuilder<T extends HasMetadata> {
         }
     }
 
-    private record Watch<S extends HasMetadata>(InformerKey<S> key, Predicate<S> predicate, KeyMapper<S> mapper) {
+    private record Watch<S extends HasMetadata>(InformerKey<S> key, EventPredicate<S> predicate, KeyMapper<S> mapper) {
     }
 
     private final Class<T> type;
     private final Context context;
     private String name;
     private String labelSelector = "";
-    private Predicate<T> predicate = Predicate.all();
+    private EventPredicate<T> predicate = EventPredicate.all();
     private final List<Watch<?>> watches = new ArrayList<>();
     private int workers = DEFAULT_WORKERS;
     private WorkerThreads threads = WorkerThreads.VIRTUAL;
@@ -86,7 +86,7 @@ public final class ControllerBuilder<T extends HasMetadata> {
     }
 
     /** Adds a predicate on primary events; several predicates must all accept. */
-    public ControllerBuilder<T> withPredicate(Predicate<T> predicate) {
+    public ControllerBuilder<T> withPredicate(EventPredicate<T> predicate) {
         this.predicate = this.predicate.and(Objects.requireNonNull(predicate, "predicate"));
         return this;
     }
@@ -98,13 +98,13 @@ public final class ControllerBuilder<T extends HasMetadata> {
 
     /** As {@link #owns(Class)}, narrowed by a label selector so the cache holds only owned objects. */
     public <S extends HasMetadata> ControllerBuilder<T> owns(Class<S> ownedType, String labelSelector) {
-        return watches(ownedType, labelSelector, Predicate.all(),
+        return watches(ownedType, labelSelector, EventPredicate.all(),
                 KeyMapper.controllerOwner(HasMetadata.getApiVersion(type), HasMetadata.getKind(type)));
     }
 
     /** Watches objects of any type, mapped to primary keys by {@code mapper}. */
     public <S extends HasMetadata> ControllerBuilder<T> watches(Class<S> watchedType, String labelSelector,
-            Predicate<S> predicate, KeyMapper<S> mapper) {
+            EventPredicate<S> predicate, KeyMapper<S> mapper) {
         watches.add(new Watch<>(InformerKey.of(watchedType, labelSelector), predicate, mapper));
         return this;
     }

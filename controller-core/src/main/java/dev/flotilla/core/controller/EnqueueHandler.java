@@ -17,11 +17,11 @@ final class EnqueueHandler<S extends HasMetadata> implements ResourceEventHandle
     private static final Logger log = LoggerFactory.getLogger(EnqueueHandler.class);
 
     private final String controller;
-    private final Predicate<S> predicate;
+    private final EventPredicate<S> predicate;
     private final KeyMapper<S> mapper;
     private final Consumer<ObjectKey> enqueue;
 
-    EnqueueHandler(String controller, Predicate<S> predicate, KeyMapper<S> mapper, Consumer<ObjectKey> enqueue) {
+    EnqueueHandler(String controller, EventPredicate<S> predicate, KeyMapper<S> mapper, Consumer<ObjectKey> enqueue) {
         this.controller = controller;
         this.predicate = predicate;
         this.mapper = mapper;

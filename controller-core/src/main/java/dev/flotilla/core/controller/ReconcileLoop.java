@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -117,7 +118,7 @@ public final class ReconcileLoop<T extends HasMetadata> {
      *
      * @return false if one still ran at the deadline
      */
-    public boolean awaitIdle(java.util.function.Predicate<ObjectKey> keys, Duration deadline) throws InterruptedException {
+    public boolean awaitIdle(Predicate<ObjectKey> keys, Duration deadline) throws InterruptedException {
         long end = System.nanoTime() + deadline.toNanos();
         while (inFlight.values().stream().anyMatch(keys)) {
             if (System.nanoTime() >= end) {
@@ -135,7 +136,7 @@ public final class ReconcileLoop<T extends HasMetadata> {
      *
      * @return how many were interrupted
      */
-    public int interrupt(java.util.function.Predicate<ObjectKey> keys) {
+    public int interrupt(Predicate<ObjectKey> keys) {
         int[] n = {0};
         for (Thread worker : List.copyOf(inFlight.keySet())) {
             // Under the map's lock for this worker: the worker removes its entry (and then clears its interrupt

@@ -116,8 +116,8 @@ class ControllerTest {
     void predicatesDropEventsTheyReject() throws Exception {
         var recorder = new Recorder();
         newManager(Duration.ofSeconds(5)).controller(ConfigMap.class).named("predicates")
-                .withPredicate(Predicate.hasLabel("watch", "yes"))
-                .withPredicate(Predicate.resourceVersionChanged())
+                .withPredicate(EventPredicate.hasLabel("watch", "yes"))
+                .withPredicate(EventPredicate.resourceVersionChanged())
                 .complete(request -> {
                     recorder.record(request.key());
                     return Result.done();

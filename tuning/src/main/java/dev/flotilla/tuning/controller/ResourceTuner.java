@@ -1,7 +1,7 @@
 package dev.flotilla.tuning.controller;
 
 import dev.flotilla.core.rbac.ApiPermission;
-import dev.flotilla.core.controller.Predicate;
+import dev.flotilla.core.controller.EventPredicate;
 import dev.flotilla.core.manager.Manager;
 import dev.flotilla.core.reconcile.Reconciler;
 import dev.flotilla.tuning.api.ResourceTuningPolicy;
@@ -63,7 +63,7 @@ public final class ResourceTuner {
             UnaryOperator<Reconciler<ResourceTuningPolicy>> wrap) {
         manager.controller(ResourceTuningPolicy.class).named(CONTROLLER_NAME).workers(workers)
                 // Status writes must not trigger a pass: spec changes and the resync do.
-                .withPredicate(Predicate.generationChanged())
+                .withPredicate(EventPredicate.generationChanged())
                 .complete(wrap.apply(reconciler));
     }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.flotilla.core.apply.Conditions;
+import dev.flotilla.core.controller.EventPredicate;
 import dev.flotilla.core.controller.KeyGate;
 import dev.flotilla.core.manager.Manager;
 import dev.flotilla.core.manager.ManagerOptions;
@@ -41,6 +42,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -114,7 +116,7 @@ class ResourceTunerTest {
         manager = new Manager(cluster.client(), ManagerOptions.defaults().withHealthPort(-1), KeyGate.admitAll());
         // Status writes must not re-trigger a pass: only spec changes and the resync do.
         manager.controller(ResourceTuningPolicy.class).named("resource-tuner").workers(1)
-                .withPredicate(dev.flotilla.core.controller.Predicate.generationChanged())
+                .withPredicate(EventPredicate.generationChanged())
                 .complete(new TuningReconciler(cluster.client(),
                         signals, TuningSettings.defaults().withKillSwitch(killSwitch).withResync(resync)));
         manager.start();
@@ -177,7 +179,7 @@ class ResourceTunerTest {
         return p;
     }
 
-    static ResourceTuningPolicy awaitStatus(KubernetesClient client, TestNamespace ns, java.util.function.Predicate<ResourceTuningPolicy> done) {
+    static ResourceTuningPolicy awaitStatus(KubernetesClient client, TestNamespace ns, Predicate<ResourceTuningPolicy> done) {
         ResourceTuningPolicy[] last = new ResourceTuningPolicy[1];
         await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(500)).until(() -> {
             last[0] = client.resources(ResourceTuningPolicy.class).inNamespace(ns.name()).withName("web").get();

@@ -4,7 +4,7 @@ import dev.flotilla.tuning.quantity.Resources;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.flotilla.core.controller.KeyGate;
-import dev.flotilla.core.controller.Predicate;
+import dev.flotilla.core.controller.EventPredicate;
 import dev.flotilla.core.manager.Manager;
 import dev.flotilla.core.manager.ManagerOptions;
 import dev.flotilla.testing.TestCluster;
@@ -28,6 +28,7 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -39,7 +40,7 @@ import org.junit.jupiter.api.Test;
 class ScenarioEndToEndTest {
 
     record Scenario(String name, String right, ScriptedExporter.Profile profile, Map<String, Quantity> requests,
-            Map<String, Quantity> limits, java.util.function.Predicate<ContainerRecommendation> isRight) {
+            Map<String, Quantity> limits, Predicate<ContainerRecommendation> isRight) {
     }
 
     static Map<String, Quantity> res(String cpu, String memory) {
@@ -99,7 +100,7 @@ class ScenarioEndToEndTest {
             Thread.sleep(12_000); // a full burst cycle inside the rate windows
             Manager manager = new Manager(client, ManagerOptions.defaults().withHealthPort(-1), KeyGate.admitAll());
             manager.controller(ResourceTuningPolicy.class).named("resource-tuner").workers(1)
-                    .withPredicate(Predicate.generationChanged())
+                    .withPredicate(EventPredicate.generationChanged())
                     .complete(new TuningReconciler(client, new PrometheusSignals(p, SignalMetrics.defaults(), Duration.ofMinutes(3),
                             Duration.ofSeconds(2), Duration.ofSeconds(10)), TuningSettings.defaults().withResync(Duration.ofMinutes(5))));
             manager.start();

@@ -4,7 +4,7 @@ import dev.flotilla.core.apply.Apply;
 import dev.flotilla.core.reconcile.Cache;
 import dev.flotilla.core.cache.InformerKey;
 import dev.flotilla.core.controller.Controller;
-import dev.flotilla.core.controller.Predicate;
+import dev.flotilla.core.controller.EventPredicate;
 import dev.flotilla.core.events.EventRecorder;
 import dev.flotilla.core.manager.Manager;
 import dev.flotilla.core.reconcile.Reconciler;
@@ -118,7 +118,7 @@ public final class ConfigMapMirror {
         return manager.controller(ConfigMap.class)
                 .named(CONTROLLER_NAME)
                 .withLabelSelector(SOURCE_SELECTOR)
-                .withPredicate(Predicate.resourceVersionChanged())
+                .withPredicate(EventPredicate.resourceVersionChanged())
                 .owns(ConfigMap.class, MIRROR_SELECTOR)
                 .workers(workers)
                 .complete(Objects.requireNonNull(around.apply(reconciler), "around returned null"));

@@ -9,11 +9,11 @@ import java.util.Objects;
  * queues nothing. Defaults accept everything; override only what you filter.
  *
  * <pre>{@code
- * Predicate<Deployment> specChanges = Predicate.generationChanged();
- * Predicate<ConfigMap> mirrored = Predicate.hasLabel("flotilla.dev/mirror", "true");
+ * EventPredicate<Deployment> specChanges = EventPredicate.generationChanged();
+ * EventPredicate<ConfigMap> mirrored = EventPredicate.hasLabel("flotilla.dev/mirror", "true");
  * }</pre>
  */
-public interface Predicate<T extends HasMetadata> {
+public interface EventPredicate<T extends HasMetadata> {
 
     default boolean create(T object) {
         return true;
@@ -28,9 +28,9 @@ public interface Predicate<T extends HasMetadata> {
     }
 
     /** Both must accept. */
-    default Predicate<T> and(Predicate<T> other) {
-        Predicate<T> self = this;
-        return new Predicate<>() {
+    default EventPredicate<T> and(EventPredicate<T> other) {
+        EventPredicate<T> self = this;
+        return new EventPredicate<>() {
             @Override
             public boolean create(T o) {
                 return self.create(o) && other.create(o);
@@ -49,8 +49,8 @@ public interface Predicate<T extends HasMetadata> {
     }
 
     /** Accepts every event. */
-    static <T extends HasMetadata> Predicate<T> all() {
-        return new Predicate<>() {
+    static <T extends HasMetadata> EventPredicate<T> all() {
+        return new EventPredicate<>() {
         };
     }
 
@@ -59,8 +59,8 @@ public interface Predicate<T extends HasMetadata> {
      * writes and periodic resyncs. Objects without a generation (ConfigMaps, say) fall back to
      * comparing resourceVersion.
      */
-    static <T extends HasMetadata> Predicate<T> generationChanged() {
-        return new Predicate<>() {
+    static <T extends HasMetadata> EventPredicate<T> generationChanged() {
+        return new EventPredicate<>() {
             @Override
             public boolean update(T a, T b) {
                 Long before = a.getMetadata().getGeneration();
@@ -74,8 +74,8 @@ public interface Predicate<T extends HasMetadata> {
     }
 
     /** Accepts updates that change the object at all (a resync delivers the same resourceVersion). */
-    static <T extends HasMetadata> Predicate<T> resourceVersionChanged() {
-        return new Predicate<>() {
+    static <T extends HasMetadata> EventPredicate<T> resourceVersionChanged() {
+        return new EventPredicate<>() {
             @Override
             public boolean update(T a, T b) {
                 return !Objects.equals(a.getMetadata().getResourceVersion(), b.getMetadata().getResourceVersion());
@@ -84,8 +84,8 @@ public interface Predicate<T extends HasMetadata> {
     }
 
     /** Accepts updates that change {@code metadata.labels}. */
-    static <T extends HasMetadata> Predicate<T> labelsChanged() {
-        return new Predicate<>() {
+    static <T extends HasMetadata> EventPredicate<T> labelsChanged() {
+        return new EventPredicate<>() {
             @Override
             public boolean update(T a, T b) {
                 return !Objects.equals(labels(a), labels(b));
@@ -97,10 +97,10 @@ public interface Predicate<T extends HasMetadata> {
      * Accepts objects carrying label {@code key=value}; an update passes if either side has it, so
      * removing the label still reaches the reconciler.
      */
-    static <T extends HasMetadata> Predicate<T> hasLabel(String key, String value) {
+    static <T extends HasMetadata> EventPredicate<T> hasLabel(String key, String value) {
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(value, "value");
-        return new Predicate<>() {
+        return new EventPredicate<>() {
             @Override
             public boolean create(T o) {
                 return value.equals(labels(o).get(key));
