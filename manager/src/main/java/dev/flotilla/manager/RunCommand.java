@@ -5,7 +5,6 @@ import dev.flotilla.cli.DurationConverter;
 import dev.flotilla.cli.CliException;
 import dev.flotilla.cli.ExitCode;
 import dev.flotilla.core.settings.Durations;
-import dev.flotilla.manager.cli.ShardingSettings;
 import dev.flotilla.manager.cluster.ClusterOptions;
 import dev.flotilla.core.controller.ControllerBuilder;
 import dev.flotilla.core.controller.KeyGate;
@@ -19,6 +18,9 @@ import dev.flotilla.resilience.GuardedClients;
 import dev.flotilla.manager.cluster.KubeconfigLoader;
 import dev.flotilla.manager.cluster.StartupChecks;
 import dev.flotilla.core.rbac.ApiPermission;
+import dev.flotilla.core.settings.InvalidSettingsException;
+import dev.flotilla.core.settings.SettingsFile;
+import dev.flotilla.core.settings.SettingsSection;
 import dev.flotilla.examples.mirror.ConfigMapMirror;
 import dev.flotilla.tuning.controller.KillSwitch;
 import dev.flotilla.tuning.controller.ResourceTuner;
@@ -26,6 +28,7 @@ import dev.flotilla.sharding.DuplicateIdentityException;
 import dev.flotilla.sharding.ShardSpace;
 import dev.flotilla.sharding.Sharding;
 import dev.flotilla.sharding.ShardingConfig;
+import dev.flotilla.sharding.ShardingSettings;
 import dev.flotilla.sharding.ShardingSetupException;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -162,35 +165,44 @@ final class RunCommand implements Callable<Integer> {
                     + "sharding.retry-period). Default: 2s.")
     Duration retryPeriod;
 
-    /** The --config file's properties (empty without one); an unreadable file is a configuration error. */
-    Map<String, String> configValues() {
-        Map<String, String> values = new HashMap<>();
-        if (configFile != null) {
-            java.util.Properties p = new java.util.Properties();
-            try (var in = java.nio.file.Files.newBufferedReader(configFile)) {
-                p.load(in);
-            } catch (java.io.IOException | IllegalArgumentException e) {
-                throw new CliException(ExitCode.CONFIG, "config " + configFile + ": cannot read: " + e.getMessage(), e);
-            }
-            p.stringPropertyNames().forEach(k -> values.put(k, p.getProperty(k)));
+    /**
+     * The sections of the settings file this command reads, one per component; a key none of them
+     * defines is refused. The guard's section is derived from its keys until it declares its own.
+     */
+    static final List<SettingsSection> SETTINGS_SECTIONS = List.of(
+            new SettingsSection("resilience", new java.util.TreeSet<>(GuardConfig.defaults().toMap().keySet())),
+            ShardingSettings.SETTINGS);
+
+    /**
+     * The --config file (empty without one) with every key checked against {@link #SETTINGS_SECTIONS};
+     * an unreadable file, a mistyped prefix or an unknown key is a configuration error naming file and key.
+     */
+    SettingsFile settingsFile() {
+        try {
+            SettingsFile file = configFile == null ? SettingsFile.empty() : SettingsFile.read(configFile);
+            file.requireKnownKeys(SETTINGS_SECTIONS);
+            return file;
+        } catch (InvalidSettingsException e) {
+            throw new CliException(ExitCode.CONFIG, e.getMessage(), e);
         }
-        return values;
     }
 
     /**
      * The sharding settings: {@link ShardingConfig}'s defaults, then sharding.* of --config, then flags;
      * empty with --no-sharding. A bad flag is a usage error naming it, a bad key or variable a configuration error.
      */
-    Optional<ShardingConfig> shardingConfig(ShardingSettings settings) {
+    Optional<ShardingConfig> shardingConfig(ShardingSettings settings, SettingsFile file) {
         ShardingSettings.Flags flags = new ShardingSettings.Flags(noSharding, identity, leaseNamespace, shardingGroup, shards,
                 leaseDuration, renewDeadline, retryPeriod);
         try {
-            return settings.resolve(configValues(), "config " + configFile, flags);
+            return settings.resolve(file, flags);
         } catch (ShardingSettings.Problem p) {
             if (p.flag() != null) {
                 throw new ParameterException(spec.commandLine(), p.getMessage());
             }
             throw new CliException(ExitCode.CONFIG, p.getMessage(), p);
+        } catch (InvalidSettingsException e) {
+            throw new CliException(ExitCode.CONFIG, e.getMessage(), e);
         }
     }
 
@@ -210,7 +222,7 @@ final class RunCommand implements Callable<Integer> {
 
     /** The guard's settings: defaults, then --config, then --qps/--burst; any problem is a configuration error. */
     GuardConfig guardConfig() {
-        Map<String, String> values = configValues();
+        Map<String, String> values = new HashMap<>(settingsFile().values());
         if (qps != null) {
             values.put(GuardConfig.KEY_QPS, Double.toString(qps));
         }
@@ -229,8 +241,10 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         main.logging();
         validate();
+        SettingsFile settings = settingsFile();
         GuardConfig guard = guardConfig();
-        Optional<ShardingConfig> shardingConfig = shardingConfig(new ShardingSettings(System.getenv(), ShardingSettings::hostname));
+        Optional<ShardingConfig> shardingConfig = shardingConfig(new ShardingSettings(System.getenv(), ShardingSettings::hostname),
+                settings);
         KubeconfigLoader.Loaded loaded = cluster.load();
         String serverVersion = StartupChecks.verify(loaded.config(), loaded.source(),
                 requiredPermissions(shardingConfig, prometheusUrl != null));

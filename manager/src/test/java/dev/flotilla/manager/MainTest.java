@@ -150,7 +150,7 @@ class MainTest {
             ProgramRun.Result r = Cli.run("run", "--kubeconfig", file.toString(), "--health-port", "-1");
             assertOneErrorLine(r, ExitCode.FORBIDDEN, "missing permission: watch configmaps (all namespaces)");
             assertThat(r.err().strip()).isEqualTo("flotilla: missing permission: watch configmaps (all namespaces)");
-            assertThat(reviews.get()).as("stops at the first missing permission: list, then watch").isEqualTo(2);
+            assertThat(reviews.get()).as("stops at the first missing permission: get, list, then watch").isEqualTo(3);
         } finally {
             server.destroy();
         }

@@ -4,7 +4,7 @@ import dev.flotilla.cli.CliException;
 import dev.flotilla.manager.cluster.ClusterOptions;
 import dev.flotilla.cli.ExitCode;
 import dev.flotilla.cli.CommandContext;
-import dev.flotilla.manager.cli.ShardingSettings;
+import dev.flotilla.sharding.ShardingSettings;
 import dev.flotilla.manager.cluster.KubeconfigLoader;
 import dev.flotilla.core.rbac.ApiPermission;
 import dev.flotilla.manager.cluster.StartupChecks;

@@ -1,47 +1,52 @@
-package dev.flotilla.manager.cli;
+package dev.flotilla.sharding;
 
 import dev.flotilla.core.settings.Durations;
-import dev.flotilla.sharding.ShardSpace;
-import dev.flotilla.sharding.ShardingConfig;
+import dev.flotilla.core.settings.SettingsFile;
+import dev.flotilla.core.settings.SettingsSection;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 /**
- * How {@code flotilla run} becomes a sharded replica: {@link ShardingConfig}'s defaults (the one
- * source of them), then the {@value #PREFIX}* keys of {@code --config}, then flags. The identity and
- * the lease namespace default to the pod's name and namespace from the downward API
- * ({@code $POD_NAME}, {@code $POD_NAMESPACE}), else the hostname and {@code default}.
+ * How a program's replica gets its {@link ShardingConfig}: the config's defaults (the one source
+ * of them), then the {@link #SETTINGS} keys ({@code sharding.*}) of the settings file, then
+ * command-line flags. The identity and the lease namespace default to the pod's name and namespace
+ * from the downward API ({@code $POD_NAME}, {@code $POD_NAMESPACE}), else the hostname and
+ * {@code default}.
  *
  * <p>Every problem names where the bad value came from: a flag is a usage error
  * ({@link Problem#flag}), a key of the file or an environment variable a configuration error.
+ * Unknown keys are the file owner's to refuse ({@link SettingsFile#requireKnownKeys} with
+ * {@link #SETTINGS} among the sections).
  *
  * <pre>{@code
  * ShardingSettings s = new ShardingSettings(System.getenv(), ShardingSettings::hostname);
- * Optional<ShardingConfig> config = s.resolve(fileValues, flags); // empty: --no-sharding
+ * SettingsFile file = SettingsFile.of("config flotilla.properties", Map.of("sharding.shards", "64"));
+ * file.requireKnownKeys(List.of(ShardingSettings.SETTINGS));
+ * Optional<ShardingConfig> config = s.resolve(file, ShardingSettings.Flags.none()); // empty: sharding off
  * }</pre>
  */
 public final class ShardingSettings {
 
-    static final String PREFIX = "sharding.";
-    static final String KEY_ENABLED = PREFIX + "enabled";
-    static final String KEY_LEASE_NAMESPACE = PREFIX + "lease-namespace";
-    static final String KEY_GROUP = PREFIX + "group";
-    static final String KEY_SHARDS = PREFIX + "shards";
-    static final String KEY_LEASE_DURATION = PREFIX + "lease-duration";
-    static final String KEY_RENEW_DEADLINE = PREFIX + "renew-deadline";
-    static final String KEY_RETRY_PERIOD = PREFIX + "retry-period";
-    /** No identity key on purpose: one file shared by every replica would give them all one identity. */
-    static final Set<String> KEYS = new TreeSet<>(List.of(KEY_ENABLED, KEY_LEASE_NAMESPACE, KEY_GROUP, KEY_SHARDS,
-            KEY_LEASE_DURATION, KEY_RENEW_DEADLINE, KEY_RETRY_PERIOD));
+    /**
+     * The settings file's {@code sharding.*} keys. No identity key on purpose: one file shared by
+     * every replica would give them all one identity.
+     */
+    public static final SettingsSection SETTINGS = SettingsSection.of("sharding", "enabled", "lease-namespace", "group",
+            "shards", "lease-duration", "renew-deadline", "retry-period");
+    public static final String KEY_ENABLED = SETTINGS.key("enabled");
+    public static final String KEY_LEASE_NAMESPACE = SETTINGS.key("lease-namespace");
+    public static final String KEY_GROUP = SETTINGS.key("group");
+    public static final String KEY_SHARDS = SETTINGS.key("shards");
+    public static final String KEY_LEASE_DURATION = SETTINGS.key("lease-duration");
+    public static final String KEY_RENEW_DEADLINE = SETTINGS.key("renew-deadline");
+    public static final String KEY_RETRY_PERIOD = SETTINGS.key("retry-period");
 
     static final String ENV_POD_NAME = "POD_NAME";
     static final String ENV_POD_NAMESPACE = "POD_NAMESPACE";
@@ -89,36 +94,33 @@ public final class ShardingSettings {
      * The configuration, or empty when sharding is off ({@code --no-sharding} or
      * {@code sharding.enabled=false}).
      *
-     * @param file   the {@code --config} file's values (other prefixes are ignored)
-     * @param origin how to name the file in messages, e.g. {@code config /etc/flotilla.properties}
-     * @throws Problem naming the flag, key or variable at fault
+     * @param settingsFile the settings file (only its {@link #SETTINGS} keys are read)
+     * @throws Problem naming the flag or variable at fault, or the key of a combination that is invalid
+     * @throws dev.flotilla.core.settings.InvalidSettingsException naming file and key of an unusable value
      */
-    public Optional<ShardingConfig> resolve(Map<String, String> file, String origin, Flags flags) {
-        List<String> unknown = file.keySet().stream().filter(k -> k.startsWith(PREFIX) && !KEYS.contains(k)).sorted().toList();
-        if (!unknown.isEmpty()) {
-            throw new Problem(null, origin + ": " + String.join(", ", unknown) + ": unknown key"
-                    + (unknown.size() > 1 ? "s" : "") + " (known: " + String.join(", ", KEYS) + ")");
-        }
-        boolean enabled = fromFile(file, origin, KEY_ENABLED, ShardingSettings::parseBoolean).map(Sourced::value).orElse(true);
+    public Optional<ShardingConfig> resolve(SettingsFile settingsFile, Flags flags) {
+        String origin = settingsFile.origin();
+        SettingsFile.Section file = settingsFile.section(SETTINGS);
+        boolean enabled = file.flag(KEY_ENABLED).orElse(true);
         if (flags.noSharding() || !enabled) {
             return Optional.empty();
         }
         Sourced<String> identity = identity(flags);
         Sourced<String> namespace = pick(flags.leaseNamespace(), "--lease-namespace",
-                fromFile(file, origin, KEY_LEASE_NAMESPACE, Function.identity()),
+                fromFile(file, KEY_LEASE_NAMESPACE, Function.identity()),
                 env(ENV_POD_NAMESPACE).orElse(new Sourced<>(DEFAULT_LEASE_NAMESPACE, null, false)));
-        Sourced<String> group = pick(flags.group(), "--sharding-group", fromFile(file, origin, KEY_GROUP, Function.identity()),
+        Sourced<String> group = pick(flags.group(), "--sharding-group", fromFile(file, KEY_GROUP, Function.identity()),
                 new Sourced<>(ShardingConfig.DEFAULT_GROUP, null, false));
-        Sourced<Integer> shards = pick(flags.shards(), "--shards", fromFile(file, origin, KEY_SHARDS, ShardingSettings::parseInt),
+        Sourced<Integer> shards = pick(flags.shards(), "--shards", fromFile(file, KEY_SHARDS, ShardingSettings::parseInt),
                 new Sourced<>(ShardSpace.DEFAULT_SHARDS, null, false));
         Sourced<Duration> lease = pick(flags.leaseDuration(), "--lease-duration",
-                fromFile(file, origin, KEY_LEASE_DURATION, Durations::parse),
+                fromFile(file, KEY_LEASE_DURATION, Durations::parse),
                 new Sourced<>(ShardingConfig.DEFAULT_LEASE_DURATION, null, false));
         Sourced<Duration> renew = pick(flags.renewDeadline(), "--renew-deadline",
-                fromFile(file, origin, KEY_RENEW_DEADLINE, Durations::parse),
+                fromFile(file, KEY_RENEW_DEADLINE, Durations::parse),
                 new Sourced<>(ShardingConfig.DEFAULT_RENEW_DEADLINE, null, false));
         Sourced<Duration> retry = pick(flags.retryPeriod(), "--retry-period",
-                fromFile(file, origin, KEY_RETRY_PERIOD, Durations::parse),
+                fromFile(file, KEY_RETRY_PERIOD, Durations::parse),
                 new Sourced<>(ShardingConfig.DEFAULT_RETRY_PERIOD, null, false));
 
         // One field at a time on top of valid defaults, so that a failure names the setting at fault.
@@ -170,17 +172,8 @@ public final class ShardingSettings {
         return file.orElse(fallback);
     }
 
-    private static <T> Optional<Sourced<T>> fromFile(Map<String, String> file, String origin, String key,
-            Function<String, T> parse) {
-        String raw = file.get(key);
-        if (raw == null) {
-            return Optional.empty();
-        }
-        try {
-            return Optional.of(new Sourced<>(parse.apply(raw.strip()), key, false));
-        } catch (IllegalArgumentException e) {
-            throw new Problem(null, origin + ": " + key + "=" + raw.strip() + ": " + e.getMessage());
-        }
+    private static <T> Optional<Sourced<T>> fromFile(SettingsFile.Section file, String key, Function<String, T> parse) {
+        return file.read(key, parse).map(v -> new Sourced<>(v, key, false));
     }
 
     private static ShardingConfig check(List<? extends Sourced<?>> involved, String origin, Supplier<ShardingConfig> build) {
@@ -196,7 +189,7 @@ public final class ShardingSettings {
             List<String> sources = new ArrayList<>();
             for (Sourced<?> s : involved) {
                 if (s.source() != null) {
-                    sources.add(s.source().startsWith(PREFIX) ? origin + ": " + s.source() : "from " + s.source());
+                    sources.add(SETTINGS.claims(s.source()) ? origin + ": " + s.source() : "from " + s.source());
                 }
             }
             throw new Problem(null, (sources.isEmpty() ? "sharding defaults" : String.join(", ", sources)) + ": "
@@ -210,14 +203,6 @@ public final class ShardingSettings {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("not a whole number");
         }
-    }
-
-    private static Boolean parseBoolean(String s) {
-        return switch (s.toLowerCase(Locale.ROOT)) {
-            case "true" -> true;
-            case "false" -> false;
-            default -> throw new IllegalArgumentException("expected true or false");
-        };
     }
 
     /** The machine's hostname, or "" when it cannot be found. */
