@@ -9,11 +9,17 @@ import java.io.PrintStream;
  * command (which lists the subcommands, so the reverse would be a package cycle).
  *
  * <pre>{@code
- * @ParentCommand
- * CommandContext context;
- * ...
- * context.logging();
- * context.out().println("done");
+ * @CommandLine.Command(name = "status")
+ * class StatusCommand implements Callable<Integer> {
+ *     @CommandLine.ParentCommand
+ *     CommandContext context;
+ *
+ *     public Integer call() {
+ *         context.logging();
+ *         context.out().println("done");
+ *         return 0;
+ *     }
+ * }
  * }</pre>
  */
 public interface CommandContext {

@@ -9,8 +9,10 @@ import picocli.CommandLine;
  * {@link Durations#parse}; a bad value becomes a usage error (exit 2) naming the option.
  *
  * <pre>{@code
- * @Option(names = "--timeout", converter = DurationConverter.class)
- * Duration timeout;
+ * class WaitCommand {
+ *     @CommandLine.Option(names = "--timeout", converter = DurationConverter.class)
+ *     Duration timeout;
+ * }
  * }</pre>
  */
 public final class DurationConverter implements CommandLine.ITypeConverter<Duration> {

@@ -14,7 +14,7 @@ import picocli.CommandLine.ScopeType;
  * appear only with {@code --debug}.
  *
  * <pre>{@code
- * @Command(name = "flotilla demo", mixinStandardHelpOptions = true)
+ * @CommandLine.Command(name = "flotilla demo", mixinStandardHelpOptions = true)
  * final class DemoMain extends Program implements Callable<Integer> {
  *     public Integer call() { logging(); out().println("hello"); return 0; }
  *     public static void main(String[] args) { System.exit(Program.execute(new DemoMain(), args, System.out, System.err)); }

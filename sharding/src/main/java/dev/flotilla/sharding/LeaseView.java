@@ -21,10 +21,12 @@ import org.slf4j.LoggerFactory;
  * duration.
  *
  * <pre>{@code
+ * Reactor reactor; // decides on every change
+ * Lease lease;     // what the watch delivered
  * LeaseView view = new LeaseView(MonotonicClock.system(), new LeaseNaming("flotilla"), Duration.ofSeconds(15));
  * view.onChange((before, after) -> reactor.poke());
- * view.record(lease, false);                        // what the watch delivered
- * boolean held = view.get(name).map(view::isHeld).orElse(false);
+ * view.record(lease, false);
+ * boolean held = view.get(lease.getMetadata().getName()).map(view::isHeld).orElse(false);
  * }</pre>
  */
 @OnPorts

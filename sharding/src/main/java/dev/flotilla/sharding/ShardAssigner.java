@@ -29,6 +29,7 @@ import java.util.TreeSet;
  * own shards (while {@code S >= N*(N-1)}, e.g. 32 shards and up to 6 members).
  *
  * <pre>{@code
+ * Map<Integer, String> currentOwners = Map.of(0, "replica-0", 1, "replica-2"); // replica-2 has left
  * Map<Integer, String> plan = ShardAssigner.plan(32, currentOwners, Set.of("replica-0", "replica-1"));
  * }</pre>
  */

@@ -33,8 +33,9 @@ import org.slf4j.LoggerFactory;
  * replica taking its identity: the manager then stops and reports why in {@link Manager#failure()}).
  *
  * <pre>{@code
- * Manager manager = new Manager(client, ManagerOptions.defaults(), KeyGate.admitAll());
- * Sharding sharding = Sharding.of(ShardingConfig.defaults(podName, "flotilla-system"));
+ * Manager manager = new Manager(client, dev.flotilla.core.manager.ManagerOptions.defaults(),
+ *         dev.flotilla.core.controller.KeyGate.admitAll());
+ * Sharding sharding = Sharding.of(ShardingConfig.defaults(System.getenv("POD_NAME"), "flotilla-system"));
  * manager.install(sharding);   // before start: nothing is watched or admitted until shards are held
  * manager.controller(ConfigMap.class).named("mirror").complete(reconciler);
  * manager.start();             // joins; throws ExtensionStartException (cause: DuplicateIdentityException, ...)

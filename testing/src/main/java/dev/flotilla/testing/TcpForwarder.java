@@ -20,7 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <pre>{@code
  * try (var forwarder = TcpForwarder.to(URI.create(cluster.config().getMasterUrl()))) {
- *     Config viaForwarder = new ConfigBuilder(cluster.config()).withMasterUrl(forwarder.url()).build();
+ *     var viaForwarder = new io.fabric8.kubernetes.client.ConfigBuilder(cluster.config()).withMasterUrl(forwarder.url()).build();
  *     forwarder.refuse(true); forwarder.cutAll(); // the client is now cut off
  * }
  * }</pre>

@@ -14,8 +14,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * <pre>{@code
  * @WithCluster
  * class WatchTest {
- *     @Test
- *     void resumes(KubernetesClient client, TestNamespace ns) { ... }
+ *     @org.junit.jupiter.api.Test
+ *     void listsItsNamespace(KubernetesClient client, TestNamespace ns) {
+ *         client.configMaps().inNamespace(ns.name()).list();
+ *     }
  * }
  * }</pre>
  *

@@ -14,6 +14,7 @@ import java.util.Objects;
  * controller defines.
  *
  * <pre>{@code
+ * String[] argv; // main's arguments
  * ContenderArgs args = ContenderArgs.parse(argv);
  * int workers = args.intValue(ContenderArgs.WORKERS);
  * }</pre>

@@ -23,9 +23,13 @@ import java.util.function.LongSupplier;
  * <pre>{@code
  * ContenderSession session = new ContenderSession();
  * session.baseline();
- * ... start the controller, wiring session.started() and session.finished() into the reconciler ...
+ * // start the controller here, wiring session.started() and session.finished() into its reconciler
  * session.ready();
- * session.serve(probe, operator::stop); // until stdin closes
+ * ContenderSession.Probe probe = new ContenderSession.Probe() {
+ *     public long requests() { return 0; }      // the contender's request counter
+ *     public long cachedObjects() { return 0; } // its caches' size
+ * };
+ * session.serve(probe, () -> { }); // until stdin closes; then stops the controller
  * }</pre>
  */
 public final class ContenderSession {

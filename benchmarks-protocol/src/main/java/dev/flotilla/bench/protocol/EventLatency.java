@@ -13,8 +13,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * Driver and contenders run on one machine, so they share the clock.
  *
  * <pre>{@code
+ * ConfigMap source; // the object a reconcile started on
  * EventLatency started = new EventLatency();
- * started.observe(namespace + "/" + name, annotations.get(EventLatency.STAMP_ANNOTATION));
+ * started.observe(source.getMetadata().getNamespace() + "/" + source.getMetadata().getName(),
+ *         source.getMetadata().getAnnotations().get(EventLatency.STAMP_ANNOTATION));
  * LatencySummary s = started.drain();
  * }</pre>
  */

@@ -10,7 +10,8 @@ import java.util.Optional;
  * never contain spaces. Everything else a contender prints (its logs go to stderr anyway) is ignored.
  *
  * <pre>{@code
- * System.out.println(new Message("ready", Map.of("at", "1764187200000")).line());
+ * String line = new Message("ready", Map.of("at", "1764187200000")).line();
+ * System.out.println(line);
  * Message.parse(line).ifPresent(m -> m.longField("at"));
  * }</pre>
  */

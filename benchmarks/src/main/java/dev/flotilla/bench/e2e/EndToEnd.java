@@ -21,7 +21,7 @@ import java.util.Map;
  * real kube-apiserver, at each size; then Flotilla sharded over 1, 2 and 3 replicas. Writes
  * {@code e2e.md} and {@code e2e.json} into the output directory and prints the Markdown.
  *
- * <pre>{@code
+ * <pre class="shell">{@code
  * java -cp benchmarks/target/benchmarks.jar dev.flotilla.bench.e2e.EndToEnd \
  *     --josdk-jar benchmarks-josdk/target/josdk-contender.jar --out benchmarks/results
  * }</pre>

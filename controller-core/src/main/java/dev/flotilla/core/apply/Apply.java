@@ -14,6 +14,7 @@ import java.util.Objects;
  * owner and events on them reach the owner's reconciler.
  *
  * <pre>{@code
+ * ConfigMap source; // the owner
  * ConfigMap mirror = new ConfigMapBuilder().withNewMetadata().withName("a-mirror").withNamespace("shop").endMetadata()
  *         .withData(source.getData()).build();
  * Apply.setControllerOwner(mirror, source);

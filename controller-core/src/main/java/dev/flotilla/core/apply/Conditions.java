@@ -16,7 +16,10 @@ import java.util.regex.Pattern;
  * only when the status changes, observedGeneration records which spec the condition describes.
  *
  * <pre>{@code
- * List<Condition> next = Conditions.set(status.getConditions(), Conditions.READY, true,
+ * HasMetadata source;               // the object whose status this is
+ * List<Condition> current;          // its status.conditions
+ * Clock clock = Clock.systemUTC();
+ * List<Condition> next = Conditions.set(current, Conditions.READY, true,
  *         "Synced", "mirror is up to date", source.getMetadata().getGeneration(), clock);
  * }</pre>
  */

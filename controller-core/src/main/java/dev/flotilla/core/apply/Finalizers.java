@@ -13,8 +13,14 @@ import java.util.regex.Pattern;
  * concurrent edit of another finalizer is never lost and the whole object is never rewritten.
  *
  * <pre>{@code
- * if (Finalizers.isBeingDeleted(obj)) { cleanUp(); Finalizers.remove(client, obj, FINALIZER); return Result.done(); }
- * obj = Finalizers.add(client, obj, FINALIZER);
+ * ConfigMap obj; // the object being reconciled
+ * String finalizer = "flotilla.dev/cleanup";
+ * if (Finalizers.isBeingDeleted(obj)) {
+ *     // clean up what lives outside the cluster, then let the deletion finish:
+ *     Finalizers.remove(client, obj, finalizer);
+ * } else {
+ *     obj = Finalizers.add(client, obj, finalizer);
+ * }
  * }</pre>
  */
 public final class Finalizers {

@@ -10,8 +10,9 @@ import java.util.Objects;
  * since it was read, the API server answers 409 and the reconcile is retried from a fresh cache.
  *
  * <pre>{@code
- * policy.getStatus().setObservedGeneration(policy.getMetadata().getGeneration());
- * Status.update(client, policy);
+ * io.fabric8.kubernetes.api.model.apps.Deployment deployment; // as read, its status then changed
+ * deployment.getStatus().setObservedGeneration(deployment.getMetadata().getGeneration());
+ * Status.update(client, deployment);
  * }</pre>
  */
 public final class Status {

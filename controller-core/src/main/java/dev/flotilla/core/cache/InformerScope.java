@@ -10,7 +10,7 @@ import java.util.Set;
  *
  * <pre>{@code
  * InformerScope onlyShop = key -> Set.of(Partition.namespace("shop"));
- * informers.setScope(onlyShop).get();
+ * manager.informers().setScope(onlyShop).get();
  * }</pre>
  */
 @FunctionalInterface

@@ -11,9 +11,10 @@ import java.util.Optional;
  * stops exactly those informers and leaves the others running.
  *
  * <pre>{@code
+ * ShardSelector range; // a shard's hash range (the sharding module's ShardSpace.selector(7))
  * Partition everything = Partition.ALL;
  * Partition shop = Partition.namespace("shop");
- * Partition shard7 = Partition.shard("shard-7", space.selector(7));
+ * Partition shard7 = Partition.shard("shard-7", range);
  * }</pre>
  *
  * @param name          for logs and metrics; unique within one scope

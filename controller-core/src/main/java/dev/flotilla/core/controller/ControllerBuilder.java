@@ -28,7 +28,7 @@ import java.util.regex.Pattern;
  *         .withPredicate(EventPredicate.resourceVersionChanged())
  *         .owns(ConfigMap.class, "flotilla.dev/mirror-role=copy")
  *         .workers(4)
- *         .complete(new MirrorReconciler(client));
+ *         .complete(reconciler);
  * }</pre>
  */
 public final class ControllerBuilder<T extends HasMetadata> {

@@ -9,7 +9,7 @@ import java.util.Objects;
  * queues nothing. Defaults accept everything; override only what you filter.
  *
  * <pre>{@code
- * EventPredicate<Deployment> specChanges = EventPredicate.generationChanged();
+ * EventPredicate<io.fabric8.kubernetes.api.model.apps.Deployment> specChanges = EventPredicate.generationChanged();
  * EventPredicate<ConfigMap> mirrored = EventPredicate.hasLabel("flotilla.dev/mirror", "true");
  * }</pre>
  */

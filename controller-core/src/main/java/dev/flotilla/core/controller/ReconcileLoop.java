@@ -25,6 +25,9 @@ import org.slf4j.LoggerFactory;
  * without a cluster.
  *
  * <pre>{@code
+ * Cache<ConfigMap> cache;            // the informer's
+ * WorkQueue<ObjectKey> queue;        // fed by the informer's event handler
+ * ControllerMetrics metrics;         // controller_runtime_* for this controller
  * var loop = new ReconcileLoop<>("mirror", reconciler, cache, queue, metrics, KeyGate.admitAll(), 4, WorkerThreads.VIRTUAL);
  * loop.start();
  * loop.enqueue(ObjectKey.of("shop", "settings"));

@@ -31,6 +31,7 @@ import org.slf4j.LoggerFactory;
  * background; a failed write is logged at debug and never fails a reconcile.
  *
  * <pre>{@code
+ * ConfigMap configMap; // what the event is about
  * EventRecorder events = new EventRecorder(client, "flotilla-mirror", "replica-0", Clock.systemUTC());
  * events.normal(configMap, "Mirrored", "mirror shop/settings-mirror is up to date");
  * }</pre>

@@ -12,6 +12,7 @@ import java.util.function.Predicate;
  * controller.
  *
  * <pre>{@code
+ * WorkControl work; // handed to the extension by Extension.start
  * Predicate<ObjectKey> shop = key -> key.namespace().equals("shop");
  * work.rescope().join();                    // the extension's scope changed: watch what it says now
  * work.enqueueCached(shop);                 // keys refused earlier are admitted now

@@ -17,7 +17,7 @@ import java.time.Duration;
  *
  * <pre>{@code
  * var metrics = new WorkQueueMetrics(registry, "configmap-mirror");
- * var queue = new WorkQueue<ObjectKey>(RateLimiter.controllerDefault(), metrics);
+ * var queue = new WorkQueue<String>(dev.flotilla.core.queue.RateLimiter.controllerDefault(), metrics);
  * metrics.bindGauges(queue);
  * }</pre>
  */

@@ -29,10 +29,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * </ul>
  *
  * <pre>{@code
+ * Consumer<String> reconcile; // the work for one key
  * WorkQueue<String> queue = new WorkQueue<>(RateLimiter.controllerDefault(), WorkQueueListener.NONE);
  * queue.add("default/web");
  * Optional<String> key = queue.get();          // blocks until a key is ready or the queue shuts down
- * try { reconcile(key.get()); queue.forget(key.get()); }
+ * try { reconcile.accept(key.get()); queue.forget(key.get()); }
  * catch (Exception e) { queue.addRateLimited(key.get()); }
  * finally { queue.done(key.get()); }
  * }</pre>

@@ -9,6 +9,7 @@ import java.util.Optional;
  * before changing one (fabric8's {@code new XBuilder(obj)} or {@code edit}).
  *
  * <pre>{@code
+ * Cache<ConfigMap> cache; // e.g. a Request's, or manager.informers().informerFor(key)
  * Optional<ConfigMap> cm = cache.get(ObjectKey.of("shop", "settings"));
  * List<ConfigMap> inShop = cache.list("shop");
  * }</pre>

@@ -8,8 +8,9 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
  * restarts and shard moves. It is never called concurrently for the same key.
  *
  * <pre>{@code
+ * Function<ConfigMap, ConfigMap> mirrorOf; // the desired copy of a source
  * Reconciler<ConfigMap> r = request -> request.object()
- *         .map(cm -> { apply(mirrorOf(cm)); return Result.done(); })
+ *         .map(cm -> { client.resource(mirrorOf.apply(cm)).update(); return Result.done(); })
  *         .orElseGet(Result::done); // deleted: owned objects go with it through garbage collection
  * }</pre>
  */

@@ -10,8 +10,14 @@ import java.util.Optional;
  * empty and the reconciler cleans up.
  *
  * <pre>{@code
- * Result reconcile(Request<ConfigMap> request) {
- *     return request.object().map(this::sync).orElseGet(Result::done);
+ * class Sync implements Reconciler<ConfigMap> {
+ *     public Result reconcile(Request<ConfigMap> request) {
+ *         return request.object().map(this::sync).orElseGet(Result::done); // empty: deleted
+ *     }
+ *
+ *     Result sync(ConfigMap current) {
+ *         return Result.done();
+ *     }
  * }
  * }</pre>
  */

@@ -18,7 +18,8 @@ import java.util.Objects;
  * A reconciler may also throw: a thrown exception is treated exactly like {@link Failed}.
  *
  * <pre>{@code
- * return ready ? Result.done() : Result.requeueAfter(Duration.ofSeconds(30));
+ * boolean ready; // e.g. the Deployment this reconcile waits for is available
+ * Result result = ready ? Result.done() : Result.requeueAfter(Duration.ofSeconds(30));
  * }</pre>
  */
 public sealed interface Result permits Result.Done, Result.RequeueAfter, Result.Requeue, Result.Failed {

@@ -6,7 +6,10 @@ package dev.flotilla.core.reconcile;
  * object changes again.
  *
  * <pre>{@code
- * if (spec.replicas() < 0) throw new TerminalException("spec.replicas must not be negative");
+ * int replicas; // from the object's spec
+ * if (replicas < 0) {
+ *     throw new TerminalException("spec.replicas must not be negative"); // retrying cannot fix the spec
+ * }
  * }</pre>
  */
 public class TerminalException extends Exception {

@@ -26,6 +26,7 @@ import java.util.TreeMap;
  * {@code expired} when that is more than its {@code leaseDurationSeconds} ago.
  *
  * <pre>{@code
+ * List<Lease> leases = client.leases().inNamespace("flotilla-system").list().getItems();
  * ShardReport report = ShardReport.of("flotilla", "flotilla-system", leases, Instant.now());
  * System.out.print(report.toText());
  * }</pre>

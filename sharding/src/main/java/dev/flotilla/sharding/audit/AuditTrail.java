@@ -9,9 +9,9 @@ import java.util.List;
  *
  * <pre>{@code
  * InMemoryAuditTrail trail = new InMemoryAuditTrail();
- * Sharding sharding = Sharding.install(manager, config, trail);
- * ...
- * assertThat(OverlapChecker.overlaps(trail.reconciles())).isEmpty();
+ * manager.install(dev.flotilla.sharding.Sharding.of(dev.flotilla.sharding.ShardingConfig.defaults("replica-0", "flotilla-system"), trail));
+ * // run, then judge the whole trail (every replica's, in a multi-replica test):
+ * List<OverlapChecker.Overlap> overlaps = OverlapChecker.overlaps(trail.reconciles()); // expect none
  * }</pre>
  */
 public interface AuditTrail {

@@ -17,7 +17,8 @@ import java.util.List;
  *
  * <pre>{@code
  * AuditTrail trail = new FileAuditTrail(Path.of("/tmp/replica-0.audit"));
- * List<ReconcileRecord> all = FileAuditTrail.readReconciles(List.of(path0, path1, path2));
+ * List<ReconcileRecord> all = FileAuditTrail.readReconciles(List.of(Path.of("/tmp/replica-0.audit"),
+ *         Path.of("/tmp/replica-1.audit"))); // every replica's trail, read after the run
  * }</pre>
  */
 public final class FileAuditTrail implements AuditTrail, AutoCloseable {

@@ -13,7 +13,9 @@ import java.util.Map;
  * whole trail (hundreds of thousands of records) checks in well under a second.
  *
  * <pre>{@code
- * assertThat(OverlapChecker.overlaps(trail)).isEmpty();
+ * List<ReconcileRecord> trail = FileAuditTrail.readReconciles(List.of(Path.of("/tmp/replica-0.audit"),
+ *         Path.of("/tmp/replica-1.audit")));
+ * List<OverlapChecker.Overlap> overlaps = OverlapChecker.overlaps(trail); // a test asserts it is empty
  * }</pre>
  */
 public final class OverlapChecker {

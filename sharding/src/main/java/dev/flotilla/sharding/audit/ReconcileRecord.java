@@ -8,7 +8,8 @@ import java.util.Objects;
  * and are comparable across processes on the same machine (the multi-process suites rely on it).
  *
  * <pre>{@code
- * new ReconcileRecord("replica-1", 7, "shop", "settings", start, System.nanoTime());
+ * long start = System.nanoTime(); // when the reconcile began
+ * ReconcileRecord r = new ReconcileRecord("replica-1", 7, "shop", "settings", start, System.nanoTime());
  * }</pre>
  */
 public record ReconcileRecord(String replica, int shard, String namespace, String name, long startNanos, long endNanos) {

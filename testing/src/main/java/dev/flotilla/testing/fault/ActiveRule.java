@@ -12,7 +12,7 @@ import java.util.function.Consumer;
  *
  * <pre>{@code
  * try (ActiveRule outage = proxy.add(Fault.blackHole())) {
- *     ... // every request hangs
+ *     client.configMaps().inNamespace("shop").list(); // hangs until the client's timeout
  * } // service restored
  * }</pre>
  */

@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * try (FaultProxy proxy = FaultProxy.start(cluster);
  *      KubernetesClient a = new KubernetesClientBuilder().withConfig(proxy.clientConfig("replica-a")).build()) {
  *     ActiveRule throttle = proxy.add(FaultRule.of(Fault.tooManyRequests("2")).forIdentity("replica-a").times(1));
- *     a.configMaps().inNamespace(ns).list();          // 429, then fabric8 retries after 2 s
+ *     a.configMaps().inNamespace(ns.name()).list();         // 429, then fabric8 retries after 2 s
  *     proxy.cutWatches("replica-a");                   // every open watch of replica-a ends now
  *     proxy.injectGone("replica-a");                   // ... or gets a 410 ERROR event (informers relist)
  *     List<RequestRecord> seen = proxy.log().forwarded("replica-a");

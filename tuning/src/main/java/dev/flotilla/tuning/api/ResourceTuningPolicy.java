@@ -13,7 +13,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
  * The CRD ({@code resourcetuningpolicies.flotilla.dev}) is generated from this class by fabric8's
  * crd-generator at build time.
  *
- * <pre>{@code
+ * <pre class="yaml">{@code
  * apiVersion: flotilla.dev/v1alpha1
  * kind: ResourceTuningPolicy
  * metadata: {name: web, namespace: shop}

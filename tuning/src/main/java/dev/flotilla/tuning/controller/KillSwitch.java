@@ -10,7 +10,7 @@ import java.util.function.BooleanSupplier;
  * {@value #NAME} in the given namespace has {@code killSwitch: "true"}, no replica changes anything
  * (status is still written). An unreadable or missing ConfigMap means "not switched off".
  *
- * <pre>{@code
+ * <pre class="shell">{@code
  * kubectl -n flotilla-system create configmap flotilla-tuning --from-literal=killSwitch=true
  * }</pre>
  */

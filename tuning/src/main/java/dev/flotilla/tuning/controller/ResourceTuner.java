@@ -18,6 +18,7 @@ import java.util.function.UnaryOperator;
  * only the policies of namespaces in this replica's shards, so each replica tunes its shards only.
  *
  * <pre>{@code
+ * KillSwitch killSwitch = new KillSwitch(client, "flotilla-system");
  * ResourceTuner.register(manager, URI.create("http://prometheus:9090"), killSwitch, 2, UnaryOperator.identity());
  * }</pre>
  */

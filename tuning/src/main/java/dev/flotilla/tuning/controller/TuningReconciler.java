@@ -57,8 +57,13 @@ import org.slf4j.LoggerFactory;
  * {@code SignalsMissing} and cause no action.
  *
  * <pre>{@code
+ * var prometheus = new dev.flotilla.tuning.signals.PrometheusClient(URI.create("http://prometheus:9090"),
+ *         Duration.ofSeconds(3));
+ * var signals = new dev.flotilla.tuning.signals.PrometheusSignals(prometheus,
+ *         dev.flotilla.tuning.signals.SignalMetrics.defaults(), Duration.ofMinutes(30), Duration.ofSeconds(30),
+ *         Duration.ofMinutes(5));
  * manager.controller(ResourceTuningPolicy.class).named("resource-tuner")
- *         .complete(new TuningReconciler(client, new PrometheusSignals(...), TuningSettings.defaults()));
+ *         .complete(new TuningReconciler(client, signals, TuningSettings.defaults()));
  * }</pre>
  */
 public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> {

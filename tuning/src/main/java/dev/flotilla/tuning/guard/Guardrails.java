@@ -16,8 +16,13 @@ import java.util.OptionalLong;
  * cut back to nothing, is refused with the guardrail that stopped it.
  *
  * <pre>{@code
+ * ContainerResources current;        // what the container has now
+ * dev.flotilla.tuning.recommend.Recommendation recommendation; // what the recommender wants
+ * GuardrailContext context;          // node, quota, limit range, bounds, history
  * Decision d = Guardrails.judge(current, recommendation.target(), context, Instant.now());
- * if (d instanceof Decision.Allow allow) { resize(allow.target()); }
+ * if (d instanceof Decision.Allow allow) {
+ *     ContainerResources next = allow.target(); // within every guardrail: write it
+ * }
  * }</pre>
  */
 public final class Guardrails {

@@ -22,10 +22,12 @@ import java.util.regex.Pattern;
  * while an older schema was installed.
  *
  * <pre>{@code
- * switch (PolicyValidator.check(policy.getSpec(), largestNode)) {
- *     case PolicyCheck.Valid v -> tune(v);
- *     case PolicyCheck.Invalid i -> setInvalidCondition(i.message());
- * }
+ * dev.flotilla.tuning.api.ResourceTuningPolicy policy; // as read from the cache
+ * Optional<long[]> largestNode = Optional.of(new long[] {4000, 16L << 30}); // millicores, bytes
+ * String verdict = switch (PolicyValidator.check(policy.getSpec(), largestNode)) {
+ *     case PolicyCheck.Valid v -> "tune in mode " + v.mode();
+ *     case PolicyCheck.Invalid i -> "condition Invalid: " + i.message();
+ * };
  * }</pre>
  */
 public final class PolicyValidator {

@@ -9,6 +9,8 @@ import java.time.Instant;
  * old peaks fade instead of pinning the recommendation forever.
  *
  * <pre>{@code
+ * Series usage; // CPU cores used, sampled
+ * Instant now = Instant.now();
  * DecayingHistogram h = DecayingHistogram.forCpuCores(Duration.ofHours(24), now);
  * usage.samples().forEach(s -> h.add(s.value(), Instant.ofEpochSecond(s.epochSecond())));
  * double p90 = h.percentile(0.9);

@@ -22,6 +22,10 @@ import java.util.Set;
  * the same recommendation, so it is tested with synthetic series.
  *
  * <pre>{@code
+ * ContainerResources current;  // requests and limits now
+ * ContainerSignals signals;     // usage, throttling, run-queue latency, PSI, OOM kills
+ * TuningHistory history;        // when CPU and memory last changed
+ * ResourceBounds bounds = new ResourceBounds(100, 4000, 128L << 20, 8L << 30);
  * Recommendation r = new Recommender(TuningRules.defaults(), bounds)
  *         .recommend(current, signals, history, Instant.now());
  * }</pre>

@@ -14,8 +14,11 @@ import java.util.OptionalDouble;
  * dropped on construction (they carry no information and would poison every statistic).
  *
  * <pre>{@code
- * Series usage = Series.of(samples);
- * if (usage.isFresh(now, Duration.ofMinutes(5))) { double p95 = usage.percentile(0.95).orElseThrow(); }
+ * Instant now = Instant.now();
+ * Series usage = Series.of(List.of(new Sample(now.getEpochSecond() - 60, 0.4), new Sample(now.getEpochSecond(), 0.6)));
+ * if (usage.isFresh(now, Duration.ofMinutes(5))) {
+ *     double p95 = usage.percentile(0.95).orElseThrow();
+ * }
  * }</pre>
  */
 public record Series(List<Sample> samples) {

@@ -26,8 +26,10 @@ import java.util.TreeMap;
  *
  * <pre>{@code
  * var prometheus = new PrometheusClient(URI.create("http://prometheus:9090"), Duration.ofSeconds(5));
+ * Instant to = Instant.now();
  * Map<Map<String, String>, Series> usage = prometheus.rangeQuery(
- *         "rate(container_cpu_usage_seconds_total{namespace=\"shop\"}[5m])", from, to, Duration.ofMinutes(1));
+ *         "rate(container_cpu_usage_seconds_total{namespace=\"shop\"}[5m])", to.minus(Duration.ofHours(1)), to,
+ *         Duration.ofMinutes(1));
  * }</pre>
  */
 public final class PrometheusClient {

@@ -9,6 +9,7 @@ import java.util.List;
  * {@link PrometheusSignals}; tests may script one.
  *
  * <pre>{@code
+ * SignalSource source; // e.g. PrometheusSignals
  * ContainerSignals s = source.fetch("shop", List.of("web-7d9f-abcde"), "app", Instant.now());
  * }</pre>
  */
