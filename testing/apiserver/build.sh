@@ -31,6 +31,7 @@
 #   FLOTILLA_GO_BUILD_P          go build -p (default 2). Measured peak: ~0.5 GiB per compile
 #                                job; linking kube-apiserver alone takes ~2.3 GiB RSS.
 #   GO                           go binary (default: go on PATH, else /usr/local/go/bin/go)
+#   GOTOOLCHAIN                  default auto: an older Go (>= 1.21) fetches the Go the module needs
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -51,7 +52,10 @@ KUBE_API_TEST_DEFAULT_DIRNAME="${KUBE_API_TEST_DEFAULT_DIRNAME:-.kubeapitest}"
 GO="${GO:-$(command -v go || true)}"
 [[ -n "$GO" ]] || GO=/usr/local/go/bin/go
 [[ -x "$GO" ]] || die "go toolchain not found (set GO=/path/to/go or put go on PATH)"
-export GOTOOLCHAIN=local          # never download another toolchain behind our back
+# Kubernetes 1.37 needs Go 1.26. With GOTOOLCHAIN=auto (the default here, and Go's own default) any
+# Go >= 1.21 fetches the toolchain the module asks for from the module proxy; GOTOOLCHAIN=local
+# refuses instead, with Go's own message naming both versions.
+export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
 export CGO_ENABLED=0
 export GOFLAGS="-mod=mod -buildvcs=false"
 BUILD_P="${FLOTILLA_GO_BUILD_P:-2}"

@@ -23,8 +23,9 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code flotilla demo}, a program of its own (the {@code ./flotilla} launcher runs its jar): the mirror controller end to end with no cluster at hand. Starts an API
- * server (a real kube-apiserver and etcd when built, else fabric8's mock; see {@link DemoCluster}), creates namespaces and labelled ConfigMaps, runs
+ * {@code flotilla demo}, a program of its own (the {@code ./flotilla} launcher runs its jar): the
+ * mirror controller end to end with no cluster at hand. Starts an API server (a real kube-apiserver
+ * and etcd, built first if need be, else fabric8's mock; see {@link DemoCluster}), creates namespaces and labelled ConfigMaps, runs
  * the manager, injects transient failures and mid-run updates, shows one live progress line, and
  * prints a summary. Exit 0 only if every mirror converged before the timeout.
  */
@@ -94,8 +95,9 @@ public final class DemoCommand extends Program implements Callable<Integer> {
 
     @Option(names = "--backend", paramLabel = "auto|real|mock", defaultValue = "auto",
             converter = BackendConverter.class,
-            description = "API server to start: real = kube-apiserver + etcd built by testing/apiserver/build.sh, "
-                    + "mock = fabric8's mock server in-process, auto = real when its binaries are built, else mock. "
+            description = "API server to start: real = kube-apiserver + etcd (built from source by "
+                    + "testing/apiserver/build.sh on first use, which needs Go), mock = fabric8's mock server in-process "
+                    + "(1 unsharded replica, a quick look), auto = real, or mock when the real one cannot be built (saying why). "
                     + "Default: ${DEFAULT-VALUE}.")
     Backend backend;
 
@@ -110,16 +112,31 @@ public final class DemoCommand extends Program implements Callable<Integer> {
         }
     }
 
-    /** Starts the chosen backend; REAL without binaries is a clear error, never a silent mock. */
-    private DemoCluster startCluster(PrometheusMeterRegistry registry) {
-        boolean real = switch (backend) {
-            case REAL -> true;
-            case MOCK -> false;
-            case AUTO -> ApiServerBinaries.present();
-        };
+    /**
+     * Starts the chosen backend. Real (the default) without binaries builds them first; if that is
+     * impossible, {@code auto} says why and runs on the mock, {@code real} stops with the reason:
+     * never a silent mock.
+     */
+    private DemoCluster startCluster(PrometheusMeterRegistry registry, PrintStream notes) throws InterruptedException {
+        boolean real = backend != Backend.MOCK;
         if (real && !ApiServerBinaries.present()) {
-            throw new CliException(ExitCode.CONFIG, "demo: --backend real needs the kube-apiserver binaries in "
-                    + ApiServerBinaries.binaryDir() + "; build them with: bash testing/apiserver/build.sh");
+            notes.println("the real API server is not built yet: building kube-apiserver, kubectl v"
+                    + ApiServerBinaries.kubernetesVersion() + " and etcd from source with Go (once: "
+                    + ApiServerBuild.COLD_BUILD_TIME + "; cached in " + ApiServerBinaries.binaryDir()
+                    + "); --backend mock skips this");
+            ApiServerBuild.Outcome outcome = new ApiServerBuild(ApiServerBuild.findScript(), notes, BUILD_REMINDER).run();
+            switch (outcome) {
+                case ApiServerBuild.Built built -> notes.println("built in " + Durations.format(built.took()) + ": " + built.dir());
+                case ApiServerBuild.Unavailable unavailable -> {
+                    if (backend == Backend.REAL) {
+                        throw new CliException(ExitCode.CONFIG, "demo: --backend real needs the kube-apiserver binaries in "
+                                + ApiServerBinaries.binaryDir() + ", and " + unavailable.reason());
+                    }
+                    notes.println("note: no real API server: " + unavailable.reason()
+                            + "; running on fabric8's mock API server instead (1 unsharded replica, no kill)");
+                    real = false;
+                }
+            }
         }
         try {
             return real ? RealApiServerCluster.start(b -> RestClientMetrics.install(b, registry))
@@ -129,6 +146,9 @@ public final class DemoCommand extends Program implements Callable<Integer> {
                     + ": " + e.getMessage(), e);
         }
     }
+
+    /** How long the binaries' build may be silent before the demo prints the elapsed time. */
+    static final Duration BUILD_REMINDER = Duration.ofSeconds(30);
 
     @Override
     public Integer call() throws Exception {
@@ -153,7 +173,7 @@ public final class DemoCommand extends Program implements Callable<Integer> {
                 healthPort, SEED, replicas);
         ProgressLine progress = new ProgressLine(out, ProgressLine.isTerminal(out), !json);
         DemoSummary summary;
-        DemoCluster cluster = startCluster(registry);
+        DemoCluster cluster = startCluster(registry, json ? err() : out);
         try (cluster) {
             if (!json) {
                 out.printf(Locale.ROOT, "flotilla demo: %d ConfigMaps in %d namespaces, %d workers, %.0f%% of first attempts fail, %.0f%% updated mid-run%n",

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.flotilla.cli.ExitCode;
 import dev.flotilla.testing.ApiServerBinaries;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Set;
@@ -62,22 +63,55 @@ class DemoCommandTest {
         assertThat(sharding.path("auditedReconciles").asLong()).isGreaterThanOrEqualTo(110L);
     }
 
-    @Test
-    void theRealBackendWithoutBinariesIsAClearConfigurationErrorNotASilentMock(@TempDir Path empty) {
-        String before = System.getProperty(ApiServerBinaries.DIR_PROPERTY);
-        System.setProperty(ApiServerBinaries.DIR_PROPERTY, empty.toString());
+    /** Runs {@code body} with no binaries and a stand-in build script that fails the way build.sh does without Go. */
+    private static void withoutBinariesAndAFailingBuild(Path dir, Runnable body) throws Exception {
+        Path home = dir.resolve("checkout");
+        Files.createDirectories(home.resolve("testing/apiserver"));
+        Files.writeString(home.resolve(ApiServerBuild.SCRIPT), """
+                echo "[apiserver-build] ERROR: go toolchain not found (set GO=/path/to/go or put go on PATH)" >&2
+                exit 1
+                """);
+        String binaries = System.getProperty(ApiServerBinaries.DIR_PROPERTY);
+        String launcherHome = System.getProperty(ApiServerBuild.HOME_PROPERTY);
+        System.setProperty(ApiServerBinaries.DIR_PROPERTY, dir.resolve("empty").toString());
+        System.setProperty(ApiServerBuild.HOME_PROPERTY, home.toString());
         try {
-            ProgramRun.Result r = ProgramRun.run(DemoCommand::execute, "--backend", "real", "--objects", "5");
-            assertThat(r.code()).isEqualTo(ExitCode.CONFIG.code());
-            assertThat(r.errLines()).singleElement().satisfies(line -> assertThat(line)
-                    .contains("--backend real needs the kube-apiserver binaries").contains("testing/apiserver/build.sh"));
+            body.run();
         } finally {
-            if (before == null) {
-                System.clearProperty(ApiServerBinaries.DIR_PROPERTY);
-            } else {
-                System.setProperty(ApiServerBinaries.DIR_PROPERTY, before);
-            }
+            restore(ApiServerBinaries.DIR_PROPERTY, binaries);
+            restore(ApiServerBuild.HOME_PROPERTY, launcherHome);
         }
+    }
+
+    private static void restore(String property, String value) {
+        if (value == null) {
+            System.clearProperty(property);
+        } else {
+            System.setProperty(property, value);
+        }
+    }
+
+    @Test
+    void theRealBackendThatCannotBeBuiltIsAClearConfigurationErrorNotASilentMock(@TempDir Path dir) throws Exception {
+        withoutBinariesAndAFailingBuild(dir, () -> {
+            ProgramRun.Result r = ProgramRun.run(DemoCommand::execute, "--backend", "real", "--objects", "5");
+            assertThat(r.code()).as("stderr: %s", r.err()).isEqualTo(ExitCode.CONFIG.code());
+            assertThat(r.out()).contains("the real API server is not built yet: building kube-apiserver");
+            assertThat(r.errLines()).singleElement().satisfies(line -> assertThat(line)
+                    .contains("--backend real needs the kube-apiserver binaries")
+                    .contains("building the kube-apiserver failed after").contains("go toolchain not found"));
+        });
+    }
+
+    @Test
+    void byDefaultABuildThatFailsFallsBackToTheMockSayingWhy(@TempDir Path dir) throws Exception {
+        withoutBinariesAndAFailingBuild(dir, () -> {
+            ProgramRun.Result r = ProgramRun.run(DemoCommand::execute, "--objects", "20", "--namespaces", "2", "--timeout", "60s");
+            assertThat(r.code()).as("stdout: %s%nstderr: %s", r.out(), r.err()).isEqualTo(ExitCode.OK.code());
+            assertThat(r.out()).contains("note: no real API server: building the kube-apiserver failed after")
+                    .contains("go toolchain not found").contains("running on fabric8's mock API server instead")
+                    .contains("backend: fabric8 mock API server");
+        });
     }
 
     @Test
