@@ -49,6 +49,12 @@ class ArchitectureRulesCanFailTest {
     }
 
     @Test
+    void theTokenBucketReachingUpToTheQueueBreaksTheCoreLayering() {
+        assertThat(violations(ArchitectureTest.CORE_PACKAGES, dev.flotilla.core.ratelimit.planted.UsesTheQueue.class,
+                dev.flotilla.core.queue.RateLimiter.class)).contains("UsesTheQueue");
+    }
+
+    @Test
     void twoPackagesUsingEachOtherBreakTheCycleRule() {
         assertThat(violations(ArchitectureTest.NO_PACKAGE_CYCLES, dev.flotilla.core.planted.one.One.class,
                 dev.flotilla.core.planted.two.Two.class)).contains("planted.one").contains("planted.two");

@@ -1,5 +1,6 @@
 package dev.flotilla.resilience;
 
+import dev.flotilla.core.ratelimit.TokenBucket;
 import io.github.resilience4j.core.EventConsumer;
 import io.github.resilience4j.core.EventProcessor;
 import io.github.resilience4j.ratelimiter.RateLimiter;
@@ -11,13 +12,12 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.locks.LockSupport;
-import java.util.function.LongSupplier;
 
 /**
- * A Resilience4j {@link RateLimiter} that is a token bucket with client-go's semantics: {@code qps} tokens per
- * second refill it continuously, at most {@code burst} are saved up, and a caller may reserve a token ahead
- * of time ({@link #reservePermission(int)} returns how long to wait for it, without blocking), as long as the
- * wait stays within the timeout.
+ * A Resilience4j {@link RateLimiter} over core's {@link TokenBucket} (client-go's semantics: {@code qps} tokens per
+ * second refill it continuously, at most {@code burst} are saved up, and a caller may reserve a token ahead of
+ * time), adding what Resilience4j expects of a limiter: a timeout ({@link #reservePermission(int)} returns how long
+ * to wait, without blocking, as long as the wait stays within it), events, metrics and tags.
  *
  * <p>Resilience4j's own {@code AtomicRateLimiter} refills all of its permits at once at each period boundary,
  * which turns a steady load into bursts of {@code limitForPeriod} requests; a token bucket spaces them
@@ -32,46 +32,31 @@ import java.util.function.LongSupplier;
 public final class TokenBucketRateLimiter implements RateLimiter {
 
     private final String name;
-    private final double qps;
-    private final int burst;
+    private final TokenBucket bucket;
     private final Map<String, String> tags;
-    private final LongSupplier nanoClock;
     private final Events events = new Events();
     private final Metrics metrics = new BucketMetrics();
     private volatile Duration timeout;
 
-    // Guarded by this.
-    private double tokens;
-    private long lastNanos;
-
+    /** A limiter over a new full bucket of {@code qps} and {@code burst}. */
     public TokenBucketRateLimiter(String name, double qps, int burst, Duration timeout, Map<String, String> tags) {
-        this(name, qps, burst, timeout, tags, System::nanoTime);
+        this(name, new TokenBucket(qps, burst), timeout, tags);
     }
 
-    TokenBucketRateLimiter(String name, double qps, int burst, Duration timeout, Map<String, String> tags,
-            LongSupplier nanoClock) {
+    /** A limiter that reserves from {@code bucket}. */
+    public TokenBucketRateLimiter(String name, TokenBucket bucket, Duration timeout, Map<String, String> tags) {
         this.name = Objects.requireNonNull(name, "name");
-        if (!(qps > 0) || Double.isInfinite(qps)) {
-            throw new IllegalArgumentException("qps must be a positive finite number, got " + qps);
-        }
-        if (burst < 1) {
-            throw new IllegalArgumentException("burst must be at least 1, got " + burst);
-        }
-        this.qps = qps;
-        this.burst = burst;
+        this.bucket = Objects.requireNonNull(bucket, "bucket");
         this.timeout = requireNonNegative(timeout);
         this.tags = Map.copyOf(tags);
-        this.nanoClock = nanoClock;
-        this.tokens = burst;
-        this.lastNanos = nanoClock.getAsLong();
     }
 
     public double qps() {
-        return qps;
+        return bucket.qps();
     }
 
     public int burst() {
-        return burst;
+        return bucket.burst();
     }
 
     /**
@@ -81,22 +66,7 @@ public final class TokenBucketRateLimiter implements RateLimiter {
      */
     @Override
     public long reservePermission(int permits) {
-        if (permits < 1) {
-            throw new IllegalArgumentException("permits must be at least 1, got " + permits);
-        }
-        long waitNanos;
-        long limitNanos = timeout.toNanos();
-        synchronized (this) {
-            long now = refill();
-            double after = tokens - permits;
-            waitNanos = after >= 0 ? 0 : (long) Math.ceil(-after / qps * 1e9);
-            if (waitNanos > limitNanos) {
-                waitNanos = -1;
-            } else {
-                tokens = after;
-                lastNanos = now;
-            }
-        }
+        long waitNanos = bucket.reserveNanos(permits, timeout.toNanos());
         publish(waitNanos >= 0, permits);
         return waitNanos;
     }
@@ -119,9 +89,8 @@ public final class TokenBucketRateLimiter implements RateLimiter {
     }
 
     @Override
-    public synchronized void drainPermissions() {
-        lastNanos = refill();
-        tokens = Math.min(tokens, 0);
+    public void drainPermissions() {
+        bucket.drain();
     }
 
     @Override
@@ -144,8 +113,8 @@ public final class TokenBucketRateLimiter implements RateLimiter {
     @Override
     public RateLimiterConfig getRateLimiterConfig() {
         return RateLimiterConfig.custom()
-                .limitForPeriod(burst)
-                .limitRefreshPeriod(Duration.ofNanos(Math.max(1, Math.round(burst / qps * 1e9))))
+                .limitForPeriod(bucket.burst())
+                .limitRefreshPeriod(Duration.ofNanos(Math.max(1, Math.round(bucket.burst() / bucket.qps() * 1e9))))
                 .timeoutDuration(timeout)
                 .build();
     }
@@ -163,22 +132,6 @@ public final class TokenBucketRateLimiter implements RateLimiter {
     @Override
     public EventPublisher getEventPublisher() {
         return events;
-    }
-
-    /** Adds the tokens earned since the last update; returns now. Caller holds the lock. */
-    private long refill() {
-        long now = nanoClock.getAsLong();
-        long elapsed = now - lastNanos;
-        if (elapsed > 0) {
-            tokens = Math.min(burst, tokens + elapsed / 1e9 * qps);
-            lastNanos = now;
-        }
-        return lastNanos;
-    }
-
-    private synchronized double tokensNow() {
-        refill();
-        return tokens;
     }
 
     private void publish(boolean success, int permits) {
@@ -201,17 +154,16 @@ public final class TokenBucketRateLimiter implements RateLimiter {
         /** Reservations whose token has not been earned yet: the debt, rounded up. */
         @Override
         public int getNumberOfWaitingThreads() {
-            double t = tokensNow();
+            double t = bucket.available();
             return t >= 0 ? 0 : (int) Math.ceil(-t);
         }
 
         /** Whole tokens available now; negative while reservations wait. */
         @Override
         public int getAvailablePermissions() {
-            return (int) Math.floor(tokensNow());
+            return (int) Math.floor(bucket.available());
         }
     }
-
     private static final class Events extends EventProcessor<RateLimiterEvent> implements EventPublisher {
         @Override
         public EventPublisher onSuccess(EventConsumer<RateLimiterOnSuccessEvent> consumer) {

@@ -2,6 +2,7 @@ package dev.flotilla.resilience;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.flotilla.core.ratelimit.TokenBucket;
 import io.github.resilience4j.ratelimiter.event.RateLimiterEvent;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -15,7 +16,7 @@ class TokenBucketRateLimiterTest {
     private final AtomicLong clock = new AtomicLong(1_000_000_000L);
 
     private TokenBucketRateLimiter bucket(double qps, int burst, Duration timeout) {
-        return new TokenBucketRateLimiter("test", qps, burst, timeout, Map.of("host", "h:1"), clock::get);
+        return new TokenBucketRateLimiter("test", new TokenBucket(qps, burst, clock::get), timeout, Map.of("host", "h:1"));
     }
 
     @Test
