@@ -39,7 +39,16 @@ class ArchitectureRulesCanFailTest {
     @Test
     void aShardingClassUsingResilienceBreaksTheModuleRule() {
         assertThat(violations(ArchitectureTest.MODULES, dev.flotilla.sharding.planted.UsesResilience.class,
-                dev.flotilla.resilience.GuardConfig.class)).contains("UsesResilience");
+                dev.flotilla.resilience.guard.GuardConfig.class)).contains("UsesResilience");
+    }
+
+    @Test
+    void theGuardUsingFabric8OrItsAdapterBreaksTheGuardRule() {
+        assertThat(violations(ArchitectureTest.GUARD_WITHOUT_FABRIC8, dev.flotilla.resilience.guard.planted.UsesFabric8.class))
+                .contains("UsesFabric8").contains("io.fabric8.kubernetes.client.http.HttpRequest");
+        assertThat(violations(ArchitectureTest.GUARD_WITHOUT_FABRIC8, dev.flotilla.resilience.guard.planted.UsesTheAdapter.class,
+                dev.flotilla.resilience.fabric8.GuardedClients.class))
+                .contains("UsesTheAdapter").contains("dev.flotilla.resilience.fabric8.GuardedClients");
     }
 
     @Test

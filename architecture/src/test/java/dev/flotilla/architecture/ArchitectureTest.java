@@ -83,6 +83,16 @@ public final class ArchitectureTest {
             .whereLayer("Manager").mayNotBeAccessedByAnyLayer()
             .as("controller-core's packages are layered: reconcile, ratelimit <- queue <- metrics, cache <- controller <- manager");
 
+    /**
+     * Inside resilience: the API guard (classification, budgets, breaker, retry) knows no HTTP client. It
+     * reaches fabric8 only through its adapter, {@code resilience.fabric8}, which depends on the guard and
+     * not the other way round, so the guard's policy can be read, tested and reused without fabric8.
+     */
+    @ArchTest
+    public static final ArchRule GUARD_WITHOUT_FABRIC8 = noClasses().that().resideInAPackage("dev.flotilla.resilience.guard..")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.flotilla.resilience.fabric8..", "io.fabric8..")
+            .as("the API guard (resilience.guard) depends neither on its fabric8 adapter (resilience.fabric8) nor on fabric8");
+
     /** No two packages depend on each other, directly or around a loop. */
     @ArchTest
     public static final ArchRule NO_PACKAGE_CYCLES = slices().matching("dev.flotilla.(**)").should().beFreeOfCycles()
