@@ -5,6 +5,8 @@ import dev.flotilla.cli.DurationConverter;
 import dev.flotilla.cli.CliException;
 import dev.flotilla.cli.ExitCode;
 import dev.flotilla.core.settings.Durations;
+import dev.flotilla.core.settings.InvalidSettingsException;
+import dev.flotilla.core.settings.SettingsFile;
 import dev.flotilla.manager.cli.ShardingSettings;
 import dev.flotilla.manager.cluster.ClusterOptions;
 import dev.flotilla.core.controller.ControllerBuilder;
@@ -208,20 +210,28 @@ final class RunCommand implements Callable<Integer> {
         return required;
     }
 
-    /** The guard's settings: defaults, then --config, then --qps/--burst; any problem is a configuration error. */
-    GuardConfig guardConfig() {
-        Map<String, String> values = configValues();
+    /**
+     * The guard's settings: defaults, then the resilience.* keys of {@code file} (the --config file), then
+     * --qps/--burst, which replace the file's values before they are read, so a bad value they override never
+     * matters. Any problem is a configuration error on one line naming the key (and the file).
+     */
+    GuardConfig guardConfig(SettingsFile file) {
+        SettingsFile withFlags = file;
+        if (qps != null || burst != null) {
+            // A problem may now come from the file or from a flag: messages name both.
+            withFlags = SettingsFile.of(file.values().isEmpty() ? "--qps/--burst" : file.origin() + " with --qps/--burst",
+                    file.values());
+        }
         if (qps != null) {
-            values.put(GuardConfig.KEY_QPS, Double.toString(qps));
+            withFlags = withFlags.with(GuardConfig.KEY_QPS, Double.toString(qps));
         }
         if (burst != null) {
-            values.put(GuardConfig.KEY_BURST, Integer.toString(burst));
+            withFlags = withFlags.with(GuardConfig.KEY_BURST, Integer.toString(burst));
         }
         try {
-            return GuardConfig.fromMap(values);
-        } catch (IllegalArgumentException e) {
-            throw new CliException(ExitCode.CONFIG, (configFile == null ? "" : "config " + configFile + ": ")
-                    + e.getMessage().replace('\n', ' '), e);
+            return GuardConfig.from(withFlags);
+        } catch (IllegalArgumentException e) { // InvalidSettingsException included
+            throw new CliException(ExitCode.CONFIG, e.getMessage().replace('\n', ' '), e);
         }
     }
 
@@ -229,7 +239,12 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         main.logging();
         validate();
-        GuardConfig guard = guardConfig();
+        GuardConfig guard;
+        try {
+            guard = guardConfig(configFile == null ? SettingsFile.empty() : SettingsFile.read(configFile));
+        } catch (InvalidSettingsException unreadable) {
+            throw new CliException(ExitCode.CONFIG, unreadable.getMessage(), unreadable);
+        }
         Optional<ShardingConfig> shardingConfig = shardingConfig(new ShardingSettings(System.getenv(), ShardingSettings::hostname));
         KubeconfigLoader.Loaded loaded = cluster.load();
         String serverVersion = StartupChecks.verify(loaded.config(), loaded.source(),

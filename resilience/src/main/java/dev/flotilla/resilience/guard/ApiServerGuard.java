@@ -44,11 +44,11 @@ final class ApiServerGuard {
         breaker.getEventPublisher().onStateTransition(event -> {
             var transition = event.getStateTransition();
             if (transition.getToState() == CircuitBreaker.State.OPEN) {
-                openUntilNanos = System.nanoTime() + config.waitInOpenState().toNanos();
+                openUntilNanos = System.nanoTime() + config.breaker().waitInOpenState().toNanos();
                 log.atWarn().addKeyValue("apiServer", apiServer).addKeyValue("from", transition.getFromState())
                         .addKeyValue("failureRate", breaker.getMetrics().getFailureRate())
                         .addKeyValue("slowCallRate", breaker.getMetrics().getSlowCallRate())
-                        .addKeyValue("waitInOpenState", config.waitInOpenState())
+                        .addKeyValue("waitInOpenState", config.breaker().waitInOpenState())
                         .log("circuit breaker opened: requests fail fast until the next probe");
             } else {
                 log.atInfo().addKeyValue("apiServer", apiServer).addKeyValue("from", transition.getFromState())
@@ -66,9 +66,9 @@ final class ApiServerGuard {
         CircuitBreaker.State state = breaker.getState();
         Duration retryAfter = switch (state) {
             case OPEN -> Duration.ofNanos(Math.max(0, openUntilNanos - System.nanoTime()));
-            case HALF_OPEN -> HALF_OPEN_HINT.compareTo(config.waitInOpenState()) < 0
-                    ? HALF_OPEN_HINT : config.waitInOpenState();
-            default -> config.waitInOpenState();
+            case HALF_OPEN -> HALF_OPEN_HINT.compareTo(config.breaker().waitInOpenState()) < 0
+                    ? HALF_OPEN_HINT : config.breaker().waitInOpenState();
+            default -> config.breaker().waitInOpenState();
         };
         return new NotSent.BreakerOpen(apiServer, retryAfter, state.name());
     }

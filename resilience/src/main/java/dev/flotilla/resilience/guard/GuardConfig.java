@@ -1,5 +1,8 @@
 package dev.flotilla.resilience.guard;
 
+import dev.flotilla.core.settings.InvalidSettingsException;
+import dev.flotilla.core.settings.SettingsFile;
+import dev.flotilla.core.settings.SettingsSection;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig.SlidingWindowType;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
@@ -9,64 +12,33 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Properties;
-import java.util.function.BiConsumer;
-import java.util.function.Function;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Everything the API guard can be tuned with: the client-side rate limits, the circuit breaker per
- * API server and the retry policy. Immutable; the canonical constructor rejects invalid values
- * with a message that names the configuration key.
+ * Everything the API guard can be tuned with, one record per pattern: the client-side {@link RateLimits}, the
+ * {@link CircuitBreakerSettings} per API server and the {@link RetrySettings}. Immutable; each record's canonical
+ * constructor rejects invalid values with a message that names the settings key. The keys are {@link #SETTINGS},
+ * all under {@code resilience.}; {@link #from(SettingsFile)} reads them through core's settings reader.
  *
  * <pre>{@code
  * GuardConfig guard = GuardConfig.builder().qps(50).burst(100).build();
- * GuardConfig fromFile = GuardConfig.fromMap(Map.of("resilience.qps", "50", "resilience.burst", "100"));
+ * GuardConfig fromFile = GuardConfig.from(SettingsFile.of("config flotilla.properties",
+ *         Map.of("resilience.qps", "50", "resilience.retry.max-attempts", "2")));
+ * double qps = fromFile.rateLimits().qps();          // 50
+ * int attempts = fromFile.retry().maxAttempts();     // 2
+ * Duration open = fromFile.breaker().waitInOpenState(); // the default, 5s
  * }</pre>
  *
- * @param qps                    sustained requests per second (token bucket refill rate), watches charged once per
- *                               connection, leases excluded
- * @param burst                  token bucket capacity for normal requests
- * @param leaseQps               refill rate of the separate budget for reads and writes of single Lease objects
- * @param leaseBurst             capacity of the lease budget
- * @param maxPermitWait          the longest a request may wait for a permit; a request that would wait longer
- *                               fails with {@link RequestThrottledException} (0 = never wait)
- * @param failureRateThreshold   percentage of failed calls (5xx, timeouts, connection errors) in the sliding
- *                               window at or above which the breaker opens
- * @param slidingWindowType      COUNT_BASED (last N calls) or TIME_BASED (calls of the last N seconds)
- * @param slidingWindowSize      N: calls for a count-based window, seconds for a time-based one
- * @param minimumCalls           calls the window must hold before the failure rate is evaluated
- * @param waitInOpenState        how long the breaker fails fast before letting probes through
- * @param halfOpenCalls          probe calls let through in the half-open state
- * @param slowCallDuration       a call that takes longer counts as slow
- * @param slowCallRateThreshold  percentage of slow calls at or above which the breaker opens
- * @param retryMaxAttempts       attempts per request, the first included (1 = never retry)
- * @param retryBaseBackoff       the full-jitter backoff before retry n is uniform in [0, min(max, base * 2^(n-1))]
- * @param retryMaxBackoff        cap of the backoff
- * @param maxRetryAfter          the longest a 429/503 {@code Retry-After} is honoured; larger values wait this long
+ * @param rateLimits the token buckets (requests and leases) and how long a request may wait for a permit
+ * @param breaker    the circuit breaker per API server
+ * @param retry      the retry policy and its waits
  */
-public record GuardConfig(
-        double qps,
-        int burst,
-        double leaseQps,
-        int leaseBurst,
-        Duration maxPermitWait,
-        double failureRateThreshold,
-        SlidingWindowType slidingWindowType,
-        int slidingWindowSize,
-        int minimumCalls,
-        Duration waitInOpenState,
-        int halfOpenCalls,
-        Duration slowCallDuration,
-        double slowCallRateThreshold,
-        int retryMaxAttempts,
-        Duration retryBaseBackoff,
-        Duration retryMaxBackoff,
-        Duration maxRetryAfter) {
-
-    /** Prefix of every key {@link #fromMap} reads; other keys are ignored. */
-    public static final String PREFIX = "resilience.";
+public record GuardConfig(RateLimits rateLimits, CircuitBreakerSettings breaker, RetrySettings retry) {
 
     // ---- Defaults: each one defined here, once, with the reason for the value. ----
 
@@ -114,24 +86,35 @@ public record GuardConfig(
      */
     public static final Duration DEFAULT_MAX_RETRY_AFTER = Duration.ofSeconds(10);
 
-    // ---- Keys for fromMap / fromProperties. ----
-    public static final String KEY_QPS = PREFIX + "qps";
-    public static final String KEY_BURST = PREFIX + "burst";
-    public static final String KEY_LEASE_QPS = PREFIX + "lease-qps";
-    public static final String KEY_LEASE_BURST = PREFIX + "lease-burst";
-    public static final String KEY_MAX_PERMIT_WAIT = PREFIX + "max-permit-wait";
-    public static final String KEY_FAILURE_RATE_THRESHOLD = PREFIX + "breaker.failure-rate-threshold";
-    public static final String KEY_SLIDING_WINDOW_TYPE = PREFIX + "breaker.sliding-window-type";
-    public static final String KEY_SLIDING_WINDOW_SIZE = PREFIX + "breaker.sliding-window-size";
-    public static final String KEY_MINIMUM_CALLS = PREFIX + "breaker.minimum-calls";
-    public static final String KEY_WAIT_IN_OPEN_STATE = PREFIX + "breaker.wait-in-open-state";
-    public static final String KEY_HALF_OPEN_CALLS = PREFIX + "breaker.half-open-calls";
-    public static final String KEY_SLOW_CALL_DURATION = PREFIX + "breaker.slow-call-duration";
-    public static final String KEY_SLOW_CALL_RATE_THRESHOLD = PREFIX + "breaker.slow-call-rate-threshold";
-    public static final String KEY_RETRY_MAX_ATTEMPTS = PREFIX + "retry.max-attempts";
-    public static final String KEY_RETRY_BASE_BACKOFF = PREFIX + "retry.base-backoff";
-    public static final String KEY_RETRY_MAX_BACKOFF = PREFIX + "retry.max-backoff";
-    public static final String KEY_MAX_RETRY_AFTER = PREFIX + "retry.max-retry-after";
+    // ---- Keys: the guard reads these and no others (SETTINGS), all under "resilience.". ----
+    public static final String KEY_QPS = "resilience.qps";
+    public static final String KEY_BURST = "resilience.burst";
+    public static final String KEY_LEASE_QPS = "resilience.lease-qps";
+    public static final String KEY_LEASE_BURST = "resilience.lease-burst";
+    public static final String KEY_MAX_PERMIT_WAIT = "resilience.max-permit-wait";
+    public static final String KEY_FAILURE_RATE_THRESHOLD = "resilience.breaker.failure-rate-threshold";
+    public static final String KEY_SLIDING_WINDOW_TYPE = "resilience.breaker.sliding-window-type";
+    public static final String KEY_SLIDING_WINDOW_SIZE = "resilience.breaker.sliding-window-size";
+    public static final String KEY_MINIMUM_CALLS = "resilience.breaker.minimum-calls";
+    public static final String KEY_WAIT_IN_OPEN_STATE = "resilience.breaker.wait-in-open-state";
+    public static final String KEY_HALF_OPEN_CALLS = "resilience.breaker.half-open-calls";
+    public static final String KEY_SLOW_CALL_DURATION = "resilience.breaker.slow-call-duration";
+    public static final String KEY_SLOW_CALL_RATE_THRESHOLD = "resilience.breaker.slow-call-rate-threshold";
+    public static final String KEY_RETRY_MAX_ATTEMPTS = "resilience.retry.max-attempts";
+    public static final String KEY_RETRY_BASE_BACKOFF = "resilience.retry.base-backoff";
+    public static final String KEY_RETRY_MAX_BACKOFF = "resilience.retry.max-backoff";
+    public static final String KEY_MAX_RETRY_AFTER = "resilience.retry.max-retry-after";
+
+    /**
+     * The guard's section of a settings file: prefix {@code resilience}, every key above. A program passes it to
+     * {@link SettingsFile#requireKnownKeys} with its other components' sections, so that a mistyped
+     * {@code resilience.*} key is refused rather than ignored.
+     */
+    public static final SettingsSection SETTINGS = new SettingsSection("resilience", new TreeSet<>(List.of(
+            KEY_QPS, KEY_BURST, KEY_LEASE_QPS, KEY_LEASE_BURST, KEY_MAX_PERMIT_WAIT,
+            KEY_FAILURE_RATE_THRESHOLD, KEY_SLIDING_WINDOW_TYPE, KEY_SLIDING_WINDOW_SIZE, KEY_MINIMUM_CALLS,
+            KEY_WAIT_IN_OPEN_STATE, KEY_HALF_OPEN_CALLS, KEY_SLOW_CALL_DURATION, KEY_SLOW_CALL_RATE_THRESHOLD,
+            KEY_RETRY_MAX_ATTEMPTS, KEY_RETRY_BASE_BACKOFF, KEY_RETRY_MAX_BACKOFF, KEY_MAX_RETRY_AFTER)));
 
     /** Upper bounds that catch typos (an extra zero) rather than express a policy. */
     static final double MAX_QPS = 100_000;
@@ -140,43 +123,105 @@ public record GuardConfig(
     static final Duration MAX_DURATION = Duration.ofHours(1);
 
     public GuardConfig {
-        Objects.requireNonNull(maxPermitWait, KEY_MAX_PERMIT_WAIT);
-        Objects.requireNonNull(slidingWindowType, KEY_SLIDING_WINDOW_TYPE);
-        Objects.requireNonNull(waitInOpenState, KEY_WAIT_IN_OPEN_STATE);
-        Objects.requireNonNull(slowCallDuration, KEY_SLOW_CALL_DURATION);
-        Objects.requireNonNull(retryBaseBackoff, KEY_RETRY_BASE_BACKOFF);
-        Objects.requireNonNull(retryMaxBackoff, KEY_RETRY_MAX_BACKOFF);
-        Objects.requireNonNull(maxRetryAfter, KEY_MAX_RETRY_AFTER);
-        List<String> problems = new ArrayList<>();
-        rate(problems, KEY_QPS, qps);
-        range(problems, KEY_BURST, burst, 1, MAX_BURST);
-        rate(problems, KEY_LEASE_QPS, leaseQps);
-        range(problems, KEY_LEASE_BURST, leaseBurst, 1, MAX_BURST);
-        duration(problems, KEY_MAX_PERMIT_WAIT, maxPermitWait, true);
-        percentage(problems, KEY_FAILURE_RATE_THRESHOLD, failureRateThreshold);
-        range(problems, KEY_SLIDING_WINDOW_SIZE, slidingWindowSize, 1, MAX_BURST);
-        range(problems, KEY_MINIMUM_CALLS, minimumCalls, 1, MAX_BURST);
-        if (slidingWindowType == SlidingWindowType.COUNT_BASED && minimumCalls > slidingWindowSize) {
-            problems.add(KEY_MINIMUM_CALLS + " (" + minimumCalls + ") must not exceed " + KEY_SLIDING_WINDOW_SIZE
-                    + " (" + slidingWindowSize + ") for a count-based window: the breaker could never evaluate");
+        Objects.requireNonNull(rateLimits, "rateLimits");
+        Objects.requireNonNull(breaker, "breaker");
+        Objects.requireNonNull(retry, "retry");
+    }
+
+    /**
+     * The client-side budgets of one API server: a token bucket for requests and one for single Lease objects.
+     *
+     * @param qps           sustained requests per second (token bucket refill rate), watches charged once per
+     *                      connection, leases excluded ({@value #KEY_QPS})
+     * @param burst         token bucket capacity for normal requests ({@value #KEY_BURST})
+     * @param leaseQps      refill rate of the separate budget for reads and writes of single Lease objects
+     *                      ({@value #KEY_LEASE_QPS})
+     * @param leaseBurst    capacity of the lease budget ({@value #KEY_LEASE_BURST})
+     * @param maxPermitWait the longest a request may wait for a permit; a request that would wait longer is not
+     *                      sent ({@link NotSent.Throttled}); 0 = never wait ({@value #KEY_MAX_PERMIT_WAIT})
+     */
+    public record RateLimits(double qps, int burst, double leaseQps, int leaseBurst, Duration maxPermitWait) {
+        public RateLimits {
+            Objects.requireNonNull(maxPermitWait, KEY_MAX_PERMIT_WAIT);
+            List<String> problems = new ArrayList<>();
+            rate(problems, KEY_QPS, qps);
+            range(problems, KEY_BURST, burst, 1, MAX_BURST);
+            rate(problems, KEY_LEASE_QPS, leaseQps);
+            range(problems, KEY_LEASE_BURST, leaseBurst, 1, MAX_BURST);
+            duration(problems, KEY_MAX_PERMIT_WAIT, maxPermitWait, true);
+            requireNone(problems);
         }
-        duration(problems, KEY_WAIT_IN_OPEN_STATE, waitInOpenState, false);
-        if (!waitInOpenState.isNegative() && !waitInOpenState.isZero() && waitInOpenState.toMillis() < 1) {
-            problems.add(KEY_WAIT_IN_OPEN_STATE + " must be at least 1ms, got " + format(waitInOpenState));
+    }
+
+    /**
+     * The circuit breaker of one API server.
+     *
+     * @param failureRateThreshold  percentage of failed calls (5xx, timeouts, connection errors) in the sliding
+     *                              window at or above which the breaker opens ({@value #KEY_FAILURE_RATE_THRESHOLD})
+     * @param slidingWindowType     COUNT_BASED (last N calls) or TIME_BASED (calls of the last N seconds)
+     *                              ({@value #KEY_SLIDING_WINDOW_TYPE})
+     * @param slidingWindowSize     N: calls for a count-based window, seconds for a time-based one
+     *                              ({@value #KEY_SLIDING_WINDOW_SIZE})
+     * @param minimumCalls          calls the window must hold before the failure rate is evaluated
+     *                              ({@value #KEY_MINIMUM_CALLS})
+     * @param waitInOpenState       how long the breaker fails fast before letting probes through
+     *                              ({@value #KEY_WAIT_IN_OPEN_STATE})
+     * @param halfOpenCalls         probe calls let through in the half-open state ({@value #KEY_HALF_OPEN_CALLS})
+     * @param slowCallDuration      a call that takes longer counts as slow ({@value #KEY_SLOW_CALL_DURATION})
+     * @param slowCallRateThreshold percentage of slow calls at or above which the breaker opens
+     *                              ({@value #KEY_SLOW_CALL_RATE_THRESHOLD})
+     */
+    public record CircuitBreakerSettings(double failureRateThreshold, SlidingWindowType slidingWindowType,
+            int slidingWindowSize, int minimumCalls, Duration waitInOpenState, int halfOpenCalls,
+            Duration slowCallDuration, double slowCallRateThreshold) {
+        public CircuitBreakerSettings {
+            Objects.requireNonNull(slidingWindowType, KEY_SLIDING_WINDOW_TYPE);
+            Objects.requireNonNull(waitInOpenState, KEY_WAIT_IN_OPEN_STATE);
+            Objects.requireNonNull(slowCallDuration, KEY_SLOW_CALL_DURATION);
+            List<String> problems = new ArrayList<>();
+            percentage(problems, KEY_FAILURE_RATE_THRESHOLD, failureRateThreshold);
+            range(problems, KEY_SLIDING_WINDOW_SIZE, slidingWindowSize, 1, MAX_BURST);
+            range(problems, KEY_MINIMUM_CALLS, minimumCalls, 1, MAX_BURST);
+            if (slidingWindowType == SlidingWindowType.COUNT_BASED && minimumCalls > slidingWindowSize) {
+                problems.add(KEY_MINIMUM_CALLS + " (" + minimumCalls + ") must not exceed " + KEY_SLIDING_WINDOW_SIZE
+                        + " (" + slidingWindowSize + ") for a count-based window: the breaker could never evaluate");
+            }
+            duration(problems, KEY_WAIT_IN_OPEN_STATE, waitInOpenState, false);
+            if (!waitInOpenState.isNegative() && !waitInOpenState.isZero() && waitInOpenState.toMillis() < 1) {
+                problems.add(KEY_WAIT_IN_OPEN_STATE + " must be at least 1ms, got " + format(waitInOpenState));
+            }
+            range(problems, KEY_HALF_OPEN_CALLS, halfOpenCalls, 1, MAX_BURST);
+            duration(problems, KEY_SLOW_CALL_DURATION, slowCallDuration, false);
+            percentage(problems, KEY_SLOW_CALL_RATE_THRESHOLD, slowCallRateThreshold);
+            requireNone(problems);
         }
-        range(problems, KEY_HALF_OPEN_CALLS, halfOpenCalls, 1, MAX_BURST);
-        duration(problems, KEY_SLOW_CALL_DURATION, slowCallDuration, false);
-        percentage(problems, KEY_SLOW_CALL_RATE_THRESHOLD, slowCallRateThreshold);
-        range(problems, KEY_RETRY_MAX_ATTEMPTS, retryMaxAttempts, 1, MAX_ATTEMPTS);
-        duration(problems, KEY_RETRY_BASE_BACKOFF, retryBaseBackoff, false);
-        duration(problems, KEY_RETRY_MAX_BACKOFF, retryMaxBackoff, false);
-        if (retryMaxBackoff.compareTo(retryBaseBackoff) < 0) {
-            problems.add(KEY_RETRY_MAX_BACKOFF + " (" + format(retryMaxBackoff) + ") must not be less than "
-                    + KEY_RETRY_BASE_BACKOFF + " (" + format(retryBaseBackoff) + ")");
-        }
-        duration(problems, KEY_MAX_RETRY_AFTER, maxRetryAfter, false);
-        if (!problems.isEmpty()) {
-            throw new InvalidGuardConfigException(problems);
+    }
+
+    /**
+     * When and how long the guard waits before repeating a failed attempt.
+     *
+     * @param maxAttempts   attempts per request, the first included; 1 = never retry ({@value #KEY_RETRY_MAX_ATTEMPTS})
+     * @param baseBackoff   the full-jitter backoff before retry n is uniform in [0, min(max, base * 2^(n-1))]
+     *                      ({@value #KEY_RETRY_BASE_BACKOFF})
+     * @param maxBackoff    cap of the backoff ({@value #KEY_RETRY_MAX_BACKOFF})
+     * @param maxRetryAfter the longest a 429/503 {@code Retry-After} is honoured; larger values wait this long
+     *                      ({@value #KEY_MAX_RETRY_AFTER})
+     */
+    public record RetrySettings(int maxAttempts, Duration baseBackoff, Duration maxBackoff, Duration maxRetryAfter) {
+        public RetrySettings {
+            Objects.requireNonNull(baseBackoff, KEY_RETRY_BASE_BACKOFF);
+            Objects.requireNonNull(maxBackoff, KEY_RETRY_MAX_BACKOFF);
+            Objects.requireNonNull(maxRetryAfter, KEY_MAX_RETRY_AFTER);
+            List<String> problems = new ArrayList<>();
+            range(problems, KEY_RETRY_MAX_ATTEMPTS, maxAttempts, 1, MAX_ATTEMPTS);
+            duration(problems, KEY_RETRY_BASE_BACKOFF, baseBackoff, false);
+            duration(problems, KEY_RETRY_MAX_BACKOFF, maxBackoff, false);
+            if (maxBackoff.compareTo(baseBackoff) < 0) {
+                problems.add(KEY_RETRY_MAX_BACKOFF + " (" + format(maxBackoff) + ") must not be less than "
+                        + KEY_RETRY_BASE_BACKOFF + " (" + format(baseBackoff) + ")");
+            }
+            duration(problems, KEY_MAX_RETRY_AFTER, maxRetryAfter, false);
+            requireNone(problems);
         }
     }
 
@@ -195,72 +240,84 @@ public record GuardConfig(
     }
 
     /**
-     * Reads the keys under {@value #PREFIX} from {@code values} on top of the defaults. Keys outside the prefix
-     * are ignored, so a whole configuration file can be passed; an unknown key under the prefix, an unparsable
-     * value or an invalid combination fails with every problem listed, e.g. {@code resilience.qps=abc: not a
-     * number}. Durations are written {@code 500ms}, {@code 5s}, {@code 2m}, {@code 1h} or ISO-8601 ({@code PT5S}).
+     * Reads the guard's keys ({@link #SETTINGS}) of {@code file} on top of the defaults; other keys are left to
+     * their components (the program checks for unknown ones with {@link SettingsFile#requireKnownKeys}).
+     * Durations are written {@code 500ms}, {@code 1.5s}, {@code 2m}, {@code 1h} or ISO-8601 ({@code PT5S}).
+     *
+     * @throws InvalidSettingsException listing every problem, each naming the file and the key: an unparsable
+     *                                  value ({@code config f: resilience.qps=abc: not a number}), a value out of
+     *                                  range or an invalid combination (naming both keys)
      */
-    public static GuardConfig fromMap(Map<String, String> values) {
-        Objects.requireNonNull(values, "values");
-        Builder builder = builder();
+    public static GuardConfig from(SettingsFile file) {
+        SettingsFile.Section section = file.section(SETTINGS);
+        Builder b = builder();
         List<String> problems = new ArrayList<>();
-        for (var entry : new java.util.TreeMap<>(values).entrySet()) {
-            String key = entry.getKey();
-            if (key == null || !key.startsWith(PREFIX)) {
-                continue;
-            }
-            Setter setter = SETTERS.get(key);
-            String raw = entry.getValue() == null ? "" : entry.getValue().trim();
-            if (setter == null) {
-                problems.add(key + ": unknown key (known: " + String.join(", ", SETTERS.keySet()) + ")");
-                continue;
-            }
+        read(problems, () -> section.number(KEY_QPS), b::qps);
+        read(problems, () -> section.read(KEY_BURST, GuardConfig::parseInt), b::burst);
+        read(problems, () -> section.number(KEY_LEASE_QPS), b::leaseQps);
+        read(problems, () -> section.read(KEY_LEASE_BURST, GuardConfig::parseInt), b::leaseBurst);
+        read(problems, () -> section.read(KEY_MAX_PERMIT_WAIT, GuardConfig::parseDuration), b::maxPermitWait);
+        read(problems, () -> section.number(KEY_FAILURE_RATE_THRESHOLD), b::failureRateThreshold);
+        read(problems, () -> section.read(KEY_SLIDING_WINDOW_TYPE, GuardConfig::parseWindowType), b::slidingWindowType);
+        read(problems, () -> section.read(KEY_SLIDING_WINDOW_SIZE, GuardConfig::parseInt), b::slidingWindowSize);
+        read(problems, () -> section.read(KEY_MINIMUM_CALLS, GuardConfig::parseInt), b::minimumCalls);
+        read(problems, () -> section.read(KEY_WAIT_IN_OPEN_STATE, GuardConfig::parseDuration), b::waitInOpenState);
+        read(problems, () -> section.read(KEY_HALF_OPEN_CALLS, GuardConfig::parseInt), b::halfOpenCalls);
+        read(problems, () -> section.read(KEY_SLOW_CALL_DURATION, GuardConfig::parseDuration), b::slowCallDuration);
+        read(problems, () -> section.number(KEY_SLOW_CALL_RATE_THRESHOLD), b::slowCallRateThreshold);
+        read(problems, () -> section.read(KEY_RETRY_MAX_ATTEMPTS, GuardConfig::parseInt), b::retryMaxAttempts);
+        read(problems, () -> section.read(KEY_RETRY_BASE_BACKOFF, GuardConfig::parseDuration), b::retryBaseBackoff);
+        read(problems, () -> section.read(KEY_RETRY_MAX_BACKOFF, GuardConfig::parseDuration), b::retryMaxBackoff);
+        read(problems, () -> section.read(KEY_MAX_RETRY_AFTER, GuardConfig::parseDuration), b::maxRetryAfter);
+        if (problems.isEmpty()) {
             try {
-                setter.apply(builder, raw);
-            } catch (IllegalArgumentException e) {
-                problems.add(key + "=" + raw + ": " + e.getMessage());
+                return b.build();
+            } catch (InvalidGuardConfigException e) {
+                e.problems().forEach(problem -> problems.add(section.origin() + ": " + problem));
             }
         }
-        if (!problems.isEmpty()) {
-            throw new InvalidGuardConfigException(problems);
-        }
-        return builder.build();
+        throw new InvalidSettingsException(problems);
     }
 
-    /** {@link #fromMap} over the string properties of {@code properties}. */
-    public static GuardConfig fromProperties(Properties properties) {
-        Objects.requireNonNull(properties, "properties");
-        Map<String, String> values = new LinkedHashMap<>();
-        for (String name : properties.stringPropertyNames()) {
-            values.put(name, properties.getProperty(name));
+    /** Reads one key into the builder; a value that does not parse adds its problem (file, key, value, why). */
+    private static <T> void read(List<String> problems, Supplier<Optional<T>> value, Consumer<T> set) {
+        try {
+            value.get().ifPresent(set);
+        } catch (InvalidSettingsException e) {
+            problems.addAll(e.problems());
         }
-        return fromMap(values);
     }
 
-    /** This configuration as the keys {@link #fromMap} reads, for logs and documentation. */
+    /** This configuration as the keys {@link #from(SettingsFile)} reads, for logs and documentation. */
     public Map<String, String> toMap() {
         Map<String, String> map = new LinkedHashMap<>();
-        map.put(KEY_QPS, number(qps));
-        map.put(KEY_BURST, Integer.toString(burst));
-        map.put(KEY_LEASE_QPS, number(leaseQps));
-        map.put(KEY_LEASE_BURST, Integer.toString(leaseBurst));
-        map.put(KEY_MAX_PERMIT_WAIT, format(maxPermitWait));
-        map.put(KEY_FAILURE_RATE_THRESHOLD, number(failureRateThreshold));
-        map.put(KEY_SLIDING_WINDOW_TYPE, slidingWindowType == SlidingWindowType.TIME_BASED ? "time" : "count");
-        map.put(KEY_SLIDING_WINDOW_SIZE, Integer.toString(slidingWindowSize));
-        map.put(KEY_MINIMUM_CALLS, Integer.toString(minimumCalls));
-        map.put(KEY_WAIT_IN_OPEN_STATE, format(waitInOpenState));
-        map.put(KEY_HALF_OPEN_CALLS, Integer.toString(halfOpenCalls));
-        map.put(KEY_SLOW_CALL_DURATION, format(slowCallDuration));
-        map.put(KEY_SLOW_CALL_RATE_THRESHOLD, number(slowCallRateThreshold));
-        map.put(KEY_RETRY_MAX_ATTEMPTS, Integer.toString(retryMaxAttempts));
-        map.put(KEY_RETRY_BASE_BACKOFF, format(retryBaseBackoff));
-        map.put(KEY_RETRY_MAX_BACKOFF, format(retryMaxBackoff));
-        map.put(KEY_MAX_RETRY_AFTER, format(maxRetryAfter));
+        map.put(KEY_QPS, number(rateLimits.qps()));
+        map.put(KEY_BURST, Integer.toString(rateLimits.burst()));
+        map.put(KEY_LEASE_QPS, number(rateLimits.leaseQps()));
+        map.put(KEY_LEASE_BURST, Integer.toString(rateLimits.leaseBurst()));
+        map.put(KEY_MAX_PERMIT_WAIT, format(rateLimits.maxPermitWait()));
+        map.put(KEY_FAILURE_RATE_THRESHOLD, number(breaker.failureRateThreshold()));
+        map.put(KEY_SLIDING_WINDOW_TYPE, breaker.slidingWindowType() == SlidingWindowType.TIME_BASED ? "time" : "count");
+        map.put(KEY_SLIDING_WINDOW_SIZE, Integer.toString(breaker.slidingWindowSize()));
+        map.put(KEY_MINIMUM_CALLS, Integer.toString(breaker.minimumCalls()));
+        map.put(KEY_WAIT_IN_OPEN_STATE, format(breaker.waitInOpenState()));
+        map.put(KEY_HALF_OPEN_CALLS, Integer.toString(breaker.halfOpenCalls()));
+        map.put(KEY_SLOW_CALL_DURATION, format(breaker.slowCallDuration()));
+        map.put(KEY_SLOW_CALL_RATE_THRESHOLD, number(breaker.slowCallRateThreshold()));
+        map.put(KEY_RETRY_MAX_ATTEMPTS, Integer.toString(retry.maxAttempts()));
+        map.put(KEY_RETRY_BASE_BACKOFF, format(retry.baseBackoff()));
+        map.put(KEY_RETRY_MAX_BACKOFF, format(retry.maxBackoff()));
+        map.put(KEY_MAX_RETRY_AFTER, format(retry.maxRetryAfter()));
         return map;
     }
 
-    // ---- Validation helpers ----
+    // ---- Validation helpers (messages name the key) ----
+
+    private static void requireNone(List<String> problems) {
+        if (!problems.isEmpty()) {
+            throw new InvalidGuardConfigException(problems);
+        }
+    }
 
     private static void rate(List<String> problems, String key, double value) {
         if (!(value > 0) || Double.isInfinite(value) || value > MAX_QPS) {
@@ -312,7 +369,11 @@ public record GuardConfig(
         return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
     }
 
-    // ---- Parsing helpers (messages become "<key>=<value>: <message>") ----
+    // ---- Parsers handed to core's reader (SettingsFile.Section.read), which makes a failure's message
+    // "<file>: <key>=<value>: <message>". Durations are the guard's own because it accepts more than core's
+    // Durations (positive, whole ms/s/m/h): zero (max-permit-wait=0s means never wait), fractions (1.5s) and
+    // ns/us, so that everything toMap writes reads back. Whole numbers are parsed here so that one too large
+    // says "out of range" rather than "not a whole number". ----
 
     private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*(ns|us|ms|s|m|h)");
 
@@ -351,18 +412,6 @@ public record GuardConfig(
         return Duration.ofNanos(Math.round(nanos));
     }
 
-    static double parseDouble(String raw) {
-        try {
-            double v = Double.parseDouble(raw);
-            if (Double.isNaN(v) || Double.isInfinite(v)) {
-                throw new IllegalArgumentException("not a finite number");
-            }
-            return v;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("not a number");
-        }
-    }
-
     static int parseInt(String raw) {
         try {
             return Integer.parseInt(raw);
@@ -379,39 +428,11 @@ public record GuardConfig(
         };
     }
 
-    /** Parses a raw value and sets it on a builder; the range is checked when the configuration is built. */
-    private interface Setter {
-        void apply(Builder builder, String raw);
-
-        static <T> Setter of(Function<String, T> parse, BiConsumer<Builder, T> set) {
-            return (builder, raw) -> set.accept(builder, parse.apply(raw));
-        }
-    }
-
-    private static final Map<String, Setter> SETTERS = new LinkedHashMap<>();
-
-    static {
-        SETTERS.put(KEY_QPS, Setter.of(GuardConfig::parseDouble, Builder::qps));
-        SETTERS.put(KEY_BURST, Setter.of(GuardConfig::parseInt, Builder::burst));
-        SETTERS.put(KEY_LEASE_QPS, Setter.of(GuardConfig::parseDouble, Builder::leaseQps));
-        SETTERS.put(KEY_LEASE_BURST, Setter.of(GuardConfig::parseInt, Builder::leaseBurst));
-        SETTERS.put(KEY_MAX_PERMIT_WAIT, Setter.of(GuardConfig::parseDuration, Builder::maxPermitWait));
-        SETTERS.put(KEY_FAILURE_RATE_THRESHOLD, Setter.of(GuardConfig::parseDouble, Builder::failureRateThreshold));
-        SETTERS.put(KEY_SLIDING_WINDOW_TYPE, Setter.of(GuardConfig::parseWindowType, Builder::slidingWindowType));
-        SETTERS.put(KEY_SLIDING_WINDOW_SIZE, Setter.of(GuardConfig::parseInt, Builder::slidingWindowSize));
-        SETTERS.put(KEY_MINIMUM_CALLS, Setter.of(GuardConfig::parseInt, Builder::minimumCalls));
-        SETTERS.put(KEY_WAIT_IN_OPEN_STATE, Setter.of(GuardConfig::parseDuration, Builder::waitInOpenState));
-        SETTERS.put(KEY_HALF_OPEN_CALLS, Setter.of(GuardConfig::parseInt, Builder::halfOpenCalls));
-        SETTERS.put(KEY_SLOW_CALL_DURATION, Setter.of(GuardConfig::parseDuration, Builder::slowCallDuration));
-        SETTERS.put(KEY_SLOW_CALL_RATE_THRESHOLD, Setter.of(GuardConfig::parseDouble, Builder::slowCallRateThreshold));
-        SETTERS.put(KEY_RETRY_MAX_ATTEMPTS, Setter.of(GuardConfig::parseInt, Builder::retryMaxAttempts));
-        SETTERS.put(KEY_RETRY_BASE_BACKOFF, Setter.of(GuardConfig::parseDuration, Builder::retryBaseBackoff));
-        SETTERS.put(KEY_RETRY_MAX_BACKOFF, Setter.of(GuardConfig::parseDuration, Builder::retryMaxBackoff));
-        SETTERS.put(KEY_MAX_RETRY_AFTER, Setter.of(GuardConfig::parseDuration, Builder::maxRetryAfter));
-    }
-
-    /** Thrown for an invalid configuration; {@link #problems()} lists each problem, the message joins them. */
+    /** An invalid configuration; {@link #problems()} lists each problem, each naming its key. */
     public static final class InvalidGuardConfigException extends IllegalArgumentException {
+
+        private static final long serialVersionUID = 1L;
+
         private final List<String> problems;
 
         InvalidGuardConfigException(List<String> problems) {
@@ -424,7 +445,10 @@ public record GuardConfig(
         }
     }
 
-    /** Mutable builder; every field starts at its default. */
+    /**
+     * Builds a configuration one setting at a time, each starting at its default; {@link #build()} validates the
+     * three patterns' records together, so every problem is listed at once.
+     */
     public static final class Builder {
         private double qps = DEFAULT_QPS;
         private int burst = DEFAULT_BURST;
@@ -448,23 +472,9 @@ public record GuardConfig(
         }
 
         private Builder(GuardConfig c) {
-            qps = c.qps;
-            burst = c.burst;
-            leaseQps = c.leaseQps;
-            leaseBurst = c.leaseBurst;
-            maxPermitWait = c.maxPermitWait;
-            failureRateThreshold = c.failureRateThreshold;
-            slidingWindowType = c.slidingWindowType;
-            slidingWindowSize = c.slidingWindowSize;
-            minimumCalls = c.minimumCalls;
-            waitInOpenState = c.waitInOpenState;
-            halfOpenCalls = c.halfOpenCalls;
-            slowCallDuration = c.slowCallDuration;
-            slowCallRateThreshold = c.slowCallRateThreshold;
-            retryMaxAttempts = c.retryMaxAttempts;
-            retryBaseBackoff = c.retryBaseBackoff;
-            retryMaxBackoff = c.retryMaxBackoff;
-            maxRetryAfter = c.maxRetryAfter;
+            rateLimits(c.rateLimits);
+            breaker(c.breaker);
+            retry(c.retry);
         }
 
         public Builder qps(double v) { qps = v; return this; }
@@ -485,12 +495,59 @@ public record GuardConfig(
         public Builder retryMaxBackoff(Duration v) { retryMaxBackoff = v; return this; }
         public Builder maxRetryAfter(Duration v) { maxRetryAfter = v; return this; }
 
-        /** @throws InvalidGuardConfigException listing every invalid value */
+        /** Every rate-limit setting at once. */
+        public Builder rateLimits(RateLimits r) {
+            qps = r.qps();
+            burst = r.burst();
+            leaseQps = r.leaseQps();
+            leaseBurst = r.leaseBurst();
+            maxPermitWait = r.maxPermitWait();
+            return this;
+        }
+
+        /** Every circuit-breaker setting at once. */
+        public Builder breaker(CircuitBreakerSettings b) {
+            failureRateThreshold = b.failureRateThreshold();
+            slidingWindowType = b.slidingWindowType();
+            slidingWindowSize = b.slidingWindowSize();
+            minimumCalls = b.minimumCalls();
+            waitInOpenState = b.waitInOpenState();
+            halfOpenCalls = b.halfOpenCalls();
+            slowCallDuration = b.slowCallDuration();
+            slowCallRateThreshold = b.slowCallRateThreshold();
+            return this;
+        }
+
+        /** Every retry setting at once. */
+        public Builder retry(RetrySettings r) {
+            retryMaxAttempts = r.maxAttempts();
+            retryBaseBackoff = r.baseBackoff();
+            retryMaxBackoff = r.maxBackoff();
+            maxRetryAfter = r.maxRetryAfter();
+            return this;
+        }
+
+        /** @throws InvalidGuardConfigException listing every invalid value of every pattern */
         public GuardConfig build() {
-            return new GuardConfig(qps, burst, leaseQps, leaseBurst, maxPermitWait, failureRateThreshold,
-                    slidingWindowType, slidingWindowSize, minimumCalls, waitInOpenState, halfOpenCalls,
-                    slowCallDuration, slowCallRateThreshold, retryMaxAttempts, retryBaseBackoff, retryMaxBackoff,
-                    maxRetryAfter);
+            List<String> problems = new ArrayList<>();
+            RateLimits rateLimits = collect(problems, () -> new RateLimits(qps, burst, leaseQps, leaseBurst, maxPermitWait));
+            CircuitBreakerSettings breaker = collect(problems, () -> new CircuitBreakerSettings(failureRateThreshold,
+                    slidingWindowType, slidingWindowSize, minimumCalls, waitInOpenState, halfOpenCalls, slowCallDuration,
+                    slowCallRateThreshold));
+            RetrySettings retry = collect(problems, () -> new RetrySettings(retryMaxAttempts, retryBaseBackoff,
+                    retryMaxBackoff, maxRetryAfter));
+            requireNone(problems);
+            return new GuardConfig(rateLimits, breaker, retry);
+        }
+
+        /** The record {@code make} builds, or null with its problems added. */
+        private static <T> T collect(List<String> problems, Supplier<T> make) {
+            try {
+                return make.get();
+            } catch (InvalidGuardConfigException e) {
+                problems.addAll(e.problems());
+                return null;
+            }
         }
     }
 }

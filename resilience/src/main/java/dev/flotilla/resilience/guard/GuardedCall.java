@@ -110,7 +110,7 @@ final class GuardedCall<T> {
         RetryPolicy policy = classification.kind().retryPolicy();
         AttemptOutcome outcome = error == null
                 ? AttemptOutcome.ofResponse(transport.status(value), transport.retryAfter(value).orElse(null), policy,
-                        server.config.maxRetryAfter())
+                        server.config.retry().maxRetryAfter())
                 : AttemptOutcome.ofError(error, policy, transport);
         if (gated) {
             switch (outcome.verdict()) {

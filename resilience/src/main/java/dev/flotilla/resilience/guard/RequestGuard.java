@@ -52,7 +52,7 @@ public final class RequestGuard {
     private RequestGuard(GuardConfig config, MeterRegistry registry) {
         this.config = Objects.requireNonNull(config, "config");
         this.registry = Objects.requireNonNull(registry, "registry");
-        this.backoff = new FullJitterBackoff(config.retryBaseBackoff(), config.retryMaxBackoff());
+        this.backoff = new FullJitterBackoff(config.retry().baseBackoff(), config.retry().maxBackoff());
         this.breakers = CircuitBreakerRegistry.of(breakerConfig(config));
         this.retries = RetryRegistry.of(retryConfig(config, backoff));
         this.limiterMetrics = new TaggedRateLimiterMetricsPublisher(registry);
@@ -128,11 +128,11 @@ public final class RequestGuard {
 
     private ApiServerGuard newServer(String apiServer) {
         Map<String, String> tags = Map.of(GuardMetricNames.LABEL_HOST, apiServer);
-        var requests = new TokenBucketRateLimiter(apiServer + "/" + Budget.REQUESTS.label(), config.qps(),
-                config.burst(), config.maxPermitWait(),
+        var requests = new TokenBucketRateLimiter(apiServer + "/" + Budget.REQUESTS.label(), config.rateLimits().qps(),
+                config.rateLimits().burst(), config.rateLimits().maxPermitWait(),
                 Map.of(GuardMetricNames.LABEL_HOST, apiServer, GuardMetricNames.LABEL_BUDGET, Budget.REQUESTS.label()));
-        var leases = new TokenBucketRateLimiter(apiServer + "/" + Budget.LEASES.label(), config.leaseQps(),
-                config.leaseBurst(), config.maxPermitWait(),
+        var leases = new TokenBucketRateLimiter(apiServer + "/" + Budget.LEASES.label(), config.rateLimits().leaseQps(),
+                config.rateLimits().leaseBurst(), config.rateLimits().maxPermitWait(),
                 Map.of(GuardMetricNames.LABEL_HOST, apiServer, GuardMetricNames.LABEL_BUDGET, Budget.LEASES.label()));
         limiterMetrics.publishMetrics(requests);
         limiterMetrics.publishMetrics(leases);
@@ -143,16 +143,16 @@ public final class RequestGuard {
 
     static CircuitBreakerConfig breakerConfig(GuardConfig c) {
         return CircuitBreakerConfig.custom()
-                .failureRateThreshold((float) c.failureRateThreshold())
-                .slidingWindow(c.slidingWindowSize(), c.minimumCalls(), c.slidingWindowType())
-                .waitDurationInOpenState(c.waitInOpenState())
-                .permittedNumberOfCallsInHalfOpenState(c.halfOpenCalls())
-                .slowCallDurationThreshold(c.slowCallDuration())
-                .slowCallRateThreshold((float) c.slowCallRateThreshold())
+                .failureRateThreshold((float) c.breaker().failureRateThreshold())
+                .slidingWindow(c.breaker().slidingWindowSize(), c.breaker().minimumCalls(), c.breaker().slidingWindowType())
+                .waitDurationInOpenState(c.breaker().waitInOpenState())
+                .permittedNumberOfCallsInHalfOpenState(c.breaker().halfOpenCalls())
+                .slowCallDurationThreshold(c.breaker().slowCallDuration())
+                .slowCallRateThreshold((float) c.breaker().slowCallRateThreshold())
                 // A probe that hangs (a server that accepts connections but never answers) must not keep the
                 // breaker half-open, failing everything else fast, for ever: past the slow-call duration the
                 // breaker opens again and the next probe goes after the open wait.
-                .maxWaitDurationInHalfOpenState(c.slowCallDuration())
+                .maxWaitDurationInHalfOpenState(c.breaker().slowCallDuration())
                 // Probes are let through lazily, by the next request after the wait: no timer per server.
                 .automaticTransitionFromOpenToHalfOpenEnabled(false)
                 .writableStackTraceEnabled(false)
@@ -167,7 +167,7 @@ public final class RequestGuard {
             return backoff.delay(attempts).toMillis();
         };
         return RetryConfig.<AttemptOutcome>custom()
-                .maxAttempts(c.retryMaxAttempts())
+                .maxAttempts(c.retry().maxAttempts())
                 .retryOnResult(AttemptOutcome::retryable)
                 .retryOnException(t -> t instanceof GuardedCall.RetryableFailure)
                 .intervalBiFunction(interval)

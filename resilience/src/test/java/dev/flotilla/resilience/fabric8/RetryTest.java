@@ -82,7 +82,7 @@ class RetryTest {
     void retriesAGetWithFullJitterWithinTheBackoffBounds() {
         GuardConfig guard = TestClients.quiet().retryMaxAttempts(5)
                 .retryBaseBackoff(Duration.ofMillis(100)).retryMaxBackoff(Duration.ofMillis(400)).build();
-        FullJitterBackoff bounds = new FullJitterBackoff(guard.retryBaseBackoff(), guard.retryMaxBackoff());
+        FullJitterBackoff bounds = new FullJitterBackoff(guard.retry().baseBackoff(), guard.retry().maxBackoff());
         Set<Long> distinctGaps = new HashSet<>();
         try (KubernetesClient client = client(guard)) {
             for (int round = 0; round < 4; round++) {

@@ -133,7 +133,7 @@ class RequestGuardTest {
                 .satisfies(e -> assertThat(((Refused) e).reason).isInstanceOfSatisfying(NotSent.BreakerOpen.class, open -> {
                     assertThat(open.apiServer()).isEqualTo("api:6443");
                     assertThat(open.breakerState()).isEqualTo("OPEN");
-                    assertThat(open.retryAfter()).isPositive().isLessThanOrEqualTo(config.waitInOpenState());
+                    assertThat(open.retryAfter()).isPositive().isLessThanOrEqualTo(config.breaker().waitInOpenState());
                 }));
         assertThat(transport.sent).hasValue(2);
     }
