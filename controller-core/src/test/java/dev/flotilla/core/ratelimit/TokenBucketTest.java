@@ -24,6 +24,17 @@ class TokenBucketTest {
     }
 
     @Test
+    void theJavadocExampleWorks() {
+        var bucket = new TokenBucket(10, 100);
+        Duration wait = bucket.reserve();
+        long nanos = bucket.reserveNanos(1, 30_000_000_000L);
+        boolean now = bucket.tryAcquire();
+        assertThat(wait).isZero();
+        assertThat(nanos).isZero();
+        assertThat(now).isTrue();
+    }
+
+    @Test
     void rejectsARateOrBurstThatCannotWork() {
         assertThatThrownBy(() -> new TokenBucket(0, 10)).hasMessage("token bucket qps must be a positive finite number, got 0.0");
         assertThatThrownBy(() -> new TokenBucket(Double.NaN, 10)).hasMessageContaining("qps");

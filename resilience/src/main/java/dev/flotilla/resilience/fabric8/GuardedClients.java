@@ -14,7 +14,7 @@ import io.micrometer.core.instrument.MeterRegistry;
  *
  * <pre>{@code
  * Config config = Config.autoConfigure(null);
- * RequestGuard guard = RequestGuard.create(GuardConfig.fromMap(settings), registry);
+ * RequestGuard guard = RequestGuard.create(GuardConfig.from(SettingsFile.read(Path.of("flotilla.properties"))), registry);
  * try (KubernetesClient client = GuardedClients.newClient(config, guard)) {
  *     client.configMaps().inNamespace("shop").withName("settings").get();   // guarded
  * } catch (ApiServerUnavailableException e) {

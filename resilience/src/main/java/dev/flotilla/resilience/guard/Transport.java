@@ -9,8 +9,9 @@ import java.util.OptionalInt;
  * adapter ({@code dev.flotilla.resilience.fabric8}) implements it for fabric8's responses and WebSockets.
  *
  * <pre>{@code
- * CompletableFuture<HttpResponse<String>> answer = guard.execute(uri, RequestClassifier.classify(request), "GET",
- *         () -> client.sendAsync(request, String.class), transport);
+ * // request: an OutgoingRequest; client: the HTTP client; transport: a Transport<Answer> of this call
+ * CompletableFuture<Answer> answer = guard.execute(request.uri(), RequestClassifier.classify(request),
+ *         request.method(), () -> client.sendAsync(request), transport);
  * }</pre>
  *
  * @param <T> what an attempt yields: a response, a WebSocket
