@@ -39,13 +39,28 @@ class ArchitectureRulesCanFailTest {
     @Test
     void aShardingClassUsingResilienceBreaksTheModuleRule() {
         assertThat(violations(ArchitectureTest.MODULES, dev.flotilla.sharding.planted.UsesResilience.class,
-                dev.flotilla.resilience.GuardConfig.class)).contains("UsesResilience");
+                dev.flotilla.resilience.guard.GuardConfig.class)).contains("UsesResilience");
+    }
+
+    @Test
+    void theGuardUsingFabric8OrItsAdapterBreaksTheGuardRule() {
+        assertThat(violations(ArchitectureTest.GUARD_WITHOUT_FABRIC8, dev.flotilla.resilience.guard.planted.UsesFabric8.class))
+                .contains("UsesFabric8").contains("io.fabric8.kubernetes.client.http.HttpRequest");
+        assertThat(violations(ArchitectureTest.GUARD_WITHOUT_FABRIC8, dev.flotilla.resilience.guard.planted.UsesTheAdapter.class,
+                dev.flotilla.resilience.fabric8.GuardedClients.class))
+                .contains("UsesTheAdapter").contains("dev.flotilla.resilience.fabric8.GuardedClients");
     }
 
     @Test
     void theQueueReachingUpToTheControllerBreaksTheCoreLayering() {
         assertThat(violations(ArchitectureTest.CORE_PACKAGES, dev.flotilla.core.queue.planted.UsesTheController.class,
                 dev.flotilla.core.controller.KeyGate.class)).contains("UsesTheController");
+    }
+
+    @Test
+    void theTokenBucketReachingUpToTheQueueBreaksTheCoreLayering() {
+        assertThat(violations(ArchitectureTest.CORE_PACKAGES, dev.flotilla.core.ratelimit.planted.UsesTheQueue.class,
+                dev.flotilla.core.queue.RateLimiter.class)).contains("UsesTheQueue");
     }
 
     @Test

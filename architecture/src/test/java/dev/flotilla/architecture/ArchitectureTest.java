@@ -59,12 +59,14 @@ public final class ArchitectureTest {
 
     /**
      * Inside controller-core: {@code reconcile} (what a controller author implements and reads) needs
-     * nothing else; caches serve it; the queue knows no informer; the manager sits on top and
-     * nothing below it reaches up to it.
+     * nothing else; {@code ratelimit} (the one token bucket) needs nothing else either, so the work
+     * queue, the event recorder and the API guard can all build on it; caches serve reconcile; the
+     * queue knows no informer; the manager sits on top and nothing below it reaches up to it.
      */
     @ArchTest
     public static final ArchRule CORE_PACKAGES = layeredArchitecture().consideringOnlyDependenciesInLayers()
             .layer("Api").definedBy("dev.flotilla.core.reconcile..")
+            .layer("RateLimit").definedBy("dev.flotilla.core.ratelimit..")
             .layer("Queue").definedBy("dev.flotilla.core.queue..")
             .layer("Metrics").definedBy("dev.flotilla.core.metrics..")
             .layer("Cache").definedBy("dev.flotilla.core.cache..")
@@ -72,13 +74,24 @@ public final class ArchitectureTest {
             .layer("Helpers").definedBy("dev.flotilla.core.apply..", "dev.flotilla.core.events..", "dev.flotilla.core.health..")
             .layer("Manager").definedBy("dev.flotilla.core.manager..")
             .whereLayer("Api").mayNotAccessAnyLayer()
-            .whereLayer("Queue").mayNotAccessAnyLayer()
+            .whereLayer("RateLimit").mayNotAccessAnyLayer()
+            .whereLayer("Queue").mayOnlyAccessLayers("RateLimit")
             .whereLayer("Metrics").mayOnlyAccessLayers("Queue")
             .whereLayer("Cache").mayOnlyAccessLayers("Api")
             .whereLayer("Controller").mayOnlyAccessLayers("Api", "Queue", "Metrics", "Cache")
-            .whereLayer("Helpers").mayOnlyAccessLayers("Queue")
+            .whereLayer("Helpers").mayOnlyAccessLayers("Queue", "RateLimit")
             .whereLayer("Manager").mayNotBeAccessedByAnyLayer()
-            .as("controller-core's packages are layered: reconcile, queue <- metrics, cache <- controller <- manager");
+            .as("controller-core's packages are layered: reconcile, ratelimit <- queue <- metrics, cache <- controller <- manager");
+
+    /**
+     * Inside resilience: the API guard (classification, budgets, breaker, retry) knows no HTTP client. It
+     * reaches fabric8 only through its adapter, {@code resilience.fabric8}, which depends on the guard and
+     * not the other way round, so the guard's policy can be read, tested and reused without fabric8.
+     */
+    @ArchTest
+    public static final ArchRule GUARD_WITHOUT_FABRIC8 = noClasses().that().resideInAPackage("dev.flotilla.resilience.guard..")
+            .should().dependOnClassesThat().resideInAnyPackage("dev.flotilla.resilience.fabric8..", "io.fabric8..")
+            .as("the API guard (resilience.guard) depends neither on its fabric8 adapter (resilience.fabric8) nor on fabric8");
 
     /** No two packages depend on each other, directly or around a loop. */
     @ArchTest

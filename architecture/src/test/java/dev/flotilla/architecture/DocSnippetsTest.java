@@ -56,13 +56,14 @@ class DocSnippetsTest {
             "java.time.*", "java.net.URI", "java.nio.file.Path", "io.fabric8.kubernetes.api.model.ConfigMap",
             "io.fabric8.kubernetes.api.model.ConfigMapBuilder", "io.fabric8.kubernetes.api.model.HasMetadata",
             "io.fabric8.kubernetes.api.model.Pod", "io.fabric8.kubernetes.client.KubernetesClient",
-            "io.fabric8.kubernetes.client.KubernetesClientBuilder", "picocli.CommandLine");
+            "io.fabric8.kubernetes.client.KubernetesClientBuilder", "picocli.CommandLine",
+            "dev.flotilla.core.settings.SettingsFile");
 
     /** What README blocks see besides {@link #COMMON_IMPORTS} (READMEs have no import lines of their own). */
-    static final List<String> README_IMPORTS = List.of(
+    static final List<String> README_IMPORTS = List.of("io.fabric8.kubernetes.client.Config",
             "dev.flotilla.core.manager.*", "dev.flotilla.core.controller.*", "dev.flotilla.core.reconcile.*",
-            "dev.flotilla.core.cache.InformerKey", "dev.flotilla.sharding.*", "dev.flotilla.resilience.*",
-            "dev.flotilla.examples.mirror.*");
+            "dev.flotilla.core.cache.InformerKey", "dev.flotilla.sharding.*", "dev.flotilla.resilience.guard.*",
+            "dev.flotilla.resilience.fabric8.*", "dev.flotilla.examples.mirror.*");
 
     /** Module directories whose main sources are not on this module's classpath (a separate build). */
     static final List<String> NOT_ON_CLASSPATH = List.of("benchmarks-josdk", "architecture");

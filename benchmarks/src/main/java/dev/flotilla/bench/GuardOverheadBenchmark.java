@@ -2,10 +2,10 @@ package dev.flotilla.bench;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.flotilla.core.metrics.RestClientMetrics;
-import dev.flotilla.resilience.GuardConfig;
-import dev.flotilla.resilience.GuardedClients;
-import dev.flotilla.resilience.GuardedHttpClientFactory;
-import dev.flotilla.resilience.RequestGuard;
+import dev.flotilla.resilience.guard.GuardConfig;
+import dev.flotilla.resilience.fabric8.GuardedClients;
+import dev.flotilla.resilience.fabric8.GuardedHttpClientFactory;
+import dev.flotilla.resilience.guard.RequestGuard;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;

@@ -13,8 +13,8 @@ import dev.flotilla.core.manager.CacheSyncException;
 import dev.flotilla.core.manager.ExtensionStartException;
 import dev.flotilla.core.manager.Manager;
 import dev.flotilla.core.manager.ManagerOptions;
-import dev.flotilla.resilience.GuardConfig;
-import dev.flotilla.resilience.GuardedClients;
+import dev.flotilla.resilience.guard.GuardConfig;
+import dev.flotilla.resilience.fabric8.GuardedClients;
 import dev.flotilla.manager.cluster.KubeconfigLoader;
 import dev.flotilla.manager.cluster.StartupChecks;
 import dev.flotilla.core.rbac.ApiPermission;
@@ -40,9 +40,7 @@ import java.net.UnknownHostException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -167,11 +165,9 @@ final class RunCommand implements Callable<Integer> {
 
     /**
      * The sections of the settings file this command reads, one per component; a key none of them
-     * defines is refused. The guard's section is derived from its keys until it declares its own.
+     * defines is refused.
      */
-    static final List<SettingsSection> SETTINGS_SECTIONS = List.of(
-            new SettingsSection("resilience", new java.util.TreeSet<>(GuardConfig.defaults().toMap().keySet())),
-            ShardingSettings.SETTINGS);
+    static final List<SettingsSection> SETTINGS_SECTIONS = List.of(GuardConfig.SETTINGS, ShardingSettings.SETTINGS);
 
     /**
      * The --config file (empty without one) with every key checked against {@link #SETTINGS_SECTIONS};
@@ -220,20 +216,28 @@ final class RunCommand implements Callable<Integer> {
         return required;
     }
 
-    /** The guard's settings: defaults, then --config, then --qps/--burst; any problem is a configuration error. */
-    GuardConfig guardConfig() {
-        Map<String, String> values = new HashMap<>(settingsFile().values());
+    /**
+     * The guard's settings: defaults, then the resilience.* keys of {@code file} (the --config file), then
+     * --qps/--burst, which replace the file's values before they are read, so a bad value they override never
+     * matters. Any problem is a configuration error on one line naming the key (and the file).
+     */
+    GuardConfig guardConfig(SettingsFile file) {
+        SettingsFile withFlags = file;
+        if (qps != null || burst != null) {
+            // A problem may now come from the file or from a flag: messages name both.
+            withFlags = SettingsFile.of(file.values().isEmpty() ? "--qps/--burst" : file.origin() + " with --qps/--burst",
+                    file.values());
+        }
         if (qps != null) {
-            values.put(GuardConfig.KEY_QPS, Double.toString(qps));
+            withFlags = withFlags.with(GuardConfig.KEY_QPS, Double.toString(qps));
         }
         if (burst != null) {
-            values.put(GuardConfig.KEY_BURST, Integer.toString(burst));
+            withFlags = withFlags.with(GuardConfig.KEY_BURST, Integer.toString(burst));
         }
         try {
-            return GuardConfig.fromMap(values);
-        } catch (IllegalArgumentException e) {
-            throw new CliException(ExitCode.CONFIG, (configFile == null ? "" : "config " + configFile + ": ")
-                    + e.getMessage().replace('\n', ' '), e);
+            return GuardConfig.from(withFlags);
+        } catch (IllegalArgumentException e) { // InvalidSettingsException included
+            throw new CliException(ExitCode.CONFIG, e.getMessage().replace('\n', ' '), e);
         }
     }
 
@@ -242,7 +246,7 @@ final class RunCommand implements Callable<Integer> {
         main.logging();
         validate();
         SettingsFile settings = settingsFile();
-        GuardConfig guard = guardConfig();
+        GuardConfig guard = guardConfig(settings);
         Optional<ShardingConfig> shardingConfig = shardingConfig(new ShardingSettings(System.getenv(), ShardingSettings::hostname),
                 settings);
         KubeconfigLoader.Loaded loaded = cluster.load();

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.flotilla.cli.ExitCode;
 import dev.flotilla.cli.ProgramRun;
-import dev.flotilla.resilience.GuardConfig;
+import dev.flotilla.resilience.guard.GuardConfig;
 import dev.flotilla.sharding.ShardingSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;

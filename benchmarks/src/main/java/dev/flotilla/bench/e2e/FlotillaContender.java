@@ -10,8 +10,8 @@ import dev.flotilla.core.manager.ManagerOptions;
 import dev.flotilla.core.metrics.MetricNames;
 import dev.flotilla.core.reconcile.Reconciler;
 import dev.flotilla.examples.mirror.ConfigMapMirror;
-import dev.flotilla.resilience.GuardConfig;
-import dev.flotilla.resilience.GuardedClients;
+import dev.flotilla.resilience.guard.GuardConfig;
+import dev.flotilla.resilience.fabric8.GuardedClients;
 import dev.flotilla.sharding.Sharding;
 import dev.flotilla.sharding.ShardingConfig;
 import io.fabric8.kubernetes.api.model.ConfigMap;
@@ -36,8 +36,8 @@ public final class FlotillaContender {
     /** Report fields of a sharded replica: shards it works on now, and the group's shard count. */
     static final String ACTIVE_SHARDS = "activeShards";
     static final String SHARDS = "shards";
-    static final String QPS = "100000";
-    static final String BURST = "1000000";
+    static final int QPS = 100_000;
+    static final int BURST = 1_000_000;
 
     private FlotillaContender() {
     }
@@ -46,8 +46,7 @@ public final class FlotillaContender {
         ContenderArgs args = ContenderArgs.parse(argv);
         Config config = Config.fromKubeconfig(Files.readString(args.path(ContenderArgs.KUBECONFIG)));
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        GuardConfig guard = GuardConfig.fromMap(Map.of(GuardConfig.KEY_QPS, QPS, GuardConfig.KEY_BURST, BURST,
-                GuardConfig.KEY_LEASE_QPS, QPS, GuardConfig.KEY_LEASE_BURST, BURST));
+        GuardConfig guard = GuardConfig.builder().qps(QPS).burst(BURST).leaseQps(QPS).leaseBurst(BURST).build();
         KubernetesClient client = GuardedClients.newClient(config, guard, registry);
         client.namespaces().withName("default").get(); // load the client's classes before the baseline
         ContenderSession session = new ContenderSession();

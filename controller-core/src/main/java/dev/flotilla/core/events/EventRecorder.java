@@ -1,6 +1,6 @@
 package dev.flotilla.core.events;
 
-import dev.flotilla.core.queue.TokenBucket;
+import dev.flotilla.core.ratelimit.TokenBucket;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -72,7 +72,7 @@ public final class EventRecorder implements AutoCloseable {
     private final Clock clock;
     private final Map<SeriesKey, Series> series = new ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.AtomicLong sequence = new java.util.concurrent.atomic.AtomicLong();
-    private final Map<String, TokenBucket<String>> budgets = new ConcurrentHashMap<>();
+    private final Map<String, TokenBucket> budgets = new ConcurrentHashMap<>();
     private final ExecutorService writer = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "event-recorder");
         t.setDaemon(true);
@@ -120,8 +120,8 @@ public final class EventRecorder implements AutoCloseable {
             next.last = now;
             return next;
         });
-        TokenBucket<String> budget = budgets.computeIfAbsent(namespace + "/" + uid,
-                k -> new TokenBucket<>(1.0 / REFILL_PERIOD.toSeconds(), BURST));
+        TokenBucket budget = budgets.computeIfAbsent(namespace + "/" + uid,
+                k -> new TokenBucket(1.0 / REFILL_PERIOD.toSeconds(), BURST));
         if (!budget.tryAcquire()) {
             return; // counted; reaches the API server with the next allowed write of this series
         }

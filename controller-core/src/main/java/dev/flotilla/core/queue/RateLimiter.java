@@ -28,13 +28,13 @@ public interface RateLimiter<K> {
     /**
      * The limiter controllers get unless they choose another: per-key exponential backoff from
      * {@link ExponentialBackoff#DEFAULT_BASE} doubling to {@link ExponentialBackoff#DEFAULT_MAX},
-     * combined with an overall {@link TokenBucket} of {@link TokenBucket#DEFAULT_QPS} and
-     * {@link TokenBucket#DEFAULT_BURST}; the longer of the two delays wins (client-go's default).
+     * combined with an overall {@link BucketRateLimiter} of {@link BucketRateLimiter#DEFAULT_QPS} and
+     * {@link BucketRateLimiter#DEFAULT_BURST}; the longer of the two delays wins (client-go's default).
      */
     static <K> RateLimiter<K> controllerDefault() {
         return maxOf(List.of(
                 new ExponentialBackoff<>(ExponentialBackoff.DEFAULT_BASE, ExponentialBackoff.DEFAULT_MAX),
-                new TokenBucket<>(TokenBucket.DEFAULT_QPS, TokenBucket.DEFAULT_BURST)));
+                new BucketRateLimiter<>(BucketRateLimiter.DEFAULT_QPS, BucketRateLimiter.DEFAULT_BURST)));
     }
 
     /** Combines limiters: the delay is the longest any of them asks for. */

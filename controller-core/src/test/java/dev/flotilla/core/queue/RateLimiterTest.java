@@ -3,6 +3,7 @@ package dev.flotilla.core.queue;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.flotilla.core.ratelimit.TokenBucket;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
@@ -46,45 +47,46 @@ class RateLimiterTest {
                 .hasMessageContaining("base must be positive");
         assertThatThrownBy(() -> new ExponentialBackoff<String>(Duration.ofSeconds(2), Duration.ofSeconds(1)))
                 .hasMessageContaining("shorter than its base");
-        assertThatThrownBy(() -> new TokenBucket<String>(0, 10)).hasMessageContaining("qps");
-        assertThatThrownBy(() -> new TokenBucket<String>(10, 0)).hasMessageContaining("burst");
+        assertThatThrownBy(() -> new BucketRateLimiter<String>(0, 10)).hasMessageContaining("qps");
+        assertThatThrownBy(() -> new BucketRateLimiter<String>(10, 0)).hasMessageContaining("burst");
     }
 
     @Test
-    void tokenBucketAllowsTheBurstThenSpacesRequestsAtItsRate() {
+    void theOverallBucketAllowsTheBurstThenSpacesKeysAtItsRate() {
         var now = new AtomicLong();
-        var bucket = new TokenBucket<String>(10, 5, now::get);
+        var tokens = new TokenBucket(10, 5, now::get);
+        var overall = new BucketRateLimiter<String>(tokens);
         for (int i = 0; i < 5; i++) {
-            assertThat(bucket.when("k" + i)).isEqualTo(Duration.ZERO);
+            assertThat(overall.when("k" + i)).isEqualTo(Duration.ZERO);
         }
-        // Each further reservation goes 100 ms deeper into debt.
-        assertThat(bucket.when("x")).isEqualTo(Duration.ofMillis(100));
-        assertThat(bucket.when("y")).isEqualTo(Duration.ofMillis(200));
+        // Each further failure, whatever its key, goes 100 ms deeper into debt.
+        assertThat(overall.when("x")).isEqualTo(Duration.ofMillis(100));
+        assertThat(overall.when("y")).isEqualTo(Duration.ofMillis(200));
         now.addAndGet(Duration.ofMillis(300).toNanos());
         // 3 tokens refilled, debt of 2 repaid: one free token left, then debt again.
-        assertThat(bucket.when("z")).isEqualTo(Duration.ZERO);
-        assertThat(bucket.when("w")).isEqualTo(Duration.ofMillis(100));
+        assertThat(overall.when("z")).isEqualTo(Duration.ZERO);
+        assertThat(overall.when("w")).isEqualTo(Duration.ofMillis(100));
+        overall.forget("w");
+        assertThat(overall.retries("w")).isZero();
         now.addAndGet(Duration.ofSeconds(60).toNanos());
-        assertThat(bucket.tryAcquire()).isTrue();
+        assertThat(tokens.tryAcquire()).isTrue();
     }
 
     @Test
-    void tokenBucketNeverSavesMoreThanItsBurst() {
-        var now = new AtomicLong();
-        var bucket = new TokenBucket<String>(1, 3, now::get);
-        now.addAndGet(Duration.ofHours(1).toNanos());
-        int free = 0;
-        while (bucket.tryAcquire()) {
-            free++;
+    void theControllerDefaultIsClientGosBucketBehindTheBackoff() {
+        RateLimiter<String> limiter = RateLimiter.controllerDefault();
+        for (int i = 0; i < BucketRateLimiter.DEFAULT_BURST; i++) {
+            assertThat(limiter.when("k" + i)).isEqualTo(ExponentialBackoff.DEFAULT_BASE);
         }
-        assertThat(free).isEqualTo(3);
+        // The burst is spent: the next failure waits for the bucket (about 1/10 s), not the 5 ms backoff.
+        assertThat(limiter.when("one-more")).isGreaterThan(ExponentialBackoff.DEFAULT_BASE);
     }
 
     @Test
     void maxOfTakesTheLongestDelayAndForgetsEverywhere() {
         var now = new AtomicLong();
         var backoff = new ExponentialBackoff<String>(Duration.ofMillis(5), Duration.ofSeconds(10));
-        var bucket = new TokenBucket<String>(1, 1, now::get);
+        var bucket = new BucketRateLimiter<String>(new TokenBucket(1, 1, now::get));
         RateLimiter<String> both = RateLimiter.maxOf(List.of(backoff, bucket));
         assertThat(both.when("a")).isEqualTo(Duration.ofMillis(5)); // bucket had a token
         assertThat(both.when("a")).isEqualTo(Duration.ofSeconds(1)); // bucket in debt dominates

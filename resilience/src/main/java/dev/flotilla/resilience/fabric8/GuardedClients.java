@@ -1,0 +1,51 @@
+package dev.flotilla.resilience.fabric8;
+
+import dev.flotilla.resilience.guard.GuardConfig;
+import dev.flotilla.resilience.guard.RequestGuard;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.micrometer.core.instrument.MeterRegistry;
+
+/**
+ * The one way Flotilla builds a Kubernetes client: every request passes the guard (rate limits, circuit breaker
+ * per API server, retry with full jitter and {@code Retry-After}), fabric8's own request retry is off so there is
+ * exactly one retry layer, and {@code rest_client_requests_total{code,method,host}} counts every attempt.
+ *
+ * <pre>{@code
+ * Config config = Config.autoConfigure(null);
+ * RequestGuard guard = RequestGuard.create(GuardConfig.from(SettingsFile.read(Path.of("flotilla.properties"))), registry);
+ * try (KubernetesClient client = GuardedClients.newClient(config, guard)) {
+ *     client.configMaps().inNamespace("shop").withName("settings").get();   // guarded
+ * } catch (ApiServerUnavailableException e) {
+ *     // breaker open, nothing sent: back off for at least e.retryAfter()
+ * }
+ * }</pre>
+ */
+public final class GuardedClients {
+
+    private GuardedClients() {
+    }
+
+    /** A guarded client with a new guard of {@code guardConfig}, metrics in {@code registry}. */
+    public static KubernetesClient newClient(Config config, GuardConfig guardConfig, MeterRegistry registry) {
+        return newClient(config, RequestGuard.create(guardConfig, registry));
+    }
+
+    /**
+     * A guarded client, with core's {@code rest_client_requests_total} in the guard's registry. Sets
+     * {@code config.requestRetryBackoffLimit} to 0 (in place, so that what the config says matches what the client
+     * does); the guard also strips fabric8's retry from every request configuration that reaches the HTTP client.
+     * fabric8's watch reconnects (with their own backoff) are kept: they are how an informer recovers, and each
+     * reconnect passes the guard. Keep {@code guard} to read breaker states, e.g. for a readiness check.
+     */
+    public static KubernetesClient newClient(Config config, RequestGuard guard) {
+        config.setRequestRetryBackoffLimit(0);
+        GuardedHttpClientFactory factory = new GuardedHttpClientFactory(guard);
+        return new KubernetesClientBuilder()
+                .withConfig(config)
+                .withHttpClientFactory(factory)
+                .withHttpClientBuilderConsumer(factory::installRestClientMetrics)
+                .build();
+    }
+}

@@ -1,0 +1,83 @@
+package dev.flotilla.resilience.fabric8;
+
+import dev.flotilla.resilience.guard.RequestClassifier;
+import dev.flotilla.resilience.guard.RequestGuard;
+import io.fabric8.kubernetes.client.http.AsyncBody;
+import io.fabric8.kubernetes.client.http.HttpClient;
+import io.fabric8.kubernetes.client.http.HttpRequest;
+import io.fabric8.kubernetes.client.http.HttpResponse;
+import io.fabric8.kubernetes.client.http.WebSocket;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A fabric8 {@link HttpClient} whose every request passes the {@link RequestGuard}: plain requests
+ * ({@link #sendAsync}), streamed ones ({@link #consumeBytes}: HTTP watches, logs) and WebSockets (watches,
+ * exec). Built by {@link GuardedHttpClientFactory}; clients derived from it ({@link #newBuilder()}) share the
+ * guard.
+ */
+final class GuardedHttpClient implements HttpClient {
+
+    private final HttpClient delegate;
+    private final RequestGuard guard;
+    private final AttemptMetrics metrics;
+
+    GuardedHttpClient(HttpClient delegate, RequestGuard guard, AttemptMetrics metrics) {
+        this.delegate = Objects.requireNonNull(delegate, "delegate");
+        this.guard = Objects.requireNonNull(guard, "guard");
+        this.metrics = Objects.requireNonNull(metrics, "metrics");
+    }
+
+    HttpClient delegate() {
+        return delegate;
+    }
+
+    RequestGuard guard() {
+        return guard;
+    }
+
+    @Override
+    public <V> CompletableFuture<HttpResponse<V>> sendAsync(HttpRequest request, Class<V> type) {
+        return guard.execute(request.uri(), RequestClassifier.classify(new Fabric8Request(request)), verb(request),
+                () -> delegate.sendAsync(request, type), new Fabric8Call.Responses<>(request, metrics));
+    }
+
+    @Override
+    public CompletableFuture<HttpResponse<AsyncBody>> consumeBytes(HttpRequest request,
+            AsyncBody.Consumer<List<ByteBuffer>> consumer) {
+        return guard.execute(request.uri(), RequestClassifier.classify(new Fabric8Request(request)), verb(request),
+                () -> delegate.consumeBytes(request, consumer), new Fabric8Call.Responses<>(request, metrics));
+    }
+
+    @Override
+    public WebSocket.Builder newWebSocketBuilder() {
+        return new GuardedWebSocketBuilder(delegate.newWebSocketBuilder(), guard, metrics);
+    }
+
+    @Override
+    public HttpRequest.Builder newHttpRequestBuilder() {
+        return delegate.newHttpRequestBuilder();
+    }
+
+    @Override
+    public DerivedClientBuilder newBuilder() {
+        return new GuardedHttpClientBuilder.Derived(delegate.newBuilder(), guard, metrics);
+    }
+
+    @Override
+    public boolean isClosed() {
+        return delegate.isClosed();
+    }
+
+    @Override
+    public void close() {
+        delegate.close();
+    }
+
+    private static String verb(HttpRequest request) {
+        return request.method() == null ? "GET" : request.method().toUpperCase(Locale.ROOT);
+    }
+}

@@ -1,0 +1,188 @@
+package dev.flotilla.resilience.guard;
+
+import dev.flotilla.resilience.guard.RequestClassifier.Classification;
+import dev.flotilla.resilience.guard.RequestKind.RetryPolicy;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.retry.Retry;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One logical request through the guard: per attempt, breaker permission, then a rate-limit permit (waited
+ * for on a timer, never on the caller's or an event-loop thread), then the send; after it, the breaker records
+ * the outcome and the retry decides whether and when to go again. The caller's future completes with the
+ * last answer (an error status included; the HTTP client turns it into its exception) or the last error.
+ */
+final class GuardedCall<T> {
+
+    private static final Logger log = LoggerFactory.getLogger(GuardedCall.class);
+
+    private final ApiServerGuard server;
+    private final Classification classification;
+    private final String verb;
+    private final Supplier<CompletableFuture<T>> send;
+    private final Transport<T> transport;
+    private final Retry.AsyncContext<AttemptOutcome> retryContext;
+    private final CompletableFuture<T> result = new CompletableFuture<>();
+    private volatile CompletableFuture<T> inFlight;
+
+    GuardedCall(ApiServerGuard server, Classification classification, String verb, Supplier<CompletableFuture<T>> send,
+            Transport<T> transport) {
+        this.server = server;
+        this.classification = classification;
+        this.verb = verb;
+        this.send = send;
+        this.transport = transport;
+        this.retryContext = classification.kind().retryPolicy() == RetryPolicy.NEVER
+                ? null : server.retry.asyncContext();
+    }
+
+    CompletableFuture<T> start() {
+        result.whenComplete((value, error) -> {
+            if (result.isCancelled()) {
+                CompletableFuture<T> current = inFlight;
+                if (current != null) {
+                    current.cancel(true);
+                }
+            }
+        });
+        attempt();
+        return result;
+    }
+
+    private void attempt() {
+        if (result.isDone()) {
+            return;
+        }
+        boolean gated = classification.kind().gatedByBreaker();
+        CircuitBreaker breaker = server.breaker;
+        if (gated && !breaker.tryAcquirePermission()) {
+            fail(transport.notSent(server.unavailable()));
+            return;
+        }
+        if (gated) {
+            // Only a look: the permission itself is taken just before sending, so a half-open probe never
+            // waits in the token queue while the breaker's half-open clock runs out.
+            breaker.releasePermission();
+        }
+        TokenBucketRateLimiter limiter = server.limiter(classification.kind().budget());
+        long waitNanos = limiter.reservePermission(1);
+        if (waitNanos < 0) {
+            fail(transport.notSent(new NotSent.Throttled(server.apiServer, classification.kind().budget().label(),
+                    limiter.getRateLimiterConfig().getTimeoutDuration())));
+            return;
+        }
+        server.recordPermitWait(verb, waitNanos);
+        if (waitNanos == 0) {
+            send(gated);
+        } else {
+            GuardExecutors.after(waitNanos, () -> send(gated));
+        }
+    }
+
+    private void send(boolean gated) {
+        if (result.isDone()) {
+            return;
+        }
+        if (gated && !server.breaker.tryAcquirePermission()) {
+            fail(transport.notSent(server.unavailable()));
+            return;
+        }
+        long start = System.nanoTime();
+        CompletableFuture<T> attempt;
+        try {
+            attempt = send.get();
+        } catch (RuntimeException | Error e) {
+            attempt = CompletableFuture.failedFuture(e);
+        }
+        inFlight = attempt;
+        if (result.isCancelled()) {
+            attempt.cancel(true);
+        }
+        attempt.whenComplete((value, error) -> finished(value, error, System.nanoTime() - start, gated));
+    }
+
+    private void finished(T value, Throwable error, long tookNanos, boolean gated) {
+        RetryPolicy policy = classification.kind().retryPolicy();
+        AttemptOutcome outcome = error == null
+                ? AttemptOutcome.ofResponse(transport.status(value), transport.retryAfter(value).orElse(null), policy,
+                        server.config.retry().maxRetryAfter())
+                : AttemptOutcome.ofError(error, policy, transport);
+        if (gated) {
+            switch (outcome.verdict()) {
+                case SUCCESS -> server.breaker.onSuccess(tookNanos, TimeUnit.NANOSECONDS);
+                case FAILURE -> server.breaker.onError(tookNanos, TimeUnit.NANOSECONDS, outcome.breakerError());
+                case IGNORE -> server.breaker.releasePermission();
+            }
+        }
+        if (!classification.kind().longRunning()) {
+            server.recordLatency(verb, tookNanos);
+        }
+        if (outcome.code() == AttemptOutcome.NO_CODE && !(outcome.error() instanceof CancellationException)) {
+            transport.attemptFailed(outcome.error());
+        }
+        if (result.isDone()) {
+            if (value != null) {
+                transport.discard(value);
+            }
+            return;
+        }
+        if (retryContext == null) {
+            complete(value, error);
+            return;
+        }
+        long delayMillis;
+        if (error != null) {
+            Throwable cause = AttemptOutcome.unwrap(error);
+            delayMillis = retryContext.onError(outcome.retryable() ? new RetryableFailure(cause, outcome) : cause);
+        } else {
+            delayMillis = retryContext.onResult(outcome);
+            if (delayMillis < 0) {
+                retryContext.onComplete();
+            }
+        }
+        if (delayMillis < 0) {
+            complete(value, error);
+            return;
+        }
+        if (value != null) {
+            transport.discard(value);
+        }
+        if (log.isDebugEnabled()) {
+            log.atDebug().addKeyValue("apiServer", server.apiServer).addKeyValue("verb", verb)
+                    .addKeyValue("kind", classification.kind()).addKeyValue("code", outcome.code())
+                    .addKeyValue("failure", outcome.failure()).addKeyValue("delayMs", delayMillis)
+                    .log("retrying request");
+        }
+        GuardExecutors.after(TimeUnit.MILLISECONDS.toNanos(delayMillis), this::attempt);
+    }
+
+    private void fail(Throwable error) {
+        if (retryContext != null) {
+            retryContext.onError(error); // not retryable: counted as the call's end
+        }
+        result.completeExceptionally(error);
+    }
+
+    private void complete(T value, Throwable error) {
+        if (error != null) {
+            result.completeExceptionally(AttemptOutcome.unwrap(error));
+        } else if (!result.complete(value)) {
+            transport.discard(value);
+        }
+    }
+
+    /** Marks an attempt error the retry may repeat; carries the outcome for the interval function. */
+    static final class RetryableFailure extends RuntimeException {
+        final transient AttemptOutcome outcome;
+
+        RetryableFailure(Throwable cause, AttemptOutcome outcome) {
+            super(cause.toString(), cause, false, false);
+            this.outcome = outcome;
+        }
+    }
+}
