@@ -1,5 +1,7 @@
 package dev.flotilla.core.settings;
 
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.Locale;
@@ -7,24 +9,43 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Parses durations the way operators write them: Go/kubectl style ({@code 30s}, {@code 500ms},
- * {@code 2m}, {@code 1h30m}) or ISO-8601 ({@code PT30S}). Only positive durations are accepted.
+ * The one way Flotilla reads durations from flags and settings files: Go's {@code time.ParseDuration}
+ * syntax, as operators write it for kubectl and controller-runtime ({@code 30s}, {@code 500ms},
+ * {@code 1.5s}, {@code 1h30m}; units ns, us, ms, s, m, h), or ISO-8601 ({@code PT30S}).
+ *
+ * <pre>{@code
+ * Duration lease = Durations.parse("15s");            // positive: a period, a timeout
+ * Duration wait = Durations.parseNonNegative("0s");   // zero allowed: "do not wait"
+ * }</pre>
  */
 public final class Durations {
 
-    private static final Pattern PART = Pattern.compile("(\\d+)(ms|s|m|h)");
-    private static final Pattern WHOLE = Pattern.compile("(\\d+(ms|s|m|h))+");
-    static final String EXPECTED = "use e.g. 30s, 500ms, 2m, 1h30m or ISO-8601 like PT30S";
+    private static final Pattern PART = Pattern.compile("(\\d+(?:\\.\\d+)?)(ns|us|ms|s|m|h)");
+    private static final Pattern WHOLE = Pattern.compile("(\\d+(\\.\\d+)?(ns|us|ms|s|m|h))+");
+    static final String EXPECTED = "use e.g. 30s, 500ms, 1.5s, 2m, 1h30m or ISO-8601 like PT30S";
 
     private Durations() {
     }
 
     /**
-     * Parses {@code text}.
+     * Parses a positive duration.
      *
      * @throws IllegalArgumentException with a message that says what is wrong and what is expected
      */
     public static Duration parse(String text) {
+        Duration d = parseNonNegative(text);
+        if (d.isZero()) {
+            throw new IllegalArgumentException("'" + text.strip() + "' must be a positive duration");
+        }
+        return d;
+    }
+
+    /**
+     * Parses a duration that may be zero.
+     *
+     * @throws IllegalArgumentException with a message that says what is wrong and what is expected
+     */
+    public static Duration parseNonNegative(String text) {
         if (text == null || text.isBlank()) {
             throw new IllegalArgumentException("empty duration (" + EXPECTED + ")");
         }
@@ -38,27 +59,31 @@ public final class Durations {
             }
         } else {
             String lower = s.toLowerCase(Locale.ROOT);
+            if (lower.startsWith("-") && WHOLE.matcher(lower.substring(1)).matches()) {
+                throw new IllegalArgumentException("'" + text + "' must not be negative");
+            }
             if (!WHOLE.matcher(lower).matches()) {
                 throw new IllegalArgumentException("'" + text + "' is not a duration (" + EXPECTED + ")");
             }
-            d = Duration.ZERO;
+            BigDecimal nanos = BigDecimal.ZERO;
             Matcher m = PART.matcher(lower);
-            try {
-                while (m.find()) {
-                    long n = Long.parseLong(m.group(1));
-                    d = d.plus(switch (m.group(2)) {
-                        case "ms" -> Duration.ofMillis(n);
-                        case "s" -> Duration.ofSeconds(n);
-                        case "m" -> Duration.ofMinutes(n);
-                        default -> Duration.ofHours(n);
-                    });
-                }
-            } catch (NumberFormatException | ArithmeticException e) {
+            while (m.find()) {
+                nanos = nanos.add(new BigDecimal(m.group(1)).multiply(BigDecimal.valueOf(switch (m.group(2)) {
+                    case "ns" -> 1L;
+                    case "us" -> 1_000L;
+                    case "ms" -> 1_000_000L;
+                    case "s" -> 1_000_000_000L;
+                    case "m" -> 60_000_000_000L;
+                    default -> 3_600_000_000_000L;
+                })));
+            }
+            if (nanos.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
                 throw new IllegalArgumentException("'" + text + "' is too long a duration");
             }
+            d = Duration.ofNanos(nanos.setScale(0, RoundingMode.HALF_UP).longValueExact());
         }
-        if (d.isNegative() || d.isZero()) {
-            throw new IllegalArgumentException("'" + text + "' must be a positive duration");
+        if (d.isNegative()) {
+            throw new IllegalArgumentException("'" + text + "' must not be negative");
         }
         return d;
     }

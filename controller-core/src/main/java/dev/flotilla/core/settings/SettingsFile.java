@@ -141,7 +141,7 @@ public final class SettingsFile {
                 try {
                     return Integer.parseInt(v);
                 } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException("not a whole number");
+                    throw new IllegalArgumentException(v.matches("[+-]?\\d+") ? "out of range" : "not a whole number");
                 }
             });
         }

@@ -1,11 +1,11 @@
 package dev.flotilla.resilience.guard;
 
 import dev.flotilla.core.settings.InvalidSettingsException;
+import dev.flotilla.core.settings.Durations;
 import dev.flotilla.core.settings.SettingsFile;
 import dev.flotilla.core.settings.SettingsSection;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig.SlidingWindowType;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -16,8 +16,6 @@ import java.util.Optional;
 import java.util.TreeSet;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Everything the API guard can be tuned with, one record per pattern: the client-side {@link RateLimits}, the
@@ -253,22 +251,22 @@ public record GuardConfig(RateLimits rateLimits, CircuitBreakerSettings breaker,
         Builder b = builder();
         List<String> problems = new ArrayList<>();
         read(problems, () -> section.number(KEY_QPS), b::qps);
-        read(problems, () -> section.read(KEY_BURST, GuardConfig::parseInt), b::burst);
+        read(problems, () -> section.wholeNumber(KEY_BURST), b::burst);
         read(problems, () -> section.number(KEY_LEASE_QPS), b::leaseQps);
-        read(problems, () -> section.read(KEY_LEASE_BURST, GuardConfig::parseInt), b::leaseBurst);
-        read(problems, () -> section.read(KEY_MAX_PERMIT_WAIT, GuardConfig::parseDuration), b::maxPermitWait);
+        read(problems, () -> section.wholeNumber(KEY_LEASE_BURST), b::leaseBurst);
+        read(problems, () -> section.read(KEY_MAX_PERMIT_WAIT, Durations::parseNonNegative), b::maxPermitWait);
         read(problems, () -> section.number(KEY_FAILURE_RATE_THRESHOLD), b::failureRateThreshold);
         read(problems, () -> section.read(KEY_SLIDING_WINDOW_TYPE, GuardConfig::parseWindowType), b::slidingWindowType);
-        read(problems, () -> section.read(KEY_SLIDING_WINDOW_SIZE, GuardConfig::parseInt), b::slidingWindowSize);
-        read(problems, () -> section.read(KEY_MINIMUM_CALLS, GuardConfig::parseInt), b::minimumCalls);
-        read(problems, () -> section.read(KEY_WAIT_IN_OPEN_STATE, GuardConfig::parseDuration), b::waitInOpenState);
-        read(problems, () -> section.read(KEY_HALF_OPEN_CALLS, GuardConfig::parseInt), b::halfOpenCalls);
-        read(problems, () -> section.read(KEY_SLOW_CALL_DURATION, GuardConfig::parseDuration), b::slowCallDuration);
+        read(problems, () -> section.wholeNumber(KEY_SLIDING_WINDOW_SIZE), b::slidingWindowSize);
+        read(problems, () -> section.wholeNumber(KEY_MINIMUM_CALLS), b::minimumCalls);
+        read(problems, () -> section.read(KEY_WAIT_IN_OPEN_STATE, Durations::parseNonNegative), b::waitInOpenState);
+        read(problems, () -> section.wholeNumber(KEY_HALF_OPEN_CALLS), b::halfOpenCalls);
+        read(problems, () -> section.read(KEY_SLOW_CALL_DURATION, Durations::parseNonNegative), b::slowCallDuration);
         read(problems, () -> section.number(KEY_SLOW_CALL_RATE_THRESHOLD), b::slowCallRateThreshold);
-        read(problems, () -> section.read(KEY_RETRY_MAX_ATTEMPTS, GuardConfig::parseInt), b::retryMaxAttempts);
-        read(problems, () -> section.read(KEY_RETRY_BASE_BACKOFF, GuardConfig::parseDuration), b::retryBaseBackoff);
-        read(problems, () -> section.read(KEY_RETRY_MAX_BACKOFF, GuardConfig::parseDuration), b::retryMaxBackoff);
-        read(problems, () -> section.read(KEY_MAX_RETRY_AFTER, GuardConfig::parseDuration), b::maxRetryAfter);
+        read(problems, () -> section.wholeNumber(KEY_RETRY_MAX_ATTEMPTS), b::retryMaxAttempts);
+        read(problems, () -> section.read(KEY_RETRY_BASE_BACKOFF, Durations::parseNonNegative), b::retryBaseBackoff);
+        read(problems, () -> section.read(KEY_RETRY_MAX_BACKOFF, Durations::parseNonNegative), b::retryMaxBackoff);
+        read(problems, () -> section.read(KEY_MAX_RETRY_AFTER, Durations::parseNonNegative), b::maxRetryAfter);
         if (problems.isEmpty()) {
             try {
                 return b.build();
@@ -369,56 +367,7 @@ public record GuardConfig(RateLimits rateLimits, CircuitBreakerSettings breaker,
         return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
     }
 
-    // ---- Parsers handed to core's reader (SettingsFile.Section.read), which makes a failure's message
-    // "<file>: <key>=<value>: <message>". Durations are the guard's own because it accepts more than core's
-    // Durations (positive, whole ms/s/m/h): zero (max-permit-wait=0s means never wait), fractions (1.5s) and
-    // ns/us, so that everything toMap writes reads back. Whole numbers are parsed here so that one too large
-    // says "out of range" rather than "not a whole number". ----
-
-    private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*(ns|us|ms|s|m|h)");
-
-    static Duration parseDuration(String raw) {
-        if (raw.isEmpty()) {
-            throw new IllegalArgumentException("empty, expected a duration such as 500ms, 5s, 2m or PT5S");
-        }
-        if (raw.regionMatches(true, 0, "PT", 0, 2) || raw.regionMatches(true, 0, "P", 0, 1)) {
-            try {
-                return Duration.parse(raw.toUpperCase(Locale.ROOT));
-            } catch (DateTimeParseException e) {
-                throw new IllegalArgumentException("not a duration (ISO-8601 such as PT5S, or 500ms, 5s, 2m)");
-            }
-        }
-        Matcher m = DURATION.matcher(raw.toLowerCase(Locale.ROOT));
-        if (!m.matches()) {
-            if (raw.matches("-.*")) {
-                throw new IllegalArgumentException("must not be negative");
-            }
-            throw new IllegalArgumentException("not a duration (expected a number with a unit: ns, us, ms, s, m, h;"
-                    + " e.g. 500ms, 5s, 2m, or ISO-8601 such as PT5S)");
-        }
-        double amount = Double.parseDouble(m.group(1));
-        double nanosPerUnit = switch (m.group(2)) {
-            case "ns" -> 1;
-            case "us" -> 1e3;
-            case "ms" -> 1e6;
-            case "s" -> 1e9;
-            case "m" -> 60e9;
-            default -> 3600e9;
-        };
-        double nanos = amount * nanosPerUnit;
-        if (nanos > Long.MAX_VALUE) {
-            throw new IllegalArgumentException("too long");
-        }
-        return Duration.ofNanos(Math.round(nanos));
-    }
-
-    static int parseInt(String raw) {
-        try {
-            return Integer.parseInt(raw);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(raw.matches("[+-]?\\d+") ? "out of range" : "not a whole number");
-        }
-    }
+    // ---- The one parser of the guard's own (the window type); numbers and durations are core's. ----
 
     static SlidingWindowType parseWindowType(String raw) {
         return switch (raw.toLowerCase(Locale.ROOT)) {

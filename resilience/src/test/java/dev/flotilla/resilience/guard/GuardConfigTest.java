@@ -78,13 +78,13 @@ class GuardConfigTest {
 
     @Test
     void readsDurationsInEveryAcceptedForm() {
-        assertThat(GuardConfig.parseDuration("500ms")).isEqualTo(Duration.ofMillis(500));
-        assertThat(GuardConfig.parseDuration("5s")).isEqualTo(Duration.ofSeconds(5));
-        assertThat(GuardConfig.parseDuration("1.5s")).isEqualTo(Duration.ofMillis(1500));
-        assertThat(GuardConfig.parseDuration("2m")).isEqualTo(Duration.ofMinutes(2));
-        assertThat(GuardConfig.parseDuration("1h")).isEqualTo(Duration.ofHours(1));
-        assertThat(GuardConfig.parseDuration("PT5S")).isEqualTo(Duration.ofSeconds(5));
-        assertThat(GuardConfig.parseDuration("pt0.25s")).isEqualTo(Duration.ofMillis(250));
+        assertThat(dev.flotilla.core.settings.Durations.parseNonNegative("500ms")).isEqualTo(Duration.ofMillis(500));
+        assertThat(dev.flotilla.core.settings.Durations.parseNonNegative("5s")).isEqualTo(Duration.ofSeconds(5));
+        assertThat(dev.flotilla.core.settings.Durations.parseNonNegative("1.5s")).isEqualTo(Duration.ofMillis(1500));
+        assertThat(dev.flotilla.core.settings.Durations.parseNonNegative("2m")).isEqualTo(Duration.ofMinutes(2));
+        assertThat(dev.flotilla.core.settings.Durations.parseNonNegative("1h")).isEqualTo(Duration.ofHours(1));
+        assertThat(dev.flotilla.core.settings.Durations.parseNonNegative("PT5S")).isEqualTo(Duration.ofSeconds(5));
+        assertThat(dev.flotilla.core.settings.Durations.parseNonNegative("pt0.25s")).isEqualTo(Duration.ofMillis(250));
     }
 
     @Test
@@ -131,8 +131,8 @@ class GuardConfigTest {
                 .satisfies(e -> assertThat(((InvalidSettingsException) e).problems()).containsExactlyInAnyOrder(
                         "config f.properties: resilience.qps=abc: not a number",
                         "config f.properties: resilience.burst=1.5: not a whole number",
-                        "config f.properties: resilience.retry.max-backoff=soon: not a duration (expected a number with a"
-                                + " unit: ns, us, ms, s, m, h; e.g. 500ms, 5s, 2m, or ISO-8601 such as PT5S)",
+                        "config f.properties: resilience.retry.max-backoff=soon: 'soon' is not a duration (use e.g. 30s,"
+                                + " 500ms, 1.5s, 2m, 1h30m or ISO-8601 like PT30S)",
                         "config f.properties: resilience.breaker.sliding-window-type=sometimes: not a sliding window type"
                                 + " (expected count or time)"));
     }
@@ -144,7 +144,7 @@ class GuardConfigTest {
                 .hasMessage("config f.properties: resilience.qps must be a positive number of requests per second up to"
                         + " 100000, got 0.0");
         assertThatThrownBy(() -> fromFile(Map.of("resilience.retry.base-backoff", "-5s")))
-                .hasMessage("config f.properties: resilience.retry.base-backoff=-5s: must not be negative");
+                .hasMessage("config f.properties: resilience.retry.base-backoff=-5s: '-5s' must not be negative");
         assertThatThrownBy(() -> fromFile(Map.of("resilience.burst", "99999999999")))
                 .hasMessage("config f.properties: resilience.burst=99999999999: out of range");
         assertThatThrownBy(() -> fromFile(Map.of("resilience.retry.base-backoff", "2s", "resilience.retry.max-backoff", "1s",
