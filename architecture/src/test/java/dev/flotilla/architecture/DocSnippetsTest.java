@@ -66,6 +66,9 @@ class DocSnippetsTest {
             "dev.flotilla.resilience.fabric8.*", "dev.flotilla.examples.mirror.*");
 
     /** Module directories whose main sources are not on this module's classpath (a separate build). */
+    /** The source sets whose Javadoc is documentation: main code and the benchmark contenders' shared code. */
+    static final List<String> SOURCE_SETS = List.of("main", "fabric8");
+
     static final List<String> NOT_ON_CLASSPATH = List.of("benchmarks-josdk", "architecture");
 
     /** A given: a declaration without initializer, alone on its line (e.g. {@code Map<String, Lease> leases;}). */
@@ -96,6 +99,39 @@ class DocSnippetsTest {
         boolean declaresTypes() {
             return TYPE_DECLARATION.matcher(code).find();
         }
+    }
+
+    /**
+     * The walk reaches every module the build has, however deep (examples/configmap-mirror), so no module's
+     * examples go unchecked because of where it sits.
+     */
+    @Test
+    void everyModuleWithMainSourcesIsSearched() throws IOException {
+        Path root = MarkdownBlocks.repositoryFile("").toAbsolutePath().normalize();
+        List<Path> roots = sourceRoots(root);
+        List<String> modules = modulesOf(root, root.resolve("pom.xml"));
+        assertThat(modules).as("modules in pom.xml").contains("examples/configmap-mirror", "controller-core");
+        for (String module : modules) {
+            Path main = root.resolve(module).resolve("src/main/java");
+            if (Files.isDirectory(main) && !NOT_ON_CLASSPATH.contains(module)) {
+                assertThat(roots).as("source roots searched for examples").contains(main);
+            }
+        }
+        assertThat(roots).contains(root.resolve("benchmarks-protocol/src/fabric8/java"));
+    }
+
+    /** The modules a POM lists, and theirs, as paths relative to the repository root. */
+    private static List<String> modulesOf(Path root, Path pom) throws IOException {
+        List<String> found = new ArrayList<>();
+        Matcher m = Pattern.compile("<module>([^<]+)</module>").matcher(Files.readString(pom));
+        while (m.find()) {
+            Path dir = pom.getParent().resolve(m.group(1).strip()).normalize();
+            found.add(root.relativize(dir).toString());
+            if (Files.exists(dir.resolve("pom.xml"))) {
+                found.addAll(modulesOf(root, dir.resolve("pom.xml")));
+            }
+        }
+        return found;
     }
 
     @Test
@@ -174,13 +210,7 @@ class DocSnippetsTest {
 
     static List<Snippet> javadocExamples(Path root) throws IOException {
         List<Snippet> found = new ArrayList<>();
-        List<Path> sourceRoots;
-        try (Stream<Path> walk = Files.walk(root, 4)) {
-            sourceRoots = walk.filter(p -> p.endsWith(Path.of("src", "main", "java")) && Files.isDirectory(p))
-                    .filter(p -> NOT_ON_CLASSPATH.stream().noneMatch(m -> root.relativize(p).startsWith(m)))
-                    .sorted().toList();
-        }
-        for (Path sourceRoot : sourceRoots) {
+        for (Path sourceRoot : sourceRoots(root)) {
             try (Stream<Path> walk = Files.walk(sourceRoot)) {
                 for (Path file : walk.filter(p -> p.toString().endsWith(".java")).sorted().toList()) {
                     found.addAll(examplesOf(file));
@@ -188,6 +218,34 @@ class DocSnippetsTest {
             }
         }
         return found;
+    }
+
+    /**
+     * Every main source root of the project at any depth ({@code src/main/java}, and the contender sources
+     * {@code src/fabric8/java} that benchmarks compiles), except those of modules not on this classpath.
+     */
+    static List<Path> sourceRoots(Path root) throws IOException {
+        try (Stream<Path> walk = projectFiles(root)) {
+            return walk.filter(p -> Files.isDirectory(p) && p.getFileName().toString().equals("java")
+                            && p.getParent().getParent().getFileName().toString().equals("src")
+                            && SOURCE_SETS.contains(p.getParent().getFileName().toString()))
+                    .filter(p -> NOT_ON_CLASSPATH.stream().noneMatch(m -> root.relativize(p).startsWith(m)))
+                    .sorted().toList();
+        }
+    }
+
+    /** The project's files, without build output, Git's files or installed node modules. */
+    private static Stream<Path> projectFiles(Path root) throws IOException {
+        return Files.walk(root).filter(p -> {
+            Path rel = root.relativize(p);
+            for (Path part : rel) {
+                String name = part.toString();
+                if (name.equals("target") || name.equals(".git") || name.equals("node_modules")) {
+                    return false;
+                }
+            }
+            return true;
+        });
     }
 
     private static List<Snippet> examplesOf(Path file) {
@@ -222,9 +280,8 @@ class DocSnippetsTest {
     static List<Snippet> readmeBlocks(Path root) throws IOException {
         List<Snippet> found = new ArrayList<>();
         List<Path> readmes;
-        try (Stream<Path> walk = Files.walk(root, 3)) {
-            readmes = walk.filter(p -> p.getFileName().toString().equals("README.md"))
-                    .filter(p -> !root.relativize(p).toString().contains("target")).sorted().toList();
+        try (Stream<Path> walk = projectFiles(root)) {
+            readmes = walk.filter(p -> p.getFileName().toString().equals("README.md")).sorted().toList();
         }
         for (Path readme : readmes) {
             for (MarkdownBlocks.Block b : MarkdownBlocks.of(readme)) {

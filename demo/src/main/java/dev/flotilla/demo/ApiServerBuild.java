@@ -3,10 +3,10 @@ package dev.flotilla.demo;
 import dev.flotilla.core.settings.Durations;
 import dev.flotilla.testing.ApiServerBinaries;
 import java.io.BufferedReader;
+import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -107,12 +107,7 @@ final class ApiServerBuild {
             return new Unavailable("the build script " + SCRIPT + " is not next to this program (run it from a checkout, "
                     + "or set -D" + HOME_PROPERTY + "=<checkout>)");
         }
-        Path log;
-        try {
-            log = Files.createTempFile("flotilla-apiserver-build-", ".log");
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot create the build log file", e);
-        }
+        BuildLog log = BuildLog.open(progress);
         ProcessBuilder pb = new ProcessBuilder("bash", script.get().toString())
                 .directory(script.get().getParent().toFile())
                 .redirectErrorStream(true);
@@ -123,8 +118,27 @@ final class ApiServerBuild {
         try {
             process = pb.start();
         } catch (IOException e) {
+            log.delete();
             return new Unavailable("cannot run " + script.get() + ": " + e.getMessage());
         }
+        // Go's compilers are the script's children: if this program is stopped (Ctrl-C, SIGTERM), they go too.
+        Thread reaper = new Thread(() -> destroyTree(process), "apiserver-build-reaper");
+        Runtime.getRuntime().addShutdownHook(reaper);
+        try {
+            return follow(process, log, start);
+        } catch (InterruptedException e) {
+            destroyTree(process);
+            throw e;
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(reaper);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running or about to: it does the same
+            }
+        }
+    }
+
+    private Outcome follow(Process process, BuildLog log, long start) throws InterruptedException {
         LinkedBlockingQueue<Optional<String>> lines = new LinkedBlockingQueue<>();
         Thread reader = Thread.ofVirtual().name("apiserver-build-output").start(() -> {
             try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
@@ -139,7 +153,7 @@ final class ApiServerBuild {
             }
         });
         Deque<String> tail = new ArrayDeque<>();
-        try (var logOut = Files.newBufferedWriter(log)) {
+        try {
             while (true) {
                 Optional<String> next = lines.poll(reminderEvery.toMillis(), TimeUnit.MILLISECONDS);
                 if (next == null) {
@@ -150,9 +164,7 @@ final class ApiServerBuild {
                     break;
                 }
                 String line = next.get();
-                logOut.write(line);
-                logOut.newLine();
-                logOut.flush();
+                log.write(line);
                 if (tail.size() == TAIL) {
                     tail.removeFirst();
                 }
@@ -162,22 +174,101 @@ final class ApiServerBuild {
                     progress.println("  " + line);
                 }
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the build log " + log, e);
-        } catch (InterruptedException e) {
-            process.destroyForcibly();
-            throw e;
+        } finally {
+            log.close();
         }
         int code = process.waitFor();
         reader.join();
         if (code == 0 && ApiServerBinaries.present()) {
+            log.delete(); // nothing to look into
             return new Built(ApiServerBinaries.binaryDir(), elapsed(start));
         }
         String why = tail.stream().filter(l -> l.contains("ERROR")).reduce((a, b) -> b)
                 .map(l -> l.replaceFirst("^\\[apiserver-build[^]]*]\\s*", ""))
                 .orElse(code == 0 ? "it exited 0 but " + ApiServerBinaries.binaryDir() + " has no binaries" : "it exited " + code);
         return new Unavailable("building the kube-apiserver failed after " + Durations.format(elapsed(start)) + ": " + why
-                + " (log: " + log + ")");
+                + log.where());
+    }
+
+    /** Stops the script and everything it started (go, compile, link), children first. */
+    private static void destroyTree(Process process) {
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly();
+    }
+
+    /**
+     * The build's full output in a temporary file, kept only when the build fails. A log that
+     * cannot be created or written costs the log, not the build: that is said once.
+     */
+    private static final class BuildLog {
+        private final PrintStream progress;
+        private Path file;
+        private BufferedWriter out;
+
+        private BuildLog(PrintStream progress, Path file, BufferedWriter out) {
+            this.progress = progress;
+            this.file = file;
+            this.out = out;
+        }
+
+        static BuildLog open(PrintStream progress) {
+            Path file = null;
+            try {
+                file = Files.createTempFile("flotilla-apiserver-build-", ".log");
+                return new BuildLog(progress, file, Files.newBufferedWriter(file));
+            } catch (IOException e) {
+                progress.println("  (no build log: " + e.getMessage() + ")");
+                deleteQuietly(file);
+                return new BuildLog(progress, null, null);
+            }
+        }
+
+        void write(String line) {
+            if (out == null) {
+                return;
+            }
+            try {
+                out.write(line);
+                out.newLine();
+                out.flush();
+            } catch (IOException e) {
+                progress.println("  (the build log " + file + " stopped being written: " + e.getMessage() + ")");
+                close();
+                out = null;
+            }
+        }
+
+        void close() {
+            if (out != null) {
+                try {
+                    out.close();
+                } catch (IOException ignored) {
+                    // the log is an aid; the build's outcome does not depend on it
+                }
+            }
+        }
+
+        void delete() {
+            close();
+            out = null;
+            deleteQuietly(file);
+            file = null;
+        }
+
+        /** " (log: <file>)", or nothing when there is none. */
+        String where() {
+            return file == null ? "" : " (log: " + file + ")";
+        }
+
+        private static void deleteQuietly(Path p) {
+            if (p != null) {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                    // a temporary file left behind
+                }
+            }
+        }
     }
 
     private static Duration elapsed(long startNanos) {

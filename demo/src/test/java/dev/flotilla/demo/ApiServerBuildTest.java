@@ -54,22 +54,58 @@ class ApiServerBuildTest {
 
     @Test
     void aBuildThatInstallsTheBinariesIsBuiltAndItsProgressShown() throws Exception {
-        // The stand-in installs where the script is told to, as build.sh does: $FLOTILLA_KUBE_API_TEST_DIR/k8s/<version>-linux-amd64.
+        // The stand-in installs where the script is told to, as build.sh does: $FLOTILLA_KUBE_API_TEST_DIR/k8s/<version>-<os>-<arch>.
+        long logsBefore = buildLogs();
         Path s = script("""
                 echo "[apiserver-build +0s] building" >&2
-                d="$FLOTILLA_KUBE_API_TEST_DIR/k8s/%s-linux-amd64"
+                d="$FLOTILLA_KUBE_API_TEST_DIR/k8s/%s"
                 mkdir -p "$d"
                 sleep 1.5
                 for b in kube-apiserver etcd kubectl; do printf '#!/bin/sh\\n' > "$d/$b"; chmod +x "$d/$b"; done
                 echo "[apiserver-build +2s] installed" >&2
                 echo "$d"
-                """.formatted(ApiServerBinaries.kubernetesVersion()));
+                """.formatted(ApiServerBinaries.binaryDir().getFileName()));
         ApiServerBuild.Outcome outcome = run(s, Duration.ofMillis(500));
         assertThat(outcome).isInstanceOfSatisfying(ApiServerBuild.Built.class,
                 b -> assertThat(b.dir()).isEqualTo(ApiServerBinaries.binaryDir()));
         assertThat(progress()).contains("  [apiserver-build +0s] building", "  [apiserver-build +2s] installed")
                 .as("silence gets an elapsed-time reminder").contains("... still building, ")
                 .as("the binary directory line is not progress").doesNotContain("\n  " + ApiServerBinaries.binaryDir());
+        assertThat(buildLogs()).as("a successful build leaves no log behind").isEqualTo(logsBefore);
+    }
+
+    private static long buildLogs() throws Exception {
+        try (var files = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+            return files.filter(f -> f.getFileName().toString().startsWith("flotilla-apiserver-build-")).count();
+        }
+    }
+
+    @Test
+    void interruptingTheBuildStopsTheScriptAndWhatItStarted() throws Exception {
+        Path pidFile = dir.resolve("child.pid");
+        Path s = script("""
+                sleep 300 &
+                echo $! > "%s"
+                wait
+                """.formatted(pidFile));
+        Thread builder = Thread.ofPlatform().start(() -> {
+            try {
+                run(s, Duration.ofSeconds(30));
+            } catch (Exception e) {
+                // interrupted: expected
+            }
+        });
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!(Files.exists(pidFile) && !Files.readString(pidFile).isBlank()) && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        ProcessHandle child = ProcessHandle.of(Long.parseLong(Files.readString(pidFile).strip())).orElseThrow();
+        assertThat(child.isAlive()).isTrue();
+        builder.interrupt();
+        builder.join(Duration.ofSeconds(10));
+        assertThat(builder.isAlive()).isFalse();
+        child.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(child.isAlive()).as("the script's child (a compiler, in a real build) is stopped too").isFalse();
     }
 
     @Test
@@ -85,6 +121,11 @@ class ApiServerBuildTest {
                     .contains(": go toolchain not found (set GO=/path/to/go or put go on PATH) (log: ");
             Path log = Path.of(u.reason().replaceFirst(".*\\(log: (.*)\\)$", "$1"));
             assertThat(log).content().contains("ERROR: go toolchain not found");
+            try {
+                Files.delete(log);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
         });
     }
 
@@ -101,6 +142,12 @@ class ApiServerBuildTest {
                 Duration.ofSeconds(30)).run();
         assertThat(outcome).isInstanceOfSatisfying(ApiServerBuild.Unavailable.class,
                 u -> assertThat(u.reason()).contains(ApiServerBuild.SCRIPT).contains("-D" + ApiServerBuild.HOME_PROPERTY));
+    }
+
+    @Test
+    void theReadmeStatesTheSameColdBuildTimeTheDemoAnnounces() throws Exception {
+        String readme = Files.readString(dev.flotilla.testing.docs.MarkdownBlocks.repositoryFile("README.md"));
+        assertThat(readme.replaceAll("\\s+", " ")).contains(ApiServerBuild.COLD_BUILD_TIME);
     }
 
     @Test

@@ -24,6 +24,8 @@ class DemoCommandTest {
      */
     @Test
     void threeShardedReplicasSurviveAKillOnARealApiServer() throws Exception {
+        // Like every REAL test: missing binaries fail here, naming the build command, instead of the demo building them.
+        ApiServerBinaries.require();
         ProgramRun.Result r = ProgramRun.run(DemoCommand::execute, "--backend", "real", "--objects", "100", "--namespaces", "10", "--json",
                 "--timeout", "90s");
         assertThat(r.code()).as("stdout: %s%nstderr: %s", r.out(), r.err()).isEqualTo(ExitCode.OK.code());
@@ -33,8 +35,8 @@ class DemoCommandTest {
         assertThat(json.path("converged").asInt()).isEqualTo(100);
         assertThat(json.path("backend").asText()).contains("kube-apiserver v1.37.2");
         assertThat(json.path("replicas").asInt()).isEqualTo(3);
-        // About one apply per source and per update (100 + 10), fewer when an update lands before its source's first
-        // reconcile (one apply covers both; seen: 109); the kill may cost a few repeats, not many.
+        // About one write per source and per update (100 + 10), fewer when an update lands before its source's first
+        // reconcile (one create covers both; seen: 109); the kill may cost a few repeats, not many.
         assertThat(json.path("writes").asLong()).isBetween(100L, 140L);
 
         JsonNode sharding = json.path("sharding");

@@ -89,6 +89,18 @@ class ShardingSettingsTest {
     }
 
     @Test
+    void aFlagReplacesTheFilesValueWithoutReadingIt() {
+        // The guard's settings work the same way: what a flag replaces is not parsed, so it cannot fail the start.
+        ShardingSettings s = settings(Map.of("POD_NAME", "p"), "h");
+        Map<String, String> broken = Map.of("sharding.shards", "many", "sharding.lease-duration", "soon");
+        ShardingConfig c = resolve(s, broken, new ShardingSettings.Flags(false, null, null, null, 8,
+                Duration.ofSeconds(30), null, null));
+        assertThat(c.shards()).isEqualTo(8);
+        assertThat(c.leaseDuration()).isEqualTo(Duration.ofSeconds(30));
+        assertThatThrownBy(() -> resolve(s, broken, NONE)).hasMessageContaining("sharding.");
+    }
+
+    @Test
     void noShardingOrEnabledFalseTurnsItOff() {
         ShardingSettings s = settings(Map.of(), "h");
         assertThat(s.resolve(SettingsFile.empty(), new ShardingSettings.Flags(true, null, null, null, 0, null, null, null)))

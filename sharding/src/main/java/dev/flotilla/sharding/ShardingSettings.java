@@ -1,6 +1,5 @@
 package dev.flotilla.sharding;
 
-import dev.flotilla.core.settings.Durations;
 import dev.flotilla.core.settings.SettingsFile;
 import dev.flotilla.core.settings.SettingsSection;
 import java.time.Duration;
@@ -9,7 +8,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
@@ -101,26 +99,26 @@ public final class ShardingSettings {
     public Optional<ShardingConfig> resolve(SettingsFile settingsFile, Flags flags) {
         String origin = settingsFile.origin();
         SettingsFile.Section file = settingsFile.section(SETTINGS);
-        boolean enabled = file.flag(KEY_ENABLED).orElse(true);
-        if (flags.noSharding() || !enabled) {
+        if (flags.noSharding() || !file.flag(KEY_ENABLED).orElse(true)) {
             return Optional.empty();
         }
         Sourced<String> identity = identity(flags);
+        // The file's value is read only where no flag was given: a flag replaces it, even a malformed one.
         Sourced<String> namespace = pick(flags.leaseNamespace(), "--lease-namespace",
-                fromFile(file, KEY_LEASE_NAMESPACE, Function.identity()),
+                () -> fromFile(file.text(KEY_LEASE_NAMESPACE), KEY_LEASE_NAMESPACE),
                 env(ENV_POD_NAMESPACE).orElse(new Sourced<>(DEFAULT_LEASE_NAMESPACE, null, false)));
-        Sourced<String> group = pick(flags.group(), "--sharding-group", fromFile(file, KEY_GROUP, Function.identity()),
+        Sourced<String> group = pick(flags.group(), "--sharding-group", () -> fromFile(file.text(KEY_GROUP), KEY_GROUP),
                 new Sourced<>(ShardingConfig.DEFAULT_GROUP, null, false));
-        Sourced<Integer> shards = pick(flags.shards(), "--shards", fromFile(file, KEY_SHARDS, ShardingSettings::parseInt),
+        Sourced<Integer> shards = pick(flags.shards(), "--shards", () -> fromFile(file.wholeNumber(KEY_SHARDS), KEY_SHARDS),
                 new Sourced<>(ShardSpace.DEFAULT_SHARDS, null, false));
         Sourced<Duration> lease = pick(flags.leaseDuration(), "--lease-duration",
-                fromFile(file, KEY_LEASE_DURATION, Durations::parse),
+                () -> fromFile(file.duration(KEY_LEASE_DURATION), KEY_LEASE_DURATION),
                 new Sourced<>(ShardingConfig.DEFAULT_LEASE_DURATION, null, false));
         Sourced<Duration> renew = pick(flags.renewDeadline(), "--renew-deadline",
-                fromFile(file, KEY_RENEW_DEADLINE, Durations::parse),
+                () -> fromFile(file.duration(KEY_RENEW_DEADLINE), KEY_RENEW_DEADLINE),
                 new Sourced<>(ShardingConfig.DEFAULT_RENEW_DEADLINE, null, false));
         Sourced<Duration> retry = pick(flags.retryPeriod(), "--retry-period",
-                fromFile(file, KEY_RETRY_PERIOD, Durations::parse),
+                () -> fromFile(file.duration(KEY_RETRY_PERIOD), KEY_RETRY_PERIOD),
                 new Sourced<>(ShardingConfig.DEFAULT_RETRY_PERIOD, null, false));
 
         // One field at a time on top of valid defaults, so that a failure names the setting at fault.
@@ -165,15 +163,15 @@ public final class ShardingSettings {
         return v == null || v.isBlank() ? Optional.empty() : Optional.of(new Sourced<>(v.strip(), "$" + name, false));
     }
 
-    private static <T> Sourced<T> pick(T flag, String flagName, Optional<Sourced<T>> file, Sourced<T> fallback) {
+    private static <T> Sourced<T> pick(T flag, String flagName, Supplier<Optional<Sourced<T>>> file, Sourced<T> fallback) {
         if (flag != null) {
             return new Sourced<>(flag, flagName, true);
         }
-        return file.orElse(fallback);
+        return file.get().orElse(fallback);
     }
 
-    private static <T> Optional<Sourced<T>> fromFile(SettingsFile.Section file, String key, Function<String, T> parse) {
-        return file.read(key, parse).map(v -> new Sourced<>(v, key, false));
+    private static <T> Optional<Sourced<T>> fromFile(Optional<T> value, String key) {
+        return value.map(v -> new Sourced<>(v, key, false));
     }
 
     private static ShardingConfig check(List<? extends Sourced<?>> involved, String origin, Supplier<ShardingConfig> build) {
@@ -194,14 +192,6 @@ public final class ShardingSettings {
             }
             throw new Problem(null, (sources.isEmpty() ? "sharding defaults" : String.join(", ", sources)) + ": "
                     + e.getMessage());
-        }
-    }
-
-    private static Integer parseInt(String s) {
-        try {
-            return Integer.parseInt(s);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("not a whole number");
         }
     }
 

@@ -60,7 +60,7 @@ public final class ApiServerBinaries {
         return value("SHARDED_WATCH_FEATURE_GATE");
     }
 
-    /** kube-api-test's base directory: the one holding {@code k8s/<version>-linux-amd64}. */
+    /** kube-api-test's base directory: the one holding {@code k8s/<version>-<os>-<arch>}. */
     public static Path baseDir() {
         String configured = System.getProperty(DIR_PROPERTY, System.getenv(DIR_ENV));
         if (configured != null && !configured.isBlank()) {
@@ -69,8 +69,28 @@ public final class ApiServerBinaries {
         return Path.of(System.getProperty("user.home"), value("KUBE_API_TEST_DEFAULT_DIRNAME"));
     }
 
+    /** The directory of this version's binaries for this machine, {@code k8s/<version>-<os>-<arch>} under {@link #baseDir}. */
     public static Path binaryDir() {
-        return baseDir().resolve("k8s").resolve(kubernetesVersion() + "-linux-amd64");
+        return baseDir().resolve("k8s").resolve(kubernetesVersion() + "-" + platform());
+    }
+
+    /**
+     * This machine's {@code <os>-<arch>} as kube-api-test names its binary directories (and the
+     * build script, from Go's GOHOSTOS and GOHOSTARCH): linux-amd64, linux-arm64, linux-ppc64le.
+     */
+    static String platform() {
+        return platform(System.getProperty("os.name"), System.getProperty("os.arch"));
+    }
+
+    static String platform(String osName, String osArch) {
+        String os = osName.toLowerCase(java.util.Locale.ROOT);
+        os = os.contains("win") ? "windows" : os.contains("mac") ? "darwin" : os;
+        String arch = switch (osArch.toLowerCase(java.util.Locale.ROOT)) {
+            case "aarch64", "arm64" -> "arm64";
+            case "ppc64", "ppc64le" -> "ppc64le";
+            default -> "amd64";
+        };
+        return os + "-" + arch;
     }
 
     /** Whether all three binaries are built. */

@@ -16,6 +16,8 @@ import java.util.Objects;
  * {@link #isConverged} agree with {@code ConfigMapMirror}'s own.
  *
  * <pre>{@code
+ * String[] argv;     // the contender's command line
+ * ConfigMap source;  // a labelled source from the informer
  * MirrorSpec spec = MirrorSpec.from(ContenderArgs.parse(argv));
  * client.resource(spec.desired(source)).fieldManager(spec.fieldManager()).forceConflicts().serverSideApply();
  * }</pre>

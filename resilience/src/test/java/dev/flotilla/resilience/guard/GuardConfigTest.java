@@ -205,4 +205,27 @@ class GuardConfigTest {
         assertThat(GuardConfig.builder().maxPermitWait(Duration.ZERO).build().rateLimits().maxPermitWait()).isZero();
         assertThat(fromFile(Map.of("resilience.max-permit-wait", "0s")).rateLimits().maxPermitWait()).isZero();
     }
+
+    /**
+     * The README's table of defaults is documentation of {@link GuardConfig#defaults()}, which stays the one
+     * source: read as a settings file, the table gives exactly the defaults, and it has a row for every key.
+     */
+    @Test
+    void theReadmesDefaultsTableIsTheDefaults() throws Exception {
+        Path readme = dev.flotilla.testing.docs.MarkdownBlocks.repositoryFile("resilience/README.md");
+        Map<String, String> table = new HashMap<>();
+        boolean inTable = false;
+        for (String line : Files.readAllLines(readme)) {
+            if (line.startsWith("| key | default |")) {
+                inTable = true;
+            } else if (inTable && line.startsWith("| `")) {
+                String[] cells = line.split("\\|");
+                table.put("resilience." + cells[1].strip().replace("`", ""), cells[2].strip());
+            } else if (inTable && !line.startsWith("|")) {
+                break;
+            }
+        }
+        assertThat(table.keySet()).as("a row per key").containsExactlyInAnyOrderElementsOf(GuardConfig.SETTINGS.keys());
+        assertThat(GuardConfig.from(SettingsFile.of("resilience/README.md", table))).isEqualTo(GuardConfig.defaults());
+    }
 }

@@ -5,8 +5,10 @@ import dev.flotilla.core.reconcile.Cache;
 import dev.flotilla.core.cache.InformerKey;
 import dev.flotilla.core.controller.Controller;
 import dev.flotilla.core.controller.EventPredicate;
+import dev.flotilla.core.controller.KeyMapper;
 import dev.flotilla.core.events.EventRecorder;
 import dev.flotilla.core.manager.Manager;
+import dev.flotilla.core.reconcile.ObjectKey;
 import dev.flotilla.core.reconcile.Reconciler;
 import dev.flotilla.core.rbac.ApiPermission;
 import io.fabric8.kubernetes.api.model.ConfigMap;
@@ -14,9 +16,11 @@ import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.function.UnaryOperator;
 
 /**
@@ -26,7 +30,10 @@ import java.util.function.UnaryOperator;
  * controlled by the source (owner reference, so garbage collection deletes it with the source).
  * It creates the mirror with {@code POST} and updates it with {@code PUT} of the version it read,
  * so it never writes a ConfigMap it does not own: an existing {@code <name>-mirror} that is not this
- * source's copy is left alone, and the source says why (see {@link MirrorReconciler}).
+ * source's copy is left alone, and the source says why (see {@link MirrorReconciler}). Labelled
+ * ConfigMaps are watched and mapped back to their source by owner reference and by name
+ * ({@link #sourcesOf}), so a mirror changed behind the controller's back is restored, and deleting a
+ * labelled foreign {@code <x>-mirror} unblocks {@code <x>} at once.
  *
  * <p><b>Observed-generation marker.</b> ConfigMaps have no {@code metadata.generation}, so the
  * mirror records the source's {@code metadata.resourceVersion} in the annotation
@@ -105,7 +112,8 @@ public final class ConfigMapMirror {
     /**
      * Registers the controller.
      *
-     * @param events records MirrorCreated/MirrorUpdated on the source, or null for none
+     * @param events records {@value #REASON_CREATED}, {@value #REASON_UPDATED} and (Warning)
+     *               {@value #REASON_BLOCKED} on the source, or null for none
      * @param around wraps the reconciler (the demo injects failures here); identity for none
      */
     public static Controller<ConfigMap> register(Manager manager, int workers, EventRecorder events,
@@ -119,10 +127,26 @@ public final class ConfigMapMirror {
                 .named(CONTROLLER_NAME)
                 .withLabelSelector(SOURCE_SELECTOR)
                 .withPredicate(EventPredicate.resourceVersionChanged())
-                .owns(ConfigMap.class, MIRROR_SELECTOR)
+                .watches(ConfigMap.class, MIRROR_SELECTOR, EventPredicate.all(), ConfigMapMirror::sourcesOf)
                 .workers(workers)
                 .complete(Objects.requireNonNull(around.apply(reconciler), "around returned null"));
     }
+
+    /**
+     * The sources a labelled ConfigMap matters to: its controlling source (owner reference) and the
+     * source its name belongs to. The second makes a labelled foreign {@code <x>-mirror} bring its
+     * blocked source {@code <x>} back at once when it changes or goes away.
+     */
+    static List<ObjectKey> sourcesOf(ConfigMap mirror) {
+        Set<ObjectKey> keys = new LinkedHashSet<>(OWNER.keysFor(mirror));
+        String name = mirror.getMetadata().getName();
+        if (name != null && name.endsWith(MIRROR_SUFFIX) && name.length() > MIRROR_SUFFIX.length()) {
+            keys.add(ObjectKey.of(mirror.getMetadata().getNamespace(), name.substring(0, name.length() - MIRROR_SUFFIX.length())));
+        }
+        return List.copyOf(keys);
+    }
+
+    private static final KeyMapper<ConfigMap> OWNER = KeyMapper.controllerOwner("v1", "ConfigMap");
 
     /** {@code <source>-mirror}; may exceed {@link #MAX_NAME_LENGTH} (the reconciler then fails terminally). */
     public static String mirrorName(String sourceName) {

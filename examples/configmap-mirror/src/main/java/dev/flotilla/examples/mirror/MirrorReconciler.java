@@ -44,8 +44,13 @@ import org.slf4j.LoggerFactory;
  *   <li>mirror up to date ({@link ConfigMapMirror#isConverged}): done, nothing written;</li>
  *   <li>mirror missing from the cache: created ({@code POST}, which fails rather than overwrite
  *       whatever has that name); stale: updated ({@code PUT} of the cached mirror, so only with the
- *       resourceVersion the decision was made on). A 422 is terminal, a 409 or anything else is
- *       retried with backoff.</li>
+ *       resourceVersion the decision was made on). A 422 is terminal; a 409 on create means something
+ *       of that name exists, which is then read and either updated (ours) or reported blocked
+ *       (someone else's); a 409 on update and anything else is retried with backoff.</li>
+ *   <li>a source carrying the blocked annotation: the mirror's name is read from the API server
+ *       (an unlabelled foreign ConfigMap is not in the cache); still foreign, still blocked; free or
+ *       its own, the annotation is cleared first and the mirror written from the source as that
+ *       patch left it, so unblocking costs one mirror write.</li>
  * </ul>
  *
  * Why not server-side apply: it cannot say "create, but only if nothing is there", so applying
@@ -54,7 +59,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class MirrorReconciler implements Reconciler<ConfigMap> {
 
-    /** Counts the mirror writes (creates and updates) this process sent; the demo reports it as "writes". */
+    /** Counts the mirror writes (creates and updates) the API server accepted from this process; the demo reports it as "writes". */
     public static final String WRITES_TOTAL = "flotilla_mirror_writes_total";
 
     private static final Logger log = LoggerFactory.getLogger(MirrorReconciler.class);
@@ -72,7 +77,7 @@ public final class MirrorReconciler implements Reconciler<ConfigMap> {
     /**
      * @param mirrors the owned informer's cache ({@link ConfigMapMirror#MIRROR_SELECTOR})
      * @param events  may be null: no events
-     * @param writes  incremented once per create or update sent
+     * @param writes  incremented once per create or update the API server accepted
      */
     public MirrorReconciler(KubernetesClient client, Cache<ConfigMap> mirrors, EventRecorder events, Counter writes) {
         this.client = Objects.requireNonNull(client, "client");
@@ -104,16 +109,29 @@ public final class MirrorReconciler implements Reconciler<ConfigMap> {
             throw new TerminalException("mirror name " + name.substring(0, 20) + "..." + MIRROR_SUFFIX + " would have "
                     + name.length() + " characters; ConfigMap names have at most " + MAX_NAME_LENGTH);
         }
-        Optional<ConfigMap> existing = mirrors.get(ObjectKey.of(namespace, name));
-        if (existing.isPresent() && !isControlledBy(existing.get(), source)) {
-            return blocked(source, existing.get());
+        ConfigMap current = mirrors.get(ObjectKey.of(namespace, name)).orElse(null);
+        if (current != null && !isControlledBy(current, source)) {
+            return blocked(source, current);
         }
-        if (existing.isPresent() && isConverged(source, existing.get())) {
-            return unblocked(source);
+        if (blockedAnnotation(source) != null) {
+            // Blocked last time. Someone else's ConfigMap need not be in the cache (unlabelled): read the name.
+            if (current == null) {
+                current = client.configMaps().inNamespace(namespace).withName(name).get();
+                if (current != null && !isControlledBy(current, source)) {
+                    return blocked(source, current);
+                }
+            }
+            // Unblocked. Clear the annotation before writing, and write from the source as the patch left it:
+            // the mirror then records the source's final resourceVersion, and the patch's own watch event
+            // finds it converged (one mirror write, not two).
+            source = annotateSource(source, null);
+        }
+        if (current != null && isConverged(source, current)) {
+            return Result.done();
         }
         try {
-            if (existing.isPresent()) {
-                update(source, existing.get());
+            if (current != null) {
+                update(source, current);
             } else if (!create(source)) {
                 // Something named like the mirror is there but not in our cache: ours not seen yet, or someone else's.
                 ConfigMap there = client.configMaps().inNamespace(namespace).withName(name).get();
@@ -123,7 +141,9 @@ public final class MirrorReconciler implements Reconciler<ConfigMap> {
                 if (!isControlledBy(there, source)) {
                     return blocked(source, there);
                 }
-                update(source, there);
+                if (!isConverged(source, there)) { // ours, written a moment ago and not in the cache yet: often current
+                    update(source, there);
+                }
             }
         } catch (KubernetesClientException e) {
             if (e.getCode() == 422) {
@@ -132,12 +152,11 @@ public final class MirrorReconciler implements Reconciler<ConfigMap> {
             }
             throw e;
         }
-        return unblocked(source);
+        return Result.done();
     }
 
     /** Creates the mirror; false if a ConfigMap of that name exists already (409), which is then not touched. */
     private boolean create(ConfigMap source) {
-        writes.increment();
         try {
             client.configMaps().resource(desiredMirror(source)).create();
         } catch (KubernetesClientException e) {
@@ -146,6 +165,7 @@ public final class MirrorReconciler implements Reconciler<ConfigMap> {
             }
             throw e;
         }
+        writes.increment();
         log.atDebug().addKeyValue("namespace", source.getMetadata().getNamespace())
                 .addKeyValue("source", source.getMetadata().getName())
                 .addKeyValue("resourceVersion", source.getMetadata().getResourceVersion()).log("mirror created");
@@ -156,8 +176,8 @@ public final class MirrorReconciler implements Reconciler<ConfigMap> {
 
     /** Updates this source's own mirror to match it, on the version {@code current} was read at (a 409 if it moved on). */
     private void update(ConfigMap source, ConfigMap current) {
-        writes.increment();
         client.configMaps().resource(updatedMirror(source, current)).update();
+        writes.increment();
         log.atDebug().addKeyValue("namespace", source.getMetadata().getNamespace())
                 .addKeyValue("source", source.getMetadata().getName())
                 .addKeyValue("resourceVersion", source.getMetadata().getResourceVersion()).log("mirror updated");
@@ -184,25 +204,20 @@ public final class MirrorReconciler implements Reconciler<ConfigMap> {
         return Result.requeueAfter(BLOCKED_RECHECK);
     }
 
-    /** Clears the source's blocked annotation, if it has one. */
-    private Result unblocked(ConfigMap source) {
-        if (blockedAnnotation(source) != null) {
-            annotateSource(source, null);
-        }
-        return Result.done();
-    }
-
     private static String blockedAnnotation(ConfigMap source) {
         Map<String, String> a = source.getMetadata().getAnnotations();
         return a == null ? null : a.get(BLOCKED_ANNOTATION);
     }
 
-    /** Sets (or, with null, removes) the blocked annotation on the source: a merge patch of that one key. */
-    private void annotateSource(ConfigMap source, String reason) {
+    /**
+     * Sets (or, with null, removes) the blocked annotation on the source: a merge patch of that one
+     * key. Returns the source as the API server stored it.
+     */
+    private ConfigMap annotateSource(ConfigMap source, String reason) {
         Map<String, Object> annotations = new HashMap<>();
         annotations.put(BLOCKED_ANNOTATION, reason);
         // On the resource (not withName): fabric8 would otherwise GET the object first.
-        client.configMaps().resource(source)
+        return client.configMaps().resource(source)
                 .patch(PatchContext.of(PatchType.JSON_MERGE),
                         client.getKubernetesSerialization().asJson(Map.of("metadata", Map.of("annotations", annotations))));
     }

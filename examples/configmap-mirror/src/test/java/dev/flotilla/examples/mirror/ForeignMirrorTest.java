@@ -74,6 +74,14 @@ class ForeignMirrorTest {
                 .toList();
     }
 
+    /** How many times the source was reported blocked: the Events' counts (repeats update one Event). */
+    private static int blockedCount(KubernetesClient client, TestNamespace ns, String source) {
+        return client.v1().events().inNamespace(ns.name()).list().getItems().stream()
+                .filter(e -> REASON_BLOCKED.equals(e.getReason()) && e.getInvolvedObject() != null
+                        && source.equals(e.getInvolvedObject().getName()))
+                .mapToInt(e -> e.getCount() == null ? 1 : e.getCount()).sum();
+    }
+
     @Test
     void aForeignConfigMapNamedLikeTheMirrorSurvivesUnchanged(TestCluster cluster, KubernetesClient client, TestNamespace ns)
             throws Exception {
@@ -82,11 +90,14 @@ class ForeignMirrorTest {
         // labelled as a copy but without an owner, and controlled by some other object.
         ConfigMap plain = configMaps.resource(foreign(ns, "plain-mirror", Map.of("app", "theirs"))).create();
         ConfigMap labelled = configMaps.resource(foreign(ns, "labelled-mirror", Map.of(ROLE_LABEL, ROLE_COPY))).create();
+        // A real owner (not a source), so that a cluster running the garbage collector keeps the owned copy.
+        ConfigMap owner = configMaps.resource(foreign(ns, "someone-elses", Map.of("app", "theirs"))).create();
+        String ownerUid = owner.getMetadata().getUid();
         ConfigMap other = configMaps.resource(new ConfigMapBuilder(foreign(ns, "owned-mirror", Map.of(ROLE_LABEL, ROLE_COPY)))
                 .editMetadata().withOwnerReferences(new OwnerReferenceBuilder().withApiVersion("v1").withKind("ConfigMap")
-                        .withName("owned").withUid("00000000-0000-0000-0000-00000000beef").withController(true).build())
+                        .withName("someone-elses").withUid(ownerUid).withController(true).build())
                 .endMetadata().build()).create();
-        List<ConfigMap> before = List.of(plain, labelled, other);
+        List<ConfigMap> before = List.of(plain, labelled, other, owner);
 
         startController(cluster);
         for (String name : List.of("plain", "labelled", "owned", "free")) {
@@ -107,7 +118,7 @@ class ForeignMirrorTest {
             assertThat(blockedEvents(client, ns, name)).as(name + " MirrorBlocked event").singleElement()
                     .satisfies(e -> assertThat(e.getType()).isEqualTo("Warning"));
         }
-        assertThat(blocked(client, ns, "owned")).contains("controlled by ConfigMap owned uid 00000000-0000-0000-0000-00000000beef");
+        assertThat(blocked(client, ns, "owned")).contains("controlled by ConfigMap someone-elses uid " + ownerUid);
         assertThat(blocked(client, ns, "plain")).contains("no controller");
 
         // Touch the sources: another reconcile each, still nothing written to the foreign ones.
@@ -115,8 +126,14 @@ class ForeignMirrorTest {
             configMaps.withName(name).edit(cm -> new ConfigMapBuilder(cm).addToData("k2", "v2").build());
         }
         configMaps.withName("free").edit(cm -> new ConfigMapBuilder(cm).addToData("k2", "v2").build());
-        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(
-                configMaps.withName("free-mirror").get().getData()).containsEntry("k2", "v2"));
+        // Each blocked source's second reconcile has run once its Event counts it a second time.
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            assertThat(events.flush(Duration.ofSeconds(5))).isTrue();
+            assertThat(configMaps.withName("free-mirror").get().getData()).containsEntry("k2", "v2");
+            for (String name : List.of("plain", "labelled", "owned")) {
+                assertThat(blockedCount(client, ns, name)).as(name + " MirrorBlocked count").isGreaterThanOrEqualTo(2);
+            }
+        });
         manager.stop(); // whatever was in flight has finished: the state below is final
 
         for (ConfigMap was : before) {
@@ -149,5 +166,31 @@ class ForeignMirrorTest {
             assertThat(blocked(client, ns, "late")).as("blocked annotation cleared").isNull();
             assertThat(isConverged(src, configMaps.withName("late-mirror").get())).as("mirror converged").isTrue();
         });
+    }
+
+    @Test
+    void deletingALabelledForeignMirrorUnblocksTheSourceAtOnceWithOneWrite(TestCluster cluster, KubernetesClient client,
+            TestNamespace ns) throws Exception {
+        var configMaps = client.configMaps().inNamespace(ns.name());
+        configMaps.resource(foreign(ns, "prompt-mirror", Map.of(ROLE_LABEL, ROLE_COPY))).create();
+        startController(cluster);
+        configMaps.resource(source(ns, "prompt", Map.of("k", "v"))).create();
+        await().atMost(Duration.ofSeconds(30)).until(() -> blocked(client, ns, "prompt") != null);
+
+        // Nothing touches the source: the watch on labelled ConfigMaps maps "prompt-mirror" to "prompt".
+        configMaps.withName("prompt-mirror").delete();
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
+            ConfigMap src = configMaps.withName("prompt").get();
+            assertThat(blocked(client, ns, "prompt")).as("blocked annotation cleared").isNull();
+            assertThat(isConverged(src, configMaps.withName("prompt-mirror").get())).as("mirror converged").isTrue();
+        });
+        // The mirror was written once, from the source as the annotation's removal left it: it stays put.
+        String mirrorVersion = configMaps.withName("prompt-mirror").get().getMetadata().getResourceVersion();
+        Thread.sleep(2000);
+        manager.stop();
+        ConfigMap mirror = configMaps.withName("prompt-mirror").get();
+        assertThat(mirror.getMetadata().getResourceVersion()).as("no second write").isEqualTo(mirrorVersion);
+        assertThat(isConverged(configMaps.withName("prompt").get(), mirror)).isTrue();
+        assertThat(manager.registry().get(MirrorReconciler.WRITES_TOTAL).counter().count()).as("mirror writes").isEqualTo(1.0);
     }
 }

@@ -230,6 +230,58 @@ class MirrorReconcilerTest {
         assertThat(writes.count()).isZero();
     }
 
+    @Test
+    void aCreateThatFindsItsOwnCurrentMirrorNotYetCachedWritesNothing() throws Exception {
+        // The watch of a write a moment ago has not reached the cache: the mirror there is already current.
+        ConfigMap src = source("settings", "7", Map.of("a", "1"));
+        sources.put(src);
+        server.expect().post().withPath(COLLECTION).andReturn(409, conflict()).once();
+        server.expect().get().withPath(MIRROR_PATH).andReturn(200, appliedMirror(src)).once();
+
+        assertThat(reconcile("settings")).isEqualTo(Result.done());
+
+        assertThat(take().getMethod()).isEqualTo("POST");
+        assertThat(take().getMethod()).isEqualTo("GET");
+        assertThat(server.getRequestCount()).isEqualTo(2);
+        assertThat(writes.count()).isZero();
+    }
+
+    @Test
+    void aBlockedSourceWhoseNameIsFreeClearsItsAnnotationFirstAndMirrorsThePatchedVersion() throws Exception {
+        ConfigMap src = new ConfigMapBuilder(source("settings", "7", Map.of("a", "1"))).editMetadata()
+                .addToAnnotations(BLOCKED_ANNOTATION, "was blocked").endMetadata().build();
+        sources.put(src);
+        ConfigMap patched = source("settings", "8", Map.of("a", "1"));
+        server.expect().get().withPath(MIRROR_PATH).andReturn(404, "").once();
+        server.expect().patch().withPath(SOURCE_PATH).andReturn(200, patched).once();
+        server.expect().post().withPath(COLLECTION).andReturn(201, appliedMirror(patched)).once();
+
+        assertThat(reconcile("settings")).isEqualTo(Result.done());
+
+        assertThat(take().getMethod()).as("the foreign one need not be cached: the name is read").isEqualTo("GET");
+        assertThat(take().getMethod()).isEqualTo("PATCH");
+        RecordedRequest post = take();
+        assertThat(post.getMethod()).isEqualTo("POST");
+        assertThat(sent(post).getMetadata().getAnnotations()).as("the mirror records the version the patch left")
+                .containsEntry(OBSERVED_RESOURCE_VERSION, "8");
+        assertThat(server.getRequestCount()).isEqualTo(3);
+        assertThat(writes.count()).isEqualTo(1);
+    }
+
+    @Test
+    void aBlockedSourceStillBlockedByAnUncachedForeignConfigMapSendsOnlyTheRead() throws Exception {
+        String reason = "ConfigMap shop/settings-mirror exists and is not this source's mirror (no controller); it is left as it is";
+        sources.put(new ConfigMapBuilder(source("settings", "7", Map.of("a", "1"))).editMetadata()
+                .addToAnnotations(BLOCKED_ANNOTATION, reason).endMetadata().build());
+        server.expect().get().withPath(MIRROR_PATH).andReturn(200, foreignMirror()).once();
+
+        assertThat(reconcile("settings")).isEqualTo(Result.requeueAfter(BLOCKED_RECHECK));
+
+        assertThat(take().getMethod()).isEqualTo("GET");
+        assertThat(server.getRequestCount()).as("no annotation flapping, no create attempt").isEqualTo(1);
+        assertThat(writes.count()).isZero();
+    }
+
     private static String conflict() {
         return "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"code\":409,"
                 + "\"reason\":\"AlreadyExists\",\"message\":\"configmaps \\\"settings-mirror\\\" already exists\"}";
