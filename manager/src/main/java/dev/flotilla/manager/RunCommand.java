@@ -14,6 +14,7 @@ import dev.flotilla.core.manager.ExtensionStartException;
 import dev.flotilla.core.manager.Manager;
 import dev.flotilla.core.manager.ManagerOptions;
 import dev.flotilla.resilience.guard.GuardConfig;
+import dev.flotilla.resilience.guard.RequestGuard;
 import dev.flotilla.resilience.fabric8.GuardedClients;
 import dev.flotilla.manager.cluster.KubeconfigLoader;
 import dev.flotilla.manager.cluster.StartupChecks;
@@ -255,7 +256,8 @@ final class RunCommand implements Callable<Integer> {
 
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         // Every request the controllers make passes the guard; fabric8's own retry is off.
-        KubernetesClient client = GuardedClients.newClient(loaded.config(), guard, registry);
+        RequestGuard requestGuard = RequestGuard.create(guard, registry);
+        KubernetesClient client = GuardedClients.newClient(loaded.config(), requestGuard);
         ManagerOptions options = ManagerOptions.defaults().withHealthPort(healthPort)
                 .withHealthBindAddress(healthBindAddress).withShutdownTimeout(shutdownTimeout);
         String instance = shardingConfig.map(ShardingConfig::identity).orElseGet(RunCommand::instanceName);
@@ -267,6 +269,8 @@ final class RunCommand implements Callable<Integer> {
             // Before the manager starts: narrows its informers to the shards held (none yet) and gates its keys.
             Optional<Sharding> sharding = shardingConfig.map(Sharding::of);
             sharding.ifPresent(manager::install);
+            // Every write is asked for right before it is sent: only while this replica safely holds its shard.
+            sharding.ifPresent(s -> requestGuard.fenceWrites(s.writeFence()));
             ConfigMapMirror.register(manager, workers, events, UnaryOperator.identity());
             List<String> controllers = new ArrayList<>(List.of(ConfigMapMirror.CONTROLLER_NAME));
             if (prometheusUrl != null) {

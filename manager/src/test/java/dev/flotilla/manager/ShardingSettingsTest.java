@@ -130,7 +130,7 @@ class ShardingSettingsTest {
         assertOneErrorLine(Cli.run("run", "--identity", "a", "--shards", "5000"), ExitCode.USAGE, "'--shards'", "got 5000");
         assertOneErrorLine(Cli.run("run", "--identity", "a", "--shards", "lots"), ExitCode.USAGE, "--shards");
         assertOneErrorLine(Cli.run("run", "--identity", "a", "--renew-deadline", "15s"), ExitCode.USAGE, "'--renew-deadline'",
-                "lease duration (PT15S) must be longer than the renew deadline (PT15S)");
+                "lease duration (15s) must be longer than the renew deadline (15s) by at least 2s");
         assertOneErrorLine(Cli.run("run", "--identity", "a", "--lease-duration", "6s", "--renew-deadline", "8s"), ExitCode.USAGE,
                 "options '--lease-duration', '--renew-deadline'");
         assertOneErrorLine(Cli.run("run", "--identity", "a", "--lease-duration", "7500ms", "--renew-deadline", "5s"), ExitCode.USAGE,

@@ -40,6 +40,13 @@ final class ShardOwnership {
 
     private static final Logger log = LoggerFactory.getLogger(ShardOwnership.class);
 
+    /**
+     * Writes to a shard stop this long before its renew deadline (at most half the time between the
+     * retry period and the deadline): a write sent a moment before the deadline still has the
+     * lease margin ({@link ShardingConfig#MIN_LEASE_MARGIN}) plus this to reach the API server.
+     */
+    static final Duration WRITE_MARGIN = Duration.ofMillis(500);
+
     /** How long a newly held shard's caches may take to sync before the shard is handed back. */
     static final Duration SYNC_TIMEOUT = Duration.ofSeconds(60);
 
@@ -77,6 +84,9 @@ final class ShardOwnership {
     private final AtomicLongArray admitUntil;
     private final Reactor reactor;
     private final long renewDeadlineNanos;
+    /** How long before a shard's renew deadline writes stop being sent; see {@link #WRITE_MARGIN}. */
+    private final long writeMarginNanos;
+    private final ShardWrites writes;
     private volatile Set<Integer> active = Set.of();
     /** Set once by refuseAll (any thread): from then on nothing is admitted, whatever the lane still does. */
     private volatile boolean refused;
@@ -101,12 +111,37 @@ final class ShardOwnership {
         this.leaseNames = new LeaseNaming(config.group()).shardLeases(config.shards());
         this.admitUntil = new AtomicLongArray(config.shards());
         this.renewDeadlineNanos = config.renewDeadline().toNanos();
+        // Never more than half the slack between renewals and the deadline, or a write would wait for every renewal.
+        this.writeMarginNanos = Math.min(WRITE_MARGIN.toNanos(), config.renewDeadline().minus(config.retryPeriod()).toNanos() / 2);
+        this.writes = new ShardWrites(config.shards());
         this.reactor = new Reactor(lane, clock, this::pass, config.retryPeriod());
     }
 
     /** Whether {@code shard}'s keys are worked on now: active, and renewed within the renew deadline. Any thread. */
     boolean admits(int shard) {
         return !refused && clock.nanoTime() < admitUntil.get(shard);
+    }
+
+    /**
+     * The write fence for {@code shard}: admitted while the shard is active and its renew deadline is
+     * more than the write margin away; the admitted write counts as in flight until its {@code done}
+     * runs, and is cancelled if the shard is fenced first. Any thread.
+     */
+    dev.flotilla.core.fence.Admission admitWrite(int shard, Runnable cancel) {
+        ShardWrites.Write write = writes.register(shard, cancel); // before the look: a fence then cancels it
+        long until = admitUntil.get(shard);
+        if (refused || until == 0 || clock.nanoTime() >= until - writeMarginNanos) {
+            write.done();
+            return new dev.flotilla.core.fence.Admission.Refused("shard " + shard + " is not held by replica '"
+                    + config.identity() + "'" + (until == 0 || refused ? "" : " with " + Duration.ofNanos(writeMarginNanos).toMillis()
+                    + " ms to spare before its renew deadline"));
+        }
+        return new dev.flotilla.core.fence.Admission.Admitted(write::done);
+    }
+
+    /** Writes in flight on {@code shard}; for tests. */
+    int writesInFlight(int shard) {
+        return writes.inFlight(shard);
     }
 
     /** The monotonic instant until which {@code shard} is admitted (0: refused); for the simulation's checks. */
@@ -372,6 +407,38 @@ final class ShardOwnership {
             released(shard, generation, false, false, to, begin);
             return;
         }
+        // The reconciles are done; a write they started may still be in flight (a retry backoff, a slow answer):
+        // cancel it and release only once every write on the shard is over, or let the Lease expire.
+        int cancelled = writes.cancelAll(shard);
+        CompletableFuture<Void> settled = writes.settled(shard);
+        if (!settled.isDone()) {
+            settled.whenComplete((x, e) -> lane.execute(() -> writesSettled(shard, generation, to, begin, cancelled)));
+            lane.schedule(() -> writesStuck(shard, generation, to, begin), clock.nanoTime() + config.drainTimeout().toNanos());
+            return;
+        }
+        writesSettled(shard, generation, to, begin, cancelled);
+    }
+
+    private void writesStuck(int shard, long generation, String to, long begin) {
+        Slot slot = slots[shard];
+        if (slot.generation != generation || slot.phase != Phase.RELEASING || slot.freeing) {
+            return;
+        }
+        log.atWarn().addKeyValue("shard", shard).addKeyValue("replica", config.identity())
+                .addKeyValue("writesInFlight", writes.inFlight(shard))
+                .log("a write on the shard did not end; leaving its lease to expire instead of releasing it");
+        released(shard, generation, false, false, to, begin);
+    }
+
+    private void writesSettled(int shard, long generation, String to, long begin, int cancelled) {
+        Slot slot = slots[shard];
+        if (slot.generation != generation || slot.phase != Phase.RELEASING || slot.freeing) {
+            return;
+        }
+        if (cancelled > 0) {
+            log.atInfo().addKeyValue("shard", shard).addKeyValue("replica", config.identity())
+                    .addKeyValue("writesCancelled", cancelled).log("writes in flight on a released shard cancelled");
+        }
         slot.freeing = true;
         Leases.releaseHeld(store, leaseNames[shard], freshest(shard), holder, Leases.RELEASE_ATTEMPTS)
                 .whenComplete((outcome, error) -> lane.execute(() -> released(shard, generation, true,
@@ -413,11 +480,13 @@ final class ShardOwnership {
             publishActive();
         }
         int interrupted = work.interrupt(shard);
+        int cancelled = writes.cancelAll(shard);
         trail.transition(new LeaseTransition(config.identity(), shard, LeaseTransition.Kind.FENCED, clock.nanoTime()));
         metrics.owned(shard, false);
         metrics.fenced();
         log.atError().addKeyValue("shard", shard).addKeyValue("replica", config.identity()).addKeyValue("reason", why)
-                .addKeyValue("interrupted", interrupted).log("shard fenced: stopped working on it at once");
+                .addKeyValue("interrupted", interrupted).addKeyValue("writesCancelled", cancelled)
+                .log("shard fenced: stopped working on it at once");
         if (followScope) {
             rescope();
         }

@@ -4,6 +4,8 @@ import dev.flotilla.core.manager.Extension;
 import dev.flotilla.core.manager.Manager;
 import dev.flotilla.core.manager.WorkControl;
 import dev.flotilla.core.rbac.ApiPermission;
+import dev.flotilla.core.fence.Admission;
+import dev.flotilla.core.fence.WriteFence;
 import dev.flotilla.core.reconcile.ObjectKey;
 import dev.flotilla.core.reconcile.Reconciler;
 import dev.flotilla.sharding.audit.AuditTrail;
@@ -115,6 +117,27 @@ public final class Sharding implements Extension {
     private boolean admits(ObjectKey key) {
         ShardingNode n = node;
         return n != null && n.admits(key);
+    }
+
+    /**
+     * This replica's write fence, for the request guard ({@code RequestGuard.fenceWrites}): every write
+     * attempt is asked for right before it is sent. A namespaced write passes while this replica
+     * holds the namespace's shard with time to spare before its renew deadline, a cluster-scoped one
+     * while it is the fresh coordinator; nothing passes before the replica has joined or after it
+     * left. A write in flight when its shard is fenced is cancelled, and a shard handed over is
+     * released only after its writes are over.
+     *
+     * <pre>{@code
+     * Sharding sharding = Sharding.of(ShardingConfig.defaults("replica-0", "flotilla-system"));
+     * WriteFence fence = sharding.writeFence(); // for RequestGuard.fenceWrites, before the manager starts
+     * }</pre>
+     */
+    public WriteFence writeFence() {
+        return (target, cancel) -> {
+            ShardingNode n = node;
+            return n == null ? new Admission.Refused("replica '" + config.identity() + "' holds no shard: it has not joined")
+                    : n.admitWrite(target, cancel);
+        };
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.flotilla.sharding;
 
+import dev.flotilla.core.settings.Durations;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.regex.Pattern;
@@ -20,7 +21,8 @@ import java.util.regex.Pattern;
  * @param shards        S, the number of virtual shards (1..{@value ShardSpace#MAX_SHARDS})
  * @param leaseDuration how long others wait after the last renewal they saw before taking a Lease over
  * @param renewDeadline how long a replica keeps working on a shard without a successful renewal;
- *                      shorter than the lease duration, so it stops before anyone else may start
+ *                      at least {@link #MIN_LEASE_MARGIN} shorter than the lease duration, so it
+ *                      stops before anyone else may start
  * @param retryPeriod   how often Leases are renewed and retried
  * @param drainTimeout  how long a shard being handed over waits for its in-flight reconciles
  */
@@ -33,6 +35,13 @@ public record ShardingConfig(String identity, String leaseNamespace, String grou
     public static final Duration DEFAULT_RENEW_DEADLINE = Duration.ofSeconds(10);
     public static final Duration DEFAULT_RETRY_PERIOD = Duration.ofSeconds(2);
     public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofSeconds(1);
+
+    /**
+     * The least lease duration minus renew deadline. Writes stop at the renew deadline (with the
+     * write fence's own margin before it); whatever was sent just before has this long to reach the
+     * API server before another replica may take the shard. controller-runtime's 15 s / 10 s leave 5 s.
+     */
+    public static final Duration MIN_LEASE_MARGIN = Duration.ofSeconds(2);
 
     private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
 
@@ -49,16 +58,18 @@ public record ShardingConfig(String identity, String leaseNamespace, String grou
             throw new IllegalArgumentException("retry period must be positive, got " + retryPeriod);
         }
         if (renewDeadline.compareTo(retryPeriod) <= 0) {
-            throw new IllegalArgumentException("renew deadline (" + renewDeadline
-                    + ") must be longer than the retry period (" + retryPeriod + "), or one failed renewal fences");
+            throw new IllegalArgumentException("renew deadline (" + Durations.format(renewDeadline)
+                    + ") must be longer than the retry period (" + Durations.format(retryPeriod) + "), or one failed renewal fences");
         }
-        if (leaseDuration.compareTo(renewDeadline) <= 0) {
-            throw new IllegalArgumentException("lease duration (" + leaseDuration + ") must be longer than the renew deadline ("
-                    + renewDeadline + "): a replica must stop working before its lease can expire for anyone else");
+        if (leaseDuration.minus(renewDeadline).compareTo(MIN_LEASE_MARGIN) < 0) {
+            throw new IllegalArgumentException("lease duration (" + Durations.format(leaseDuration)
+                    + ") must be longer than the renew deadline (" + Durations.format(renewDeadline) + ") by at least "
+                    + Durations.format(MIN_LEASE_MARGIN) + ": a replica stops writing at its renew deadline, and a write "
+                    + "sent just before must land before the lease can expire for anyone else");
         }
         if (leaseDuration.toMillis() % 1000 != 0) {
             throw new IllegalArgumentException("lease duration must be whole seconds (Lease.spec.leaseDurationSeconds), got "
-                    + leaseDuration);
+                    + Durations.format(leaseDuration));
         }
         if (drainTimeout.isNegative()) {
             throw new IllegalArgumentException("drain timeout must not be negative, got " + drainTimeout);

@@ -1,5 +1,7 @@
 package dev.flotilla.sharding;
 
+import dev.flotilla.core.fence.Admission;
+import dev.flotilla.core.fence.WriteTarget;
 import dev.flotilla.core.reconcile.ObjectKey;
 import dev.flotilla.sharding.audit.AuditTrail;
 import java.util.Set;
@@ -46,6 +48,19 @@ final class ShardingNode {
     /** The key gate: a namespaced key while its shard is active and freshly renewed, a cluster-scoped one on the fresh coordinator. */
     boolean admits(ObjectKey key) {
         return key.isClusterScoped() ? coordinator.isLeadingFresh() : ownership.admits(space.shardOf(key.namespace()));
+    }
+
+    /**
+     * The write fence: a namespaced write while its shard is held with time to spare before the renew
+     * deadline (tracked in flight, cancelled if the shard is fenced), a cluster-scoped one on the fresh
+     * coordinator.
+     */
+    Admission admitWrite(WriteTarget target, Runnable cancel) {
+        if (target.clusterScoped()) {
+            return coordinator.isLeadingFresh() ? Admission.admitted()
+                    : new Admission.Refused("cluster-scoped write, and replica '" + config.identity() + "' is not the coordinator");
+        }
+        return ownership.admitWrite(space.shardOf(target.namespace()), cancel);
     }
 
     /** Takes the membership Lease, then starts renewing, electing and taking the shards the coordinator assigns. */

@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -131,6 +132,65 @@ class ShardOwnershipTest {
         assertThat(h.holderOf(LEASE0)).as("nothing released: it cannot prove it holds the Lease").isEqualTo("r0_a");
         assertThat(ownership.active()).isEmpty();
         assertThat(work.held()).as("its informers stopped").isEmpty();
+    }
+
+    private static boolean admitted(dev.flotilla.core.fence.Admission a) {
+        return a instanceof dev.flotilla.core.fence.Admission.Admitted;
+    }
+
+    @Test
+    void writesStopTheWriteMarginBeforeTheRenewDeadlineAndAFenceCancelsThoseInFlight() {
+        long active = acquired();
+        long started = active - Duration.ofMillis(100).toNanos();
+        AtomicInteger cancelled = new AtomicInteger();
+        var inFlight = ownership.admitWrite(0, cancelled::incrementAndGet);
+        assertThat(admitted(inFlight)).isTrue();
+        assertThat(ownership.writesInFlight(0)).isEqualTo(1);
+        assertThat(admitted(ownership.admitWrite(1, () -> { }))).as("a shard nobody assigned").isFalse();
+
+        h.world.runUntil(started + Duration.ofMillis(3_500).toNanos()); // renewals sent at +1, +2, +3 s succeeded
+        h.server.rule((from, op, name) -> op == SimLeaseServer.Op.UPDATE
+                ? Optional.of(new LeaseWrite.Failed(new IllegalStateException("API server down"))) : Optional.empty());
+        long deadline = started + Duration.ofSeconds(3).toNanos() + SimHarness.RENEW.toNanos();
+        long lastWrite = deadline - ShardOwnership.WRITE_MARGIN.toNanos();
+        h.world.runUntil(lastWrite - 1);
+        var last = ownership.admitWrite(0, () -> { });
+        assertThat(admitted(last)).as("one nanosecond before the write margin").isTrue();
+        ((dev.flotilla.core.fence.Admission.Admitted) last).done().run();
+        h.world.runUntil(lastWrite);
+        assertThat(ownership.admits(0)).as("keys are still admitted").isTrue();
+        assertThat(ownership.admitWrite(0, () -> { })).as("writes are not: 500 ms before the deadline")
+                .isInstanceOfSatisfying(dev.flotilla.core.fence.Admission.Refused.class,
+                        r -> assertThat(r.reason()).contains("shard 0").contains("500 ms to spare"));
+        assertThat(cancelled).as("not yet fenced").hasValue(0);
+
+        h.world.runUntil(deadline);
+        h.run(Duration.ofMillis(2));
+        assertThat(h.last(0, FENCED)).isPresent();
+        assertThat(cancelled).as("the write still in flight was cancelled by the fence").hasValue(1);
+        assertThat(ownership.writesInFlight(0)).isZero();
+        ((dev.flotilla.core.fence.Admission.Admitted) inFlight).done().run(); // its late completion changes nothing
+        assertThat(ownership.writesInFlight(0)).isZero();
+    }
+
+    @Test
+    void aShardHandedOverCancelsItsWritesBeforeItsLeaseIsReleased() {
+        acquired();
+        h.run(Duration.ofMillis(2_200));
+        AtomicInteger cancelled = new AtomicInteger();
+        AtomicReference<String> holderWhenCancelled = new AtomicReference<>();
+        assertThat(admitted(ownership.admitWrite(0, () -> {
+            cancelled.incrementAndGet();
+            holderWhenCancelled.set(h.holderOf(LEASE0));
+        }))).isTrue();
+        h.setDesired(0, "r1");
+        h.run(Duration.ofMillis(5));
+        assertThat(admitted(ownership.admitWrite(0, () -> { }))).as("refused with the keys").isFalse();
+        h.run(Duration.ofMillis(100));
+        assertThat(cancelled).hasValue(1);
+        assertThat(holderWhenCancelled.get()).as("cancelled while the Lease was still held").isEqualTo("r0_a");
+        assertThat(h.holderOf(LEASE0)).as("then released").isEqualTo("");
+        assertThat(ownership.writesInFlight(0)).isZero();
     }
 
     @Test

@@ -86,9 +86,16 @@ class ShardingBadInputTest {
         assertThatThrownBy(() -> ok.withShards(4097)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("shard count must be between 1 and 4096, got 4097");
         assertThatThrownBy(() -> ok.withTimings(Duration.ofSeconds(4), Duration.ofSeconds(4), Duration.ofSeconds(1)))
-                .hasMessageContaining("lease duration (PT4S) must be longer than the renew deadline (PT4S)");
+                .hasMessageContaining("lease duration (4s) must be longer than the renew deadline (4s) by at least 2s");
+        // 15 s / 14.999 s: "longer" alone would pass, and leave a write sent at the deadline 1 ms to land.
+        assertThatThrownBy(() -> ok.withTimings(Duration.ofSeconds(15), Duration.ofMillis(14_999), Duration.ofSeconds(2)))
+                .hasMessageContaining("lease duration (15s) must be longer than the renew deadline (14.999s) by at least 2s");
+        assertThatThrownBy(() -> ok.withTimings(Duration.ofSeconds(6), Duration.ofMillis(4001), Duration.ofSeconds(1)))
+                .hasMessageContaining("by at least 2s");
+        assertThat(ok.withTimings(Duration.ofSeconds(6), Duration.ofSeconds(4), Duration.ofSeconds(1)).renewDeadline())
+                .isEqualTo(Duration.ofSeconds(4));
         assertThatThrownBy(() -> ok.withTimings(Duration.ofSeconds(6), Duration.ofSeconds(1), Duration.ofSeconds(1)))
-                .hasMessageContaining("renew deadline (PT1S) must be longer than the retry period (PT1S)");
+                .hasMessageContaining("renew deadline (1s) must be longer than the retry period (1s)");
         assertThatThrownBy(() -> ShardingConfig.defaults("Replica_0", ns.name()))
                 .hasMessageContaining("identity 'Replica_0' must be lower-case letters");
     }

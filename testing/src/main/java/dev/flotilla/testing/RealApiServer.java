@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -41,9 +42,32 @@ public final class RealApiServer extends KubeconfigCluster {
     private final Path instanceDir;
     private final Duration startup;
     private final URI etcd;
+    private final Optional<Path> auditLog;
 
-    private RealApiServer(KubeAPIServer server, Path instanceDir, String kubeconfig, Duration startup, URI etcd) {
+    static final String AUDIT_POLICY_FILE = "audit-policy.yaml";
+    static final String AUDIT_LOG_FILE = "audit.log";
+    /**
+     * The audit policy of a server started with an audit log: Lease writes with request and response
+     * (the holder a write set), everything else at Metadata (who, what, when, the answer's code), all
+     * at ResponseComplete only.
+     */
+    public static final String AUDIT_POLICY = """
+            apiVersion: audit.k8s.io/v1
+            kind: Policy
+            omitStages: ["RequestReceived", "ResponseStarted"]
+            rules:
+            - level: RequestResponse
+              verbs: ["create", "update", "patch", "delete"]
+              resources:
+              - group: coordination.k8s.io
+                resources: ["leases"]
+            - level: Metadata
+            """;
+
+    private RealApiServer(KubeAPIServer server, Path instanceDir, String kubeconfig, Duration startup, URI etcd,
+            Optional<Path> auditLog) {
         super(ClusterBackend.REAL, kubeconfig);
+        this.auditLog = auditLog;
         this.server = server;
         this.instanceDir = instanceDir;
         this.startup = startup;
@@ -60,15 +84,37 @@ public final class RealApiServer extends KubeconfigCluster {
      * per-namespace fallback of shard-scoped informers is tested against.
      */
     public static RealApiServer start(boolean shardedWatch) {
+        return start(shardedWatch, false);
+    }
+
+    /**
+     * As {@link #start(boolean)}; with {@code auditLog} the server writes an audit log ({@link #auditLog()}):
+     * every request at its ResponseComplete stage, Lease writes with their request and response
+     * objects ({@link #AUDIT_POLICY}), so that who wrote what, and who held which Lease when, can be
+     * judged from the server's own record.
+     */
+    public static RealApiServer start(boolean shardedWatch, boolean auditLog) {
         ApiServerBinaries.require();
         Path instance;
         try {
             instance = Files.createTempDirectory("flotilla-apiserver-");
             Files.createSymbolicLink(instance.resolve("k8s"), ApiServerBinaries.baseDir().resolve("k8s").toAbsolutePath());
+            if (auditLog) {
+                Files.writeString(instance.resolve(AUDIT_POLICY_FILE), AUDIT_POLICY);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot prepare a directory for the API server", e);
         }
-        KubeAPIServer server = new KubeAPIServer(KubeAPIServerConfigBuilder.anAPIServerConfig()
+        KubeAPIServerConfigBuilder config = KubeAPIServerConfigBuilder.anAPIServerConfig();
+        if (auditLog) {
+            config = config.withApiServerFlag("--audit-policy-file", instance.resolve(AUDIT_POLICY_FILE).toString())
+                    .withApiServerFlag("--audit-log-path", instance.resolve(AUDIT_LOG_FILE).toString())
+                    .withApiServerFlag("--audit-log-format", "json")
+                    // Written before the answer leaves: what a test reads after a request is in the file.
+                    .withApiServerFlag("--audit-log-mode", "blocking")
+                    .withApiServerFlag("--audit-log-maxsize", "0");
+        }
+        KubeAPIServer server = new KubeAPIServer(config
                 .withTestDir(instance.toString())
                 .withApiServerVersion(ApiServerBinaries.kubernetesVersion())
                 .withOfflineMode(true)
@@ -103,7 +149,8 @@ public final class RealApiServer extends KubeconfigCluster {
             deleteQuietly(instance);
             throw e;
         }
-        RealApiServer started = new RealApiServer(server, instance, server.getKubeConfigYaml(), took, etcd);
+        RealApiServer started = new RealApiServer(server, instance, server.getKubeConfigYaml(), took, etcd,
+                auditLog ? Optional.of(instance.resolve(AUDIT_LOG_FILE)) : Optional.empty());
         log.atInfo().addKeyValue("server", started.config().getMasterUrl()).addKeyValue("startupMillis", took.toMillis())
                 .log("kube-apiserver started");
         return started;
@@ -161,6 +208,11 @@ public final class RealApiServer extends KubeconfigCluster {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while compacting etcd", e);
         }
+    }
+
+    /** The server's audit log (JSON lines), when it was started with one; gone once the server is stopped. */
+    public Optional<Path> auditLog() {
+        return auditLog;
     }
 
     /** How long the API server and etcd took to become ready. */

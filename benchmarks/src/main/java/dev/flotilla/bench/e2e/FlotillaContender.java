@@ -11,6 +11,7 @@ import dev.flotilla.core.metrics.MetricNames;
 import dev.flotilla.core.reconcile.Reconciler;
 import dev.flotilla.examples.mirror.ConfigMapMirror;
 import dev.flotilla.resilience.guard.GuardConfig;
+import dev.flotilla.resilience.guard.RequestGuard;
 import dev.flotilla.resilience.fabric8.GuardedClients;
 import dev.flotilla.sharding.Sharding;
 import dev.flotilla.sharding.ShardingConfig;
@@ -47,7 +48,8 @@ public final class FlotillaContender {
         Config config = Config.fromKubeconfig(Files.readString(args.path(ContenderArgs.KUBECONFIG)));
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         GuardConfig guard = GuardConfig.builder().qps(QPS).burst(BURST).leaseQps(QPS).leaseBurst(BURST).build();
-        KubernetesClient client = GuardedClients.newClient(config, guard, registry);
+        RequestGuard requestGuard = RequestGuard.create(guard, registry);
+        KubernetesClient client = GuardedClients.newClient(config, requestGuard);
         client.namespaces().withName("default").get(); // load the client's classes before the baseline
         ContenderSession session = new ContenderSession();
         session.baseline();
@@ -59,6 +61,7 @@ public final class FlotillaContender {
                 : null;
         if (sharding != null) {
             manager.install(sharding);
+            requestGuard.fenceWrites(sharding.writeFence()); // as flotilla run does
         }
         ConfigMapMirror.register(manager, args.intValue(ContenderArgs.WORKERS), null, r -> measured(r, session));
         manager.start(); // joins the group when sharded; a refused join stops the manager and ends this process

@@ -1,6 +1,7 @@
 package dev.flotilla.core.controller;
 
 import dev.flotilla.core.reconcile.Cache;
+import dev.flotilla.core.fence.FencedWrite;
 import dev.flotilla.core.metrics.ControllerMetrics;
 import dev.flotilla.core.metrics.MetricNames.ReconcileOutcome;
 import dev.flotilla.core.queue.WorkQueue;
@@ -230,6 +231,16 @@ public final class ReconcileLoop<T extends HasMetadata> {
             case Result.Requeue r -> {
                 queue.addRateLimited(key);
                 metrics.reconciled(ReconcileOutcome.REQUEUE, took, false);
+            }
+            case Result.Failed f when FencedWrite.in(f.cause()).isPresent() -> {
+                // Not this object's failure: the replica lost (or is losing) its shard. Requeued, and the key
+                // gate decides whether it is still ours when it comes up.
+                queue.addRateLimited(key);
+                metrics.fenced(took);
+                log.atInfo().addKeyValue("controller", name).addKeyValue("namespace", key.namespace())
+                        .addKeyValue("name", key.name())
+                        .addKeyValue("fence", FencedWrite.in(f.cause()).get().fenceReason())
+                        .log("reconcile fenced: a write was refused before it was sent");
             }
             case Result.Failed f when f.isTerminal() -> {
                 queue.forget(key);

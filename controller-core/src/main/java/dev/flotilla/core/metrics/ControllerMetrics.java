@@ -21,6 +21,7 @@ public final class ControllerMetrics {
     private final Map<ReconcileOutcome, Counter> outcomes = new EnumMap<>(ReconcileOutcome.class);
     private final Counter errors;
     private final Counter terminalErrors;
+    private final Counter fenced;
     private final Timer reconcileTime;
     private final AtomicInteger activeWorkers = new AtomicInteger();
 
@@ -36,6 +37,9 @@ public final class ControllerMetrics {
                 .tag(LABEL_CONTROLLER, controller).register(registry);
         terminalErrors = Counter.builder(TERMINAL_RECONCILE_ERRORS_TOTAL)
                 .description("Total number of terminal reconciliation errors per controller")
+                .tag(LABEL_CONTROLLER, controller).register(registry);
+        fenced = Counter.builder(RECONCILE_FENCED_TOTAL)
+                .description("Reconciles ended by the write fence refusing a write, per controller")
                 .tag(LABEL_CONTROLLER, controller).register(registry);
         reconcileTime = Timer.builder(RECONCILE_TIME_SECONDS)
                 .description("Length of time per reconciliation per controller")
@@ -60,6 +64,20 @@ public final class ControllerMetrics {
                 terminalErrors.increment();
             }
         }
+    }
+
+    /**
+     * Records one reconcile that a fenced write ended: requeued (result {@code requeue}), and counted as
+     * fenced rather than as an error.
+     */
+    public void fenced(Duration took) {
+        outcomes.get(ReconcileOutcome.REQUEUE).increment();
+        fenced.increment();
+        reconcileTime.record(took);
+    }
+
+    public double fencedCount() {
+        return fenced.count();
     }
 
     public void workerStarted() {

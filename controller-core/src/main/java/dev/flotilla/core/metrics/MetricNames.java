@@ -17,6 +17,8 @@ public final class MetricNames {
     public static final String RECONCILE_TOTAL = "controller_runtime_reconcile_total";
     public static final String RECONCILE_ERRORS_TOTAL = "controller_runtime_reconcile_errors_total";
     public static final String TERMINAL_RECONCILE_ERRORS_TOTAL = "controller_runtime_terminal_reconcile_errors_total";
+    /** Flotilla: reconciles that ended because the write fence refused one of their writes (shard lost or expiring). */
+    public static final String RECONCILE_FENCED_TOTAL = "flotilla_reconcile_fenced_total";
     public static final String RECONCILE_TIME_SECONDS = "controller_runtime_reconcile_time_seconds";
     public static final String MAX_CONCURRENT_RECONCILES = "controller_runtime_max_concurrent_reconciles";
     public static final String ACTIVE_WORKERS = "controller_runtime_active_workers";

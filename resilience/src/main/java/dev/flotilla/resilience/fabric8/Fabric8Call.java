@@ -59,6 +59,7 @@ abstract sealed class Fabric8Call<T> implements Transport<T> {
         return switch (reason) {
             case NotSent.BreakerOpen open -> new ApiServerUnavailableException(open, request);
             case NotSent.Throttled throttled -> new RequestThrottledException(throttled, request);
+            case NotSent.Fenced fenced -> new WriteFencedException(fenced, request);
         };
     }
 

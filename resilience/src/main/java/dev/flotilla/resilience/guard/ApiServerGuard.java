@@ -4,6 +4,7 @@ import dev.flotilla.resilience.guard.RequestKind.Budget;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.retry.Retry;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
 import java.util.Map;
@@ -29,6 +30,7 @@ final class ApiServerGuard {
     private final MeterRegistry registry;
     private final Map<String, Timer> latency = new ConcurrentHashMap<>();
     private final Map<String, Timer> permitWait = new ConcurrentHashMap<>();
+    private final Map<String, Counter> fenced = new ConcurrentHashMap<>();
     /** System.nanoTime() at which the breaker lets the next probe through; valid while OPEN. */
     private volatile long openUntilNanos;
 
@@ -79,6 +81,13 @@ final class ApiServerGuard {
                 .tags(GuardMetricNames.LABEL_VERB, v, GuardMetricNames.LABEL_HOST, apiServer)
                 .serviceLevelObjectives(GuardMetricNames.latencyBuckets())
                 .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    void recordFenced(String verb) {
+        fenced.computeIfAbsent(verb, v -> Counter.builder(GuardMetricNames.FENCED_WRITES_TOTAL)
+                .description("Writes the write fence refused right before sending, by verb and host.")
+                .tags(GuardMetricNames.LABEL_VERB, v, GuardMetricNames.LABEL_HOST, apiServer)
+                .register(registry)).increment();
     }
 
     void recordPermitWait(String verb, long nanos) {

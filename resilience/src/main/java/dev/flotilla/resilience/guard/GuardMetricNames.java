@@ -18,6 +18,9 @@ public final class GuardMetricNames {
     /** client-go: how long requests waited for the client-side rate limiter. */
     public static final String REST_CLIENT_RATE_LIMITER_DURATION_SECONDS = "rest_client_rate_limiter_duration_seconds";
 
+    /** Writes the write fence refused right before sending (the replica no longer safely held their shard). */
+    public static final String FENCED_WRITES_TOTAL = "flotilla_fenced_writes_total";
+
     /** The HTTP method, upper case, as client-go's {@code verb} label. */
     public static final String LABEL_VERB = "verb";
     /** The API server as {@code host:port}; same key as core's {@code rest_client_requests_total}. */

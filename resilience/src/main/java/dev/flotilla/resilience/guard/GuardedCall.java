@@ -1,5 +1,8 @@
 package dev.flotilla.resilience.guard;
 
+import dev.flotilla.core.fence.Admission;
+import dev.flotilla.core.fence.WriteFence;
+import dev.flotilla.core.fence.WriteTarget;
 import dev.flotilla.resilience.guard.RequestClassifier.Classification;
 import dev.flotilla.resilience.guard.RequestKind.RetryPolicy;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
@@ -29,10 +32,15 @@ final class GuardedCall<T> {
     private final Retry.AsyncContext<AttemptOutcome> retryContext;
     private final CompletableFuture<T> result = new CompletableFuture<>();
     private volatile CompletableFuture<T> inFlight;
+    /** What a write changes (null for anything else): every attempt asks the fence first. */
+    private final WriteTarget target;
+    private final WriteFence fence;
 
     GuardedCall(ApiServerGuard server, Classification classification, String verb, Supplier<CompletableFuture<T>> send,
-            Transport<T> transport) {
+            Transport<T> transport, WriteTarget target, WriteFence fence) {
         this.server = server;
+        this.target = target;
+        this.fence = fence;
         this.classification = classification;
         this.verb = verb;
         this.send = send;
@@ -92,6 +100,21 @@ final class GuardedCall<T> {
             fail(transport.notSent(server.unavailable()));
             return;
         }
+        Runnable done = null;
+        if (target != null) {
+            // Last thing before the bytes leave: a permit wait or a backoff may have outlived the shard.
+            switch (fence.admit(target, () -> result.cancel(true))) {
+                case Admission.Refused refused -> {
+                    if (gated) {
+                        server.breaker.releasePermission(); // says nothing about the server
+                    }
+                    server.recordFenced(verb);
+                    fail(transport.notSent(new NotSent.Fenced(server.apiServer, target, refused.reason())));
+                    return;
+                }
+                case Admission.Admitted admitted -> done = admitted.done();
+            }
+        }
         long start = System.nanoTime();
         CompletableFuture<T> attempt;
         try {
@@ -103,7 +126,13 @@ final class GuardedCall<T> {
         if (result.isCancelled()) {
             attempt.cancel(true);
         }
-        attempt.whenComplete((value, error) -> finished(value, error, System.nanoTime() - start, gated));
+        Runnable attemptDone = done;
+        attempt.whenComplete((value, error) -> {
+            if (attemptDone != null) {
+                attemptDone.run();
+            }
+            finished(value, error, System.nanoTime() - start, gated);
+        });
     }
 
     private void finished(T value, Throwable error, long tookNanos, boolean gated) {

@@ -1,5 +1,6 @@
 package dev.flotilla.resilience.guard;
 
+import dev.flotilla.core.fence.WriteTarget;
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
 import java.util.Objects;
@@ -41,6 +42,25 @@ public sealed interface NotSent {
         public String message() {
             return "API server " + apiServer + " is unavailable: circuit breaker " + breakerState
                     + ", request not sent; next probe in " + GuardConfig.format(retryAfter.truncatedTo(ChronoUnit.MILLIS));
+        }
+    }
+
+    /**
+     * The write fence refused the write: this replica does not (or no longer safely) hold what it writes to.
+     *
+     * @param target what the write would have changed
+     * @param reason the fence's reason
+     */
+    record Fenced(String apiServer, WriteTarget target, String reason) implements NotSent {
+        public Fenced {
+            Objects.requireNonNull(apiServer, "apiServer");
+            Objects.requireNonNull(target, "target");
+            Objects.requireNonNull(reason, "reason");
+        }
+
+        @Override
+        public String message() {
+            return "write fenced, request not sent: " + target + ": " + reason;
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.flotilla.resilience.guard;
 
+import dev.flotilla.core.fence.WriteFence;
+import dev.flotilla.core.fence.WriteTarget;
 import dev.flotilla.resilience.guard.RequestClassifier.Classification;
 import dev.flotilla.resilience.guard.RequestKind.Budget;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
@@ -48,6 +50,7 @@ public final class RequestGuard {
     private final TaggedRateLimiterMetricsPublisher limiterMetrics;
     private final FullJitterBackoff backoff;
     private final ConcurrentMap<String, ApiServerGuard> servers = new ConcurrentHashMap<>();
+    private volatile WriteFence fence = WriteFence.OPEN;
 
     private RequestGuard(GuardConfig config, MeterRegistry registry) {
         this.config = Objects.requireNonNull(config, "config");
@@ -118,7 +121,26 @@ public final class RequestGuard {
         Objects.requireNonNull(verb, "verb");
         Objects.requireNonNull(send, "send");
         Objects.requireNonNull(transport, "transport");
-        return new GuardedCall<>(server(apiServer(uri)), classification, verb, send, transport).start();
+        WriteTarget target = null;
+        if (classification.kind().isWrite()) {
+            // Every write passes the fence; one whose path names no resource has nothing to fence.
+            target = WriteTarget.fromPath(verb, uri.getRawPath() == null ? "" : uri.getRawPath()).orElse(null);
+        }
+        return new GuardedCall<>(server(apiServer(uri)), classification, verb, send, transport, target, fence).start();
+    }
+
+    /**
+     * From now on every write attempt asks {@code fence} right before it is sent (after any permit wait
+     * and retry backoff). Until this is called, the fence is {@link WriteFence#OPEN}. Sharding installs
+     * its fence here once it knows its shards; a program without sharding never calls it.
+     */
+    public void fenceWrites(WriteFence fence) {
+        this.fence = Objects.requireNonNull(fence, "fence");
+    }
+
+    /** The fence writes pass now. */
+    public WriteFence writeFence() {
+        return fence;
     }
 
     private ApiServerGuard server(String apiServer) {

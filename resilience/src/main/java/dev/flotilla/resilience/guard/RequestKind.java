@@ -91,6 +91,14 @@ public enum RequestKind {
         return gatedByBreaker;
     }
 
+    /**
+     * Whether it changes stored state, and so passes the {@link dev.flotilla.core.fence.WriteFence} before
+     * each attempt. Lease requests are not: they are how a replica holds what the fence checks.
+     */
+    public boolean isWrite() {
+        return this == GUARDED_WRITE || this == UNGUARDED_WRITE || this == UPLOAD;
+    }
+
     /** A connection that stays open (watch, exec, ...): one permit per connection, no latency observation. */
     public boolean longRunning() {
         return longRunning;

@@ -55,6 +55,7 @@ public final class FaultProxy implements AutoCloseable {
     private final CopyOnWriteArrayList<ActiveRule> rules = new CopyOnWriteArrayList<>();
     private final Set<WatchStream> watches = ConcurrentHashMap.newKeySet();
     private final Map<String, Listener> listeners = new ConcurrentHashMap<>();
+    private final Map<String, Impersonation> impersonations = new ConcurrentHashMap<>();
     private final AtomicLong connectionIds = new AtomicLong();
     private volatile boolean closed;
 
@@ -109,6 +110,39 @@ public final class FaultProxy implements AutoCloseable {
                 .withUsername(null).withPassword(null).withAuthProvider(null)
                 .withHttpProxy(null).withHttpsProxy(null).withTlsServerName(null)
                 .build();
+    }
+
+    /**
+     * Who an identity's requests reach the API server as: the proxy authenticates with the admin's
+     * certificate and adds {@code Impersonate-User} and {@code Impersonate-Group} headers, so the
+     * server's audit log and authorizer see {@code user}, not the admin.
+     */
+    public record Impersonation(String user, List<String> groups) {
+        public Impersonation {
+            Objects.requireNonNull(user, "user");
+            groups = List.copyOf(groups);
+            if (user.isBlank()) {
+                throw new IllegalArgumentException("user must not be blank");
+            }
+        }
+    }
+
+    /**
+     * From now on every request of {@code identity} reaches the API server as {@code as} (replacing any
+     * {@code Impersonate-*} header the client sent), so that each replica behind the proxy keeps its
+     * own identity in the server's audit log and RBAC decisions.
+     *
+     * <pre>{@code
+     * proxy.impersonate("replica-0", new FaultProxy.Impersonation("flotilla:replica-0", List.of("system:masters")));
+     * }</pre>
+     */
+    public void impersonate(String identity, Impersonation as) {
+        impersonations.put(Objects.requireNonNull(identity, "identity"), Objects.requireNonNull(as, "as"));
+    }
+
+    /** Whom {@code identity}'s requests act as; null for the admin. */
+    Impersonation impersonationOf(String identity) {
+        return impersonations.get(identity);
     }
 
     /** {@code http://127.0.0.1:<port>} for this identity; the port is opened on first use. */

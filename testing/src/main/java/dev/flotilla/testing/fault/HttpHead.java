@@ -143,6 +143,18 @@ final class HttpHead {
         return index < parts.length ? parts[index] : "";
     }
 
+    /**
+     * Makes the request act as {@code user} in {@code groups}: whatever {@code Impersonate-*} headers the
+     * client sent are replaced, so a client cannot choose another identity.
+     */
+    void impersonate(String user, List<String> groups) {
+        headers.removeIf(h -> h.name().regionMatches(true, 0, "Impersonate-", 0, "Impersonate-".length()));
+        headers.add(new Header("Impersonate-User", user));
+        for (String g : groups) {
+            headers.add(new Header("Impersonate-Group", g));
+        }
+    }
+
     /** The first value of a header (case-insensitive name), or null. */
     String header(String name) {
         for (Header h : headers) {

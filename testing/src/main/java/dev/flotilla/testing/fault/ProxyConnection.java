@@ -193,6 +193,10 @@ final class ProxyConnection {
         HttpHead upstreamRequest = new HttpHead(
                 method + " " + proxy.upstream().basePath() + target + " " + request.requestVersion(), request.headers());
         upstreamRequest.set("Host", proxy.upstream().authority());
+        FaultProxy.Impersonation as = proxy.impersonationOf(identity);
+        if (as != null) {
+            upstreamRequest.impersonate(as.user(), as.groups());
+        }
 
         Upstream.Connection up;
         HttpHead response;

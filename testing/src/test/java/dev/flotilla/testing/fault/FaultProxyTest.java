@@ -58,6 +58,36 @@ class FaultProxyTest {
                 .withData(Map.of("v", value)).build();
     }
 
+    /** Who the API server says the caller of {@code identity}'s port is (a SelfSubjectReview), asking to be {@code asked}. */
+    private static String whoAmI(FaultProxy proxy, String identity, String asked) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(proxy.url(identity) + "/apis/authentication.k8s.io/v1/selfsubjectreviews"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":\"SelfSubjectReview\"}"));
+        if (asked != null) {
+            request.header("Impersonate-User", asked);
+        }
+        try (HttpClient http = HttpClient.newHttpClient()) {
+            HttpResponse<String> answer = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(answer.statusCode()).as(answer.body()).isEqualTo(201);
+            var m = java.util.regex.Pattern.compile("\"username\":\"([^\"]*)\"").matcher(answer.body());
+            assertThat(m.find()).as(answer.body()).isTrue();
+            return m.group(1);
+        }
+    }
+
+    @Test
+    void eachIdentityReachesTheServerAsItsOwnUserWhateverItAsksFor(TestCluster cluster) throws Exception {
+        try (FaultProxy proxy = FaultProxy.start(cluster)) {
+            proxy.impersonate("replica-a", new FaultProxy.Impersonation("flotilla:replica-a", List.of("system:masters")));
+            proxy.impersonate("replica-b", new FaultProxy.Impersonation("flotilla:replica-b", List.of("system:masters")));
+            assertThat(whoAmI(proxy, "replica-a", null)).isEqualTo("flotilla:replica-a");
+            assertThat(whoAmI(proxy, "replica-b", "flotilla:replica-a")).as("a client's own Impersonate-User is replaced")
+                    .isEqualTo("flotilla:replica-b");
+            assertThat(whoAmI(proxy, "admin-port", null)).as("an identity without impersonation is the proxy's admin")
+                    .isNotIn("flotilla:replica-a", "flotilla:replica-b");
+        }
+    }
+
     @Test
     void crudServerSideApplyAndLargeListsPassThrough(TestCluster cluster, TestNamespace ns) {
         try (FaultProxy proxy = FaultProxy.start(cluster); KubernetesClient c = client(proxy, "crud")) {

@@ -1,5 +1,6 @@
 package dev.flotilla.tuning.controller;
 
+import dev.flotilla.core.fence.FencedWrite;
 import dev.flotilla.tuning.quantity.Resources;
 import dev.flotilla.core.apply.Apply;
 import dev.flotilla.core.apply.Conditions;
@@ -224,7 +225,7 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
     }
 
     /** The outcome of one guarded action. */
-    private record Outcome(String workload, String mode, String result, String message, boolean changed) {
+    record Outcome(String workload, String mode, String result, String message, boolean changed) {
     }
 
     private void act(ResourceTuningPolicyStatus status, ContainerRecommendation entry, Outcome outcome, Instant now) {
@@ -321,20 +322,43 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
     }
 
     /** An action that failed (a pod deleted by a rollout, a 409, a refused resize) is reported, not thrown: the pass goes on. */
-    private interface Action {
+    interface Action {
         Outcome run() throws Exception;
     }
 
-    private static Outcome attempt(String ref, String mode, Action action) throws InterruptedException {
+    static Outcome attempt(String ref, String mode, Action action) throws InterruptedException {
         try {
             return action.run();
         } catch (InterruptedException e) {
             throw e;
         } catch (Exception e) {
+            // A fenced replica must stop the pass, not report and go on to the status write: an interrupt that
+            // fabric8 wrapped, and a write the fence refused, end the reconcile.
+            if (interrupted(e)) {
+                Thread.currentThread().interrupt();
+                InterruptedException stop = new InterruptedException("interrupted during " + mode + " of " + ref);
+                stop.initCause(e);
+                throw stop;
+            }
+            if (FencedWrite.in(e).isPresent() && e instanceof RuntimeException fenced) {
+                throw fenced;
+            }
             log.atWarn().addKeyValue("target", ref).addKeyValue("mode", mode).addKeyValue("error", e.toString())
                     .log("tuning action failed");
             return new Outcome(ref, mode, "Failed", e.getMessage() == null ? e.toString() : e.getMessage(), false);
         }
+    }
+
+    /** Whether {@code e} or a cause of it is an interrupt (fabric8 wraps one in a KubernetesClientException). */
+    static boolean interrupted(Throwable e) {
+        java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (Throwable t = e; t != null && seen.add(t); t = t.getCause()) {
+            if (t instanceof InterruptedException || t instanceof java.io.InterruptedIOException
+                    && !(t instanceof java.net.SocketTimeoutException)) {
+                return true;
+            }
+        }
+        return Thread.currentThread().isInterrupted();
     }
 
     private static Instant parseOrNow(String time, Instant now) {
