@@ -49,6 +49,8 @@ public final class ReplicaProcess {
         manager.installShutdownHook();
         manager.start();
         System.out.println("READY " + ProcessHandle.current().pid());
+        // This process's wall clock, for a test that skews it (faketime).
+        System.out.println("CLOCK " + java.time.Instant.now().getEpochSecond());
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
         String line;
         while ((line = in.readLine()) != null) {

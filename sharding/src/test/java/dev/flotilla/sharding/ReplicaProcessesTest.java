@@ -80,15 +80,24 @@ class ReplicaProcessesTest {
         final java.util.concurrent.CountDownLatch logged = new java.util.concurrent.CountDownLatch(1);
 
         Child(String identity, Path kubeconfig, String leaseNamespace, String group, String label) throws IOException {
+            this(identity, kubeconfig, leaseNamespace, group, label, List.of(), java.util.Map.of());
+        }
+
+        /** With {@code prefix} before the java command (e.g. faketime) and extra environment variables. */
+        Child(String identity, Path kubeconfig, String leaseNamespace, String group, String label, List<String> prefix,
+                java.util.Map<String, String> env) throws IOException {
             this.identity = identity;
             this.audit = dir.resolve(identity + ".audit");
             Path log = dir.resolve(identity + ".log");
             String java = ProcessHandle.current().info().command().orElse("java");
-            process = new ProcessBuilder(java, "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+            List<String> command = new ArrayList<>(prefix);
+            command.addAll(List.of(java, "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                     "-cp", System.getProperty("java.class.path"), ReplicaProcess.class.getName(),
                     kubeconfig.toString(), identity, leaseNamespace, group, label, audit.toString(),
-                    String.valueOf(LEASE_SECONDS), String.valueOf(RENEW_DEADLINE_SECONDS), String.valueOf(RETRY_MILLIS))
-                    .redirectErrorStream(true).start();
+                    String.valueOf(LEASE_SECONDS), String.valueOf(RENEW_DEADLINE_SECONDS), String.valueOf(RETRY_MILLIS)));
+            ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+            builder.environment().putAll(env);
+            process = builder.start();
             stdin = new PrintWriter(process.getOutputStream(), true, StandardCharsets.UTF_8);
             Thread.ofVirtual().start(() -> {
                 try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
@@ -96,7 +105,8 @@ class ReplicaProcessesTest {
                     String line;
                     while ((line = r.readLine()) != null) {
                         out.println(line);
-                        if (line.startsWith("BASELINE ") || line.startsWith("READY ") || line.startsWith("HEAP ")) {
+                        if (line.startsWith("BASELINE ") || line.startsWith("READY ") || line.startsWith("HEAP ")
+                                || line.startsWith("CLOCK ")) {
                             lines.add(line);
                         }
                     }
@@ -228,6 +238,51 @@ class ReplicaProcessesTest {
 
     private List<Path> audits() {
         return children.stream().map(c -> c.audit).toList();
+    }
+
+    /**
+     * A replica whose wall clock runs 5 minutes ahead (libfaketime; the monotonic clock left alone) joins a
+     * group with a live coordinator. Judged by the wall clock, the coordinator's last renewTime would look
+     * 5 minutes old, long expired; judged as Flotilla does, from when this replica saw the Lease change on
+     * its own monotonic clock, it is live, and the newcomer never takes it.
+     */
+    @Test
+    void aReplicaWhoseWallClockRunsFiveMinutesAheadDoesNotTakeTheCoordinatorLeaseFromALiveCoordinator(TestCluster cluster,
+            TestNamespace ns) throws Exception {
+        String faketime = findFaketime();
+        Path kubeconfig = kubeconfig(cluster);
+        String group = "skew";
+        Child first = new Child("replica-0", kubeconfig, ns.name(), group, group);
+        first.await("READY", Duration.ofSeconds(60));
+        awaitTrue("replica-0 to coordinate", Duration.ofSeconds(30),
+                () -> coordinator(cluster.client(), ns.name(), group).equals("replica-0"));
+
+        Child ahead = new Child("replica-1", kubeconfig, ns.name(), group, group, List.of(faketime, "-f", "+5m"),
+                java.util.Map.of("FAKETIME_DONT_FAKE_MONOTONIC", "1"));
+        ahead.await("READY", Duration.ofSeconds(60));
+        String clock = ahead.await("CLOCK ", Duration.ofSeconds(5));
+        long skewSeconds = Long.parseLong(clock.substring("CLOCK ".length()).strip()) - java.time.Instant.now().getEpochSecond();
+        assertThat(skewSeconds).as("replica-1's wall clock is 5 minutes ahead").isBetween(290L, 310L);
+
+        // Three lease durations, looking every 20 ms: the coordinator never changes, and replica-1 still gets its shards.
+        long end = System.nanoTime() + Duration.ofSeconds(3L * LEASE_SECONDS).toNanos();
+        while (System.nanoTime() < end) {
+            assertThat(coordinator(cluster.client(), ns.name(), group)).as("coordinator").isEqualTo("replica-0");
+            Thread.sleep(20);
+        }
+        awaitTrue("both replicas to share 32 shards", Duration.ofSeconds(30), () -> settled(List.of(first, ahead), 32));
+        assertThat(coordinator(cluster.client(), ns.name(), group)).isEqualTo("replica-0");
+    }
+
+    /** Debian's faketime (test.sh installs it); a missing one fails naming the package. */
+    private static String findFaketime() {
+        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
+            Path p = Path.of(dir, "faketime");
+            if (Files.isExecutable(p)) {
+                return p.toString();
+            }
+        }
+        throw new AssertionError("no faketime on PATH: install Debian's faketime package (test.sh does: scripts/debian-tool.sh)");
     }
 
     @Test
