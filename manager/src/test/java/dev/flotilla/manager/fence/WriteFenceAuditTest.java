@@ -26,6 +26,7 @@ import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
@@ -106,8 +107,13 @@ class WriteFenceAuditTest {
             await().atMost(Duration.ofSeconds(30)).until(() -> server.client().configMaps().inNamespace(WORK).list().getItems()
                     .stream().filter(c -> c.getMetadata().getName().startsWith(group + "-")).count() >= 2);
             String lease = new LeaseNaming(group).shardLease(0);
-            clientB.leases().inNamespace(LEASES).withName(lease).edit(l -> new LeaseBuilder(l).editSpec()
-                    .withHolderIdentity(LeaseNaming.holder(group + "-b", "1")).withRenewTime(ZonedDateTime.now()).endSpec().build());
+            // A renews every second: an edit that loses the race (409) is read again and retried.
+            await().atMost(Duration.ofSeconds(10)).ignoreExceptionsInstanceOf(KubernetesClientException.class).until(() -> {
+                clientB.leases().inNamespace(LEASES).withName(lease).edit(l -> new LeaseBuilder(l).editSpec()
+                        .withHolderIdentity(LeaseNaming.holder(group + "-b", "1")).withRenewTime(ZonedDateTime.now()).endSpec()
+                        .build());
+                return true;
+            });
 
             int refused = 0;
             for (CompletableFuture<Void> w : writes) {
@@ -125,8 +131,12 @@ class WriteFenceAuditTest {
             List<AuditedRequest> log = AuditLog.read(server.auditLog().orElseThrow());
             int accepted = (int) log.stream().filter(r -> r.isAcceptedWrite() && r.user().equals(a) && r.resource().equals("configmaps")
                     && r.name().startsWith(group + "-")).count();
-            return new Outcome(new SingleWriterCheck(config.space(), new LeaseNaming(group), LEASES).violations(log), refused,
-                    accepted);
+            Outcome outcome = new Outcome(new SingleWriterCheck(config.space(), new LeaseNaming(group), LEASES).violations(log),
+                    refused, accepted);
+            System.out.printf("write fence audit: group=%s fence=%s writes=%d accepted=%d fenced=%d violations=%d%n", group,
+                    fenced ? "on" : "off", WRITES, accepted, refused, outcome.violations().size());
+            outcome.violations().forEach(v -> System.out.println("  violation: " + v));
+            return outcome;
         }
     }
 
