@@ -103,7 +103,13 @@ final class GuardedCall<T> {
         Runnable done = null;
         if (target != null) {
             // Last thing before the bytes leave: a permit wait or a backoff may have outlived the shard.
-            switch (fence.admit(target, () -> result.cancel(true))) {
+            Admission admission;
+            try {
+                admission = fence.admit(target, () -> result.cancel(true));
+            } catch (RuntimeException e) {
+                admission = new Admission.Refused("the write fence failed: " + e);
+            }
+            switch (admission) {
                 case Admission.Refused refused -> {
                     if (gated) {
                         server.breaker.releasePermission(); // says nothing about the server
@@ -113,6 +119,14 @@ final class GuardedCall<T> {
                     return;
                 }
                 case Admission.Admitted admitted -> done = admitted.done();
+            }
+            if (result.isDone()) {
+                // Cancelled between the admission and here (the shard was fenced meanwhile): nothing leaves.
+                done.run();
+                if (gated) {
+                    server.breaker.releasePermission();
+                }
+                return;
             }
         }
         long start = System.nanoTime();

@@ -151,4 +151,32 @@ class WriteFenceGuardTest {
         assertThat(hanging).as("the attempt itself is cancelled").isCancelled();
         assertThat(fence.done).hasValue(2);
     }
+
+    @Test
+    void aWriteCancelledWhileItWasBeingAdmittedIsNotSent() {
+        // The fence closes between its look and the send: it cancels what it had just admitted.
+        RequestGuard guard = RequestGuard.create(quiet().build(), new SimpleMeterRegistry());
+        AtomicInteger done = new AtomicInteger();
+        guard.fenceWrites((target, cancel) -> {
+            cancel.run();
+            return new Admission.Admitted(done::incrementAndGet);
+        });
+        var transport = new ScriptedTransport();
+        assertThatThrownBy(() -> post(guard, transport).orTimeout(10, TimeUnit.SECONDS).join())
+                .isInstanceOf(CancellationException.class);
+        assertThat(transport.sent).as("nothing left the process").hasValue(0);
+        assertThat(done).hasValue(1);
+    }
+
+    @Test
+    void aFenceThatFailsRefusesTheWrite() {
+        RequestGuard guard = RequestGuard.create(quiet().build(), new SimpleMeterRegistry());
+        guard.fenceWrites((target, cancel) -> {
+            throw new IllegalStateException("broken fence");
+        });
+        var transport = new ScriptedTransport();
+        assertThatThrownBy(() -> post(guard, transport).orTimeout(10, TimeUnit.SECONDS).join()).cause()
+                .isInstanceOf(Refused.class).hasMessageContaining("the write fence failed");
+        assertThat(transport.sent).hasValue(0);
+    }
 }
