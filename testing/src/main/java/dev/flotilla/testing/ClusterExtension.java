@@ -43,10 +43,8 @@ public final class ClusterExtension implements BeforeAllCallback, BeforeEachCall
                 return Holder.skipped(classContext.getDisplayName() + " skipped on " + backend
                         + ": its assertions need one of " + Arrays.toString(allowed));
             }
-            boolean auditLog = AnnotationSupport.findAnnotation(classContext.getRequiredTestClass(), WithCluster.class)
-                    .map(WithCluster::auditLog).orElse(false);
             try {
-                return Holder.running(TestCluster.start(backend, auditLog));
+                return Holder.running(TestCluster.start(backend));
             } catch (TestAbortedException e) {
                 return Holder.skipped(e.getMessage());
             }
