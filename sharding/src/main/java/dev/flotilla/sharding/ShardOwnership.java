@@ -407,16 +407,19 @@ final class ShardOwnership {
             released(shard, generation, false, false, to, begin);
             return;
         }
-        // The reconciles are done; a write they started may still be in flight (a retry backoff, a slow answer):
-        // cancel it and release only once every write on the shard is over, or let the Lease expire.
-        int cancelled = writes.cancelAll(shard);
+        // The reconciles are done, and the fence admits no new write (the slot is RELEASING); a write already
+        // sent may still be on the wire (a slow answer). Cancelling it here would only stop waiting for it: the
+        // server could still apply it after the release. So wait for its answer, and if none comes within the
+        // drain timeout, let the Lease expire instead. (A write waiting for a permit or a backoff is not in
+        // flight: the fence refuses it when it would be sent.)
+        int awaited = writes.inFlight(shard);
         CompletableFuture<Void> settled = writes.settled(shard);
         if (!settled.isDone()) {
-            settled.whenComplete((x, e) -> lane.execute(() -> writesSettled(shard, generation, to, begin, cancelled)));
+            settled.whenComplete((x, e) -> lane.execute(() -> writesSettled(shard, generation, to, begin, awaited)));
             lane.schedule(() -> writesStuck(shard, generation, to, begin), clock.nanoTime() + config.drainTimeout().toNanos());
             return;
         }
-        writesSettled(shard, generation, to, begin, cancelled);
+        writesSettled(shard, generation, to, begin, 0);
     }
 
     private void writesStuck(int shard, long generation, String to, long begin) {
@@ -430,14 +433,14 @@ final class ShardOwnership {
         released(shard, generation, false, false, to, begin);
     }
 
-    private void writesSettled(int shard, long generation, String to, long begin, int cancelled) {
+    private void writesSettled(int shard, long generation, String to, long begin, int awaited) {
         Slot slot = slots[shard];
         if (slot.generation != generation || slot.phase != Phase.RELEASING || slot.freeing) {
             return;
         }
-        if (cancelled > 0) {
+        if (awaited > 0) {
             log.atInfo().addKeyValue("shard", shard).addKeyValue("replica", config.identity())
-                    .addKeyValue("writesCancelled", cancelled).log("writes in flight on a released shard cancelled");
+                    .addKeyValue("writesAwaited", awaited).log("writes in flight on a released shard answered before the release");
         }
         slot.freeing = true;
         Leases.releaseHeld(store, leaseNames[shard], freshest(shard), holder, Leases.RELEASE_ATTEMPTS)

@@ -174,23 +174,34 @@ class ShardOwnershipTest {
     }
 
     @Test
-    void aShardHandedOverCancelsItsWritesBeforeItsLeaseIsReleased() {
+    void aShardHandedOverReleasesItsLeaseOnlyOnceTheWriteOnTheWireIsAnswered() {
         acquired();
         h.run(Duration.ofMillis(2_200));
         AtomicInteger cancelled = new AtomicInteger();
-        AtomicReference<String> holderWhenCancelled = new AtomicReference<>();
-        assertThat(admitted(ownership.admitWrite(0, () -> {
-            cancelled.incrementAndGet();
-            holderWhenCancelled.set(h.holderOf(LEASE0));
-        }))).isTrue();
+        var onTheWire = ownership.admitWrite(0, cancelled::incrementAndGet);
+        assertThat(admitted(onTheWire)).isTrue();
         h.setDesired(0, "r1");
         h.run(Duration.ofMillis(5));
         assertThat(admitted(ownership.admitWrite(0, () -> { }))).as("refused with the keys").isFalse();
+        h.run(Duration.ofMillis(300));
+        // Cancelling it would only stop waiting: the server could apply it after the release.
+        assertThat(cancelled).as("a sent write is not cancelled on a handover").hasValue(0);
+        assertThat(h.holderOf(LEASE0)).as("held while its write is on the wire").isEqualTo("r0_a");
+        ((dev.flotilla.core.fence.Admission.Admitted) onTheWire).done().run(); // the answer arrives
         h.run(Duration.ofMillis(100));
-        assertThat(cancelled).hasValue(1);
-        assertThat(holderWhenCancelled.get()).as("cancelled while the Lease was still held").isEqualTo("r0_a");
         assertThat(h.holderOf(LEASE0)).as("then released").isEqualTo("");
         assertThat(ownership.writesInFlight(0)).isZero();
+    }
+
+    @Test
+    void aWriteThatNeverAnswersLeavesTheHandedOverLeaseToExpireInsteadOfReleased() {
+        acquired();
+        h.run(Duration.ofMillis(2_200));
+        assertThat(admitted(ownership.admitWrite(0, () -> { }))).isTrue(); // never answered
+        h.setDesired(0, "r1");
+        h.run(Duration.ofSeconds(2)); // the drain timeout is 1 s
+        assertThat(h.last(0, RELEASED)).as("given up after the drain timeout").isPresent();
+        assertThat(h.holderOf(LEASE0)).as("not released: the others wait the lease out").isEqualTo("r0_a");
     }
 
     @Test

@@ -40,9 +40,14 @@ public record WriteTarget(String verb, String namespace, String resource, String
         return namespace.isEmpty();
     }
 
+    /** Reviews the API server answers without storing anything: a POST of one changes no state to fence. */
+    private static final java.util.Set<String> REVIEWS = java.util.Set.of("tokenreviews", "subjectaccessreviews",
+            "selfsubjectaccessreviews", "selfsubjectrulesreviews", "localsubjectaccessreviews", "selfsubjectreviews");
+
     /**
-     * Reads an API path ({@code /api/v1/...} or {@code /apis/<group>/<version>/...}, any query
-     * ignored); empty for a path that names no resource (discovery, {@code /version}).
+     * Reads an API path ({@code /api/v1/...} or {@code /apis/<group>/<version>/...}, after any prefix a
+     * proxy puts before it, any query ignored); empty for a path that names no resource (discovery,
+     * {@code /version}) or a review the server stores nothing for (TokenReview, SubjectAccessReview...).
      */
     public static Optional<WriteTarget> fromPath(String verb, String path) {
         Objects.requireNonNull(verb, "verb");
@@ -54,16 +59,22 @@ public record WriteTarget(String verb, String namespace, String resource, String
                 parts.add(p);
             }
         }
-        int rest;
-        if (parts.size() >= 2 && parts.get(0).equals("api")) {
-            rest = 2;
-        } else if (parts.size() >= 3 && parts.get(0).equals("apis")) {
-            rest = 3;
-        } else {
+        // A master URL may carry a path (a proxy's /k8s/clusters/c-1): the API path starts at the first
+        // "api" followed by a version, or "apis" followed by a group and a version.
+        int rest = -1;
+        for (int i = 0; i < parts.size() && rest < 0; i++) {
+            if (parts.get(i).equals("api") && parts.size() > i + 1 && isVersion(parts.get(i + 1))) {
+                rest = i + 2;
+            } else if (parts.get(i).equals("apis") && parts.size() > i + 2 && isVersion(parts.get(i + 2))) {
+                rest = i + 3;
+            }
+        }
+        if (rest < 0) {
             return Optional.empty();
         }
         List<String> r = parts.subList(rest, parts.size());
-        if (r.isEmpty()) {
+        if (r.isEmpty() || REVIEWS.contains(r.getFirst())
+                || (r.size() == 3 && r.get(0).equals("namespaces") && REVIEWS.contains(r.get(2)))) {
             return Optional.empty();
         }
         if (r.get(0).equals("namespaces") && r.size() == 3 && NAMESPACE_SUBRESOURCES.contains(r.get(2))) {
@@ -75,6 +86,11 @@ public record WriteTarget(String verb, String namespace, String resource, String
         }
         // {resource}[/{name}[/{subresource}]], the Namespace objects (namespaces/{name}) among them
         return Optional.of(new WriteTarget(verb, "", resource(r, 0), r.size() > 1 ? r.get(1) : ""));
+    }
+
+    /** {@code v1}, {@code v2beta1}, {@code v1alpha3}: Kubernetes API versions. */
+    private static boolean isVersion(String s) {
+        return s.matches("v[0-9]+((alpha|beta)[0-9]+)?");
     }
 
     private static String resource(List<String> r, int at) {

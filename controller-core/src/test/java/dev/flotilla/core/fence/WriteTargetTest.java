@@ -37,4 +37,23 @@ class WriteTargetTest {
         assertThat(WriteTarget.fromPath("GET", "/apis/apps/v1")).isEmpty();
         assertThat(WriteTarget.fromPath("GET", "/api/v1")).isEmpty();
     }
+
+    @Test
+    void aPrefixBeforeTheApiPathIsSkippedSoAProxiedWriteIsStillFenced() {
+        assertThat(WriteTarget.fromPath("PUT", "/k8s/clusters/c-1/api/v1/namespaces/shop/configmaps/a"))
+                .contains(new WriteTarget("PUT", "shop", "configmaps", "a"));
+        assertThat(WriteTarget.fromPath("PATCH", "/proxy/apis/apps/v1/namespaces/shop/deployments/web"))
+                .contains(new WriteTarget("PATCH", "shop", "deployments", "web"));
+        // "api" as an object's name is not where the API path starts
+        assertThat(WriteTarget.fromPath("PUT", "/api/v1/namespaces/api/configmaps/apis"))
+                .contains(new WriteTarget("PUT", "api", "configmaps", "apis"));
+    }
+
+    @Test
+    void reviewsStoreNothingAndAreNotWriteTargets() {
+        assertThat(WriteTarget.fromPath("POST", "/apis/authentication.k8s.io/v1/tokenreviews")).isEmpty();
+        assertThat(WriteTarget.fromPath("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews")).isEmpty();
+        assertThat(WriteTarget.fromPath("POST", "/apis/authorization.k8s.io/v1/namespaces/shop/localsubjectaccessreviews"))
+                .as("namespaced, and still nothing stored").isEmpty();
+    }
 }

@@ -27,6 +27,11 @@ final class GuardExecutors {
     private GuardExecutors() {
     }
 
+    /** Runs {@code task} on a virtual thread now. */
+    static void now(Runnable task) {
+        DISPATCH.execute(task);
+    }
+
     /** Runs {@code task} on a virtual thread after {@code nanos}. */
     static void after(long nanos, Runnable task) {
         TIMER.schedule(() -> DISPATCH.execute(task), nanos, TimeUnit.NANOSECONDS);

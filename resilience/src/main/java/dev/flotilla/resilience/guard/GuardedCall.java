@@ -32,6 +32,11 @@ final class GuardedCall<T> {
     private final Retry.AsyncContext<AttemptOutcome> retryContext;
     private final CompletableFuture<T> result = new CompletableFuture<>();
     private volatile CompletableFuture<T> inFlight;
+    /** Where the current write attempt is between its admission and its sending: a fence may strike in between. */
+    private final java.util.concurrent.atomic.AtomicInteger admitted = new java.util.concurrent.atomic.AtomicInteger();
+    private static final int ADMITTING = 0;
+    private static final int SENDING = 1;
+    private static final int FENCED = 2;
     /** What a write changes (null for anything else): every attempt asks the fence first. */
     private final WriteTarget target;
     private final WriteFence fence;
@@ -105,7 +110,8 @@ final class GuardedCall<T> {
             // Last thing before the bytes leave: a permit wait or a backoff may have outlived the shard.
             Admission admission;
             try {
-                admission = fence.admit(target, () -> result.cancel(true));
+                admitted.set(ADMITTING);
+                admission = fence.admit(target, this::fencedAfterAdmission);
             } catch (RuntimeException e) {
                 admission = new Admission.Refused("the write fence failed: " + e);
             }
@@ -120,11 +126,16 @@ final class GuardedCall<T> {
                 }
                 case Admission.Admitted admitted -> done = admitted.done();
             }
-            if (result.isDone()) {
-                // Cancelled between the admission and here (the shard was fenced meanwhile): nothing leaves.
+            if (result.isDone() || !admitted.compareAndSet(ADMITTING, SENDING)) {
+                // Cancelled, or fenced, between the admission and here: nothing leaves.
                 done.run();
                 if (gated) {
                     server.breaker.releasePermission();
+                }
+                if (!result.isDone()) {
+                    server.recordFenced(verb);
+                    fail(transport.notSent(new NotSent.Fenced(server.apiServer, target,
+                            "the shard was fenced as the write was admitted")));
                 }
                 return;
             }
@@ -202,6 +213,25 @@ final class GuardedCall<T> {
                     .log("retrying request");
         }
         GuardExecutors.after(TimeUnit.MILLISECONDS.toNanos(delayMillis), this::attempt);
+    }
+
+    /**
+     * The fence took the shard away while this write was sent: the caller hears at once that it was fenced
+     * (not a cancellation, which a reconcile would count as an error). The attempt itself is left to end on
+     * its own, so that its end is when the write is really over. Completed off the fencing thread, which must
+     * not run the caller's stages.
+     */
+    private void fencedAfterAdmission() {
+        if (admitted.compareAndSet(ADMITTING, FENCED)) {
+            return; // not sent yet: send() sees it and sends nothing
+        }
+        GuardExecutors.now(() -> {
+            if (!result.isDone()) {
+                server.recordFenced(verb);
+                fail(transport.notSent(new NotSent.Fenced(server.apiServer, target,
+                        "the shard was fenced while the write was in flight", true)));
+            }
+        });
     }
 
     private void fail(Throwable error) {

@@ -47,20 +47,29 @@ public sealed interface NotSent {
 
     /**
      * The write fence refused the write: this replica does not (or no longer safely) hold what it writes to.
+     * With {@code inFlight}, the write had been sent when its shard was fenced: the guard stopped waiting for
+     * the answer, and the server may still apply it (the lease's safety margin is what keeps that window short).
      *
-     * @param target what the write would have changed
-     * @param reason the fence's reason
+     * @param target   what the write would have changed
+     * @param reason   the fence's reason
+     * @param inFlight whether the write had already been sent
      */
-    record Fenced(String apiServer, WriteTarget target, String reason) implements NotSent {
+    record Fenced(String apiServer, WriteTarget target, String reason, boolean inFlight) implements NotSent {
         public Fenced {
             Objects.requireNonNull(apiServer, "apiServer");
             Objects.requireNonNull(target, "target");
             Objects.requireNonNull(reason, "reason");
         }
 
+        /** Refused before it was sent. */
+        public Fenced(String apiServer, WriteTarget target, String reason) {
+            this(apiServer, target, reason, false);
+        }
+
         @Override
         public String message() {
-            return "write fenced, request not sent: " + target + ": " + reason;
+            return (inFlight ? "write fenced in flight, its answer abandoned: " : "write fenced, request not sent: ")
+                    + target + ": " + reason;
         }
     }
 

@@ -133,7 +133,7 @@ class WriteFenceGuardTest {
     }
 
     @Test
-    void anAdmittedWriteIsDoneWhenItsAttemptEndsAndTheFenceCanCancelIt() {
+    void anAdmittedWriteFencedInFlightFailsAsFencedAtOnceButIsDoneOnlyWhenItsAttemptEnds() {
         RequestGuard guard = RequestGuard.create(quiet().build(), new SimpleMeterRegistry());
         RecordingFence fence = new RecordingFence();
         guard.fenceWrites(fence);
@@ -141,20 +141,25 @@ class WriteFenceGuardTest {
         post(guard, transport).orTimeout(10, TimeUnit.SECONDS).join();
         assertThat(fence.done).hasValue(1);
 
-        // An attempt that never answers: the fence cancels it, and it counts as done.
+        // An attempt that does not answer yet: the fence strikes. The caller hears "fenced" at once (not a
+        // cancellation, which a reconcile would count as an error); the write is over only when its attempt ends,
+        // since the server may still be applying it.
         CompletableFuture<Answer> hanging = new CompletableFuture<>();
         CompletableFuture<Answer> call = guard.execute(COLLECTION, classify("POST", COLLECTION, "application/json", "{}"), "POST",
                 () -> hanging, transport);
         assertThat(fence.asked).hasSize(2);
         fence.lastCancel.get().run();
-        assertThatThrownBy(() -> call.orTimeout(10, TimeUnit.SECONDS).join()).isInstanceOf(CancellationException.class);
-        assertThat(hanging).as("the attempt itself is cancelled").isCancelled();
+        assertThatThrownBy(() -> call.orTimeout(10, TimeUnit.SECONDS).join()).cause().isInstanceOf(Refused.class)
+                .hasMessageContaining("write fenced in flight");
+        assertThat(hanging).as("the attempt is left to end on its own").isNotDone();
+        assertThat(fence.done).as("still on the wire").hasValue(1);
+        hanging.complete(new Answer(200, null));
         assertThat(fence.done).hasValue(2);
     }
 
     @Test
-    void aWriteCancelledWhileItWasBeingAdmittedIsNotSent() {
-        // The fence closes between its look and the send: it cancels what it had just admitted.
+    void aWriteFencedWhileItWasBeingAdmittedIsNotSent() {
+        // The fence closes between its look and the send: it strikes what it had just admitted.
         RequestGuard guard = RequestGuard.create(quiet().build(), new SimpleMeterRegistry());
         AtomicInteger done = new AtomicInteger();
         guard.fenceWrites((target, cancel) -> {
@@ -162,8 +167,8 @@ class WriteFenceGuardTest {
             return new Admission.Admitted(done::incrementAndGet);
         });
         var transport = new ScriptedTransport();
-        assertThatThrownBy(() -> post(guard, transport).orTimeout(10, TimeUnit.SECONDS).join())
-                .isInstanceOf(CancellationException.class);
+        assertThatThrownBy(() -> post(guard, transport).orTimeout(10, TimeUnit.SECONDS).join()).cause()
+                .isInstanceOf(Refused.class).hasMessageContaining("fenced as the write was admitted");
         assertThat(transport.sent).as("nothing left the process").hasValue(0);
         assertThat(done).hasValue(1);
     }
