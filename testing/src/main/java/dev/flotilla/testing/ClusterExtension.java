@@ -43,8 +43,10 @@ public final class ClusterExtension implements BeforeAllCallback, BeforeEachCall
                 return Holder.skipped(classContext.getDisplayName() + " skipped on " + backend
                         + ": its assertions need one of " + Arrays.toString(allowed));
             }
+            boolean auditLog = AnnotationSupport.findAnnotation(classContext.getRequiredTestClass(), WithCluster.class)
+                    .map(WithCluster::auditLog).orElse(false);
             try {
-                return Holder.running(TestCluster.start(backend));
+                return Holder.running(TestCluster.start(backend, auditLog));
             } catch (TestAbortedException e) {
                 return Holder.skipped(e.getMessage());
             }

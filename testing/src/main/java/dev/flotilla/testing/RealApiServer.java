@@ -211,6 +211,7 @@ public final class RealApiServer extends KubeconfigCluster {
     }
 
     /** The server's audit log (JSON lines), when it was started with one; gone once the server is stopped. */
+    @Override
     public Optional<Path> auditLog() {
         return auditLog;
     }

@@ -1,5 +1,7 @@
 package dev.flotilla.testing;
 
+import java.nio.file.Path;
+import java.util.Optional;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -35,13 +37,23 @@ public interface TestCluster extends AutoCloseable {
         return new KubernetesClientBuilder().withConfig(config()).build();
     }
 
+    /** The API server's audit log, when it writes one (a REAL server started with it); empty otherwise. */
+    default Optional<Path> auditLog() {
+        return Optional.empty();
+    }
+
     @Override
     void close();
 
     /** Starts a cluster of the given backend. */
     static TestCluster start(ClusterBackend backend) {
+        return start(backend, false);
+    }
+
+    /** Starts a cluster of the given backend; with {@code auditLog}, a REAL server writes an audit log. */
+    static TestCluster start(ClusterBackend backend, boolean auditLog) {
         return switch (backend) {
-            case REAL -> RealApiServer.start();
+            case REAL -> RealApiServer.start(true, auditLog);
             case K3S -> K3sCluster.start();
             case MOCK -> MockCluster.start();
         };

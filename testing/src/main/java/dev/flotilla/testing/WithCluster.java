@@ -32,4 +32,10 @@ public @interface WithCluster {
 
     /** Backends whose semantics this class's assertions hold on. MOCK must be listed explicitly. */
     ClusterBackend[] backends() default {ClusterBackend.REAL, ClusterBackend.K3S};
+
+    /**
+     * Whether the API server writes an audit log ({@link TestCluster#auditLog()}): the REAL backend
+     * does; on the others the log is absent and tests that judge from it say so.
+     */
+    boolean auditLog() default false;
 }

@@ -76,12 +76,18 @@ public final class SingleWriterCheck {
         Map<Integer, String> holders = new HashMap<>();     // the Lease's holderIdentity as last accepted
         Map<Integer, Tenure> tenures = new HashMap<>();     // who acquired it last (absent: free)
         java.util.Set<String> replicas = new java.util.HashSet<>();
+        int leaseWrites = 0;
         for (AuditedRequest r : byTime) {
-            leaseSlot(r).ifPresent(slot -> {
-                if (r.leaseHolder().isPresent() && r.code() >= 200 && r.code() < 300 && !r.dryRun()) {
-                    replicas.add(r.user());
-                }
-            });
+            if (leaseSlot(r).isPresent() && r.code() >= 200 && r.code() < 300 && !r.dryRun()) {
+                leaseWrites++;
+                r.leaseHolder().ifPresent(h -> replicas.add(r.user()));
+            }
+        }
+        if (leaseWrites > 0 && replicas.isEmpty()) {
+            // Without the answers nobody ever holds anything, and every write would pass: refuse to judge.
+            throw new IllegalArgumentException(leaseWrites + " accepted writes of the group's Leases in '" + leaseNamespace
+                    + "', none with the Lease in its answer: log Lease writes at level RequestResponse (see"
+                    + " RealApiServer.AUDIT_POLICY) to judge who held what");
         }
         List<Violation> out = new ArrayList<>();
         for (AuditedRequest r : byTime) {

@@ -133,4 +133,14 @@ class SingleWriterCheckTest {
         assertThatThrownBy(() -> AuditLog.read(log)).isInstanceOf(AuditLog.MalformedAuditLogException.class)
                 .hasMessageStartingWith(log + ":3: not JSON");
     }
+
+    @Test
+    void aLogWithoutTheLeasesInItsAnswersIsRefusedRatherThanPassed(@TempDir Path dir) throws Exception {
+        // Logged at Metadata only: nobody would ever seem to hold anything, and every write would pass.
+        event(0, "r0", "update", "leases", LEASES, NAMING.shardLease(1), 200, null);
+        event(7_000, "r1", "update", "leases", LEASES, NAMING.shardLease(1), 200, null);
+        write(7_022, "r0", nsIn(1));
+        assertThatThrownBy(() -> check(dir)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("2 accepted writes of the group's Leases").hasMessageContaining("RequestResponse");
+    }
 }

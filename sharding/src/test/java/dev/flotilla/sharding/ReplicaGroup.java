@@ -1,0 +1,299 @@
+package dev.flotilla.sharding;
+
+import dev.flotilla.sharding.audit.FileAuditTrail;
+import dev.flotilla.sharding.audit.LeaseTransition;
+import dev.flotilla.sharding.auditlog.AuditLog;
+import dev.flotilla.sharding.auditlog.AuditedRequest;
+import dev.flotilla.sharding.auditlog.SingleWriterCheck;
+import dev.flotilla.testing.TestCluster;
+import dev.flotilla.testing.TestNamespace;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Replica JVMs ({@link ReplicaProcess}) of the multi-process suites, each with its log and audit
+ * trail in a work directory under target/ (kept for a post-mortem). Audit trails are files
+ * (flushed per line) whose System.nanoTime() stamps are comparable across processes on one Linux
+ * machine. Closing it kills every replica it started.
+ */
+final class ReplicaGroup implements AutoCloseable {
+
+    static final int LEASE_SECONDS = 6;
+    static final int RENEW_DEADLINE_SECONDS = 4;
+    static final int RETRY_MILLIS = 1000;
+    static final int SHARDS = 32;
+    /** Each replica's request budget (requests/s), unless a test builds a queue with less. */
+    static final double QPS = 200;
+
+    final Path dir;
+    private final List<Child> children = new ArrayList<>();
+
+    ReplicaGroup(String name) throws IOException {
+        dir = Path.of("target", "replica-processes", name);
+        if (Files.exists(dir)) {
+            try (var files = Files.list(dir)) {
+                for (Path f : files.toList()) {
+                    Files.delete(f);
+                }
+            }
+        }
+        Files.createDirectories(dir);
+    }
+
+    /** How one replica is started; the defaults are {@code flotilla run}'s way with this suite's timings. */
+    record Options(double qps, boolean writes, boolean fence, List<String> prefix, Map<String, String> env,
+            Path kubeconfig, boolean impersonate) {
+
+        static Options of(Path kubeconfig) {
+            return new Options(QPS, true, true, List.of(), Map.of(), kubeconfig, true);
+        }
+
+        Options qps(double q) {
+            return new Options(q, writes, fence, prefix, env, kubeconfig, impersonate);
+        }
+
+        Options writes(boolean w) {
+            return new Options(qps, w, fence, prefix, env, kubeconfig, impersonate);
+        }
+
+        Options fence(boolean f) {
+            return new Options(qps, writes, f, prefix, env, kubeconfig, impersonate);
+        }
+
+        /** {@code prefix} before the java command (faketime, say) and extra environment variables. */
+        Options wrapped(List<String> p, Map<String, String> e) {
+            return new Options(qps, writes, fence, p, e, kubeconfig, impersonate);
+        }
+
+        /** Through a fault proxy's port, which impersonates the identity itself. */
+        Options via(Path proxyKubeconfig) {
+            return new Options(qps, writes, fence, prefix, env, proxyKubeconfig, false);
+        }
+    }
+
+    /** One replica JVM. */
+    final class Child {
+        final String identity;
+        final Process process;
+        final Path audit;
+        final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+        final PrintWriter stdin;
+        /** Counts down when the process's output has all been copied to its log (it exited and closed stdout). */
+        final CountDownLatch logged = new CountDownLatch(1);
+
+        Child(String identity, String leaseNamespace, String group, String label, Options o) throws IOException {
+            this.identity = identity;
+            this.audit = dir.resolve(identity + ".audit");
+            Path log = dir.resolve(identity + ".log");
+            String java = ProcessHandle.current().info().command().orElse("java");
+            List<String> command = new ArrayList<>(o.prefix());
+            command.addAll(List.of(java, "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                    "-cp", System.getProperty("java.class.path"), ReplicaProcess.class.getName()));
+            Map<String, String> args = new LinkedHashMap<>();
+            args.put("kubeconfig", o.kubeconfig().toString());
+            args.put("identity", identity);
+            args.put("leaseNamespace", leaseNamespace);
+            args.put("group", group);
+            args.put("label", label);
+            args.put("audit", audit.toString());
+            args.put("leaseSeconds", String.valueOf(LEASE_SECONDS));
+            args.put("renewSeconds", String.valueOf(RENEW_DEADLINE_SECONDS));
+            args.put("retryMillis", String.valueOf(RETRY_MILLIS));
+            args.put("qps", String.valueOf(o.qps()));
+            args.put("writes", String.valueOf(o.writes()));
+            args.put("fence", String.valueOf(o.fence()));
+            args.put("impersonate", String.valueOf(o.impersonate()));
+            args.forEach((k, v) -> command.add(k + "=" + v));
+            ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+            builder.environment().putAll(o.env());
+            process = builder.start();
+            stdin = new PrintWriter(process.getOutputStream(), true, StandardCharsets.UTF_8);
+            Thread.ofVirtual().start(() -> {
+                try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+                        PrintWriter out = new PrintWriter(Files.newBufferedWriter(log), true)) {
+                    String line;
+                    while ((line = r.readLine()) != null) {
+                        out.println(line);
+                        if (line.startsWith("BASELINE ") || line.startsWith("READY ") || line.startsWith("HEAP ")
+                                || line.startsWith("CLOCK ")) {
+                            lines.add(line);
+                        }
+                    }
+                } catch (IOException e) {
+                    // the process died
+                } finally {
+                    logged.countDown();
+                }
+            });
+            children.add(this);
+        }
+
+        String await(String prefix, Duration timeout) throws InterruptedException {
+            long end = System.nanoTime() + timeout.toNanos();
+            while (System.nanoTime() < end) {
+                String line = lines.poll(100, TimeUnit.MILLISECONDS);
+                if (line != null && line.startsWith(prefix)) {
+                    return line;
+                }
+                if (!process.isAlive()) {
+                    throw new AssertionError(identity + " exited with " + process.exitValue() + "; see " + dir.resolve(identity + ".log"));
+                }
+            }
+            throw new AssertionError(identity + " printed no " + prefix + " within " + timeout);
+        }
+
+        /** Shards this replica works on, from its audit trail. */
+        Set<Integer> active() throws IOException {
+            Set<Integer> active = new TreeSet<>();
+            for (LeaseTransition t : FileAuditTrail.readTransitions(List.of(audit))) {
+                switch (t.kind()) {
+                    case ACTIVE -> active.add(t.shard());
+                    case RELEASED, FENCED -> active.remove(t.shard());
+                    case ACQUIRED -> { }
+                }
+            }
+            return active;
+        }
+
+        void signal(String sig) throws Exception {
+            new ProcessBuilder("kill", "-" + sig, String.valueOf(process.pid())).inheritIO().start().waitFor();
+        }
+    }
+
+    List<Path> audits() {
+        return children.stream().map(c -> c.audit).toList();
+    }
+
+    Path kubeconfig(TestCluster cluster) throws IOException {
+        Path file = dir.resolve("kubeconfig");
+        Files.writeString(file, cluster.kubeconfigYaml());
+        return file;
+    }
+
+    /** Three replica JVMs of {@code group}, started, joined and sharing the 32 shards. */
+    List<Child> startThree(TestNamespace ns, String group, Options options) throws Exception {
+        List<Child> live = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            live.add(new Child("replica-" + i, ns.name(), group, group, options));
+        }
+        for (Child c : live) {
+            c.await("READY", Duration.ofSeconds(60));
+        }
+        awaitTrue("3 replicas to share 32 shards", Duration.ofSeconds(30), () -> settled(live, SHARDS));
+        return live;
+    }
+
+    @Override
+    public void close() {
+        children.forEach(c -> c.process.destroyForcibly());
+    }
+
+    static List<String> populate(KubernetesClient client, TestNamespace ns, String label, int namespaces, int perNamespace,
+            int dataBytes) throws Exception {
+        List<String> names = new ArrayList<>();
+        String payload = "x".repeat(dataBytes);
+        try (ExecutorService pool = Executors.newFixedThreadPool(16)) {
+            List<Future<?>> created = new ArrayList<>();
+            for (int i = 0; i < namespaces; i++) {
+                // The varying part first: FNV-1a barely moves the high bits (which pick the shard) for a
+                // change in the last characters, so "x-1" ... "x-40" would crowd into a few shards.
+                String full = i + "-" + label + "-" + ns.name();
+                String name = full.substring(0, Math.min(63, full.length())).replaceAll("-+$", "");
+                names.add(name);
+                client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build()).create();
+                for (int j = 0; j < perNamespace; j++) {
+                    int n = j;
+                    created.add(pool.submit(() -> client.resource(new ConfigMapBuilder().withNewMetadata().withName("cm-" + n)
+                            .withNamespace(name).addToLabels(Replica.LABEL, label).endMetadata().addToData("v", "0")
+                            .addToData("payload", payload).build()).create()));
+                }
+            }
+            for (Future<?> f : created) {
+                f.get();
+            }
+        }
+        return names;
+    }
+
+    static void awaitTrue(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
+        long end = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError("timed out after " + timeout + " waiting for " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    /** Every shard active on exactly one of {@code live}, and each with at least its share. */
+    static boolean settled(List<Child> live, int shards) {
+        try {
+            Set<Integer> union = new HashSet<>();
+            int total = 0;
+            for (Child c : live) {
+                Set<Integer> a = c.active();
+                if (a.size() < shards / live.size()) {
+                    return false; // balanced: a newcomer has its share
+                }
+                union.addAll(a);
+                total += a.size();
+            }
+            return union.size() == shards && total == shards;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    static String coordinator(KubernetesClient client, String ns, String group) {
+        var lease = client.leases().inNamespace(ns).withName(new LeaseNaming(group).coordinatorLease()).get();
+        return lease == null || lease.getSpec().getHolderIdentity() == null ? ""
+                : LeaseNaming.identityOf(lease.getSpec().getHolderIdentity());
+    }
+
+    /** The audit log's verdict on one group: its writes, and the single-writer violations among them. */
+    record Verdict(long writes, List<SingleWriterCheck.Violation> violations) {
+    }
+
+    /**
+     * The single-writer invariant judged from the API server's audit log: the Leases of the test's lease
+     * namespace, and the writes in {@code namespaces}. Fails on a backend without an audit log.
+     */
+    static Verdict judge(TestCluster cluster, TestNamespace ns, String group, List<String> namespaces) {
+        Path log = cluster.auditLog().orElseThrow(() -> new AssertionError("the " + cluster.backend()
+                + " backend keeps no audit log: these suites are judged from the API server's own record"));
+        Set<String> judged = new HashSet<>(namespaces);
+        judged.add(ns.name());
+        List<AuditedRequest> requests = AuditLog.read(log).stream().filter(r -> judged.contains(r.namespace())).toList();
+        long writes = requests.stream().filter(r -> r.isAcceptedWrite() && !r.isLease()).count();
+        List<SingleWriterCheck.Violation> violations =
+                new SingleWriterCheck(new ShardSpace(SHARDS), new LeaseNaming(group), ns.name()).violations(requests);
+        System.out.printf("%s: audit log: %d writes accepted in %d namespaces, %d single-writer violations%n", group, writes,
+                namespaces.size(), violations.size());
+        violations.stream().limit(20).forEach(v -> System.out.println("  violation: " + v));
+        return new Verdict(writes, violations);
+    }
+}

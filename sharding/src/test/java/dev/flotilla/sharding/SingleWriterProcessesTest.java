@@ -1,0 +1,437 @@
+package dev.flotilla.sharding;
+
+import static dev.flotilla.sharding.ReplicaGroup.LEASE_SECONDS;
+import static dev.flotilla.sharding.ReplicaGroup.SHARDS;
+import static dev.flotilla.sharding.ReplicaGroup.awaitTrue;
+import static dev.flotilla.sharding.ReplicaGroup.coordinator;
+import static dev.flotilla.sharding.ReplicaGroup.populate;
+import static dev.flotilla.sharding.ReplicaGroup.settled;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.flotilla.sharding.ReplicaGroup.Child;
+import dev.flotilla.sharding.ReplicaGroup.Options;
+import dev.flotilla.sharding.audit.FileAuditTrail;
+import dev.flotilla.sharding.audit.LeaseTransition;
+import dev.flotilla.sharding.audit.OverlapChecker;
+import dev.flotilla.sharding.audit.ReconcileRecord;
+import dev.flotilla.testing.TestCluster;
+import dev.flotilla.testing.TestNamespace;
+import dev.flotilla.testing.WithCluster;
+import dev.flotilla.testing.fault.ActiveRule;
+import dev.flotilla.testing.fault.Fault;
+import dev.flotilla.testing.fault.FaultProxy;
+import dev.flotilla.testing.fault.FaultRule;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+
+/**
+ * The single-writer invariant across process faults, judged from the API server's own audit log:
+ * three replica JVMs run as {@code flotilla run} does (guarded client, write fence, each its own
+ * user), their reconciler writes ({@code <name>-seen} for each source it reconciles), a driver
+ * updates the sources all along, and one replica is killed, frozen, terminated or cut off.
+ *
+ * <p>Each scenario runs {@value #DEFAULT_TRIALS} trial here; {@code scripts/single-writer-trials.sh}
+ * runs 10 of each ({@code -Dflotilla.trials=10}) and commits what they measured. Every trial is a
+ * fresh group (its own Leases and replica identities) over the scenario's namespaces.
+ */
+@WithCluster(auditLog = true)
+class SingleWriterProcessesTest {
+
+    static final int DEFAULT_TRIALS = 1;
+    /** SIGKILL failover bound: 1.3 lease durations. */
+    static final long FAILOVER_BOUND_MS = LEASE_SECONDS * 1300L;
+    static final long HANDOVER_BOUND_MS = 2000;
+
+    ReplicaGroup replicas;
+
+    @BeforeEach
+    void workDir(TestInfo info) throws IOException {
+        replicas = new ReplicaGroup(getClass().getSimpleName() + "/" + info.getTestMethod().orElseThrow().getName());
+    }
+
+    @AfterEach
+    void stopChildren() {
+        replicas.close();
+    }
+
+    static int trials() {
+        return Integer.getInteger("flotilla.trials", DEFAULT_TRIALS);
+    }
+
+    /** One line per trial and one summary per scenario, for the trial script's report. */
+    static void report(String scenario, String line) {
+        System.out.println("TRIAL-RESULT " + scenario + " " + line);
+    }
+
+    /** Updates the sources in {@code namespaces} (as the admin, who is not judged) until stopped. */
+    static final class Driver implements AutoCloseable {
+        private final AtomicBoolean stop = new AtomicBoolean();
+        private final AtomicLong updates = new AtomicLong();
+        private final Thread thread;
+        private volatile List<String> targets;
+
+        Driver(KubernetesClient client, List<String> namespaces, int perNamespace, long pauseMillis) {
+            this.targets = namespaces;
+            thread = Thread.ofVirtual().start(() -> {
+                int n = 0;
+                while (!stop.get()) {
+                    List<String> t = targets;
+                    try {
+                        client.configMaps().inNamespace(t.get(n % t.size())).withName("cm-" + (n / t.size() % perNamespace))
+                                .edit(c -> new ConfigMapBuilder(c).addToData("v", String.valueOf(System.nanoTime())).build());
+                        updates.incrementAndGet();
+                    } catch (RuntimeException e) {
+                        // keep writing
+                    }
+                    n++;
+                    if (pauseMillis > 0) {
+                        try {
+                            Thread.sleep(pauseMillis);
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+
+        /** From now on, update only sources in {@code namespaces}. */
+        void aimAt(List<String> namespaces) {
+            targets = List.copyOf(namespaces);
+        }
+
+        long updates() {
+            return updates.get();
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            stop.set(true);
+            thread.join();
+        }
+    }
+
+    private static List<Child> startThree(ReplicaGroup replicas, TestNamespace ns, String group, String label,
+            List<Options> options) throws Exception {
+        List<Child> live = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            live.add(replicas.new Child(group + "-replica-" + i, ns.name(), group, label, options.get(i)));
+        }
+        for (Child c : live) {
+            c.await("READY", Duration.ofSeconds(60));
+        }
+        awaitTrue("3 replicas to share 32 shards", Duration.ofSeconds(40), () -> settled(live, SHARDS));
+        return live;
+    }
+
+    private static Set<String> namespacesOf(Set<Integer> shards, List<String> namespaces) {
+        ShardSpace space = new ShardSpace(SHARDS);
+        Set<String> out = new TreeSet<>();
+        namespaces.stream().filter(n -> shards.contains(space.shardOf(n))).forEach(out::add);
+        return out;
+    }
+
+    /** When each of {@code shards} first became ACTIVE on one of {@code live} at or after {@code since}. */
+    private static Map<Integer, Long> activeAfter(List<Child> live, Set<Integer> shards, long since) throws IOException {
+        Map<Integer, Long> at = new HashMap<>();
+        for (LeaseTransition t : FileAuditTrail.readTransitions(live.stream().map(c -> c.audit).toList())) {
+            if (t.kind() == LeaseTransition.Kind.ACTIVE && t.atNanos() >= since && shards.contains(t.shard())) {
+                at.merge(t.shard(), t.atNanos(), Math::min);
+            }
+        }
+        return at;
+    }
+
+    private static String median(List<Long> values) {
+        List<Long> sorted = new ArrayList<>(values);
+        Collections.sort(sorted);
+        return sorted.isEmpty() ? "-" : "median " + sorted.get(sorted.size() / 2) + ", min " + sorted.getFirst() + ", max "
+                + sorted.getLast();
+    }
+
+    /**
+     * SIGKILL of a member or of the coordinator, with every replica writing and the driver updating:
+     * the dead replica's shards are active elsewhere within 1.3 lease durations, and no write of
+     * anyone lands on a shard another replica holds.
+     */
+    @Test
+    void afterSigkillWithWritesInFlightTheShardsMoveWithinOnePointThreeLeasesAndNoWriteOverlaps(TestCluster cluster,
+            TestNamespace ns) throws Exception {
+        String label = "kill";
+        List<String> namespaces = populate(cluster.client(), ns, label, 30, 4, 10);
+        Path kubeconfig = replicas.kubeconfig(cluster);
+        List<Long> takeovers = new ArrayList<>();
+        List<Long> reconciled = new ArrayList<>();
+        long violations = 0;
+        try (Driver driver = new Driver(cluster.client(), namespaces, 4, 20)) {
+            for (int trial = 0; trial < trials(); trial++) {
+                String group = "k" + trial;
+                List<Child> live = startThree(replicas, ns, group, label, Collections.nCopies(3, Options.of(kubeconfig)));
+                Thread.sleep(1500); // writing steadily
+                String leader = coordinator(cluster.client(), ns.name(), group);
+                boolean killLeader = trial % 2 == 0;
+                Child victim = live.stream().filter(c -> c.identity.equals(leader) == killLeader).findFirst().orElseThrow();
+                Set<Integer> itsShards = victim.active();
+                Set<String> itsNamespaces = namespacesOf(itsShards, namespaces);
+                long killed = System.nanoTime();
+                victim.process.destroyForcibly(); // SIGKILL
+                live.remove(victim);
+                awaitTrue("the dead replica's shards active elsewhere", Duration.ofSeconds(30),
+                        () -> uncheckedActive(live, itsShards, killed).keySet().containsAll(itsShards));
+                long takeover = Duration.ofNanos(Collections.max(activeAfter(live, itsShards, killed).values()) - killed).toMillis();
+                Map<String, Long> reconciledAt = new HashMap<>();
+                awaitTrue("the dead replica's namespaces reconciled elsewhere", Duration.ofSeconds(30), () -> {
+                    try {
+                        for (ReconcileRecord r : FileAuditTrail.readReconciles(live.stream().map(c -> c.audit).toList())) {
+                            if (r.startNanos() >= killed && itsNamespaces.contains(r.namespace())) {
+                                reconciledAt.merge(r.namespace(), r.endNanos(), Math::min);
+                            }
+                        }
+                    } catch (IOException e) {
+                        return false;
+                    }
+                    return reconciledAt.keySet().containsAll(itsNamespaces);
+                });
+                long allReconciled = Duration.ofNanos(Collections.max(reconciledAt.values()) - killed).toMillis();
+                Thread.sleep(1000);
+                ReplicaGroup.Verdict verdict = ReplicaGroup.judge(cluster, ns, group, namespaces);
+                takeovers.add(takeover);
+                reconciled.add(allReconciled);
+                violations += verdict.violations().size();
+                report("sigkill", "trial=%d victim=%s shards=%d takeoverMs=%d allReconciledMs=%d writes=%d violations=%d"
+                        .formatted(trial, killLeader ? "coordinator" : "member", itsShards.size(), takeover, allReconciled,
+                                verdict.writes(), verdict.violations().size()));
+                replicas.close();
+            }
+            report("sigkill", "summary trials=%d takeoverMs(%s) allReconciledMs(%s) violations=%d updates=%d"
+                    .formatted(trials(), median(takeovers), median(reconciled), violations, driver.updates()));
+        }
+        assertThat(violations).as("single-writer violations in the audit log").isZero();
+        assertThat(takeovers).as("every takeover within 1.3 lease durations").allMatch(ms -> ms <= FAILOVER_BOUND_MS);
+    }
+
+    private static Map<Integer, Long> uncheckedActive(List<Child> live, Set<Integer> shards, long since) {
+        try {
+            return activeAfter(live, shards, since);
+        } catch (IOException e) {
+            return Map.of();
+        }
+    }
+
+    /**
+     * SIGTERM of a replica while the driver updates and every replica writes: it hands its shards
+     * over (each released only once its writes on the wire were answered) within 2 s, and no write
+     * overlaps.
+     */
+    @Test
+    void onSigtermUnderASteadyWriteStreamTheShardsAreHandedOverWithinTwoSecondsAndNoWriteOverlaps(TestCluster cluster,
+            TestNamespace ns) throws Exception {
+        String label = "term";
+        List<String> namespaces = populate(cluster.client(), ns, label, 20, 3, 10);
+        Path kubeconfig = replicas.kubeconfig(cluster);
+        LeaseNaming naming;
+        List<Long> handovers = new ArrayList<>();
+        long violations = 0;
+        try (Driver driver = new Driver(cluster.client(), namespaces, 3, 10)) {
+            for (int trial = 0; trial < trials(); trial++) {
+                String group = "t" + trial;
+                naming = new LeaseNaming(group);
+                List<Child> live = startThree(replicas, ns, group, label, Collections.nCopies(3, Options.of(kubeconfig)));
+                Thread.sleep(1500);
+                Child leaving = live.get(1 + trial % 2);
+                Set<Integer> itsShards = leaving.active();
+                long signalled = System.nanoTime();
+                leaving.process.toHandle().destroy(); // SIGTERM from the JVM itself, stdin kept open
+                live.remove(leaving);
+                awaitTrue("its shards active elsewhere", Duration.ofSeconds(10),
+                        () -> uncheckedActive(live, itsShards, signalled).keySet().containsAll(itsShards));
+                long handedOver = Duration.ofNanos(Collections.max(activeAfter(live, itsShards, signalled).values()) - signalled)
+                        .toMillis();
+                assertThat(leaving.process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+                assertThat(leaving.process.exitValue()).as("terminated by SIGTERM after its shutdown hook").isEqualTo(143);
+                assertThat(cluster.client().leases().inNamespace(ns.name()).withName(naming.memberLease(leaving.identity)).get())
+                        .as("its membership Lease is gone").isNull();
+                assertThat(leaving.logged.await(10, TimeUnit.SECONDS)).isTrue();
+                List<String> log = Files.readAllLines(replicas.dir.resolve(leaving.identity + ".log"));
+                assertThat(log.stream().anyMatch(l -> l.contains("shard fenced"))).as("handed over, not fenced").isFalse();
+                Thread.sleep(1000);
+                ReplicaGroup.Verdict verdict = ReplicaGroup.judge(cluster, ns, group, namespaces);
+                handovers.add(handedOver);
+                violations += verdict.violations().size();
+                report("sigterm", "trial=%d shards=%d handoverMs=%d writes=%d violations=%d overlappingReconciles=%d"
+                        .formatted(trial, itsShards.size(), handedOver, verdict.writes(), verdict.violations().size(),
+                                OverlapChecker.overlaps(FileAuditTrail.readReconciles(replicas.audits())).size()));
+                replicas.close();
+            }
+            report("sigterm", "summary trials=%d handoverMs(%s) violations=%d updates=%d"
+                    .formatted(trials(), median(handovers), violations, driver.updates()));
+        }
+        assertThat(violations).as("single-writer violations in the audit log").isZero();
+        assertThat(handovers).as("every graceful handover within 2 s").allMatch(ms -> ms <= HANDOVER_BOUND_MS);
+    }
+
+    /** What a frozen owner did and what the server accepted, per trial. */
+    private record Frozen(long takenMs, long violations, long writes, int shards, int stoppedOnResume) {
+    }
+
+    /**
+     * The owner under test runs at 2 requests/s while the driver updates its namespaces at about 50/s: its
+     * workers wait for permits, writes queued. It is frozen (SIGSTOP) for 9 s, past its lease, and the others
+     * take over; then it resumes (SIGCONT) with its queue still there.
+     */
+    private Frozen freezeAnOwnerWithQueuedWrites(TestCluster cluster, TestNamespace ns, String label, List<String> namespaces,
+            Path kubeconfig, String group, boolean fence, Driver driver) throws Exception {
+        Options others = Options.of(kubeconfig).qps(50);
+        Options owner = Options.of(kubeconfig).qps(2).fence(fence);
+        List<Child> live = startThree(replicas, ns, group, label, List.of(others, owner, others));
+        Child frozen = live.get(1);
+        Set<Integer> itsShards = frozen.active();
+        driver.aimAt(new ArrayList<>(namespacesOf(itsShards, namespaces)));
+        Thread.sleep(3000); // its queue builds up
+        long stopped = System.nanoTime();
+        frozen.signal("STOP");
+        List<Child> rest = live.stream().filter(c -> c != frozen).toList();
+        awaitTrue("the others to take the frozen replica's shards", Duration.ofSeconds(30),
+                () -> uncheckedActive(rest, itsShards, stopped).keySet().containsAll(itsShards));
+        long takenMs = Duration.ofNanos(System.nanoTime() - stopped).toMillis();
+        Thread.sleep(Math.max(0, 9000 - takenMs)); // frozen well past the lease, while the others work
+        frozen.signal("CONT");
+        awaitTrue("the resumed replica to rejoin and share the shards again", Duration.ofSeconds(60), () -> settled(live, SHARDS));
+        Thread.sleep(2000);
+        Set<Integer> stoppedOnResume = new TreeSet<>();
+        // Anything it recorded after SIGSTOP happened after SIGCONT: a stopped process records nothing.
+        FileAuditTrail.readTransitions(List.of(frozen.audit)).stream().filter(t -> t.atNanos() >= stopped
+                && (t.kind() == LeaseTransition.Kind.FENCED || t.kind() == LeaseTransition.Kind.RELEASED))
+                .forEach(t -> stoppedOnResume.add(t.shard()));
+        driver.aimAt(namespaces);
+        ReplicaGroup.Verdict verdict = ReplicaGroup.judge(cluster, ns, group, namespaces);
+        replicas.close();
+        return new Frozen(takenMs, verdict.violations().size(), verdict.writes(), itsShards.size(), stoppedOnResume.size());
+    }
+
+    @Test
+    void anOwnerFrozenWithWritesQueuedForPermitsNeverHasAWriteAcceptedAfterTheTakeover(TestCluster cluster, TestNamespace ns)
+            throws Exception {
+        String label = "frozen";
+        List<String> namespaces = populate(cluster.client(), ns, label, 30, 4, 10);
+        Path kubeconfig = replicas.kubeconfig(cluster);
+        long violations = 0;
+        List<Long> taken = new ArrayList<>();
+        try (Driver driver = new Driver(cluster.client(), namespaces, 4, 0)) {
+            for (int trial = 0; trial < trials(); trial++) {
+                Frozen f = freezeAnOwnerWithQueuedWrites(cluster, ns, label, namespaces, kubeconfig, "f" + trial, true, driver);
+                report("sigstop", "trial=%d shards=%d takenOverMs=%d stoppedOnResume=%d writes=%d violations=%d"
+                        .formatted(trial, f.shards(), f.takenMs(), f.stoppedOnResume(), f.writes(), f.violations()));
+                violations += f.violations();
+                taken.add(f.takenMs());
+                assertThat(f.stoppedOnResume()).as("on resuming, it stopped working on every shard it had held")
+                        .isEqualTo(f.shards());
+                assertThat(f.takenMs()).isGreaterThanOrEqualTo(LEASE_SECONDS * 1000L - ReplicaGroup.RETRY_MILLIS);
+            }
+            report("sigstop", "summary trials=%d takenOverMs(%s) violations=%d updates=%d".formatted(trials(), median(taken),
+                    violations, driver.updates()));
+        }
+        // No allowance: a reconcile frozen mid-flight finishes after SIGCONT, but none of its writes may land,
+        // nor any queued for a permit or a retry.
+        assertThat(violations).as("writes accepted from the frozen replica after the takeover").isZero();
+    }
+
+    /** The same scenario with the frozen replica's write fence switched off: the audit-log check must see it. */
+    @Test
+    void withTheWriteFenceOffTheSameFrozenOwnerIsCaughtWritingAfterTheTakeover(TestCluster cluster, TestNamespace ns)
+            throws Exception {
+        String label = "unfenced";
+        List<String> namespaces = populate(cluster.client(), ns, label, 30, 4, 10);
+        Path kubeconfig = replicas.kubeconfig(cluster);
+        List<Long> perTrial = new ArrayList<>();
+        try (Driver driver = new Driver(cluster.client(), namespaces, 4, 0)) {
+            for (int trial = 0; trial < trials(); trial++) {
+                Frozen f = freezeAnOwnerWithQueuedWrites(cluster, ns, label, namespaces, kubeconfig, "u" + trial, false, driver);
+                report("sigstop-fence-off", "trial=%d shards=%d takenOverMs=%d writes=%d violations=%d"
+                        .formatted(trial, f.shards(), f.takenMs(), f.writes(), f.violations()));
+                perTrial.add(f.violations());
+            }
+            report("sigstop-fence-off", "summary trials=%d violations(%s)".formatted(trials(), median(perTrial)));
+        }
+        assertThat(perTrial).as("violations in every trial without the fence").allMatch(v -> v > 0);
+    }
+
+    /**
+     * A replica cut off from the API server by the fault proxy (every request of its identity swallowed,
+     * its open connections cut) for 12 s while the driver updates its namespaces: the others take its
+     * shards, and nothing it queued lands once the proxy lets it through again.
+     */
+    @Test
+    void aReplicaBlackHoledByTheProxyNeverHasAWriteAcceptedAfterTheTakeover(TestCluster cluster, TestNamespace ns)
+            throws Exception {
+        String label = "hole";
+        List<String> namespaces = populate(cluster.client(), ns, label, 30, 4, 10);
+        Path kubeconfig = replicas.kubeconfig(cluster);
+        long violations = 0;
+        List<Long> taken = new ArrayList<>();
+        try (FaultProxy proxy = FaultProxy.start(cluster); Driver driver = new Driver(cluster.client(), namespaces, 4, 5)) {
+            for (int trial = 0; trial < trials(); trial++) {
+                String group = "h" + trial;
+                String cutOff = group + "-replica-1";
+                proxy.impersonate(cutOff, new FaultProxy.Impersonation(cutOff, List.of(ReplicaProcess.IMPERSONATED_GROUPS)));
+                Path viaProxy = replicas.dir.resolve(cutOff + ".kubeconfig");
+                Files.writeString(viaProxy, """
+                        apiVersion: v1
+                        kind: Config
+                        clusters: [{name: proxy, cluster: {server: "%s"}}]
+                        users: [{name: none, user: {}}]
+                        contexts: [{name: proxy, context: {cluster: proxy, user: none}}]
+                        current-context: proxy
+                        """.formatted(proxy.url(cutOff)));
+                Options direct = Options.of(kubeconfig);
+                List<Child> live = startThree(replicas, ns, group, label,
+                        List.of(direct, Options.of(kubeconfig).qps(5).via(viaProxy), direct));
+                Child victim = live.get(1);
+                Set<Integer> itsShards = victim.active();
+                driver.aimAt(new ArrayList<>(namespacesOf(itsShards, namespaces)));
+                Thread.sleep(2000);
+                long cut = System.nanoTime();
+                long takenMs;
+                try (ActiveRule hole = proxy.add(FaultRule.of(Fault.blackHole()).forIdentity(cutOff))) {
+                    proxy.cutConnections(cutOff);
+                    List<Child> rest = live.stream().filter(c -> c != victim).toList();
+                    awaitTrue("the others to take the cut-off replica's shards", Duration.ofSeconds(30),
+                            () -> uncheckedActive(rest, itsShards, cut).keySet().containsAll(itsShards));
+                    takenMs = Duration.ofNanos(System.nanoTime() - cut).toMillis();
+                    Thread.sleep(Math.max(0, 12_000 - takenMs));
+                }
+                awaitTrue("the reconnected replica to share the shards again", Duration.ofSeconds(60), () -> settled(live, SHARDS));
+                Thread.sleep(2000);
+                driver.aimAt(namespaces);
+                ReplicaGroup.Verdict verdict = ReplicaGroup.judge(cluster, ns, group, namespaces);
+                violations += verdict.violations().size();
+                taken.add(takenMs);
+                report("black-hole", "trial=%d shards=%d takenOverMs=%d writes=%d violations=%d"
+                        .formatted(trial, itsShards.size(), takenMs, verdict.writes(), verdict.violations().size()));
+                replicas.close();
+            }
+            report("black-hole", "summary trials=%d takenOverMs(%s) violations=%d updates=%d".formatted(trials(), median(taken),
+                    violations, driver.updates()));
+        }
+        assertThat(violations).as("writes accepted from the cut-off replica after the takeover").isZero();
+    }
+}
