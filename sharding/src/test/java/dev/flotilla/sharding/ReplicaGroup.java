@@ -274,8 +274,18 @@ final class ReplicaGroup implements AutoCloseable {
                 : LeaseNaming.identityOf(lease.getSpec().getHolderIdentity());
     }
 
-    /** The audit log's verdict on one group: its writes, and the single-writer violations among them. */
-    record Verdict(long writes, List<SingleWriterCheck.Violation> violations) {
+    /**
+     * The audit log's verdict on one group: the writes its replicas (users named {@code <group>-...})
+     * had accepted, per replica, and the single-writer violations among them.
+     */
+    record Verdict(Map<String, Long> writesBy, List<SingleWriterCheck.Violation> violations) {
+        long writes() {
+            return writesBy.values().stream().mapToLong(Long::longValue).sum();
+        }
+
+        long writesBy(Child replica) {
+            return writesBy.getOrDefault(replica.identity, 0L);
+        }
     }
 
     /**
@@ -288,12 +298,15 @@ final class ReplicaGroup implements AutoCloseable {
         Set<String> judged = new HashSet<>(namespaces);
         judged.add(ns.name());
         List<AuditedRequest> requests = AuditLog.read(log).stream().filter(r -> judged.contains(r.namespace())).toList();
-        long writes = requests.stream().filter(r -> r.isAcceptedWrite() && !r.isLease()).count();
+        Map<String, Long> writesBy = new java.util.TreeMap<>();
+        requests.stream().filter(r -> r.isAcceptedWrite() && !r.isLease() && r.user().startsWith(group + "-"))
+                .forEach(r -> writesBy.merge(r.user(), 1L, Long::sum));
         List<SingleWriterCheck.Violation> violations =
                 new SingleWriterCheck(new ShardSpace(SHARDS), new LeaseNaming(group), ns.name()).violations(requests);
-        System.out.printf("%s: audit log: %d writes accepted in %d namespaces, %d single-writer violations%n", group, writes,
-                namespaces.size(), violations.size());
+        Verdict verdict = new Verdict(writesBy, violations);
+        System.out.printf("%s: audit log: %d writes by the replicas accepted in %d namespaces %s, %d single-writer violations%n",
+                group, verdict.writes(), namespaces.size(), writesBy, violations.size());
         violations.stream().limit(20).forEach(v -> System.out.println("  violation: " + v));
-        return new Verdict(writes, violations);
+        return verdict;
     }
 }

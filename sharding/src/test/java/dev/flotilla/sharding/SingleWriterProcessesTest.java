@@ -214,6 +214,7 @@ class SingleWriterProcessesTest {
                 long allReconciled = Duration.ofNanos(Collections.max(reconciledAt.values()) - killed).toMillis();
                 Thread.sleep(1000);
                 ReplicaGroup.Verdict verdict = ReplicaGroup.judge(cluster, ns, group, namespaces);
+                assertThat(verdict.writesBy(victim)).as("the killed replica had been writing").isPositive();
                 takeovers.add(takeover);
                 reconciled.add(allReconciled);
                 violations += verdict.violations().size();
@@ -275,6 +276,7 @@ class SingleWriterProcessesTest {
                 assertThat(log.stream().anyMatch(l -> l.contains("shard fenced"))).as("handed over, not fenced").isFalse();
                 Thread.sleep(1000);
                 ReplicaGroup.Verdict verdict = ReplicaGroup.judge(cluster, ns, group, namespaces);
+                assertThat(verdict.writesBy(leaving)).as("the leaving replica had been writing").isPositive();
                 handovers.add(handedOver);
                 violations += verdict.violations().size();
                 report("sigterm", "trial=%d shards=%d handoverMs=%d writes=%d violations=%d overlappingReconciles=%d"
@@ -290,7 +292,7 @@ class SingleWriterProcessesTest {
     }
 
     /** What a frozen owner did and what the server accepted, per trial. */
-    private record Frozen(long takenMs, long violations, long writes, int shards, int stoppedOnResume) {
+    private record Frozen(long takenMs, long violations, long writes, long frozenWrites, int shards, int stoppedOnResume) {
     }
 
     /**
@@ -325,7 +327,8 @@ class SingleWriterProcessesTest {
         driver.aimAt(namespaces);
         ReplicaGroup.Verdict verdict = ReplicaGroup.judge(cluster, ns, group, namespaces);
         replicas.close();
-        return new Frozen(takenMs, verdict.violations().size(), verdict.writes(), itsShards.size(), stoppedOnResume.size());
+        return new Frozen(takenMs, verdict.violations().size(), verdict.writes(), verdict.writesBy(frozen), itsShards.size(),
+                stoppedOnResume.size());
     }
 
     @Test
@@ -339,8 +342,9 @@ class SingleWriterProcessesTest {
         try (Driver driver = new Driver(cluster.client(), namespaces, 4, 0)) {
             for (int trial = 0; trial < trials(); trial++) {
                 Frozen f = freezeAnOwnerWithQueuedWrites(cluster, ns, label, namespaces, kubeconfig, "f" + trial, true, driver);
-                report("sigstop", "trial=%d shards=%d takenOverMs=%d stoppedOnResume=%d writes=%d violations=%d"
-                        .formatted(trial, f.shards(), f.takenMs(), f.stoppedOnResume(), f.writes(), f.violations()));
+                report("sigstop", "trial=%d shards=%d takenOverMs=%d stoppedOnResume=%d writes=%d frozenReplicaWrites=%d violations=%d"
+                        .formatted(trial, f.shards(), f.takenMs(), f.stoppedOnResume(), f.writes(), f.frozenWrites(), f.violations()));
+                assertThat(f.frozenWrites()).as("the frozen replica had been writing").isPositive();
                 violations += f.violations();
                 taken.add(f.takenMs());
                 assertThat(f.stoppedOnResume()).as("on resuming, it stopped working on every shard it had held")
@@ -366,8 +370,8 @@ class SingleWriterProcessesTest {
         try (Driver driver = new Driver(cluster.client(), namespaces, 4, 0)) {
             for (int trial = 0; trial < trials(); trial++) {
                 Frozen f = freezeAnOwnerWithQueuedWrites(cluster, ns, label, namespaces, kubeconfig, "u" + trial, false, driver);
-                report("sigstop-fence-off", "trial=%d shards=%d takenOverMs=%d writes=%d violations=%d"
-                        .formatted(trial, f.shards(), f.takenMs(), f.writes(), f.violations()));
+                report("sigstop-fence-off", "trial=%d shards=%d takenOverMs=%d writes=%d frozenReplicaWrites=%d violations=%d"
+                        .formatted(trial, f.shards(), f.takenMs(), f.writes(), f.frozenWrites(), f.violations()));
                 perTrial.add(f.violations());
             }
             report("sigstop-fence-off", "summary trials=%d violations(%s)".formatted(trials(), median(perTrial)));
@@ -423,10 +427,12 @@ class SingleWriterProcessesTest {
                 Thread.sleep(2000);
                 driver.aimAt(namespaces);
                 ReplicaGroup.Verdict verdict = ReplicaGroup.judge(cluster, ns, group, namespaces);
+                assertThat(verdict.writesBy(victim)).as("the cut-off replica had been writing").isPositive();
                 violations += verdict.violations().size();
                 taken.add(takenMs);
-                report("black-hole", "trial=%d shards=%d takenOverMs=%d writes=%d violations=%d"
-                        .formatted(trial, itsShards.size(), takenMs, verdict.writes(), verdict.violations().size()));
+                report("black-hole", "trial=%d shards=%d takenOverMs=%d writes=%d cutOffReplicaWrites=%d violations=%d"
+                        .formatted(trial, itsShards.size(), takenMs, verdict.writes(), verdict.writesBy(victim),
+                                verdict.violations().size()));
                 replicas.close();
             }
             report("black-hole", "summary trials=%d takenOverMs(%s) violations=%d updates=%d".formatted(trials(), median(taken),

@@ -1,9 +1,6 @@
 package dev.flotilla.core.fence;
 
-import java.util.Collections;
-import java.util.IdentityHashMap;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * Implemented by the exception of a write that a {@link WriteFence} refused. A reconcile that fails
@@ -23,8 +20,7 @@ public interface FencedWrite {
 
     /** The first fenced write in {@code failure}'s cause chain, if any. */
     static Optional<FencedWrite> in(Throwable failure) {
-        Set<Throwable> seen = Collections.newSetFromMap(new IdentityHashMap<>());
-        for (Throwable t = failure; t != null && seen.add(t); t = t.getCause()) {
+        for (Throwable t : dev.flotilla.core.reconcile.CauseChain.of(failure)) {
             if (t instanceof FencedWrite fenced) {
                 return Optional.of(fenced);
             }

@@ -7,12 +7,14 @@ package dev.flotilla.core.fence;
  * cluster-scoped write only while it is the coordinator; the request guard asks it for every
  * write attempt (Lease requests are not writes here: they are how shards are held).
  *
- * <p>{@code cancel} stops the admitted attempt: the fence calls it when it loses the target's
- * shard while the attempt is still in flight, and a graceful handover waits for every admitted
- * attempt of a shard to be done before it releases the shard.
+ * <p>{@code strike} is for a fence that loses the target's shard while the admitted attempt is
+ * not done: an attempt not yet handed to the HTTP client is not sent; one already handed over
+ * fails at once for its caller as fenced and the client is asked to drop it (the server may
+ * still apply a request already on the wire). A graceful handover strikes nothing: it waits
+ * for every admitted attempt of a shard to be done (answered or failed) before it releases it.
  *
  * <pre>{@code
- * WriteFence onlyShop = (target, cancel) -> target.namespace().equals("shop")
+ * WriteFence onlyShop = (target, strike) -> target.namespace().equals("shop")
  *         ? Admission.admitted()
  *         : new Admission.Refused(target + ": not this replica's namespace");
  * }</pre>
@@ -21,11 +23,11 @@ package dev.flotilla.core.fence;
 public interface WriteFence {
 
     /** Admits every write: a replica that does not share its work. */
-    WriteFence OPEN = (target, cancel) -> Admission.admitted();
+    WriteFence OPEN = (target, strike) -> Admission.admitted();
 
     /**
      * @param target what the write changes
-     * @param cancel stops the attempt if it is admitted and still in flight when the fence closes
+     * @param strike what the fence runs if it closes while the admitted attempt is not done
      */
-    Admission admit(WriteTarget target, Runnable cancel);
+    Admission admit(WriteTarget target, Runnable strike);
 }

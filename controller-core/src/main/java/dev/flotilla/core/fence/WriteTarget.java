@@ -40,43 +40,24 @@ public record WriteTarget(String verb, String namespace, String resource, String
         return namespace.isEmpty();
     }
 
-    /** Reviews the API server answers without storing anything: a POST of one changes no state to fence. */
-    private static final java.util.Set<String> REVIEWS = java.util.Set.of("tokenreviews", "subjectaccessreviews",
-            "selfsubjectaccessreviews", "selfsubjectrulesreviews", "localsubjectaccessreviews", "selfsubjectreviews");
+    /** The API groups of reviews, which the API server answers without storing anything. */
+    private static final java.util.Set<String> REVIEW_GROUPS = java.util.Set.of("authentication.k8s.io", "authorization.k8s.io");
 
     /**
-     * Reads an API path ({@code /api/v1/...} or {@code /apis/<group>/<version>/...}, after any prefix a
-     * proxy puts before it, any query ignored); empty for a path that names no resource (discovery,
-     * {@code /version}) or a review the server stores nothing for (TokenReview, SubjectAccessReview...).
+     * Reads an API path ({@code /api/v1/...} or {@code /apis/<group>/<version>/...}, any query ignored);
+     * empty for a path it cannot read as a resource path, or one that stores nothing
+     * ({@link #storesNothing}). A prefix before {@code /api} or {@code /apis} (a proxy's
+     * {@code /k8s/clusters/c-1}) is skipped when the version after it looks like a Kubernetes one
+     * ({@code v1}, {@code v2beta1}); without a prefix any version is read (a CRD's may be {@code foo1}).
      */
     public static Optional<WriteTarget> fromPath(String verb, String path) {
         Objects.requireNonNull(verb, "verb");
         Objects.requireNonNull(path, "path");
-        int query = path.indexOf('?');
-        List<String> parts = new ArrayList<>();
-        for (String p : (query < 0 ? path : path.substring(0, query)).split("/")) {
-            if (!p.isEmpty()) {
-                parts.add(p);
-            }
-        }
-        // A master URL may carry a path (a proxy's /k8s/clusters/c-1): the API path starts at the first
-        // "api" followed by a version, or "apis" followed by a group and a version.
-        int rest = -1;
-        for (int i = 0; i < parts.size() && rest < 0; i++) {
-            if (parts.get(i).equals("api") && parts.size() > i + 1 && isVersion(parts.get(i + 1))) {
-                rest = i + 2;
-            } else if (parts.get(i).equals("apis") && parts.size() > i + 2 && isVersion(parts.get(i + 2))) {
-                rest = i + 3;
-            }
-        }
-        if (rest < 0) {
+        Parsed parsed = parse(path);
+        if (parsed == null || parsed.rest().isEmpty() || parsed.review()) {
             return Optional.empty();
         }
-        List<String> r = parts.subList(rest, parts.size());
-        if (r.isEmpty() || REVIEWS.contains(r.getFirst())
-                || (r.size() == 3 && r.get(0).equals("namespaces") && REVIEWS.contains(r.get(2)))) {
-            return Optional.empty();
-        }
+        List<String> r = parsed.rest();
         if (r.get(0).equals("namespaces") && r.size() == 3 && NAMESPACE_SUBRESOURCES.contains(r.get(2))) {
             return Optional.of(new WriteTarget(verb, "", "namespaces/" + r.get(2), r.get(1))); // the Namespace's own
         }
@@ -86,6 +67,51 @@ public record WriteTarget(String verb, String namespace, String resource, String
         }
         // {resource}[/{name}[/{subresource}]], the Namespace objects (namespaces/{name}) among them
         return Optional.of(new WriteTarget(verb, "", resource(r, 0), r.size() > 1 ? r.get(1) : ""));
+    }
+
+    /**
+     * Whether a write to {@code path} changes no stored state: a review (TokenReview,
+     * SubjectAccessReview and their kin, in {@code authentication.k8s.io} and
+     * {@code authorization.k8s.io}) or a path naming no resource ({@code /api/v1}, {@code /version}
+     * is not an API path and does not count). A write the guard can neither read nor exempt is refused.
+     */
+    public static boolean storesNothing(String path) {
+        Objects.requireNonNull(path, "path");
+        Parsed parsed = parse(path);
+        return parsed != null && (parsed.rest().isEmpty() || parsed.review());
+    }
+
+    /** An API path: the group ("" for the core group) and the segments after the version. */
+    private record Parsed(String group, List<String> rest) {
+        boolean review() {
+            String resource = rest.size() >= 3 && rest.get(0).equals("namespaces") ? rest.get(2) : rest.isEmpty() ? "" : rest.get(0);
+            return REVIEW_GROUPS.contains(group) && resource.endsWith("reviews");
+        }
+    }
+
+    private static Parsed parse(String path) {
+        int query = path.indexOf('?');
+        List<String> parts = new ArrayList<>();
+        for (String p : (query < 0 ? path : path.substring(0, query)).split("/")) {
+            if (!p.isEmpty()) {
+                parts.add(p);
+            }
+        }
+        if (parts.size() >= 2 && parts.get(0).equals("api")) {
+            return new Parsed("", parts.subList(2, parts.size()));
+        }
+        if (parts.size() >= 3 && parts.get(0).equals("apis")) {
+            return new Parsed(parts.get(1), parts.subList(3, parts.size()));
+        }
+        for (int i = 1; i < parts.size(); i++) {
+            if (parts.get(i).equals("api") && parts.size() > i + 1 && isVersion(parts.get(i + 1))) {
+                return new Parsed("", parts.subList(i + 2, parts.size()));
+            }
+            if (parts.get(i).equals("apis") && parts.size() > i + 2 && isVersion(parts.get(i + 2))) {
+                return new Parsed(parts.get(i + 1), parts.subList(i + 3, parts.size()));
+            }
+        }
+        return null;
     }
 
     /** {@code v1}, {@code v2beta1}, {@code v1alpha3}: Kubernetes API versions. */

@@ -22,8 +22,7 @@ public interface RetryAfterHint {
     /** The longest hint in {@code failure}'s cause chain, if any. */
     static java.util.Optional<Duration> in(Throwable failure) {
         Duration longest = null;
-        java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-        for (Throwable t = failure; t != null && seen.add(t); t = t.getCause()) {
+        for (Throwable t : CauseChain.of(failure)) {
             if (t instanceof RetryAfterHint hint && hint.retryAfter() != null && !hint.retryAfter().isNegative()
                     && (longest == null || hint.retryAfter().compareTo(longest) > 0)) {
                 longest = hint.retryAfter();

@@ -55,5 +55,18 @@ class WriteTargetTest {
         assertThat(WriteTarget.fromPath("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews")).isEmpty();
         assertThat(WriteTarget.fromPath("POST", "/apis/authorization.k8s.io/v1/namespaces/shop/localsubjectaccessreviews"))
                 .as("namespaced, and still nothing stored").isEmpty();
+        assertThat(WriteTarget.storesNothing("/apis/authentication.k8s.io/v1/tokenreviews")).isTrue();
+        // A custom resource that happens to be called like one is stored, and fenced.
+        assertThat(WriteTarget.fromPath("POST", "/apis/example.com/v1/namespaces/shop/tokenreviews"))
+                .contains(new WriteTarget("POST", "shop", "tokenreviews", ""));
+        assertThat(WriteTarget.storesNothing("/apis/example.com/v1/namespaces/shop/tokenreviews")).isFalse();
+    }
+
+    @Test
+    void aCustomResourceVersionOfAnyShapeIsReadAndAnUnreadablePathIsNeitherReadNorExempt() {
+        assertThat(WriteTarget.fromPath("PUT", "/apis/example.com/foo1/namespaces/shop/widgets/a"))
+                .contains(new WriteTarget("PUT", "shop", "widgets", "a"));
+        assertThat(WriteTarget.fromPath("PUT", "/weird/place/widgets/a")).isEmpty();
+        assertThat(WriteTarget.storesNothing("/weird/place/widgets/a")).as("so the guard refuses it").isFalse();
     }
 }

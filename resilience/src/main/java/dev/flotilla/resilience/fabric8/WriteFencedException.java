@@ -7,16 +7,18 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.http.HttpRequest;
 
 /**
- * The write fence refused this write right before it was sent: the replica does not hold, or no
- * longer safely holds, the shard of what it would change. Not sent, never retried, ignored by the
- * breaker; a reconcile failing with it is reported as fenced ({@link FencedWrite}). Its
- * {@linkplain #getCode() code} is 0: no server answered.
+ * The write fence refused this write right before it was sent, or struck it in flight: the replica
+ * does not hold, or no longer safely holds, the shard of what it would change. Refused, it was not
+ * sent; struck ({@link #inFlight()}), its answer is abandoned and the server may still apply it.
+ * Never retried, ignored by the breaker; a reconcile failing with it is reported as fenced
+ * ({@link FencedWrite}). Its {@linkplain #getCode() code} is 0: no answer is reported.
  */
 public class WriteFencedException extends KubernetesClientException implements FencedWrite {
 
     private final String apiServer;
     private final transient WriteTarget target;
     private final String reason;
+    private final boolean inFlight;
     private final transient HttpRequest request;
 
     public WriteFencedException(NotSent.Fenced fenced, HttpRequest request) {
@@ -24,6 +26,7 @@ public class WriteFencedException extends KubernetesClientException implements F
         this.apiServer = fenced.apiServer();
         this.target = fenced.target();
         this.reason = fenced.reason();
+        this.inFlight = fenced.inFlight();
         this.request = request;
     }
 
@@ -32,6 +35,7 @@ public class WriteFencedException extends KubernetesClientException implements F
         this.apiServer = original.apiServer;
         this.target = original.target;
         this.reason = original.reason;
+        this.inFlight = original.inFlight;
         this.request = original.request;
     }
 
@@ -42,6 +46,11 @@ public class WriteFencedException extends KubernetesClientException implements F
     /** What the write would have changed. */
     public WriteTarget target() {
         return target;
+    }
+
+    /** Whether the write had been handed to the HTTP client when it was struck (the server may have applied it). */
+    public boolean inFlight() {
+        return inFlight;
     }
 
     @Override

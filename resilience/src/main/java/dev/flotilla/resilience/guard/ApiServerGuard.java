@@ -85,7 +85,7 @@ final class ApiServerGuard {
 
     void recordFenced(String verb) {
         fenced.computeIfAbsent(verb, v -> Counter.builder(GuardMetricNames.FENCED_WRITES_TOTAL)
-                .description("Writes the write fence refused right before sending, by verb and host.")
+                .description("Writes the write fence refused right before sending, or struck in flight, by verb and host.")
                 .tags(GuardMetricNames.LABEL_VERB, v, GuardMetricNames.LABEL_HOST, apiServer)
                 .register(registry)).increment();
     }

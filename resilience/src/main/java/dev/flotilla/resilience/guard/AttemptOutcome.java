@@ -1,5 +1,7 @@
 package dev.flotilla.resilience.guard;
 
+import dev.flotilla.core.reconcile.CauseChain;
+
 import dev.flotilla.resilience.guard.RequestKind.RetryPolicy;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -10,10 +12,7 @@ import java.nio.channels.UnresolvedAddressException;
 import java.security.cert.CertificateException;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Collections;
-import java.util.IdentityHashMap;
 import java.util.OptionalInt;
-import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -105,10 +104,9 @@ record AttemptOutcome(int code, Failure failure, Throwable error, boolean retrya
     }
 
     static Failure classify(Throwable error, Transport<?> transport) {
-        Set<Throwable> seen = Collections.newSetFromMap(new IdentityHashMap<>());
         Failure found = null;
         boolean io = false;
-        for (Throwable t = error; t != null && seen.add(t); t = t.getCause()) {
+        for (Throwable t : CauseChain.of(error)) {
             if (t instanceof CancellationException || transport.isClientFailure(t)) {
                 return Failure.OTHER;
             }

@@ -10,6 +10,7 @@ import io.github.resilience4j.retry.Retry;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,11 +33,9 @@ final class GuardedCall<T> {
     private final Retry.AsyncContext<AttemptOutcome> retryContext;
     private final CompletableFuture<T> result = new CompletableFuture<>();
     private volatile CompletableFuture<T> inFlight;
-    /** Where the current write attempt is between its admission and its sending: a fence may strike in between. */
-    private final java.util.concurrent.atomic.AtomicInteger admitted = new java.util.concurrent.atomic.AtomicInteger();
     private static final int ADMITTING = 0;
     private static final int SENDING = 1;
-    private static final int FENCED = 2;
+    private static final int STRUCK = 2;
     /** What a write changes (null for anything else): every attempt asks the fence first. */
     private final WriteTarget target;
     private final WriteFence fence;
@@ -56,7 +55,9 @@ final class GuardedCall<T> {
 
     CompletableFuture<T> start() {
         result.whenComplete((value, error) -> {
-            if (result.isCancelled()) {
+            // A write goes on being tracked until its attempt really ends: cancelling the caller's future must
+            // not end it early, or a handover could release the shard with the write still on the wire.
+            if (result.isCancelled() && target == null) {
                 CompletableFuture<T> current = inFlight;
                 if (current != null) {
                     current.cancel(true);
@@ -106,12 +107,12 @@ final class GuardedCall<T> {
             return;
         }
         Runnable done = null;
-        if (target != null) {
+        WriteAttempt write = target == null ? null : new WriteAttempt();
+        if (write != null) {
             // Last thing before the bytes leave: a permit wait or a backoff may have outlived the shard.
             Admission admission;
             try {
-                admitted.set(ADMITTING);
-                admission = fence.admit(target, this::fencedAfterAdmission);
+                admission = fence.admit(target, write::strike);
             } catch (RuntimeException e) {
                 admission = new Admission.Refused("the write fence failed: " + e);
             }
@@ -126,7 +127,7 @@ final class GuardedCall<T> {
                 }
                 case Admission.Admitted admitted -> done = admitted.done();
             }
-            if (result.isDone() || !admitted.compareAndSet(ADMITTING, SENDING)) {
+            if (result.isDone() || !write.state.compareAndSet(ADMITTING, SENDING)) {
                 // Cancelled, or fenced, between the admission and here: nothing leaves.
                 done.run();
                 if (gated) {
@@ -148,8 +149,14 @@ final class GuardedCall<T> {
             attempt = CompletableFuture.failedFuture(e);
         }
         inFlight = attempt;
-        if (result.isCancelled()) {
+        if (result.isCancelled() && target == null) {
             attempt.cancel(true);
+        }
+        if (write != null) {
+            write.sent = attempt;
+            if (write.state.get() == STRUCK) {
+                attempt.cancel(true); // struck as it was handed over: ask the client to drop it
+            }
         }
         Runnable attemptDone = done;
         attempt.whenComplete((value, error) -> {
@@ -216,29 +223,40 @@ final class GuardedCall<T> {
     }
 
     /**
-     * The fence took the shard away while this write was sent: the caller hears at once that it was fenced
-     * (not a cancellation, which a reconcile would count as an error). The attempt itself is left to end on
-     * its own, so that its end is when the write is really over. Completed off the fencing thread, which must
-     * not run the caller's stages.
+     * One write attempt from its admission by the fence to its end. The fence may strike it at any point:
+     * before it is handed to the HTTP client it is not sent; after, the caller hears at once that it was
+     * fenced (not a cancellation, which a reconcile would count as an error) and the client is asked to drop
+     * it (it cannot be recalled once on the wire: the server may still apply it, which the lease's safety
+     * margin covers). The strike's work runs on a guard thread: the fencing thread must not run the caller's
+     * stages.
      */
-    private void fencedAfterAdmission() {
-        if (admitted.compareAndSet(ADMITTING, FENCED)) {
-            return; // not sent yet: send() sees it and sends nothing
-        }
-        GuardExecutors.now(() -> {
-            if (!result.isDone()) {
-                server.recordFenced(verb);
-                fail(transport.notSent(new NotSent.Fenced(server.apiServer, target,
-                        "the shard was fenced while the write was in flight", true)));
+    private final class WriteAttempt {
+        final AtomicInteger state = new AtomicInteger(ADMITTING);
+        volatile CompletableFuture<T> sent;
+
+        void strike() {
+            if (state.compareAndSet(ADMITTING, STRUCK)) {
+                return; // not handed over yet: send() sees it and sends nothing
             }
-        });
+            state.set(STRUCK);
+            GuardExecutors.now(() -> {
+                if (!result.isDone()) {
+                    server.recordFenced(verb);
+                    fail(transport.notSent(new NotSent.Fenced(server.apiServer, target,
+                            "the shard was fenced while the write was in flight", true)));
+                }
+                CompletableFuture<T> attempt = sent;
+                if (attempt != null) {
+                    attempt.cancel(true);
+                }
+            });
+        }
     }
 
     private void fail(Throwable error) {
-        if (retryContext != null) {
-            retryContext.onError(error); // not retryable: counted as the call's end
+        if (result.completeExceptionally(error) && retryContext != null) {
+            retryContext.onError(error); // not retryable: counted as the call's end, once
         }
-        result.completeExceptionally(error);
     }
 
     private void complete(T value, Throwable error) {

@@ -122,9 +122,18 @@ public final class RequestGuard {
         Objects.requireNonNull(send, "send");
         Objects.requireNonNull(transport, "transport");
         WriteTarget target = null;
+        WriteFence fence = this.fence;
         if (classification.kind().isWrite()) {
-            // Every write passes the fence; one whose path names no resource has nothing to fence.
-            target = WriteTarget.fromPath(verb, uri.getRawPath() == null ? "" : uri.getRawPath()).orElse(null);
+            // Every write passes the fence; a review stores nothing and has nothing to fence.
+            String path = uri.getRawPath() == null ? "" : uri.getRawPath();
+            target = WriteTarget.fromPath(verb, path).orElse(null);
+            if (target == null && fence != WriteFence.OPEN && !WriteTarget.storesNothing(path)) {
+                // Fail closed: a write the fence cannot place could be to anyone's shard.
+                ApiServerGuard server = server(apiServer(uri));
+                server.recordFenced(verb);
+                return CompletableFuture.failedFuture(transport.notSent(new NotSent.Fenced(server.apiServer,
+                        new WriteTarget(verb, "", path.isEmpty() ? "/" : path, ""), "the write fence cannot read what this path changes")));
+            }
         }
         return new GuardedCall<>(server(apiServer(uri)), classification, verb, send, transport, target, fence).start();
     }

@@ -133,7 +133,7 @@ class WriteFenceGuardTest {
     }
 
     @Test
-    void anAdmittedWriteFencedInFlightFailsAsFencedAtOnceButIsDoneOnlyWhenItsAttemptEnds() {
+    void aWriteStruckInFlightFailsAsFencedAtOnceAndTheClientIsAskedToDropIt() {
         RequestGuard guard = RequestGuard.create(quiet().build(), new SimpleMeterRegistry());
         RecordingFence fence = new RecordingFence();
         guard.fenceWrites(fence);
@@ -141,20 +141,36 @@ class WriteFenceGuardTest {
         post(guard, transport).orTimeout(10, TimeUnit.SECONDS).join();
         assertThat(fence.done).hasValue(1);
 
-        // An attempt that does not answer yet: the fence strikes. The caller hears "fenced" at once (not a
-        // cancellation, which a reconcile would count as an error); the write is over only when its attempt ends,
-        // since the server may still be applying it.
+        // An attempt that does not answer: the fence strikes. The caller hears "fenced" at once (not a
+        // cancellation, which a reconcile would count as an error), and the attempt is cancelled.
         CompletableFuture<Answer> hanging = new CompletableFuture<>();
         CompletableFuture<Answer> call = guard.execute(COLLECTION, classify("POST", COLLECTION, "application/json", "{}"), "POST",
                 () -> hanging, transport);
         assertThat(fence.asked).hasSize(2);
         fence.lastCancel.get().run();
-        assertThatThrownBy(() -> call.orTimeout(10, TimeUnit.SECONDS).join()).cause().isInstanceOf(Refused.class)
+        assertThatThrownBy(() -> call.orTimeout(10, TimeUnit.SECONDS).join()).cause()
+                .isInstanceOfSatisfying(Refused.class, r -> assertThat(r.reason).isInstanceOfSatisfying(NotSent.Fenced.class,
+                        f -> assertThat(f.inFlight()).isTrue()))
                 .hasMessageContaining("write fenced in flight");
-        assertThat(hanging).as("the attempt is left to end on its own").isNotDone();
-        assertThat(fence.done).as("still on the wire").hasValue(1);
-        hanging.complete(new Answer(200, null));
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(hanging::isCancelled);
         assertThat(fence.done).hasValue(2);
+    }
+
+    @Test
+    void aWriteItsCallerCancelsIsTrackedUntilItsAttemptReallyEnds() {
+        // A handover waits for the writes of a shard: a caller giving up must not make one look over.
+        RequestGuard guard = RequestGuard.create(quiet().build(), new SimpleMeterRegistry());
+        RecordingFence fence = new RecordingFence();
+        guard.fenceWrites(fence);
+        var transport = new ScriptedTransport();
+        CompletableFuture<Answer> hanging = new CompletableFuture<>();
+        CompletableFuture<Answer> call = guard.execute(COLLECTION, classify("POST", COLLECTION, "application/json", "{}"), "POST",
+                () -> hanging, transport);
+        call.cancel(true);
+        assertThat(hanging).as("not cancelled with its caller").isNotDone();
+        assertThat(fence.done).as("still on the wire").hasValue(0);
+        hanging.complete(new Answer(200, null));
+        assertThat(fence.done).hasValue(1);
     }
 
     @Test
@@ -183,5 +199,24 @@ class WriteFenceGuardTest {
         assertThatThrownBy(() -> post(guard, transport).orTimeout(10, TimeUnit.SECONDS).join()).cause()
                 .isInstanceOf(Refused.class).hasMessageContaining("the write fence failed");
         assertThat(transport.sent).hasValue(0);
+    }
+
+    @Test
+    void aWriteWhosePathTheFenceCannotReadIsRefusedAndAReviewPassesWithoutAsking() {
+        RequestGuard guard = RequestGuard.create(quiet().build(), new SimpleMeterRegistry());
+        RecordingFence fence = new RecordingFence();
+        guard.fenceWrites(fence);
+        var transport = new ScriptedTransport();
+        URI odd = URI.create("https://api:6443/weird/place/configmaps/a");
+        assertThatThrownBy(() -> guard.execute(odd, classify("PUT", odd, "application/json", "{}"), "PUT", transport::send,
+                transport).orTimeout(10, TimeUnit.SECONDS).join()).cause().isInstanceOf(Refused.class)
+                .hasMessageContaining("cannot read what this path changes");
+        assertThat(transport.sent).as("failed closed").hasValue(0);
+
+        URI review = URI.create("https://api:6443/apis/authorization.k8s.io/v1/subjectaccessreviews");
+        guard.execute(review, classify("POST", review, "application/json", "{}"), "POST", transport::send, transport)
+                .orTimeout(10, TimeUnit.SECONDS).join();
+        assertThat(transport.sent).hasValue(1);
+        assertThat(fence.asked).as("a review stores nothing: the fence is not asked").isEmpty();
     }
 }

@@ -141,6 +141,6 @@ class SingleWriterCheckTest {
         event(7_000, "r1", "update", "leases", LEASES, NAMING.shardLease(1), 200, null);
         write(7_022, "r0", nsIn(1));
         assertThatThrownBy(() -> check(dir)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("2 accepted writes of the group's Leases").hasMessageContaining("RequestResponse");
+                .hasMessageContaining("2 of 2 accepted writes of the group's Leases").hasMessageContaining("RequestResponse");
     }
 }

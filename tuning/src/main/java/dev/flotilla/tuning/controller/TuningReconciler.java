@@ -351,8 +351,7 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
 
     /** Whether {@code e} or a cause of it is an interrupt (fabric8 wraps one in a KubernetesClientException). */
     static boolean interrupted(Throwable e) {
-        java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-        for (Throwable t = e; t != null && seen.add(t); t = t.getCause()) {
+        for (Throwable t : dev.flotilla.core.reconcile.CauseChain.of(e)) {
             if (t instanceof InterruptedException || t instanceof java.io.InterruptedIOException
                     && !(t instanceof java.net.SocketTimeoutException)) {
                 return true;
