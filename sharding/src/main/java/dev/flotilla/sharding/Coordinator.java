@@ -67,6 +67,11 @@ final class Coordinator {
     /** Shards whose desired-owner write is in flight: not published again until it lands. */
     private final Set<Integer> publishing = new HashSet<>();
     private final Set<String> warned = new HashSet<>();
+    /** The live members of the last pass, and when they last changed (monotonic): a cold start waits for them to settle. */
+    private Set<String> lastLive = Set.of();
+    private long membersChangedNanos;
+    /** When this replica last became the coordinator (monotonic). */
+    private long ledSinceNanos;
 
     Coordinator(ShardingConfig config, String holder, NodePorts ports, ShardWork work, ShardMetrics metrics) {
         this.config = config;
@@ -114,14 +119,12 @@ final class Coordinator {
         }
         long now = clock.nanoTime();
         long[] next = {Long.MAX_VALUE};
-        Set<String> live = new TreeSet<>();
-        for (LeaseView.Seen s : view.all()) {
-            if (!s.member().isEmpty() && view.isHeld(s)) {
-                live.add(s.member());
-                next[0] = Math.min(next[0], view.expiresAtNanos(s));
-            }
-        }
+        Set<String> live = liveMembers(next);
         metrics.members(live.size());
+        if (!live.equals(lastLive)) {
+            lastLive = live;
+            membersChangedNanos = now;
+        }
         view.prune();
         if (role == Role.LEADER) {
             long deadline = renewedAtNanos + renewDeadlineNanos;
@@ -150,6 +153,33 @@ final class Coordinator {
             // every replica drop every shard; wait for the view instead.
         }
         return next[0] == Long.MAX_VALUE ? OptionalLong.empty() : OptionalLong.of(next[0]);
+    }
+
+    /**
+     * Members that take shards: a fresh membership Lease of this protocol, not marked leaving. (A
+     * leaving member still fences what it holds; it is only left out of the plan.)
+     */
+    private Set<String> liveMembers(long[] next) {
+        Set<String> live = new TreeSet<>();
+        for (LeaseView.Seen s : view.all()) {
+            if (s.member().isEmpty() || !view.isHeld(s) || s.deleted()) {
+                continue;
+            }
+            next[0] = Math.min(next[0], view.expiresAtNanos(s));
+            if (!s.speaksProtocol()) {
+                if (warned.add("protocol/" + s.holder())) {
+                    log.atError().addKeyValue("member", s.member()).addKeyValue("holder", s.holder())
+                            .log("a replica of sharding protocol 1 renews its membership lease in this group; it gets no "
+                                    + "shards, and the two protocols must not run side by side: stop it (see the README, Upgrading)");
+                }
+                continue;
+            }
+            if ("true".equals(s.annotation(LeaseNaming.ANNOTATION_LEAVING))) {
+                continue;
+            }
+            live.add(s.member());
+        }
+        return live;
     }
 
     /** Takes the coordinator Lease if it is free or expired; otherwise asks to look again when it would expire. */
@@ -216,6 +246,7 @@ final class Coordinator {
             return;
         }
         role = Role.LEADER;
+        ledSinceNanos = clock.nanoTime();
         leaderUntil.set(sent + renewDeadlineNanos);
         metrics.leading(true);
         log.atInfo().addKeyValue("replica", config.identity()).addKeyValue("lease", coordinatorLease)
@@ -319,12 +350,13 @@ final class Coordinator {
             shardLeases.put(shard, s);
             String desired = s.desiredOwner();
             String holderIdentity = s.holderIdentity();
+            boolean holderLive = view.isLive(s);
             if (live.contains(desired)) {
                 current.put(shard, desired);
-            } else if (live.contains(holderIdentity) && view.isHeld(s)) {
+            } else if (live.contains(holderIdentity) && holderLive) {
                 current.put(shard, holderIdentity);
             }
-            if (!leaving && !holderIdentity.isEmpty() && view.isHeld(s) && !live.contains(holderIdentity)
+            if (!leaving && !holderIdentity.isEmpty() && holderLive && !live.contains(holderIdentity)
                     && warned.add(shard + "/" + s.holder())) {
                 log.atWarn().addKeyValue("shard", shard).addKeyValue("holder", s.holder())
                         .log("shard lease is held by someone who is not a live member; it moves when that lease expires");
@@ -332,6 +364,17 @@ final class Coordinator {
             if (!leaving && !desired.isEmpty() && !live.contains(desired) && warned.add(shard + "/desired/" + desired)) {
                 log.atWarn().addKeyValue("shard", shard).addKeyValue("desiredOwner", desired)
                         .log("shard lease names a desired owner that is not a live member; re-assigning it");
+            }
+        }
+        if (current.isEmpty() && !leaving) {
+            // A cold start: nobody holds or is assigned anything yet. Replicas started together join over a second
+            // or two; planning for the first would move shards again as each of the others appears. Wait until
+            // the members have been quiet for two retry periods (at most one lease duration after taking the lead).
+            long settled = Math.min(membersChangedNanos + config.retryPeriod().toNanos() * 2,
+                    ledSinceNanos + config.leaseDuration().toNanos());
+            if (clock.nanoTime() < settled) {
+                next[0] = Math.min(next[0], settled);
+                return List.of();
             }
         }
         if (!current.equals(planFor) || !live.equals(planLive)) {
@@ -357,14 +400,8 @@ final class Coordinator {
     private CompletableFuture<Void> publish(int shard, LeaseView.Seen s, String before, String after) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         store.update(s.lease(), l -> {
-            Map<String, String> annotations = new HashMap<>();
-            if (l.getMetadata().getAnnotations() != null) {
-                annotations.putAll(l.getMetadata().getAnnotations());
-            }
-            annotations.put(LeaseNaming.ANNOTATION_DESIRED_OWNER, after);
-            annotations.put(LeaseNaming.ANNOTATION_SHARDS, String.valueOf(config.shards()));
-            l.getMetadata().setAnnotations(annotations);
-            return l;
+            Leases.annotate(l, LeaseNaming.ANNOTATION_DESIRED_OWNER, after);
+            return Leases.annotate(l, LeaseNaming.ANNOTATION_SHARDS, String.valueOf(config.shards()));
         }).whenComplete((outcome, e) -> lane.execute(() -> {
             publishing.remove(shard);
             switch (LeaseWrite.settled(outcome, e)) {
@@ -399,13 +436,10 @@ final class Coordinator {
         if (role != Role.LEADER) {
             return CompletableFuture.completedFuture(null);
         }
-        Set<String> live = new TreeSet<>();
-        for (LeaseView.Seen s : view.all()) {
-            if (!s.member().isEmpty() && view.isHeld(s) && !s.member().equals(config.identity())) {
-                live.add(s.member());
-            }
-        }
-        List<CompletableFuture<Void>> writes = publish(live, new long[] {Long.MAX_VALUE});
+        long[] ignored = {Long.MAX_VALUE};
+        Set<String> live = liveMembers(ignored);
+        live.remove(config.identity());
+        List<CompletableFuture<Void>> writes = publish(live, ignored);
         return CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new));
     }
 

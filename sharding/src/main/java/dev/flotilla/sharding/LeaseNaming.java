@@ -22,6 +22,16 @@ public record LeaseNaming(String group) {
     /** On a shard Lease: S, so replicas configured with another shard count refuse to join. */
     public static final String ANNOTATION_SHARDS = "flotilla.dev/shards";
 
+    /**
+     * On every Lease a replica writes: the sharding protocol it speaks. Protocol 1 (no annotation)
+     * renewed every shard Lease; protocol 2 renews only membership Leases, which fence the shards
+     * their holders took. The two cannot share a group (see {@code ShardingNode}'s join).
+     */
+    public static final String ANNOTATION_PROTOCOL = "flotilla.dev/protocol";
+    public static final String PROTOCOL = "2";
+    /** On a membership Lease: the member is leaving; the coordinator plans without it while it hands its shards over. */
+    public static final String ANNOTATION_LEAVING = "flotilla.dev/leaving";
+
     public static final String ROLE_SHARD = "shard";
     public static final String ROLE_MEMBER = "member";
     public static final String ROLE_COORDINATOR = "coordinator";

@@ -48,12 +48,19 @@ final class LeaseView {
         private final String desiredOwner;
         private final String member;
         private final String holderIdentity;
+        /** The last non-empty holder before the current one (or before a deletion), "" if none was seen. */
+        private final String formerHolder;
+        /** When this replica last saw {@link #formerHolder} renew or take the Lease (monotonic); meaningless without one. */
+        private final long formerRenewedNanos;
 
         /** This Lease's last few resourceVersions as delivered, its own last: one consistent snapshot with it. */
         private final List<String> recentVersions;
 
-        Seen(Lease lease, long changedNanos, boolean deleted, LeaseNaming naming, List<String> recentVersions) {
+        Seen(Lease lease, long changedNanos, boolean deleted, LeaseNaming naming, List<String> recentVersions,
+                String formerHolder, long formerRenewedNanos) {
             this.recentVersions = recentVersions;
+            this.formerHolder = formerHolder;
+            this.formerRenewedNanos = formerRenewedNanos;
             this.lease = Objects.requireNonNull(lease, "lease");
             this.changedNanos = changedNanos;
             this.deleted = deleted;
@@ -103,6 +110,11 @@ final class LeaseView {
             return member;
         }
 
+        /** Whether this Lease was written by protocol 2 or later (it carries {@link LeaseNaming#ANNOTATION_PROTOCOL}). */
+        boolean speaksProtocol() {
+            return LeaseNaming.PROTOCOL.equals(annotation(LeaseNaming.ANNOTATION_PROTOCOL));
+        }
+
         /** The member the coordinator published for a shard Lease, "" when none. */
         String desiredOwner() {
             return desiredOwner;
@@ -122,6 +134,8 @@ final class LeaseView {
     private final LeaseNaming naming;
     private final Duration defaultDuration;
     private final Map<String, Seen> seen = new ConcurrentHashMap<>();
+    /** Since when the watch has delivered everything (monotonic): a member Lease never seen has been absent since then. */
+    private volatile long watchingSinceNanos;
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
     /** Deleted Leases remembered until they expire; {@link #prune} has nothing to do while none are. */
     private final java.util.concurrent.atomic.AtomicInteger deletedKept = new java.util.concurrent.atomic.AtomicInteger();
@@ -130,6 +144,12 @@ final class LeaseView {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.naming = Objects.requireNonNull(naming, "naming");
         this.defaultDuration = Objects.requireNonNull(defaultDuration, "defaultDuration");
+        this.watchingSinceNanos = clock.nanoTime();
+    }
+
+    /** The watch has listed every Lease of the group (call once it synced): absence is news from here on. */
+    void watching() {
+        watchingSinceNanos = clock.nanoTime();
     }
 
     /** Told of every Lease the watch delivers: what the view held before (empty if nothing) and what it holds now. */
@@ -175,8 +195,16 @@ final class LeaseView {
             } else if (!deleted && before != null && before.deleted()) {
                 deletedKept.decrementAndGet();
             }
+            String holderNow = Leases.holderOf(lease);
+            String former = before == null ? "" : before.formerHolder;
+            long formerRenewed = before == null ? 0 : before.formerRenewedNanos;
+            // (A deleted Lease keeps its last holder, timed from the deletion, until it comes back under another.)
+            if (before != null && !before.holder().isEmpty() && !deleted && !before.holder().equals(holderNow)) {
+                former = before.holder(); // it lost the Lease now, as far as this replica can tell
+                formerRenewed = before.changedNanos();
+            }
             return new Seen(lease, renewed ? now : before.changedNanos(), deleted, naming,
-                    recent(before == null ? List.of() : before.recentVersions, lease));
+                    recent(before == null ? List.of() : before.recentVersions, lease), former, formerRenewed);
         });
         Optional<Seen> before = Optional.ofNullable(was[0]);
         for (Listener l : listeners) {
@@ -251,6 +279,36 @@ final class LeaseView {
     /** When {@code s} expires on this replica's monotonic clock (meaningless if it has no holder). */
     long expiresAtNanos(Seen s) {
         return s.changedNanos() + durationOf(s).toNanos();
+    }
+
+    /**
+     * Until when (monotonic) the holder of {@code shard} (a shard Lease) must be presumed to be
+     * working on it. A shard Lease is never renewed (protocol 2): its holder's membership Lease is,
+     * and the holder stops at its renew deadline after its last successful membership renewal. So
+     * the holder is live for one lease duration after this replica last saw its membership Lease
+     * renewed by it (or deleted while naming it); if this replica never saw the membership Lease
+     * name it, for one lease duration after it first saw the shard Lease name it or began watching,
+     * whichever is later (whatever happened before, the holder has had that long to fail a renewal).
+     * 0 when the shard is free.
+     */
+    long holderLiveUntil(Seen shard) {
+        String holder = shard.holder();
+        if (holder.isEmpty()) {
+            return 0;
+        }
+        Seen member = seen.get(naming.memberLease(LeaseNaming.identityOf(holder)));
+        if (member != null && member.holder().equals(holder)) {
+            return expiresAtNanos(member); // a deleted Lease counts from the moment its deletion was seen
+        }
+        if (member != null && member.formerHolder.equals(holder)) {
+            return member.formerRenewedNanos + durationOf(member).toNanos();
+        }
+        return Math.max(watchingSinceNanos, shard.changedNanos()) + durationOf(shard).toNanos();
+    }
+
+    /** Whether the holder of {@code shard} must be presumed working on it now; see {@link #holderLiveUntil}. */
+    boolean isLive(Seen shard) {
+        return clock.nanoTime() < holderLiveUntil(shard);
     }
 
     /** Held by someone who was seen renewing within the lease duration. */

@@ -25,14 +25,37 @@ final class Leases {
     private Leases() {
     }
 
+    /** A new Lease of this protocol ({@link LeaseNaming#ANNOTATION_PROTOCOL} added to {@code annotations}). */
     static Lease newLease(String name, Map<String, String> labels, Map<String, String> annotations) {
-        return new LeaseBuilder().withNewMetadata().withName(name).withLabels(labels).withAnnotations(annotations)
+        Map<String, String> all = new java.util.HashMap<>(annotations);
+        all.put(LeaseNaming.ANNOTATION_PROTOCOL, LeaseNaming.PROTOCOL);
+        return new LeaseBuilder().withNewMetadata().withName(name).withLabels(labels).withAnnotations(all)
                 .endMetadata().withNewSpec().endSpec().build();
     }
 
-    /** Takes or renews {@code lease} for {@code holder}. */
+    /** Sets (or with {@code value} null removes) one annotation of {@code lease}, and marks it as this protocol's. */
+    static Lease annotate(Lease lease, String key, String value) {
+        Map<String, String> annotations = new java.util.HashMap<>();
+        if (lease.getMetadata().getAnnotations() != null) {
+            annotations.putAll(lease.getMetadata().getAnnotations());
+        }
+        if (value == null) {
+            annotations.remove(key);
+        } else {
+            annotations.put(key, value);
+        }
+        annotations.put(LeaseNaming.ANNOTATION_PROTOCOL, LeaseNaming.PROTOCOL);
+        lease.getMetadata().setAnnotations(annotations);
+        return lease;
+    }
+
+    /** Takes or renews {@code lease} for {@code holder}, marking it as written by this protocol. */
     static Lease hold(Lease lease, String holder, int durationSeconds, Clock wall) {
         ensureSpec(lease);
+        Map<String, String> annotations = lease.getMetadata().getAnnotations();
+        if (annotations == null || !LeaseNaming.PROTOCOL.equals(annotations.get(LeaseNaming.ANNOTATION_PROTOCOL))) {
+            annotate(lease, LeaseNaming.ANNOTATION_PROTOCOL, LeaseNaming.PROTOCOL);
+        }
         // The API server keeps microseconds (MicroTime): a finer stamp would not survive the round trip.
         ZonedDateTime now = ZonedDateTime.now(wall).truncatedTo(ChronoUnit.MICROS);
         LeaseSpec spec = lease.getSpec();

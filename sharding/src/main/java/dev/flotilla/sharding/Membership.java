@@ -12,9 +12,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * This replica's membership Lease: taken on join (refusing an identity another live replica
- * holds), renewed with the shard Leases, recreated if someone deletes it, released on a graceful
- * leave so that the coordinator re-plans at once instead of waiting for it to expire. Confined to
- * the replica's {@link Lane}.
+ * holds), renewed every retry period, recreated if someone deletes it, marked "leaving" at the
+ * start of a graceful leave (the coordinator then plans without it) and freed at its end. It is
+ * the fence of every shard this replica holds (protocol 2): the shard Leases are written only on
+ * handover, and each successful renewal, reported to {@code renewed} with its send time, extends
+ * the shards' renew deadline. Confined to the replica's {@link Lane}.
  */
 @OnPorts
 final class Membership {
@@ -28,12 +30,19 @@ final class Membership {
     private final Clock wall;
     private final Lane lane;
     private final LeaseStore store;
+    private final java.util.function.LongConsumer renewed;
     private Lease last;
     private boolean renewing;
+    /** Set by markLeaving(): every write from then on carries the leaving annotation. */
+    private boolean leaving;
+    /** Completed by the first renewal that carried the leaving annotation (or failed to). */
+    private CompletableFuture<Void> leavingWritten = new CompletableFuture<>();
     /** Set by leave(): a renewal still in flight must not recreate the Lease the leave deletes. */
     private boolean left;
 
-    Membership(ShardingConfig config, String holder, NodePorts ports) {
+    /** @param renewed told the send time (monotonic) of every successful write of the Lease: the join, each renewal */
+    Membership(ShardingConfig config, String holder, NodePorts ports, java.util.function.LongConsumer renewed) {
+        this.renewed = Objects.requireNonNull(renewed, "renewed");
         this.config = config;
         this.leaseName = new LeaseNaming(config.group()).memberLease(config.identity());
         this.holder = Objects.requireNonNull(holder, "holder");
@@ -65,9 +74,10 @@ final class Membership {
             if (error != null) {
                 joined.completeExceptionally(error);
             } else if (current.isEmpty()) {
+                long sent = clock.nanoTime();
                 store.create(Leases.hold(Leases.newLease(leaseName, labels(), Map.of()), holder, leaseSeconds(), wall))
                         .whenComplete((outcome, e) -> lane.execute(() -> joinWritten(joined, deadline, seen,
-                                LeaseWrite.settled(outcome, e), null)));
+                                LeaseWrite.settled(outcome, e), null, sent)));
             } else {
                 joinSeen(joined, deadline, seen, current.get());
             }
@@ -103,17 +113,21 @@ final class Membership {
     }
 
     private void take(Lease lease, CompletableFuture<Void> joined, long deadline, Lease seen, String previous) {
+        long sent = clock.nanoTime();
         store.update(lease, l -> {
             l.getMetadata().setLabels(labels());
+            Leases.annotate(l, LeaseNaming.ANNOTATION_LEAVING, null);
             return Leases.hold(l, holder, leaseSeconds(), wall);
         }).whenComplete((outcome, e) -> lane.execute(() -> joinWritten(joined, deadline, seen,
-                LeaseWrite.settled(outcome, e), previous)));
+                LeaseWrite.settled(outcome, e), previous, sent)));
     }
 
-    private void joinWritten(CompletableFuture<Void> joined, long deadline, Lease seen, LeaseWrite outcome, String previous) {
+    private void joinWritten(CompletableFuture<Void> joined, long deadline, Lease seen, LeaseWrite outcome, String previous,
+            long sent) {
         switch (outcome) {
             case LeaseWrite.Written w -> {
                 last = w.lease();
+                renewed.accept(sent);
                 if (previous != null) {
                     log.atInfo().addKeyValue("replica", config.identity()).addKeyValue("previous", previous)
                             .log("took over the membership lease of a dead incarnation");
@@ -161,8 +175,10 @@ final class Membership {
         if (current.isEmpty()) {
             log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("lease", leaseName)
                     .log("membership lease was deleted while this replica runs; recreating it");
-            store.create(Leases.hold(Leases.newLease(leaseName, labels(), Map.of()), holder, leaseSeconds(), wall))
-                    .whenComplete((outcome, e) -> lane.execute(() -> renewed(LeaseWrite.settled(outcome, e), attempt, taken)));
+            long sent = clock.nanoTime();
+            Lease fresh = Leases.newLease(leaseName, labels(), leaving ? Map.of(LeaseNaming.ANNOTATION_LEAVING, "true") : Map.of());
+            store.create(Leases.hold(fresh, holder, leaseSeconds(), wall))
+                    .whenComplete((outcome, e) -> lane.execute(() -> renewed(LeaseWrite.settled(outcome, e), attempt, taken, sent)));
             return;
         }
         String other = Leases.holderOf(current.get());
@@ -172,15 +188,26 @@ final class Membership {
                     + "'; two replicas share one identity");
             return;
         }
-        store.update(current.get(), l -> Leases.hold(l, holder, leaseSeconds(), wall))
-                .whenComplete((outcome, e) -> lane.execute(() -> renewed(LeaseWrite.settled(outcome, e), attempt, taken)));
+        long sent = clock.nanoTime();
+        boolean marked = leaving;
+        store.update(current.get(), l -> {
+            if (marked) {
+                Leases.annotate(l, LeaseNaming.ANNOTATION_LEAVING, "true");
+            }
+            return Leases.hold(l, holder, leaseSeconds(), wall);
+        }).whenComplete((outcome, e) -> lane.execute(() -> renewed(LeaseWrite.settled(outcome, e), attempt, taken, sent)));
     }
 
-    private void renewed(LeaseWrite outcome, int attempt, Consumer<String> taken) {
+    private void renewed(LeaseWrite outcome, int attempt, Consumer<String> taken, long sent) {
         switch (outcome) {
             case LeaseWrite.Written w -> {
                 last = w.lease();
                 renewing = false;
+                renewed.accept(sent);
+                if (leaving && "true".equals(w.lease().getMetadata().getAnnotations() == null ? null
+                        : w.lease().getMetadata().getAnnotations().get(LeaseNaming.ANNOTATION_LEAVING))) {
+                    leavingWritten.complete(null);
+                }
             }
             case LeaseWrite.Conflict c -> reread(attempt, taken);
             case LeaseWrite.Missing m -> reread(attempt, taken);
@@ -188,7 +215,13 @@ final class Membership {
                 last = null; // read afresh next time; the Lease may have been deleted or replaced
                 renewing = false;
                 log.atDebug().addKeyValue("error", f.error().toString()).log("membership renewal failed");
+                if (leaving) {
+                    leavingWritten.complete(null); // the leave goes on; the coordinator learns when the Lease is freed
+                }
             }
+        }
+        if (!renewing && leaving && !leavingWritten.isDone()) {
+            leavingWritten.complete(null); // gave up for this period (conflicts); see above
         }
     }
 
@@ -197,6 +230,9 @@ final class Membership {
             if (error != null) {
                 last = null;
                 renewing = false;
+                if (leaving) {
+                    leavingWritten.complete(null);
+                }
             } else {
                 renewFrom(current, attempt + 1, taken);
             }
@@ -204,11 +240,31 @@ final class Membership {
     }
 
     /**
-     * Frees the Lease (the coordinator re-plans on seeing it free), then deletes it. Deleting without
-     * the release would make the coordinator wait for the Lease to expire before moving our shards.
+     * Marks the Lease "leaving" with a renewal at once, so that the coordinator plans without this
+     * replica while it still holds (and fences) its shards; completes when that write was answered.
+     * Renewals go on until {@link #leave}. Call on the lane.
      */
-    CompletableFuture<Void> leave() {
+    CompletableFuture<Void> markLeaving() {
+        leaving = true;
+        if (!renewing) {
+            renew(why -> log.atError().addKeyValue("replica", config.identity()).addKeyValue("reason", why)
+                    .log("membership lease taken while leaving"));
+        }
+        return leavingWritten;
+    }
+
+    /**
+     * Stops renewing. With {@code free} (every shard was released) frees the Lease, then deletes it;
+     * without it (a shard could not be released: its Lease still names this replica) the Lease is
+     * left to expire, since the others judge that shard's holder by this Lease.
+     */
+    CompletableFuture<Void> leave(boolean free) {
         left = true;
+        if (!free) {
+            log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("lease", leaseName)
+                    .log("leaving the membership lease to expire: a shard lease still names this replica");
+            return CompletableFuture.completedFuture(null);
+        }
         return store.get(leaseName).handle((current, error) -> error != null ? null : current.orElse(null))
                 .thenCompose(current -> Leases.releaseHeld(store, leaseName, current, holder, Leases.RELEASE_ATTEMPTS))
                 .thenCompose(released -> released == Leases.Released.FREED

@@ -19,9 +19,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The shard Lease state machine: the shards this replica holds, and the only place that changes
- * that. A shard is taken when the coordinator names this replica and its Lease is free or expired;
- * it is worked on only while a renewal sent less than the renew deadline ago succeeded, measured
- * on the {@link MonotonicClock}, so a frozen process or a stepped wall clock cannot stretch it.
+ * that. A shard is taken when the coordinator names this replica and its Lease is free or its
+ * holder is gone ({@link LeaseView#holderLiveUntil}: judged by the holder's membership Lease); it
+ * is worked on only while a renewal of this replica's membership Lease sent less than the renew
+ * deadline ago succeeded ({@link #memberRenewed}), measured on the {@link MonotonicClock}, so a
+ * frozen process or a stepped wall clock cannot stretch it. Shard Leases are written only on
+ * handover (take, release): steady-state Lease traffic is one renewal per member.
  *
  * <pre>
  *  NONE --desired here, Lease free/expired--> ACQUIRING --written--> SYNCING --caches synced--> ACTIVE
@@ -58,11 +61,19 @@ final class ShardOwnership {
         long generation;
         /** The Lease as this replica last wrote it. */
         Lease lease;
-        /** When the last successful write of this tenure was sent (monotonic). */
-        long renewedAtNanos;
-        boolean renewing;
-        /** RELEASING and drained: the release write is under way, and renewals would only race it (409). */
+        /** RELEASING and drained: the release write is under way. */
         boolean freeing;
+        /** Whether the Lease names this replica, as far as its own writes tell (taken, and not yet freed). */
+        boolean named;
+        /**
+         * When a tenure ended without a clean release (fenced, or a reconcile or write would not end): a
+         * write it sent may still be on its way, so the Lease, which still names this replica (whose live
+         * membership keeps it from the others), is freed only from this instant on (monotonic, one lease
+         * duration later: when protocol 1 let an unrenewed shard Lease expire). 0: nothing pending.
+         */
+        long quietAfterNanos;
+        /** A late free of a Lease left naming this replica is on the wire. */
+        boolean freeingLate;
         long freeSinceNanos = -1;
         CompletableFuture<Void> released = CompletableFuture.completedFuture(null);
     }
@@ -91,6 +102,10 @@ final class ShardOwnership {
     /** Set once by refuseAll (any thread): from then on nothing is admitted, whatever the lane still does. */
     private volatile boolean refused;
     private boolean stopping;
+    /** Send time (monotonic) of the last successful write of this replica's membership Lease; the shards' fence. */
+    private long memberRenewedAtNanos;
+    private boolean memberRenewed;
+
 
     ShardOwnership(ShardingConfig config, String holder, NodePorts ports, ShardWork work, ShardMetrics metrics,
             AuditTrail trail) {
@@ -117,7 +132,47 @@ final class ShardOwnership {
         this.reactor = new Reactor(lane, clock, this::pass, config.retryPeriod());
     }
 
-    /** Whether {@code shard}'s keys are worked on now: active, and renewed within the renew deadline. Any thread. */
+    /**
+     * This replica's membership Lease was written successfully, the write sent at {@code sentNanos}:
+     * every active shard is admitted until then plus the renew deadline. On the lane.
+     */
+    void memberRenewed(long sentNanos) {
+        if (memberRenewed && sentNanos <= memberRenewedAtNanos) {
+            return;
+        }
+        boolean couldNotTake = clock.nanoTime() >= memberDeadline() - writeMarginNanos;
+        memberRenewed = true;
+        memberRenewedAtNanos = sentNanos;
+        if (couldNotTake) {
+            reactor.poke(); // a pass may have skipped a shard desired here for want of a fresh membership
+        }
+        long until = sentNanos + renewDeadlineNanos;
+        for (int shard = 0; shard < slots.length; shard++) {
+            if (slots[shard].phase == Phase.ACTIVE) {
+                admitUntil.set(shard, until);
+            }
+        }
+    }
+
+    /** The instant the shards' fence falls: the last membership renewal's send time plus the renew deadline (0: none yet). */
+    private long memberDeadline() {
+        return memberRenewed ? memberRenewedAtNanos + renewDeadlineNanos : 0;
+    }
+
+    /**
+     * Whether no shard Lease names this replica any more (as far as its own writes tell): only then
+     * may a leave free the membership Lease, since the others judge a shard's holder by it.
+     */
+    boolean releasedEveryShard() {
+        for (Slot slot : slots) {
+            if (slot.named) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Whether {@code shard}'s keys are worked on now: active, and the membership renewed within the renew deadline. Any thread. */
     boolean admits(int shard) {
         return !refused && clock.nanoTime() < admitUntil.get(shard);
     }
@@ -176,12 +231,13 @@ final class ShardOwnership {
         }
         long now = clock.nanoTime();
         long next = Long.MAX_VALUE;
+        long deadline = memberDeadline();
         for (int shard = 0; shard < slots.length; shard++) {
             Slot slot = slots[shard];
             if (slot.phase == Phase.SYNCING || slot.phase == Phase.ACTIVE) {
-                long deadline = slot.renewedAtNanos + renewDeadlineNanos;
                 if (now >= deadline) {
-                    fence(shard, "no renewal succeeded within the renew deadline of " + config.renewDeadline());
+                    fence(shard, "no renewal of the membership lease succeeded within the renew deadline of "
+                            + config.renewDeadline());
                     continue;
                 }
                 next = Math.min(next, deadline);
@@ -212,11 +268,19 @@ final class ShardOwnership {
                     }
                 }
                 case NONE -> {
-                    if (desired.equals(config.identity())) {
-                        if (s.holder().isEmpty() || !view.isHeld(s) || mine) {
+                    if (mine && !desired.equals(config.identity()) && !slot.freeingLate) {
+                        // Ours in name only (a tenure that ended without a clean release): free it once quiet.
+                        if (now >= slot.quietAfterNanos) {
+                            freeLate(shard, s);
+                        } else {
+                            next = Math.min(next, slot.quietAfterNanos);
+                        }
+                    } else if (desired.equals(config.identity()) && now < deadline - writeMarginNanos) {
+                        long holderUntil = mine ? 0 : view.holderLiveUntil(s);
+                        if (now >= holderUntil) {
                             acquire(shard, s);
                         } else {
-                            next = Math.min(next, view.expiresAtNanos(s));
+                            next = Math.min(next, holderUntil);
                         }
                     }
                 }
@@ -232,7 +296,6 @@ final class ShardOwnership {
         Slot slot = slots[shard];
         slot.phase = Phase.ACQUIRING;
         long generation = ++slot.generation;
-        slot.renewing = false; // a renewal of the previous tenure may still be in flight: its outcome is ignored
         slot.freeing = false;
         long sent = clock.nanoTime();
         store.update(s.lease(), l -> Leases.hold(l, holder, leaseSeconds(), wall))
@@ -256,11 +319,11 @@ final class ShardOwnership {
         }
         slot.phase = Phase.SYNCING;
         slot.lease = written.lease();
-        slot.renewedAtNanos = sent;
+        slot.named = true;
         // A handover is timed from the moment the shard became free: its release, or its previous holder's expiry.
         slot.freeSinceNanos = -1;
         if (!s.holder().isEmpty() && !holder.equals(s.holder())) {
-            slot.freeSinceNanos = Math.min(sent, view.expiresAtNanos(s));
+            slot.freeSinceNanos = Math.min(sent, view.holderLiveUntil(s));
         } else if (s.holder().isEmpty() && s.lease().getSpec() != null && s.lease().getSpec().getLeaseTransitions() != null) {
             slot.freeSinceNanos = s.changedNanos();
         }
@@ -294,7 +357,7 @@ final class ShardOwnership {
             return;
         }
         long now = clock.nanoTime();
-        long until = slot.renewedAtNanos + renewDeadlineNanos;
+        long until = memberDeadline();
         if (now >= until) {
             giveUp(shard, ""); // synced too late: this tenure can no longer be proven
             return;
@@ -404,6 +467,7 @@ final class ShardOwnership {
             // Let it expire instead: the others wait a whole lease duration, by then it has long been fenced.
             log.atWarn().addKeyValue("shard", shard).addKeyValue("replica", config.identity())
                     .log("a reconcile on the shard did not stop; leaving its lease to expire instead of releasing it");
+            leaveHeld(shard);
             released(shard, generation, false, false, to, begin);
             return;
         }
@@ -430,6 +494,7 @@ final class ShardOwnership {
         log.atWarn().addKeyValue("shard", shard).addKeyValue("replica", config.identity())
                 .addKeyValue("writesInFlight", writes.inFlight(shard))
                 .log("a write on the shard did not end; leaving its lease to expire instead of releasing it");
+        leaveHeld(shard);
         released(shard, generation, false, false, to, begin);
     }
 
@@ -444,8 +509,36 @@ final class ShardOwnership {
         }
         slot.freeing = true;
         Leases.releaseHeld(store, leaseNames[shard], freshest(shard), holder, Leases.RELEASE_ATTEMPTS)
-                .whenComplete((outcome, error) -> lane.execute(() -> released(shard, generation, true,
-                        outcome == Leases.Released.FREED, to, begin)));
+                .whenComplete((outcome, error) -> lane.execute(() -> {
+                    if (outcome == Leases.Released.FREED || outcome == Leases.Released.NOT_HELD) {
+                        slot.named = false;
+                    } else {
+                        leaveHeld(shard);
+                    }
+                    released(shard, generation, true, outcome == Leases.Released.FREED, to, begin);
+                }));
+    }
+
+    /** The tenure ended without a clean release: the Lease, still naming us, is freed a lease duration from now at the earliest. */
+    private void leaveHeld(int shard) {
+        slots[shard].quietAfterNanos = clock.nanoTime() + config.leaseDuration().toNanos();
+    }
+
+    /** Frees a Lease that names this replica though it no longer works on the shard, once its quiet time has passed. */
+    private void freeLate(int shard, LeaseView.Seen s) {
+        Slot slot = slots[shard];
+        slot.freeingLate = true;
+        long generation = slot.generation;
+        Leases.releaseHeld(store, leaseNames[shard], s.lease(), holder, Leases.RELEASE_ATTEMPTS)
+                .whenComplete((outcome, error) -> lane.execute(() -> {
+                    slot.freeingLate = false;
+                    if (slot.generation == generation && (outcome == Leases.Released.FREED || outcome == Leases.Released.NOT_HELD)) {
+                        slot.named = false;
+                        log.atInfo().addKeyValue("shard", shard).addKeyValue("replica", config.identity())
+                                .log("freed a shard lease that named this replica after its tenure ended uncleanly");
+                    }
+                    reactor.poke();
+                }));
     }
 
     private void released(int shard, long generation, boolean drained, boolean released, String to, long begin) {
@@ -484,6 +577,13 @@ final class ShardOwnership {
         }
         int interrupted = work.interrupt(shard);
         int cancelled = writes.cancelAll(shard);
+        if (view.get(leaseNames[shard]).map(x -> !x.deleted() && holder.equals(x.holder())).orElse(false)) {
+            // The Lease still names us (the fence was our own deadline): our membership may be renewed again and keep
+            // it from the next owner, so it is freed once a lease duration has passed, as protocol 1 let it expire.
+            leaveHeld(shard);
+        } else {
+            slot.named = false;
+        }
         trail.transition(new LeaseTransition(config.identity(), shard, LeaseTransition.Kind.FENCED, clock.nanoTime()));
         metrics.owned(shard, false);
         metrics.fenced();
@@ -494,17 +594,6 @@ final class ShardOwnership {
             rescope();
         }
         reactor.poke();
-    }
-
-    /** Renews every held shard Lease once (draining ones too, so a slow drain cannot let them expire). */
-    void renewAll() {
-        for (int shard = 0; shard < slots.length; shard++) {
-            Slot slot = slots[shard];
-            if ((slot.phase == Phase.SYNCING || slot.phase == Phase.ACTIVE || (slot.phase == Phase.RELEASING && !slot.freeing))
-                    && !slot.renewing && slot.lease != null) {
-                renew(shard, freshest(shard), true);
-            }
-        }
     }
 
     /**
@@ -520,61 +609,6 @@ final class ShardOwnership {
             return seen.get().lease();
         }
         return own;
-    }
-
-    private void renew(int shard, Lease base, boolean mayRetry) {
-        Slot slot = slots[shard];
-        slot.renewing = true;
-        long generation = slot.generation;
-        long sent = clock.nanoTime();
-        store.update(base, l -> Leases.hold(l, holder, leaseSeconds(), wall))
-                .whenComplete((outcome, e) -> lane.execute(() -> renewed(shard, generation, sent, LeaseWrite.settled(outcome, e), mayRetry)));
-    }
-
-    private void renewed(int shard, long generation, long sent, LeaseWrite outcome, boolean mayRetry) {
-        Slot slot = slots[shard];
-        if (slot.generation != generation) {
-            return;
-        }
-        slot.renewing = false;
-        if (slot.phase == Phase.NONE || slot.phase == Phase.ACQUIRING) {
-            return;
-        }
-        switch (outcome) {
-            case LeaseWrite.Written w -> {
-                slot.lease = w.lease();
-                if (sent > slot.renewedAtNanos) {
-                    slot.renewedAtNanos = sent;
-                    if (slot.phase == Phase.ACTIVE) {
-                        admitUntil.set(shard, sent + renewDeadlineNanos);
-                    }
-                }
-            }
-            case LeaseWrite.Conflict c -> {
-                // Usually the coordinator's annotation write: read again and renew on the fresh version, once.
-                slot.renewing = true;
-                store.get(leaseNames[shard]).whenComplete((now, error) -> lane.execute(() -> {
-                    if (slot.generation != generation) {
-                        return;
-                    }
-                    slot.renewing = false;
-                    if (error != null || slot.phase == Phase.NONE) {
-                        return; // the deadline fences if nothing succeeds in time
-                    }
-                    if (now.isEmpty() || !holder.equals(Leases.holderOf(now.get()))) {
-                        fence(shard, "renewal found the lease " + now.map(l -> "held by '" + Leases.holderOf(l) + "'")
-                                .orElse("deleted"));
-                    } else if (mayRetry) {
-                        renew(shard, now.get(), false);
-                    } else {
-                        slot.lease = now.get();
-                    }
-                }));
-            }
-            case LeaseWrite.Missing m -> fence(shard, "renewal found the lease deleted");
-            case LeaseWrite.Failed f -> log.atDebug().addKeyValue("shard", shard).addKeyValue("error", f.error().toString())
-                    .log("shard renewal failed"); // the deadline fences if no renewal succeeds in time
-        }
     }
 
     /** Gives every shard up (graceful leave); completes when all are released or left to expire. */

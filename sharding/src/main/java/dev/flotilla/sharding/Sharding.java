@@ -155,6 +155,7 @@ public final class Sharding implements Extension {
         }
         watch = new LeaseWatch(client, config.leaseNamespace(), config.group(), view);
         watch.start(WATCH_SYNC_TIMEOUT);
+        view.watching();
         checkShardCount();
         scope.probeAll();
         lane = new ExecutorLane("sharding-" + config.identity(), clock);

@@ -30,7 +30,6 @@ final class ShardingNode {
     private final Coordinator coordinator;
     private final Consumer<String> fatal;
     /** Lane-confined. */
-    private boolean leaving;
     private boolean stopped;
 
     /** @param fatal told, once, when this replica must stop all work (another replica took its identity) */
@@ -40,8 +39,8 @@ final class ShardingNode {
         this.space = config.space();
         this.ports = ports;
         this.fatal = fatal;
-        this.membership = new Membership(config, holder, ports);
         this.ownership = new ShardOwnership(config, holder, ports, work, metrics, trail);
+        this.membership = new Membership(config, holder, ports, ownership::memberRenewed);
         this.coordinator = new Coordinator(config, holder, ports, work, metrics);
     }
 
@@ -66,9 +65,10 @@ final class ShardingNode {
     /** Takes the membership Lease, then starts renewing, electing and taking the shards the coordinator assigns. */
     CompletableFuture<Void> join() {
         CompletableFuture<Void> joined = new CompletableFuture<>();
-        ports.lane().execute(() -> membership.join().whenComplete((ok, error) -> ports.lane().execute(() -> {
+        ports.lane().execute(() -> refuseOlderProtocol().thenCompose(x -> onLaneJoin()).whenComplete((ok, error) -> ports.lane().execute(() -> {
             if (error != null) {
-                joined.completeExceptionally(error);
+                joined.completeExceptionally(error instanceof java.util.concurrent.CompletionException c && c.getCause() != null
+                        ? c.getCause() : error);
                 return;
             }
             scheduleTick();
@@ -77,6 +77,67 @@ final class ShardingNode {
             joined.complete(null);
         })));
         return joined;
+    }
+
+    private CompletableFuture<Void> onLaneJoin() {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        ports.lane().execute(() -> membership.join().whenComplete((ok, error) -> {
+            if (error != null) {
+                done.completeExceptionally(error);
+            } else {
+                done.complete(null);
+            }
+        }));
+        return done;
+    }
+
+    /**
+     * Protocol 1 renewed every shard Lease and judged a shard free when its own Lease expired; this
+     * protocol never renews shard Leases. A replica of each in one group would take each other's
+     * shards, so a replica does not join a group whose Leases carry no protocol annotation while
+     * someone still renews them: it watches such Leases for a lease duration plus a retry period and
+     * fails with {@link ShardingSetupException} (one line saying what to do) if any is renewed.
+     * Stale ones (an old group that was stopped) are adopted: their holders are gone.
+     */
+    private CompletableFuture<Void> refuseOlderProtocol() {
+        java.util.Map<String, Long> older = new java.util.TreeMap<>();
+        for (LeaseView.Seen s : ports.view().all()) {
+            if (!s.deleted() && !s.holder().isEmpty() && !s.speaksProtocol()) {
+                older.put(s.name(), s.changedNanos());
+            }
+        }
+        if (older.isEmpty()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        log.atInfo().addKeyValue("replica", config.identity()).addKeyValue("leases", older.size())
+                .log("the group has leases of sharding protocol 1; watching them for one lease duration before joining");
+        CompletableFuture<Void> checked = new CompletableFuture<>();
+        long until = ports.clock().nanoTime() + config.leaseDuration().plus(config.retryPeriod()).toNanos();
+        checkOlder(older, until, checked);
+        return checked;
+    }
+
+    private void checkOlder(java.util.Map<String, Long> older, long until, CompletableFuture<Void> checked) {
+        for (var entry : older.entrySet()) {
+            var now = ports.view().get(entry.getKey());
+            if (now.isPresent() && !now.get().deleted() && !now.get().speaksProtocol() && !now.get().holder().isEmpty()
+                    && now.get().changedNanos() != entry.getValue()) {
+                checked.completeExceptionally(new ShardingSetupException("sharding group '" + config.group() + "' in namespace "
+                        + config.leaseNamespace() + " is run by replicas of sharding protocol 1 (Lease " + entry.getKey()
+                        + " renewed by " + now.get().holder() + "); this version speaks protocol " + LeaseNaming.PROTOCOL
+                        + " and cannot share a group with them: stop every old replica first (README, Upgrading), or use "
+                        + "another group"));
+                return;
+            }
+        }
+        if (ports.clock().nanoTime() >= until) {
+            log.atInfo().addKeyValue("replica", config.identity()).addKeyValue("leases", older.size())
+                    .log("nobody renewed the protocol 1 leases for a lease duration; adopting the group");
+            checked.complete(null);
+            return;
+        }
+        ports.lane().schedule(() -> checkOlder(older, until, checked),
+                Math.min(until, ports.clock().nanoTime() + config.retryPeriod().toNanos() / 2));
     }
 
     private void scheduleTick() {
@@ -88,11 +149,9 @@ final class ShardingNode {
             return;
         }
         try {
-            // Shards and leadership keep being renewed while they are handed over: a slow drain must not let them expire.
-            if (!leaving) {
-                membership.renew(this::identityTaken);
-            }
-            ownership.renewAll();
+            // The membership Lease fences every shard held: it is renewed while they are handed over too (until
+            // Membership.leave), so a slow drain cannot let them expire.
+            membership.renew(this::identityTaken);
             coordinator.renew();
         } finally {
             scheduleTick(); // one failed renewal must not end every later one
@@ -112,8 +171,10 @@ final class ShardingNode {
 
     /**
      * Leaves gracefully: the coordinator (if this replica is it) re-plans without this replica, the
-     * membership Lease is released, every shard is drained and released so that its new owner
-     * takes it at once, and leadership is released last.
+     * membership Lease is marked leaving (another coordinator plans without it too), every shard is
+     * drained and released so that its new owner takes it at once, then the membership Lease is
+     * freed (left to expire if a shard Lease still names this replica), and leadership is released
+     * last.
      */
     CompletableFuture<Void> leave() {
         CompletableFuture<Void> left = new CompletableFuture<>();
@@ -122,10 +183,10 @@ final class ShardingNode {
                 left.complete(null);
                 return;
             }
-            leaving = true;
             coordinator.leave()
-                    .thenCompose(x -> onLane(membership::leave))
+                    .thenCompose(x -> onLane(membership::markLeaving))
                     .thenCompose(x -> onLane(ownership::releaseAll))
+                    .thenCompose(x -> onLane(() -> membership.leave(ownership.releasedEveryShard())))
                     .thenCompose(x -> onLane(coordinator::resign))
                     .whenComplete((x, error) -> ports.lane().execute(() -> {
                         stopped = true;

@@ -19,6 +19,8 @@ class CoordinatorTest {
 
     private static final long MILLI = 1_000_000L;
     private static final String COORDINATOR = NAMING.coordinatorLease();
+    /** A cold start publishes once the members have been quiet for two retry periods: the last joined at +0. */
+    private static final Duration SETTLED = SimHarness.RETRY.multipliedBy(2).plusMillis(200);
 
     private final SimHarness h = new SimHarness();
     private SimPeer peer;
@@ -116,7 +118,7 @@ class CoordinatorTest {
         h.liveMember("r0", "r0_a");
         h.liveMember("r1", "r1_b");
         startReplica(Duration.ZERO);
-        h.run(Duration.ofMillis(200));
+        h.run(SETTLED);
         assertThat(published()).isEqualTo(ShardAssigner.plan(4, Map.of(), Set.of("r0", "r1")));
         assertThat(h.lease(NAMING.shardLease(2)).orElseThrow().getMetadata().getAnnotations())
                 .containsEntry(LeaseNaming.ANNOTATION_SHARDS, "4");
@@ -129,12 +131,13 @@ class CoordinatorTest {
         h.liveMember("r0", "r0_a");
         h.liveMember("r1", "r1_b");
         h.liveMember("r2", "r2_c");
+        long t0 = h.now();
         startReplica(Duration.ZERO);
-        h.run(Duration.ofMillis(200));
+        h.run(SETTLED);
         Map<Integer, String> before = published();
-        h.memberDies("r2");
-        h.run(Duration.ofMillis(1_000)); // its last renewal happened at +1 s
-        long lastSeen = h.now() - Duration.ofMillis(200).toNanos() + SimHarness.WATCH.toNanos();
+        h.memberDies("r2"); // its last renewal happened at +2 s
+        long lastSeen = t0 + SimHarness.RETRY.multipliedBy(2).toNanos() + SimHarness.WATCH.toNanos();
+        h.run(Duration.ofMillis(1_000));
         assertThat(published()).isEqualTo(before);
         h.world.runUntil(lastSeen + SimHarness.LEASE.toNanos() + 30 * MILLI);
         Map<Integer, String> after = published();
@@ -151,7 +154,7 @@ class CoordinatorTest {
     void aShardLeaseDeletedUnderItsHolderIsRecreatedOnlyOnceThatHoldersLeaseWouldHaveExpired() {
         h.liveMember("r0", "r0_a");
         startReplica(Duration.ZERO);
-        h.run(Duration.ofMillis(200));
+        h.run(SETTLED);
         String shard0 = NAMING.shardLease(0);
         h.renewByHand(shard0, "r1_b");
         h.run(Duration.ofMillis(100));
@@ -169,7 +172,7 @@ class CoordinatorTest {
         h.liveMember("r0", "r0_a");
         h.liveMember("r1", "r1_b");
         startReplica(Duration.ZERO);
-        h.run(Duration.ofMillis(200));
+        h.run(SETTLED);
         assertThat(published().values()).contains("r0", "r1");
         CompletableFuture<Void> left = h.onLane(peer, coordinator::leave);
         h.run(Duration.ofMillis(20));
@@ -204,5 +207,34 @@ class CoordinatorTest {
         assertThat(resigned).isCompleted();
         assertThat(h.holderOf(COORDINATOR)).as("and was freed, not left to expire").isEmpty();
         assertThat(coordinator.isLeadingFresh()).isFalse();
+    }
+
+    @Test
+    void membersStartingTogetherGetTheFirstPlanOnlyOnceNoneHasJoinedForTwoRetryPeriods() {
+        h.liveMember("r0", "r0_a");
+        long t0 = h.now();
+        startReplica(Duration.ZERO);
+        h.run(Duration.ofMillis(700));
+        h.liveMember("r1", "r1_b");
+        h.run(Duration.ofMillis(700));
+        h.liveMember("r2", "r2_c"); // seen at +1.405 s
+        h.world.runUntil(t0 + Duration.ofMillis(1_405).toNanos() + SimHarness.RETRY.multipliedBy(2).toNanos() - MILLI);
+        assertThat(published().values()).as("nothing published while members keep joining").containsOnly("");
+        h.run(Duration.ofMillis(100));
+        assertThat(published()).as("one plan, for all three").isEqualTo(ShardAssigner.plan(4, Map.of(), Set.of("r0", "r1", "r2")));
+    }
+
+    @Test
+    void aColdStartWaitsForQuietMembersAtMostOneLeaseDurationAfterTakingTheLead() {
+        h.liveMember("r0", "r0_a");
+        long t0 = h.now();
+        startReplica(Duration.ZERO);
+        for (int i = 1; i <= 8; i++) { // a member joins every second, for eight seconds
+            h.run(Duration.ofSeconds(1));
+            h.liveMember("r" + i, "r" + i + "_x");
+        }
+        assertThat(published().values()).as("published within one lease duration of the lead, members still joining")
+                .doesNotContain("");
+        assertThat(h.now() - t0).isGreaterThan(SimHarness.LEASE.toNanos());
     }
 }

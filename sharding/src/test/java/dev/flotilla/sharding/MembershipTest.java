@@ -20,7 +20,9 @@ class MembershipTest {
 
     private final SimHarness h = new SimHarness();
     private final SimPeer peer = h.peer("r0", "a", Duration.ZERO);
-    private final Membership membership = new Membership(SimHarness.config("r0"), peer.holder, peer.ports);
+    /** Send times of the successful writes Membership reported: the fence of the shards it holds. */
+    private final List<Long> renewals = new ArrayList<>();
+    private final Membership membership = new Membership(SimHarness.config("r0"), peer.holder, peer.ports, renewals::add);
     private final List<String> taken = new ArrayList<>();
 
     private CompletableFuture<Void> join() {
@@ -135,7 +137,7 @@ class MembershipTest {
                 ? Optional.of(new LeaseWrite.Conflict()) : Optional.empty());
         List<String> holders = new ArrayList<>();
         h.server.onWrite(l -> holders.add(Leases.holderOf(l)));
-        CompletableFuture<Void> left = h.onLane(peer, membership::leave);
+        CompletableFuture<Void> left = h.onLane(peer, () -> membership.leave(true));
         h.run(Duration.ofMillis(200));
         assertThat(left).isCompleted();
         assertThat(updates.get()).as("409, read again, released").isEqualTo(2);
@@ -151,11 +153,60 @@ class MembershipTest {
         renew();
         h.world.settle(); // sent now, on the slow network
         peer.network().fixed(SimHarness.ONE_WAY, SimHarness.WATCH);
-        CompletableFuture<Void> left = h.onLane(peer, membership::leave);
+        CompletableFuture<Void> left = h.onLane(peer, () -> membership.leave(true));
         h.run(Duration.ofMillis(100));
         assertThat(left).isCompleted();
         assertThat(h.lease(MEMBER)).isEmpty();
         h.run(Duration.ofSeconds(3));
         assertThat(h.lease(MEMBER)).as("a late renewal found it deleted and left it so").isEmpty();
+    }
+
+    @Test
+    void everySuccessfulWriteReportsItsSendTimeAndAFailedOneDoesNot() {
+        long t0 = h.now();
+        join();
+        h.run(Duration.ofMillis(50));
+        // GET (5 ms there, 5 back), then the create sent at +10 ms.
+        assertThat(renewals).containsExactly(t0 + Duration.ofMillis(10).toNanos());
+        long sent = h.now();
+        renew();
+        h.run(Duration.ofMillis(50));
+        assertThat(renewals).as("sent at once on the known version").hasSize(2).last().isEqualTo(sent);
+        h.server.rule((from, op, name) -> op == SimLeaseServer.Op.UPDATE
+                ? Optional.of(new LeaseWrite.Failed(new IllegalStateException("API server down"))) : Optional.empty());
+        renew();
+        h.run(Duration.ofMillis(50));
+        assertThat(renewals).as("a failed renewal extends nothing").hasSize(2);
+    }
+
+    @Test
+    void markingLeavingWritesTheAnnotationAtOnceAndRenewalsGoOnUntilTheLeave() {
+        join();
+        h.run(Duration.ofMillis(50));
+        CompletableFuture<Void> marked = h.onLane(peer, membership::markLeaving);
+        h.run(Duration.ofMillis(20));
+        assertThat(marked).isCompleted();
+        assertThat(h.lease(MEMBER)).hasValueSatisfying(l -> assertThat(l.getMetadata().getAnnotations())
+                .containsEntry(LeaseNaming.ANNOTATION_LEAVING, "true").containsEntry(LeaseNaming.ANNOTATION_PROTOCOL, "2"));
+        int before = renewals.size();
+        renew();
+        h.run(Duration.ofMillis(20));
+        assertThat(renewals).as("still renewed: it fences the shards being handed over").hasSize(before + 1);
+        assertThat(h.lease(MEMBER)).hasValueSatisfying(l -> assertThat(l.getMetadata().getAnnotations())
+                .as("and still marked").containsEntry(LeaseNaming.ANNOTATION_LEAVING, "true"));
+    }
+
+    @Test
+    void aLeaveWithAShardStillNamingThisReplicaLeavesTheLeaseToExpire() {
+        join();
+        h.run(Duration.ofMillis(50));
+        CompletableFuture<Void> left = h.onLane(peer, () -> membership.leave(false));
+        h.run(Duration.ofMillis(50));
+        assertThat(left).isCompleted();
+        assertThat(h.holderOf(MEMBER)).as("not freed: the others judge that shard's holder by it").isEqualTo("r0_a");
+        int before = renewals.size();
+        renew();
+        h.run(Duration.ofSeconds(2));
+        assertThat(renewals).as("and no longer renewed").hasSize(before);
     }
 }

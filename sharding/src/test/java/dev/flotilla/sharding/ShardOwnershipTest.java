@@ -15,9 +15,10 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
- * The shard Lease state machine alone, on a virtual clock and the simulated API server with a
- * fixed 5 ms network: every transition at the instant it must happen. The coordinator's part (the
- * desired owner) is written by hand.
+ * The shard Lease state machine with the membership Lease that fences it (protocol 2), on a
+ * virtual clock and the simulated API server with a fixed 5 ms network: every transition at the
+ * instant it must happen. The coordinator's part (the desired owner) is written by hand; other
+ * replicas are membership Leases renewed by hand.
  */
 class ShardOwnershipTest {
 
@@ -29,14 +30,27 @@ class ShardOwnershipTest {
     private SimPeer peer;
     private SimShardWork work;
     private ShardOwnership ownership;
+    private Membership membership;
 
-    /** Replica r0 (holder r0_a) with its shard machine started and renewing every retry period. */
+    /**
+     * Replica r0 (holder r0_incarnation): joins with its membership Lease (a GET, then the create sent
+     * at +10 ms and answered at +20), then starts its shard machine; the membership is renewed every
+     * retry period from the start.
+     */
     private void startReplica(String incarnation) {
+        startReplica(incarnation, Duration.ZERO);
+    }
+
+    private void startReplica(String incarnation, Duration sync) {
         peer = h.peer("r0", incarnation, Duration.ZERO);
         work = h.work(peer);
+        if (!sync.isZero()) {
+            work.fixedSync = sync;
+        }
         ownership = new ShardOwnership(SimHarness.config("r0"), peer.holder, peer.ports, work, h.metrics("r0"), h.trail);
-        ownership.start();
-        h.every(peer, SimHarness.RETRY, ownership::renewAll);
+        membership = new Membership(SimHarness.config("r0"), peer.holder, peer.ports, ownership::memberRenewed);
+        peer.lane.execute(() -> membership.join().whenComplete((x, e) -> peer.lane.execute(ownership::start)));
+        h.every(peer, SimHarness.RETRY, () -> membership.renew(why -> { }));
     }
 
     /** Starts r0 with shard 0 free and desired for it; returns when it works on the shard. */
@@ -53,27 +67,28 @@ class ShardOwnershipTest {
         long t0 = h.now();
         h.shardLease(0, "", "r0");
         startReplica("a");
-        // The first LIST shows it at once; the write reaches the server at +5 ms, its answer arrives at +10 and the
-        // caches sync in 50 ms.
-        h.run(Duration.ofMillis(59));
+        // Joined at +20 ms; the take reaches the server at +25 ms, its answer arrives at +30 and the caches sync in 50 ms.
+        h.run(Duration.ofMillis(79));
         assertThat(h.holderOf(LEASE0)).isEqualTo("r0_a");
         assertThat(ownership.admits(0)).as("caches still filling").isFalse();
         assertThat(h.transitions(0)).containsExactly(ACQUIRED);
         h.run(Duration.ofMillis(2));
         assertThat(ownership.admits(0)).isTrue();
         assertThat(ownership.active()).containsExactly(0);
-        assertThat(ownership.admittedUntil(0)).as("sent at once, plus the renew deadline")
-                .isEqualTo(t0 + SimHarness.RENEW.toNanos());
+        assertThat(ownership.admittedUntil(0)).as("the membership Lease's create, sent at +10 ms, plus the renew deadline")
+                .isEqualTo(t0 + 10 * MILLI + SimHarness.RENEW.toNanos());
         assertThat(h.transitions(0)).containsExactly(ACQUIRED, ACTIVE);
         assertThat(work.admitted).as("its cached keys were queued").isEqualTo(1);
         assertThat(ownership.admits(1)).as("a shard nobody assigned").isFalse();
     }
 
     @Test
-    void anotherHoldersLeaseIsWaitedOutOnThisReplicasClockWhateverItsRenewTimeSays() {
+    void anotherHoldersMembershipIsWaitedOutOnThisReplicasClockWhateverItsRenewTimeSays() {
         Lease lease = h.shardLease(0, "r9_z", "r0");
+        h.liveMember("r9", "r9_z");
+        h.memberDies("r9"); // never renewed after this
         // Its renewTime says an hour ago (another machine's clock): irrelevant, what counts is when it was seen.
-        h.server.edit(LEASE0, l -> {
+        h.server.edit(NAMING.memberLease("r9"), l -> {
             l.getSpec().setRenewTime(l.getSpec().getRenewTime().minusHours(1));
             return l;
         });
@@ -89,26 +104,29 @@ class ShardOwnershipTest {
 
     @Test
     void aLiveForeignHolderKeepsItsShardHoweverLongTheCoordinatorWantsItHere() {
-        h.shardLease(0, "r9_z", "r0");
+        Lease lease = h.shardLease(0, "r9_z", "r0");
+        h.liveMember("r9", "r9_z"); // its shard Lease is never renewed: its membership is
         startReplica("a");
-        for (int i = 0; i < 10; i++) {
-            h.run(Duration.ofSeconds(2));
-            h.renewByHand(LEASE0, "r9_z");
-        }
+        h.run(Duration.ofSeconds(20));
         assertThat(h.holderOf(LEASE0)).isEqualTo("r9_z");
+        assertThat(h.lease(LEASE0).orElseThrow().getMetadata().getResourceVersion()).as("nobody wrote it")
+                .isEqualTo(lease.getMetadata().getResourceVersion());
         assertThat(ownership.admits(0)).isFalse();
         assertThat(h.transitions(0)).isEmpty();
     }
 
     @Test
-    void eachRenewalKeepsTheShardAdmittedUntilItsSendTimePlusTheRenewDeadline() {
+    void eachMembershipRenewalKeepsTheShardAdmittedUntilItsSendTimePlusTheRenewDeadlineAndTheShardLeaseIsNeverWritten() {
         long active = acquired();
         long started = active - Duration.ofMillis(100).toNanos();
         long firstRenewals = h.server.writes();
+        String version = h.lease(LEASE0).orElseThrow().getMetadata().getResourceVersion();
         h.world.runUntil(started + Duration.ofMillis(10_500).toNanos());
         // Ticks at +1 s ... +10 s after the start: the last was sent at +10 s.
         assertThat(ownership.admittedUntil(0)).isEqualTo(started + Duration.ofSeconds(10).toNanos() + SimHarness.RENEW.toNanos());
-        assertThat(h.server.writes() - firstRenewals).as("one renewal per retry period").isEqualTo(10);
+        assertThat(h.server.writes() - firstRenewals).as("one membership renewal per retry period, nothing else").isEqualTo(10);
+        assertThat(h.lease(LEASE0).orElseThrow().getMetadata().getResourceVersion()).as("the shard Lease was not written")
+                .isEqualTo(version);
         assertThat(h.transitions(0)).containsExactly(ACQUIRED, ACTIVE);
     }
 
@@ -213,8 +231,9 @@ class ShardOwnershipTest {
         h.run(Duration.ofMillis(5));
         assertThat(ownership.admits(0)).isFalse();
         assertThat(h.last(0, FENCED)).hasValueSatisfying(t -> assertThat(t.atNanos()).isEqualTo(edited + 5 * MILLI));
-        h.run(Duration.ofSeconds(3));
-        assertThat(h.holderOf(LEASE0)).as("the stranger's Lease is not overwritten while it is live").isEqualTo("mallory");
+        h.world.runUntil(edited + 5 * MILLI + SimHarness.LEASE.toNanos() - 1);
+        assertThat(h.holderOf(LEASE0)).as("a stranger never seen as a member: presumed live for a lease duration")
+                .isEqualTo("mallory");
     }
 
     @Test
@@ -263,32 +282,37 @@ class ShardOwnershipTest {
     }
 
     @Test
-    void whenAReconcileIgnoresItsInterruptTheLeaseIsLeftToExpireInsteadOfReleased() {
+    void whenAReconcileIgnoresItsInterruptTheLeaseIsFreedOnlyALeaseDurationLater() {
         acquired();
         work.fixedDrain = Duration.ofMillis(1_500); // the drain timeout, then half a second after the interrupt
         work.drainResult = false;
         h.run(Duration.ofMillis(2_200));
-        long writesBefore = h.server.writes();
         long moved = h.now();
         h.setDesired(0, "r1");
         h.world.runUntil(moved + Duration.ofMillis(1_600).toNanos());
-        assertThat(h.server.writes() - writesBefore - 1).as("renewed while draining (ticks at +0.8 s), never released")
-                .isEqualTo(1);
         assertThat(h.transitions(0)).containsExactly(ACQUIRED, ACTIVE, RELEASED);
-        long writesAfter = h.server.writes();
-        h.run(Duration.ofSeconds(5));
-        assertThat(h.server.writes()).as("no renewal once given up: it expires for the others").isEqualTo(writesAfter);
-        assertThat(h.holderOf(LEASE0)).isEqualTo("r0_a");
+        assertThat(h.holderOf(LEASE0)).as("not freed: the others must not start beside the stuck reconcile").isEqualTo("r0_a");
+        assertThat(ownership.releasedEveryShard()).as("a leave now lets the membership expire").isFalse();
+        long givenUp = moved + Duration.ofMillis(1_505).toNanos(); // the watch showed the move at +5 ms, the drain took 1.5 s
+        h.world.runUntil(givenUp + SimHarness.LEASE.toNanos() - MILLI);
+        assertThat(h.holderOf(LEASE0)).as("the membership is renewed meanwhile, so nobody else takes it").isEqualTo("r0_a");
+        h.run(Duration.ofMillis(100));
+        assertThat(h.holderOf(LEASE0)).as("freed a lease duration later, when protocol 1 let it expire").isEmpty();
+        assertThat(ownership.releasedEveryShard()).isTrue();
     }
 
     @Test
-    void aRestartedIncarnationWaitsOutItsPredecessorsLeaseAndTakesItWhenItExpires() {
+    void aRestartedIncarnationWaitsOutItsPredecessorsMembershipAndTakesItsShardWhenItExpires() {
         h.shardLease(0, "r0_old", "r0");
+        h.liveMember("r0", "r0_old");
+        h.memberDies("r0");
         long seenAt = h.now() + SimHarness.WATCH.toNanos();
         startReplica("new");
         h.world.runUntil(seenAt + SimHarness.LEASE.toNanos());
         assertThat(h.holderOf(LEASE0)).as("the same identity, but another incarnation: no proof it is gone").isEqualTo("r0_old");
-        h.run(Duration.ofMillis(100));
+        // The join watches the old membership for lease + retry, takes it over; the shard is taken at once.
+        h.world.runUntil(seenAt + SimHarness.LEASE.plus(SimHarness.RETRY).toNanos() + 700 * MILLI); // its polls: every 510 ms
+        assertThat(h.holderOf(NAMING.memberLease("r0"))).isEqualTo("r0_new");
         assertThat(h.holderOf(LEASE0)).isEqualTo("r0_new");
         assertThat(ownership.admits(0)).isTrue();
     }
@@ -296,15 +320,10 @@ class ShardOwnershipTest {
     @Test
     void aShardWhoseCachesNeverSyncIsHandedBackAfterTheSyncTimeout() {
         h.shardLease(0, "", "r0");
-        peer = h.peer("r0", "a", Duration.ZERO);
-        work = h.work(peer);
-        work.fixedSync = ShardOwnership.SYNC_TIMEOUT.plusSeconds(10);
-        ownership = new ShardOwnership(SimHarness.config("r0"), peer.holder, peer.ports, work, h.metrics("r0"), h.trail);
-        ownership.start();
-        h.every(peer, SimHarness.RETRY, ownership::renewAll);
+        startReplica("a", ShardOwnership.SYNC_TIMEOUT.plusSeconds(10));
         h.run(ShardOwnership.SYNC_TIMEOUT.minusMillis(100));
         assertThat(h.transitions(0)).containsExactly(ACQUIRED);
-        assertThat(h.holderOf(LEASE0)).as("renewed while syncing").isEqualTo("r0_a");
+        assertThat(h.holderOf(LEASE0)).as("held while syncing").isEqualTo("r0_a");
         h.run(Duration.ofMillis(200));
         assertThat(ownership.admits(0)).isFalse();
         assertThat(h.transitions(0)).startsWith(ACQUIRED, RELEASED);
@@ -327,23 +346,21 @@ class ShardOwnershipTest {
         h.world.runUntil(started + Duration.ofMillis(2_002).toNanos());
         peer.freeze(Duration.ofSeconds(5));
         h.run(Duration.ofSeconds(5));
-        h.run(Duration.ofMillis(200));
+        h.run(Duration.ofMillis(1_200)); // the renewal on the next tick proves the membership again
         assertThat(h.transitions(0)).as("fenced on resuming, then taken back (it is still desired here)")
                 .containsExactly(ACQUIRED, ACTIVE, FENCED, ACQUIRED, ACTIVE);
         h.run(Duration.ofSeconds(12));
-        assertThat(h.transitions(0)).as("renewed every retry period since: no further fence").containsExactly(ACQUIRED,
+        assertThat(h.transitions(0)).as("the membership renewed every retry period since: no further fence").containsExactly(ACQUIRED,
                 ACTIVE, FENCED, ACQUIRED, ACTIVE);
         assertThat(ownership.admits(0)).isTrue();
     }
 
     @Test
     void leavingWhileAShardIsBeingTakenWaitsForTheTakeAndHandsTheWonLeaseBack() {
-        h.shardLease(0, "", "r0");
-        peer = h.peer("r0", "a", Duration.ZERO);
+        startReplica("a");
+        h.run(Duration.ofMillis(30)); // joined
         peer.network().fixed(Duration.ofMillis(500), SimHarness.WATCH);
-        work = h.work(peer);
-        ownership = new ShardOwnership(SimHarness.config("r0"), peer.holder, peer.ports, work, h.metrics("r0"), h.trail);
-        ownership.start();
+        h.shardLease(0, "", "r0");
         h.run(Duration.ofMillis(10)); // the take is on its way
         java.util.concurrent.CompletableFuture<Void> released = h.onLane(peer, ownership::releaseAll);
         h.run(Duration.ofMillis(600));
