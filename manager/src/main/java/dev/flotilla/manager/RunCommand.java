@@ -27,6 +27,7 @@ import dev.flotilla.tuning.controller.KillSwitch;
 import dev.flotilla.tuning.controller.ResourceTuner;
 import dev.flotilla.sharding.DuplicateIdentityException;
 import dev.flotilla.sharding.ShardSpace;
+import dev.flotilla.sharding.PodReference;
 import dev.flotilla.sharding.Sharding;
 import dev.flotilla.sharding.ShardingConfig;
 import dev.flotilla.sharding.ShardingSettings;
@@ -209,8 +210,13 @@ final class RunCommand implements Callable<Integer> {
     }
 
     static List<ApiPermission> requiredPermissions(Optional<ShardingConfig> sharding, boolean tuner) {
+        return requiredPermissions(sharding, Optional.empty(), tuner);
+    }
+
+    static List<ApiPermission> requiredPermissions(Optional<ShardingConfig> sharding, Optional<PodReference> pod, boolean tuner) {
         List<ApiPermission> required = new ArrayList<>(ConfigMapMirror.REQUIRED_PERMISSIONS);
         sharding.ifPresent(c -> required.addAll(Sharding.requiredPermissions(c.leaseNamespace())));
+        pod.ifPresent(p -> required.addAll(Sharding.restartProofPermissions(p.namespace())));
         if (tuner) {
             required.addAll(ResourceTuner.REQUIRED_PERMISSIONS);
         }
@@ -248,11 +254,17 @@ final class RunCommand implements Callable<Integer> {
         validate();
         SettingsFile settings = settingsFile();
         GuardConfig guard = guardConfig(settings);
-        Optional<ShardingConfig> shardingConfig = shardingConfig(new ShardingSettings(System.getenv(), ShardingSettings::hostname),
-                settings);
+        ShardingSettings shardingSettings = new ShardingSettings(System.getenv(), ShardingSettings::hostname);
+        Optional<ShardingConfig> shardingConfig = shardingConfig(shardingSettings, settings);
+        Optional<PodReference> pod;
+        try {
+            pod = shardingConfig.flatMap(shardingSettings::pod);
+        } catch (ShardingSettings.Problem p) {
+            throw new CliException(ExitCode.CONFIG, p.getMessage(), p);
+        }
         KubeconfigLoader.Loaded loaded = cluster.load();
         String serverVersion = StartupChecks.verify(loaded.config(), loaded.source(),
-                requiredPermissions(shardingConfig, prometheusUrl != null));
+                requiredPermissions(shardingConfig, pod, prometheusUrl != null));
 
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         // Every request the controllers make passes the guard; fabric8's own retry is off.
@@ -267,7 +279,9 @@ final class RunCommand implements Callable<Integer> {
         Thread hook = null;
         try {
             // Before the manager starts: narrows its informers to the shards held (none yet) and gates its keys.
-            Optional<Sharding> sharding = shardingConfig.map(Sharding::of);
+            // In a pod, a restarted container takes its shards back at once when the Pod proves the old one ended.
+            Optional<Sharding> sharding = shardingConfig.map(Sharding::of)
+                    .map(s -> pod.map(s::withRestartProof).orElse(s));
             sharding.ifPresent(manager::install);
             // Every write is asked for right before it is sent: only while this replica safely holds its shard.
             sharding.ifPresent(s -> requestGuard.fenceWrites(s.writeFence()));

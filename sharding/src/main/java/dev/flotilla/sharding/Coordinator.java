@@ -162,11 +162,12 @@ final class Coordinator {
     private Set<String> liveMembers(long[] next) {
         Set<String> live = new TreeSet<>();
         for (LeaseView.Seen s : view.all()) {
-            if (s.member().isEmpty() || !view.isHeld(s) || s.deleted()) {
+            // A deleted membership Lease counts for a lease duration after its deletion: its holder recreates it.
+            if (s.member().isEmpty() || !view.isHeld(s)) {
                 continue;
             }
             next[0] = Math.min(next[0], view.expiresAtNanos(s));
-            if (!s.speaksProtocol()) {
+            if (!s.speaksProtocol() && !s.deleted()) {
                 if (warned.add("protocol/" + s.holder())) {
                     log.atError().addKeyValue("member", s.member()).addKeyValue("holder", s.holder())
                             .log("a replica of sharding protocol 1 renews its membership lease in this group; it gets no "
@@ -196,7 +197,7 @@ final class Coordinator {
             return;
         }
         LeaseView.Seen c = seen.get();
-        if (c.holder().isEmpty() || !view.isHeld(c) || holder.equals(c.holder())) {
+        if (c.holder().isEmpty() || !view.isHeld(c) || holder.equals(c.holder()) || view.isGone(c.holder())) {
             run(store.update(c.lease(), l -> Leases.hold(l, holder, leaseSeconds(), wall)));
         } else {
             next[0] = Math.min(next[0], view.expiresAtNanos(c));

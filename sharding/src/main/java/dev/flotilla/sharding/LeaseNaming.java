@@ -32,6 +32,13 @@ public record LeaseNaming(String group) {
     /** On a membership Lease: the member is leaving; the coordinator plans without it while it hands its shards over. */
     public static final String ANNOTATION_LEAVING = "flotilla.dev/leaving";
 
+    /** On a membership Lease: the UID of the Pod its holder runs in (restart proof, {@code PodRestartEvidence}). */
+    public static final String ANNOTATION_POD_UID = "flotilla.dev/pod-uid";
+    /** On a membership Lease: the ID of the container its holder runs in. */
+    public static final String ANNOTATION_CONTAINER_ID = "flotilla.dev/container-id";
+    /** On a membership Lease: that container's restart count when its holder joined. */
+    public static final String ANNOTATION_RESTART_COUNT = "flotilla.dev/restart-count";
+
     public static final String ROLE_SHARD = "shard";
     public static final String ROLE_MEMBER = "member";
     public static final String ROLE_COORDINATOR = "coordinator";

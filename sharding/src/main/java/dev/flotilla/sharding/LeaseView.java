@@ -134,6 +134,8 @@ final class LeaseView {
     private final LeaseNaming naming;
     private final Duration defaultDuration;
     private final Map<String, Seen> seen = new ConcurrentHashMap<>();
+    /** Holders this replica has proof are gone (its own previous incarnation, {@link RestartEvidence}). */
+    private final java.util.Set<String> gone = ConcurrentHashMap.newKeySet();
     /** Since when the watch has delivered everything (monotonic): a member Lease never seen has been absent since then. */
     private volatile long watchingSinceNanos;
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
@@ -289,11 +291,11 @@ final class LeaseView {
      * renewed by it (or deleted while naming it); if this replica never saw the membership Lease
      * name it, for one lease duration after it first saw the shard Lease name it or began watching,
      * whichever is later (whatever happened before, the holder has had that long to fail a renewal).
-     * 0 when the shard is free.
+     * 0 when the shard is free or this replica has proof its holder is gone ({@link #markGone}).
      */
     long holderLiveUntil(Seen shard) {
         String holder = shard.holder();
-        if (holder.isEmpty()) {
+        if (holder.isEmpty() || gone.contains(holder)) {
             return 0;
         }
         Seen member = seen.get(naming.memberLease(LeaseNaming.identityOf(holder)));
@@ -304,6 +306,16 @@ final class LeaseView {
             return member.formerRenewedNanos + durationOf(member).toNanos();
         }
         return Math.max(watchingSinceNanos, shard.changedNanos()) + durationOf(shard).toNanos();
+    }
+
+    /** This replica has proof that {@code holder} (a holderIdentity) no longer runs: its Leases may be taken at once. */
+    void markGone(String holder) {
+        gone.add(holder);
+    }
+
+    /** Whether this replica has proof that {@code holder} no longer runs. */
+    boolean isGone(String holder) {
+        return gone.contains(holder);
     }
 
     /** Whether the holder of {@code shard} must be presumed working on it now; see {@link #holderLiveUntil}. */

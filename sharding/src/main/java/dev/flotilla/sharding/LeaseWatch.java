@@ -15,8 +15,10 @@ final class LeaseWatch implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(LeaseWatch.class);
 
     private final SharedIndexInformer<Lease> informer;
+    private final LeaseView view;
 
     LeaseWatch(KubernetesClient client, String namespace, String group, LeaseView view) {
+        this.view = view;
         informer = client.leases().inNamespace(namespace).withLabel(LeaseNaming.LABEL_GROUP, group).runnableInformer(0);
         informer.exceptionHandler((started, t) -> {
             log.atWarn().addKeyValue("namespace", namespace).addKeyValue("error", t.toString())
@@ -41,9 +43,17 @@ final class LeaseWatch implements AutoCloseable {
         });
     }
 
-    /** Starts watching and returns once the first LIST is in the view. */
+    /**
+     * Starts watching and returns once the first LIST is in the view. fabric8 completes the start when
+     * its store has synced and hands the listed Leases to the handler afterwards, on its own executor,
+     * so the view is fed from the store here as well: the checks made right after the start (the shard
+     * count, the protocol) must see every Lease. (Recording one twice changes nothing.)
+     */
     void start(Duration syncTimeout) throws Exception {
         informer.start().toCompletableFuture().get(syncTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        for (Lease lease : informer.getStore().list()) {
+            view.record(lease, false);
+        }
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.flotilla.sharding;
 
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -31,8 +32,14 @@ final class Membership {
     private final Lane lane;
     private final LeaseStore store;
     private final java.util.function.LongConsumer renewed;
+    private final RestartEvidence evidence;
+    private final LeaseView view;
+    /** Where this incarnation runs ({@link RestartEvidence#self}), recorded on the Lease at join. */
+    private Map<String, String> record = Map.of();
     private Lease last;
     private boolean renewing;
+    /** Renewals that failed since the last success: the first is logged, and the success that ends the streak. */
+    private int failedRenewals;
     /** Set by markLeaving(): every write from then on carries the leaving annotation. */
     private boolean leaving;
     /** Completed by the first renewal that carried the leaving annotation (or failed to). */
@@ -42,7 +49,15 @@ final class Membership {
 
     /** @param renewed told the send time (monotonic) of every successful write of the Lease: the join, each renewal */
     Membership(ShardingConfig config, String holder, NodePorts ports, java.util.function.LongConsumer renewed) {
+        this(config, holder, ports, renewed, RestartEvidence.none());
+    }
+
+    /** @param evidence what this replica can prove about its previous incarnation (a restarted container) */
+    Membership(ShardingConfig config, String holder, NodePorts ports, java.util.function.LongConsumer renewed,
+            RestartEvidence evidence) {
         this.renewed = Objects.requireNonNull(renewed, "renewed");
+        this.evidence = Objects.requireNonNull(evidence, "evidence");
+        this.view = ports.view();
         this.config = config;
         this.leaseName = new LeaseNaming(config.group()).memberLease(config.identity());
         this.holder = Objects.requireNonNull(holder, "holder");
@@ -65,8 +80,20 @@ final class Membership {
     CompletableFuture<Void> join() {
         CompletableFuture<Void> joined = new CompletableFuture<>();
         long deadline = clock.nanoTime() + config.leaseDuration().plus(config.retryPeriod()).toNanos();
-        joinStep(joined, deadline, null);
+        evidence.self().whenComplete((self, error) -> lane.execute(() -> {
+            record = self == null ? Map.of() : self;
+            joinStep(joined, deadline, null);
+        }));
         return joined;
+    }
+
+    /** The Lease's annotations with this incarnation's record (and none of a predecessor's). */
+    private Lease recorded(Lease l) {
+        for (String key : new String[] {LeaseNaming.ANNOTATION_POD_UID, LeaseNaming.ANNOTATION_CONTAINER_ID,
+                LeaseNaming.ANNOTATION_RESTART_COUNT}) {
+            Leases.annotate(l, key, record.get(key));
+        }
+        return l;
     }
 
     private void joinStep(CompletableFuture<Void> joined, long deadline, Lease seen) {
@@ -75,7 +102,7 @@ final class Membership {
                 joined.completeExceptionally(error);
             } else if (current.isEmpty()) {
                 long sent = clock.nanoTime();
-                store.create(Leases.hold(Leases.newLease(leaseName, labels(), Map.of()), holder, leaseSeconds(), wall))
+                store.create(Leases.hold(Leases.newLease(leaseName, labels(), record), holder, leaseSeconds(), wall))
                         .whenComplete((outcome, e) -> lane.execute(() -> joinWritten(joined, deadline, seen,
                                 LeaseWrite.settled(outcome, e), null, sent)));
             } else {
@@ -105,7 +132,18 @@ final class Membership {
             take(lease, joined, deadline, lease, other);
             return;
         }
-        lane.schedule(() -> joinStep(joined, deadline, lease), clock.nanoTime() + config.retryPeriod().toNanos() / 2);
+        Map<String, String> theirs = lease.getMetadata().getAnnotations() == null ? Map.of() : lease.getMetadata().getAnnotations();
+        evidence.predecessorGone(theirs).whenComplete((proof, error) -> lane.execute(() -> {
+            if (proof != null && proof.isPresent()) {
+                // Its container ended: nothing of it runs any more, so its membership, shards and leadership are ours now.
+                log.atInfo().addKeyValue("replica", config.identity()).addKeyValue("previous", other)
+                        .addKeyValue("proof", proof.get()).log("previous incarnation is gone; taking its place at once");
+                view.markGone(other);
+                take(lease, joined, deadline, lease, other);
+                return;
+            }
+            lane.schedule(() -> joinStep(joined, deadline, lease), clock.nanoTime() + config.retryPeriod().toNanos() / 2);
+        }));
     }
 
     private static Object renewTime(Lease lease) {
@@ -117,6 +155,7 @@ final class Membership {
         store.update(lease, l -> {
             l.getMetadata().setLabels(labels());
             Leases.annotate(l, LeaseNaming.ANNOTATION_LEAVING, null);
+            recorded(l);
             return Leases.hold(l, holder, leaseSeconds(), wall);
         }).whenComplete((outcome, e) -> lane.execute(() -> joinWritten(joined, deadline, seen,
                 LeaseWrite.settled(outcome, e), previous, sent)));
@@ -170,13 +209,21 @@ final class Membership {
         }
         if (attempt > 1) {
             renewing = false; // conflict twice, or a lost create race: try again next period
+            if (failedRenewals++ == 0) {
+                log.atWarn().addKeyValue("replica", config.identity())
+                        .log("membership renewal lost two races (409); shards stop at the renew deadline unless one succeeds");
+            }
             return;
         }
         if (current.isEmpty()) {
             log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("lease", leaseName)
                     .log("membership lease was deleted while this replica runs; recreating it");
             long sent = clock.nanoTime();
-            Lease fresh = Leases.newLease(leaseName, labels(), leaving ? Map.of(LeaseNaming.ANNOTATION_LEAVING, "true") : Map.of());
+            Map<String, String> annotations = new java.util.HashMap<>(record);
+            if (leaving) {
+                annotations.put(LeaseNaming.ANNOTATION_LEAVING, "true");
+            }
+            Lease fresh = Leases.newLease(leaseName, labels(), annotations);
             store.create(Leases.hold(fresh, holder, leaseSeconds(), wall))
                     .whenComplete((outcome, e) -> lane.execute(() -> renewed(LeaseWrite.settled(outcome, e), attempt, taken, sent)));
             return;
@@ -204,6 +251,11 @@ final class Membership {
                 last = w.lease();
                 renewing = false;
                 renewed.accept(sent);
+                if (failedRenewals > 0) {
+                    log.atInfo().addKeyValue("replica", config.identity()).addKeyValue("failed", failedRenewals)
+                            .log("membership renewals succeed again");
+                    failedRenewals = 0;
+                }
                 if (leaving && "true".equals(w.lease().getMetadata().getAnnotations() == null ? null
                         : w.lease().getMetadata().getAnnotations().get(LeaseNaming.ANNOTATION_LEAVING))) {
                     leavingWritten.complete(null);
@@ -214,7 +266,12 @@ final class Membership {
             case LeaseWrite.Failed f -> {
                 last = null; // read afresh next time; the Lease may have been deleted or replaced
                 renewing = false;
-                log.atDebug().addKeyValue("error", f.error().toString()).log("membership renewal failed");
+                if (failedRenewals++ == 0) {
+                    // It fences every shard held: the first failure of a streak is worth a line, the end of it another.
+                    log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("error", f.error().toString())
+                            .addKeyValue("millis", Duration.ofNanos(clock.nanoTime() - sent).toMillis())
+                            .log("membership renewal failed; shards stop at the renew deadline unless one succeeds");
+                }
                 if (leaving) {
                     leavingWritten.complete(null); // the leave goes on; the coordinator learns when the Lease is freed
                 }

@@ -249,6 +249,7 @@ final class ShardOwnership {
             LeaseView.Seen s = seen.get();
             if (s.deleted()) {
                 if (slot.phase == Phase.SYNCING || slot.phase == Phase.ACTIVE) {
+                    slots[shard].named = false;
                     fence(shard, "the shard lease was deleted");
                 }
                 continue;
@@ -262,6 +263,7 @@ final class ShardOwnership {
                         continue;
                     }
                     if (!mine) {
+                        slot.named = false;
                         fence(shard, "the shard lease now names holder '" + s.holder() + "', not this replica");
                     } else if (!desired.equals(config.identity())) {
                         giveUp(shard, desired);
@@ -269,7 +271,12 @@ final class ShardOwnership {
                 }
                 case NONE -> {
                     if (mine && !desired.equals(config.identity()) && !slot.freeingLate) {
-                        // Ours in name only (a tenure that ended without a clean release): free it once quiet.
+                        // Ours in name only: a tenure that ended without a clean release waits out its quiet time; otherwise
+                        // (the watch has not shown our own release yet, or a take whose answer was lost did land) a retry
+                        // period lets the watch catch up first: this replica never worked on the shard since.
+                        if (slot.quietAfterNanos == 0) {
+                            slot.quietAfterNanos = now + config.retryPeriod().toNanos();
+                        }
                         if (now >= slot.quietAfterNanos) {
                             freeLate(shard, s);
                         } else {
@@ -320,6 +327,7 @@ final class ShardOwnership {
         slot.phase = Phase.SYNCING;
         slot.lease = written.lease();
         slot.named = true;
+        slot.quietAfterNanos = 0; // this tenure ends in its own way
         // A handover is timed from the moment the shard became free: its release, or its previous holder's expiry.
         slot.freeSinceNanos = -1;
         if (!s.holder().isEmpty() && !holder.equals(s.holder())) {
@@ -534,8 +542,11 @@ final class ShardOwnership {
                     slot.freeingLate = false;
                     if (slot.generation == generation && (outcome == Leases.Released.FREED || outcome == Leases.Released.NOT_HELD)) {
                         slot.named = false;
-                        log.atInfo().addKeyValue("shard", shard).addKeyValue("replica", config.identity())
-                                .log("freed a shard lease that named this replica after its tenure ended uncleanly");
+                        slot.quietAfterNanos = 0;
+                        if (outcome == Leases.Released.FREED) {
+                            log.atInfo().addKeyValue("shard", shard).addKeyValue("replica", config.identity())
+                                    .log("freed a shard lease that still named this replica though it no longer works on it");
+                        }
                     }
                     reactor.poke();
                 }));
@@ -577,12 +588,10 @@ final class ShardOwnership {
         }
         int interrupted = work.interrupt(shard);
         int cancelled = writes.cancelAll(shard);
-        if (view.get(leaseNames[shard]).map(x -> !x.deleted() && holder.equals(x.holder())).orElse(false)) {
+        if (slot.named) {
             // The Lease still names us (the fence was our own deadline): our membership may be renewed again and keep
             // it from the next owner, so it is freed once a lease duration has passed, as protocol 1 let it expire.
             leaveHeld(shard);
-        } else {
-            slot.named = false;
         }
         trail.transition(new LeaseTransition(config.identity(), shard, LeaseTransition.Kind.FENCED, clock.nanoTime()));
         metrics.owned(shard, false);

@@ -55,6 +55,7 @@ public final class Sharding implements Extension {
 
     private final ShardingConfig config;
     private final AuditTrail trail;
+    private final java.util.Optional<PodReference> pod;
     private final String holder;
     private final MonotonicClock clock = MonotonicClock.system();
     private KubernetesClient client;
@@ -65,9 +66,10 @@ public final class Sharding implements Extension {
     private Lane lane;
     private volatile ShardingNode node;
 
-    private Sharding(ShardingConfig config, AuditTrail trail) {
+    private Sharding(ShardingConfig config, AuditTrail trail, java.util.Optional<PodReference> pod) {
         this.config = Objects.requireNonNull(config, "config");
         this.trail = Objects.requireNonNull(trail, "trail");
+        this.pod = Objects.requireNonNull(pod, "pod");
         this.holder = LeaseNaming.holder(config.identity(), HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()));
     }
 
@@ -93,7 +95,31 @@ public final class Sharding implements Extension {
 
     /** As {@link #of(ShardingConfig)}, recording reconciles of {@link #audited} reconcilers and shard transitions in {@code trail}. */
     public static Sharding of(ShardingConfig config, AuditTrail trail) {
-        return new Sharding(config, trail);
+        return new Sharding(config, trail, java.util.Optional.empty());
+    }
+
+    /**
+     * The same sharding, restarting in place: this replica runs in {@code pod} (its identity is the
+     * pod's name), records the Pod's UID and its container on its membership Lease, and after a
+     * container restart takes its previous incarnation's membership, shards and leadership back at
+     * once when the Pod proves that container terminated, instead of waiting one lease duration. It
+     * needs {@link #restartProofPermissions}. Call before {@link Manager#install}.
+     *
+     * <pre>{@code
+     * PodReference pod = new PodReference("flotilla-system", "flotilla-7d9f-abcde", "");
+     * Sharding sharding = Sharding.of(ShardingConfig.defaults(pod.name(), pod.namespace())).withRestartProof(pod);
+     * }</pre>
+     */
+    public Sharding withRestartProof(PodReference pod) {
+        if (client != null) {
+            throw new IllegalStateException("restart proof must be set before sharding is installed");
+        }
+        return new Sharding(config, trail, java.util.Optional.of(pod));
+    }
+
+    /** What {@link #withRestartProof} needs: reading this replica's own Pod. */
+    public static List<ApiPermission> restartProofPermissions(String podNamespace) {
+        return List.of(new ApiPermission("get", "", "pods", podNamespace));
     }
 
     @Override
@@ -168,7 +194,8 @@ public final class Sharding implements Extension {
         })));
         ShardingNode n = new ShardingNode(config, holder,
                 new NodePorts(clock, Clock.systemUTC(), lane, new KubeLeaseStore(client, config.leaseNamespace()), view),
-                new ManagedShardWork(work, scope, config.space()), metrics, trail, work::fail);
+                new ManagedShardWork(work, scope, config.space()), metrics, trail, work::fail,
+                pod.<RestartEvidence>map(p -> new PodRestartEvidence(client, p)).orElseGet(RestartEvidence::none));
         node = n;
         // Waiting out a predecessor takes lease + retry; beyond twice that plus a minute something is wrong.
         Duration joinTimeout = config.leaseDuration().plus(config.retryPeriod()).multipliedBy(2).plus(Duration.ofMinutes(1));

@@ -35,12 +35,18 @@ final class ShardingNode {
     /** @param fatal told, once, when this replica must stop all work (another replica took its identity) */
     ShardingNode(ShardingConfig config, String holder, NodePorts ports, ShardWork work, ShardMetrics metrics,
             AuditTrail trail, Consumer<String> fatal) {
+        this(config, holder, ports, work, metrics, trail, fatal, RestartEvidence.none());
+    }
+
+    /** @param evidence what this replica can prove about its previous incarnation (restart in place) */
+    ShardingNode(ShardingConfig config, String holder, NodePorts ports, ShardWork work, ShardMetrics metrics,
+            AuditTrail trail, Consumer<String> fatal, RestartEvidence evidence) {
         this.config = config;
         this.space = config.space();
         this.ports = ports;
         this.fatal = fatal;
         this.ownership = new ShardOwnership(config, holder, ports, work, metrics, trail);
-        this.membership = new Membership(config, holder, ports, ownership::memberRenewed);
+        this.membership = new Membership(config, holder, ports, ownership::memberRenewed, evidence);
         this.coordinator = new Coordinator(config, holder, ports, work, metrics);
     }
 

@@ -48,6 +48,8 @@ public final class ShardingSettings {
 
     static final String ENV_POD_NAME = "POD_NAME";
     static final String ENV_POD_NAMESPACE = "POD_NAMESPACE";
+    /** The replica's container name, for restart proof in a Pod with several containers (set it in the manifest). */
+    static final String ENV_CONTAINER_NAME = "FLOTILLA_CONTAINER_NAME";
     static final String DEFAULT_LEASE_NAMESPACE = "default";
 
     /** What the command line said; null where a flag was not given. */
@@ -132,6 +134,25 @@ public final class ShardingSettings {
         ShardingConfig sized = config;
         return Optional.of(check(List.of(lease, renew, retry), origin,
                 () -> sized.withTimings(lease.value(), renew.value(), retry.value())));
+    }
+
+    /**
+     * The Pod this replica runs in, for restart proof ({@link Sharding#withRestartProof}): present when
+     * the downward API gives {@code $POD_NAME} and {@code $POD_NAMESPACE} and the replica's identity is
+     * that pod name (a restarted container keeps it). The container is {@code $FLOTILLA_CONTAINER_NAME},
+     * or the Pod's only one.
+     */
+    public Optional<PodReference> pod(ShardingConfig config) {
+        String name = env.getOrDefault(ENV_POD_NAME, "");
+        String namespace = env.getOrDefault(ENV_POD_NAMESPACE, "");
+        if (name.isEmpty() || namespace.isEmpty() || !name.equals(config.identity())) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(new PodReference(namespace, name, env.getOrDefault(ENV_CONTAINER_NAME, "")));
+        } catch (IllegalArgumentException e) {
+            throw new Problem(null, "$" + ENV_CONTAINER_NAME + ": " + e.getMessage());
+        }
     }
 
     private Sourced<String> identity(Flags flags) {

@@ -104,4 +104,54 @@ class LeaseViewTest {
         view.record(lease("x_1", "2030-01-01T00:00:00Z", ""), false);
         assertThat(view.get(NAMING.shardLease(3)).orElseThrow().member()).isEmpty();
     }
+
+    private Lease member(String identity, String holder, String renewTime) {
+        Lease l = Leases.newLease(NAMING.memberLease(identity), Map.of(), Map.of());
+        l.getMetadata().setResourceVersion(Integer.toString(version++));
+        l.getSpec().setHolderIdentity(holder);
+        l.getSpec().setLeaseDurationSeconds(6);
+        l.getSpec().setRenewTime(java.time.ZonedDateTime.parse(renewTime));
+        return l;
+    }
+
+    private LeaseView.Seen shard() {
+        return view.get(NAMING.shardLease(3)).orElseThrow();
+    }
+
+    @Test
+    void aShardsHolderIsLiveForALeaseDurationAfterItsMembershipWasLastSeenRenewedNotAfterTheShardLeaseChanged() {
+        view.record(lease("a_1", "2001-01-01T00:00:00Z", ""), false); // taken long ago, never renewed since
+        advance(20 * SECOND);
+        view.record(member("a", "a_1", "2030-01-01T00:00:01Z"), false);
+        long renewed = clock.nanoTime();
+        assertThat(view.holderLiveUntil(shard())).isEqualTo(renewed + 6 * SECOND);
+        advance(3 * SECOND);
+        view.record(member("a", "a_1", "2030-01-01T00:00:04Z"), false);
+        assertThat(view.holderLiveUntil(shard())).as("each membership renewal").isEqualTo(renewed + 9 * SECOND);
+    }
+
+    @Test
+    void whenTheMembershipNamesAnotherIncarnationTheOldOneIsLiveUntilItsLastSeenRenewalPlusTheDuration() {
+        view.record(lease("a_1", "2030-01-01T00:00:00Z", ""), false);
+        view.record(member("a", "a_1", "2030-01-01T00:00:00Z"), false);
+        long lastSeen = clock.nanoTime();
+        advance(2 * SECOND);
+        view.record(member("a", "a_2", "2030-01-01T00:00:02Z"), false); // a hand edit, or a takeover
+        assertThat(view.holderLiveUntil(shard())).as("a hand edit must not free it early").isEqualTo(lastSeen + 6 * SECOND);
+        view.markGone("a_1");
+        assertThat(view.holderLiveUntil(shard())).as("with proof it is gone").isZero();
+    }
+
+    @Test
+    void aHolderWhoseMembershipWasNeverSeenIsLiveForALeaseDurationFromWhenTheShardWasSeenNamingIt() {
+        view.watching();
+        long watching = clock.nanoTime();
+        advance(2 * SECOND);
+        view.record(lease("z_9", "2030-01-01T00:00:00Z", ""), false);
+        assertThat(view.holderLiveUntil(shard())).isEqualTo(watching + 2 * SECOND + 6 * SECOND);
+        view.record(member("z", "z_9", "2030-01-01T00:00:00Z"), true); // its membership deleted
+        assertThat(view.holderLiveUntil(shard())).as("counted from the deletion").isEqualTo(clock.nanoTime() + 6 * SECOND);
+        view.record(lease("", "", ""), false);
+        assertThat(view.holderLiveUntil(shard())).as("free").isZero();
+    }
 }

@@ -66,32 +66,37 @@ final class ReplicaGroup implements AutoCloseable {
 
     /** How one replica is started; the defaults are {@code flotilla run}'s way with this suite's timings. */
     record Options(double qps, boolean writes, boolean fence, List<String> prefix, Map<String, String> env,
-            Path kubeconfig, boolean impersonate) {
+            Path kubeconfig, boolean impersonate, String pod) {
 
         static Options of(Path kubeconfig) {
-            return new Options(QPS, true, true, List.of(), Map.of(), kubeconfig, true);
+            return new Options(QPS, true, true, List.of(), Map.of(), kubeconfig, true, "");
         }
 
         Options qps(double q) {
-            return new Options(q, writes, fence, prefix, env, kubeconfig, impersonate);
+            return new Options(q, writes, fence, prefix, env, kubeconfig, impersonate, pod);
         }
 
         Options writes(boolean w) {
-            return new Options(qps, w, fence, prefix, env, kubeconfig, impersonate);
+            return new Options(qps, w, fence, prefix, env, kubeconfig, impersonate, pod);
         }
 
         Options fence(boolean f) {
-            return new Options(qps, writes, f, prefix, env, kubeconfig, impersonate);
+            return new Options(qps, writes, f, prefix, env, kubeconfig, impersonate, pod);
         }
 
         /** {@code prefix} before the java command (faketime, say) and extra environment variables. */
         Options wrapped(List<String> p, Map<String, String> e) {
-            return new Options(qps, writes, fence, p, e, kubeconfig, impersonate);
+            return new Options(qps, writes, fence, p, e, kubeconfig, impersonate, pod);
         }
 
         /** Through a fault proxy's port, which impersonates the identity itself. */
         Options via(Path proxyKubeconfig) {
-            return new Options(qps, writes, fence, prefix, env, proxyKubeconfig, false);
+            return new Options(qps, writes, fence, prefix, env, proxyKubeconfig, false, pod);
+        }
+
+        /** Running in Pod {@code namespace/name} (restart proof), as the downward API would tell it. */
+        Options inPod(String namespaceAndName) {
+            return new Options(qps, writes, fence, prefix, env, kubeconfig, impersonate, namespaceAndName);
         }
     }
 
@@ -100,15 +105,21 @@ final class ReplicaGroup implements AutoCloseable {
         final String identity;
         final Process process;
         final Path audit;
+        final Path log;
         final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
         final PrintWriter stdin;
         /** Counts down when the process's output has all been copied to its log (it exited and closed stdout). */
         final CountDownLatch logged = new CountDownLatch(1);
 
         Child(String identity, String leaseNamespace, String group, String label, Options o) throws IOException {
+            this(identity, identity, leaseNamespace, group, label, o);
+        }
+
+        /** @param files the name of its audit and log files: a restart with the same identity needs new ones */
+        Child(String identity, String files, String leaseNamespace, String group, String label, Options o) throws IOException {
             this.identity = identity;
-            this.audit = dir.resolve(identity + ".audit");
-            Path log = dir.resolve(identity + ".log");
+            this.audit = dir.resolve(files + ".audit");
+            this.log = dir.resolve(files + ".log");
             String java = ProcessHandle.current().info().command().orElse("java");
             List<String> command = new ArrayList<>(o.prefix());
             command.addAll(List.of(java, "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
@@ -127,6 +138,10 @@ final class ReplicaGroup implements AutoCloseable {
             args.put("writes", String.valueOf(o.writes()));
             args.put("fence", String.valueOf(o.fence()));
             args.put("impersonate", String.valueOf(o.impersonate()));
+            if (!o.pod().isEmpty()) {
+                args.put("pod", o.pod());
+                args.put("baseline", "false"); // restarts are timed from the process's start
+            }
             args.forEach((k, v) -> command.add(k + "=" + v));
             ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
             builder.environment().putAll(o.env());

@@ -28,7 +28,8 @@ import java.util.Map;
  * group, label (of the objects to reconcile), audit (file), leaseSeconds, renewSeconds, retryMillis,
  * qps, writes (whether the reconciler writes), fence (default true; false only to show what the
  * audit-log check catches without it), impersonate (default true; false when a fault proxy in
- * front of it impersonates the identity).
+ * front of it impersonates the identity), pod ({@code namespace/name} of the Pod it runs in, for
+ * restart proof; none by default).
  *
  * <p>It runs as {@code flotilla run} does: every request through the guard (rate limit at
  * {@code qps}, breaker, retry) with sharding's write fence, as its own user (the admin
@@ -36,7 +37,8 @@ import java.util.Map;
  * reconciler writes: each reconcile of {@code <name>} applies {@code <name>-seen} in the same
  * namespace, naming the replica and the source's resourceVersion.
  * Prints {@code BASELINE <bytes>} before the manager starts and {@code READY} once joined; on
- * {@code heap} from stdin prints {@code HEAP <bytes> <cached objects> <active shards>}.
+ * {@code heap} from stdin prints {@code HEAP <bytes> <cached objects> <active shards>}; {@code UPTIME <ms>} after
+ * {@code READY} is how long the JVM took to get there.
  */
 public final class ReplicaProcess {
 
@@ -76,10 +78,15 @@ public final class ReplicaProcess {
                 new SimpleMeterRegistry());
         KubernetesClient client = GuardedClients.newClient(config, guard);
         client.leases().inNamespace(leaseNamespace).list(); // load the client's classes before the baseline
-        System.out.println("BASELINE " + retainedHeap());
+        // The baseline costs three full collections: only the memory suite asks for it.
+        System.out.println("BASELINE " + (Boolean.parseBoolean(opt.getOrDefault("baseline", "true")) ? retainedHeap() : -1));
         FileAuditTrail trail = new FileAuditTrail(Path.of(required(opt, "audit")));
         Manager manager = new Manager(client, ManagerOptions.defaults().withHealthPort(-1), KeyGate.admitAll());
         Sharding replica = Sharding.of(sharding, trail);
+        if (opt.containsKey("pod")) {
+            String[] pod = opt.get("pod").split("/", 2);
+            replica = replica.withRestartProof(new PodReference(pod[0], pod[1], ""));
+        }
         manager.install(replica);
         if (fence) {
             guard.fenceWrites(replica.writeFence());
@@ -99,6 +106,7 @@ public final class ReplicaProcess {
         manager.installShutdownHook();
         manager.start();
         System.out.println("READY " + ProcessHandle.current().pid());
+        System.out.println("UPTIME " + ManagementFactory.getRuntimeMXBean().getUptime()); // JVM start to joined, ms
         // This process's wall clock, for a test that skews it (faketime).
         System.out.println("CLOCK " + java.time.Instant.now().getEpochSecond());
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in));

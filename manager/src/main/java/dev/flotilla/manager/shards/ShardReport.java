@@ -23,7 +23,9 @@ import java.util.TreeMap;
  * A sharding group's live assignment as its Leases show it: one row per shard, the members and the
  * coordinator. Built from the Leases and the reader's clock only, so it can be tested without a
  * cluster. Ages are this machine's now minus the {@code renewTime} the holder wrote; a Lease is
- * {@code expired} when that is more than its {@code leaseDurationSeconds} ago.
+ * {@code expired} when that is more than its {@code leaseDurationSeconds} ago. A shard Lease is
+ * never renewed (sharding protocol 2): its holder's state and age are those of the holder's
+ * membership Lease.
  *
  * <pre>{@code
  * List<Lease> leases = client.leases().inNamespace("flotilla-system").list().getItems();
@@ -120,7 +122,7 @@ public record ShardReport(String group, String namespace, int shards, List<Shard
             for (int i = 0; i < shards; i++) {
                 Lease lease = byShard.get(i);
                 rows.add(new ShardRow(i, space.start(i), space.end(i).subtract(BigInteger.ONE),
-                        lease == null ? "" : annotation(lease, LeaseNaming.ANNOTATION_DESIRED_OWNER), holder(lease, now),
+                        lease == null ? "" : annotation(lease, LeaseNaming.ANNOTATION_DESIRED_OWNER), shardHolder(lease, byMember, now),
                         lease == null || lease.getSpec() == null || lease.getSpec().getLeaseTransitions() == null ? -1
                                 : lease.getSpec().getLeaseTransitions()));
             }
@@ -131,6 +133,29 @@ public record ShardReport(String group, String namespace, int shards, List<Shard
             members.add(new Holder(identity, h.state(), h.age()));
         });
         return new ShardReport(group, namespace, shards, List.copyOf(rows), List.copyOf(members), holder(coordinator, now));
+    }
+
+    /**
+     * A shard Lease of protocol 2 is never renewed: its holder works on it while the holder's
+     * membership Lease names that same incarnation and is renewed, so state and age are the
+     * membership's. A protocol-1 shard Lease (no protocol annotation) is judged by its own renewal.
+     */
+    private static Holder shardHolder(Lease shard, Map<String, Lease> byMember, Instant now) {
+        if (shard == null || !LeaseNaming.PROTOCOL.equals(annotation(shard, LeaseNaming.ANNOTATION_PROTOCOL))) {
+            return holder(shard, now);
+        }
+        String holder = shard.getSpec() == null || shard.getSpec().getHolderIdentity() == null ? ""
+                : shard.getSpec().getHolderIdentity();
+        if (holder.isEmpty()) {
+            return new Holder("", State.FREE, null);
+        }
+        String identity = LeaseNaming.identityOf(holder);
+        Lease member = byMember.get(identity);
+        if (member == null || member.getSpec() == null || !holder.equals(member.getSpec().getHolderIdentity())) {
+            return new Holder(identity, State.EXPIRED, null); // its incarnation no longer holds the membership
+        }
+        Holder m = holder(member, now);
+        return new Holder(identity, m.state(), m.age());
     }
 
     private static Holder holder(Lease lease, Instant now) {

@@ -128,4 +128,21 @@ class ShardReportTest {
         assertThat(r.errLines()).singleElement().satisfies(l -> assertThat(l)
                 .startsWith("flotilla: cannot reach the API server at https://127.0.0.1:" + port));
     }
+
+    @Test
+    void aProtocolTwoShardIsJudgedByItsHoldersMembershipNotByItsOwnNeverRenewedLease() {
+        Map<String, String> v2 = Map.of(LeaseNaming.ANNOTATION_SHARDS, "3", LeaseNaming.ANNOTATION_DESIRED_OWNER, "a",
+                LeaseNaming.ANNOTATION_PROTOCOL, LeaseNaming.PROTOCOL);
+        List<Lease> leases = List.of(
+                lease(NAMING.shardLease(0), LeaseNaming.ROLE_SHARD, "a_1f2e", Duration.ofMinutes(30), v2, 1), // taken 30 min ago
+                lease(NAMING.shardLease(1), LeaseNaming.ROLE_SHARD, "b_old", Duration.ofMinutes(30), v2, 1),  // a dead incarnation
+                lease(NAMING.shardLease(2), LeaseNaming.ROLE_SHARD, "c_99aa", Duration.ofSeconds(1), v2, 1),  // no membership
+                lease(NAMING.memberLease("a"), LeaseNaming.ROLE_MEMBER, "a_1f2e", Duration.ofMillis(300), Map.of(), 0),
+                lease(NAMING.memberLease("b"), LeaseNaming.ROLE_MEMBER, "b_77", Duration.ofMillis(500), Map.of(), 0));
+        ShardReport r = ShardReport.of("g", "ops", leases, NOW);
+        assertThat(r.rows()).extracting(row -> row.holder().state()).containsExactly(ShardReport.State.HELD,
+                ShardReport.State.EXPIRED, ShardReport.State.EXPIRED);
+        assertThat(r.rows().get(0).holder().ageText()).as("the membership's renewal").isEqualTo("0.3s");
+        assertThat(r.heldCounts()).containsExactly(Map.entry("a", 1));
+    }
 }
