@@ -23,6 +23,19 @@ final class Replica implements AutoCloseable {
     final Sharding sharding;
 
     Replica(String name, Config config, ShardingConfig sharding, AuditTrail trail, String run, Duration reconcileTime) {
+        this(name, config, sharding, trail, run, reconcileTime, true);
+    }
+
+    /**
+     * A replica with sharding alone, no controller: it watches and writes nothing but its group's Leases,
+     * for measuring what sharding itself costs the API server.
+     */
+    static Replica leasesOnly(String name, Config config, ShardingConfig sharding, AuditTrail trail) {
+        return new Replica(name, config, sharding, trail, "", Duration.ZERO, false);
+    }
+
+    private Replica(String name, Config config, ShardingConfig sharding, AuditTrail trail, String run, Duration reconcileTime,
+            boolean controllers) {
         this.name = name;
         config.setRequestTimeout(3_000);
         config.setConnectionTimeout(2_000);
@@ -31,6 +44,9 @@ final class Replica implements AutoCloseable {
                 .withShutdownTimeout(Duration.ofSeconds(5)), KeyGate.admitAll());
         this.sharding = Sharding.of(sharding, trail);
         manager.install(this.sharding);
+        if (!controllers) {
+            return;
+        }
         manager.controller(ConfigMap.class).named("work").withLabelSelector(LABEL + "=" + run).workers(4)
                 .complete(this.sharding.audited(request -> {
                     request.cache().get(request.key());
