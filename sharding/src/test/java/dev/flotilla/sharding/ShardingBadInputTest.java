@@ -240,4 +240,58 @@ class ShardingBadInputTest {
         assertThat(logLines("shard fenced")).anyMatch(l -> l.contains("deleted"));
         ShardedReplicasTest.awaitSettled(List.of(a, b), 32);
     }
+
+    /** A shard Lease as a replica of sharding protocol 1 wrote it: no protocol annotation, renewed by its holder. */
+    private static Lease protocolOneShard(TestNamespace ns, String group, int shard, String holder) {
+        return new LeaseBuilder().withNewMetadata().withName(new LeaseNaming(group).shardLease(shard)).withNamespace(ns.name())
+                .addToLabels(LeaseNaming.LABEL_GROUP, group).addToLabels(LeaseNaming.LABEL_ROLE, LeaseNaming.ROLE_SHARD)
+                .addToAnnotations(LeaseNaming.ANNOTATION_SHARDS, "32").addToAnnotations(LeaseNaming.ANNOTATION_DESIRED_OWNER,
+                        LeaseNaming.identityOf(holder)).endMetadata()
+                .withNewSpec().withHolderIdentity(holder).withLeaseDurationSeconds(6)
+                .withRenewTime(java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC).truncatedTo(java.time.temporal.ChronoUnit.MICROS))
+                .endSpec().build();
+    }
+
+    @Test
+    void aReplicaRefusesToJoinAGroupStillRunByProtocolOneAndAdoptsItsLeasesOnceNobodyRenewsThem(TestCluster cluster,
+            TestNamespace ns) throws Exception {
+        var leases = cluster.client().leases().inNamespace(ns.name());
+        leases.resource(protocolOneShard(ns, "old", 0, "old-0_1a2b")).create();
+        java.util.concurrent.atomic.AtomicBoolean renewing = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread oldReplica = Thread.ofVirtual().start(() -> { // what a protocol-1 replica does: renew its shard Lease
+            while (renewing.get()) {
+                try {
+                    Thread.sleep(1000);
+                    editByHand(leases, new LeaseNaming("old").shardLease(0), l -> {
+                        l.getSpec().setRenewTime(java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC)
+                                .truncatedTo(java.time.temporal.ChronoUnit.MICROS));
+                        return l;
+                    });
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        Replica newer = replica("replica-0", ShardedReplicasTest.config("replica-0", ns, "old"));
+        long begin = System.nanoTime();
+        assertThatThrownBy(newer::start).isInstanceOf(ExtensionStartException.class)
+                .hasCauseInstanceOf(ShardingSetupException.class)
+                .hasMessageContaining("is run by replicas of sharding protocol 1 (Lease old-shard-0 renewed by old-0_1a2b)")
+                .hasMessageContaining("stop every old replica first");
+        System.out.printf("protocol 1 group: refused after %d ms%n", Duration.ofNanos(System.nanoTime() - begin).toMillis());
+        assertThat(leases.withName(new LeaseNaming("old").memberLease("replica-0")).get())
+                .as("it took no membership in the old group").isNull();
+        renewing.set(false);
+        oldReplica.join();
+
+        Replica adopting = replica("replica-1", ShardedReplicasTest.config("replica-1", ns, "old"));
+        begin = System.nanoTime();
+        adopting.start(); // watches the stale Lease for a lease duration plus a retry period, then joins
+        long joinedMs = Duration.ofNanos(System.nanoTime() - begin).toMillis();
+        assertThat(joinedMs).as("it watched the old Lease for lease + retry first").isGreaterThanOrEqualTo(6000);
+        await().atMost(Duration.ofSeconds(20)).until(() -> adopting.sharding.activeShards().size() == 32);
+        assertThat(leases.withName(new LeaseNaming("old").shardLease(0)).get().getMetadata().getAnnotations())
+                .as("the old shard Lease adopted").containsEntry(LeaseNaming.ANNOTATION_PROTOCOL, LeaseNaming.PROTOCOL);
+        System.out.printf("stale protocol 1 group: joined after %d ms and holds all 32 shards%n", joinedMs);
+    }
 }

@@ -10,6 +10,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.flotilla.sharding.ReplicaGroup.Child;
 import dev.flotilla.sharding.ReplicaGroup.Options;
+import dev.flotilla.sharding.auditlog.AuditLog;
+import dev.flotilla.sharding.auditlog.AuditedRequest;
 import dev.flotilla.sharding.audit.FileAuditTrail;
 import dev.flotilla.sharding.audit.LeaseTransition;
 import dev.flotilla.sharding.audit.OverlapChecker;
@@ -232,6 +234,77 @@ class SingleWriterProcessesTest {
         }
         assertThat(violations).as("single-writer violations in the audit log").isZero();
         assertThat(takeovers).as("every takeover within 1.3 lease durations").allMatch(ms -> ms <= FAILOVER_BOUND_MS);
+    }
+
+    /**
+     * Who held each of {@code group}'s shard Leases, in order, from the API server's audit log: the holder each
+     * accepted write left ("" when freed), consecutive repeats dropped.
+     */
+    private static Map<String, List<String>> shardHolders(TestCluster cluster, String namespace, String group) {
+        Map<String, List<String>> out = new java.util.TreeMap<>();
+        AuditLog.read(cluster.auditLog().orElseThrow()).stream()
+                .filter(r -> r.isLease() && r.isAcceptedWrite() && r.namespace().equals(namespace)
+                        && r.name().startsWith(group + "-shard-") && r.leaseHolder().isPresent())
+                .sorted(java.util.Comparator.comparing(AuditedRequest::completed))
+                .forEach(r -> {
+                    List<String> holders = out.computeIfAbsent(r.name(), n -> new ArrayList<>(List.of("")));
+                    String holder = LeaseNaming.identityOf(r.leaseHolder().get());
+                    if (!holders.getLast().equals(holder)) {
+                        holders.add(holder);
+                    }
+                });
+        return out;
+    }
+
+    /**
+     * Three replicas started at the same moment settle their first assignment without a shard changing owner
+     * more than once (judged from the API server's audit log: each shard Lease goes from free to one holder
+     * and stays there); the time from their start until the assignment settles is reported beside one
+     * replica's alone.
+     */
+    @Test
+    void threeReplicasStartedTogetherGiveEachShardOneOwnerOnlyAndTheSettleTimeIsReportedBesideOneReplicas(
+            TestCluster cluster, TestNamespace ns) throws Exception {
+        String label = "cold";
+        populate(cluster.client(), ns, label, 30, 4, 10);
+        Path kubeconfig = replicas.kubeconfig(cluster);
+        List<Long> solo = new ArrayList<>();
+        List<Long> three = new ArrayList<>();
+        long moved = 0;
+        for (int trial = 0; trial < trials(); trial++) {
+            long soloStart = System.nanoTime();
+            Child alone = replicas.new Child("c" + trial + "-solo", ns.name(), "c" + trial + "s", label, Options.of(kubeconfig));
+            awaitTrue("one replica holding all 32 shards", Duration.ofSeconds(60), () -> settled(List.of(alone), SHARDS));
+            solo.add(Duration.ofNanos(System.nanoTime() - soloStart).toMillis());
+            replicas.close();
+
+            String group = "c" + trial + "t";
+            long start = System.nanoTime();
+            List<Child> live = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                live.add(replicas.new Child(group + "-replica-" + i, ns.name(), group, label, Options.of(kubeconfig)));
+            }
+            awaitTrue("3 replicas started together to share 32 shards", Duration.ofSeconds(60), () -> settled(live, SHARDS));
+            long settledMs = Duration.ofNanos(System.nanoTime() - start).toMillis();
+            three.add(settledMs);
+            Thread.sleep(3000); // a late move would show in the audit log by now
+            Map<String, List<String>> holders = shardHolders(cluster, ns.name(), group);
+            assertThat(holders).as("every shard Lease written").hasSize(SHARDS);
+            long movedNow = holders.values().stream().filter(h -> h.size() != 2).count();
+            int t = trial;
+            holders.forEach((lease, h) -> {
+                if (h.size() != 2) {
+                    System.out.printf("cold start trial %d: %s held by %s%n", t, lease, h);
+                }
+            });
+            moved += movedNow;
+            report("cold-start", "trial=%d oneReplicaMs=%d threeTogetherMs=%d shardsThatChangedOwner=%d"
+                    .formatted(trial, solo.getLast(), settledMs, movedNow));
+            replicas.close();
+        }
+        report("cold-start", "summary trials=%d oneReplicaMs(%s) threeTogetherMs(%s) shardsThatChangedOwner=%d"
+                .formatted(trials(), median(solo), median(three), moved));
+        assertThat(moved).as("shards whose owner changed after the first assignment (audit log)").isZero();
     }
 
     /** A Pod for {@code name} with one running container, as a kubelet would report it (no kubelet here: the test writes it). */

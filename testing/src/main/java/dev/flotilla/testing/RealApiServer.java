@@ -93,6 +93,24 @@ public final class RealApiServer extends KubeconfigCluster {
      * objects ({@link #AUDIT_POLICY}), so that who wrote what, and who held which Lease when, can be
      * judged from the server's own record.
      */
+    /**
+     * kube-api-test 7.6.1 puts its readiness deadline on {@link java.time.LocalTime}: a start whose timeout
+     * reaches past midnight sees the deadline already passed and gives up at its first failed probe
+     * ("Kube API Server did not start properly"). Such a start waits for the new day instead.
+     */
+    private static void awaitPastMidnightIfTheStartWouldCrossIt() {
+        java.time.LocalTime now = java.time.LocalTime.now();
+        if (now.plus(STARTUP_TIMEOUT).isBefore(now)) {
+            long millis = Duration.between(now, java.time.LocalTime.MAX).toMillis() + 1_000;
+            log.atInfo().addKeyValue("waitMillis", millis).log("waiting for midnight: kube-api-test's start deadline would wrap");
+            try {
+                Thread.sleep(millis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
     public static RealApiServer start(boolean shardedWatch, boolean auditLog) {
         ApiServerBinaries.require();
         Path instance;
@@ -132,6 +150,7 @@ public final class RealApiServer extends KubeconfigCluster {
                 .withApiServerFlag("--etcd-compaction-interval", ETCD_COMPACTION_INTERVAL)
                 .build());
         long t0 = System.nanoTime();
+        awaitPastMidnightIfTheStartWouldCrossIt();
         try {
             server.start();
         } catch (RuntimeException e) {
