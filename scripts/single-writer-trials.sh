@@ -1,26 +1,50 @@
 #!/usr/bin/env bash
 # The single-writer trial series of SingleWriterProcessesTest: SIGKILL, SIGTERM under a write stream,
 # SIGSTOP of an owner with writes queued for permits (fence on, and fence off to show the check
-# fails), and a replica black-holed by the fault proxy; each judged from the REAL API server's audit
-# log. ./test.sh runs one trial of each; this runs N (default 10) and writes
+# fails), a replica black-holed by the fault proxy, a replica restarted in place with its Pod's
+# proof, and three replicas started together; each judged from the REAL API server's audit log.
+# ./test.sh runs one trial of each; this runs N (default 10) and writes
 # sharding/results/single-writer-trials.md with every trial's figures and the machine's load.
-# About 4 minutes per trial of all five scenarios on 2 cores.
+# About 5 minutes per trial of all seven scenarios on 2 cores.
+#
+#   scripts/single-writer-trials.sh [N] [SCENARIO...]   e.g. scripts/single-writer-trials.sh 10 restart cold-start
+#
+# With scenarios named, only those run, into sharding/results/single-writer-trials-<names>.md.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 trials=${1:-10}
-case "$trials" in ''|*[!0-9]*|0) echo "usage: $0 [trials >= 1]" >&2; exit 2;; esac
+case "$trials" in ''|*[!0-9]*|0) echo "usage: $0 [trials >= 1] [scenario...]" >&2; exit 2;; esac
+shift $(( $# > 0 ? 1 : 0 ))
+# scenario -> test method of SingleWriterProcessesTest (the one place that maps them)
+declare -A method=(
+  [sigkill]='afterSigkill*' [sigterm]='onSigterm*' [sigstop]='anOwnerFrozen*' [sigstop-fence-off]='anOwnerFrozen*'
+  [black-hole]='aReplicaBlackHoled*' [restart]='aReplicaRestartedInPlace*' [cold-start]='threeReplicasStartedTogether*')
+all=(sigkill sigterm sigstop sigstop-fence-off black-hole restart cold-start)
+scenarios=("$@")
+filter=SingleWriterProcessesTest
+out=sharding/results/single-writer-trials.md
+if [ ${#scenarios[@]} -gt 0 ]; then
+  methods=()
+  for sc in "${scenarios[@]}"; do
+    [ -n "${method[$sc]:-}" ] || { echo "unknown scenario '$sc' (known: ${all[*]})" >&2; exit 2; }
+    methods+=("${method[$sc]}")
+  done
+  filter="SingleWriterProcessesTest#$(printf '%s\n' "${methods[@]}" | sort -u | paste -sd+)"
+  out=sharding/results/single-writer-trials-$(IFS=-; echo "${scenarios[*]}").md
+else
+  scenarios=("${all[@]}")
+fi
 . scripts/java-env.sh
 bash testing/apiserver/build.sh >/dev/null
 ./mvnw -q -B -ntp install -DskipTests -pl sharding -am
-out=sharding/results/single-writer-trials.md
 mkdir -p "$(dirname "$out")"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 busy_before=$(ps -eo pcpu=,comm= --sort=-pcpu | head -3 | tr -s ' ' | paste -sd';')
 start=$(date +%s)
 log=$(mktemp)
 status=0
-./mvnw -B -ntp -pl sharding test -Dtest=SingleWriterProcessesTest -Dsurefire.failIfNoSpecifiedTests=false \
+./mvnw -B -ntp -pl sharding test -Dtest="$filter" -Dsurefire.failIfNoSpecifiedTests=false \
     -Dflotilla.trials="$trials" >"$log" 2>&1 || status=$?
 seconds=$(( $(date +%s) - start ))
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -36,9 +60,10 @@ report=sharding/target/surefire-reports/dev.flotilla.sharding.SingleWriterProces
   echo "Lease 6 s, renew deadline 4 s, retry 1 s, 32 shards, 3 replica JVMs per trial, each its own user."
   echo "Violations: writes of one replica the API server accepted while another held the namespace's shard,"
   echo "from the server's audit log (SingleWriterCheck). Bounds: SIGKILL takeover <= 7,800 ms (1.3 leases),"
-  echo "graceful handover <= 2,000 ms; the fence-off run must show violations in every trial."
+  echo "graceful handover <= 2,000 ms; the fence-off run must show violations in every trial; a restart in place"
+  echo "takes its shards back before anyone else may; three replicas started together move no shard."
   echo
-  for scenario in sigkill sigterm sigstop sigstop-fence-off black-hole; do
+  for scenario in "${scenarios[@]}"; do
     echo "## $scenario"
     echo
     echo '```'
