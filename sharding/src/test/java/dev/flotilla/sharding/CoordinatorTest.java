@@ -19,8 +19,8 @@ class CoordinatorTest {
 
     private static final long MILLI = 1_000_000L;
     private static final String COORDINATOR = NAMING.coordinatorLease();
-    /** A cold start publishes once the members have been quiet for two retry periods: the last joined at +0. */
-    private static final Duration SETTLED = SimHarness.RETRY.multipliedBy(2).plusMillis(200);
+    /** A cold start publishes once no member has joined for one lease duration: the last joined at +0. */
+    private static final Duration SETTLED = SimHarness.LEASE.plusMillis(200);
 
     private final SimHarness h = new SimHarness();
     private SimPeer peer;
@@ -135,8 +135,8 @@ class CoordinatorTest {
         startReplica(Duration.ZERO);
         h.run(SETTLED);
         Map<Integer, String> before = published();
-        h.memberDies("r2"); // its last renewal happened at +2 s
-        long lastSeen = t0 + SimHarness.RETRY.multipliedBy(2).toNanos() + SimHarness.WATCH.toNanos();
+        h.memberDies("r2"); // its last renewal happened at +6 s
+        long lastSeen = t0 + SimHarness.LEASE.toNanos() + SimHarness.WATCH.toNanos();
         h.run(Duration.ofMillis(1_000));
         assertThat(published()).isEqualTo(before);
         h.world.runUntil(lastSeen + SimHarness.LEASE.toNanos() + 30 * MILLI);
@@ -210,7 +210,7 @@ class CoordinatorTest {
     }
 
     @Test
-    void membersStartingTogetherGetTheFirstPlanOnlyOnceNoneHasJoinedForTwoRetryPeriods() {
+    void membersStartingTogetherGetTheFirstPlanOnlyOnceNoneHasJoinedForALeaseDuration() {
         h.liveMember("r0", "r0_a");
         long t0 = h.now();
         startReplica(Duration.ZERO);
@@ -218,23 +218,23 @@ class CoordinatorTest {
         h.liveMember("r1", "r1_b");
         h.run(Duration.ofMillis(700));
         h.liveMember("r2", "r2_c"); // seen at +1.405 s
-        h.world.runUntil(t0 + Duration.ofMillis(1_405).toNanos() + SimHarness.RETRY.multipliedBy(2).toNanos() - MILLI);
+        h.world.runUntil(t0 + Duration.ofMillis(1_405).toNanos() + SimHarness.LEASE.toNanos() - MILLI);
         assertThat(published().values()).as("nothing published while members keep joining").containsOnly("");
         h.run(Duration.ofMillis(100));
         assertThat(published()).as("one plan, for all three").isEqualTo(ShardAssigner.plan(4, Map.of(), Set.of("r0", "r1", "r2")));
     }
 
     @Test
-    void aColdStartWaitsForQuietMembersAtMostOneLeaseDurationAfterTakingTheLead() {
+    void aColdStartWaitsForQuietMembersAtMostTwoLeaseDurationsAfterTakingTheLead() {
         h.liveMember("r0", "r0_a");
         long t0 = h.now();
         startReplica(Duration.ZERO);
-        for (int i = 1; i <= 8; i++) { // a member joins every second, for eight seconds
+        for (int i = 1; i <= 14; i++) { // a member joins every second, for fourteen seconds
             h.run(Duration.ofSeconds(1));
             h.liveMember("r" + i, "r" + i + "_x");
         }
-        assertThat(published().values()).as("published within one lease duration of the lead, members still joining")
+        assertThat(published().values()).as("published within two lease durations of the lead, members still joining")
                 .doesNotContain("");
-        assertThat(h.now() - t0).isGreaterThan(SimHarness.LEASE.toNanos());
+        assertThat(h.now() - t0).isGreaterThan(SimHarness.LEASE.multipliedBy(2).toNanos());
     }
 }

@@ -2,6 +2,7 @@ package dev.flotilla.sharding;
 
 import dev.flotilla.sharding.audit.FileAuditTrail;
 import dev.flotilla.sharding.audit.LeaseTransition;
+import dev.flotilla.sharding.audit.ReconcileRecord;
 import dev.flotilla.sharding.auditlog.AuditLog;
 import dev.flotilla.sharding.auditlog.AuditedRequest;
 import dev.flotilla.sharding.auditlog.SingleWriterCheck;
@@ -19,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -265,6 +267,36 @@ final class ReplicaGroup implements AutoCloseable {
     }
 
     /** Every shard active on exactly one of {@code live}, and each with at least its share. */
+    /** The namespaces of {@code shards} among {@code namespaces} (equal-width shards of {@link #SHARDS}). */
+    static Set<String> namespacesOf(Set<Integer> shards, List<String> namespaces) {
+        ShardSpace space = new ShardSpace(SHARDS);
+        Set<String> out = new TreeSet<>();
+        namespaces.stream().filter(n -> shards.contains(space.shardOf(n))).forEach(out::add);
+        return out;
+    }
+
+    /**
+     * Waits until every one of {@code namespaces} has been reconciled by one of {@code live} since
+     * {@code sinceNanos} (a reconcile that started then or later, from their audit trails); returns
+     * how long after {@code sinceNanos} the last of them first was, in ms.
+     */
+    static long awaitReconciledElsewhere(List<Child> live, Set<String> namespaces, long sinceNanos) throws InterruptedException {
+        Map<String, Long> reconciledAt = new HashMap<>();
+        awaitTrue("the dead replica's namespaces reconciled elsewhere", Duration.ofSeconds(30), () -> {
+            try {
+                for (ReconcileRecord r : FileAuditTrail.readReconciles(live.stream().map(c -> c.audit).toList())) {
+                    if (r.startNanos() >= sinceNanos && namespaces.contains(r.namespace())) {
+                        reconciledAt.merge(r.namespace(), r.endNanos(), Math::min);
+                    }
+                }
+            } catch (IOException e) {
+                return false;
+            }
+            return reconciledAt.keySet().containsAll(namespaces);
+        });
+        return Duration.ofNanos(java.util.Collections.max(reconciledAt.values()) - sinceNanos).toMillis();
+    }
+
     static boolean settled(List<Child> live, int shards) {
         try {
             Set<Integer> union = new HashSet<>();

@@ -26,7 +26,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -110,7 +109,6 @@ class ReplicaProcessesTest {
         List<String> namespaces = populate(cluster.client(), ns, group, 40, 5, 10);
         Path kubeconfig = replicas.kubeconfig(cluster);
         List<Child> live = replicas.startThree(ns, group, Options.of(kubeconfig).writes(false));
-        ShardSpace space = new ShardSpace(32);
         List<Long> coordinatorKills = new ArrayList<>();
         List<Long> memberKills = new ArrayList<>();
         for (int trial = 0; trial < 10; trial++) {
@@ -123,26 +121,12 @@ class ReplicaProcessesTest {
             for (Child c : live) {
                 System.out.printf("trial %d: %s active %s%s%n", trial, c.identity, c.active(), c.identity.equals(leader) ? " (coordinator)" : "");
             }
-            Set<String> itsNamespaces = new TreeSet<>();
-            namespaces.stream().filter(n -> itsShards.contains(space.shardOf(n))).forEach(itsNamespaces::add);
+            Set<String> itsNamespaces = ReplicaGroup.namespacesOf(itsShards, namespaces);
             assertThat(itsNamespaces).as("namespaces of %s's shards %s", victim.identity, itsShards).isNotEmpty();
             long killed = System.nanoTime();
             victim.process.destroyForcibly(); // SIGKILL
             live.remove(victim);
-            Map<String, Long> reconciledAt = new HashMap<>();
-            awaitTrue("the dead replica's namespaces to be reconciled elsewhere", Duration.ofSeconds(30), () -> {
-                try {
-                    for (ReconcileRecord r : FileAuditTrail.readReconciles(live.stream().map(c -> c.audit).toList())) {
-                        if (r.startNanos() >= killed && itsNamespaces.contains(r.namespace())) {
-                            reconciledAt.merge(r.namespace(), r.endNanos(), Math::min);
-                        }
-                    }
-                } catch (IOException e) {
-                    return false;
-                }
-                return reconciledAt.keySet().containsAll(itsNamespaces);
-            });
-            long worst = Duration.ofNanos(Collections.max(reconciledAt.values()) - killed).toMillis();
+            long worst = ReplicaGroup.awaitReconciledElsewhere(live, itsNamespaces, killed);
             (killLeader ? coordinatorKills : memberKills).add(worst);
             System.out.printf("trial %d: SIGKILL %s (%s, %d shards, %d namespaces): all reconciled elsewhere after %d ms%n",
                     trial, victim.identity, killLeader ? "coordinator" : "member", itsShards.size(), itsNamespaces.size(), worst);

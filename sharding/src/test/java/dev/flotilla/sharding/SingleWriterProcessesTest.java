@@ -15,7 +15,6 @@ import dev.flotilla.sharding.auditlog.AuditedRequest;
 import dev.flotilla.sharding.audit.FileAuditTrail;
 import dev.flotilla.sharding.audit.LeaseTransition;
 import dev.flotilla.sharding.audit.OverlapChecker;
-import dev.flotilla.sharding.audit.ReconcileRecord;
 import dev.flotilla.testing.TestCluster;
 import dev.flotilla.testing.TestNamespace;
 import dev.flotilla.testing.WithCluster;
@@ -149,12 +148,6 @@ class SingleWriterProcessesTest {
         return live;
     }
 
-    private static Set<String> namespacesOf(Set<Integer> shards, List<String> namespaces) {
-        ShardSpace space = new ShardSpace(SHARDS);
-        Set<String> out = new TreeSet<>();
-        namespaces.stream().filter(n -> shards.contains(space.shardOf(n))).forEach(out::add);
-        return out;
-    }
 
     /** When each of {@code shards} first became ACTIVE on one of {@code live} at or after {@code since}. */
     private static Map<Integer, Long> activeAfter(List<Child> live, Set<Integer> shards, long since) throws IOException {
@@ -197,27 +190,14 @@ class SingleWriterProcessesTest {
                 boolean killLeader = trial % 2 == 0;
                 Child victim = live.stream().filter(c -> c.identity.equals(leader) == killLeader).findFirst().orElseThrow();
                 Set<Integer> itsShards = victim.active();
-                Set<String> itsNamespaces = namespacesOf(itsShards, namespaces);
+                Set<String> itsNamespaces = ReplicaGroup.namespacesOf(itsShards, namespaces);
                 long killed = System.nanoTime();
                 victim.process.destroyForcibly(); // SIGKILL
                 live.remove(victim);
                 awaitTrue("the dead replica's shards active elsewhere", Duration.ofSeconds(30),
                         () -> uncheckedActive(live, itsShards, killed).keySet().containsAll(itsShards));
                 long takeover = Duration.ofNanos(Collections.max(activeAfter(live, itsShards, killed).values()) - killed).toMillis();
-                Map<String, Long> reconciledAt = new HashMap<>();
-                awaitTrue("the dead replica's namespaces reconciled elsewhere", Duration.ofSeconds(30), () -> {
-                    try {
-                        for (ReconcileRecord r : FileAuditTrail.readReconciles(live.stream().map(c -> c.audit).toList())) {
-                            if (r.startNanos() >= killed && itsNamespaces.contains(r.namespace())) {
-                                reconciledAt.merge(r.namespace(), r.endNanos(), Math::min);
-                            }
-                        }
-                    } catch (IOException e) {
-                        return false;
-                    }
-                    return reconciledAt.keySet().containsAll(itsNamespaces);
-                });
-                long allReconciled = Duration.ofNanos(Collections.max(reconciledAt.values()) - killed).toMillis();
+                long allReconciled = ReplicaGroup.awaitReconciledElsewhere(live, itsNamespaces, killed);
                 Thread.sleep(1000);
                 ReplicaGroup.Verdict verdict = ReplicaGroup.judge(cluster, ns, group, namespaces);
                 assertThat(verdict.writesBy(victim)).as("the killed replica had been writing").isPositive();
@@ -483,7 +463,7 @@ class SingleWriterProcessesTest {
         List<Child> live = startThree(replicas, ns, group, label, List.of(others, owner, others));
         Child frozen = live.get(1);
         Set<Integer> itsShards = frozen.active();
-        driver.aimAt(new ArrayList<>(namespacesOf(itsShards, namespaces)));
+        driver.aimAt(new ArrayList<>(ReplicaGroup.namespacesOf(itsShards, namespaces)));
         Thread.sleep(3000); // its queue builds up
         long stopped = System.nanoTime();
         frozen.signal("STOP");
@@ -587,7 +567,7 @@ class SingleWriterProcessesTest {
                         List.of(direct, Options.of(kubeconfig).qps(5).via(viaProxy), direct));
                 Child victim = live.get(1);
                 Set<Integer> itsShards = victim.active();
-                driver.aimAt(new ArrayList<>(namespacesOf(itsShards, namespaces)));
+                driver.aimAt(new ArrayList<>(ReplicaGroup.namespacesOf(itsShards, namespaces)));
                 Thread.sleep(2000);
                 long cut = System.nanoTime();
                 long takenMs;
