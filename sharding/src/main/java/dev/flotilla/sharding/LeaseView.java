@@ -48,6 +48,8 @@ final class LeaseView {
         private final String desiredOwner;
         private final String member;
         private final String holderIdentity;
+        /** The membership Lease of the holder, which says whether it is live (protocol 2); read on every pass. */
+        private final String holderMembership;
         /** The last non-empty holder before the current one (or before a deletion), "" if none was seen. */
         private final String formerHolder;
         /** When this replica last saw {@link #formerHolder} renew or take the Lease (monotonic); meaningless without one. */
@@ -68,6 +70,7 @@ final class LeaseView {
             this.desiredOwner = annotationOf(lease, LeaseNaming.ANNOTATION_DESIRED_OWNER);
             this.member = naming.memberOf(lease.getMetadata().getName()).orElse("");
             this.holderIdentity = holder.isEmpty() ? "" : LeaseNaming.identityOf(holder);
+            this.holderMembership = holder.isEmpty() ? "" : naming.memberLease(holderIdentity);
         }
 
         Lease lease() {
@@ -298,7 +301,7 @@ final class LeaseView {
         if (holder.isEmpty() || gone.contains(holder)) {
             return 0;
         }
-        Seen member = seen.get(naming.memberLease(LeaseNaming.identityOf(holder)));
+        Seen member = seen.get(shard.holderMembership);
         if (member != null && member.holder().equals(holder)) {
             return expiresAtNanos(member); // a deleted Lease counts from the moment its deletion was seen
         }

@@ -21,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -104,17 +103,7 @@ class LeaseTrafficTest {
 
     /** Every shard of the group active on exactly one of its replicas, and exactly one coordinator. */
     static void assertSettled(Group group, List<Replica> replicas) {
-        Set<Integer> union = new TreeSet<>();
-        int total = 0;
-        for (Replica r : replicas) {
-            Set<Integer> mine = r.sharding.activeShards();
-            union.addAll(mine);
-            total += mine.size();
-        }
-        assertThat(union).as(group.name() + " shards covered").hasSize(group.shards());
-        assertThat(total).as(group.name() + " no shard active twice").isEqualTo(group.shards());
-        assertThat(replicas.stream().filter(r -> r.sharding.isCoordinator()).count())
-                .as(group.name() + " coordinators").isEqualTo(1);
+        ShardedReplicasTest.assertSettled(group.name(), replicas, group.shards());
     }
 
     /** A measurement window, marked on the wall clock the audit log's timestamps are compared with. */

@@ -63,18 +63,26 @@ class ShardedReplicasTest {
 
     static void awaitSettled(List<Replica> replicas, int shards) {
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).untilAsserted(() -> {
-            Set<Integer> union = new TreeSet<>();
-            int total = 0;
             for (Replica r : replicas) {
-                Set<Integer> mine = r.sharding.activeShards();
-                union.addAll(mine);
-                total += mine.size();
-                assertThat(mine.size()).as(r.name + " owns").isLessThanOrEqualTo((shards + replicas.size() - 1) / replicas.size() + 1);
+                assertThat(r.sharding.activeShards().size()).as(r.name + " owns")
+                        .isLessThanOrEqualTo((shards + replicas.size() - 1) / replicas.size() + 1);
             }
-            assertThat(union).hasSize(shards);
-            assertThat(replicas.stream().filter(r -> r.sharding.isCoordinator()).count()).as("coordinators").isEqualTo(1);
-            assertThat(total).as("no shard active twice").isEqualTo(shards);
+            assertSettled("", replicas, shards);
         });
+    }
+
+    /** Every one of {@code shards} active on exactly one of {@code replicas}, and exactly one coordinator. */
+    static void assertSettled(String group, List<Replica> replicas, int shards) {
+        Set<Integer> union = new TreeSet<>();
+        int total = 0;
+        for (Replica r : replicas) {
+            Set<Integer> mine = r.sharding.activeShards();
+            union.addAll(mine);
+            total += mine.size();
+        }
+        assertThat(union).as(group + " shards covered").hasSize(shards);
+        assertThat(total).as(group + " no shard active twice").isEqualTo(shards);
+        assertThat(replicas.stream().filter(r -> r.sharding.isCoordinator()).count()).as(group + " coordinators").isEqualTo(1);
     }
 
     private Set<String> reconciledNamespaces(String replica, long sinceNanos) {
