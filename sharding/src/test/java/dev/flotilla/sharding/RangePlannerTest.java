@@ -1,0 +1,220 @@
+package dev.flotilla.sharding;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import org.junit.jupiter.api.Test;
+
+class RangePlannerTest {
+
+    private static final Set<String> THREE = PlannerDatasets.THREE;
+
+    @Test
+    void withNoObjectsTheLayoutIsShardSpacesAndOwnersAreShardAssigners() {
+        for (int r : new int[] {1, 3, 32, 4096}) {
+            RangePlan plan = RangePlanner.plan(RangePlan.Input.coldStart(r, THREE, NamespaceWeights.none()));
+            ShardSpace space = new ShardSpace(r);
+            for (int s = 0; s < r; s++) {
+                assertThat(plan.layout().get(s).start()).isEqualTo(space.start(s));
+                assertThat(plan.layout().get(s).end()).isEqualTo(space.end(s));
+            }
+            assertThat(plan.owners()).isEqualTo(ShardAssigner.plan(r, Map.of(), THREE));
+        }
+        // Zero-weight namespaces are no load either.
+        RangePlan zeros = RangePlanner.plan(RangePlan.Input.coldStart(32, THREE, NamespaceWeights.ofNamespaces(Map.of("a", 0L, "b", 0L))));
+        assertThat(zeros.layout()).isEqualTo(RangePlanner.plan(RangePlan.Input.coldStart(32, THREE, NamespaceWeights.none())).layout());
+    }
+
+    @Test
+    void fewerNamespacesThanSlotsGiveEachItsOwnRangeAndTheRestEmptyRanges() {
+        NamespaceWeights w = NamespaceWeights.ofNamespaces(Map.of("a", 5L, "b", 7L, "c", 1L));
+        RangePlan plan = RangePlanner.plan(RangePlan.Input.coldStart(16, THREE, w));
+        assertThat(plan.layout()).hasSize(16);
+        long nonEmpty = plan.layout().stream().filter(r -> w.weightIn(r) > 0).count();
+        assertThat(nonEmpty).isEqualTo(3);
+        assertThat(plan.loads().values()).containsExactlyInAnyOrder(5L, 7L, 1L);
+        // One namespace, one slot: the whole space.
+        RangePlan one = RangePlanner.plan(RangePlan.Input.coldStart(1, THREE, w));
+        assertThat(one.layout()).containsExactly(HashRange.all());
+        assertThat(one.loads().values()).containsExactlyInAnyOrder(13L, 0L, 0L);
+    }
+
+    @Test
+    void extremeHashesStillGiveNonEmptyRanges() {
+        // Namespaces at 0, 1, 2^64-2, 2^64-1 leave no room below the first or above the last.
+        NamespaceWeights w = NamespaceWeights.ofHashes(Map.of(0L, 10L, 1L, 10L, -2L, 10L, -1L, 10L));
+        for (int r : new int[] {2, 4, 5, 64}) {
+            RangePlan plan = RangePlanner.plan(RangePlan.Input.coldStart(r, THREE, w));
+            RangePlan.checkPartition(plan.layout());
+            assertThat(plan.layout()).hasSize(r);
+            assertThat(plan.loads().values().stream().mapToLong(Long::longValue).sum()).isEqualTo(40);
+        }
+    }
+
+    @Test
+    void aHeavyNamespaceGetsARangeOfItsOwn() {
+        Map<String, Long> objects = PlannerDatasets.skewed();
+        NamespaceWeights w = NamespaceWeights.ofNamespaces(objects);
+        RangePlan plan = RangePlanner.plan(RangePlan.Input.coldStart(32, THREE, w));
+        for (String heavy : List.of("big-1", "big-2", "big-3", "big-4", "big-5")) {
+            long h = ShardSpace.hash(heavy);
+            HashRange range = plan.layout().stream().filter(r -> r.contains(h)).findFirst().orElseThrow();
+            assertThat(w.weightIn(range)).as(heavy).isEqualTo(objects.get(heavy));
+        }
+    }
+
+    @Test
+    void aMemberLeavingMovesOnlyItsSlots() {
+        for (Map<String, Long> objects : PlannerDatasets.all().values()) {
+            NamespaceWeights w = NamespaceWeights.ofNamespaces(objects);
+            RangePlan before = RangePlanner.plan(RangePlan.Input.coldStart(32, THREE, w));
+            Set<String> two = Set.of("replica-0", "replica-1");
+            RangePlan after = RangePlanner.plan(RangePlan.Input.after(before, two, w));
+            Set<Integer> leaverSlots = slotsOf(before, "replica-2");
+            assertThat(after.rangeChanged()).isEmpty();
+            assertThat(after.ownerChanged()).isEqualTo(leaverSlots);
+            assertThat(after.withinBound()).as("%s", after.loads()).isTrue();
+        }
+    }
+
+    @Test
+    void aMemberJoiningTakesSlotsOnlyFromOthersAboveTheBound() {
+        for (Map<String, Long> objects : PlannerDatasets.all().values()) {
+            NamespaceWeights w = NamespaceWeights.ofNamespaces(objects);
+            RangePlan before = RangePlanner.plan(RangePlan.Input.coldStart(32, THREE, w));
+            Set<String> four = new TreeSet<>(THREE);
+            four.add("replica-3");
+            RangePlan after = RangePlanner.plan(RangePlan.Input.after(before, four, w));
+            assertThat(after.rangeChanged()).isEmpty();
+            for (int slot : after.ownerChanged()) {
+                assertThat(after.owners().get(slot)).isEqualTo("replica-3");
+            }
+            assertThat(after.withinBound()).as("%s", after.loads()).isTrue();
+        }
+    }
+
+    @Test
+    void aGiantNamespaceDoesNotExcuseTheOthersFromBalance() {
+        // 6000 of 10000 objects in one namespace: its holder may have little beyond it, and the others
+        // share the remaining 4000 within 10% (of 4000/2 with three members, of 4000/3 after a join).
+        NamespaceWeights w = NamespaceWeights.ofNamespaces(PlannerDatasets.oneGiant());
+        RangePlan three = RangePlanner.plan(RangePlan.Input.coldStart(32, THREE, w));
+        assertThat(three.maxLoadAllowed()).isEqualTo(6333);
+        assertThat(three.allowed().values()).containsExactlyInAnyOrder(6200L, 2200L, 2200L);
+        assertThat(three.withinBound()).isTrue();
+        Set<String> four = new TreeSet<>(THREE);
+        four.add("replica-3");
+        RangePlan joined = RangePlanner.plan(RangePlan.Input.after(three, four, w));
+        assertThat(joined.rangeChanged()).isEmpty();
+        assertThat(joined.withinBound()).as("%s", joined.loads()).isTrue();
+        assertThat(joined.loads().get("replica-3")).isGreaterThan(1000);
+        for (int slot : joined.ownerChanged()) {
+            assertThat(joined.owners().get(slot)).isEqualTo("replica-3");
+        }
+        // The giant's holder keeps it; only light slots moved.
+        long giant = ShardSpace.hash("giant");
+        int giantSlot = java.util.stream.IntStream.range(0, 32).filter(s -> joined.layout().get(s).contains(giant)).findFirst().orElseThrow();
+        assertThat(joined.ownerChanged()).doesNotContain(giantSlot);
+    }
+
+    @Test
+    void ownersThatAreNotMembersAreReassigned() {
+        NamespaceWeights w = NamespaceWeights.ofNamespaces(PlannerDatasets.tenants());
+        RangePlan before = RangePlanner.plan(RangePlan.Input.coldStart(32, THREE, w));
+        Map<Integer, String> edited = new HashMap<>(before.owners());
+        edited.put(0, "stranger");
+        RangePlan after = RangePlanner.plan(new RangePlan.Input(before.layout(), edited, THREE, w, 32));
+        assertThat(after.ownerChanged()).containsExactly(0);
+        assertThat(after.owners().values()).doesNotContain("stranger");
+    }
+
+    @Test
+    void todaysEqualWidthLayoutConvergesWithinTheCapPerPlan() {
+        // A running group (equal-width, owners by count) learns its object counts: re-splits happen a
+        // few slots per plan until the bound holds.
+        Map<String, Long> objects = PlannerDatasets.teams();
+        NamespaceWeights w = NamespaceWeights.ofNamespaces(objects);
+        RangePlan plan = RangePlanner.plan(RangePlan.Input.coldStart(32, THREE, NamespaceWeights.none()));
+        List<String> steps = new ArrayList<>();
+        int plans = 0;
+        while (!plan.withinBound() || plans == 0) {
+            plan = RangePlanner.plan(RangePlan.Input.after(plan, THREE, w));
+            plans++;
+            steps.add("plan " + plans + ": " + plan.rangeChanged().size() + " ranges, " + plan.ownerChanged().size()
+                    + " owners, max/mean " + String.format("%.3f", plan.maxOverMean()));
+            assertThat(plan.rangeChanged().size()).isLessThanOrEqualTo(RangePlan.Input.defaultMaxRangeChanges(32));
+            assertThat(plans).as("%s", steps).isLessThan(20);
+        }
+        System.out.println("equal-width -> weighted, team-01..99, R=32:\n  " + String.join("\n  ", steps));
+        RangePlan again = RangePlanner.plan(RangePlan.Input.after(plan, THREE, w));
+        assertThat(again.rangeChanged()).isEmpty();
+        assertThat(again.ownerChanged()).isEmpty();
+    }
+
+    @Test
+    void theCapLimitsRangeChangesAndZeroMeansOwnersOnly() {
+        Map<String, Long> objects = PlannerDatasets.teams();
+        NamespaceWeights w = NamespaceWeights.ofNamespaces(objects);
+        RangePlan equalWidth = RangePlanner.plan(RangePlan.Input.coldStart(32, THREE, NamespaceWeights.none()));
+        RangePlan ownersOnly = RangePlanner.plan(RangePlan.Input.after(equalWidth, THREE, w).withMaxRangeChanges(0));
+        assertThat(ownersOnly.rangeChanged()).isEmpty();
+        assertThat(ownersOnly.withinBound()).isFalse();
+        assertThat(ownersOnly.capped()).isTrue();
+        RangePlan three = RangePlanner.plan(RangePlan.Input.after(equalWidth, THREE, w).withMaxRangeChanges(3));
+        assertThat(three.rangeChanged().size()).isLessThanOrEqualTo(3);
+    }
+
+    @Test
+    void aLayoutOfAnotherSizeIsReplaced() {
+        NamespaceWeights w = NamespaceWeights.ofNamespaces(PlannerDatasets.words());
+        RangePlan at32 = RangePlanner.plan(RangePlan.Input.coldStart(32, THREE, w));
+        RangePlan at64 = RangePlanner.plan(new RangePlan.Input(at32.layout(), at32.owners(), THREE, w, 64));
+        assertThat(at64.layout()).hasSize(64);
+        assertThat(at64.rangeChanged()).hasSize(64);
+        assertThat(at64.withinBound()).isTrue();
+    }
+
+    @Test
+    void noMembersGiveALayoutWithoutOwners() {
+        RangePlan plan = RangePlanner.plan(RangePlan.Input.coldStart(8, Set.of(), NamespaceWeights.ofNamespaces(PlannerDatasets.teams())));
+        assertThat(plan.layout()).hasSize(8);
+        assertThat(plan.owners()).isEmpty();
+        assertThat(plan.loads()).isEmpty();
+    }
+
+    @Test
+    void badInputIsRefusedWithTheReason() {
+        NamespaceWeights w = NamespaceWeights.none();
+        assertThatThrownBy(() -> RangePlan.Input.coldStart(0, THREE, w)).hasMessageContaining("between 1 and 4096");
+        assertThatThrownBy(() -> RangePlan.Input.coldStart(8, THREE, w).withTolerance(-0.1)).hasMessageContaining("tolerance");
+        assertThatThrownBy(() -> RangePlan.Input.coldStart(8, THREE, w).withTolerance(Double.NaN)).hasMessageContaining("tolerance");
+        assertThatThrownBy(() -> RangePlan.Input.coldStart(8, THREE, w).withMaxRangeChanges(-1)).hasMessageContaining("maxRangeChanges");
+        HashRange low = new HashRange(0, 99);
+        HashRange high = new HashRange(100, -1L);
+        assertThatThrownBy(() -> new RangePlan.Input(List.of(low), Map.of(), THREE, w, 1)).hasMessageContaining("does not reach");
+        assertThatThrownBy(() -> new RangePlan.Input(List.of(high), Map.of(), THREE, w, 1)).hasMessageContaining("does not start at hash 0");
+        assertThatThrownBy(() -> new RangePlan.Input(List.of(low, new HashRange(99, -1L)), Map.of(), THREE, w, 2))
+                .hasMessageContaining("overlap or leave a gap");
+        assertThatThrownBy(() -> new RangePlan.Input(List.of(low, high), Map.of(2, "replica-0"), THREE, w, 2))
+                .hasMessageContaining("owners names slot 2");
+        // In any slot order.
+        assertThat(new RangePlan.Input(List.of(high, low), Map.of(), THREE, w, 2).layout()).containsExactly(high, low);
+    }
+
+    private static Set<Integer> slotsOf(RangePlan plan, String member) {
+        Set<Integer> slots = new TreeSet<>();
+        plan.owners().forEach((s, m) -> {
+            if (m.equals(member)) {
+                slots.add(s);
+            }
+        });
+        return slots;
+    }
+}
