@@ -17,23 +17,24 @@ final class AuditedReconciler<T extends HasMetadata> implements Reconciler<T> {
     private final Reconciler<T> delegate;
     private final AuditTrail trail;
     private final String replica;
-    private final ShardSpace space;
+    private final HeldRanges ranges;
 
-    AuditedReconciler(Reconciler<T> delegate, AuditTrail trail, String replica, ShardSpace space) {
+    AuditedReconciler(Reconciler<T> delegate, AuditTrail trail, String replica, HeldRanges ranges) {
         this.delegate = Objects.requireNonNull(delegate, "delegate");
         this.trail = Objects.requireNonNull(trail, "trail");
         this.replica = Objects.requireNonNull(replica, "replica");
-        this.space = Objects.requireNonNull(space, "space");
+        this.ranges = Objects.requireNonNull(ranges, "ranges");
     }
 
     @Override
     public Result reconcile(Request<T> request) throws Exception {
         long start = System.nanoTime();
+        int shard = ranges.slotOf(request.key().namespace()); // the shard it was admitted under (-1: none)
         try {
             return delegate.reconcile(request);
         } finally {
             String ns = request.key().namespace();
-            trail.reconciled(new ReconcileRecord(replica, space.shardOf(ns), ns, request.key().name(), start,
+            trail.reconciled(new ReconcileRecord(replica, shard, ns, request.key().name(), start,
                     System.nanoTime()));
         }
     }

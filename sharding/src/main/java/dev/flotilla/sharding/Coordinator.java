@@ -170,7 +170,8 @@ final class Coordinator {
             if (!s.speaksProtocol() && !s.deleted()) {
                 if (warned.add("protocol/" + s.holder())) {
                     log.atError().addKeyValue("member", s.member()).addKeyValue("holder", s.holder())
-                            .log("a replica of sharding protocol 1 renews its membership lease in this group; it gets no "
+                            .addKeyValue("protocol", s.protocol())
+                            .log("a replica of another sharding protocol renews its membership lease in this group; it gets no "
                                     + "shards, and the two protocols must not run side by side: stop it (see the README, Upgrading)");
                 }
                 continue;

@@ -56,6 +56,16 @@ public record HashRange(long first, long last) {
         return new HashRange(start.longValue(), end.subtract(BigInteger.ONE).longValue());
     }
 
+    /** Equal-width slot {@code slot} of {@code space}: {@code [space.start(slot), space.end(slot))}. */
+    public static HashRange of(ShardSpace space, int slot) {
+        return ofExclusive(space.start(slot), space.end(slot));
+    }
+
+    /** Whether this range and {@code other} share a hash. */
+    public boolean overlaps(HashRange other) {
+        return Long.compareUnsigned(first, other.last) <= 0 && Long.compareUnsigned(other.first, last) <= 0;
+    }
+
     /** Whether {@code hash} (unsigned) lies in this range. */
     public boolean contains(long hash) {
         return Long.compareUnsigned(first, hash) <= 0 && Long.compareUnsigned(hash, last) <= 0;

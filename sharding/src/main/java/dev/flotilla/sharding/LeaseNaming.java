@@ -19,16 +19,34 @@ public record LeaseNaming(String group) {
     public static final String LABEL_SHARD = "flotilla.dev/shard";
     /** On a shard Lease: the member the coordinator wants to hold it. */
     public static final String ANNOTATION_DESIRED_OWNER = "flotilla.dev/desired-owner";
-    /** On a shard Lease: S, so replicas configured with another shard count refuse to join. */
+    /** On a shard Lease: S, the coordinator's shard count when it last published (the equal-width layout a Lease without a range has). */
     public static final String ANNOTATION_SHARDS = "flotilla.dev/shards";
+    /**
+     * On a shard Lease: the namespace hashes it covers, {@link HashRange#text()}. Written by the
+     * coordinator only while nobody holds the Lease; a holder works on the range the Lease had when
+     * it took it. Absent: the equal-width range of {@link #ANNOTATION_SHARDS}.
+     */
+    public static final String ANNOTATION_RANGE = "flotilla.dev/range";
+    /**
+     * On the coordinator Lease: the layout it is moving the group to, comma-separated {@link HashRange#text()} in slot order. Written
+     * before any shard Lease gets a range of it, so that the next coordinator finishes the same move.
+     */
+    public static final String ANNOTATION_LAYOUT = "flotilla.dev/layout";
+    /**
+     * On a membership Lease: objects per namespace hash in the shards its holder works on
+     * ({@link NamespaceWeights#text}), what the coordinator weighs ranges by.
+     */
+    public static final String ANNOTATION_OBJECTS = "flotilla.dev/objects";
 
     /**
      * On every Lease a replica writes: the sharding protocol it speaks. Protocol 1 (no annotation)
      * renewed every shard Lease; protocol 2 renews only membership Leases, which fence the shards
-     * their holders took. The two cannot share a group (see {@code ShardingNode}'s join).
+     * their holders took; protocol 3 gives each shard Lease its own hash range
+     * ({@link #ANNOTATION_RANGE}), where protocol 2 read a shard's range from its index. No two
+     * protocols share a group (see {@code ShardingNode}'s join).
      */
     public static final String ANNOTATION_PROTOCOL = "flotilla.dev/protocol";
-    public static final String PROTOCOL = "2";
+    public static final String PROTOCOL = "3";
     /** On a membership Lease: the member is leaving; the coordinator plans without it while it hands its shards over. */
     public static final String ANNOTATION_LEAVING = "flotilla.dev/leaving";
 

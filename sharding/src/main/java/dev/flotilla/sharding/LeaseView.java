@@ -57,6 +57,8 @@ final class LeaseView {
 
         /** This Lease's last few resourceVersions as delivered, its own last: one consistent snapshot with it. */
         private final List<String> recentVersions;
+        /** A shard Lease's range, read once: every pass of every replica asks for it. */
+        private final Optional<HashRange> range;
 
         Seen(Lease lease, long changedNanos, boolean deleted, LeaseNaming naming, List<String> recentVersions,
                 String formerHolder, long formerRenewedNanos) {
@@ -71,6 +73,7 @@ final class LeaseView {
             this.member = naming.memberOf(lease.getMetadata().getName()).orElse("");
             this.holderIdentity = holder.isEmpty() ? "" : LeaseNaming.identityOf(holder);
             this.holderMembership = holder.isEmpty() ? "" : naming.memberLease(holderIdentity);
+            this.range = naming.shardOf(lease.getMetadata().getName()).isPresent() ? rangeOf(lease, naming) : Optional.empty();
         }
 
         Lease lease() {
@@ -113,9 +116,42 @@ final class LeaseView {
             return member;
         }
 
-        /** Whether this Lease was written by protocol 2 or later (it carries {@link LeaseNaming#ANNOTATION_PROTOCOL}). */
+        /** Whether this Lease was written by this protocol ({@link LeaseNaming#PROTOCOL}). */
         boolean speaksProtocol() {
             return LeaseNaming.PROTOCOL.equals(annotation(LeaseNaming.ANNOTATION_PROTOCOL));
+        }
+
+        /** The protocol that wrote this Lease last: its annotation, "1" when it has none. */
+        String protocol() {
+            String p = annotation(LeaseNaming.ANNOTATION_PROTOCOL);
+            return p.isEmpty() ? "1" : p;
+        }
+
+        /**
+         * The namespace hashes a shard Lease covers: its {@link LeaseNaming#ANNOTATION_RANGE}, or without
+         * one the equal-width range of its index among {@link LeaseNaming#ANNOTATION_SHARDS}; empty when
+         * neither can be read (a hand edit), which no holder takes and the coordinator rewrites.
+         */
+        Optional<HashRange> range() {
+            return range;
+        }
+
+        private static Optional<HashRange> rangeOf(Lease lease, LeaseNaming naming) {
+            String text = annotationOf(lease, LeaseNaming.ANNOTATION_RANGE);
+            try {
+                if (!text.isEmpty()) {
+                    return Optional.of(HashRange.parse(text));
+                }
+                Optional<Integer> slot = naming.shardOf(lease.getMetadata().getName());
+                String shards = annotationOf(lease, LeaseNaming.ANNOTATION_SHARDS);
+                if (slot.isEmpty() || shards.isEmpty()) {
+                    return Optional.empty();
+                }
+                ShardSpace space = new ShardSpace(Integer.parseInt(shards));
+                return slot.get() < space.shards() ? Optional.of(HashRange.of(space, slot.get())) : Optional.empty();
+            } catch (IllegalArgumentException e) {
+                return Optional.empty();
+            }
         }
 
         /** The member the coordinator published for a shard Lease, "" when none. */
@@ -180,7 +216,8 @@ final class LeaseView {
         }
         Seen b = before.get();
         return b.deleted() != after.deleted() || !b.holder().equals(after.holder())
-                || !b.desiredOwner().equals(after.desiredOwner())
+                || !b.desiredOwner().equals(after.desiredOwner()) || !b.range().equals(after.range())
+                || !b.annotation(LeaseNaming.ANNOTATION_OBJECTS).equals(after.annotation(LeaseNaming.ANNOTATION_OBJECTS))
                 || (!b.holder().isEmpty() && clock.nanoTime() >= expiresAtNanos(b));
     }
 

@@ -3,6 +3,8 @@ package dev.flotilla.sharding;
 import dev.flotilla.core.manager.WorkControl;
 import dev.flotilla.core.reconcile.ObjectKey;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Predicate;
@@ -15,16 +17,29 @@ final class ManagedShardWork implements ShardWork {
 
     private final WorkControl work;
     private final ShardScope scope;
-    private final ShardSpace space;
+    private final HeldRanges ranges;
 
-    ManagedShardWork(WorkControl work, ShardScope scope, ShardSpace space) {
+    ManagedShardWork(WorkControl work, ShardScope scope, HeldRanges ranges) {
         this.work = work;
         this.scope = scope;
-        this.space = space;
+        this.ranges = ranges;
     }
 
+    /** The shard's keys: its range as held (read once; a held shard's range does not change). */
     private Predicate<ObjectKey> keysOf(int shard) {
-        return key -> !key.isClusterScoped() && space.shardOf(key.namespace()) == shard;
+        HashRange range = ranges.of(shard).orElse(null);
+        return key -> range != null && !key.isClusterScoped() && range.contains(ShardSpace.hash(key.namespace()));
+    }
+
+    @Override
+    public NamespaceWeights objects() {
+        Map<String, Long> held = new HashMap<>();
+        work.countCachedByNamespace().forEach((ns, n) -> {
+            if (!ns.isEmpty() && ranges.slotOf(ns) >= 0) {
+                held.put(ns, n);
+            }
+        });
+        return NamespaceWeights.ofNamespaces(held);
     }
 
     @Override

@@ -46,6 +46,8 @@ final class Membership {
     private CompletableFuture<Void> leavingWritten = new CompletableFuture<>();
     /** Set by leave(): a renewal still in flight must not recreate the Lease the leave deletes. */
     private boolean left;
+    /** What the next renewal reports as {@link LeaseNaming#ANNOTATION_OBJECTS} ("": nothing held). */
+    private String objects = "";
 
     /** @param renewed told the send time (monotonic) of every successful write of the Lease: the join, each renewal */
     Membership(ShardingConfig config, String holder, NodePorts ports, java.util.function.LongConsumer renewed) {
@@ -180,6 +182,14 @@ final class Membership {
     }
 
     /**
+     * The objects this replica works on, per namespace hash ({@link NamespaceWeights#text}): carried by
+     * every renewal from now on, so reporting them costs no write of its own. On the lane.
+     */
+    void report(String objectsText) {
+        objects = Objects.requireNonNull(objectsText, "objectsText");
+    }
+
+    /**
      * Renews the Lease once (call on the lane every retry period). If another incarnation now holds
      * it, {@code taken} is told why: two replicas share one identity.
      */
@@ -223,6 +233,9 @@ final class Membership {
             if (leaving) {
                 annotations.put(LeaseNaming.ANNOTATION_LEAVING, "true");
             }
+            if (!objects.isEmpty()) {
+                annotations.put(LeaseNaming.ANNOTATION_OBJECTS, objects);
+            }
             Lease fresh = Leases.newLease(leaseName, labels(), annotations);
             store.create(Leases.hold(fresh, holder, leaseSeconds(), wall))
                     .whenComplete((outcome, e) -> lane.execute(() -> renewed(LeaseWrite.settled(outcome, e), attempt, taken, sent)));
@@ -237,10 +250,12 @@ final class Membership {
         }
         long sent = clock.nanoTime();
         boolean marked = leaving;
+        String counts = objects;
         store.update(current.get(), l -> {
             if (marked) {
                 Leases.annotate(l, LeaseNaming.ANNOTATION_LEAVING, "true");
             }
+            Leases.annotate(l, LeaseNaming.ANNOTATION_OBJECTS, counts.isEmpty() ? null : counts);
             return Leases.hold(l, holder, leaseSeconds(), wall);
         }).whenComplete((outcome, e) -> lane.execute(() -> renewed(LeaseWrite.settled(outcome, e), attempt, taken, sent)));
     }

@@ -104,6 +104,87 @@ public final class NamespaceWeights {
         }
     }
 
+    /** The most entries {@link #text} writes by default: with 16-digit hashes, well inside an annotation's room (256 KiB for all). */
+    public static final int MAX_TEXT_ENTRIES = 8_000;
+
+    /**
+     * This as an annotation value: {@code hash=weight} pairs, the hash in 16 lower-case hex digits,
+     * the weight in decimal, comma-separated, in hash order; zero weights left out. With more than
+     * {@code maxEntries} hashes, runs of neighbours are summed onto the first of each run: the
+     * planner then sees fewer, heavier units (coarser balance, never a wrong partition).
+     */
+    public String text(int maxEntries) {
+        if (maxEntries < 1) {
+            throw new IllegalArgumentException("maxEntries must be >= 1, got " + maxEntries);
+        }
+        int per = (hashes.length + maxEntries - 1) / maxEntries;
+        StringBuilder out = new StringBuilder(hashes.length / Math.max(1, per) * 24);
+        for (int i = 0; i < hashes.length; i += Math.max(1, per)) {
+            int end = Math.min(hashes.length, i + Math.max(1, per));
+            long w = prefix[end] - prefix[i];
+            if (w == 0) {
+                continue;
+            }
+            if (!out.isEmpty()) {
+                out.append(',');
+            }
+            String hex = Long.toHexString(hashes[i]);
+            out.append("0".repeat(16 - hex.length())).append(hex).append('=').append(w);
+        }
+        return out.toString();
+    }
+
+    /**
+     * Reads {@link #text}; "" is {@link #none()}.
+     *
+     * @throws IllegalArgumentException naming the entry that is not {@code <16 hex digits>=<count>}, or a hash given twice
+     */
+    public static NamespaceWeights parse(String text) {
+        Objects.requireNonNull(text, "text");
+        if (text.isEmpty()) {
+            return NONE;
+        }
+        TreeMap<Long, Long> byHash = new TreeMap<>(Long::compareUnsigned);
+        int entry = 0;
+        for (String pair : text.split(",", -1)) {
+            entry++;
+            int eq = pair.indexOf('=');
+            if (eq != 16) {
+                throw new IllegalArgumentException("object counts entry " + entry + " '" + abbreviate(pair)
+                        + "' is not <16 hex digits>=<count>");
+            }
+            long hash;
+            long weight;
+            try {
+                hash = Long.parseUnsignedLong(pair, 0, 16, 16);
+                weight = Long.parseLong(pair, 17, pair.length(), 10);
+            } catch (NumberFormatException | IndexOutOfBoundsException e) {
+                throw new IllegalArgumentException("object counts entry " + entry + " '" + abbreviate(pair)
+                        + "' is not <16 hex digits>=<count>");
+            }
+            checkWeight(weight, "hash " + pair.substring(0, 16));
+            if (byHash.put(hash, weight) != null) {
+                throw new IllegalArgumentException("object counts name hash " + pair.substring(0, 16) + " twice");
+            }
+        }
+        return build(byHash);
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 40 ? s : s.substring(0, 40) + "...";
+    }
+
+    /** The weights of all {@code parts} together (a hash in two parts: their sum). */
+    public static NamespaceWeights sum(java.util.Collection<NamespaceWeights> parts) {
+        TreeMap<Long, Long> byHash = new TreeMap<>(Long::compareUnsigned);
+        for (NamespaceWeights part : parts) {
+            for (int i = 0; i < part.hashes.length; i++) {
+                byHash.merge(part.hashes[i], part.weights[i], NamespaceWeights::add);
+            }
+        }
+        return build(byHash);
+    }
+
     /** Sum of all weights. */
     public long total() {
         return prefix[prefix.length - 1];

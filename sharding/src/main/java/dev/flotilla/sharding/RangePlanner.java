@@ -311,7 +311,7 @@ public final class RangePlanner {
             ShardSpace space = new ShardSpace(r);
             HashRange[] ranges = new HashRange[r];
             for (int i = 0; i < r; i++) {
-                ranges[i] = HashRange.ofExclusive(space.start(i), space.end(i));
+                ranges[i] = HashRange.of(space, i);
             }
             return ranges;
         }

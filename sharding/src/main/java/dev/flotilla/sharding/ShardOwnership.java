@@ -88,7 +88,9 @@ final class ShardOwnership {
     private final ShardWork work;
     private final ShardMetrics metrics;
     private final AuditTrail trail;
+    /** Every slot a coordinator may publish (up to {@link ShardSpace#MAX_SHARDS}): its shard count may differ from ours. */
     private final Slot[] slots;
+    private final HeldRanges ranges;
     /** The shard Leases' names, made once: every pass looks up all of them. */
     private final String[] leaseNames;
     /** Per shard, the monotonic instant until which its keys are admitted; 0 when refused. */
@@ -99,6 +101,8 @@ final class ShardOwnership {
     private final long writeMarginNanos;
     private final ShardWrites writes;
     private volatile Set<Integer> active = Set.of();
+    /** Shards whose unreadable range was logged (once per shard until it is taken). */
+    private final Set<Integer> warnedRange = new java.util.HashSet<>();
     /** Set once by refuseAll (any thread): from then on nothing is admitted, whatever the lane still does. */
     private volatile boolean refused;
     private boolean stopping;
@@ -108,7 +112,7 @@ final class ShardOwnership {
 
 
     ShardOwnership(ShardingConfig config, String holder, NodePorts ports, ShardWork work, ShardMetrics metrics,
-            AuditTrail trail) {
+            AuditTrail trail, HeldRanges ranges) {
         this.config = config;
         this.holder = holder;
         this.clock = ports.clock();
@@ -119,16 +123,17 @@ final class ShardOwnership {
         this.work = work;
         this.metrics = metrics;
         this.trail = trail;
-        this.slots = new Slot[config.shards()];
+        this.ranges = ranges;
+        this.slots = new Slot[ShardSpace.MAX_SHARDS];
         for (int i = 0; i < slots.length; i++) {
             slots[i] = new Slot();
         }
-        this.leaseNames = new LeaseNaming(config.group()).shardLeases(config.shards());
-        this.admitUntil = new AtomicLongArray(config.shards());
+        this.leaseNames = new LeaseNaming(config.group()).shardLeases(ShardSpace.MAX_SHARDS);
+        this.admitUntil = new AtomicLongArray(ShardSpace.MAX_SHARDS);
         this.renewDeadlineNanos = config.renewDeadline().toNanos();
         // Never more than half the slack between renewals and the deadline, or a write would wait for every renewal.
         this.writeMarginNanos = Math.min(WRITE_MARGIN.toNanos(), config.renewDeadline().minus(config.retryPeriod()).toNanos() / 2);
-        this.writes = new ShardWrites(config.shards());
+        this.writes = new ShardWrites(ShardSpace.MAX_SHARDS);
         this.reactor = new Reactor(lane, clock, this::pass, config.retryPeriod());
     }
 
@@ -174,7 +179,7 @@ final class ShardOwnership {
 
     /** Whether {@code shard}'s keys are worked on now: active, and the membership renewed within the renew deadline. Any thread. */
     boolean admits(int shard) {
-        return !refused && clock.nanoTime() < admitUntil.get(shard);
+        return shard >= 0 && !refused && clock.nanoTime() < admitUntil.get(shard);
     }
 
     /**
@@ -183,6 +188,10 @@ final class ShardOwnership {
      * runs, and is cancelled if the shard is fenced first. Any thread.
      */
     dev.flotilla.core.fence.Admission admitWrite(int shard, Runnable cancel) {
+        if (shard < 0) {
+            return new dev.flotilla.core.fence.Admission.Refused("the namespace lies in no shard replica '"
+                    + config.identity() + "' holds");
+        }
         ShardWrites.Write write = writes.register(shard, cancel); // before the look: a fence then cancels it
         long until = admitUntil.get(shard);
         if (refused || until == 0 || clock.nanoTime() >= until - writeMarginNanos) {
@@ -270,6 +279,9 @@ final class ShardOwnership {
                     }
                 }
                 case NONE -> {
+                    if (!mine && slot.named && (slot.lease == null || s.hasSeen(Leases.resourceVersion(slot.lease)))) {
+                        slot.named = false; // freed for us (the coordinator re-ranging it) or taken since our fenced tenure
+                    }
                     if (mine && !desired.equals(config.identity()) && !slot.freeingLate) {
                         // Ours in name only: a tenure that ended without a clean release waits out its quiet time; otherwise
                         // (the watch has not shown our own release yet, or a take whose answer was lost did land) a retry
@@ -284,7 +296,13 @@ final class ShardOwnership {
                         }
                     } else if (desired.equals(config.identity()) && now < deadline - writeMarginNanos) {
                         long holderUntil = mine ? 0 : view.holderLiveUntil(s);
-                        if (now >= holderUntil) {
+                        if (s.range().isEmpty()) {
+                            if (warnedRange.add(shard)) {
+                                log.atError().addKeyValue("shard", shard).addKeyValue("lease", s.name())
+                                        .addKeyValue("range", s.annotation(LeaseNaming.ANNOTATION_RANGE))
+                                        .log("shard lease names this replica but its range cannot be read; not taking it");
+                            }
+                        } else if (now >= holderUntil) {
                             acquire(shard, s);
                         } else {
                             next = Math.min(next, holderUntil);
@@ -326,6 +344,9 @@ final class ShardOwnership {
         }
         slot.phase = Phase.SYNCING;
         slot.lease = written.lease();
+        // The range of the version we wrote on (the write was conditional on it): fixed for this tenure.
+        ranges.put(shard, s.range().orElseThrow());
+        warnedRange.remove(shard);
         slot.named = true;
         slot.quietAfterNanos = 0; // this tenure ends in its own way
         // A handover is timed from the moment the shard became free: its release, or its previous holder's expiry.
@@ -558,6 +579,7 @@ final class ShardOwnership {
             return;
         }
         slot.phase = Phase.NONE; // only now: no pass may take it back before the release is written
+        ranges.remove(shard);
         trail.transition(new LeaseTransition(config.identity(), shard, LeaseTransition.Kind.RELEASED, clock.nanoTime()));
         log.atInfo().addKeyValue("shard", shard).addKeyValue("replica", config.identity())
                 .addKeyValue("to", to.isEmpty() ? "-" : to).addKeyValue("drained", drained).addKeyValue("released", released)
@@ -588,6 +610,7 @@ final class ShardOwnership {
         }
         int interrupted = work.interrupt(shard);
         int cancelled = writes.cancelAll(shard);
+        ranges.remove(shard);
         if (slot.named) {
             // The Lease still names us (the fence was our own deadline): our membership may be renewed again and keep
             // it from the next owner, so it is freed once a lease duration has passed, as protocol 1 let it expire.

@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ListOptionsBuilder;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.ShardSelector;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.util.LinkedHashSet;
@@ -41,21 +42,22 @@ final class ShardScope implements InformerScope {
     }
 
     private final KubernetesClient client;
-    private final ShardSpace space;
+    private final HeldRanges ranges;
     private final ShardMetrics metrics;
     private final String replica;
     private volatile Runnable namespacesChanged = () -> { };
     private final Map<Class<?>, Mode> modes = new ConcurrentHashMap<>();
     /** Every namespaced type asked about, so that {@link #probeAll} can decide their modes before any shard is held. */
     private final Set<Class<? extends HasMetadata>> types = ConcurrentHashMap.newKeySet();
-    private final Map<Integer, Set<String>> namespacesByShard = new ConcurrentHashMap<>();
+    /** Every namespace seen by the namespace watch (per-namespace mode); a held shard's are those in its range. */
+    private final Set<String> namespaces = ConcurrentHashMap.newKeySet();
     private volatile Set<Integer> held = Set.of();
     private final Object probeLock = new Object();
     private SharedIndexInformer<Namespace> namespaceInformer;
 
-    ShardScope(KubernetesClient client, ShardSpace space, ShardMetrics metrics, String replica) {
+    ShardScope(KubernetesClient client, HeldRanges ranges, ShardMetrics metrics, String replica) {
         this.client = client;
-        this.space = space;
+        this.ranges = ranges;
         this.metrics = metrics;
         this.replica = replica;
     }
@@ -84,11 +86,12 @@ final class ShardScope implements InformerScope {
         Set<Partition> out = new LinkedHashSet<>();
         if (modeOf(key.type()) == Mode.SERVER_SIDE) {
             for (int shard : now) {
-                out.add(Partition.shard("shard-" + shard, space.selector(shard)));
+                ranges.of(shard).ifPresent(r -> out.add(Partition.shard("shard-" + shard, ShardSelector.of(r.shardRange()))));
             }
         } else {
-            for (int shard : now) {
-                for (String ns : namespacesByShard.getOrDefault(shard, Set.of())) {
+            for (String ns : namespaces) {
+                int shard = ranges.slotOf(ns);
+                if (shard >= 0 && now.contains(shard)) {
                     out.add(Partition.namespace(ns));
                 }
             }
@@ -98,7 +101,7 @@ final class ShardScope implements InformerScope {
 
     /** Whether {@code partition} watches (part of) {@code shard}. */
     boolean belongsTo(Partition partition, int shard) {
-        return partition.isNamespace() ? space.shardOf(partition.namespace()) == shard
+        return partition.isNamespace() ? ranges.contains(shard, partition.namespace())
                 : partition.name().equals("shard-" + shard);
     }
 
@@ -128,7 +131,7 @@ final class ShardScope implements InformerScope {
     }
 
     private Mode probe(Class<? extends HasMetadata> type) {
-        var list = client.resources(type).inAnyNamespace().withShardSelector(space.selector(0))
+        var list = client.resources(type).inAnyNamespace().withShardSelector(ShardSelector.of(HashRange.all().shardRange()))
                 .list(new ListOptionsBuilder().withLimit(1L).build());
         return list.getMetadata() != null && list.getMetadata().getShardInfo() != null ? Mode.SERVER_SIDE
                 : Mode.PER_NAMESPACE;
@@ -170,10 +173,9 @@ final class ShardScope implements InformerScope {
             return;
         }
         String name = ns.getMetadata().getName();
-        int shard = space.shardOf(name);
-        Set<String> set = namespacesByShard.computeIfAbsent(shard, s -> ConcurrentHashMap.newKeySet());
-        boolean changed = added ? set.add(name) : set.remove(name);
-        if (changed && held.contains(shard)) {
+        boolean changed = added ? namespaces.add(name) : namespaces.remove(name);
+        int shard = ranges.slotOf(name);
+        if (changed && shard >= 0 && held.contains(shard)) {
             namespacesChanged.run();
         }
     }

@@ -38,4 +38,9 @@ interface ShardWork {
 
     /** As {@link #drain}, for the cluster-scoped keys (a coordinator stepping down gracefully). */
     CompletableFuture<Boolean> drainClusterScoped(Duration timeout);
+
+    /** The cached primaries of the shards held, per namespace hash: what this replica reports as its load. */
+    default NamespaceWeights objects() {
+        return NamespaceWeights.none();
+    }
 }

@@ -60,6 +60,8 @@ public final class Sharding implements Extension {
     private final MonotonicClock clock = MonotonicClock.system();
     private KubernetesClient client;
     private ShardMetrics metrics;
+    /** The range of each shard this replica holds: one table for the key gate, write fence, informers and audit trail. */
+    private final HeldRanges ranges = new HeldRanges();
     private ShardScope scope;
     private LeaseView view;
     private LeaseWatch watch;
@@ -134,7 +136,7 @@ public final class Sharding implements Extension {
         }
         client = context.client();
         metrics = new ShardMetrics(context.registry(), config.identity(), new LeaseNaming(config.group()).coordinatorLease());
-        scope = new ShardScope(client, config.space(), metrics, config.identity());
+        scope = new ShardScope(client, ranges, metrics, config.identity());
         view = new LeaseView(clock, new LeaseNaming(config.group()), config.leaseDuration());
         return Seams.of(this::admits, scope);
     }
@@ -182,7 +184,6 @@ public final class Sharding implements Extension {
         watch = new LeaseWatch(client, config.leaseNamespace(), config.group(), view);
         watch.start(WATCH_SYNC_TIMEOUT);
         view.watching();
-        checkShardCount();
         scope.probeAll();
         lane = new ExecutorLane("sharding-" + config.identity(), clock);
         Lane l = lane;
@@ -194,8 +195,8 @@ public final class Sharding implements Extension {
         })));
         ShardingNode n = new ShardingNode(config, holder,
                 new NodePorts(clock, Clock.systemUTC(), lane, new KubeLeaseStore(client, config.leaseNamespace()), view),
-                new ManagedShardWork(work, scope, config.space()), metrics, trail, work::fail,
-                pod.<RestartEvidence>map(p -> new PodRestartEvidence(client, p)).orElseGet(RestartEvidence::none));
+                new ManagedShardWork(work, scope, ranges), metrics, trail, work::fail,
+                pod.<RestartEvidence>map(p -> new PodRestartEvidence(client, p)).orElseGet(RestartEvidence::none), ranges);
         node = n;
         // Waiting out a predecessor takes lease + retry; beyond twice that plus a minute something is wrong.
         Duration joinTimeout = config.leaseDuration().plus(config.retryPeriod()).multipliedBy(2).plus(Duration.ofMinutes(1));
@@ -214,22 +215,6 @@ public final class Sharding implements Extension {
                 .addKeyValue("shards", config.shards()).addKeyValue("leaseNamespace", config.leaseNamespace())
                 .addKeyValue("leaseDuration", config.leaseDuration()).addKeyValue("renewDeadline", config.renewDeadline())
                 .log("joined sharding group " + config.group());
-    }
-
-    private void checkShardCount() {
-        LeaseNaming naming = new LeaseNaming(config.group());
-        for (LeaseView.Seen s : view.all()) {
-            if (naming.shardOf(s.name()).isEmpty()) {
-                continue;
-            }
-            String recorded = s.annotation(LeaseNaming.ANNOTATION_SHARDS);
-            if (!recorded.isEmpty() && !recorded.equals(String.valueOf(config.shards()))) {
-                throw new ShardingSetupException("the shard Leases of group '" + config.group() + "' in namespace "
-                        + config.leaseNamespace() + " were made for " + recorded + " shards, but this replica is configured for "
-                        + config.shards() + "; every replica of a group must use the same shard count (to change it, stop "
-                        + "all replicas and delete the group's shard Leases)");
-            }
-        }
     }
 
     /**
@@ -298,7 +283,7 @@ public final class Sharding implements Extension {
 
     /** Wraps {@code reconciler} so that every reconcile is recorded in the audit trail. */
     public <T extends HasMetadata> Reconciler<T> audited(Reconciler<T> reconciler) {
-        return new AuditedReconciler<>(reconciler, trail, config.identity(), config.space());
+        return new AuditedReconciler<>(reconciler, trail, config.identity(), ranges);
     }
 
     /** Shards whose keys this replica works on now (empty before it joined and after it left). */

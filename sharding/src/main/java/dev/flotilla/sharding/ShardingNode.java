@@ -23,7 +23,11 @@ final class ShardingNode {
     private static final Logger log = LoggerFactory.getLogger(ShardingNode.class);
 
     private final ShardingConfig config;
-    private final ShardSpace space;
+    /** How often the objects of the shards held are counted for the membership Lease (the coordinator's weights). */
+    static final java.time.Duration OBJECTS_REPORT_PERIOD = java.time.Duration.ofSeconds(5);
+
+    private final HeldRanges ranges;
+    private final ShardWork work;
     private final NodePorts ports;
     private final Membership membership;
     private final ShardOwnership ownership;
@@ -31,28 +35,31 @@ final class ShardingNode {
     private final Consumer<String> fatal;
     /** Lane-confined. */
     private boolean stopped;
+    /** When the objects were last counted (monotonic, lane-confined). */
+    private long countedAtNanos = Long.MIN_VALUE;
 
     /** @param fatal told, once, when this replica must stop all work (another replica took its identity) */
     ShardingNode(ShardingConfig config, String holder, NodePorts ports, ShardWork work, ShardMetrics metrics,
             AuditTrail trail, Consumer<String> fatal) {
-        this(config, holder, ports, work, metrics, trail, fatal, RestartEvidence.none());
+        this(config, holder, ports, work, metrics, trail, fatal, RestartEvidence.none(), new HeldRanges());
     }
 
     /** @param evidence what this replica can prove about its previous incarnation (restart in place) */
     ShardingNode(ShardingConfig config, String holder, NodePorts ports, ShardWork work, ShardMetrics metrics,
-            AuditTrail trail, Consumer<String> fatal, RestartEvidence evidence) {
+            AuditTrail trail, Consumer<String> fatal, RestartEvidence evidence, HeldRanges ranges) {
         this.config = config;
-        this.space = config.space();
+        this.ranges = ranges;
+        this.work = work;
         this.ports = ports;
         this.fatal = fatal;
-        this.ownership = new ShardOwnership(config, holder, ports, work, metrics, trail);
+        this.ownership = new ShardOwnership(config, holder, ports, work, metrics, trail, ranges);
         this.membership = new Membership(config, holder, ports, ownership::memberRenewed, evidence);
         this.coordinator = new Coordinator(config, holder, ports, work, metrics);
     }
 
     /** The key gate: a namespaced key while its shard is active and freshly renewed, a cluster-scoped one on the fresh coordinator. */
     boolean admits(ObjectKey key) {
-        return key.isClusterScoped() ? coordinator.isLeadingFresh() : ownership.admits(space.shardOf(key.namespace()));
+        return key.isClusterScoped() ? coordinator.isLeadingFresh() : ownership.admits(ranges.slotOf(key.namespace()));
     }
 
     /**
@@ -65,7 +72,7 @@ final class ShardingNode {
             return coordinator.isLeadingFresh() ? Admission.admitted()
                     : new Admission.Refused("cluster-scoped write, and replica '" + config.identity() + "' is not the coordinator");
         }
-        return ownership.admitWrite(space.shardOf(target.namespace()), cancel);
+        return ownership.admitWrite(ranges.slotOf(target.namespace()), cancel);
     }
 
     /** Takes the membership Lease, then starts renewing, electing and taking the shards the coordinator assigns. */
@@ -98,9 +105,10 @@ final class ShardingNode {
     }
 
     /**
-     * Protocol 1 renewed every shard Lease and judged a shard free when its own Lease expired; this
-     * protocol never renews shard Leases. A replica of each in one group would take each other's
-     * shards, so a replica does not join a group whose Leases carry no protocol annotation while
+     * Protocol 1 renewed every shard Lease and judged a shard free when its own Lease expired;
+     * protocol 2 never renews shard Leases and reads a shard's range from its index; this protocol
+     * reads it from the Lease. Replicas of two protocols in one group would take each other's
+     * namespaces, so a replica does not join a group whose Leases carry another protocol while
      * someone still renews them: it watches such Leases for a lease duration plus a retry period and
      * fails with {@link ShardingSetupException} (one line saying what to do) if any is renewed.
      * Stale ones (an old group that was stopped) are adopted: their holders are gone.
@@ -116,7 +124,9 @@ final class ShardingNode {
             return CompletableFuture.completedFuture(null);
         }
         log.atInfo().addKeyValue("replica", config.identity()).addKeyValue("leases", older.size())
-                .log("the group has leases of sharding protocol 1; watching them for one lease duration before joining");
+                .addKeyValue("protocols", older.keySet().stream().map(n -> ports.view().get(n).map(LeaseView.Seen::protocol).orElse("?"))
+                        .distinct().sorted().toList())
+                .log("the group has leases of another sharding protocol; watching them for one lease duration before joining");
         CompletableFuture<Void> checked = new CompletableFuture<>();
         long until = ports.clock().nanoTime() + config.leaseDuration().plus(config.retryPeriod()).toNanos();
         checkOlder(older, until, checked);
@@ -129,7 +139,7 @@ final class ShardingNode {
             if (now.isPresent() && !now.get().deleted() && !now.get().speaksProtocol() && !now.get().holder().isEmpty()
                     && now.get().changedNanos() != entry.getValue()) {
                 checked.completeExceptionally(new ShardingSetupException("sharding group '" + config.group() + "' in namespace "
-                        + config.leaseNamespace() + " is run by replicas of sharding protocol 1 (Lease " + entry.getKey()
+                        + config.leaseNamespace() + " is run by replicas of sharding protocol " + now.get().protocol() + " (Lease " + entry.getKey()
                         + " renewed by " + now.get().holder() + "); this version speaks protocol " + LeaseNaming.PROTOCOL
                         + " and cannot share a group with them: stop every old replica first (README, Upgrading), or use "
                         + "another group"));
@@ -138,7 +148,7 @@ final class ShardingNode {
         }
         if (ports.clock().nanoTime() >= until) {
             log.atInfo().addKeyValue("replica", config.identity()).addKeyValue("leases", older.size())
-                    .log("nobody renewed the protocol 1 leases for a lease duration; adopting the group");
+                    .log("nobody renewed the other protocol's leases for a lease duration; adopting the group");
             checked.complete(null);
             return;
         }
@@ -157,10 +167,26 @@ final class ShardingNode {
         try {
             // The membership Lease fences every shard held: it is renewed while they are handed over too (until
             // Membership.leave), so a slow drain cannot let them expire.
+            long now = ports.clock().nanoTime();
+            if (now - countedAtNanos >= OBJECTS_REPORT_PERIOD.toNanos()) {
+                countedAtNanos = now;
+                membership.report(countObjects());
+            }
             membership.renew(this::identityTaken);
             coordinator.renew();
         } finally {
             scheduleTick(); // one failed renewal must not end every later one
+        }
+    }
+
+    /** The objects of the shards held, for the next renewals; a failure to count reports nothing rather than stopping renewals. */
+    private String countObjects() {
+        try {
+            return work.objects().text(NamespaceWeights.MAX_TEXT_ENTRIES);
+        } catch (RuntimeException e) {
+            log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("error", e.toString())
+                    .log("could not count the objects of the shards held; the coordinator weighs them as empty");
+            return "";
         }
     }
 

@@ -18,7 +18,9 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
@@ -628,6 +630,18 @@ public final class Manager implements AutoCloseable {
                 }
             }
             return n;
+        }
+
+        @Override
+        public Map<String, Long> countCachedByNamespace() {
+            Map<String, Long> counts = new HashMap<>();
+            for (Controller<?> c : controllers) {
+                for (HasMetadata object : c.cache().list()) {
+                    String ns = object.getMetadata().getNamespace();
+                    counts.merge(ns == null ? "" : ns, 1L, Long::sum);
+                }
+            }
+            return counts;
         }
 
         @Override

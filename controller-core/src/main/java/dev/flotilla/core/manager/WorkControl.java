@@ -3,6 +3,7 @@ package dev.flotilla.core.manager;
 import dev.flotilla.core.cache.Partition;
 import dev.flotilla.core.reconcile.ObjectKey;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Predicate;
 
@@ -40,6 +41,9 @@ public interface WorkControl {
      * newly watched partition has synced. Fails if the extension supplied no scope.
      */
     CompletableFuture<Void> rescope();
+
+    /** How many primaries each namespace has in the caches now ("" for cluster-scoped ones). */
+    Map<String, Long> countCachedByNamespace();
 
     /** Completes when every watched partition matching {@code which} has synced its first LIST. */
     CompletableFuture<Void> whenSynced(Predicate<Partition> which);
