@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
@@ -38,10 +39,29 @@ final class Coordinator {
     private final String coordinatorLease;
     /** The shard Leases' names, made once: every pass looks up all of them. */
     private final String[] shardLeaseNames;
-    /** The last plan and what it was computed from: most passes (renewals) change neither. */
+    private final LeaseNaming naming;
+    /** The last plan and what it was computed from: most passes (renewals) change none of it. */
     private Map<Integer, String> planFor = Map.of();
     private Set<String> planLive = Set.of();
-    private Map<Integer, String> plan = Map.of();    private final String holder;
+    private NamespaceWeights planWeights = NamespaceWeights.none();
+    private List<HashRange> planTarget = List.of();
+    private boolean planMoving;
+    private RangePlan plan;
+    /** The layout of ranges this coordinator is moving the group to; null until it leads. */
+    private List<HashRange> target;
+    /** Objects per namespace hash as the members last reported them (unsigned order), and the reports applied. */
+    private final java.util.TreeMap<Long, Long> known = new java.util.TreeMap<>(Long::compareUnsigned);
+    private final Map<String, String> appliedReports = new HashMap<>();
+    private NamespaceWeights knownWeights = NamespaceWeights.none();
+    /**
+     * Shards this coordinator assigned whose write is in flight ({@code version} null) or not yet
+     * seen by the watch: busy with {@code range} whatever the view still shows.
+     */
+    private record Assigned(HashRange range, String version) {
+    }
+
+    private final Map<Integer, Assigned> assigned = new HashMap<>();
+    private final String holder;
     private final MonotonicClock clock;
     private final Clock wall;
     private final Lane lane;
@@ -75,7 +95,7 @@ final class Coordinator {
 
     Coordinator(ShardingConfig config, String holder, NodePorts ports, ShardWork work, ShardMetrics metrics) {
         this.config = config;
-        LeaseNaming naming = new LeaseNaming(config.group());
+        this.naming = new LeaseNaming(config.group());
         this.coordinatorLease = naming.coordinatorLease();
         this.shardLeaseNames = naming.shardLeases(config.shards());
         this.holder = holder;
@@ -249,6 +269,9 @@ final class Coordinator {
         }
         role = Role.LEADER;
         ledSinceNanos = clock.nanoTime();
+        target = null; // read again from the Leases: another coordinator may have moved the layout since
+        plan = null;
+        assigned.clear();
         leaderUntil.set(sent + renewDeadlineNanos);
         metrics.leading(true);
         log.atInfo().addKeyValue("replica", config.identity()).addKeyValue("lease", coordinatorLease)
@@ -281,8 +304,13 @@ final class Coordinator {
         renewing = true;
         long sent = clock.nanoTime();
         long attempt = campaign;
-        store.update(base, l -> Leases.hold(l, holder, leaseSeconds(), wall))
-                .whenComplete((outcome, e) -> lane.execute(() -> renewed(attempt, sent, LeaseWrite.settled(outcome, e), mayRetry)));
+        String layout = target == null || target.isEmpty() ? null : layoutText(target);
+        store.update(base, l -> {
+            if (layout != null) {
+                Leases.annotate(l, LeaseNaming.ANNOTATION_LAYOUT, layout); // for the next coordinator: where this one was going
+            }
+            return Leases.hold(l, holder, leaseSeconds(), wall);
+        }).whenComplete((outcome, e) -> lane.execute(() -> renewed(attempt, sent, LeaseWrite.settled(outcome, e), mayRetry)));
     }
 
     private void renewed(long attempt, long sent, LeaseWrite outcome, boolean mayRetry) {
@@ -321,21 +349,39 @@ final class Coordinator {
         }
     }
 
-    /** Publishes the plan; returns the writes it sent. */
+    /**
+     * Publishes the plan; returns the writes it sent. Each shard Lease carries its hash range; the
+     * layout of ranges follows {@link RangePlanner} from the objects the members report. Two rules
+     * keep a namespace from two holders across every change of layout:
+     * <ul>
+     *   <li>a Lease's range is rewritten only while it is quiet: no desired owner, and no holder
+     *       that may still work on it (none, or one judged gone by its membership Lease, which the
+     *       rewrite then clears);</li>
+     *   <li>a Lease gets a desired owner only when every other Lease whose range overlaps its range
+     *       is quiet (counting this coordinator's own writes still in flight or not yet seen).</li>
+     * </ul>
+     * So a range that changes is first handed back (desired owner "" and the holder's release, or
+     * its holder's fence), then rewritten, then assigned; ranges that keep their bounds move as before.
+     */
     private List<CompletableFuture<Void>> publish(Set<String> live, long[] next) {
         int shards = config.shards();
+        long now = clock.nanoTime();
         Map<Integer, String> current = new HashMap<>();
-        Map<Integer, LeaseView.Seen> shardLeases = new HashMap<>();
+        Map<Integer, LeaseView.Seen> shardLeases = new TreeMap<>();
+        boolean missing = false;
         for (int shard = 0; shard < shards; shard++) {
             String name = shardLeaseNames[shard];
             Optional<LeaseView.Seen> seen = view.get(name);
             if (seen.isPresent() && seen.get().deleted() && view.isHeld(seen.get())) {
                 // Deleted under a holder that may still be working on it: recreate (free) only once that
                 // holder's lease would have expired, or the shard could have two owners.
+                shardLeases.put(shard, seen.get()); // and its range stays busy until then
                 next[0] = Math.min(next[0], view.expiresAtNanos(seen.get()));
+                missing = true;
                 continue;
             }
             if (seen.isEmpty() || seen.get().deleted()) {
+                missing = true;
                 if (publishing.add(shard)) {
                     int created = shard;
                     store.create(Leases.newLease(name, Map.of(LeaseNaming.LABEL_GROUP, config.group(),
@@ -368,6 +414,13 @@ final class Coordinator {
                         .log("shard lease names a desired owner that is not a live member; re-assigning it");
             }
         }
+        // Leases of slots beyond the shard count (it was lowered): they are handed back and stay quiet.
+        for (LeaseView.Seen s : view.all()) {
+            Optional<Integer> slot = naming.shardOf(s.name());
+            if (slot.isPresent() && slot.get() >= shards && (!s.deleted() || view.isHeld(s))) {
+                shardLeases.put(slot.get(), s);
+            }
+        }
         if (current.isEmpty() && !leaving) {
             // A cold start: nobody holds or is assigned anything yet. Replicas started together join seconds apart
             // (on two busy cores, three JVMs started at once joined up to 3.6 s apart, and the watch adds its lag);
@@ -376,40 +429,236 @@ final class Coordinator {
             // periods moved shards in 2 of 10 trials.
             long settled = Math.min(membersChangedNanos + config.leaseDuration().toNanos(),
                     ledSinceNanos + config.leaseDuration().toNanos() * 2);
-            if (clock.nanoTime() < settled) {
+            if (now < settled) {
                 next[0] = Math.min(next[0], settled);
                 return List.of();
             }
         }
-        if (!current.equals(planFor) || !live.equals(planLive)) {
-            plan = ShardAssigner.plan(shards, current, live);
-            planFor = current;
-            planLive = Set.copyOf(live);
+        if (target == null) {
+            target = initialLayout(shardLeases);
         }
-        // One write per changed shard, all at once: a member leaving moves a third of the shards.
+        boolean moving = missing || target.size() != shards;
+        for (int shard = 0; shard < shards && !moving; shard++) {
+            LeaseView.Seen s = shardLeases.get(shard);
+            moving = s == null || s.deleted() || !s.range().equals(Optional.of(target.get(shard)));
+        }
+        NamespaceWeights weights = weights(live);
+        Map<Integer, String> owners = new TreeMap<>(current);
+        owners.keySet().removeIf(slot -> slot >= target.size());
+        if (plan == null || !owners.equals(planFor) || !live.equals(planLive) || !weights.equals(planWeights)
+                || !target.equals(planTarget) || moving != planMoving) {
+            // While a layout is being moved to, only owners are planned: a new layout waits for this one to land.
+            plan = RangePlanner.plan(new RangePlan.Input(target, owners, live, weights, shards,
+                    RangePlan.Input.DEFAULT_TOLERANCE, moving ? 0 : RangePlan.Input.defaultMaxRangeChanges(shards)));
+            planFor = owners;
+            planLive = Set.copyOf(live);
+            planWeights = weights;
+            planTarget = target;
+            planMoving = moving;
+            if (!plan.layout().equals(target)) {
+                log.atInfo().addKeyValue("replica", config.identity()).addKeyValue("rangesChanged", plan.rangeChanged().size())
+                        .addKeyValue("objects", weights.total()).addKeyValue("namespaces", weights.size())
+                        .addKeyValue("maxOverMean", String.format(java.util.Locale.ROOT, "%.3f", plan.maxOverMean()))
+                        .log("new shard layout: ranges weighted by objects");
+                metrics.layoutChanged();
+                target = plan.layout();
+                planTarget = target;
+            }
+        }
+        List<Busy> busy = busy(shardLeases, now);
         List<CompletableFuture<Void>> writes = new ArrayList<>();
         for (var entry : shardLeases.entrySet()) {
             int shard = entry.getKey();
             LeaseView.Seen s = entry.getValue();
-            String before = s.desiredOwner();
-            String after = plan.getOrDefault(shard, "");
-            if (!before.equals(after) && publishing.add(shard)) {
-                writes.add(publish(shard, s, before, after));
+            if (s.deleted() || publishing.contains(shard)) {
+                continue;
+            }
+            String desired = s.desiredOwner();
+            if (shard >= shards) {
+                if (!desired.isEmpty()) {
+                    writes.add(publish(shard, s, desired, "", Optional.empty(), false));
+                }
+                continue;
+            }
+            HashRange wanted = target.get(shard);
+            String owner = plan.owners().getOrDefault(shard, "");
+            if (s.range().equals(Optional.of(wanted))) {
+                if (!desired.equals(owner) && (owner.isEmpty() || clear(busy, shard, wanted))) {
+                    writes.add(publish(shard, s, desired, owner, Optional.empty(), false));
+                    if (!owner.isEmpty()) {
+                        busy.add(new Busy(shard, Optional.of(wanted)));
+                    }
+                }
+            } else if (!desired.isEmpty()) {
+                writes.add(publish(shard, s, desired, "", Optional.empty(), false)); // hand it back before its range changes
+            } else if (!quiet(s, now)) {
+                next[0] = Math.min(next[0], view.holderLiveUntil(s)); // its holder releases (news) or is judged gone
+            } else if (clear(busy, shard, wanted)) {
+                writes.add(publish(shard, s, desired, owner, Optional.of(wanted), !s.holder().isEmpty()));
+                if (!owner.isEmpty()) {
+                    busy.add(new Busy(shard, Optional.of(wanted)));
+                }
             }
         }
         return writes;
     }
 
-    /** Writes one shard's desired owner. */
-    private CompletableFuture<Void> publish(int shard, LeaseView.Seen s, String before, String after) {
+    /** A shard Lease someone may work on, or is about to (a range empty when it cannot be read: it overlaps everything). */
+    private record Busy(int shard, Optional<HashRange> range) {
+    }
+
+    /** The Leases that are not quiet, and the ones this coordinator has assigned but not yet seen assigned. */
+    private List<Busy> busy(Map<Integer, LeaseView.Seen> shardLeases, long now) {
+        List<Busy> out = new ArrayList<>();
+        for (var entry : shardLeases.entrySet()) {
+            LeaseView.Seen s = entry.getValue();
+            Assigned a = assigned.get(entry.getKey());
+            if (a != null && (a.version() == null || !(s.hasSeen(a.version())))) {
+                out.add(new Busy(entry.getKey(), Optional.of(a.range())));
+            } else if (a != null) {
+                assigned.remove(entry.getKey());
+            }
+            if (!quiet(s, now)) {
+                out.add(new Busy(entry.getKey(), s.range()));
+            }
+        }
+        return out;
+    }
+
+    /** Whether no Lease other than {@code shard}'s that overlaps {@code range} is busy. */
+    private static boolean clear(List<Busy> busy, int shard, HashRange range) {
+        for (Busy b : busy) {
+            if (b.shard() != shard && (b.range().isEmpty() || b.range().get().overlaps(range))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Nobody is assigned a Lease, nor may still work on it (no holder, or one judged gone). */
+    private boolean quiet(LeaseView.Seen s, long now) {
+        if (s.deleted()) {
+            return !view.isHeld(s);
+        }
+        return s.desiredOwner().isEmpty() && (s.holder().isEmpty() || now >= view.holderLiveUntil(s));
+    }
+
+    /**
+     * The layout to start from on taking the lead: the one the previous coordinator was moving to
+     * (its Lease's {@link LeaseNaming#ANNOTATION_LAYOUT}), else the shard Leases' ranges if they
+     * partition the hash space, else none (the planner lays the ranges out afresh).
+     */
+    private List<HashRange> initialLayout(Map<Integer, LeaseView.Seen> shardLeases) {
+        String recorded = lease == null || lease.getMetadata().getAnnotations() == null ? ""
+                : lease.getMetadata().getAnnotations().getOrDefault(LeaseNaming.ANNOTATION_LAYOUT, "");
+        if (!recorded.isEmpty()) {
+            try {
+                List<HashRange> layout = java.util.Arrays.stream(recorded.split(",")).map(HashRange::parse).toList();
+                RangePlan.checkPartition(layout);
+                return layout;
+            } catch (IllegalArgumentException e) {
+                log.atWarn().addKeyValue("lease", coordinatorLease).addKeyValue("error", e.getMessage())
+                        .log("the coordinator lease's layout cannot be read; starting from the shard leases' ranges");
+            }
+        }
+        List<HashRange> fromLeases = new ArrayList<>();
+        for (int shard = 0; shard < config.shards(); shard++) {
+            LeaseView.Seen s = shardLeases.get(shard);
+            if (s == null || s.deleted() || s.range().isEmpty()) {
+                return List.of();
+            }
+            fromLeases.add(s.range().get());
+        }
+        try {
+            RangePlan.checkPartition(fromLeases);
+            return fromLeases;
+        } catch (IllegalArgumentException e) {
+            return List.of();
+        }
+    }
+
+    /**
+     * Objects per namespace hash, from the live members' reports. A report replaces what was known
+     * only within the ranges it counted, so a namespace of a shard being handed over keeps its last
+     * count until its new holder reports it.
+     */
+    private NamespaceWeights weights(Set<String> live) {
+        boolean changed = false;
+        for (LeaseView.Seen s : view.all()) {
+            if (s.member().isEmpty() || s.deleted() || !live.contains(s.member())) {
+                continue;
+            }
+            String objects = s.annotation(LeaseNaming.ANNOTATION_OBJECTS);
+            String of = s.annotation(LeaseNaming.ANNOTATION_OBJECTS_OF);
+            String report = of + "|" + objects;
+            if (report.equals(appliedReports.get(s.member()))) {
+                continue;
+            }
+            appliedReports.put(s.member(), report);
+            try {
+                List<HashRange> counted = of.isEmpty() ? List.of()
+                        : java.util.Arrays.stream(of.split(",")).map(HashRange::parse).toList();
+                NamespaceWeights reported = NamespaceWeights.parse(objects);
+                for (HashRange r : counted) {
+                    known.subMap(r.first(), true, r.last(), true).clear();
+                }
+                for (int i = 0; i < reported.size(); i++) {
+                    long hash = reported.hash(i);
+                    if (counted.stream().anyMatch(r -> r.contains(hash))) {
+                        known.put(hash, reported.weight(i));
+                    }
+                }
+                changed = true;
+            } catch (IllegalArgumentException e) {
+                if (warned.add("objects/" + s.member() + "/" + report.hashCode())) {
+                    log.atWarn().addKeyValue("member", s.member()).addKeyValue("error", e.getMessage())
+                            .log("a member's object counts cannot be read; its shards keep their last known counts");
+                }
+            }
+        }
+        if (changed) {
+            knownWeights = NamespaceWeights.ofHashes(known);
+        }
+        return knownWeights;
+    }
+
+    /** The layout as {@link LeaseNaming#ANNOTATION_LAYOUT} records it. */
+    private static String layoutText(List<HashRange> layout) {
+        return String.join(",", layout.stream().map(HashRange::text).toList());
+    }
+
+    /** Writes one shard's desired owner (and, on a quiet Lease, its new range, clearing a holder judged gone). */
+    private CompletableFuture<Void> publish(int shard, LeaseView.Seen s, String before, String after,
+            Optional<HashRange> range, boolean clearHolder) {
         CompletableFuture<Void> done = new CompletableFuture<>();
+        publishing.add(shard);
+        if (!after.isEmpty()) {
+            assigned.put(shard, new Assigned(range.or(s::range).orElseThrow(), null));
+        }
+        Optional<HashRange> from = s.range();
         store.update(s.lease(), l -> {
             Leases.annotate(l, LeaseNaming.ANNOTATION_DESIRED_OWNER, after);
+            range.ifPresent(r -> Leases.annotate(l, LeaseNaming.ANNOTATION_RANGE, r.text()));
+            if (clearHolder) {
+                Leases.release(l);
+            }
             return Leases.annotate(l, LeaseNaming.ANNOTATION_SHARDS, String.valueOf(config.shards()));
         }).whenComplete((outcome, e) -> lane.execute(() -> {
             publishing.remove(shard);
-            switch (LeaseWrite.settled(outcome, e)) {
+            LeaseWrite settled = LeaseWrite.settled(outcome, e);
+            if (settled instanceof LeaseWrite.Written w && !after.isEmpty()) {
+                assigned.put(shard, new Assigned(range.or(s::range).orElseThrow(), Leases.resourceVersion(w.lease())));
+            } else if (!after.isEmpty()) {
+                // Not written: the view shows what is; the next pass decides again on it.
+                assigned.remove(shard);
+            }
+            switch (settled) {
                 case LeaseWrite.Written w -> {
+                    if (range.isPresent()) {
+                        log.atInfo().addKeyValue("shard", shard).addKeyValue("from", from.map(HashRange::text).orElse("-"))
+                                .addKeyValue("to", range.get().text()).addKeyValue("owner", after.isEmpty() ? "-" : after)
+                                .addKeyValue("replica", config.identity()).log("shard range changed");
+                    }
                     log.atInfo().addKeyValue("shard", shard).addKeyValue("from", before.isEmpty() ? "-" : before)
                             .addKeyValue("to", after.isEmpty() ? "-" : after).addKeyValue("replica", config.identity())
                             .log("shard assigned");
@@ -423,7 +672,7 @@ final class Coordinator {
                             .log("could not publish a shard's owner; retrying");
                     reactor.poke();
                 }
-                case LeaseWrite.Conflict c -> reactor.poke(); // someone renewed in between: publish again on the fresh Lease
+                case LeaseWrite.Conflict c -> reactor.poke(); // someone wrote in between: publish again on the fresh Lease
                 case LeaseWrite.Missing m -> reactor.poke();
             }
             done.complete(null);

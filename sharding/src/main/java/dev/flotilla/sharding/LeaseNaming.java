@@ -37,6 +37,11 @@ public record LeaseNaming(String group) {
      * ({@link NamespaceWeights#text}), what the coordinator weighs ranges by.
      */
     public static final String ANNOTATION_OBJECTS = "flotilla.dev/objects";
+    /**
+     * On a membership Lease: the ranges {@link #ANNOTATION_OBJECTS} counted (comma-separated
+     * {@link HashRange#text()}), so that a namespace of a shard taken since is not read as empty.
+     */
+    public static final String ANNOTATION_OBJECTS_OF = "flotilla.dev/objects-of";
 
     /**
      * On every Lease a replica writes: the sharding protocol it speaks. Protocol 1 (no annotation)

@@ -3,7 +3,6 @@ package dev.flotilla.sharding;
 import dev.flotilla.core.manager.WorkControl;
 import dev.flotilla.core.reconcile.ObjectKey;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -32,14 +31,8 @@ final class ManagedShardWork implements ShardWork {
     }
 
     @Override
-    public NamespaceWeights objects() {
-        Map<String, Long> held = new HashMap<>();
-        work.countCachedByNamespace().forEach((ns, n) -> {
-            if (!ns.isEmpty() && ranges.slotOf(ns) >= 0) {
-                held.put(ns, n);
-            }
-        });
-        return NamespaceWeights.ofNamespaces(held);
+    public Map<String, Long> objects() {
+        return work.countCachedByNamespace();
     }
 
     @Override

@@ -46,8 +46,9 @@ final class Membership {
     private CompletableFuture<Void> leavingWritten = new CompletableFuture<>();
     /** Set by leave(): a renewal still in flight must not recreate the Lease the leave deletes. */
     private boolean left;
-    /** What the next renewal reports as {@link LeaseNaming#ANNOTATION_OBJECTS} ("": nothing held). */
+    /** What the next renewal reports as {@link LeaseNaming#ANNOTATION_OBJECTS} and {@link LeaseNaming#ANNOTATION_OBJECTS_OF}. */
     private String objects = "";
+    private String objectsOf = "";
 
     /** @param renewed told the send time (monotonic) of every successful write of the Lease: the join, each renewal */
     Membership(ShardingConfig config, String holder, NodePorts ports, java.util.function.LongConsumer renewed) {
@@ -185,8 +186,9 @@ final class Membership {
      * The objects this replica works on, per namespace hash ({@link NamespaceWeights#text}): carried by
      * every renewal from now on, so reporting them costs no write of its own. On the lane.
      */
-    void report(String objectsText) {
+    void report(String objectsText, String rangesText) {
         objects = Objects.requireNonNull(objectsText, "objectsText");
+        objectsOf = Objects.requireNonNull(rangesText, "rangesText");
     }
 
     /**
@@ -236,6 +238,9 @@ final class Membership {
             if (!objects.isEmpty()) {
                 annotations.put(LeaseNaming.ANNOTATION_OBJECTS, objects);
             }
+            if (!objectsOf.isEmpty()) {
+                annotations.put(LeaseNaming.ANNOTATION_OBJECTS_OF, objectsOf);
+            }
             Lease fresh = Leases.newLease(leaseName, labels(), annotations);
             store.create(Leases.hold(fresh, holder, leaseSeconds(), wall))
                     .whenComplete((outcome, e) -> lane.execute(() -> renewed(LeaseWrite.settled(outcome, e), attempt, taken, sent)));
@@ -251,11 +256,13 @@ final class Membership {
         long sent = clock.nanoTime();
         boolean marked = leaving;
         String counts = objects;
+        String countedIn = objectsOf;
         store.update(current.get(), l -> {
             if (marked) {
                 Leases.annotate(l, LeaseNaming.ANNOTATION_LEAVING, "true");
             }
             Leases.annotate(l, LeaseNaming.ANNOTATION_OBJECTS, counts.isEmpty() ? null : counts);
+            Leases.annotate(l, LeaseNaming.ANNOTATION_OBJECTS_OF, countedIn.isEmpty() ? null : countedIn);
             return Leases.hold(l, holder, leaseSeconds(), wall);
         }).whenComplete((outcome, e) -> lane.execute(() -> renewed(LeaseWrite.settled(outcome, e), attempt, taken, sent)));
     }

@@ -24,6 +24,7 @@ public final class ShardMetrics {
     public static final String MEMBERS = "flotilla_members";
     public static final String INFORMER_MODE = "flotilla_shard_informer_mode";
     public static final String SHARD_FENCES_TOTAL = "flotilla_shard_fences_total";
+    public static final String SHARD_LAYOUT_CHANGES_TOTAL = "flotilla_shard_layout_changes_total";
 
     public static final String LABEL_SHARD = "shard";
     public static final String LABEL_MEMBER = "member";
@@ -39,6 +40,7 @@ public final class ShardMetrics {
     private final Timer handover;
     private final Counter moves;
     private final Counter fences;
+    private final Counter layoutChanges;
 
     public ShardMetrics(MeterRegistry registry, String member, String coordinatorLease) {
         this.registry = registry;
@@ -55,6 +57,9 @@ public final class ShardMetrics {
                 .serviceLevelObjectives(Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500),
                         Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(5), Duration.ofSeconds(10),
                         Duration.ofSeconds(30))
+                .register(registry);
+        layoutChanges = Counter.builder(SHARD_LAYOUT_CHANGES_TOTAL)
+                .description("New layouts of shard ranges the coordinator planned (objects per member out of balance)")
                 .register(registry);
         moves = Counter.builder(SHARD_MOVES_TOTAL).description("Shards the coordinator moved from one member to another")
                 .register(registry);
@@ -79,6 +84,10 @@ public final class ShardMetrics {
 
     void handover(Duration took) {
         handover.record(took);
+    }
+
+    void layoutChanged() {
+        layoutChanges.increment();
     }
 
     void moved() {

@@ -1,6 +1,7 @@
 package dev.flotilla.sharding;
 
 import java.time.Duration;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
@@ -39,8 +40,8 @@ interface ShardWork {
     /** As {@link #drain}, for the cluster-scoped keys (a coordinator stepping down gracefully). */
     CompletableFuture<Boolean> drainClusterScoped(Duration timeout);
 
-    /** The cached primaries of the shards held, per namespace hash: what this replica reports as its load. */
-    default NamespaceWeights objects() {
-        return NamespaceWeights.none();
+    /** How many primaries each namespace has in the caches (the shards' load the coordinator balances). */
+    default Map<String, Long> objects() {
+        return Map.of();
     }
 }

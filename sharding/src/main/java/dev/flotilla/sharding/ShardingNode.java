@@ -4,6 +4,10 @@ import dev.flotilla.core.fence.Admission;
 import dev.flotilla.core.fence.WriteTarget;
 import dev.flotilla.core.reconcile.ObjectKey;
 import dev.flotilla.sharding.audit.AuditTrail;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
@@ -37,6 +41,8 @@ final class ShardingNode {
     private boolean stopped;
     /** When the objects were last counted (monotonic, lane-confined). */
     private long countedAtNanos = Long.MIN_VALUE;
+    /** The last count failed (logged once, and once when it works again). */
+    private boolean countFailed;
 
     /** @param fatal told, once, when this replica must stop all work (another replica took its identity) */
     ShardingNode(ShardingConfig config, String holder, NodePorts ports, ShardWork work, ShardMetrics metrics,
@@ -170,7 +176,7 @@ final class ShardingNode {
             long now = ports.clock().nanoTime();
             if (now - countedAtNanos >= OBJECTS_REPORT_PERIOD.toNanos()) {
                 countedAtNanos = now;
-                membership.report(countObjects());
+                reportObjects();
             }
             membership.renew(this::identityTaken);
             coordinator.renew();
@@ -179,14 +185,41 @@ final class ShardingNode {
         }
     }
 
-    /** The objects of the shards held, for the next renewals; a failure to count reports nothing rather than stopping renewals. */
-    private String countObjects() {
+    /**
+     * Counts the cached primaries of the ACTIVE shards (a syncing one's cache is not complete yet) for
+     * the next renewals to carry; a failure to count reports nothing rather than stopping renewals.
+     */
+    private void reportObjects() {
+        List<HashRange> counted = new ArrayList<>();
+        for (int shard : ownership.active()) {
+            ranges.of(shard).ifPresent(counted::add);
+        }
+        counted.sort((a, b) -> Long.compareUnsigned(a.first(), b.first()));
+        if (counted.isEmpty()) {
+            membership.report("", "");
+            return;
+        }
         try {
-            return work.objects().text(NamespaceWeights.MAX_TEXT_ENTRIES);
+            Map<String, Long> objects = new HashMap<>();
+            work.objects().forEach((ns, n) -> {
+                long hash = ShardSpace.hash(ns);
+                if (!ns.isEmpty() && counted.stream().anyMatch(r -> r.contains(hash))) {
+                    objects.put(ns, n);
+                }
+            });
+            membership.report(NamespaceWeights.ofNamespaces(objects).text(NamespaceWeights.MAX_TEXT_ENTRIES),
+                    String.join(",", counted.stream().map(HashRange::text).toList()));
         } catch (RuntimeException e) {
-            log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("error", e.toString())
-                    .log("could not count the objects of the shards held; the coordinator weighs them as empty");
-            return "";
+            if (!countFailed) {
+                log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("error", e.toString())
+                        .log("could not count the objects of the shards held; the coordinator keeps their last counts");
+            }
+            countFailed = true;
+            return;
+        }
+        if (countFailed) {
+            log.atInfo().addKeyValue("replica", config.identity()).log("counting the objects of the shards held works again");
+            countFailed = false;
         }
     }
 

@@ -187,7 +187,7 @@ class MembershipTest {
         h.run(Duration.ofMillis(20));
         assertThat(marked).isCompleted();
         assertThat(h.lease(MEMBER)).hasValueSatisfying(l -> assertThat(l.getMetadata().getAnnotations())
-                .containsEntry(LeaseNaming.ANNOTATION_LEAVING, "true").containsEntry(LeaseNaming.ANNOTATION_PROTOCOL, "2"));
+                .containsEntry(LeaseNaming.ANNOTATION_LEAVING, "true").containsEntry(LeaseNaming.ANNOTATION_PROTOCOL, LeaseNaming.PROTOCOL));
         int before = renewals.size();
         renew();
         h.run(Duration.ofMillis(20));

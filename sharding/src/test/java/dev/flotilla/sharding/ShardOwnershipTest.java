@@ -47,7 +47,8 @@ class ShardOwnershipTest {
         if (!sync.isZero()) {
             work.fixedSync = sync;
         }
-        ownership = new ShardOwnership(SimHarness.config("r0"), peer.holder, peer.ports, work, h.metrics("r0"), h.trail);
+        ownership = new ShardOwnership(SimHarness.config("r0"), peer.holder, peer.ports, work, h.metrics("r0"), h.trail,
+                new HeldRanges());
         membership = new Membership(SimHarness.config("r0"), peer.holder, peer.ports, ownership::memberRenewed);
         peer.lane.execute(() -> membership.join().whenComplete((x, e) -> peer.lane.execute(ownership::start)));
         h.every(peer, SimHarness.RETRY, () -> membership.renew(why -> { }));

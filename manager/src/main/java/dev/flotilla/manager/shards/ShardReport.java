@@ -2,6 +2,8 @@ package dev.flotilla.manager.shards;
 
 import dev.flotilla.cli.Json;
 import dev.flotilla.sharding.LeaseNaming;
+import dev.flotilla.sharding.HashRange;
+import dev.flotilla.sharding.NamespaceWeights;
 import dev.flotilla.sharding.ShardSpace;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseSpec;
@@ -24,8 +26,10 @@ import java.util.TreeMap;
  * coordinator. Built from the Leases and the reader's clock only, so it can be tested without a
  * cluster. Ages are this machine's now minus the {@code renewTime} the holder wrote; a Lease is
  * {@code expired} when that is more than its {@code leaseDurationSeconds} ago. A shard Lease is
- * never renewed (sharding protocol 2): its holder's state and age are those of the holder's
- * membership Lease.
+ * never renewed (sharding protocols 2 and 3): its holder's state and age are those of the holder's
+ * membership Lease. A shard's range is its Lease's ({@code flotilla.dev/range}); its objects are
+ * what the members report counting in it ({@code flotilla.dev/objects}), the weights the
+ * coordinator balances.
  *
  * <pre>{@code
  * List<Lease> leases = client.leases().inNamespace("flotilla-system").list().getItems();
@@ -34,7 +38,7 @@ import java.util.TreeMap;
  * }</pre>
  */
 public record ShardReport(String group, String namespace, int shards, List<ShardRow> rows, List<Holder> members,
-        Holder coordinator) {
+        Holder coordinator, Map<String, Long> memberObjects) {
 
     /** The state of one Lease's tenure. */
     public enum State {
@@ -81,9 +85,10 @@ public record ShardReport(String group, String namespace, int shards, List<Shard
      * @param endInclusive last hash of the shard, inclusive
      * @param desiredOwner the member the coordinator assigned it to, "" if none yet
      * @param transitions  the Lease's leaseTransitions, -1 without a Lease
+     * @param objects      objects the members last reported in its range, -1 when nobody reported any
      */
     public record ShardRow(int shard, BigInteger start, BigInteger endInclusive, String desiredOwner, Holder holder,
-            int transitions) {
+            int transitions, long objects) {
         public String range() {
             return hex(start) + "-" + hex(endInclusive);
         }
@@ -116,15 +121,34 @@ public record ShardReport(String group, String namespace, int shards, List<Shard
         if (shards <= 0) {
             shards = byShard.keySet().stream().max(Comparator.naturalOrder()).map(i -> i + 1).orElse(0);
         }
+        Map<String, Long> memberObjects = new TreeMap<>();
+        List<NamespaceWeights> reports = new ArrayList<>();
+        byMember.forEach((identity, lease) -> {
+            try {
+                NamespaceWeights w = NamespaceWeights.parse(annotation(lease, LeaseNaming.ANNOTATION_OBJECTS));
+                reports.add(w);
+                memberObjects.put(identity, w.total());
+            } catch (IllegalArgumentException e) {
+                memberObjects.put(identity, -1L); // unreadable: shown as "-"
+            }
+        });
+        NamespaceWeights objects = NamespaceWeights.sum(reports);
         List<ShardRow> rows = new ArrayList<>();
         if (shards > 0 && shards <= ShardSpace.MAX_SHARDS) {
             ShardSpace space = new ShardSpace(shards);
+            java.util.SortedSet<Integer> slots = new java.util.TreeSet<>(byShard.keySet());
             for (int i = 0; i < shards; i++) {
+                slots.add(i);
+            }
+            for (int i : slots) {
                 Lease lease = byShard.get(i);
-                rows.add(new ShardRow(i, space.start(i), space.end(i).subtract(BigInteger.ONE),
+                Optional<HashRange> range = rangeOf(lease, i, space);
+                rows.add(new ShardRow(i, range.map(HashRange::start).orElse(BigInteger.ZERO),
+                        range.map(r -> r.end().subtract(BigInteger.ONE)).orElse(BigInteger.ZERO),
                         lease == null ? "" : annotation(lease, LeaseNaming.ANNOTATION_DESIRED_OWNER), shardHolder(lease, byMember, now),
                         lease == null || lease.getSpec() == null || lease.getSpec().getLeaseTransitions() == null ? -1
-                                : lease.getSpec().getLeaseTransitions()));
+                                : lease.getSpec().getLeaseTransitions(),
+                        reports.isEmpty() || range.isEmpty() ? -1 : objects.weightIn(range.get())));
             }
         }
         List<Holder> members = new ArrayList<>();
@@ -132,7 +156,23 @@ public record ShardReport(String group, String namespace, int shards, List<Shard
             Holder h = holder(lease, now);
             members.add(new Holder(identity, h.state(), h.age()));
         });
-        return new ShardReport(group, namespace, shards, List.copyOf(rows), List.copyOf(members), holder(coordinator, now));
+        return new ShardReport(group, namespace, shards, List.copyOf(rows), List.copyOf(members), holder(coordinator, now),
+                Map.copyOf(memberObjects));
+    }
+
+    /** The Lease's range; without one, the equal-width range of its shard count (or of the group's); empty if unreadable. */
+    private static Optional<HashRange> rangeOf(Lease lease, int slot, ShardSpace space) {
+        try {
+            String text = lease == null ? "" : annotation(lease, LeaseNaming.ANNOTATION_RANGE);
+            if (!text.isEmpty()) {
+                return Optional.of(HashRange.parse(text));
+            }
+            String count = lease == null ? "" : annotation(lease, LeaseNaming.ANNOTATION_SHARDS);
+            ShardSpace of = count.isEmpty() ? space : new ShardSpace(Integer.parseInt(count));
+            return slot < of.shards() ? Optional.of(HashRange.of(of, slot)) : Optional.empty();
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
     }
 
     /**
@@ -141,7 +181,8 @@ public record ShardReport(String group, String namespace, int shards, List<Shard
      * membership's. A protocol-1 shard Lease (no protocol annotation) is judged by its own renewal.
      */
     private static Holder shardHolder(Lease shard, Map<String, Lease> byMember, Instant now) {
-        if (shard == null || !LeaseNaming.PROTOCOL.equals(annotation(shard, LeaseNaming.ANNOTATION_PROTOCOL))) {
+        String protocol = shard == null ? "" : annotation(shard, LeaseNaming.ANNOTATION_PROTOCOL);
+        if (protocol.isEmpty()) {
             return holder(shard, now);
         }
         String holder = shard.getSpec() == null || shard.getSpec().getHolderIdentity() == null ? ""
@@ -231,18 +272,21 @@ public record ShardReport(String group, String namespace, int shards, List<Shard
                         : "none (" + coordinator.state().label() + ")")
                 .append("\n\n");
         List<String[]> table = new ArrayList<>();
-        table.add(new String[] {"SHARD", "RANGE", "DESIRED", "HOLDER", "AGE", "TRANSITIONS"});
+        table.add(new String[] {"SHARD", "RANGE", "OBJECTS", "DESIRED", "HOLDER", "AGE", "TRANSITIONS"});
         for (ShardRow r : rows) {
-            table.add(new String[] {Integer.toString(r.shard()), r.range(), dash(r.desiredOwner()),
-                    dash(r.holder().identity()), r.holder().ageText(), r.transitions() < 0 ? "-" : Integer.toString(r.transitions())});
+            table.add(new String[] {Integer.toString(r.shard()), r.range(), r.objects() < 0 ? "-" : Long.toString(r.objects()),
+                    dash(r.desiredOwner()), dash(r.holder().identity()), r.holder().ageText(),
+                    r.transitions() < 0 ? "-" : Integer.toString(r.transitions())});
         }
         appendTable(b, table);
         b.append('\n');
         Map<String, Integer> held = heldCounts();
         List<String[]> memberTable = new ArrayList<>();
-        memberTable.add(new String[] {"MEMBER", "AGE", "SHARDS"});
+        memberTable.add(new String[] {"MEMBER", "AGE", "SHARDS", "OBJECTS"});
         for (Holder m : members) {
-            memberTable.add(new String[] {m.identity(), m.ageText(), Integer.toString(held.getOrDefault(m.identity(), 0))});
+            long n = memberObjects.getOrDefault(m.identity(), -1L);
+            memberTable.add(new String[] {m.identity(), m.ageText(), Integer.toString(held.getOrDefault(m.identity(), 0)),
+                    n < 0 ? "-" : Long.toString(n)});
         }
         appendTable(b, memberTable);
         b.append('\n');
@@ -269,6 +313,7 @@ public record ShardReport(String group, String namespace, int shards, List<Shard
             row.put("age", r.holder().ageText());
             row.put("ageMs", r.holder().age() == null ? null : r.holder().age().toMillis());
             row.put("transitions", r.transitions() < 0 ? null : r.transitions());
+            row.put("objects", r.objects() < 0 ? null : r.objects());
             shardList.add(row);
         }
         m.put("assignments", shardList);
@@ -277,6 +322,8 @@ public record ShardReport(String group, String namespace, int shards, List<Shard
         for (Holder h : members) {
             Map<String, Object> j = h.json();
             j.put("shardsHeld", held.getOrDefault(h.identity(), 0));
+            long n = memberObjects.getOrDefault(h.identity(), -1L);
+            j.put("objects", n < 0 ? null : n);
             memberList.add(j);
         }
         m.put("members", memberList);

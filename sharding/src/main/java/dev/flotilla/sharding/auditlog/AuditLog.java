@@ -74,8 +74,18 @@ public final class AuditLog {
             user = text(e, "user", "username");
         }
         Optional<String> holder = Optional.empty();
+        Map<String, String> annotations = Map.of();
         if ("leases".equals(text(e, "objectRef", "resource")) && "Lease".equals(text(e, "responseObject", "kind"))) {
             holder = Optional.of(text(e, "responseObject", "spec", "holderIdentity"));
+            if (field(e, "responseObject", "metadata", "annotations") instanceof Map<?, ?> m) {
+                Map<String, String> a = new java.util.HashMap<>();
+                m.forEach((k, v) -> {
+                    if (k instanceof String key && v instanceof String value) {
+                        a.put(key, value);
+                    }
+                });
+                annotations = a;
+            }
         }
         String name = text(e, "objectRef", "name");
         if (name.isEmpty()) {
@@ -89,7 +99,8 @@ public final class AuditLog {
         return Optional.of(new AuditedRequest(text(e, "auditID"), user, text(e, "verb"), text(e, "objectRef", "resource"),
                 text(e, "objectRef", "subresource"), text(e, "objectRef", "namespace"), name,
                 instant(e, "requestReceivedTimestamp", where), instant(e, "stageTimestamp", where),
-                code instanceof Number n ? n.intValue() : 0, text(e, "requestURI").contains("dryRun=All"), holder));
+                code instanceof Number n ? n.intValue() : 0, text(e, "requestURI").contains("dryRun=All"), holder,
+                annotations));
     }
 
     /** The value at {@code path}, or null if any step is missing. */

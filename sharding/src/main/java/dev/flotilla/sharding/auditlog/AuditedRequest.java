@@ -1,6 +1,7 @@
 package dev.flotilla.sharding.auditlog;
 
 import java.time.Instant;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -21,9 +22,11 @@ import java.util.Set;
  * @param dryRun      whether the request asked for {@code dryRun} (it stored nothing)
  * @param leaseHolder for a Lease write the server answered with the Lease: its {@code spec.holderIdentity}
  *                    ("" when free); empty otherwise
+ * @param leaseAnnotations for such a write, the answered Lease's annotations (empty otherwise)
  */
 public record AuditedRequest(String auditId, String user, String verb, String resource, String subresource, String namespace,
-        String name, Instant received, Instant completed, int code, boolean dryRun, Optional<String> leaseHolder) {
+        String name, Instant received, Instant completed, int code, boolean dryRun, Optional<String> leaseHolder,
+        Map<String, String> leaseAnnotations) {
 
     /** Verbs that change stored state. */
     public static final Set<String> WRITE_VERBS = Set.of("create", "update", "patch", "delete", "deletecollection");
@@ -42,6 +45,7 @@ public record AuditedRequest(String auditId, String user, String verb, String re
         Objects.requireNonNull(received, "received");
         Objects.requireNonNull(completed, "completed");
         Objects.requireNonNull(leaseHolder, "leaseHolder");
+        leaseAnnotations = Map.copyOf(leaseAnnotations);
     }
 
     /** A write the server accepted: a write verb, a 2xx answer, not a dry run, not a review. */

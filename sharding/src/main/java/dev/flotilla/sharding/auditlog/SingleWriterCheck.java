@@ -1,6 +1,7 @@
 package dev.flotilla.sharding.auditlog;
 
 import dev.flotilla.sharding.LeaseNaming;
+import dev.flotilla.sharding.HashRange;
 import dev.flotilla.sharding.ShardSpace;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -13,9 +14,12 @@ import java.util.Optional;
 
 /**
  * The single-writer invariant, judged from the API server's audit log alone: for every namespace,
- * no write by one user accepted after another user acquired the shard holding that namespace (and
- * before the first one acquired it again); for cluster-scoped objects, the same with the
- * coordinator Lease.
+ * no write by one user accepted while another user held a shard whose range held that namespace
+ * (from its acquisition until the Lease was freed or taken by someone else); for cluster-scoped
+ * objects, the same with the coordinator Lease. A shard's range is the one its Lease had in the
+ * answer to the last accepted write of it ({@code flotilla.dev/range}; without one, the
+ * equal-width range of its {@code flotilla.dev/shards}, or of the given space), so a layout that
+ * changes under the group is judged as it was at each instant.
  *
  * <p>Who holds what is read from the same log: a Lease write the server accepted whose answer
  * names a different holder than the Lease had is an acquisition by the user who wrote it (a
@@ -55,8 +59,11 @@ public final class SingleWriterCheck {
         }
     }
 
-    /** Who held a shard from when. */
-    private record Tenure(String user, Instant since) {
+    /** Who held a shard from when, and the namespace hashes it covered then (empty: unreadable, so every namespace). */
+    private record Tenure(String user, Instant since, Optional<HashRange> range) {
+        boolean covers(long hash) {
+            return range.isEmpty() || range.get().contains(hash);
+        }
     }
 
     private final ShardSpace space;
@@ -74,7 +81,7 @@ public final class SingleWriterCheck {
         List<AuditedRequest> byTime = new ArrayList<>(log);
         byTime.sort(Comparator.comparing(AuditedRequest::completed));
         Map<Integer, String> holders = new HashMap<>();     // the Lease's holderIdentity as last accepted
-        Map<Integer, Tenure> tenures = new HashMap<>();     // who acquired it last (absent: free)
+        Map<Integer, Tenure> tenures = new java.util.TreeMap<>(); // who acquired it last (absent: free)
         java.util.Set<String> replicas = new java.util.HashSet<>();
         int leaseWrites = 0;
         int unanswered = 0;
@@ -103,12 +110,10 @@ public final class SingleWriterCheck {
                 }
                 String holder = r.leaseHolder().get();
                 String before = holders.put(slot.get(), holder);
-                if (!holder.equals(before)) {
-                    if (holder.isEmpty()) {
-                        tenures.remove(slot.get());
-                    } else {
-                        tenures.put(slot.get(), new Tenure(r.user(), r.completed()));
-                    }
+                if (holder.isEmpty()) {
+                    tenures.remove(slot.get());
+                } else if (!holder.equals(before)) {
+                    tenures.put(slot.get(), new Tenure(r.user(), r.completed(), rangeOf(slot.get(), r)));
                 }
                 continue;
             }
@@ -116,13 +121,41 @@ public final class SingleWriterCheck {
                     || (r.isLease() && r.namespace().equals(leaseNamespace))) {
                 continue; // not a write, not a replica's, or one of the group's own Leases (membership)
             }
-            int shard = r.namespace().isEmpty() ? CLUSTER : space.shardOf(r.namespace());
-            Tenure t = tenures.get(shard);
-            if (t != null && !t.user().equals(r.user())) {
-                out.add(new Violation(r, shard, t.user(), t.since()));
+            if (r.namespace().isEmpty()) {
+                Tenure t = tenures.get(CLUSTER);
+                if (t != null && !t.user().equals(r.user())) {
+                    out.add(new Violation(r, CLUSTER, t.user(), t.since()));
+                }
+                continue;
+            }
+            long hash = ShardSpace.hash(r.namespace());
+            for (var held : tenures.entrySet()) {
+                Tenure t = held.getValue();
+                if (held.getKey() != CLUSTER && !t.user().equals(r.user()) && t.covers(hash)) {
+                    out.add(new Violation(r, held.getKey(), t.user(), t.since()));
+                    break; // one violation per write
+                }
             }
         }
         return out;
+    }
+
+    /** The range a shard Lease had in the answer to {@code r}; empty when it cannot be read. */
+    private Optional<HashRange> rangeOf(int slot, AuditedRequest r) {
+        if (slot == CLUSTER) {
+            return Optional.of(HashRange.all());
+        }
+        try {
+            String text = r.leaseAnnotations().getOrDefault(LeaseNaming.ANNOTATION_RANGE, "");
+            if (!text.isEmpty()) {
+                return Optional.of(HashRange.parse(text));
+            }
+            String shards = r.leaseAnnotations().getOrDefault(LeaseNaming.ANNOTATION_SHARDS, "");
+            ShardSpace of = shards.isEmpty() ? space : new ShardSpace(Integer.parseInt(shards));
+            return slot < of.shards() ? Optional.of(HashRange.of(of, slot)) : Optional.empty();
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
     }
 
     /** The shard (or {@link #CLUSTER}) whose Lease {@code r} writes, if it writes one of the group's. */
