@@ -61,6 +61,8 @@ final class Coordinator {
     }
 
     private final Map<Integer, Assigned> assigned = new HashMap<>();
+    /** See {@link #isSettled}; written on the lane. */
+    private volatile boolean settled;
     private final String holder;
     private final MonotonicClock clock;
     private final Clock wall;
@@ -283,7 +285,9 @@ final class Coordinator {
     private void stepDown(String why) {
         role = Role.FOLLOWER;
         leaderUntil.set(0);
+        settled = false;
         metrics.leading(false);
+        metrics.layoutSettled(false);
         int interrupted = work.interruptClusterScoped();
         if (!closed) {
             log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("reason", why)
@@ -467,6 +471,7 @@ final class Coordinator {
         }
         List<Busy> busy = busy(shardLeases, now);
         List<CompletableFuture<Void>> writes = new ArrayList<>();
+        boolean settledNow = !moving && plan.layout().equals(target);
         for (var entry : shardLeases.entrySet()) {
             int shard = entry.getKey();
             LeaseView.Seen s = entry.getValue();
@@ -475,6 +480,7 @@ final class Coordinator {
             }
             String desired = s.desiredOwner();
             if (shard >= shards) {
+                settledNow &= desired.isEmpty() && quiet(s, now);
                 if (!desired.isEmpty()) {
                     writes.add(publish(shard, s, desired, "", Optional.empty(), false));
                 }
@@ -482,6 +488,7 @@ final class Coordinator {
             }
             HashRange wanted = target.get(shard);
             String owner = plan.owners().getOrDefault(shard, "");
+            settledNow &= desired.equals(owner) && s.holderIdentity().equals(owner) && view.isLive(s);
             if (s.range().equals(Optional.of(wanted))) {
                 if (!desired.equals(owner) && (owner.isEmpty() || clear(busy, shard, wanted))) {
                     writes.add(publish(shard, s, desired, owner, Optional.empty(), false));
@@ -500,7 +507,41 @@ final class Coordinator {
                 }
             }
         }
+        settled = settledNow && writes.isEmpty() && reportsCoverHoldings(shardLeases, live);
+        metrics.layoutSettled(settled);
         return writes;
+    }
+
+    /** Whether every live member's last report counted exactly the ranges it holds: the weights planned from are whole. */
+    private boolean reportsCoverHoldings(Map<Integer, LeaseView.Seen> shardLeases, Set<String> live) {
+        Map<String, Set<String>> held = new HashMap<>();
+        for (String m : live) {
+            held.put(m, new TreeSet<>());
+        }
+        for (LeaseView.Seen s : shardLeases.values()) {
+            Set<String> of = held.get(s.holderIdentity());
+            if (of != null && s.range().isPresent()) {
+                of.add(s.range().get().text());
+            }
+        }
+        for (var e : held.entrySet()) {
+            Optional<LeaseView.Seen> member = view.get(naming.memberLease(e.getKey()));
+            String reported = member.map(m -> m.annotation(LeaseNaming.ANNOTATION_OBJECTS_OF)).orElse("");
+            Set<String> counted = reported.isEmpty() ? Set.of() : new TreeSet<>(List.of(reported.split(",")));
+            if (!counted.equals(e.getValue())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Leading, and the last pass found the layout it plans for in place: every shard held by its
+     * planned owner, no range move pending, and every member's object counts covering what it holds
+     * (so a new count would be needed to change the plan). For operators (a gauge) and tests.
+     */
+    boolean isSettled() {
+        return role == Role.LEADER && settled;
     }
 
     /** A shard Lease someone may work on, or is about to (a range empty when it cannot be read: it overlaps everything). */
@@ -716,6 +757,7 @@ final class Coordinator {
         role = Role.FOLLOWER;
         leaderUntil.set(0);
         metrics.leading(false);
+        metrics.layoutSettled(false);
         CompletableFuture<Boolean> drained = wasLeading ? work.drainClusterScoped(config.drainTimeout())
                 : CompletableFuture.completedFuture(true);
         CompletableFuture<Void> done = new CompletableFuture<>();
@@ -743,6 +785,7 @@ final class Coordinator {
         role = Role.FOLLOWER;
         leaderUntil.set(0);
         metrics.leading(false);
+        metrics.layoutSettled(false);
     }
 
     private int leaseSeconds() {

@@ -25,6 +25,7 @@ public final class ShardMetrics {
     public static final String INFORMER_MODE = "flotilla_shard_informer_mode";
     public static final String SHARD_FENCES_TOTAL = "flotilla_shard_fences_total";
     public static final String SHARD_LAYOUT_CHANGES_TOTAL = "flotilla_shard_layout_changes_total";
+    public static final String SHARD_LAYOUT_SETTLED = "flotilla_shard_layout_settled";
 
     public static final String LABEL_SHARD = "shard";
     public static final String LABEL_MEMBER = "member";
@@ -36,6 +37,7 @@ public final class ShardMetrics {
     private final AtomicInteger owned = new AtomicInteger();
     private final AtomicInteger members = new AtomicInteger();
     private final AtomicInteger leading = new AtomicInteger();
+    private final AtomicInteger layoutSettled = new AtomicInteger();
     private final Map<Integer, Gauge> ownerGauges = new ConcurrentHashMap<>();
     private final Timer handover;
     private final Counter moves;
@@ -51,6 +53,9 @@ public final class ShardMetrics {
                 .register(registry);
         Gauge.builder(MetricNames.LEADER_ELECTION_MASTER_STATUS, leading, AtomicInteger::get)
                 .description("1 if this replica is the leader of the named lock").tag(MetricNames.LABEL_NAME, coordinatorLease)
+                .register(registry);
+        Gauge.builder(SHARD_LAYOUT_SETTLED, layoutSettled, AtomicInteger::get)
+                .description("1 on the coordinator while every shard is held by its planned owner and no range move is pending")
                 .register(registry);
         handover = Timer.builder(SHARD_HANDOVER_SECONDS)
                 .description("From a shard becoming free (released or expired) to its new owner working on it")
@@ -84,6 +89,10 @@ public final class ShardMetrics {
 
     void handover(Duration took) {
         handover.record(took);
+    }
+
+    void layoutSettled(boolean settled) {
+        layoutSettled.set(settled ? 1 : 0);
     }
 
     void layoutChanged() {

@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
@@ -290,6 +291,38 @@ public final class Sharding implements Extension {
     public Set<Integer> activeShards() {
         ShardingNode n = node;
         return n == null ? Set.of() : n.activeShards();
+    }
+
+    /**
+     * The hash range of each shard this replica works on now (its Lease's range when this replica
+     * took it), by shard; empty before it joined and after it left.
+     *
+     * <pre>{@code
+     * boolean mine = sharding.activeRanges().values().stream().anyMatch(r -> r.contains(ShardSpace.hash("shop")));
+     * }</pre>
+     */
+    public Map<Integer, HashRange> activeRanges() {
+        Map<Integer, HashRange> out = new java.util.TreeMap<>();
+        for (int shard : activeShards()) {
+            ranges.of(shard).ifPresent(r -> out.put(shard, r));
+        }
+        return out;
+    }
+
+    /** Whether this replica works on {@code namespace} now: an active shard's range holds its hash. */
+    public boolean worksOn(String namespace) {
+        int shard = ranges.slotOf(namespace);
+        return shard >= 0 && activeShards().contains(shard);
+    }
+
+    /**
+     * Whether this replica is the coordinator and the group is where it plans it to be: every shard
+     * held by its planned owner, no range move pending, every member's object counts covering what
+     * it holds. Only a change of members or of objects moves anything from here.
+     */
+    public boolean layoutSettled() {
+        ShardingNode n = node;
+        return n != null && n.layoutSettled();
     }
 
     public boolean isCoordinator() {

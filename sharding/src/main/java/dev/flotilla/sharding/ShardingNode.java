@@ -289,6 +289,11 @@ final class ShardingNode {
         return coordinator.isLeading();
     }
 
+    /** This replica is the coordinator and the layout it plans is in place ({@link Coordinator#isSettled}). */
+    boolean layoutSettled() {
+        return coordinator.isSettled();
+    }
+
     /** For the simulation's checks: until when {@code shard} is admitted here (0: refused). */
     long admittedUntil(int shard) {
         return ownership.admittedUntil(shard);

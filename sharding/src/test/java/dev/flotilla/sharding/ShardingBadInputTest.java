@@ -101,14 +101,28 @@ class ShardingBadInputTest {
     }
 
     @Test
-    void aReplicaConfiguredForAnotherShardCountRefusesToJoinTheGroup(TestNamespace ns) throws Exception {
-        replica("replica-0", ShardedReplicasTest.config("replica-0", ns, "count")).start();
-        await().atMost(Duration.ofSeconds(15)).until(() -> replicas.getFirst().sharding.activeShards().size() == 32);
-        Replica other = replica("replica-1", ShardedReplicasTest.config("replica-1", ns, "count").withShards(16));
-        assertThatThrownBy(other::start).isInstanceOf(ExtensionStartException.class)
-                .hasCauseInstanceOf(ShardingSetupException.class)
-                .hasMessageContaining("were made for 32 shards, but this replica is configured for 16");
-        assertThat(replicas.getFirst().sharding.activeShards()).hasSize(32);
+    void theShardCountChangesWithoutStoppingTheGroup(TestCluster cluster, TestNamespace ns) throws Exception {
+        // Members take whatever shard Leases the coordinator publishes, with the ranges on them; only the coordinator's
+        // shard count lays them out. A rolling restart with a new count moves the group once a replica with the new
+        // count leads: here replica-1 (16) joins a group led by replica-0 (32), and takes over when replica-0 leaves.
+        Replica first = replica("replica-0", ShardedReplicasTest.config("replica-0", ns, "count")).start();
+        await().atMost(Duration.ofSeconds(15)).until(() -> first.sharding.activeShards().size() == 32);
+        Replica second = replica("replica-1", ShardedReplicasTest.config("replica-1", ns, "count").withShards(16)).start();
+        await().atMost(Duration.ofSeconds(30)).until(() -> !second.sharding.activeShards().isEmpty()
+                && first.sharding.activeShards().size() + second.sharding.activeShards().size() == 32);
+        first.manager.stop(); // a graceful leave: replica-1 leads, with its own count
+        await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(100)).until(() -> second.sharding.layoutSettled()
+                && second.sharding.activeShards().size() == 16);
+        java.math.BigInteger covered = second.sharding.activeRanges().values().stream().map(HashRange::size)
+                .reduce(java.math.BigInteger.ZERO, java.math.BigInteger::add);
+        assertThat(covered).as("16 ranges cover the whole hash space").isEqualTo(java.math.BigInteger.ONE.shiftLeft(64));
+        var leases = cluster.client().leases().inNamespace(ns.name());
+        for (int shard = 16; shard < 32; shard++) {
+            Lease retired = leases.withName(new LeaseNaming("count").shardLease(shard)).get();
+            assertThat(retired.getSpec().getHolderIdentity()).as("shard %d beyond the new count is free", shard).isNull();
+            assertThat(retired.getMetadata().getAnnotations()).as("and assigned to nobody")
+                    .containsEntry(LeaseNaming.ANNOTATION_DESIRED_OWNER, "");
+        }
     }
 
     @Test
@@ -293,5 +307,46 @@ class ShardingBadInputTest {
         assertThat(leases.withName(new LeaseNaming("old").shardLease(0)).get().getMetadata().getAnnotations())
                 .as("the old shard Lease adopted").containsEntry(LeaseNaming.ANNOTATION_PROTOCOL, LeaseNaming.PROTOCOL);
         System.out.printf("stale protocol 1 group: joined after %d ms and holds all 32 shards%n", joinedMs);
+    }
+
+    @Test
+    void aReplicaRefusesToJoinAGroupStillRunByProtocolTwo(TestCluster cluster, TestNamespace ns) throws Exception {
+        // Protocol 2 read a shard's range from its index: beside this protocol's ranges it would work on namespaces
+        // another replica holds. Its replicas renew their membership Leases, annotated "2".
+        var leases = cluster.client().leases().inNamespace(ns.name());
+        String member = new LeaseNaming("two").memberLease("old-0");
+        leases.resource(new LeaseBuilder().withNewMetadata().withName(member).withNamespace(ns.name())
+                .addToLabels(LeaseNaming.LABEL_GROUP, "two").addToLabels(LeaseNaming.LABEL_ROLE, LeaseNaming.ROLE_MEMBER)
+                .addToAnnotations(LeaseNaming.ANNOTATION_PROTOCOL, "2").endMetadata()
+                .withNewSpec().withHolderIdentity("old-0_9f8e").withLeaseDurationSeconds(6)
+                .withRenewTime(java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC).truncatedTo(java.time.temporal.ChronoUnit.MICROS))
+                .endSpec().build()).create();
+        java.util.concurrent.atomic.AtomicBoolean renewing = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread oldReplica = Thread.ofVirtual().start(() -> {
+            while (renewing.get()) {
+                try {
+                    Thread.sleep(1000);
+                    editByHand(leases, member, l -> {
+                        l.getSpec().setRenewTime(java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC)
+                                .truncatedTo(java.time.temporal.ChronoUnit.MICROS));
+                        return l;
+                    });
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        try {
+            Replica newer = replica("replica-0", ShardedReplicasTest.config("replica-0", ns, "two"));
+            assertThatThrownBy(newer::start).isInstanceOf(ExtensionStartException.class)
+                    .hasCauseInstanceOf(ShardingSetupException.class)
+                    .hasMessageContaining("is run by replicas of sharding protocol 2 (Lease " + member + " renewed by old-0_9f8e)")
+                    .hasMessageContaining("this version speaks protocol " + LeaseNaming.PROTOCOL);
+            assertThat(leases.withName(new LeaseNaming("two").memberLease("replica-0")).get())
+                    .as("it took no membership in the old group").isNull();
+        } finally {
+            renewing.set(false);
+            oldReplica.join();
+        }
     }
 }

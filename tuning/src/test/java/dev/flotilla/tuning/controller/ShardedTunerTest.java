@@ -75,7 +75,7 @@ class ShardedTunerTest {
                 for (int i = 0; ownerOf.size() < 6; i++) {
                     String full = i + "-tuned-" + ns.name();
                     String name = full.substring(0, Math.min(63, full.length())).replaceAll("-+$", "");
-                    String owner = shardings.stream().filter(s -> s.activeShards().contains(space.shardOf(name))).findFirst()
+                    String owner = shardings.stream().filter(s -> s.worksOn(name)).findFirst()
                             .orElseThrow().identity();
                     if (perReplica.merge(owner, 1, Integer::sum) <= 3) {
                         ownerOf.put(name, owner);
@@ -98,7 +98,7 @@ class ShardedTunerTest {
                     tunedBy.computeIfAbsent(rec.namespace(), k -> new java.util.TreeSet<>()).add(rec.replica());
                 }
                 for (String n : namespaces) {
-                    String owner = shardings.stream().filter(s -> s.activeShards().contains(space.shardOf(n))).findFirst()
+                    String owner = shardings.stream().filter(s -> s.worksOn(n)).findFirst()
                             .orElseThrow().identity();
                     assertThat(owner).as("the shard of " + n + " stayed where it was").isEqualTo(ownerOf.get(n));
                     assertThat(tunedBy.get(n)).as("replicas that tuned " + n).containsExactly(owner);
