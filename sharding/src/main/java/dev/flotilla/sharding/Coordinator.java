@@ -53,6 +53,8 @@ final class Coordinator {
     private final java.util.TreeMap<Long, Long> known = new java.util.TreeMap<>(Long::compareUnsigned);
     private final Map<String, String> appliedReports = new HashMap<>();
     private NamespaceWeights knownWeights = NamespaceWeights.none();
+    /** The weights as of the last pass where every live member's counts covered what it held: what is planned from. */
+    private NamespaceWeights wholeWeights = NamespaceWeights.none();
     /**
      * Shards this coordinator assigned whose write is in flight ({@code version} null) or not yet
      * seen by the watch: busy with {@code range} whatever the view still shows.
@@ -446,7 +448,14 @@ final class Coordinator {
             LeaseView.Seen s = shardLeases.get(shard);
             moving = s == null || s.deleted() || !s.range().equals(Optional.of(target.get(shard)));
         }
-        NamespaceWeights weights = weights(live);
+        NamespaceWeights reported = weights(live);
+        // Plan from whole counts only: while a member has not yet counted what it holds (just joined, just took a
+        // shard), its shards would look empty and the others heavy, and a layout planned from that moves twice.
+        boolean whole = reportsCoverHoldings(shardLeases, live);
+        if (whole) {
+            wholeWeights = reported;
+        }
+        NamespaceWeights weights = wholeWeights;
         Map<Integer, String> owners = new TreeMap<>(current);
         owners.keySet().removeIf(slot -> slot >= target.size());
         if (plan == null || !owners.equals(planFor) || !live.equals(planLive) || !weights.equals(planWeights)
@@ -507,7 +516,7 @@ final class Coordinator {
                 }
             }
         }
-        settled = settledNow && writes.isEmpty() && reportsCoverHoldings(shardLeases, live);
+        settled = settledNow && writes.isEmpty() && whole;
         metrics.layoutSettled(settled);
         return writes;
     }

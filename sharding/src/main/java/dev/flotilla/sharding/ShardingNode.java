@@ -39,8 +39,9 @@ final class ShardingNode {
     private final Consumer<String> fatal;
     /** Lane-confined. */
     private boolean stopped;
-    /** When the objects were last counted (monotonic, lane-confined). */
-    private long countedAtNanos = Long.MIN_VALUE;
+    /** When the objects were last counted (monotonic, lane-confined); counted on the first tick. */
+    private long countedAtNanos;
+    private boolean counted;
     /** The last count failed (logged once, and once when it works again). */
     private boolean countFailed;
 
@@ -174,7 +175,8 @@ final class ShardingNode {
             // The membership Lease fences every shard held: it is renewed while they are handed over too (until
             // Membership.leave), so a slow drain cannot let them expire.
             long now = ports.clock().nanoTime();
-            if (now - countedAtNanos >= OBJECTS_REPORT_PERIOD.toNanos()) {
+            if (!counted || now - countedAtNanos >= OBJECTS_REPORT_PERIOD.toNanos()) {
+                counted = true;
                 countedAtNanos = now;
                 reportObjects();
             }
