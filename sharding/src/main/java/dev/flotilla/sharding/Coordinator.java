@@ -311,10 +311,12 @@ final class Coordinator {
         long sent = clock.nanoTime();
         long attempt = campaign;
         String layout = target == null || target.isEmpty() ? null : layoutText(target);
+        String settledText = String.valueOf(settled);
         store.update(base, l -> {
             if (layout != null) {
                 Leases.annotate(l, LeaseNaming.ANNOTATION_LAYOUT, layout); // for the next coordinator: where this one was going
             }
+            Leases.annotate(l, LeaseNaming.ANNOTATION_LAYOUT_SETTLED, settledText); // for operators and flotilla shards
             return Leases.hold(l, holder, leaseSeconds(), wall);
         }).whenComplete((outcome, e) -> lane.execute(() -> renewed(attempt, sent, LeaseWrite.settled(outcome, e), mayRetry)));
     }

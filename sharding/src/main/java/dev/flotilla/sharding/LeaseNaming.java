@@ -33,6 +33,11 @@ public record LeaseNaming(String group) {
      */
     public static final String ANNOTATION_LAYOUT = "flotilla.dev/layout";
     /**
+     * On the coordinator Lease: "true" while its layout is in place ({@code Sharding#layoutSettled}),
+     * "false" while ranges or owners are moving; carried by its renewals.
+     */
+    public static final String ANNOTATION_LAYOUT_SETTLED = "flotilla.dev/layout-settled";
+    /**
      * On a membership Lease: objects per namespace hash in the shards its holder works on
      * ({@link NamespaceWeights#text}), what the coordinator weighs ranges by.
      */

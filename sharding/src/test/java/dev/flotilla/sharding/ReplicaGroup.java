@@ -105,6 +105,8 @@ final class ReplicaGroup implements AutoCloseable {
     /** One replica JVM. */
     final class Child {
         final String identity;
+        final String leaseNamespace;
+        final String group;
         final Process process;
         final Path audit;
         final Path log;
@@ -120,6 +122,8 @@ final class ReplicaGroup implements AutoCloseable {
         /** @param files the name of its audit and log files: a restart with the same identity needs new ones */
         Child(String identity, String files, String leaseNamespace, String group, String label, Options o) throws IOException {
             this.identity = identity;
+            this.leaseNamespace = leaseNamespace;
+            this.group = group;
             this.audit = dir.resolve(files + ".audit");
             this.log = dir.resolve(files + ".log");
             String java = ProcessHandle.current().info().command().orElse("java");
@@ -196,6 +200,28 @@ final class ReplicaGroup implements AutoCloseable {
             return active;
         }
 
+        /** Whether the group's coordinator says its layout is in place (its Lease's layout-settled annotation). */
+        boolean layoutSettled() {
+            var lease = admin().leases().inNamespace(leaseNamespace).withName(new LeaseNaming(group).coordinatorLease()).get();
+            return lease != null && lease.getMetadata().getAnnotations() != null
+                    && "true".equals(lease.getMetadata().getAnnotations().get(LeaseNaming.ANNOTATION_LAYOUT_SETTLED));
+        }
+
+        /** The namespaces among {@code namespaces} that lie in the ranges {@code shards}' Leases have on the server now. */
+        Set<String> namespacesOf(Set<Integer> shards, List<String> namespaces) {
+            LeaseNaming naming = new LeaseNaming(group);
+            List<HashRange> ranges = new ArrayList<>();
+            for (int shard : shards) {
+                var lease = admin().leases().inNamespace(leaseNamespace).withName(naming.shardLease(shard)).get();
+                String text = lease.getMetadata().getAnnotations() == null ? null
+                        : lease.getMetadata().getAnnotations().get(LeaseNaming.ANNOTATION_RANGE);
+                ranges.add(text == null ? HashRange.of(new ShardSpace(SHARDS), shard) : HashRange.parse(text));
+            }
+            Set<String> out = new TreeSet<>();
+            namespaces.stream().filter(n -> ranges.stream().anyMatch(r -> r.contains(ShardSpace.hash(n)))).forEach(out::add);
+            return out;
+        }
+
         void signal(String sig) throws Exception {
             new ProcessBuilder("kill", "-" + sig, String.valueOf(process.pid())).inheritIO().start().waitFor();
         }
@@ -205,7 +231,11 @@ final class ReplicaGroup implements AutoCloseable {
         return children.stream().map(c -> c.audit).toList();
     }
 
+    /** The test's own client (not through any proxy): how the children's Leases are read. */
+    private volatile KubernetesClient admin;
+
     Path kubeconfig(TestCluster cluster) throws IOException {
+        admin = cluster.client();
         Path file = dir.resolve("kubeconfig");
         Files.writeString(file, cluster.kubeconfigYaml());
         return file;
@@ -266,13 +296,12 @@ final class ReplicaGroup implements AutoCloseable {
         }
     }
 
-    /** Every shard active on exactly one of {@code live}, and each with at least its share. */
-    /** The namespaces of {@code shards} among {@code namespaces} (equal-width shards of {@link #SHARDS}). */
-    static Set<String> namespacesOf(Set<Integer> shards, List<String> namespaces) {
-        ShardSpace space = new ShardSpace(SHARDS);
-        Set<String> out = new TreeSet<>();
-        namespaces.stream().filter(n -> shards.contains(space.shardOf(n))).forEach(out::add);
-        return out;
+    private KubernetesClient admin() {
+        KubernetesClient a = admin;
+        if (a == null) {
+            throw new IllegalStateException("call kubeconfig(cluster) first: the children's Leases are read with its client");
+        }
+        return a;
     }
 
     /**
@@ -303,13 +332,14 @@ final class ReplicaGroup implements AutoCloseable {
             int total = 0;
             for (Child c : live) {
                 Set<Integer> a = c.active();
-                if (a.size() < shards / live.size()) {
-                    return false; // balanced: a newcomer has its share
+                if (a.isEmpty()) {
+                    return false; // a newcomer has its share
                 }
                 union.addAll(a);
                 total += a.size();
             }
-            return union.size() == shards && total == shards;
+            // Balanced by objects, not shards: the coordinator says when its layout is in place.
+            return union.size() == shards && total == shards && live.getFirst().layoutSettled();
         } catch (IOException e) {
             return false;
         }

@@ -121,7 +121,7 @@ class ReplicaProcessesTest {
             for (Child c : live) {
                 System.out.printf("trial %d: %s active %s%s%n", trial, c.identity, c.active(), c.identity.equals(leader) ? " (coordinator)" : "");
             }
-            Set<String> itsNamespaces = ReplicaGroup.namespacesOf(itsShards, namespaces);
+            Set<String> itsNamespaces = victim.namespacesOf(itsShards, namespaces);
             assertThat(itsNamespaces).as("namespaces of %s's shards %s", victim.identity, itsShards).isNotEmpty();
             long killed = System.nanoTime();
             victim.process.destroyForcibly(); // SIGKILL
@@ -192,7 +192,7 @@ class ReplicaProcessesTest {
         StringBuilder report = new StringBuilder();
         for (Child c : three) {
             Set<Integer> mine = c.active();
-            long expected = namespaces.stream().filter(n -> mine.contains(space.shardOf(n))).count() * (total / 1000);
+            long expected = c.namespacesOf(mine, namespaces).size() * (total / 1000);
             long[] h = heap(c);
             long retained = h[0] - baselines.get(c);
             if (Boolean.getBoolean("flotilla.histogram")) {

@@ -61,13 +61,17 @@ class ShardedReplicasTest {
                 .withDrainTimeout(Duration.ofSeconds(1));
     }
 
+    /**
+     * Every shard active on one replica, and the coordinator's layout in place: balanced by objects
+     * (the coordinator's bound), so a replica may hold more shards or fewer than its share of them.
+     */
     static void awaitSettled(List<Replica> replicas, int shards) {
-        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).untilAsserted(() -> {
+        await().atMost(Duration.ofSeconds(45)).pollInterval(Duration.ofMillis(50)).untilAsserted(() -> {
             for (Replica r : replicas) {
-                assertThat(r.sharding.activeShards().size()).as(r.name + " owns")
-                        .isLessThanOrEqualTo((shards + replicas.size() - 1) / replicas.size() + 1);
+                assertThat(r.sharding.activeShards()).as(r.name + " owns").isNotEmpty();
             }
             assertSettled("", replicas, shards);
+            assertThat(replicas.stream().anyMatch(r -> r.sharding.layoutSettled())).as("layout settled").isTrue();
         });
     }
 

@@ -190,7 +190,7 @@ class SingleWriterProcessesTest {
                 boolean killLeader = trial % 2 == 0;
                 Child victim = live.stream().filter(c -> c.identity.equals(leader) == killLeader).findFirst().orElseThrow();
                 Set<Integer> itsShards = victim.active();
-                Set<String> itsNamespaces = ReplicaGroup.namespacesOf(itsShards, namespaces);
+                Set<String> itsNamespaces = victim.namespacesOf(itsShards, namespaces);
                 long killed = System.nanoTime();
                 victim.process.destroyForcibly(); // SIGKILL
                 live.remove(victim);
@@ -463,7 +463,7 @@ class SingleWriterProcessesTest {
         List<Child> live = startThree(replicas, ns, group, label, List.of(others, owner, others));
         Child frozen = live.get(1);
         Set<Integer> itsShards = frozen.active();
-        driver.aimAt(new ArrayList<>(ReplicaGroup.namespacesOf(itsShards, namespaces)));
+        driver.aimAt(new ArrayList<>(frozen.namespacesOf(itsShards, namespaces)));
         Thread.sleep(3000); // its queue builds up
         long stopped = System.nanoTime();
         frozen.signal("STOP");
@@ -567,7 +567,7 @@ class SingleWriterProcessesTest {
                         List.of(direct, Options.of(kubeconfig).qps(5).via(viaProxy), direct));
                 Child victim = live.get(1);
                 Set<Integer> itsShards = victim.active();
-                driver.aimAt(new ArrayList<>(ReplicaGroup.namespacesOf(itsShards, namespaces)));
+                driver.aimAt(new ArrayList<>(victim.namespacesOf(itsShards, namespaces)));
                 Thread.sleep(2000);
                 long cut = System.nanoTime();
                 long takenMs;
