@@ -2,10 +2,11 @@
 # The single-writer trial series of SingleWriterProcessesTest: SIGKILL, SIGTERM under a write stream,
 # SIGSTOP of an owner with writes queued for permits (fence on, and fence off to show the check
 # fails), a replica black-holed by the fault proxy, a replica restarted in place with its Pod's
-# proof, and three replicas started together; each judged from the REAL API server's audit log.
+# proof, three replicas started together, and ranges re-laid out under a write stream; each judged
+# from the REAL API server's audit log.
 # ./test.sh runs one trial of each; this runs N (default 10) and writes
 # sharding/results/single-writer-trials.md with every trial's figures and the machine's load.
-# About 5 minutes per trial of all seven scenarios on 2 cores.
+# About 6 minutes per trial of all eight scenarios on 2 cores.
 #
 #   scripts/single-writer-trials.sh [N] [SCENARIO...]   e.g. scripts/single-writer-trials.sh 10 restart cold-start
 #
@@ -19,8 +20,8 @@ shift $(( $# > 0 ? 1 : 0 ))
 # scenario -> test method of SingleWriterProcessesTest (the one place that maps them)
 declare -A method=(
   [sigkill]='afterSigkill*' [sigterm]='onSigterm*' [sigstop]='anOwnerFrozen*' [sigstop-fence-off]='anOwnerFrozen*'
-  [black-hole]='aReplicaBlackHoled*' [restart]='aReplicaRestartedInPlace*' [cold-start]='threeReplicasStartedTogether*')
-all=(sigkill sigterm sigstop sigstop-fence-off black-hole restart cold-start)
+  [black-hole]='aReplicaBlackHoled*' [restart]='aReplicaRestartedInPlace*' [cold-start]='threeReplicasStartedTogether*' [relayout]='rangesReLaidOut*')
+all=(sigkill sigterm sigstop sigstop-fence-off black-hole restart cold-start relayout)
 scenarios=("$@")
 filter=SingleWriterProcessesTest
 out=sharding/results/single-writer-trials.md

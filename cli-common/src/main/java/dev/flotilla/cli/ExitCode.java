@@ -16,7 +16,7 @@ package dev.flotilla.cli;
  *   <tr><td>4</td><td>UNREACHABLE</td><td>the API server cannot be reached or does not answer /version</td></tr>
  *   <tr><td>5</td><td>FORBIDDEN</td><td>a permission (RBAC) the built-in controller needs is missing</td></tr>
  *   <tr><td>6</td><td>SHARDING</td><td>this replica cannot join or stay in its sharding group: another live
- *       replica uses the same identity, the group's shard Leases were made for another shard count, or,
+ *       replica uses the same identity, replicas of another sharding protocol run the group, or,
  *       while running, another replica took over this replica's identity</td></tr>
  * </table>
  *

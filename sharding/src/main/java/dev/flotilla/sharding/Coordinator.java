@@ -41,7 +41,6 @@ final class Coordinator {
     private final String[] shardLeaseNames;
     private final LeaseNaming naming;
     /** The last plan and what it was computed from: most passes (renewals) change none of it. */
-    private Map<Integer, String> planFor = Map.of();
     private Set<String> planLive = Set.of();
     private NamespaceWeights planWeights = NamespaceWeights.none();
     private List<HashRange> planTarget = List.of();
@@ -460,12 +459,13 @@ final class Coordinator {
         NamespaceWeights weights = wholeWeights;
         Map<Integer, String> owners = new TreeMap<>(current);
         owners.keySet().removeIf(slot -> slot >= target.size());
-        if (plan == null || !owners.equals(planFor) || !live.equals(planLive) || !weights.equals(planWeights)
+        // Owners that follow the last plan (its publishes landing, one by one during a failover) need no new plan:
+        // planning is the pass's costly part, and the lane it runs on also takes this replica's shards.
+        if (plan == null || !follows(owners, plan) || !live.equals(planLive) || !weights.equals(planWeights)
                 || !target.equals(planTarget) || moving != planMoving) {
             // While a layout is being moved to, only owners are planned: a new layout waits for this one to land.
             plan = RangePlanner.plan(new RangePlan.Input(target, owners, live, weights, shards,
                     RangePlan.Input.DEFAULT_TOLERANCE, moving ? 0 : RangePlan.Input.defaultMaxRangeChanges(shards)));
-            planFor = owners;
             planLive = Set.copyOf(live);
             planWeights = weights;
             planTarget = target;
@@ -555,6 +555,16 @@ final class Coordinator {
         return role == Role.LEADER && settled;
     }
 
+    /** Whether every owner in {@code owners} is the one {@code plan} gives its shard. */
+    private static boolean follows(Map<Integer, String> owners, RangePlan plan) {
+        for (var e : owners.entrySet()) {
+            if (!e.getValue().equals(plan.owners().get(e.getKey()))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** A shard Lease someone may work on, or is about to (a range empty when it cannot be read: it overlaps everything). */
     private record Busy(int shard, Optional<HashRange> range) {
     }
@@ -630,16 +640,22 @@ final class Coordinator {
     }
 
     /**
-     * Objects per namespace hash, from the live members' reports. A report replaces what was known
-     * only within the ranges it counted, so a namespace of a shard being handed over keeps its last
-     * count until its new holder reports it.
+     * Objects per namespace hash, from the members' reports (a gone member's last one too). A
+     * report replaces what was known only within the ranges it counted, so a namespace of a shard
+     * being handed over keeps its last count until its new holder reports it.
      */
     private NamespaceWeights weights(Set<String> live) {
         boolean changed = false;
+        // A member that is gone still tells what its shards weigh (a failover plans with it); the live ones' newer
+        // counts are applied after it.
+        List<LeaseView.Seen> members = new ArrayList<>();
         for (LeaseView.Seen s : view.all()) {
-            if (s.member().isEmpty() || s.deleted() || !live.contains(s.member())) {
-                continue;
+            if (!s.member().isEmpty() && !s.deleted()) {
+                members.add(s);
             }
+        }
+        members.sort(java.util.Comparator.comparing((LeaseView.Seen s) -> live.contains(s.member())));
+        for (LeaseView.Seen s : members) {
             String objects = s.annotation(LeaseNaming.ANNOTATION_OBJECTS);
             String of = s.annotation(LeaseNaming.ANNOTATION_OBJECTS_OF);
             String report = of + "|" + objects;

@@ -170,7 +170,7 @@ public final class Sharding implements Extension {
     }
 
     /**
-     * Joins the group: watches its Leases, checks they were made for this shard count, takes the
+     * Joins the group: watches its Leases, refuses a group run by another sharding protocol, takes the
      * membership Lease (refusing an identity a live replica holds), then starts renewing, electing
      * and taking the shards the coordinator assigns.
      *

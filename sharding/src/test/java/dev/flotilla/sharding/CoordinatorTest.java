@@ -3,8 +3,10 @@ package dev.flotilla.sharding;
 import static dev.flotilla.sharding.SimHarness.NAMING;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -236,5 +238,121 @@ class CoordinatorTest {
         assertThat(published().values()).as("published within two lease durations of the lead, members still joining")
                 .doesNotContain("");
         assertThat(h.now() - t0).isGreaterThan(SimHarness.LEASE.multipliedBy(2).toNanos());
+    }
+
+    /** Shards of the range tests: enough that a split fits the cap on range changes per plan (max(2, S/4)). */
+    private static final int RANGED = 16;
+
+    /** What the members do with the shard Leases, by hand: release what is desired elsewhere, take what is desired here. */
+    private void membersFollow(Map<String, Long> objects) {
+        for (int shard = 0; shard < RANGED; shard++) {
+            String name = NAMING.shardLease(shard);
+            Lease l = h.lease(name).orElse(null);
+            if (l == null) {
+                continue;
+            }
+            String desired = l.getMetadata().getAnnotations().getOrDefault(LeaseNaming.ANNOTATION_DESIRED_OWNER, "");
+            String holder = Leases.holderOf(l);
+            if (!holder.isEmpty() && !LeaseNaming.identityOf(holder).equals(desired)) {
+                h.server.edit(name, Leases::release);
+            } else if (holder.isEmpty() && !desired.isEmpty()) {
+                h.server.edit(name, x -> Leases.hold(x, desired + "_" + (char) ('a' + desired.charAt(1) - '0'),
+                        (int) SimHarness.LEASE.toSeconds(), h.world.wall(Duration.ZERO)));
+            }
+        }
+        // Each member reports the objects of the ranges it holds, as its renewals would.
+        for (String member : List.of("r0", "r1")) {
+            List<HashRange> held = new java.util.ArrayList<>();
+            for (int shard = 0; shard < RANGED; shard++) {
+                int s = shard;
+                h.lease(NAMING.shardLease(shard)).filter(x -> LeaseNaming.identityOf(Leases.holderOf(x)).equals(member))
+                        .ifPresent(x -> held.add(rangeOf(x, s)));
+            }
+            Map<String, Long> mine = new java.util.TreeMap<>();
+            objects.forEach((ns, n) -> {
+                if (held.stream().anyMatch(r -> r.contains(ShardSpace.hash(ns)))) {
+                    mine.put(ns, n);
+                }
+            });
+            String objectsText = NamespaceWeights.ofNamespaces(mine).text(NamespaceWeights.MAX_TEXT_ENTRIES);
+            String of = String.join(",", held.stream().map(HashRange::text).toList());
+            h.server.edit(NAMING.memberLease(member), x -> {
+                Leases.annotate(x, LeaseNaming.ANNOTATION_OBJECTS, objectsText.isEmpty() ? null : objectsText);
+                return Leases.annotate(x, LeaseNaming.ANNOTATION_OBJECTS_OF, of.isEmpty() ? null : of);
+            });
+        }
+    }
+
+    private static HashRange rangeOf(Lease l, int shard) {
+        String text = l.getMetadata().getAnnotations().get(LeaseNaming.ANNOTATION_RANGE);
+        return text == null ? HashRange.of(new ShardSpace(RANGED), shard) : HashRange.parse(text);
+    }
+
+    /** Shard Leases someone holds or is assigned to: their ranges must never overlap. */
+    private void assertBusyRangesDisjoint(long at) {
+        List<HashRange> busy = new java.util.ArrayList<>();
+        for (int shard = 0; shard < RANGED; shard++) {
+            int s = shard;
+            h.lease(NAMING.shardLease(shard)).ifPresent(l -> {
+                boolean held = !Leases.holderOf(l).isEmpty();
+                boolean desired = !l.getMetadata().getAnnotations().getOrDefault(LeaseNaming.ANNOTATION_DESIRED_OWNER, "").isEmpty();
+                if (held || desired) {
+                    HashRange r = rangeOf(l, s);
+                    for (HashRange other : busy) {
+                        assertThat(other.overlaps(r)).as("at +%d ms shard %d's range %s overlaps another busy range %s",
+                                at, s, r, other).isFalse();
+                    }
+                    busy.add(r);
+                }
+            });
+        }
+    }
+
+    @Test
+    void rangesMoveByObjectsAndAChangedRangeIsHandedBackRewrittenWhileQuietThenAssigned() {
+        h.liveMember("r0", "r0_a");
+        h.liveMember("r1", "r1_b");
+        peer = h.peer("r0", "a", Duration.ZERO);
+        work = h.work(peer);
+        coordinator = new Coordinator(SimHarness.config("r0").withShards(RANGED), peer.holder, peer.ports, work, h.metrics("r0"));
+        coordinator.start();
+        h.every(peer, SimHarness.RETRY, coordinator::renew);
+        h.run(SETTLED);
+        // 30 namespaces all in the first of 16 equal-width shards: one member would hold every object, and no move of
+        // owners alone can help; the first whole counts re-lay the ranges out.
+        Map<String, Long> objects = new java.util.TreeMap<>();
+        ShardSpace space = new ShardSpace(RANGED);
+        for (int i = 0; objects.size() < 30; i++) {
+            if (space.shardOf("ns-" + i) == 0) {
+                objects.put("ns-" + i, 10L);
+            }
+        }
+        long begin = h.now();
+        Set<String> rangesSeen = new java.util.HashSet<>();
+        for (int step = 0; step < 600; step++) { // 30 s in steps of 50 ms
+            membersFollow(objects);
+            h.run(Duration.ofMillis(50));
+            assertBusyRangesDisjoint((h.now() - begin) / MILLI);
+            for (int shard = 0; shard < RANGED; shard++) {
+                int s = shard;
+                h.lease(NAMING.shardLease(shard)).ifPresent(l -> rangesSeen.add(s + "=" + rangeOf(l, s).text()));
+            }
+        }
+        assertThat(rangesSeen).as("ranges were rewritten").hasSizeGreaterThan(4);
+        assertThat(coordinator.isSettled()).isTrue();
+        Map<String, Long> load = new java.util.TreeMap<>();
+        for (int shard = 0; shard < RANGED; shard++) {
+            Lease l = h.lease(NAMING.shardLease(shard)).orElseThrow();
+            HashRange r = rangeOf(l, shard);
+            String holder = LeaseNaming.identityOf(Leases.holderOf(l));
+            objects.forEach((ns, n) -> {
+                if (r.contains(ShardSpace.hash(ns))) {
+                    load.merge(holder, n, Long::sum);
+                }
+            });
+        }
+        assertThat(load.values()).as("300 objects over two members, within 10%% of the mean").allMatch(n -> n <= 165);
+        assertThat(h.lease(COORDINATOR).orElseThrow().getMetadata().getAnnotations())
+                .containsEntry(LeaseNaming.ANNOTATION_LAYOUT_SETTLED, "true").containsKey(LeaseNaming.ANNOTATION_LAYOUT);
     }
 }

@@ -67,4 +67,35 @@ class NamespaceWeightsTest {
         assertThat(a).isEqualTo(b).hasSameHashCodeAs(b);
         assertThat(a).isNotEqualTo(NamespaceWeights.ofNamespaces(Map.of("x", 1L, "y", 3L)));
     }
+
+    @Test
+    void theAnnotationTextRoundTripsAndCoarsensBeyondItsEntryLimitWithoutLosingObjects() {
+        Map<String, Long> objects = new HashMap<>();
+        for (int i = 0; i < 100; i++) {
+            objects.put("ns-" + i, (long) i % 7);
+        }
+        NamespaceWeights w = NamespaceWeights.ofNamespaces(objects);
+        String text = w.text(NamespaceWeights.MAX_TEXT_ENTRIES);
+        assertThat(text).matches("([0-9a-f]{16}=[1-9][0-9]*)(,[0-9a-f]{16}=[1-9][0-9]*)*");
+        NamespaceWeights back = NamespaceWeights.parse(text);
+        assertThat(back.total()).isEqualTo(w.total());
+        assertThat(back.weightIn(new HashRange(0L, Long.MAX_VALUE))).isEqualTo(w.weightIn(new HashRange(0L, Long.MAX_VALUE)));
+        NamespaceWeights coarse = NamespaceWeights.parse(w.text(10));
+        assertThat(coarse.size()).isLessThanOrEqualTo(10);
+        assertThat(coarse.total()).as("runs summed, nothing dropped").isEqualTo(w.total());
+        assertThat(NamespaceWeights.parse("")).isEqualTo(NamespaceWeights.none());
+        assertThat(NamespaceWeights.sum(java.util.List.of(w, back)).total()).isEqualTo(2 * w.total());
+    }
+
+    @Test
+    void anUnreadableReportNamesTheEntryThatIsWrong() {
+        assertThatThrownBy(() -> NamespaceWeights.parse("00000000000000aa=3,zz")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("object counts entry 2 'zz' is not <16 hex digits>=<count>");
+        assertThatThrownBy(() -> NamespaceWeights.parse("00000000000000aa=-3"))
+                .hasMessageContaining("is negative");
+        assertThatThrownBy(() -> NamespaceWeights.parse("00000000000000aa=3,00000000000000aa=4"))
+                .hasMessage("object counts name hash 00000000000000aa twice");
+        assertThatThrownBy(() -> NamespaceWeights.parse("0000000000000g0a=3"))
+                .hasMessageContaining("is not <16 hex digits>=<count>");
+    }
 }

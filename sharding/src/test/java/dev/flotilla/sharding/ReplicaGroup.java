@@ -286,6 +286,36 @@ final class ReplicaGroup implements AutoCloseable {
         return names;
     }
 
+    /**
+     * {@code count} namespaces that differ only at the end ({@code <prefix>-t01} ...), which FNV-1a crowds into a
+     * few equal-width shards: the coordinator must re-lay the ranges out to balance them.
+     */
+    static List<String> populateCrowded(KubernetesClient client, TestNamespace ns, String label, int count, int perNamespace)
+            throws Exception {
+        String prefix = (label + "-" + ns.name());
+        prefix = prefix.substring(0, Math.min(58, prefix.length())).replaceAll("-+$", "");
+        List<String> names = new ArrayList<>();
+        for (int i = 1; i <= count; i++) {
+            names.add(prefix + "-t%02d".formatted(i));
+        }
+        try (ExecutorService pool = Executors.newFixedThreadPool(16)) {
+            List<Future<?>> created = new ArrayList<>();
+            for (String name : names) {
+                client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build()).create();
+                for (int j = 0; j < perNamespace; j++) {
+                    int n = j;
+                    created.add(pool.submit(() -> client.resource(new ConfigMapBuilder().withNewMetadata().withName("cm-" + n)
+                            .withNamespace(name).addToLabels(Replica.LABEL, label).endMetadata().addToData("v", "0").build())
+                            .create()));
+                }
+            }
+            for (Future<?> f : created) {
+                f.get();
+            }
+        }
+        return names;
+    }
+
     static void awaitTrue(String what, Duration timeout, BooleanSupplier condition) throws InterruptedException {
         long end = System.nanoTime() + timeout.toNanos();
         while (!condition.getAsBoolean()) {

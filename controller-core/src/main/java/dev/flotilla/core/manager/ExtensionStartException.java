@@ -3,8 +3,8 @@ package dev.flotilla.core.manager;
 import java.util.Objects;
 
 /**
- * An {@link Extension} refused to start (for sharding: a duplicate identity or a group made for
- * another shard count). The manager has already abandoned its extensions and stopped; the cause
+ * An {@link Extension} refused to start (for sharding: a duplicate identity or a group run by
+ * another sharding protocol). The manager has already abandoned its extensions and stopped; the cause
  * is the extension's own exception.
  */
 public final class ExtensionStartException extends Exception {

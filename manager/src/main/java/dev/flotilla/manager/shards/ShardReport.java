@@ -29,7 +29,8 @@ import java.util.TreeMap;
  * never renewed (sharding protocols 2 and 3): its holder's state and age are those of the holder's
  * membership Lease. A shard's range is its Lease's ({@code flotilla.dev/range}); its objects are
  * what the members report counting in it ({@code flotilla.dev/objects}), the weights the
- * coordinator balances.
+ * coordinator balances; the layout is "settled" when the coordinator says every shard is held by
+ * its planned owner with nothing moving, "moving" otherwise.
  *
  * <pre>{@code
  * List<Lease> leases = client.leases().inNamespace("flotilla-system").list().getItems();
@@ -38,7 +39,7 @@ import java.util.TreeMap;
  * }</pre>
  */
 public record ShardReport(String group, String namespace, int shards, List<ShardRow> rows, List<Holder> members,
-        Holder coordinator, Map<String, Long> memberObjects) {
+        Holder coordinator, Map<String, Long> memberObjects, String layout) {
 
     /** The state of one Lease's tenure. */
     public enum State {
@@ -156,8 +157,10 @@ public record ShardReport(String group, String namespace, int shards, List<Shard
             Holder h = holder(lease, now);
             members.add(new Holder(identity, h.state(), h.age()));
         });
+        String settled = coordinator == null ? "" : annotation(coordinator, LeaseNaming.ANNOTATION_LAYOUT_SETTLED);
+        String layout = settled.equals("true") ? "settled" : settled.equals("false") ? "moving" : "unknown";
         return new ShardReport(group, namespace, shards, List.copyOf(rows), List.copyOf(members), holder(coordinator, now),
-                Map.copyOf(memberObjects));
+                Map.copyOf(memberObjects), layout);
     }
 
     /** The Lease's range; without one, the equal-width range of its shard count (or of the group's); empty if unreadable. */
@@ -270,6 +273,7 @@ public record ShardReport(String group, String namespace, int shards, List<Shard
                 .append(", coordinator ").append(coordinator.state() == State.HELD
                         ? coordinator.identity() + " (renewed " + coordinator.ageText() + " ago)"
                         : "none (" + coordinator.state().label() + ")")
+                .append(", layout ").append(layout)
                 .append("\n\n");
         List<String[]> table = new ArrayList<>();
         table.add(new String[] {"SHARD", "RANGE", "OBJECTS", "DESIRED", "HOLDER", "AGE", "TRANSITIONS"});
@@ -301,6 +305,7 @@ public record ShardReport(String group, String namespace, int shards, List<Shard
         m.put("namespace", namespace);
         m.put("shards", shards);
         m.put("coordinator", coordinator.json());
+        m.put("layout", layout);
         List<Object> shardList = new ArrayList<>();
         for (ShardRow r : rows) {
             Map<String, Object> row = new LinkedHashMap<>();
