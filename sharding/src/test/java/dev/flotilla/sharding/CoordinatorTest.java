@@ -243,7 +243,12 @@ class CoordinatorTest {
     /** Shards of the range tests: enough that a split fits the cap on range changes per plan (max(2, S/4)). */
     private static final int RANGED = 16;
 
-    /** What the members do with the shard Leases, by hand: release what is desired elsewhere, take what is desired here. */
+    /** The range each held shard Lease had when its holder took it: what that holder works on (a held range never changes). */
+    private final Map<Integer, HashRange> working = new HashMap<>();
+    /** Held shards desired elsewhere whose holder is draining them, and the steps left: a real drain takes its time. */
+    private final Map<Integer, Integer> draining = new HashMap<>();
+
+    /** What the members do with the shard Leases, by hand: release what is desired elsewhere (after a drain), take what is desired here. */
     private void membersFollow(Map<String, Long> objects) {
         for (int shard = 0; shard < RANGED; shard++) {
             String name = NAMING.shardLease(shard);
@@ -254,20 +259,27 @@ class CoordinatorTest {
             String desired = l.getMetadata().getAnnotations().getOrDefault(LeaseNaming.ANNOTATION_DESIRED_OWNER, "");
             String holder = Leases.holderOf(l);
             if (!holder.isEmpty() && !LeaseNaming.identityOf(holder).equals(desired)) {
-                h.server.edit(name, Leases::release);
+                int left = draining.computeIfAbsent(shard, x -> 1 + x * 7 % 5) - 1; // 1-5 steps of 50 ms, by shard
+                if (left == 0) {
+                    draining.remove(shard);
+                    h.server.edit(name, Leases::release);
+                    working.remove(shard);
+                } else {
+                    draining.put(shard, left);
+                }
             } else if (holder.isEmpty() && !desired.isEmpty()) {
                 h.server.edit(name, x -> Leases.hold(x, desired + "_" + (char) ('a' + desired.charAt(1) - '0'),
                         (int) SimHarness.LEASE.toSeconds(), h.world.wall(Duration.ZERO)));
+                working.put(shard, rangeOf(l, shard));
+            } else if (holder.isEmpty()) {
+                working.remove(shard); // freed by the coordinator (a rewrite clearing a holder judged gone)
             }
         }
-        // Each member reports the objects of the ranges it holds, as its renewals would.
+        // Each member reports the objects of the ranges it works on, as its renewals would.
         for (String member : List.of("r0", "r1")) {
             List<HashRange> held = new java.util.ArrayList<>();
-            for (int shard = 0; shard < RANGED; shard++) {
-                int s = shard;
-                h.lease(NAMING.shardLease(shard)).filter(x -> LeaseNaming.identityOf(Leases.holderOf(x)).equals(member))
-                        .ifPresent(x -> held.add(rangeOf(x, s)));
-            }
+            working.forEach((shard, range) -> h.lease(NAMING.shardLease(shard))
+                    .filter(x -> LeaseNaming.identityOf(Leases.holderOf(x)).equals(member)).ifPresent(x -> held.add(range)));
             Map<String, Long> mine = new java.util.TreeMap<>();
             objects.forEach((ns, n) -> {
                 if (held.stream().anyMatch(r -> r.contains(ShardSpace.hash(ns)))) {
@@ -275,7 +287,7 @@ class CoordinatorTest {
                 }
             });
             String objectsText = NamespaceWeights.ofNamespaces(mine).text(NamespaceWeights.MAX_TEXT_ENTRIES);
-            String of = String.join(",", held.stream().map(HashRange::text).toList());
+            String of = String.join(",", held.stream().map(HashRange::text).sorted().toList());
             h.server.edit(NAMING.memberLease(member), x -> {
                 Leases.annotate(x, LeaseNaming.ANNOTATION_OBJECTS, objectsText.isEmpty() ? null : objectsText);
                 return Leases.annotate(x, LeaseNaming.ANNOTATION_OBJECTS_OF, of.isEmpty() ? null : of);
@@ -288,23 +300,18 @@ class CoordinatorTest {
         return text == null ? HashRange.of(new ShardSpace(RANGED), shard) : HashRange.parse(text);
     }
 
-    /** Shard Leases someone holds or is assigned to: their ranges must never overlap. */
-    private void assertBusyRangesDisjoint(long at) {
-        List<HashRange> busy = new java.util.ArrayList<>();
-        for (int shard = 0; shard < RANGED; shard++) {
-            int s = shard;
-            h.lease(NAMING.shardLease(shard)).ifPresent(l -> {
-                boolean held = !Leases.holderOf(l).isEmpty();
-                boolean desired = !l.getMetadata().getAnnotations().getOrDefault(LeaseNaming.ANNOTATION_DESIRED_OWNER, "").isEmpty();
-                if (held || desired) {
-                    HashRange r = rangeOf(l, s);
-                    for (HashRange other : busy) {
-                        assertThat(other.overlaps(r)).as("at +%d ms shard %d's range %s overlaps another busy range %s",
-                                at, s, r, other).isFalse();
-                    }
-                    busy.add(r);
-                }
-            });
+    /** The ranges the holders work on never overlap between two holders. */
+    private void assertWorkingRangesDisjoint(long at) {
+        List<Map.Entry<Integer, HashRange>> seen = new java.util.ArrayList<>();
+        for (var e : working.entrySet()) {
+            String holder = h.lease(NAMING.shardLease(e.getKey())).map(Leases::holderOf).orElse("");
+            for (var other : seen) {
+                String otherHolder = h.lease(NAMING.shardLease(other.getKey())).map(Leases::holderOf).orElse("");
+                assertThat(!holder.equals(otherHolder) && other.getValue().overlaps(e.getValue()))
+                        .as("at +%d ms shard %d (%s, %s) overlaps shard %d (%s, %s)", at, e.getKey(), holder, e.getValue(),
+                                other.getKey(), otherHolder, other.getValue()).isFalse();
+            }
+            seen.add(e);
         }
     }
 
@@ -331,8 +338,10 @@ class CoordinatorTest {
         Set<String> rangesSeen = new java.util.HashSet<>();
         for (int step = 0; step < 600; step++) { // 30 s in steps of 50 ms
             membersFollow(objects);
-            h.run(Duration.ofMillis(50));
-            assertBusyRangesDisjoint((h.now() - begin) / MILLI);
+            for (int ms = 0; ms < 50; ms++) { // every write lands 5 ms after it is sent: look after each millisecond
+                h.run(Duration.ofMillis(1));
+                assertWorkingRangesDisjoint((h.now() - begin) / MILLI);
+            }
             for (int shard = 0; shard < RANGED; shard++) {
                 int s = shard;
                 h.lease(NAMING.shardLease(shard)).ifPresent(l -> rangesSeen.add(s + "=" + rangeOf(l, s).text()));
