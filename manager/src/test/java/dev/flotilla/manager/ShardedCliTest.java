@@ -141,13 +141,14 @@ class ShardedCliTest {
                 String out = r.out();
                 assertThat(out).startsWith("sharding group 'pair' in namespace '" + ns.name()
                         + "': 8 shards, 2 live members, coordinator " + coordinator + " (renewed ");
+                assertThat(out.lines().findFirst().orElseThrow()).endsWith(", layout settled");
                 for (int shard = 0; shard < 8; shard++) {
                     String owner = a.sharding.activeShards().contains(shard) ? "alpha" : "beta";
-                    assertThat(out).containsPattern("(?m)^" + shard + "\\s+0x[0-9a-f]{16}-0x[0-9a-f]{16}\\s+" + owner
+                    assertThat(out).containsPattern("(?m)^" + shard + "\\s+0x[0-9a-f]{16}-0x[0-9a-f]{16}\\s+(-|\\d+)\\s+" + owner
                             + "\\s+" + owner + "\\s+\\d\\.\\ds\\s+\\d+$");
                 }
-                assertThat(out).containsPattern("(?m)^alpha\\s+\\d\\.\\ds\\s+" + a.sharding.activeShards().size() + "$")
-                        .containsPattern("(?m)^beta\\s+\\d\\.\\ds\\s+" + b.sharding.activeShards().size() + "$")
+                assertThat(out).containsPattern("(?m)^alpha\\s+\\d\\.\\ds\\s+" + a.sharding.activeShards().size() + "\\s+\\d+$")
+                        .containsPattern("(?m)^beta\\s+\\d\\.\\ds\\s+" + b.sharding.activeShards().size() + "\\s+\\d+$")
                         .containsPattern("(?m)^COORDINATOR\\s+AGE\\n" + coordinator + "\\s+\\d\\.\\ds$");
             });
 
@@ -158,6 +159,7 @@ class ShardedCliTest {
             JsonNode root = new ObjectMapper().readTree(json.out());
             assertThat(root.path("shards").asInt()).isEqualTo(8);
             assertThat(root.path("coordinator").path("identity").asText()).isEqualTo(coordinator);
+            assertThat(root.path("layout").asText()).isEqualTo("settled");
             assertThat(root.path("assignments")).hasSize(8);
             for (JsonNode row : root.path("assignments")) {
                 int shard = row.path("shard").asInt();

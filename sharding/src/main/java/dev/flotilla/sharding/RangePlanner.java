@@ -52,6 +52,9 @@ import java.util.TreeSet;
  *       slot for the piece. A step is kept only if it lowers the loads (sorted, compared from the
  *       top), and steps repeat while at most {@code maxRangeChanges} slots change range in this
  *       plan; {@link RangePlan#capped()} says when that cap stopped it.</li>
+ *   <li>A member that joined also gets empty slots (no objects move) from the member with the most
+ *       slots until their counts differ by at most one: a member's slots are its Leases and informers,
+ *       and all of them move when it fails.</li>
  * </ol>
  *
  * <pre>{@code
@@ -189,6 +192,7 @@ public final class RangePlanner {
                 liveOwners().forEach((slot, m) -> st.assign(slot, index.get(m)));
                 System.arraycopy(st.owner, 0, st.origin, 0, slots);
                 if (st.allOwned() && mostOver(st, st.memberTops()) < 0) {
+                    evenEmptySlots(st);
                     return result(st.ranges, st.owner, false, false);
                 }
             }
@@ -201,7 +205,52 @@ public final class RangePlanner {
                 out = improved.state();
                 capped = improved.capped();
             }
+            evenEmptySlots(out);
             return result(out.ranges, out.owner, capped, fresh);
+        }
+
+        /**
+         * Moves empty slots (no objects, so no load moves) from the member with the most slots to a
+         * member that joined (held nothing before this plan) while it has the fewest and their counts
+         * differ by more than one. A member's slots are its Leases and its informers, and a failover
+         * moves all of them: weighting alone piles empty ranges on long-lived members (one held 20
+         * of 32 after a series of failovers, and its SIGKILL took 1.3 s longer to hand over). Only
+         * toward a joiner, which receives anyway: a leave or a change of objects moves nothing more
+         * for it, and a settled group never.
+         */
+        private void evenEmptySlots(State st) {
+            boolean[] held = new boolean[st.count.length];
+            for (int o : st.origin) {
+                if (o >= 0) {
+                    held[o] = true;
+                }
+            }
+            while (true) {
+                int most = 0;
+                int fewest = -1; // among the joiners
+                for (int m = 0; m < st.count.length; m++) {
+                    if (st.count[m] > st.count[most]) {
+                        most = m;
+                    }
+                    if (!held[m] && (fewest < 0 || st.count[m] < st.count[fewest])) {
+                        fewest = m;
+                    }
+                }
+                if (fewest < 0 || st.count[most] - st.count[fewest] <= 1) {
+                    return;
+                }
+                int empty = -1;
+                for (int s = 0; s < slots; s++) {
+                    // The last empty slot of the fullest member: a move it already has planned (to it) goes first.
+                    if (st.owner[s] == most && st.weight[s] == 0 && (empty < 0 || st.handoverDelta(s, fewest) < st.handoverDelta(empty, fewest))) {
+                        empty = s;
+                    }
+                }
+                if (empty < 0) {
+                    return;
+                }
+                st.assign(empty, fewest);
+            }
         }
 
         private Map<Integer, String> liveOwners() {

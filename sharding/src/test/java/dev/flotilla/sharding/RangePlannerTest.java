@@ -217,4 +217,35 @@ class RangePlannerTest {
         });
         return slots;
     }
+
+    @Test
+    void aJoinerAlsoReceivesEmptySlotsUntilSlotCountsAreEvenSoNoMemberPilesThemUp() {
+        // Equal-width 32 slots; objects in six of them. "a" holds 20 slots (18 empty), "b" 12.
+        ShardSpace space = new ShardSpace(32);
+        List<HashRange> layout = new ArrayList<>();
+        for (int i = 0; i < 32; i++) {
+            layout.add(HashRange.of(space, i));
+        }
+        Map<Long, Long> objects = new HashMap<>();
+        for (int slot : new int[] {0, 1, 2, 3, 4, 5}) {
+            objects.put(layout.get(slot).first(), 100L);
+        }
+        Map<Integer, String> owners = new TreeMap<>();
+        for (int i = 0; i < 32; i++) {
+            owners.put(i, i < 2 || i >= 14 ? "a" : "b");
+        }
+        NamespaceWeights w = NamespaceWeights.ofHashes(objects);
+        RangePlan.Input stay = new RangePlan.Input(layout, owners, Set.of("a", "b"), w, 32, 0.5, 8);
+        assertThat(RangePlanner.plan(stay).ownerChanged()).as("a settled group moves nothing for slot counts").isEmpty();
+        RangePlan joined = RangePlanner.plan(new RangePlan.Input(layout, owners, Set.of("a", "b", "c"), w, 32, 0.10, 8));
+        Map<String, Integer> counts = new TreeMap<>();
+        joined.owners().values().forEach(m -> counts.merge(m, 1, Integer::sum));
+        assertThat(counts.values().stream().mapToInt(Integer::intValue).max().orElseThrow()
+                - counts.values().stream().mapToInt(Integer::intValue).min().orElseThrow()).as("slots per member %s", counts)
+                .isLessThanOrEqualTo(1);
+        assertThat(joined.withinBound()).isTrue();
+        for (int s : joined.ownerChanged()) {
+            assertThat(joined.owners().get(s)).as("only the joiner receives").isEqualTo("c");
+        }
+    }
 }

@@ -77,21 +77,24 @@ class ShardReportTest {
     void textHasTheTablesAndJsonTheSameFacts() {
         ShardReport r = ShardReport.of("g", "ops", group(), NOW);
         String text = r.toText();
-        assertThat(text).startsWith("sharding group 'g' in namespace 'ops': 4 shards, 1 live member, coordinator a (renewed 0.4s ago)");
-        assertThat(text).containsPattern("(?m)^SHARD\\s+RANGE\\s+DESIRED\\s+HOLDER\\s+AGE\\s+TRANSITIONS$")
-                .containsPattern("(?m)^0\\s+0x0000000000000000-0x3fffffffffffffff\\s+a\\s+a\\s+0\\.8s\\s+0$")
-                .containsPattern("(?m)^1\\s+0x4000000000000000-0x7fffffffffffffff\\s+b\\s+-\\s+free\\s+1$")
-                .containsPattern("(?m)^3\\s+0xc000000000000000-0xffffffffffffffff\\s+-\\s+-\\s+-\\s+-$")
-                .containsPattern("(?m)^MEMBER\\s+AGE\\s+SHARDS$").containsPattern("(?m)^a\\s+0\\.3s\\s+1$")
+        assertThat(text).startsWith("sharding group 'g' in namespace 'ops': 4 shards, 1 live member, coordinator a (renewed 0.4s ago)"
+                + ", layout unknown\n");
+        assertThat(text).containsPattern("(?m)^SHARD\\s+RANGE\\s+OBJECTS\\s+DESIRED\\s+HOLDER\\s+AGE\\s+TRANSITIONS$")
+                .containsPattern("(?m)^0\\s+0x0000000000000000-0x3fffffffffffffff\\s+0\\s+a\\s+a\\s+0\\.8s\\s+0$")
+                .containsPattern("(?m)^1\\s+0x4000000000000000-0x7fffffffffffffff\\s+0\\s+b\\s+-\\s+free\\s+1$")
+                .containsPattern("(?m)^3\\s+0xc000000000000000-0xffffffffffffffff\\s+0\\s+-\\s+-\\s+-\\s+-$")
+                .containsPattern("(?m)^MEMBER\\s+AGE\\s+SHARDS\\s+OBJECTS$").containsPattern("(?m)^a\\s+0\\.3s\\s+1\\s+0$")
                 .containsPattern("(?m)^COORDINATOR\\s+AGE$").containsPattern("(?m)^a\\s+0\\.4s$");
         String json = r.toJson();
         assertThat(json).startsWith("{\"group\":\"g\",\"namespace\":\"ops\",\"shards\":4,")
                 .contains("\"coordinator\":{\"identity\":\"a\",\"state\":\"held\",\"age\":\"0.4s\",\"ageMs\":400}")
                 .contains("{\"shard\":0,\"start\":\"0x0000000000000000\",\"end\":\"0x3fffffffffffffff\",\"desiredOwner\":\"a\","
-                        + "\"holder\":\"a\",\"state\":\"held\",\"age\":\"0.8s\",\"ageMs\":800,\"transitions\":0}")
+                        + "\"holder\":\"a\",\"state\":\"held\",\"age\":\"0.8s\",\"ageMs\":800,\"transitions\":0,\"objects\":0}")
                 .contains("{\"shard\":3,\"start\":\"0xc000000000000000\",\"end\":\"0xffffffffffffffff\",\"desiredOwner\":null,"
-                        + "\"holder\":null,\"state\":\"missing\",\"age\":\"-\",\"ageMs\":null,\"transitions\":null}")
-                .contains("{\"identity\":\"b\",\"state\":\"expired\",\"age\":\"expired\",\"ageMs\":75000,\"shardsHeld\":0}");
+                        + "\"holder\":null,\"state\":\"missing\",\"age\":\"-\",\"ageMs\":null,\"transitions\":null,\"objects\":0}")
+                .contains("{\"identity\":\"b\",\"state\":\"expired\",\"age\":\"expired\",\"ageMs\":75000,\"shardsHeld\":0,"
+                        + "\"objects\":0}")
+                .contains("\"layout\":\"unknown\"");
     }
 
     @Test
@@ -144,5 +147,34 @@ class ShardReportTest {
                 ShardReport.State.EXPIRED, ShardReport.State.EXPIRED);
         assertThat(r.rows().get(0).holder().ageText()).as("the membership's renewal").isEqualTo("0.3s");
         assertThat(r.heldCounts()).containsExactly(Map.entry("a", 1));
+    }
+
+    @Test
+    void rangesComeFromTheLeasesAndObjectsFromTheMembersCounts() {
+        String low = "0000000000000000-00000000ffffffff";
+        String high = "0000000100000000-ffffffffffffffff";
+        long shop = dev.flotilla.sharding.ShardSpace.hash("shop");
+        String counts = dev.flotilla.sharding.NamespaceWeights.ofNamespaces(Map.of("shop", 12L, "billing", 5L)).text(100);
+        List<Lease> leases = List.of(
+                lease(NAMING.shardLease(0), LeaseNaming.ROLE_SHARD, "a_1", Duration.ofSeconds(1), Map.of(LeaseNaming.ANNOTATION_SHARDS, "2",
+                        LeaseNaming.ANNOTATION_DESIRED_OWNER, "a", LeaseNaming.ANNOTATION_RANGE, low), 1),
+                lease(NAMING.shardLease(1), LeaseNaming.ROLE_SHARD, "a_1", Duration.ofSeconds(1), Map.of(LeaseNaming.ANNOTATION_SHARDS, "2",
+                        LeaseNaming.ANNOTATION_DESIRED_OWNER, "a", LeaseNaming.ANNOTATION_RANGE, high), 1),
+                lease(NAMING.shardLease(2), LeaseNaming.ROLE_SHARD, "", null, Map.of(LeaseNaming.ANNOTATION_SHARDS, "4",
+                        LeaseNaming.ANNOTATION_DESIRED_OWNER, ""), 3), // beyond the count: handed back
+                lease(NAMING.memberLease("a"), LeaseNaming.ROLE_MEMBER, "a_1", Duration.ofMillis(300),
+                        Map.of(LeaseNaming.ANNOTATION_OBJECTS, counts), 0),
+                lease(NAMING.coordinatorLease(), LeaseNaming.ROLE_COORDINATOR, "a_1", Duration.ofMillis(400),
+                        Map.of(LeaseNaming.ANNOTATION_LAYOUT_SETTLED, "true"), 0));
+        ShardReport r = ShardReport.of("g", "ops", leases, NOW);
+        assertThat(r.shards()).isEqualTo(2);
+        assertThat(r.rows()).extracting(ShardReport.ShardRow::range).containsExactly("0x0000000000000000-0x00000000ffffffff",
+                "0x0000000100000000-0xffffffffffffffff", "0x8000000000000000-0xbfffffffffffffff");
+        long inLow = Long.compareUnsigned(shop, 0xffffffffL) <= 0 ? 12 : 0;
+        assertThat(r.rows().get(0).objects() + r.rows().get(1).objects()).isEqualTo(17);
+        assertThat(r.rows().get(0).objects()).isGreaterThanOrEqualTo(inLow);
+        assertThat(r.memberObjects()).containsEntry("a", 17L);
+        assertThat(r.layout()).isEqualTo("settled");
+        assertThat(r.toText()).contains(", layout settled\n").containsPattern("(?m)^a\\s+0\\.3s\\s+2\\s+17$");
     }
 }
