@@ -65,7 +65,10 @@ class ShardedCliTest {
     @TempDir
     Path tmp;
 
-    /** A replica in this JVM: its own client, a manager with one idle controller, and its sharding. */
+    /** ConfigMaps with this label set to a group's name are the primaries of that group's replicas. */
+    static final String LABEL = "flotilla.dev/sharded-cli-test";
+
+    /** A replica in this JVM: its own client, a manager with one controller of its group's labelled ConfigMaps, and its sharding. */
     static final class InJvmReplica implements AutoCloseable {
         final KubernetesClient client;
         final Manager manager;
@@ -78,7 +81,7 @@ class ShardedCliTest {
             sharding = Sharding.of(config);
             manager.install(sharding);
             manager.controller(ConfigMap.class).named("idle-" + config.identity())
-                    .withLabelSelector("flotilla.dev/sharded-cli-test=" + config.identity()).complete(r -> Result.done());
+                    .withLabelSelector(LABEL + "=" + config.group()).complete(r -> Result.done());
             manager.start();
         }
 
@@ -129,12 +132,25 @@ class ShardedCliTest {
     @Test
     void shardsPrintsTheLiveAssignmentOfTwoReplicas(TestCluster cluster, TestNamespace ns) throws Exception {
         Path kc = kubeconfig(cluster);
+        // Twelve namespaces named alike (FNV-1a crowds them into one or two equal-width shards) with 2..13 objects:
+        // the ranges are laid out by objects, so the report shows ranges of unequal widths and their objects.
+        KubernetesClient admin = cluster.client();
+        for (int i = 1; i <= 12; i++) {
+            String name = (ns.name() + "-t%02d".formatted(i));
+            admin.namespaces().resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata().withName(name)
+                    .endMetadata().build()).create();
+            for (int j = 0; j <= i; j++) {
+                admin.resource(new io.fabric8.kubernetes.api.model.ConfigMapBuilder().withNewMetadata().withName("cm-" + j)
+                        .withNamespace(name).addToLabels(LABEL, "pair").endMetadata().build()).create();
+            }
+        }
         try (InJvmReplica a = new InJvmReplica(cluster, config("alpha", ns, "pair", 8));
                 InJvmReplica b = new InJvmReplica(cluster, config("beta", ns, "pair", 8))) {
             awaitSplit(8, a, b);
             String coordinator = a.sharding.isCoordinator() ? "alpha" : "beta";
-            // The desired owner is written before the holder takes the Lease: wait for both to agree.
-            await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
+            // The desired owner is written before the holder takes the Lease, and the ranges move once the objects are
+            // counted: wait until the coordinator says its layout is in place.
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
                 ProgramRun.Result r = Cli.run("shards", "--kubeconfig", kc.toString(), "--lease-namespace", ns.name(),
                         "--sharding-group", "pair");
                 assertThat(r.code()).as("stderr: %s", r.err()).isZero();
@@ -152,6 +168,8 @@ class ShardedCliTest {
                         .containsPattern("(?m)^COORDINATOR\\s+AGE\\n" + coordinator + "\\s+\\d\\.\\ds$");
             });
 
+            System.out.println("flotilla shards, as a user sees it:\n" + Cli.run("shards", "--kubeconfig", kc.toString(),
+                    "--lease-namespace", ns.name(), "--sharding-group", "pair").out());
             ProgramRun.Result json = Cli.run("shards", "--kubeconfig", kc.toString(), "--lease-namespace", ns.name(),
                     "--sharding-group", "pair", "--json");
             assertThat(json.code()).as("stderr: %s", json.err()).isZero();
@@ -167,9 +185,24 @@ class ShardedCliTest {
                 assertThat(row.path("holder").asText()).as("shard %d", shard).isEqualTo(owner);
                 assertThat(row.path("state").asText()).isEqualTo("held");
                 assertThat(row.path("ageMs").asLong()).isBetween(0L, LEASE.toMillis());
-                assertThat(row.path("start").asText()).isEqualTo(String.format("0x%016x", a.sharding.space().start(shard)));
+                InJvmReplica holder = owner.equals("alpha") ? a : b;
+                assertThat(row.path("start").asText()).as("the range the holder works on")
+                        .isEqualTo(String.format("0x%016x", holder.sharding.activeRanges().get(shard).start()));
             }
-            assertThat(root.path("assignments").get(7).path("end").asText()).isEqualTo("0xffffffffffffffff");
+            java.math.BigInteger covered = java.math.BigInteger.ZERO;
+            long objects = 0;
+            for (JsonNode row : root.path("assignments")) {
+                covered = covered.add(new java.math.BigInteger(row.path("end").asText().substring(2), 16)
+                        .subtract(new java.math.BigInteger(row.path("start").asText().substring(2), 16)).add(java.math.BigInteger.ONE));
+                objects += row.path("objects").asLong();
+            }
+            assertThat(covered).as("the 8 ranges cover the hash space").isEqualTo(java.math.BigInteger.ONE.shiftLeft(64));
+            assertThat(objects).as("objects counted in the ranges: 2 + 3 + ... + 13").isEqualTo(90);
+            long perMember = 0;
+            for (JsonNode m : root.path("members")) {
+                perMember += m.path("objects").asLong();
+            }
+            assertThat(perMember).isEqualTo(90);
             assertThat(root.path("members")).extracting(m -> m.path("identity").asText()).containsExactly("alpha", "beta");
         }
 

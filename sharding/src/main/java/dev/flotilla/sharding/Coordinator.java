@@ -482,7 +482,8 @@ final class Coordinator {
         }
         List<Busy> busy = busy(shardLeases, now);
         List<CompletableFuture<Void>> writes = new ArrayList<>();
-        boolean settledNow = !moving && plan.layout().equals(target);
+        // A capped plan has more to do once this step lands: not settled.
+        boolean settledNow = !moving && plan.layout().equals(target) && !plan.capped();
         for (var entry : shardLeases.entrySet()) {
             int shard = entry.getKey();
             LeaseView.Seen s = entry.getValue();

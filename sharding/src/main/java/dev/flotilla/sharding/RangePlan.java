@@ -124,7 +124,7 @@ public record RangePlan(
      * @param slots           R, the number of slots the plan has (1..{@value ShardSpace#MAX_SHARDS})
      * @param tolerance       how far above the mean a member may be, as a fraction of the mean (default 0.10)
      * @param maxRangeChanges at most this many slots of an existing layout change range in one plan
-     *                        (default {@code max(2, slots/4)})
+     *                        (default {@code max(3, slots/4)})
      */
     public record Input(
             List<HashRange> layout,
@@ -181,9 +181,13 @@ public record RangePlan(
             return new Input(layout, owners, members, weights, slots, tolerance, newMax);
         }
 
-        /** {@code max(2, slots/4)}: enough to split one range and merge a pair, a quarter of the slots at most otherwise. */
+        /**
+         * {@code max(3, slots/4)}: one step (a range cut in two, a pair merged elsewhere to free a slot for
+         * the piece) changes three slots, so fewer would stall a small group for good; a quarter of the
+         * slots at most otherwise.
+         */
         public static int defaultMaxRangeChanges(int slots) {
-            return Math.max(2, slots / 4);
+            return Math.max(3, slots / 4);
         }
     }
 

@@ -240,7 +240,7 @@ class CoordinatorTest {
         assertThat(h.now() - t0).isGreaterThan(SimHarness.LEASE.multipliedBy(2).toNanos());
     }
 
-    /** Shards of the range tests: enough that a split fits the cap on range changes per plan (max(2, S/4)). */
+    /** Shards of the range tests: enough that a split fits the cap on range changes per plan (max(3, S/4)). */
     private static final int RANGED = 16;
 
     /** The range each held shard Lease had when its holder took it: what that holder works on (a held range never changes). */

@@ -22,6 +22,7 @@ import dev.flotilla.tuning.signals.PrometheusSignals;
 import dev.flotilla.tuning.signals.SignalMetrics;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -68,7 +69,8 @@ class ShardedTunerTest {
                 // two owners; OverlapChecker below judges that), and who tunes what would depend on timing.
                 ShardSpace space = new ShardSpace(32);
                 await().atMost(Duration.ofSeconds(60)).until(() -> shardings.stream().allMatch(s -> !s.activeShards().isEmpty())
-                        && shardings.stream().mapToInt(s -> s.activeShards().size()).sum() == space.shards());
+                        && shardings.stream().mapToInt(s -> s.activeShards().size()).sum() == space.shards()
+                        && shardings.stream().anyMatch(Sharding::layoutSettled));
                 // Three namespaces in each replica's shards, so that both must work whatever the names hash to.
                 Map<String, String> ownerOf = new HashMap<>();
                 Map<String, Integer> perReplica = new HashMap<>();
@@ -93,15 +95,34 @@ class ShardedTunerTest {
                             var p = admin.resources(ResourceTuningPolicy.class).inNamespace(n).withName("web").get();
                             return p.getStatus() != null && !p.getStatus().getContainers().isEmpty();
                         }));
-                Map<String, Set<String>> tunedBy = new HashMap<>();
-                for (ReconcileRecord rec : trail.reconciles()) {
-                    tunedBy.computeIfAbsent(rec.namespace(), k -> new java.util.TreeSet<>()).add(rec.replica());
+                // The policies' objects are load: the coordinator may move ranges once the replicas count them (a
+                // handover: OverlapChecker below judges it). Once the layout has settled, every policy is touched and
+                // must be tuned again by the replica that holds its namespace now, and by no other.
+                await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+                        .until(() -> shardings.stream().anyMatch(Sharding::layoutSettled));
+                long since = System.nanoTime();
+                for (String n : namespaces) {
+                    admin.resources(ResourceTuningPolicy.class).inNamespace(n).withName("web")
+                            .edit(p -> {
+                                p.getSpec().getContainers().getFirst().setMaxCpu(new Quantity("5")); // a new generation
+                                return p;
+                            });
                 }
+                Map<String, Set<String>> tunedBy = new HashMap<>();
+                await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                    tunedBy.clear();
+                    for (ReconcileRecord rec : trail.reconciles()) {
+                        if (rec.startNanos() >= since) {
+                            tunedBy.computeIfAbsent(rec.namespace(), k -> new java.util.TreeSet<>()).add(rec.replica());
+                        }
+                    }
+                    return tunedBy.keySet().containsAll(namespaces);
+                });
+                assertThat(shardings.stream().anyMatch(Sharding::layoutSettled)).as("nothing moved meanwhile").isTrue();
                 for (String n : namespaces) {
                     String owner = shardings.stream().filter(s -> s.worksOn(n)).findFirst()
                             .orElseThrow().identity();
-                    assertThat(owner).as("the shard of " + n + " stayed where it was").isEqualTo(ownerOf.get(n));
-                    assertThat(tunedBy.get(n)).as("replicas that tuned " + n).containsExactly(owner);
+                    assertThat(tunedBy.get(n)).as("replicas that tuned " + n + " once settled").containsExactly(owner);
                 }
                 assertThat(tunedBy.values().stream().flatMap(Set::stream).distinct().count()).as("both replicas worked").isEqualTo(2);
             } finally {
