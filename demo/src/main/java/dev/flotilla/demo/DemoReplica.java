@@ -89,7 +89,12 @@ final class DemoReplica {
         return sharding == null || !running ? Set.of() : sharding.activeShards();
     }
 
-    boolean isCoordinator() {
+    /** Whether this replica works on {@code namespace} now (a range of an active shard holds it). */
+    boolean worksOn(String namespace) {
+        return sharding != null && running && sharding.worksOn(namespace);
+    }
+
+        boolean isCoordinator() {
         return sharding != null && running && sharding.isCoordinator();
     }
 

@@ -399,11 +399,6 @@ public final class DemoRun {
      * cuts its connections, then it stops without releasing, as a crashed pod would.
      */
     private void killOne(FaultProxy proxy, DemoWorkload workload, Kill kill, long start, Progress progress) {
-        ShardSpace space = new ShardSpace(SHARDS);
-        Map<Integer, List<String>> namespacesByShard = new HashMap<>();
-        for (String ns : workload.namespaceNames()) {
-            namespacesByShard.computeIfAbsent(space.shardOf(ns), s -> new ArrayList<>()).add(ns);
-        }
         Map<String, Long> sourcesByNamespace = new HashMap<>();
         for (DemoWorkload.Source s : workload.sources()) {
             sourcesByNamespace.merge(s.namespace(), 1L, Long::sum);
@@ -414,7 +409,7 @@ public final class DemoRun {
             if (r.isCoordinator()) {
                 continue;
             }
-            long sources = r.activeShards().stream().flatMap(s -> namespacesByShard.getOrDefault(s, List.of()).stream())
+            long sources = workload.namespaceNames().stream().filter(r::worksOn)
                     .mapToLong(ns -> sourcesByNamespace.getOrDefault(ns, 0L)).sum();
             if (sources > best) {
                 best = sources;
@@ -426,7 +421,8 @@ public final class DemoRun {
         }
         kill.shards = Set.copyOf(victim.activeShards());
         kill.wasCoordinator = victim.isCoordinator();
-        kill.namespaces = (int) kill.shards.stream().mapToLong(s -> namespacesByShard.getOrDefault(s, List.of()).size()).sum();
+        DemoReplica dying = victim;
+        kill.namespaces = (int) workload.namespaceNames().stream().filter(dying::worksOn).count();
         kill.sources = (int) best;
         kill.atNanos = System.nanoTime();
         proxy.add(FaultRule.of(new Fault.BlackHole()).forIdentity(victim.name));

@@ -51,10 +51,8 @@ class PerNamespaceModeTest {
                         trail, "fallback", Duration.ofMillis(1)).start());
             }
             ShardedReplicasTest.awaitSettled(replicas, 32);
-            ShardSpace space = new ShardSpace(32);
             await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
                 for (Replica r : replicas) {
-                    Set<Integer> mine = r.sharding.activeShards();
                     long expected = namespaces.stream().filter(r.sharding::worksOn).count()
                             * ShardedReplicasTest.PER_NAMESPACE;
                     assertThat(r.cached()).as(r.name + " cache").isEqualTo((int) expected);

@@ -163,7 +163,6 @@ class ReplicaProcessesTest {
         // (a 30 MiB cache) that alone is 7-15 points of the ratio; measured, 1 KiB gave 27-45%, 4 KiB 29-43%.
         List<String> namespaces = populate(cluster.client(), ns, "mem", 1000, total / 1000, 8192);
         Path kubeconfig = replicas.kubeconfig(cluster);
-        ShardSpace space = new ShardSpace(32);
 
         Child solo = child("solo", kubeconfig, ns.name(), "mem1", "mem", Options.of(kubeconfig).writes(false));
         long soloBaseline = Long.parseLong(solo.await("BASELINE ", Duration.ofSeconds(60)).split(" ")[1]);

@@ -111,11 +111,9 @@ class ShardedReplicasTest {
                             config("replica-" + i, ns, "split"), trail, "split", Duration.ofMillis(2)).start());
                 }
                 awaitSettled(replicas, 32);
-                ShardSpace space = new ShardSpace(32);
                 await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
                     assertThat(reconciledNamespaces(null, 0)).containsAll(namespaces);
                     for (Replica r : replicas) {
-                        Set<Integer> mine = r.sharding.activeShards();
                         long expected = namespaces.stream().filter(r.sharding::worksOn).count() * PER_NAMESPACE;
                         assertThat(r.cached()).as(r.name + " cache").isEqualTo((int) expected);
                     }
