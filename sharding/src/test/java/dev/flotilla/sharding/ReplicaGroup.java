@@ -356,6 +356,29 @@ final class ReplicaGroup implements AutoCloseable {
         return Duration.ofNanos(java.util.Collections.max(reconciledAt.values()) - sinceNanos).toMillis();
     }
 
+    /**
+     * Every shard active on exactly one of {@code live}, each with at least {@code shards / live} of them: how a
+     * group without objects settles (no weights: the count-based layout). For a suite that does not need the
+     * coordinator's layout-settled mark: it waits for a quiet report period, which a starved machine may not give.
+     */
+    static boolean settledEvenly(List<Child> live, int shards) {
+        try {
+            Set<Integer> union = new HashSet<>();
+            int total = 0;
+            for (Child c : live) {
+                Set<Integer> a = c.active();
+                if (a.size() < shards / live.size()) {
+                    return false;
+                }
+                union.addAll(a);
+                total += a.size();
+            }
+            return union.size() == shards && total == shards;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     static boolean settled(List<Child> live, int shards) {
         try {
             Set<Integer> union = new HashSet<>();
