@@ -17,7 +17,7 @@ import java.util.Objects;
  * <pre>{@code
  * HashRange range = HashRange.parse("8000000000000000-ffffffffffffffff");
  * boolean mine = range.contains(ShardSpace.hash("shop"));
- * ShardSelector selector = ShardSelector.of(range.shardRange());   // for a sharded LIST/WATCH
+ * var selector = io.fabric8.kubernetes.client.dsl.base.ShardSelector.of(range.shardRange()); // a sharded LIST/WATCH
  * String annotation = range.text();                                 // "8000000000000000-ffffffffffffffff"
  * }</pre>
  *

@@ -298,6 +298,8 @@ public final class Sharding implements Extension {
      * took it), by shard; empty before it joined and after it left.
      *
      * <pre>{@code
+     * Sharding sharding = Sharding.of(ShardingConfig.defaults("replica-0", "flotilla-system"));
+     * // ... installed on a manager and started
      * boolean mine = sharding.activeRanges().values().stream().anyMatch(r -> r.contains(ShardSpace.hash("shop")));
      * }</pre>
      */
