@@ -362,37 +362,29 @@ final class ReplicaGroup implements AutoCloseable {
      * coordinator's layout-settled mark: it waits for a quiet report period, which a starved machine may not give.
      */
     static boolean settledEvenly(List<Child> live, int shards) {
+        return oneOwnerEach(live, shards, shards / live.size());
+    }
+
+    /** Every shard active on exactly one of {@code live}, each with at least one, and the coordinator's layout in place. */
+    static boolean settled(List<Child> live, int shards) {
+        // Balanced by objects, not shards: the coordinator says when its layout is in place.
+        return oneOwnerEach(live, shards, 1) && live.getFirst().layoutSettled();
+    }
+
+    /** Every one of {@code shards} active on exactly one of {@code live}, each of which holds at least {@code atLeast}. */
+    private static boolean oneOwnerEach(List<Child> live, int shards, int atLeast) {
         try {
             Set<Integer> union = new HashSet<>();
             int total = 0;
             for (Child c : live) {
                 Set<Integer> a = c.active();
-                if (a.size() < shards / live.size()) {
+                if (a.size() < atLeast) {
                     return false;
                 }
                 union.addAll(a);
                 total += a.size();
             }
             return union.size() == shards && total == shards;
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    static boolean settled(List<Child> live, int shards) {
-        try {
-            Set<Integer> union = new HashSet<>();
-            int total = 0;
-            for (Child c : live) {
-                Set<Integer> a = c.active();
-                if (a.isEmpty()) {
-                    return false; // a newcomer has its share
-                }
-                union.addAll(a);
-                total += a.size();
-            }
-            // Balanced by objects, not shards: the coordinator says when its layout is in place.
-            return union.size() == shards && total == shards && live.getFirst().layoutSettled();
         } catch (IOException e) {
             return false;
         }
