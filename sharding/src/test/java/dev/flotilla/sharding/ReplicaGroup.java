@@ -53,6 +53,7 @@ final class ReplicaGroup implements AutoCloseable {
 
     final Path dir;
     private final List<Child> children = new ArrayList<>();
+    private final ReplicaLaunch launch = ReplicaLaunch.ofThisClasspath();
 
     ReplicaGroup(String name) throws IOException {
         dir = Path.of("target", "replica-processes", name);
@@ -126,10 +127,7 @@ final class ReplicaGroup implements AutoCloseable {
             this.group = group;
             this.audit = dir.resolve(files + ".audit");
             this.log = dir.resolve(files + ".log");
-            String java = ProcessHandle.current().info().command().orElse("java");
-            List<String> command = new ArrayList<>(o.prefix());
-            command.addAll(List.of(java, "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                    "-cp", System.getProperty("java.class.path"), ReplicaProcess.class.getName()));
+            List<String> command = launch.command(o.prefix());
             Map<String, String> args = new LinkedHashMap<>();
             args.put("kubeconfig", o.kubeconfig().toString());
             args.put("identity", identity);
@@ -238,6 +236,12 @@ final class ReplicaGroup implements AutoCloseable {
         admin = cluster.client();
         Path file = dir.resolve("kubeconfig");
         Files.writeString(file, cluster.kubeconfigYaml());
+        try {
+            launch.train(cluster);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while training the replicas' AOT cache", e);
+        }
         return file;
     }
 
