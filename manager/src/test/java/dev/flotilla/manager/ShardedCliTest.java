@@ -1,10 +1,8 @@
 package dev.flotilla.manager;
 
 import dev.flotilla.cli.ProgramRun;
-import dev.flotilla.cli.CliException;
 import dev.flotilla.cli.ExitCode;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -13,36 +11,23 @@ import dev.flotilla.core.controller.KeyGate;
 import dev.flotilla.core.manager.Manager;
 import dev.flotilla.core.manager.ManagerOptions;
 import dev.flotilla.core.reconcile.Result;
-import dev.flotilla.core.rbac.ApiPermission;
-import dev.flotilla.manager.cluster.StartupChecks;
 import dev.flotilla.sharding.LeaseNaming;
 import dev.flotilla.sharding.Sharding;
 import dev.flotilla.sharding.ShardingConfig;
 import dev.flotilla.testing.TestCluster;
 import dev.flotilla.testing.TestNamespace;
 import dev.flotilla.testing.WithCluster;
-import dev.flotilla.testing.docs.MarkdownBlocks;
 import io.fabric8.kubernetes.api.model.ConfigMap;
-import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
-import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
-import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
-import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
-import io.fabric8.kubernetes.api.model.rbac.Role;
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -257,70 +242,5 @@ class ShardedCliTest {
         } finally {
             run.cancel(true);
         }
-    }
-
-    /** The README's RBAC documents (its yaml block holding a ClusterRole), parsed from the README itself. */
-    static List<HasMetadata> readmeRbac() {
-        var block = MarkdownBlocks.of(MarkdownBlocks.repositoryFile("README.md")).stream()
-                .filter(b -> b.language().equals("yaml") && b.text().contains("kind: ClusterRole")).findFirst()
-                .orElseThrow(() -> new AssertionError("README.md has no yaml block with a ClusterRole"));
-        List<HasMetadata> objects = new ArrayList<>();
-        for (String doc : block.text().split("(?m)^---$")) {
-            if (doc.contains("\nkind: ") || doc.startsWith("kind: ") || doc.contains("\napiVersion: ")) {
-                objects.add(new KubernetesSerialization().unmarshal(doc, HasMetadata.class));
-            }
-        }
-        return objects;
-    }
-
-    /** The README's least-privilege rules, applied as the README shows them: a ClusterRole for the controller and namespaces, a Role for Leases. */
-    @Test
-    void theReadmesLeastPrivilegeRulesPassTheStartupCheckAndWithoutTheRoleLeasesAreMissing(TestCluster cluster,
-            TestNamespace ns) {
-        KubernetesClient admin = cluster.client();
-        String user = "flotilla-" + ns.name();
-        List<HasMetadata> rbac = readmeRbac();
-        ClusterRole clusterRole = rbac.stream().filter(ClusterRole.class::isInstance).map(ClusterRole.class::cast)
-                .collect(onlyOne("ClusterRole"));
-        Role leaseRole = rbac.stream().filter(Role.class::isInstance).map(Role.class::cast).collect(onlyOne("Role"));
-        clusterRole.getMetadata().setName(user);
-        leaseRole.getMetadata().setNamespace(ns.name());
-        var clusterBinding = new ClusterRoleBindingBuilder().withNewMetadata().withName(user).endMetadata()
-                .withNewRoleRef("rbac.authorization.k8s.io", "ClusterRole", user)
-                .addNewSubject().withApiGroup("rbac.authorization.k8s.io").withKind("User").withName(user).endSubject().build();
-        admin.resource(clusterRole).create();
-        admin.resource(clusterBinding).create();
-        try {
-            Config asUser = new ConfigBuilder(cluster.config()).withImpersonateUsername(user).build();
-            List<ApiPermission> required = RunCommand.requiredPermissions(Optional.of(ShardingConfig.defaults("a", ns.name())));
-            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThatThrownBy(
-                    () -> StartupChecks.verify(asUser, "test", required))
-                    .isInstanceOf(CliException.class)
-                    .hasMessage("missing permission: get leases.coordination.k8s.io (namespace " + ns.name() + ")"));
-
-            admin.resource(leaseRole).create();
-            admin.resource(new RoleBindingBuilder().withNewMetadata().withName(leaseRole.getMetadata().getName()).withNamespace(ns.name())
-                    .endMetadata().withNewRoleRef("rbac.authorization.k8s.io", "Role", leaseRole.getMetadata().getName())
-                    .addNewSubject().withApiGroup("rbac.authorization.k8s.io").withKind("User").withName(user).endSubject()
-                    .build()).create();
-            await().atMost(Duration.ofSeconds(10)).untilAsserted(
-                    () -> assertThat(StartupChecks.verify(asUser, "test", required)).startsWith("v1."));
-            // Leases elsewhere stay out of reach: the Role is namespaced.
-            assertThatThrownBy(() -> StartupChecks.verify(asUser, "test",
-                    RunCommand.requiredPermissions(Optional.of(ShardingConfig.defaults("a", "kube-system")))))
-                    .hasMessage("missing permission: get leases.coordination.k8s.io (namespace kube-system)");
-        } finally {
-            admin.resource(clusterBinding).delete();
-            admin.resource(clusterRole).delete();
-        }
-    }
-
-    private static <T> java.util.stream.Collector<T, ?, T> onlyOne(String kind) {
-        return java.util.stream.Collectors.collectingAndThen(java.util.stream.Collectors.toList(), l -> {
-            if (l.size() != 1) {
-                throw new AssertionError("README.md's RBAC block has " + l.size() + " " + kind + " documents, expected 1");
-            }
-            return l.get(0);
-        });
     }
 }

@@ -1,0 +1,209 @@
+package dev.flotilla.manager;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import dev.flotilla.cli.CliException;
+import dev.flotilla.core.rbac.ApiPermission;
+import dev.flotilla.manager.cluster.StartupChecks;
+import dev.flotilla.sharding.PodReference;
+import dev.flotilla.sharding.ShardingConfig;
+import dev.flotilla.testing.ApiServerBinaries;
+import dev.flotilla.testing.TestCluster;
+import dev.flotilla.testing.TestNamespace;
+import dev.flotilla.testing.WithCluster;
+import dev.flotilla.testing.docs.MarkdownBlocks;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
+import io.fabric8.kubernetes.api.model.rbac.Role;
+import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
+import io.fabric8.kubernetes.api.model.rbac.Subject;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * deploy/ on the REAL API server (RBAC authorizer on): every overlay renders with kubectl's Kustomize and passes a
+ * server-side dry-run apply, and the shipped RBAC is exactly what the startup check asks for: with all of it the
+ * check passes, and with any one verb of any rule removed the check names exactly that permission.
+ */
+@WithCluster
+class DeployManifestsRealTest {
+
+    /** What a user installs: the base alone, with the tuner, and the one-replica development variant. */
+    static final List<String> INSTALLS = List.of("base", "overlays/tuner", "overlays/dev");
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void everyInstallRendersWithKustomizeAndPassesAServerSideDryRun(TestCluster cluster) throws Exception {
+        Path kubeconfig = tmp.resolve("kubeconfig");
+        Files.writeString(kubeconfig, cluster.kubeconfigYaml());
+        // A dry-run creates nothing, so the namespaced objects need their namespace to exist for real.
+        if (cluster.client().namespaces().withName(DeployManifests.NAMESPACE).get() == null) {
+            cluster.client().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(DeployManifests.NAMESPACE)
+                    .endMetadata().build()).create();
+        }
+        for (String install : INSTALLS) {
+            Path dir = MarkdownBlocks.repositoryFile("deploy").resolve(install);
+            Run rendered = kubectl("kustomize", dir.toString());
+            assertThat(rendered.code()).as("kubectl kustomize %s: %s", install, rendered.out()).isZero();
+            Path file = tmp.resolve(install.replace('/', '-') + ".yaml");
+            Files.writeString(file, rendered.out());
+            List<HasMetadata> objects = DeployManifestsTest.documents(rendered.out());
+            assertThat(objects).as(install).extracting(HasMetadata::getKind).contains("Namespace", "ServiceAccount", "Role",
+                    "ClusterRole", "RoleBinding", "ClusterRoleBinding", "Deployment", "Service");
+            Run applied = kubectl("apply", "--server-side", "--dry-run=server", "--field-manager=flotilla-deploy-test",
+                    "--kubeconfig", kubeconfig.toString(), "-f", file.toString());
+            assertThat(applied.code()).as("server-side dry-run of %s: %s", install, applied.out()).isZero();
+            assertThat(applied.out().lines().filter(l -> l.contains("(server dry run)")).count())
+                    .as("objects applied in the dry-run of %s: %s", install, applied.out()).isEqualTo(objects.size());
+        }
+    }
+
+    /**
+     * Nothing unused and nothing missing: the base's and the tuner's RBAC (as the build wrote them, moved into the
+     * test's namespace the way Kustomize's {@code namespace:} does) let the startup check of a replica with the tuner
+     * pass; removing any one verb of any rule makes it name exactly that permission.
+     */
+    @Test
+    void removingAnyVerbOfTheShippedRbacMakesTheStartupCheckNameExactlyThatPermission(TestCluster cluster, TestNamespace ns) {
+        KubernetesClient admin = cluster.client();
+        List<HasMetadata> shipped = new ArrayList<>(DeployManifestsTest.documents(DeployManifests.files().get(DeployManifests.BASE_RBAC)));
+        shipped.addAll(DeployManifestsTest.documents(DeployManifests.files().get(DeployManifests.TUNER_RBAC)));
+        List<ApiPermission> required = RunCommand.requiredPermissions(Optional.of(ShardingConfig.defaults("replica", ns.name())),
+                Optional.of(new PodReference(ns.name(), "replica", "")), true);
+
+        // Every verb of every rule, as (document, rule, verb).
+        record Removal(int doc, int rule, String verb, ApiPermission permission) {
+        }
+        List<Removal> removals = new ArrayList<>();
+        for (int d = 0; d < shipped.size(); d++) {
+            List<PolicyRule> rules = rulesOf(shipped.get(d));
+            for (int r = 0; r < rules.size(); r++) {
+                PolicyRule rule = rules.get(r);
+                for (String verb : rule.getVerbs()) {
+                    removals.add(new Removal(d, r, verb, new ApiPermission(verb, rule.getApiGroups().getFirst(),
+                            rule.getResources().getFirst(), shipped.get(d) instanceof Role ? ns.name() : "")));
+                }
+            }
+        }
+        assertThat(removals).extracting(Removal::permission).containsExactlyInAnyOrderElementsOf(required);
+
+        String all = "all";
+        Config asAll = grant(admin, ns, shipped, all, -1, -1, "");
+        try {
+            await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200)).untilAsserted(
+                    () -> assertThat(StartupChecks.verify(asAll, "test", required)).startsWith("v1."));
+        } finally {
+            revoke(admin, ns, shipped, all);
+        }
+        int i = 0;
+        for (Removal removal : removals) {
+            String tag = "r" + i++;
+            Config as = grant(admin, ns, shipped, tag, removal.doc(), removal.rule(), removal.verb());
+            try {
+                await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200)).untilAsserted(
+                        () -> assertThatThrownBy(() -> StartupChecks.verify(as, "test", required))
+                                .as("without %s", removal.permission())
+                                .isInstanceOf(CliException.class)
+                                .hasMessage("missing permission: " + removal.permission()));
+            } finally {
+                revoke(admin, ns, shipped, tag);
+            }
+        }
+    }
+
+    private static List<PolicyRule> rulesOf(HasMetadata o) {
+        return o instanceof ClusterRole c ? c.getRules() : o instanceof Role r ? r.getRules() : List.of();
+    }
+
+    /**
+     * Creates the shipped RBAC for a ServiceAccount of its own ({@code tag}), moved into {@code ns}, with {@code verb}
+     * removed from rule {@code rule} of document {@code doc} (none when doc is -1); returns a config acting as that
+     * ServiceAccount.
+     */
+    private static Config grant(KubernetesClient admin, TestNamespace ns, List<HasMetadata> shipped, String tag, int doc,
+            int rule, String verb) {
+        String account = "sa-" + tag;
+        KubernetesSerialization json = new KubernetesSerialization();
+        for (int d = 0; d < shipped.size(); d++) {
+            HasMetadata o = json.clone(shipped.get(d));
+            o.getMetadata().setName(o.getMetadata().getName() + "-" + ns.name() + "-" + tag);
+            if (o instanceof Role || o instanceof RoleBinding) {
+                o.getMetadata().setNamespace(ns.name());
+            }
+            if (d == doc) {
+                PolicyRule r = rulesOf(o).get(rule);
+                r.setVerbs(new ArrayList<>(r.getVerbs().stream().filter(v -> !v.equals(verb)).toList()));
+                if (r.getVerbs().isEmpty()) {
+                    rulesOf(o).remove(rule);
+                }
+            }
+            if (o instanceof RoleBinding b) {
+                b.getRoleRef().setName(b.getRoleRef().getName() + "-" + ns.name() + "-" + tag);
+                b.setSubjects(List.of(account(ns, account)));
+            } else if (o instanceof ClusterRoleBinding b) {
+                b.getRoleRef().setName(b.getRoleRef().getName() + "-" + ns.name() + "-" + tag);
+                b.setSubjects(List.of(account(ns, account)));
+            }
+            admin.resource(o).create();
+        }
+        return new ConfigBuilder(admin.getConfiguration())
+                .withImpersonateUsername("system:serviceaccount:" + ns.name() + ":" + account)
+                .withImpersonateGroups("system:serviceaccounts", "system:serviceaccounts:" + ns.name(), "system:authenticated")
+                .build();
+    }
+
+    private static Subject account(TestNamespace ns, String name) {
+        Subject s = new Subject();
+        s.setKind("ServiceAccount");
+        s.setName(name);
+        s.setNamespace(ns.name());
+        return s;
+    }
+
+    /** Deletes the cluster-scoped objects {@link #grant} made (the namespaced ones go with the test's namespace). */
+    private static void revoke(KubernetesClient admin, TestNamespace ns, List<HasMetadata> shipped, String tag) {
+        for (HasMetadata o : shipped) {
+            String name = o.getMetadata().getName() + "-" + ns.name() + "-" + tag;
+            if (o instanceof ClusterRoleBinding) {
+                admin.rbac().clusterRoleBindings().withName(name).delete();
+            } else if (o instanceof ClusterRole) {
+                admin.rbac().clusterRoles().withName(name).delete();
+            }
+        }
+    }
+
+    record Run(int code, String out) {
+    }
+
+    private static Run kubectl(String... args) throws Exception {
+        List<String> command = new ArrayList<>();
+        command.add(ApiServerBinaries.binaryDir().resolve("kubectl").toString());
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("kubectl " + String.join(" ", args) + " did not finish within 60 s");
+        }
+        return new Run(p.exitValue(), out);
+    }
+}
