@@ -21,11 +21,9 @@ import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
-import io.fabric8.kubernetes.api.model.rbac.Subject;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -85,8 +83,7 @@ class DeployManifestsRealTest {
     @Test
     void removingAnyVerbOfTheShippedRbacMakesTheStartupCheckNameExactlyThatPermission(TestCluster cluster, TestNamespace ns) {
         KubernetesClient admin = cluster.client();
-        List<HasMetadata> shipped = new ArrayList<>(DeployManifestsTest.documents(DeployManifests.files().get(DeployManifests.BASE_RBAC)));
-        shipped.addAll(DeployManifestsTest.documents(DeployManifests.files().get(DeployManifests.TUNER_RBAC)));
+        List<HasMetadata> shipped = new ShippedRbac(true, ns.name(), "").documents;
         List<ApiPermission> required = RunCommand.requiredPermissions(Optional.of(ShardingConfig.defaults("replica", ns.name())),
                 Optional.of(new PodReference(ns.name(), "replica", "")), true);
 
@@ -95,7 +92,7 @@ class DeployManifestsRealTest {
         }
         List<Removal> removals = new ArrayList<>();
         for (int d = 0; d < shipped.size(); d++) {
-            List<PolicyRule> rules = rulesOf(shipped.get(d));
+            List<PolicyRule> rules = ShippedRbac.rulesOf(shipped.get(d));
             for (int r = 0; r < rules.size(); r++) {
                 PolicyRule rule = rules.get(r);
                 for (String verb : rule.getVerbs()) {
@@ -106,89 +103,39 @@ class DeployManifestsRealTest {
         }
         assertThat(removals).extracting(Removal::permission).containsExactlyInAnyOrderElementsOf(required);
 
-        String all = "all";
-        Config asAll = grant(admin, ns, shipped, all, -1, -1, "");
+        ShippedRbac all = new ShippedRbac(true, ns.name(), "all");
+        all.grant(admin, "sa-all", -1, -1, "");
         try {
+            Config as = asAccount(admin, ns, "sa-all");
             await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200)).untilAsserted(
-                    () -> assertThat(StartupChecks.verify(asAll, "test", required)).startsWith("v1."));
+                    () -> assertThat(StartupChecks.verify(as, "test", required)).startsWith("v1."));
         } finally {
-            revoke(admin, ns, shipped, all);
+            all.revoke(admin);
         }
         int i = 0;
         for (Removal removal : removals) {
             String tag = "r" + i++;
-            Config as = grant(admin, ns, shipped, tag, removal.doc(), removal.rule(), removal.verb());
+            ShippedRbac less = new ShippedRbac(true, ns.name(), tag);
+            less.grant(admin, "sa-" + tag, removal.doc(), removal.rule(), removal.verb());
             try {
+                Config as = asAccount(admin, ns, "sa-" + tag);
                 await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(200)).untilAsserted(
                         () -> assertThatThrownBy(() -> StartupChecks.verify(as, "test", required))
                                 .as("without %s", removal.permission())
                                 .isInstanceOf(CliException.class)
                                 .hasMessage("missing permission: " + removal.permission()));
             } finally {
-                revoke(admin, ns, shipped, tag);
+                less.revoke(admin);
             }
         }
     }
 
-    private static List<PolicyRule> rulesOf(HasMetadata o) {
-        return o instanceof ClusterRole c ? c.getRules() : o instanceof Role r ? r.getRules() : List.of();
-    }
-
-    /**
-     * Creates the shipped RBAC for a ServiceAccount of its own ({@code tag}), moved into {@code ns}, with {@code verb}
-     * removed from rule {@code rule} of document {@code doc} (none when doc is -1); returns a config acting as that
-     * ServiceAccount.
-     */
-    private static Config grant(KubernetesClient admin, TestNamespace ns, List<HasMetadata> shipped, String tag, int doc,
-            int rule, String verb) {
-        String account = "sa-" + tag;
-        KubernetesSerialization json = new KubernetesSerialization();
-        for (int d = 0; d < shipped.size(); d++) {
-            HasMetadata o = json.clone(shipped.get(d));
-            o.getMetadata().setName(o.getMetadata().getName() + "-" + ns.name() + "-" + tag);
-            if (o instanceof Role || o instanceof RoleBinding) {
-                o.getMetadata().setNamespace(ns.name());
-            }
-            if (d == doc) {
-                PolicyRule r = rulesOf(o).get(rule);
-                r.setVerbs(new ArrayList<>(r.getVerbs().stream().filter(v -> !v.equals(verb)).toList()));
-                if (r.getVerbs().isEmpty()) {
-                    rulesOf(o).remove(rule);
-                }
-            }
-            if (o instanceof RoleBinding b) {
-                b.getRoleRef().setName(b.getRoleRef().getName() + "-" + ns.name() + "-" + tag);
-                b.setSubjects(List.of(account(ns, account)));
-            } else if (o instanceof ClusterRoleBinding b) {
-                b.getRoleRef().setName(b.getRoleRef().getName() + "-" + ns.name() + "-" + tag);
-                b.setSubjects(List.of(account(ns, account)));
-            }
-            admin.resource(o).create();
-        }
+    /** Acting as ServiceAccount {@code account} of {@code ns}, as the server would authenticate its token. */
+    private static Config asAccount(KubernetesClient admin, TestNamespace ns, String account) {
         return new ConfigBuilder(admin.getConfiguration())
                 .withImpersonateUsername("system:serviceaccount:" + ns.name() + ":" + account)
                 .withImpersonateGroups("system:serviceaccounts", "system:serviceaccounts:" + ns.name(), "system:authenticated")
                 .build();
-    }
-
-    private static Subject account(TestNamespace ns, String name) {
-        Subject s = new Subject();
-        s.setKind("ServiceAccount");
-        s.setName(name);
-        s.setNamespace(ns.name());
-        return s;
-    }
-
-    /** Deletes the cluster-scoped objects {@link #grant} made (the namespaced ones go with the test's namespace). */
-    private static void revoke(KubernetesClient admin, TestNamespace ns, List<HasMetadata> shipped, String tag) {
-        for (HasMetadata o : shipped) {
-            String name = o.getMetadata().getName() + "-" + ns.name() + "-" + tag;
-            if (o instanceof ClusterRoleBinding) {
-                admin.rbac().clusterRoleBindings().withName(name).delete();
-            } else if (o instanceof ClusterRole) {
-                admin.rbac().clusterRoles().withName(name).delete();
-            }
-        }
     }
 
     record Run(int code, String out) {

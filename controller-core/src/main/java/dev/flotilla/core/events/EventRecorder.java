@@ -177,7 +177,10 @@ public final class EventRecorder implements AutoCloseable {
     }
 
     private void patchCount(String namespace, String name, int count, Instant last) {
-        client.v1().events().inNamespace(namespace).withName(name).patch(PatchContext.of(PatchType.JSON_MERGE),
+        // On a resource, not withName(): fabric8 would GET the Event first, which needs a permission (get events)
+        // nothing else uses; the API server's audit log showed those GETs refused under the shipped RBAC.
+        Event named = new EventBuilder().withNewMetadata().withName(name).withNamespace(namespace).endMetadata().build();
+        client.v1().events().inNamespace(namespace).resource(named).patch(PatchContext.of(PatchType.JSON_MERGE),
                 "{\"count\":" + count + ",\"lastTimestamp\":\"" + ts(last) + "\"}");
     }
 
