@@ -61,12 +61,14 @@ public final class ArchitectureTest {
      * Inside controller-core: {@code reconcile} (what a controller author implements and reads) needs
      * nothing else; {@code ratelimit} (the one token bucket) needs nothing else either, so the work
      * queue, the event recorder and the API guard can all build on it; caches serve reconcile; the
-     * queue knows no informer; the manager sits on top and nothing below it reaches up to it.
+     * queue knows no informer; {@code logging} (how repeating failures are reported) needs nothing and anyone may use
+     * it; the manager sits on top and nothing below it reaches up to it.
      */
     @ArchTest
     public static final ArchRule CORE_PACKAGES = layeredArchitecture().consideringOnlyDependenciesInLayers()
             .layer("Api").definedBy("dev.flotilla.core.reconcile..")
             .layer("RateLimit").definedBy("dev.flotilla.core.ratelimit..")
+            .layer("Logging").definedBy("dev.flotilla.core.logging..")
             .layer("Queue").definedBy("dev.flotilla.core.queue..")
             .layer("Metrics").definedBy("dev.flotilla.core.metrics..")
             .layer("Cache").definedBy("dev.flotilla.core.cache..")
@@ -75,11 +77,12 @@ public final class ArchitectureTest {
             .layer("Manager").definedBy("dev.flotilla.core.manager..")
             .whereLayer("Api").mayNotAccessAnyLayer()
             .whereLayer("RateLimit").mayNotAccessAnyLayer()
+            .whereLayer("Logging").mayNotAccessAnyLayer()
             .whereLayer("Queue").mayOnlyAccessLayers("RateLimit")
             .whereLayer("Metrics").mayOnlyAccessLayers("Queue")
-            .whereLayer("Cache").mayOnlyAccessLayers("Api")
-            .whereLayer("Controller").mayOnlyAccessLayers("Api", "Queue", "Metrics", "Cache")
-            .whereLayer("Helpers").mayOnlyAccessLayers("Queue", "RateLimit")
+            .whereLayer("Cache").mayOnlyAccessLayers("Api", "Logging")
+            .whereLayer("Controller").mayOnlyAccessLayers("Api", "Queue", "Metrics", "Cache", "Logging")
+            .whereLayer("Helpers").mayOnlyAccessLayers("Queue", "RateLimit", "Logging")
             .whereLayer("Manager").mayNotBeAccessedByAnyLayer()
             .as("controller-core's packages are layered: reconcile, ratelimit <- queue <- metrics, cache <- controller <- manager");
 

@@ -59,9 +59,7 @@ class DeployRbacAuditTest {
         List<Process> replicas = new ArrayList<>();
         try {
             Path kubeconfig = dir.resolve("kubeconfig");
-            Files.writeString(kubeconfig, tokenKubeconfig(cluster.config(), admin.serviceAccounts().inNamespace(ns.name())
-                    .withName(ACCOUNT).tokenRequest(new TokenRequestBuilder().withNewSpec().withExpirationSeconds(3600L)
-                            .endSpec().build()).getStatus().getToken()));
+            Files.writeString(kubeconfig, tokenKubeconfig(cluster.config(), token(admin, ns)));
             List<String> sources = new ArrayList<>();
             for (int i = 0; i < SOURCES; i++) {
                 String name = (i + "-rbac-" + ns.name());
@@ -76,7 +74,7 @@ class DeployRbacAuditTest {
                 admin.pods().inNamespace(ns.name()).resource(new PodBuilder().withNewMetadata().withName(pod).endMetadata()
                         .withNewSpec().addNewContainer().withName("flotilla").withImage("flotilla").endContainer().endSpec()
                         .build()).create();
-                replicas.add(start(dir, kubeconfig, ns.name(), pod));
+                replicas.add(start(dir.resolve(pod + ".log"), kubeconfig, ns.name(), pod));
             }
             awaitMirrored(admin, sources, "1", replicas);
             blockedAndUnblocked(admin, ns);
@@ -197,13 +195,20 @@ class DeployRbacAuditTest {
                 });
     }
 
-    private static Process start(Path dir, Path kubeconfig, String namespace, String pod) throws Exception {
+    /** A token of the deploy's ServiceAccount in {@code ns}, as the kubelet would mount it. */
+    static String token(KubernetesClient admin, TestNamespace ns) {
+        return admin.serviceAccounts().inNamespace(ns.name()).withName(ACCOUNT).tokenRequest(new TokenRequestBuilder()
+                .withNewSpec().withExpirationSeconds(3600L).endSpec().build()).getStatus().getToken();
+    }
+
+    /** {@code flotilla run} as the Deployment runs it (pod name and namespace from the environment), logging to {@code log}. */
+    static Process start(Path log, Path kubeconfig, String namespace, String pod) throws Exception {
         List<String> command = List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx384m",
                 "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 Main.class.getName(), "run", "--kubeconfig", kubeconfig.toAbsolutePath().toString(), "--health-port", "-1",
                 "--shards", "8", "--lease-duration", "6s", "--renew-deadline", "4s", "--retry-period", "1s");
         ProcessBuilder b = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(dir.resolve(pod + ".log").toFile());
+                .redirectOutput(log.toFile());
         b.environment().put("POD_NAME", pod);
         b.environment().put("POD_NAMESPACE", namespace);
         b.environment().put("FLOTILLA_CONTAINER_NAME", "flotilla");
@@ -211,7 +216,7 @@ class DeployRbacAuditTest {
     }
 
     /** A kubeconfig as a pod's ServiceAccount sees the server: its token, the server's CA, no client certificate. */
-    private static String tokenKubeconfig(Config config, String token) throws Exception {
+    static String tokenKubeconfig(Config config, String token) throws Exception {
         String ca = config.getCaCertData() != null ? config.getCaCertData()
                 : Base64.getEncoder().encodeToString(Files.readAllBytes(Path.of(Objects.requireNonNull(config.getCaCertFile(),
                         "the test cluster's CA"))));

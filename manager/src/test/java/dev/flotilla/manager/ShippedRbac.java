@@ -76,6 +76,26 @@ final class ShippedRbac {
         }
     }
 
+    /** Deletes every binding {@link #grant} made, the namespaced ones too: from now on its ServiceAccount may do nothing. */
+    void unbind(KubernetesClient admin) {
+        for (HasMetadata o : documents) {
+            if (o instanceof ClusterRoleBinding) {
+                admin.rbac().clusterRoleBindings().withName(name(o)).delete();
+            } else if (o instanceof RoleBinding) {
+                admin.rbac().roleBindings().inNamespace(namespace).withName(name(o)).delete();
+            }
+        }
+    }
+
+    /** Deletes the cluster-wide bindings only: the namespaced Role (Leases, its Pod) still applies. */
+    void unbindClusterWide(KubernetesClient admin) {
+        for (HasMetadata o : documents) {
+            if (o instanceof ClusterRoleBinding) {
+                admin.rbac().clusterRoleBindings().withName(name(o)).delete();
+            }
+        }
+    }
+
     private String name(HasMetadata o) {
         return o.getMetadata().getName() + suffix();
     }

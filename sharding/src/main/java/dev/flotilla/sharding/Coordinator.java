@@ -1,5 +1,6 @@
 package dev.flotilla.sharding;
 
+import dev.flotilla.core.logging.FailureText;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -351,7 +352,7 @@ final class Coordinator {
                 }));
             }
             case LeaseWrite.Missing m -> stepDown("renewal found the coordinator lease deleted");
-            case LeaseWrite.Failed f -> log.atDebug().addKeyValue("error", f.error().toString())
+            case LeaseWrite.Failed f -> log.atDebug().addKeyValue("error", FailureText.of(f.error()))
                     .log("coordinator renewal failed"); // the deadline steps down if none succeeds in time
         }
     }
@@ -737,7 +738,7 @@ final class Coordinator {
                     reactor.poke(); // a pass while this write was in flight skipped the shard
                 }
                 case LeaseWrite.Failed f -> {
-                    log.atWarn().addKeyValue("shard", shard).addKeyValue("error", f.error().toString())
+                    log.atWarn().addKeyValue("shard", shard).addKeyValue("error", FailureText.of(f.error()))
                             .log("could not publish a shard's owner; retrying");
                     reactor.poke();
                 }

@@ -1,5 +1,6 @@
 package dev.flotilla.sharding;
 
+import dev.flotilla.core.logging.FailureText;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -51,7 +52,7 @@ final class ExecutorLane implements Lane {
         try {
             task.run();
         } catch (RuntimeException e) {
-            log.atError().addKeyValue("lane", name).addKeyValue("error", e.toString()).setCause(e)
+            log.atError().addKeyValue("lane", name).addKeyValue("error", FailureText.of(e)).setCause(e)
                     .log("sharding task failed; the lane goes on");
         }
     }

@@ -1,5 +1,6 @@
 package dev.flotilla.sharding;
 
+import dev.flotilla.core.logging.FailureText;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseSpec;
 import java.time.Duration;
@@ -253,7 +254,7 @@ final class LeaseView {
             try {
                 l.changed(before, after);
             } catch (RuntimeException e) {
-                log.atError().addKeyValue("error", e.toString()).log("lease listener failed");
+                log.atError().addKeyValue("error", FailureText.of(e)).log("lease listener failed");
             }
         }
     }

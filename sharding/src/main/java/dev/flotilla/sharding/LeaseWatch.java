@@ -1,5 +1,6 @@
 package dev.flotilla.sharding;
 
+import dev.flotilla.core.logging.FailureText;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
@@ -21,7 +22,7 @@ final class LeaseWatch implements AutoCloseable {
         this.view = view;
         informer = client.leases().inNamespace(namespace).withLabel(LeaseNaming.LABEL_GROUP, group).runnableInformer(0);
         informer.exceptionHandler((started, t) -> {
-            log.atWarn().addKeyValue("namespace", namespace).addKeyValue("error", t.toString())
+            log.atWarn().addKeyValue("namespace", namespace).addKeyValue("error", FailureText.of(t))
                     .log("lease watch failed; retrying");
             return true;
         });

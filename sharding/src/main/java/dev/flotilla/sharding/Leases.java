@@ -1,5 +1,6 @@
 package dev.flotilla.sharding;
 
+import dev.flotilla.core.logging.FailureText;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.LeaseSpec;
@@ -119,7 +120,7 @@ final class Leases {
                 if (attempts > 1) {
                     yield retryRelease(store, name, holder, attempts);
                 }
-                log.atWarn().addKeyValue("lease", name).addKeyValue("error", f.error().toString())
+                log.atWarn().addKeyValue("lease", name).addKeyValue("error", FailureText.of(f.error()))
                         .log("could not release a lease; it expires on its own");
                 yield CompletableFuture.completedFuture(Released.FAILED);
             }

@@ -1,5 +1,6 @@
 package dev.flotilla.sharding;
 
+import dev.flotilla.core.logging.FailureText;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import java.time.Clock;
 import java.time.Duration;
@@ -204,7 +205,7 @@ final class Membership {
             store.get(leaseName).whenComplete((current, error) -> lane.execute(() -> {
                 if (error != null) {
                     renewing = false;
-                    log.atDebug().addKeyValue("error", error.toString()).log("membership renewal failed");
+                    log.atDebug().addKeyValue("error", FailureText.of(error)).log("membership renewal failed");
                 } else {
                     renewFrom(current, 0, taken);
                 }
@@ -290,7 +291,7 @@ final class Membership {
                 renewing = false;
                 if (failedRenewals++ == 0) {
                     // It fences every shard held: the first failure of a streak is worth a line, the end of it another.
-                    log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("error", f.error().toString())
+                    log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("error", FailureText.of(f.error()))
                             .addKeyValue("millis", Duration.ofNanos(clock.nanoTime() - sent).toMillis())
                             .log("membership renewal failed; shards stop at the renew deadline unless one succeeds");
                 }

@@ -1,5 +1,6 @@
 package dev.flotilla.sharding;
 
+import dev.flotilla.core.logging.FailureText;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -83,7 +84,7 @@ final class PodRestartEvidence implements RestartEvidence {
             try {
                 return Optional.ofNullable(client.pods().inNamespace(pod.namespace()).withName(pod.name()).get());
             } catch (RuntimeException e) {
-                log.atWarn().addKeyValue("pod", pod.namespace() + "/" + pod.name()).addKeyValue("error", e.toString())
+                log.atWarn().addKeyValue("pod", pod.namespace() + "/" + pod.name()).addKeyValue("error", FailureText.of(e))
                         .log("could not read this replica's pod for restart proof; a restart waits out its predecessor");
                 return Optional.empty();
             }

@@ -1,5 +1,7 @@
 package dev.flotilla.sharding;
 
+import dev.flotilla.core.logging.FailureText;
+import dev.flotilla.core.logging.RepeatingFailures;
 import dev.flotilla.sharding.audit.AuditTrail;
 import dev.flotilla.sharding.audit.LeaseTransition;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
@@ -75,6 +77,8 @@ final class ShardOwnership {
         /** A late free of a Lease left naming this replica is on the wire. */
         boolean freeingLate;
         long freeSinceNanos = -1;
+        /** Handed back because its caches did not sync: the sync streak's lines say so, the release logs at DEBUG. */
+        boolean quietRelease;
         CompletableFuture<Void> released = CompletableFuture.completedFuture(null);
     }
 
@@ -103,6 +107,11 @@ final class ShardOwnership {
     private volatile Set<Integer> active = Set.of();
     /** Shards whose unreadable range was logged (once per shard until it is taken). */
     private final Set<Integer> warnedRange = new java.util.HashSet<>();
+    /**
+     * Shards whose caches keep failing to sync (a list refused on every retry): handed back and taken again once a
+     * SYNC_TIMEOUT, which is one line when it starts and a reminder a minute, not lines per shard per cycle.
+     */
+    private final RepeatingFailures syncFailures;
     /** Set once by refuseAll (any thread): from then on nothing is admitted, whatever the lane still does. */
     private volatile boolean refused;
     private boolean stopping;
@@ -116,6 +125,7 @@ final class ShardOwnership {
         this.config = config;
         this.holder = holder;
         this.clock = ports.clock();
+        this.syncFailures = new RepeatingFailures(log, RepeatingFailures.DEFAULT_REMINDER, clock::nanoTime);
         this.wall = ports.wall();
         this.lane = ports.lane();
         this.store = ports.store();
@@ -238,15 +248,24 @@ final class ShardOwnership {
         if (stopping) {
             return OptionalLong.empty();
         }
+        syncFailures.sweep();
         long now = clock.nanoTime();
         long next = Long.MAX_VALUE;
         long deadline = memberDeadline();
+        String expiredWhy = "no renewal of the membership lease succeeded within the renew deadline of " + config.renewDeadline();
+        List<Integer> expired = new ArrayList<>();
+        int[] expiredCounts = {0, 0};
         for (int shard = 0; shard < slots.length; shard++) {
             Slot slot = slots[shard];
             if (slot.phase == Phase.SYNCING || slot.phase == Phase.ACTIVE) {
                 if (now >= deadline) {
-                    fence(shard, "no renewal of the membership lease succeeded within the renew deadline of "
-                            + config.renewDeadline());
+                    // Every held shard at once: each fenced now, all of them in one log line after the pass.
+                    int[] counts = fence(shard, expiredWhy, true, false);
+                    if (counts != null) {
+                        expired.add(shard);
+                        expiredCounts[0] += counts[0];
+                        expiredCounts[1] += counts[1];
+                    }
                     continue;
                 }
                 next = Math.min(next, deadline);
@@ -314,6 +333,7 @@ final class ShardOwnership {
                 }
             }
         }
+        logFenced(expired, expiredWhy, expiredCounts[0], expiredCounts[1]);
         return next == Long.MAX_VALUE ? OptionalLong.empty() : OptionalLong.of(next);
     }
 
@@ -334,7 +354,7 @@ final class ShardOwnership {
         }
         if (!(outcome instanceof LeaseWrite.Written written)) {
             if (outcome instanceof LeaseWrite.Failed f) {
-                log.atDebug().addKeyValue("shard", shard).addKeyValue("error", f.error().toString())
+                log.atDebug().addKeyValue("shard", shard).addKeyValue("error", FailureText.of(f.error()))
                         .log("could not take a shard lease");
             }
             slot.phase = Phase.NONE;
@@ -380,8 +400,9 @@ final class ShardOwnership {
             return;
         }
         if (syncError != null) {
-            log.atError().addKeyValue("shard", shard).addKeyValue("replica", config.identity())
-                    .addKeyValue("error", syncError.toString()).log("shard caches failed to sync; handing the shard back");
+            syncFailures.failed("shard caches (each shard handed back and taken again)",
+                    syncError, "shard " + shard, () -> syncState(shard));
+            slot.quietRelease = true;
             giveUp(shard, "");
             return;
         }
@@ -432,12 +453,12 @@ final class ShardOwnership {
         try {
             work.hold(held()).whenComplete((ok, error) -> {
                 if (error != null) {
-                    log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("error", error.toString())
+                    log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("error", FailureText.of(error))
                             .log("informers did not follow the shards held");
                 }
             });
         } catch (RuntimeException e) {
-            log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("error", e.toString())
+            log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("error", FailureText.of(e))
                     .log("informers did not follow the shards held");
         }
     }
@@ -478,7 +499,7 @@ final class ShardOwnership {
         }
         drain.whenComplete((drained, error) -> lane.execute(() -> {
             if (error != null) {
-                log.atError().addKeyValue("shard", shard).addKeyValue("error", error.toString()).log("shard drain failed");
+                log.atError().addKeyValue("shard", shard).addKeyValue("error", FailureText.of(error)).log("shard drain failed");
             }
             drained(shard, generation, error == null && drained, to, begin);
         }));
@@ -581,9 +602,10 @@ final class ShardOwnership {
         slot.phase = Phase.NONE; // only now: no pass may take it back before the release is written
         ranges.remove(shard);
         trail.transition(new LeaseTransition(config.identity(), shard, LeaseTransition.Kind.RELEASED, clock.nanoTime()));
-        log.atInfo().addKeyValue("shard", shard).addKeyValue("replica", config.identity())
+        (slot.quietRelease ? log.atDebug() : log.atInfo()).addKeyValue("shard", shard).addKeyValue("replica", config.identity())
                 .addKeyValue("to", to.isEmpty() ? "-" : to).addKeyValue("drained", drained).addKeyValue("released", released)
                 .addKeyValue("millis", Duration.ofNanos(clock.nanoTime() - begin).toMillis()).log("shard released");
+        slot.quietRelease = false;
         slot.released.complete(null);
         reactor.poke();
     }
@@ -594,13 +616,55 @@ final class ShardOwnership {
      * prove it holds it, and it expires for the others after the lease duration.
      */
     private void fence(int shard, String why) {
-        fence(shard, why, true);
+        fence(shard, why, true, true);
     }
 
-    private void fence(int shard, String why, boolean followScope) {
+    /**
+     * Fences {@code shards} for one reason with one log line (a lost membership fences every held shard: 32 lines
+     * saying the same would drown the one that matters).
+     */
+    private void fenceTogether(List<Integer> shards, String why, boolean followScope) {
+        List<Integer> fenced = new ArrayList<>();
+        int interrupted = 0;
+        int cancelled = 0;
+        for (int shard : shards) {
+            int[] counts = fence(shard, why, false, false);
+            if (counts != null) {
+                fenced.add(shard);
+                interrupted += counts[0];
+                cancelled += counts[1];
+            }
+        }
+        logFenced(fenced, why, interrupted, cancelled);
+        if (followScope) {
+            rescope();
+        }
+    }
+
+    /** For the sync streak: working again, still ours to get working, or handed elsewhere. */
+    private RepeatingFailures.SourceState syncState(int shard) {
+        Slot slot = slots[shard];
+        if (slot.phase == Phase.ACTIVE) {
+            return RepeatingFailures.SourceState.RECOVERED;
+        }
+        boolean desiredHere = view.get(leaseNames[shard]).map(s -> !s.deleted() && config.identity().equals(s.desiredOwner()))
+                .orElse(false);
+        return desiredHere || slot.phase != Phase.NONE ? RepeatingFailures.SourceState.FAILING : RepeatingFailures.SourceState.GONE;
+    }
+
+    private void logFenced(List<Integer> shards, String why, int interrupted, int cancelled) {
+        if (!shards.isEmpty()) {
+            log.atError().addKeyValue("shards", shards).addKeyValue("replica", config.identity()).addKeyValue("reason", why)
+                    .addKeyValue("interrupted", interrupted).addKeyValue("writesCancelled", cancelled)
+                    .log("shards fenced: stopped working on them at once");
+        }
+    }
+
+    /** @return interrupted reconciles and cancelled writes, or null when the shard was not being worked on */
+    private int[] fence(int shard, String why, boolean followScope, boolean logLine) {
         Slot slot = slots[shard];
         if (slot.phase != Phase.SYNCING && slot.phase != Phase.ACTIVE) {
-            return;
+            return null;
         }
         boolean wasActive = slot.phase == Phase.ACTIVE;
         slot.phase = Phase.NONE;
@@ -619,13 +683,16 @@ final class ShardOwnership {
         trail.transition(new LeaseTransition(config.identity(), shard, LeaseTransition.Kind.FENCED, clock.nanoTime()));
         metrics.owned(shard, false);
         metrics.fenced();
-        log.atError().addKeyValue("shard", shard).addKeyValue("replica", config.identity()).addKeyValue("reason", why)
-                .addKeyValue("interrupted", interrupted).addKeyValue("writesCancelled", cancelled)
-                .log("shard fenced: stopped working on it at once");
+        if (logLine) {
+            log.atError().addKeyValue("shard", shard).addKeyValue("replica", config.identity()).addKeyValue("reason", why)
+                    .addKeyValue("interrupted", interrupted).addKeyValue("writesCancelled", cancelled)
+                    .log("shard fenced: stopped working on it at once");
+        }
         if (followScope) {
             rescope();
         }
         reactor.poke();
+        return new int[] {interrupted, cancelled};
     }
 
     /**
@@ -666,10 +733,11 @@ final class ShardOwnership {
     void fenceAll(String why) {
         stopping = true;
         refuseAll();
+        List<Integer> all = new ArrayList<>();
         for (int shard = 0; shard < slots.length; shard++) {
-            fence(shard, why, false);
+            all.add(shard);
         }
-        rescope(); // once for all of them
+        fenceTogether(all, why, true); // rescoped once for all of them
     }
 
     private int leaseSeconds() {

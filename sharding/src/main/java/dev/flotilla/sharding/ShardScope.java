@@ -1,5 +1,6 @@
 package dev.flotilla.sharding;
 
+import dev.flotilla.core.logging.FailureText;
 import dev.flotilla.core.cache.InformerKey;
 import dev.flotilla.core.cache.InformerScope;
 import dev.flotilla.core.cache.Partition;
@@ -143,7 +144,7 @@ final class ShardScope implements InformerScope {
         }
         namespaceInformer = client.namespaces().runnableInformer(0);
         namespaceInformer.exceptionHandler((started, t) -> {
-            log.atWarn().addKeyValue("error", t.toString()).log("namespace watch failed; retrying");
+            log.atWarn().addKeyValue("error", FailureText.of(t)).log("namespace watch failed; retrying");
             return true;
         });
         namespaceInformer.addEventHandler(new ResourceEventHandler<>() {

@@ -1,5 +1,6 @@
 package dev.flotilla.sharding;
 
+import dev.flotilla.core.logging.FailureText;
 import dev.flotilla.core.manager.Extension;
 import dev.flotilla.core.manager.Manager;
 import dev.flotilla.core.manager.WorkControl;
@@ -190,7 +191,7 @@ public final class Sharding implements Extension {
         Lane l = lane;
         scope.onNamespacesChanged(() -> l.execute(() -> work.rescope().whenComplete((ok, error) -> {
             if (error != null) {
-                log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("error", error.toString())
+                log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("error", FailureText.of(error))
                         .log("informers did not follow a namespace change");
             }
         })));
@@ -236,7 +237,7 @@ public final class Sharding implements Extension {
             try {
                 n.leave().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             } catch (TimeoutException | ExecutionException e) {
-                log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("error", e.toString())
+                log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("error", FailureText.of(e))
                         .log("not every shard was released in time; the rest expire on their own");
                 awaitAbandoned(n, "left the group without releasing in time");
             } catch (InterruptedException e) {
@@ -263,7 +264,7 @@ public final class Sharding implements Extension {
         try {
             n.abandon(why).get(ABANDON_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException | ExecutionException e) {
-            log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("error", e.toString())
+            log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("error", FailureText.of(e))
                     .log("shards were not fenced in time; every key is refused already");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

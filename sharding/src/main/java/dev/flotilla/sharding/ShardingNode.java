@@ -1,5 +1,6 @@
 package dev.flotilla.sharding;
 
+import dev.flotilla.core.logging.FailureText;
 import dev.flotilla.core.fence.Admission;
 import dev.flotilla.core.fence.WriteTarget;
 import dev.flotilla.core.reconcile.ObjectKey;
@@ -213,7 +214,7 @@ final class ShardingNode {
                     String.join(",", counted.stream().map(HashRange::text).toList()));
         } catch (RuntimeException e) {
             if (!countFailed) {
-                log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("error", e.toString())
+                log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("error", FailureText.of(e))
                         .log("could not count the objects of the shards held; the coordinator keeps their last counts");
             }
             countFailed = true;

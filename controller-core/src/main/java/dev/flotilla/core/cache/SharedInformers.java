@@ -15,6 +15,7 @@ import io.fabric8.kubernetes.client.dsl.FilterWatchListDeletable;
 import io.fabric8.kubernetes.client.dsl.Resource;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Predicate;
+import dev.flotilla.core.logging.RepeatingFailures;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,6 +37,7 @@ public final class SharedInformers implements AutoCloseable {
     private final boolean stripManagedFields;
     private final Map<InformerKey<?>, SharedInformer<?>> informers = new LinkedHashMap<>();
     private InformerScope scope = InformerScope.allNamespaces();
+    private final RepeatingFailures failures = RepeatingFailures.startSweeping(log);
     private boolean started;
 
     public SharedInformers(KubernetesClient client, boolean stripManagedFields) {
@@ -74,8 +76,12 @@ public final class SharedInformers implements AutoCloseable {
         }
         // Keep watching through errors, including objects that fail to decode: a controller must
         // not stop because of someone else's data. fabric8 backs off between attempts.
+        // A failure that repeats (a forbidden list, an unreachable server) is one line when it starts, a reminder a
+        // minute and one line when every informer it hit (and that still runs) watches again: not a line per retry.
         informer.exceptionHandler((isStarted, t) -> {
-            log.warn("informer {} ({}) failed, retrying: {}", key, partition, t.toString());
+            failures.failed("informers of " + key.type().getSimpleName(), t, key + " (" + partition + ")",
+                    () -> !informer.isRunning() ? RepeatingFailures.SourceState.GONE
+                            : informer.isWatching() ? RepeatingFailures.SourceState.RECOVERED : RepeatingFailures.SourceState.FAILING);
             return true;
         });
         return informer;
@@ -154,5 +160,6 @@ public final class SharedInformers implements AutoCloseable {
     @Override
     public void close() {
         stopAll();
+        failures.close();
     }
 }

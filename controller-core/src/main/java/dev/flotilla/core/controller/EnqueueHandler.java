@@ -1,5 +1,6 @@
 package dev.flotilla.core.controller;
 
+import dev.flotilla.core.logging.FailureText;
 import dev.flotilla.core.reconcile.ObjectKey;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
@@ -70,7 +71,7 @@ final class EnqueueHandler<S extends HasMetadata> implements ResourceEventHandle
             // Malformed objects (no metadata, no name) are someone else's data: skip, never crash.
             log.atWarn().addKeyValue("controller", controller)
                     .addKeyValue("kind", object == null ? "null" : object.getKind())
-                    .addKeyValue("error", e.toString())
+                    .addKeyValue("error", FailureText.of(e))
                     .log("ignoring an event that could not be mapped to a key");
         }
     }

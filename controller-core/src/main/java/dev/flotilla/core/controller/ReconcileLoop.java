@@ -1,5 +1,6 @@
 package dev.flotilla.core.controller;
 
+import dev.flotilla.core.logging.FailureText;
 import dev.flotilla.core.reconcile.Cache;
 import dev.flotilla.core.fence.FencedWrite;
 import dev.flotilla.core.metrics.ControllerMetrics;
@@ -185,7 +186,7 @@ public final class ReconcileLoop<T extends HasMetadata> {
                     // Result handling, metrics or logging failed: the key is lost for now (the next event or
                     // resync brings it back), the worker is not.
                     log.atError().addKeyValue("controller", name).addKeyValue("namespace", key.namespace())
-                            .addKeyValue("name", key.name()).addKeyValue("error", e.toString())
+                            .addKeyValue("name", key.name()).addKeyValue("error", FailureText.of(e))
                             .log("failure after reconcile; worker continues");
                 } finally {
                     inFlight.remove(Thread.currentThread());

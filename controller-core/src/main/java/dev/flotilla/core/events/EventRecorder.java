@@ -1,5 +1,6 @@
 package dev.flotilla.core.events;
 
+import dev.flotilla.core.logging.FailureText;
 import dev.flotilla.core.ratelimit.TokenBucket;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.EventBuilder;
@@ -172,7 +173,7 @@ public final class EventRecorder implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             log.atDebug().addKeyValue("namespace", key.namespace()).addKeyValue("name", key.name())
-                    .addKeyValue("reason", key.reason()).addKeyValue("error", e.toString()).log("event not recorded");
+                    .addKeyValue("reason", key.reason()).addKeyValue("error", FailureText.of(e)).log("event not recorded");
         }
     }
 

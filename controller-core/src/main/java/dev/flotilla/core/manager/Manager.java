@@ -1,5 +1,6 @@
 package dev.flotilla.core.manager;
 
+import dev.flotilla.core.logging.FailureText;
 import dev.flotilla.core.cache.InformerScope;
 import dev.flotilla.core.cache.Partition;
 import dev.flotilla.core.cache.SharedInformer;
@@ -127,7 +128,7 @@ public final class Manager implements AutoCloseable {
         CompletableFuture.allOf(syncs).orTimeout(options.cacheSyncTimeout().toMillis(), TimeUnit.MILLISECONDS)
                 .whenComplete((ok, error) -> {
                     if (error != null) {
-                        log.atError().addKeyValue("controller", controller.name()).addKeyValue("error", error.toString())
+                        log.atError().addKeyValue("controller", controller.name()).addKeyValue("error", FailureText.of(error))
                                 .log("caches of a controller added at run time did not sync; it stays stopped");
                         return;
                     }
@@ -277,7 +278,7 @@ public final class Manager implements AutoCloseable {
                 if (e instanceof InterruptedException) {
                     Thread.currentThread().interrupt(); // not ours to swallow: the caller's thread was interrupted
                 }
-                log.atError().addKeyValue("extension", installed.extension().name()).addKeyValue("error", e.toString())
+                log.atError().addKeyValue("extension", installed.extension().name()).addKeyValue("error", FailureText.of(e))
                         .log("extension failed to start; abandoning extensions and stopping");
                 end(started, Ending.ABANDON);
                 drainAndStop();
@@ -418,7 +419,7 @@ public final class Manager implements AutoCloseable {
                     installed.extension().abandon();
                 }
             } catch (RuntimeException | LinkageError | AssertionError e) {
-                log.atWarn().addKeyValue("extension", name).addKeyValue("error", e.toString())
+                log.atWarn().addKeyValue("extension", name).addKeyValue("error", FailureText.of(e))
                         .log(ending == Ending.LEAVE ? "extension failed to leave; continuing the shutdown"
                                 : "extension failed to abandon; continuing the shutdown");
             }
@@ -453,7 +454,7 @@ public final class Manager implements AutoCloseable {
             drainedCleanly = results.size() == draining.size() && results.stream().allMatch(b -> b);
         } catch (RuntimeException e) {
             drainedCleanly = false;
-            log.atError().addKeyValue("error", e.toString()).log("shutdown failed part-way; stopping anyway");
+            log.atError().addKeyValue("error", FailureText.of(e)).log("shutdown failed part-way; stopping anyway");
         } finally {
             markStopped();
         }
