@@ -123,7 +123,7 @@ class MainTest {
             port = s.getLocalPort();
         }
         Path file = kubeconfig("https://127.0.0.1:" + port);
-        ProgramRun.Result r = Cli.run("run", "--kubeconfig", file.toString(), "--health-port", "-1");
+        ProgramRun.Result r = Cli.run("run", "--kubeconfig", file.toString(), "--allow-insecure-api-server", "--health-port", "-1");
         assertOneErrorLine(r, ExitCode.UNREACHABLE, "cannot reach the API server at https://127.0.0.1:" + port, "Connection refused");
         assertThat(r.millis()).isLessThan(10_000);
     }
@@ -147,7 +147,7 @@ class MainTest {
                         return json.asJson(review);
                     }).always();
             Path file = kubeconfig(server.url("/").replaceAll("/$", ""));
-            ProgramRun.Result r = Cli.run("run", "--kubeconfig", file.toString(), "--health-port", "-1");
+            ProgramRun.Result r = Cli.run("run", "--kubeconfig", file.toString(), "--allow-insecure-api-server", "--health-port", "-1");
             assertOneErrorLine(r, ExitCode.FORBIDDEN, "missing permission: watch configmaps (all namespaces)");
             assertThat(r.err().strip()).isEqualTo("flotilla: missing permission: watch configmaps (all namespaces)");
             assertThat(reviews.get()).as("stops at the first missing permission: get, list, then watch").isEqualTo(3);
@@ -173,7 +173,28 @@ class MainTest {
         assertThat(global.errLines()).hasSizeGreaterThan(1);
     }
 
+    /** A connection anyone on the path could read or answer is refused with one line naming the risk, unless allowed. */
+    @Test
+    void plainHttpAndUnverifiedCertificatesAreRefusedUnlessAllowed() throws IOException {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        assertOneErrorLine(Cli.run("run", "--kubeconfig", kubeconfig("http://127.0.0.1:" + port, false).toString()),
+                ExitCode.CONFIG, "is plain HTTP", "unencrypted", "refusing (--allow-insecure-api-server allows it");
+        assertOneErrorLine(Cli.run("shards", "--kubeconfig", kubeconfig("https://127.0.0.1:" + port, true).toString()),
+                ExitCode.CONFIG, "insecure-skip-tls-verify is set", "certificate is not checked", "refusing");
+        // Allowed: it goes on to the server (closed here), having said the risk once.
+        ProgramRun.Result allowed = Cli.run("run", "--kubeconfig", kubeconfig("http://127.0.0.1:" + port, false).toString(),
+                "--allow-insecure-api-server", "--health-port", "-1");
+        assertThat(allowed.code()).as(allowed.err()).isEqualTo(ExitCode.UNREACHABLE.code());
+    }
+
     private Path kubeconfig(String server) throws IOException {
+        return kubeconfig(server, true);
+    }
+
+    private Path kubeconfig(String server, boolean skipVerify) throws IOException {
         Path file = tmp.resolve("kubeconfig-" + System.nanoTime() + ".yaml");
         Files.writeString(file, """
                 apiVersion: v1
@@ -182,7 +203,7 @@ class MainTest {
                 - name: test
                   cluster:
                     server: %s
-                    insecure-skip-tls-verify: true
+                    insecure-skip-tls-verify: %s
                 contexts:
                 - name: test
                   context:
@@ -193,7 +214,7 @@ class MainTest {
                 - name: test
                   user:
                     token: not-a-real-token
-                """.formatted(server));
+                """.formatted(server, skipVerify));
         return file;
     }
 }

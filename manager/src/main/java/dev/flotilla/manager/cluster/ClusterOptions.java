@@ -14,8 +14,16 @@ public final class ClusterOptions {
     @Option(names = "--context", paramLabel = "NAME", description = "Kubeconfig context. Default: its current-context.")
     String context;
 
-    /** Finds and validates the client configuration (a {@link CliException} of exit 3 on any problem). */
+    @Option(names = KubeconfigLoader.ALLOW_INSECURE_FLAG,
+            description = "Allow a plain-HTTP API server or a kubeconfig with insecure-skip-tls-verify (refused otherwise): "
+                    + "anyone on the network path could read the credentials and pose as the server. Local test setups only.")
+    boolean allowInsecure;
+
+    /**
+     * Finds and validates the client configuration, refusing an insecure connection unless allowed (a
+     * {@link CliException} of exit 3 on any problem).
+     */
     public KubeconfigLoader.Loaded load() {
-        return new KubeconfigLoader().load(kubeconfig, context);
+        return KubeconfigLoader.requireSecure(new KubeconfigLoader().load(kubeconfig, context), allowInsecure);
     }
 }

@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import org.slf4j.LoggerFactory;
 import org.snakeyaml.engine.v2.api.Load;
 import org.snakeyaml.engine.v2.api.LoadSettings;
 import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
@@ -95,6 +96,35 @@ public final class KubeconfigLoader {
         throw new CliException(ExitCode.CONFIG, "no kubeconfig: --kubeconfig not given, $KUBECONFIG not set, "
                 + defaultFile + " does not exist, and not running in a cluster (no service account at "
                 + serviceAccountDir + ")");
+    }
+
+    /** The flag that lets {@link #requireSecure} accept an insecure connection. */
+    public static final String ALLOW_INSECURE_FLAG = "--allow-insecure-api-server";
+
+    /**
+     * Refuses (exit 3) a plain-HTTP API server, or one whose certificate is not verified ({@code insecure-skip-tls-verify}),
+     * naming the risk, unless {@code allowed}; when allowed, logs that risk once and goes on.
+     */
+    public static Loaded requireSecure(Loaded loaded, boolean allowed) {
+        String url = String.valueOf(loaded.config().getMasterUrl());
+        String risk = null;
+        if (url.regionMatches(true, 0, "http://", 0, 7)) {
+            risk = "the API server at " + url + " is plain HTTP: the credentials and every object the controller reads and"
+                    + " writes would cross the network unencrypted, and anyone on the path could answer in the server's name";
+        } else if (loaded.config().isTrustCerts()) {
+            risk = "insecure-skip-tls-verify is set: the API server's certificate is not checked, so anyone on the path"
+                    + " could pose as the server and receive the credentials";
+        }
+        if (risk == null) {
+            return loaded;
+        }
+        if (!allowed) {
+            throw new CliException(ExitCode.CONFIG, loaded.source() + ": " + risk + "; refusing (" + ALLOW_INSECURE_FLAG
+                    + " allows it, for a local test setup only)");
+        }
+        LoggerFactory.getLogger(KubeconfigLoader.class).atWarn().addKeyValue("config", loaded.source()).addKeyValue("risk", risk)
+                .log("insecure connection to the API server allowed by " + ALLOW_INSECURE_FLAG);
+        return loaded;
     }
 
     private List<Path> kubeconfigEnv() {

@@ -126,7 +126,7 @@ class ShardReportTest {
                 - name: u
                   user: {token: t}
                 """.formatted(port));
-        ProgramRun.Result r = Cli.run("shards", "--kubeconfig", kubeconfig.toString());
+        ProgramRun.Result r = Cli.run("shards", "--kubeconfig", kubeconfig.toString(), "--allow-insecure-api-server");
         assertThat(r.code()).isEqualTo(ExitCode.UNREACHABLE.code());
         assertThat(r.errLines()).singleElement().satisfies(l -> assertThat(l)
                 .startsWith("flotilla: cannot reach the API server at https://127.0.0.1:" + port));
