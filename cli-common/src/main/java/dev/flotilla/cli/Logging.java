@@ -3,6 +3,9 @@ package dev.flotilla.cli;
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.OutputStreamAppender;
+import ch.qos.logback.core.encoder.Encoder;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -51,8 +54,29 @@ public final class Logging implements AutoCloseable {
         return this;
     }
 
+    /** The console appender {@code logback.xml} defines: the one {@link #json()} re-encodes. */
+    public static final String CONSOLE_APPENDER = "STDERR";
+
+    private final Map<OutputStreamAppender<ILoggingEvent>, Encoder<ILoggingEvent>> encoders = new LinkedHashMap<>();
+
+    /** {@code --log-format json}: the console writes one JSON object per line ({@link JsonLogEncoder}) until {@link #close()}. */
+    public Logging json() {
+        if (LoggerFactory.getILoggerFactory() instanceof LoggerContext context
+                && context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME).getAppender(CONSOLE_APPENDER)
+                instanceof OutputStreamAppender<ILoggingEvent> console && !encoders.containsKey(console)) {
+            JsonLogEncoder encoder = new JsonLogEncoder();
+            encoder.setContext(context);
+            encoder.start();
+            encoders.put(console, console.getEncoder());
+            console.setEncoder(encoder);
+        }
+        return this;
+    }
+
     @Override
     public void close() {
+        encoders.forEach(OutputStreamAppender::setEncoder);
+        encoders.clear();
         if (LoggerFactory.getILoggerFactory() instanceof LoggerContext context) {
             saved.forEach((name, level) -> context.getLogger(name).setLevel(level));
         }

@@ -27,7 +27,7 @@ public final class OneLineThrowableConverter extends ThrowableProxyConverter {
         return System.lineSeparator() + super.convert(event);
     }
 
-    private static String summary(IThrowableProxy t) {
+    static String summary(IThrowableProxy t) {
         StringBuilder b = new StringBuilder();
         int depth = 0;
         for (IThrowableProxy x = t; x != null && depth < 5; x = x.getCause(), depth++) {

@@ -29,6 +29,14 @@ public abstract class Program implements CommandContext {
     @Option(names = "--debug", scope = ScopeType.INHERIT, description = "Log at DEBUG and print stack traces with errors.")
     boolean debug;
 
+    /** How log lines are written on stderr. */
+    public enum LogFormat { text, json }
+
+    @Option(names = "--log-format", scope = ScopeType.INHERIT, paramLabel = "text|json", defaultValue = "text",
+            description = "Log lines as text, or as one JSON object per line (ts, level, logger, thread, msg, then the "
+                    + "event's fields) for log pipelines. Default: ${DEFAULT-VALUE}.")
+    LogFormat logFormat = LogFormat.text;
+
     private PrintStream out = System.out;
     private PrintStream err = System.err;
     private final Logging logging = new Logging();
@@ -71,11 +79,14 @@ public abstract class Program implements CommandContext {
         }
     }
 
-    /** Called first by every command: applies {@code --debug}. */
+    /** Called first by every command: applies {@code --debug} and {@code --log-format}. */
     @Override
     public Logging logging() {
         if (debug) {
             logging.debug();
+        }
+        if (logFormat == LogFormat.json) {
+            logging.json();
         }
         return logging;
     }

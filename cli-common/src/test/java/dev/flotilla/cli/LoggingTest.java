@@ -41,6 +41,36 @@ class LoggingTest {
                 .contains("error=\"IllegalStateException: boom <- IOException: disk full\"");
     }
 
+    /** --log-format json: the console's encoder is swapped for the run, each event one parseable object, then put back. */
+    @Test
+    void jsonIsOneObjectPerLineWithTheEventsFieldsAndTheEncoderIsPutBack() throws Exception {
+        LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
+        @SuppressWarnings("unchecked")
+        ConsoleAppender<ILoggingEvent> console = (ConsoleAppender<ILoggingEvent>) context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)
+                .getAppender(Logging.CONSOLE_APPENDER);
+        Encoder<ILoggingEvent> text = console.getEncoder();
+        LoggingEvent event = new LoggingEvent("x", context.getLogger("dev.flotilla.sharding.ShardOwnership"), Level.ERROR,
+                "shard fenced: \"stopped\"\nat once", new IllegalStateException("boom", new IOException("disk\nfull")), null);
+        event.setKeyValuePairs(List.of(new KeyValuePair("shard", 3), new KeyValuePair("replica", "a"),
+                new KeyValuePair("msg", "clash")));
+        String line;
+        try (Logging logging = new Logging()) {
+            logging.json();
+            assertThat(console.getEncoder()).isInstanceOf(JsonLogEncoder.class);
+            line = new String(console.getEncoder().encode(event), StandardCharsets.UTF_8);
+        }
+        assertThat(console.getEncoder()).isSameAs(text);
+        assertThat(line.lines()).hasSize(1);
+        @SuppressWarnings("unchecked")
+        java.util.Map<String, Object> parsed = new io.fabric8.kubernetes.client.utils.KubernetesSerialization()
+                .unmarshal(line, java.util.Map.class);
+        assertThat(parsed).containsEntry("level", "ERROR").containsEntry("logger", "dev.flotilla.sharding.ShardOwnership")
+                .containsEntry("msg", "shard fenced: \"stopped\"\nat once").containsEntry("shard", 3).containsEntry("replica", "a")
+                .containsEntry("error", "IllegalStateException: boom <- IOException: disk full");
+        assertThat(parsed.get("kv.msg")).as("a pair named like a fixed field keeps its value").isEqualTo("clash");
+        assertThat(java.time.Instant.parse((String) parsed.get("ts"))).isNotNull();
+    }
+
     @Test
     void stackTracesAtDebug() {
         String text = render(Level.DEBUG);
