@@ -1,0 +1,191 @@
+package dev.flotilla.manager;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.flotilla.examples.mirror.ConfigMapMirror;
+import dev.flotilla.testing.TestCluster;
+import dev.flotilla.testing.TestNamespace;
+import dev.flotilla.testing.WithCluster;
+import dev.flotilla.testing.docs.MarkdownBlocks;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The image, after the jar is packaged (failsafe, {@code verify}): built here by {@code deploy/image/build.sh} (no base
+ * image pulled), unpacked with umoci, and its entrypoint started three times as the image says (its user, its
+ * arguments, its environment) in a root of its own: a chroot in a new mount and PID namespace, the root read-only,
+ * {@code /proc} mounted, a tmpfs on {@code /tmp}, and what a pod gets for in-cluster configuration (the service
+ * account's token, CA and namespace at their standard path, {@code KUBERNETES_SERVICE_HOST/PORT}). The three replicas,
+ * bound to exactly deploy/base's RBAC, converge a workload on the REAL API server.
+ */
+@WithCluster
+class ImageIT {
+
+    static final String TAG = "0.1.0-SNAPSHOT";
+    static final int SOURCES = 9;
+
+    @Test
+    void theImageBuiltHereRunsThreeReplicasInClusterStyleAsItsOwnUserAndTheyConverge(TestCluster cluster, TestNamespace ns)
+            throws Exception {
+        Path repo = MarkdownBlocks.repositoryFile(".").toAbsolutePath().normalize();
+        Path out = Path.of("target", "image").toAbsolutePath();
+        Run build = run(List.of("bash", repo.resolve("deploy/image/build.sh").toString(),
+                repo.resolve("manager/target/flotilla.jar").toString(), repo.resolve("manager/target/flotilla-sbom.json").toString(),
+                out.toString()), Duration.ofMinutes(5));
+        assertThat(build.code()).as("deploy/image/build.sh: %s", build.out()).isZero();
+        Matcher size = Pattern.compile("image: (\\S+) \\((\\d+) bytes; unpacked root (\\d+) bytes\\)").matcher(build.out());
+        assertThat(size.find()).as(build.out()).isTrue();
+        System.out.printf("IMAGE tar=%s bytes=%s unpackedRootBytes=%s%n", size.group(1), size.group(2), size.group(3));
+
+        @SuppressWarnings("unchecked")
+        Map<String, Object> sbom = new KubernetesSerialization().unmarshal(Files.readString(out.resolve("sbom.json")), Map.class);
+        assertThat(sbom).containsEntry("bomFormat", "CycloneDX");
+        assertThat(String.valueOf(sbom.get("components"))).contains("kubernetes-client").contains("logback-classic")
+                .contains("resilience4j");
+
+        Path bundle = out.resolve("bundle");
+        run(List.of("rm", "-rf", bundle.toString()), Duration.ofMinutes(1));
+        Run unpacked = run(List.of("umoci", "unpack", "--image", out.resolve("oci") + ":" + TAG, bundle.toString()),
+                Duration.ofMinutes(2));
+        assertThat(unpacked.code()).as("umoci unpack: %s", unpacked.out()).isZero();
+        @SuppressWarnings("unchecked")
+        Map<String, Object> process = (Map<String, Object>) new KubernetesSerialization()
+                .unmarshal(Files.readString(bundle.resolve("config.json")), Map.class).get("process");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> user = (Map<String, Object>) process.get("user");
+        @SuppressWarnings("unchecked")
+        List<String> args = (List<String>) process.get("args");
+        @SuppressWarnings("unchecked")
+        List<String> env = (List<String>) process.get("env");
+        assertThat(((Number) user.get("uid")).intValue()).as("the image's user").isEqualTo(65532);
+        assertThat(args).as("no shell: the runtime's java").startsWith("/opt/flotilla/runtime/bin/java").endsWith("run");
+        Path rootfs = bundle.resolve("rootfs");
+        assertThat(rootfs.resolve("bin/sh")).as("no shell in the image").doesNotExist();
+
+        KubernetesClient admin = cluster.client();
+        String account = DeployManifests.SERVICE_ACCOUNT;
+        admin.serviceAccounts().inNamespace(ns.name()).resource(new ServiceAccountBuilder().withNewMetadata().withName(account)
+                .endMetadata().build()).create();
+        ShippedRbac rbac = new ShippedRbac(false, ns.name(), "");
+        rbac.grant(admin, account, -1, -1, "");
+        URI server = URI.create(cluster.config().getMasterUrl());
+        byte[] ca = cluster.config().getCaCertData() != null ? Base64.getDecoder().decode(cluster.config().getCaCertData())
+                : Files.readAllBytes(Path.of(cluster.config().getCaCertFile()));
+        List<String> sources = new ArrayList<>();
+        for (int i = 0; i < SOURCES; i++) {
+            String name = (i + "-image-" + ns.name());
+            name = name.substring(0, Math.min(63, name.length())).replaceAll("-+$", "");
+            sources.add(name);
+            admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build()).create();
+            admin.resource(source(name)).create();
+        }
+        List<Process> replicas = new ArrayList<>();
+        try {
+            for (int i = 0; i < 3; i++) {
+                String pod = "flotilla-" + i;
+                admin.pods().inNamespace(ns.name()).resource(new PodBuilder().withNewMetadata().withName(pod).endMetadata()
+                        .withNewSpec().addNewContainer().withName("flotilla").withImage("flotilla:" + TAG).endContainer().endSpec()
+                        .build()).create();
+                // What the kubelet mounts for the pod's service account.
+                Path secrets = out.resolve("serviceaccount-" + i);
+                Files.createDirectories(secrets);
+                Files.writeString(secrets.resolve("token"), DeployRbacAuditTest.token(admin, ns));
+                Files.write(secrets.resolve("ca.crt"), ca);
+                Files.writeString(secrets.resolve("namespace"), ns.name());
+                run(List.of("chmod", "-R", "a+rX", secrets.toString()), Duration.ofSeconds(10));
+                List<String> command = new ArrayList<>(List.of("unshare", "--mount", "--pid", "--fork", "--kill-child", "bash",
+                        "-c", String.join(" && ",
+                                "mount --bind '" + rootfs + "' '" + rootfs + "'",
+                                "mount -o remount,bind,ro '" + rootfs + "'",
+                                "mount --bind -o ro '" + secrets + "' '" + rootfs + "/var/run/secrets/kubernetes.io/serviceaccount'",
+                                "mount -t proc proc '" + rootfs + "/proc'",
+                                "mount -t tmpfs -o size=64m,mode=1777 tmpfs '" + rootfs + "/tmp'",
+                                "exec chroot --userspec=" + user.get("uid") + ":" + user.get("gid") + " '" + rootfs + "' \"$@\""),
+                        "image"));
+                command.addAll(args);
+                // Only the suite's timings differ from the Deployment's; health on a free port (the replicas share a host).
+                command.addAll(List.of("--health-port", "0", "--shards", "8", "--lease-duration", "6s", "--renew-deadline", "4s",
+                        "--retry-period", "1s"));
+                ProcessBuilder b = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.resolve(pod + ".log").toFile());
+                b.environment().clear();
+                for (String e : env) {
+                    b.environment().put(e.substring(0, e.indexOf('=')), e.substring(e.indexOf('=') + 1));
+                }
+                b.environment().put("KUBERNETES_SERVICE_HOST", server.getHost());
+                b.environment().put("KUBERNETES_SERVICE_PORT", String.valueOf(server.getPort()));
+                b.environment().put("POD_NAME", pod);
+                b.environment().put("POD_NAMESPACE", ns.name());
+                b.environment().put("FLOTILLA_CONTAINER_NAME", "flotilla");
+                replicas.add(b.start());
+            }
+            await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(250))
+                    .failFast("a replica exited", () -> replicas.stream().anyMatch(p -> !p.isAlive()))
+                    .untilAsserted(() -> {
+                        for (String s : sources) {
+                            ConfigMap mirror = admin.configMaps().inNamespace(s).withName("settings" + ConfigMapMirror.MIRROR_SUFFIX).get();
+                            assertThat(mirror).as("mirror in %s", s).isNotNull();
+                            assertThat(mirror.getData()).isEqualTo(Map.of("v", "1"));
+                        }
+                    });
+            for (int i = 0; i < 3; i++) {
+                String log = Files.readString(out.resolve("flotilla-" + i + ".log"));
+                assertThat(log).as("replica %d's log", i).contains("in-cluster service account").contains("joined sharding group");
+                long uid = replicas.get(i).descendants().filter(h -> h.info().command().orElse("").endsWith("/java"))
+                        .mapToLong(h -> uidOf(h.pid())).findFirst().orElse(-1);
+                assertThat(uid).as("replica %d runs as the image's user", i).isEqualTo(65532);
+            }
+        } finally {
+            replicas.forEach(Process::destroyForcibly);
+            for (Process p : replicas) {
+                p.waitFor(10, TimeUnit.SECONDS);
+            }
+            rbac.revoke(admin);
+        }
+    }
+
+    private static long uidOf(long pid) {
+        try {
+            return Files.readAllLines(Path.of("/proc", String.valueOf(pid), "status")).stream().filter(l -> l.startsWith("Uid:"))
+                    .mapToLong(l -> Long.parseLong(l.split("\\s+")[1])).findFirst().orElse(-1);
+        } catch (java.io.IOException e) {
+            return -1;
+        }
+    }
+
+    private static ConfigMap source(String namespace) {
+        return new ConfigMapBuilder().withNewMetadata().withName("settings").withNamespace(namespace)
+                .addToLabels(ConfigMapMirror.SOURCE_LABEL, ConfigMapMirror.SOURCE_VALUE).endMetadata().addToData("v", "1").build();
+    }
+
+    record Run(int code, String out) {
+    }
+
+    private static Run run(List<String> command, Duration timeout) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError(String.join(" ", command) + " did not finish within " + timeout);
+        }
+        return new Run(p.exitValue(), out);
+    }
+}
