@@ -24,7 +24,7 @@ import org.slf4j.Logger;
  * informer stopped: that is not a recovery).
  *
  * <pre>{@code
- * RepeatingFailures failures = RepeatingFailures.startSweeping(LoggerFactory.getLogger("informers"));
+ * RepeatingFailures failures = RepeatingFailures.startSweeping(org.slf4j.LoggerFactory.getLogger("informers"));
  * failures.failed("informers of ConfigMap", new IllegalStateException("refused"), "shard-0",
  *         () -> RepeatingFailures.SourceState.RECOVERED);
  * failures.close();
