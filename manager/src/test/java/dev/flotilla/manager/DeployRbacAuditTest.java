@@ -52,22 +52,11 @@ class DeployRbacAuditTest {
         KubernetesClient admin = cluster.client();
         Path dir = Path.of("target", "deploy-rbac-audit");
         Files.createDirectories(dir);
-        admin.serviceAccounts().inNamespace(ns.name()).resource(new ServiceAccountBuilder().withNewMetadata().withName(ACCOUNT)
-                .endMetadata().build()).create();
-        ShippedRbac rbac = new ShippedRbac(false, ns.name(), "");
-        rbac.grant(admin, ACCOUNT, -1, -1, "");
+        ShippedRbac rbac = deployAccount(admin, ns);
         List<Process> replicas = new ArrayList<>();
         try {
-            Path kubeconfig = dir.resolve("kubeconfig");
-            Files.writeString(kubeconfig, tokenKubeconfig(cluster.config(), token(admin, ns)));
-            List<String> sources = new ArrayList<>();
-            for (int i = 0; i < SOURCES; i++) {
-                String name = (i + "-rbac-" + ns.name());
-                name = name.substring(0, Math.min(63, name.length())).replaceAll("-+$", "");
-                sources.add(name);
-                admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build()).create();
-                admin.resource(source(name, "1")).create();
-            }
+            Path kubeconfig = tokenKubeconfig(cluster, ns, dir.resolve("kubeconfig"));
+            List<String> sources = sources(admin, ns, "rbac", SOURCES);
             for (int i = 0; i < 3; i++) {
                 String pod = "flotilla-" + i;
                 // The replica's own Pod, read for its restart proof (the Deployment's pods get their names by the downward API).
@@ -177,7 +166,36 @@ class DeployRbacAuditTest {
         return AuditLog.read(log).stream().filter(r -> r.user().equals(user)).toList();
     }
 
-    private static ConfigMap source(String namespace, String value) {
+    /** The deploy's ServiceAccount in {@code ns}, bound to exactly deploy/base's RBAC (moved into {@code ns}). */
+    static ShippedRbac deployAccount(KubernetesClient admin, TestNamespace ns) {
+        admin.serviceAccounts().inNamespace(ns.name()).resource(new ServiceAccountBuilder().withNewMetadata().withName(ACCOUNT)
+                .endMetadata().build()).create();
+        ShippedRbac rbac = new ShippedRbac(false, ns.name(), "");
+        rbac.grant(admin, ACCOUNT, -1, -1, "");
+        return rbac;
+    }
+
+    /** Writes {@code file}: a kubeconfig with a fresh token of the deploy's ServiceAccount in {@code ns}. */
+    static Path tokenKubeconfig(TestCluster cluster, TestNamespace ns, Path file) throws Exception {
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        Files.writeString(file, tokenKubeconfig(cluster.config(), token(cluster.client(), ns)));
+        return file;
+    }
+
+    /** {@code count} namespaces ({@code <i>-<tag>-<ns>}), each with a source ConfigMap the mirror copies ({@code v=1}). */
+    static List<String> sources(KubernetesClient admin, TestNamespace ns, String tag, int count) {
+        List<String> sources = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            String name = i + "-" + tag + "-" + ns.name();
+            name = name.substring(0, Math.min(63, name.length())).replaceAll("-+$", "");
+            sources.add(name);
+            admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build()).create();
+            admin.resource(source(name, "1")).create();
+        }
+        return sources;
+    }
+
+    static ConfigMap source(String namespace, String value) {
         return new ConfigMapBuilder().withNewMetadata().withName("settings").withNamespace(namespace)
                 .addToLabels(ConfigMapMirror.SOURCE_LABEL, ConfigMapMirror.SOURCE_VALUE).endMetadata()
                 .addToData("v", value).build();

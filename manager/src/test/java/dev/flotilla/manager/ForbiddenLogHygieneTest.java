@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import dev.flotilla.testing.TestCluster;
 import dev.flotilla.testing.TestNamespace;
 import dev.flotilla.testing.WithCluster;
-import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,6 +23,7 @@ import org.junit.jupiter.api.Test;
 class ForbiddenLogHygieneTest {
 
     static final Duration OBSERVED = Duration.ofSeconds(60);
+    static final Path DIR = Path.of("target", "forbidden-log-hygiene");
     static final int MAX_LINES = 10;
     /** The replica runs with {@code --shards 8} ({@link DeployRbacAuditTest#start}): it holds them all, alone. */
     static final int SHARDS = 8;
@@ -36,17 +36,10 @@ class ForbiddenLogHygieneTest {
     void aReplicaWhoseInformersAreRefusedAfterATakeoverWritesAtMostTenLinesAMinute(TestCluster cluster, TestNamespace ns)
             throws Exception {
         KubernetesClient admin = cluster.client();
-        Path dir = Path.of("target", "forbidden-log-hygiene");
-        Files.createDirectories(dir);
-        String account = DeployManifests.SERVICE_ACCOUNT;
-        admin.serviceAccounts().inNamespace(ns.name()).resource(new ServiceAccountBuilder().withNewMetadata().withName(account)
-                .endMetadata().build()).create();
-        ShippedRbac rbac = new ShippedRbac(false, ns.name(), "");
-        rbac.grant(admin, account, -1, -1, "");
-        Path kubeconfig = dir.resolve("kubeconfig-takeover");
-        Files.writeString(kubeconfig, DeployRbacAuditTest.tokenKubeconfig(cluster.config(), DeployRbacAuditTest.token(admin, ns)));
-        Path logA = dir.resolve("takeover-a.log");
-        Path logB = dir.resolve("takeover-b.log");
+        ShippedRbac rbac = DeployRbacAuditTest.deployAccount(admin, ns);
+        Path kubeconfig = DeployRbacAuditTest.tokenKubeconfig(cluster, ns, DIR.resolve("kubeconfig-takeover"));
+        Path logA = DIR.resolve("takeover-a.log");
+        Path logB = DIR.resolve("takeover-b.log");
         Process a = DeployRbacAuditTest.start(logA, kubeconfig, ns.name(), "flotilla-a");
         Process b = DeployRbacAuditTest.start(logB, kubeconfig, ns.name(), "flotilla-b");
         try {
@@ -115,16 +108,9 @@ class ForbiddenLogHygieneTest {
     @Test
     void aReplicaWhosePermissionsAreRevokedWritesAtMostTenLinesAMinute(TestCluster cluster, TestNamespace ns) throws Exception {
         KubernetesClient admin = cluster.client();
-        Path dir = Path.of("target", "forbidden-log-hygiene");
-        Files.createDirectories(dir);
-        String account = DeployManifests.SERVICE_ACCOUNT;
-        admin.serviceAccounts().inNamespace(ns.name()).resource(new ServiceAccountBuilder().withNewMetadata().withName(account)
-                .endMetadata().build()).create();
-        ShippedRbac rbac = new ShippedRbac(false, ns.name(), "");
-        rbac.grant(admin, account, -1, -1, "");
-        Path kubeconfig = dir.resolve("kubeconfig");
-        Files.writeString(kubeconfig, DeployRbacAuditTest.tokenKubeconfig(cluster.config(), DeployRbacAuditTest.token(admin, ns)));
-        Path log = dir.resolve("replica.log");
+        ShippedRbac rbac = DeployRbacAuditTest.deployAccount(admin, ns);
+        Path kubeconfig = DeployRbacAuditTest.tokenKubeconfig(cluster, ns, DIR.resolve("kubeconfig"));
+        Path log = DIR.resolve("replica.log");
         Process replica = DeployRbacAuditTest.start(log, kubeconfig, ns.name(), "flotilla-0");
         try {
             await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))

@@ -9,10 +9,7 @@ import dev.flotilla.testing.TestNamespace;
 import dev.flotilla.testing.WithCluster;
 import dev.flotilla.testing.docs.MarkdownBlocks;
 import io.fabric8.kubernetes.api.model.ConfigMap;
-import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.net.URI;
@@ -85,22 +82,11 @@ class ImageIT {
         assertThat(rootfs.resolve("bin/sh")).as("no shell in the image").doesNotExist();
 
         KubernetesClient admin = cluster.client();
-        String account = DeployManifests.SERVICE_ACCOUNT;
-        admin.serviceAccounts().inNamespace(ns.name()).resource(new ServiceAccountBuilder().withNewMetadata().withName(account)
-                .endMetadata().build()).create();
-        ShippedRbac rbac = new ShippedRbac(false, ns.name(), "");
-        rbac.grant(admin, account, -1, -1, "");
+        ShippedRbac rbac = DeployRbacAuditTest.deployAccount(admin, ns);
         URI server = URI.create(cluster.config().getMasterUrl());
         byte[] ca = cluster.config().getCaCertData() != null ? Base64.getDecoder().decode(cluster.config().getCaCertData())
                 : Files.readAllBytes(Path.of(cluster.config().getCaCertFile()));
-        List<String> sources = new ArrayList<>();
-        for (int i = 0; i < SOURCES; i++) {
-            String name = (i + "-image-" + ns.name());
-            name = name.substring(0, Math.min(63, name.length())).replaceAll("-+$", "");
-            sources.add(name);
-            admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build()).create();
-            admin.resource(source(name)).create();
-        }
+        List<String> sources = DeployRbacAuditTest.sources(admin, ns, "image", SOURCES);
         List<Process> replicas = new ArrayList<>();
         try {
             for (int i = 0; i < 3; i++) {
@@ -172,11 +158,6 @@ class ImageIT {
         } catch (java.io.IOException e) {
             return -1;
         }
-    }
-
-    private static ConfigMap source(String namespace) {
-        return new ConfigMapBuilder().withNewMetadata().withName("settings").withNamespace(namespace)
-                .addToLabels(ConfigMapMirror.SOURCE_LABEL, ConfigMapMirror.SOURCE_VALUE).endMetadata().addToData("v", "1").build();
     }
 
     record Run(int code, String out) {
