@@ -1,5 +1,6 @@
 package dev.flotilla.manager;
 
+import dev.flotilla.core.cache.WatchedNamespaces;
 import dev.flotilla.core.rbac.ApiPermission;
 import dev.flotilla.sharding.PodReference;
 import dev.flotilla.sharding.ShardingConfig;
@@ -41,6 +42,10 @@ public final class DeployManifests {
     public static final Path BASE_RBAC = Path.of("base", "rbac.yaml");
     public static final Path TUNER_RBAC = Path.of("components", "tuner", "rbac.yaml");
     public static final Path TUNER_CRD = Path.of("components", "tuner", "crd.yaml");
+    /** The Role (and its binding) the {@code namespaced} component puts into each watched namespace. */
+    public static final Path WATCHED_NAMESPACE_RBAC = Path.of("components", "namespaced", "watched-namespace", "rbac.yaml");
+    /** The namespaces the {@code namespaced} overlay lists, as an example to replace. */
+    public static final List<String> EXAMPLE_NAMESPACES = List.of("team-a", "team-b");
     /** Where fabric8's CRD generator puts the tuner's CRD (in the tuning jar). */
     static final String TUNER_CRD_RESOURCE = "META-INF/fabric8/resourcetuningpolicies.flotilla.dev-v1.yml";
 
@@ -58,6 +63,15 @@ public final class DeployManifests {
                 Optional.of(new PodReference(NAMESPACE, "replica", "")), false);
     }
 
+    /**
+     * What the replicas of a Role-only install use, working in {@code namespaces} only: the controller's permissions in
+     * each of them, the Leases and its Pod in {@link #NAMESPACE}, nothing cluster-wide.
+     */
+    public static List<ApiPermission> namespacedPermissions(List<String> namespaces) {
+        return RunCommand.requiredPermissions(Optional.of(ShardingConfig.defaults("replica", NAMESPACE)),
+                Optional.of(new PodReference(NAMESPACE, "replica", "")), false, WatchedNamespaces.only(namespaces));
+    }
+
     /** What the tuner component adds. */
     public static List<ApiPermission> tunerPermissions() {
         return ResourceTuner.REQUIRED_PERMISSIONS;
@@ -68,6 +82,8 @@ public final class DeployManifests {
         Map<Path, String> files = new LinkedHashMap<>();
         files.put(BASE_RBAC, GENERATED.formatted("the permissions the controller, sharding and restart proof declare")
                 + rbac("flotilla", basePermissions()));
+        files.put(WATCHED_NAMESPACE_RBAC, GENERATED.formatted("the permissions the controller declares, held in one watched "
+                + "namespace") + watchedNamespaceRbac());
         files.put(TUNER_RBAC, GENERATED.formatted("ResourceTuner.REQUIRED_PERMISSIONS") + rbac("flotilla-tuner", tunerPermissions()));
         files.put(TUNER_CRD, GENERATED.formatted("the CRD fabric8's crd-generator writes for the tuning module") + tunerCrd());
         return files;
@@ -97,6 +113,20 @@ public final class DeployManifests {
             docs.add(binding("RoleBinding", "Role", name, true));
         }
         return String.join("---\n", docs);
+    }
+
+    /**
+     * The Role and RoleBinding the {@code namespaced} component gives each watched namespace, without a namespace (each
+     * watched namespace's kustomization sets it): what {@link #namespacedPermissions} asks for in one listed namespace.
+     */
+    static String watchedNamespaceRbac() {
+        String placeholder = "watched";
+        List<ApiPermission> inOne = namespacedPermissions(List.of(placeholder)).stream()
+                .filter(p -> p.namespace().equals(placeholder)).toList();
+        return "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: flotilla\n" + rules(inOne) + "---\n"
+                + "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: flotilla\n"
+                + "roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: flotilla\n"
+                + "subjects:\n- kind: ServiceAccount\n  name: " + SERVICE_ACCOUNT + "\n  namespace: " + NAMESPACE + "\n";
     }
 
     private static String binding(String kind, String roleKind, String name, boolean namespaced) {

@@ -6,6 +6,7 @@ import dev.flotilla.cli.CliException;
 import dev.flotilla.cli.ExitCode;
 import dev.flotilla.core.settings.Durations;
 import dev.flotilla.manager.cluster.ClusterOptions;
+import dev.flotilla.core.cache.WatchedNamespaces;
 import dev.flotilla.core.controller.ControllerBuilder;
 import dev.flotilla.core.controller.KeyGate;
 import dev.flotilla.core.events.EventRecorder;
@@ -122,6 +123,12 @@ final class RunCommand implements Callable<Integer> {
                     + "tuner (ResourceTuningPolicy). Without it the tuner is off.")
     URI prometheusUrl;
 
+    @Option(names = "--namespaces", paramLabel = "NAMESPACE", split = ",",
+            description = "Work in these namespaces only (comma-separated), each watched on its own: a Role in each of "
+                    + "them is enough, no ClusterRole (deploy/components/namespaced). Sharding splits the listed namespaces. "
+                    + "Not with --prometheus-url. Default: every namespace.")
+    List<String> namespaces;
+
     @Option(names = "--no-sharding",
             description = "Run unsharded: this replica reconciles every namespace and takes no Leases; run only one such "
                     + "replica (same as sharding.enabled=false).")
@@ -214,8 +221,16 @@ final class RunCommand implements Callable<Integer> {
     }
 
     static List<ApiPermission> requiredPermissions(Optional<ShardingConfig> sharding, Optional<PodReference> pod, boolean tuner) {
-        List<ApiPermission> required = new ArrayList<>(ConfigMapMirror.REQUIRED_PERMISSIONS);
-        sharding.ifPresent(c -> required.addAll(Sharding.requiredPermissions(c.leaseNamespace())));
+        return requiredPermissions(sharding, pod, tuner, WatchedNamespaces.all());
+    }
+
+    /** With {@code --namespaces}, the controller's permissions hold in each listed namespace instead of cluster-wide. */
+    static List<ApiPermission> requiredPermissions(Optional<ShardingConfig> sharding, Optional<PodReference> pod, boolean tuner,
+            WatchedNamespaces watched) {
+        List<ApiPermission> required = new ArrayList<>(watched instanceof WatchedNamespaces.Listed listed
+                ? ApiPermission.inEach(ConfigMapMirror.REQUIRED_PERMISSIONS, listed.names())
+                : ConfigMapMirror.REQUIRED_PERMISSIONS);
+        sharding.ifPresent(c -> required.addAll(Sharding.requiredPermissions(c.leaseNamespace(), watched)));
         pod.ifPresent(p -> required.addAll(Sharding.restartProofPermissions(p.namespace())));
         if (tuner) {
             required.addAll(ResourceTuner.REQUIRED_PERMISSIONS);
@@ -252,6 +267,7 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         main.logging();
         validate();
+        WatchedNamespaces watched = watchedNamespaces();
         SettingsFile settings = settingsFile();
         GuardConfig guard = guardConfig(settings);
         ShardingSettings shardingSettings = new ShardingSettings(System.getenv(), ShardingSettings::hostname);
@@ -264,7 +280,7 @@ final class RunCommand implements Callable<Integer> {
         }
         KubeconfigLoader.Loaded loaded = cluster.load();
         String serverVersion = StartupChecks.verify(loaded.config(), loaded.source(),
-                requiredPermissions(shardingConfig, pod, prometheusUrl != null));
+                requiredPermissions(shardingConfig, pod, prometheusUrl != null, watched));
 
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         // Every request the controllers make passes the guard; fabric8's own retry is off.
@@ -281,8 +297,11 @@ final class RunCommand implements Callable<Integer> {
             // Before the manager starts: narrows its informers to the shards held (none yet) and gates its keys.
             // In a pod, a restarted container takes its shards back at once when the Pod proves the old one ended.
             Optional<Sharding> sharding = shardingConfig.map(Sharding::of)
-                    .map(s -> pod.map(s::withRestartProof).orElse(s));
+                    .map(s -> pod.map(s::withRestartProof).orElse(s)).map(s -> s.withNamespaces(watched));
             sharding.ifPresent(manager::install);
+            if (sharding.isEmpty()) {
+                manager.informers().setScope(watched.scope()); // before the start: no informer exists yet
+            }
             // Every write is asked for right before it is sent: only while this replica safely holds its shard.
             sharding.ifPresent(s -> requestGuard.fenceWrites(s.writeFence()));
             ConfigMapMirror.register(manager, workers, events, UnaryOperator.identity());
@@ -298,6 +317,7 @@ final class RunCommand implements Callable<Integer> {
                     .addKeyValue("serverVersion", serverVersion)
                     .addKeyValue("controllers", controllers)
                     .addKeyValue("workers", workers)
+                    .addKeyValue("namespaces", watched.toString())
                     .addKeyValue("config", loaded.source());
             if (sharding.isPresent()) {
                 ShardingConfig c = sharding.get().config();
@@ -353,6 +373,22 @@ final class RunCommand implements Callable<Integer> {
                 killSwitch.close();
             }
             client.close();
+        }
+    }
+
+    /** {@code --namespaces} as a value; a bad name, a repeated one, or the tuner beside it is a usage error. */
+    WatchedNamespaces watchedNamespaces() {
+        if (namespaces == null) {
+            return WatchedNamespaces.all();
+        }
+        if (prometheusUrl != null) {
+            throw new ParameterException(spec.commandLine(), "--namespaces cannot be used with --prometheus-url: the tuner "
+                    + "reads Pods and Nodes across the cluster (node headroom), which a Role-only install cannot grant");
+        }
+        try {
+            return WatchedNamespaces.only(namespaces);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "Invalid value for option '--namespaces': " + e.getMessage());
         }
     }
 

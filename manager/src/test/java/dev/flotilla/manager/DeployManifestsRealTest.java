@@ -43,8 +43,8 @@ import org.junit.jupiter.api.io.TempDir;
 @WithCluster
 class DeployManifestsRealTest {
 
-    /** What a user installs: the base alone, with the tuner, and the one-replica development variant. */
-    static final List<String> INSTALLS = List.of("base", "overlays/tuner", "overlays/dev");
+    /** What a user installs: the base alone, with the tuner, the one-replica development variant, the Role-only one. */
+    static final List<String> INSTALLS = List.of("base", "overlays/tuner", "overlays/dev", "overlays/namespaced");
 
     @TempDir
     Path tmp;
@@ -54,9 +54,13 @@ class DeployManifestsRealTest {
         Path kubeconfig = tmp.resolve("kubeconfig");
         Files.writeString(kubeconfig, cluster.kubeconfigYaml());
         // A dry-run creates nothing, so the namespaced objects need their namespace to exist for real.
-        if (cluster.client().namespaces().withName(DeployManifests.NAMESPACE).get() == null) {
-            cluster.client().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(DeployManifests.NAMESPACE)
-                    .endMetadata().build()).create();
+        List<String> needed = new ArrayList<>(DeployManifests.EXAMPLE_NAMESPACES);
+        needed.add(DeployManifests.NAMESPACE);
+        for (String n : needed) {
+            if (cluster.client().namespaces().withName(n).get() == null) {
+                cluster.client().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(n).endMetadata().build())
+                        .create();
+            }
         }
         for (String install : INSTALLS) {
             Path dir = MarkdownBlocks.repositoryFile("deploy").resolve(install);
@@ -66,13 +70,54 @@ class DeployManifestsRealTest {
             Files.writeString(file, rendered.out());
             List<HasMetadata> objects = DeployManifestsTest.documents(rendered.out());
             assertThat(objects).as(install).extracting(HasMetadata::getKind).contains("Namespace", "ServiceAccount", "Role",
-                    "ClusterRole", "RoleBinding", "ClusterRoleBinding", "Deployment", "Service");
+                    "RoleBinding", "Deployment", "Service");
+            if (install.endsWith("namespaced")) {
+                assertThat(objects).as("%s grants nothing cluster-wide", install).extracting(HasMetadata::getKind)
+                        .doesNotContain("ClusterRole", "ClusterRoleBinding");
+            } else {
+                assertThat(objects).as(install).extracting(HasMetadata::getKind).contains("ClusterRole", "ClusterRoleBinding");
+            }
             Run applied = kubectl("apply", "--server-side", "--dry-run=server", "--field-manager=flotilla-deploy-test",
                     "--kubeconfig", kubeconfig.toString(), "-f", file.toString());
             assertThat(applied.code()).as("server-side dry-run of %s: %s", install, applied.out()).isZero();
             assertThat(applied.out().lines().filter(l -> l.contains("(server dry run)")).count())
                     .as("objects applied in the dry-run of %s: %s", install, applied.out()).isEqualTo(objects.size());
         }
+    }
+
+    /**
+     * The Role-only overlay as rendered grants exactly what {@code flotilla run --namespaces} asks for, in the namespaces
+     * its {@code --namespaces} argument lists: the controller's permissions in each, the Leases and the Pod in the lease
+     * namespace, nothing cluster-wide; and every binding names the replicas' ServiceAccount.
+     */
+    @Test
+    void theNamespacedOverlayGrantsExactlyWhatItsReplicasAskFor() throws Exception {
+        Run rendered = kubectl("kustomize", MarkdownBlocks.repositoryFile("deploy").resolve("overlays/namespaced").toString());
+        assertThat(rendered.code()).as(rendered.out()).isZero();
+        List<HasMetadata> objects = DeployManifestsTest.documents(rendered.out());
+        List<String> args = objects.stream().filter(o -> o instanceof io.fabric8.kubernetes.api.model.apps.Deployment)
+                .map(o -> (io.fabric8.kubernetes.api.model.apps.Deployment) o).findFirst().orElseThrow()
+                .getSpec().getTemplate().getSpec().getContainers().getFirst().getArgs();
+        String flag = args.stream().filter(a -> a.startsWith("--namespaces=")).findFirst().orElseThrow();
+        List<String> listed = List.of(flag.substring("--namespaces=".length()).split(","));
+        assertThat(listed).isEqualTo(DeployManifests.EXAMPLE_NAMESPACES);
+        List<ApiPermission> granted = new ArrayList<>();
+        for (HasMetadata o : objects) {
+            String namespace = o instanceof Role ? o.getMetadata().getNamespace() : "";
+            for (PolicyRule rule : ShippedRbac.rulesOf(o)) {
+                for (String verb : rule.getVerbs()) {
+                    granted.add(new ApiPermission(verb, rule.getApiGroups().getFirst(), rule.getResources().getFirst(), namespace));
+                }
+            }
+            if (o instanceof RoleBinding b) {
+                assertThat(b.getSubjects()).as("subjects of %s/%s", o.getMetadata().getNamespace(), o.getMetadata().getName())
+                        .singleElement().satisfies(s -> {
+                            assertThat(s.getName()).isEqualTo(DeployManifests.SERVICE_ACCOUNT);
+                            assertThat(s.getNamespace()).isEqualTo(DeployManifests.NAMESPACE);
+                        });
+            }
+        }
+        assertThat(granted).containsExactlyInAnyOrderElementsOf(DeployManifests.namespacedPermissions(listed));
     }
 
     /**

@@ -156,11 +156,11 @@ class DeployRbacAuditTest {
     }
 
     /** {@code pods/resize} as RBAC writes it. */
-    private static String resource(AuditedRequest r) {
+    static String resource(AuditedRequest r) {
         return r.subresource().isEmpty() ? r.resource() : r.resource() + "/" + r.subresource();
     }
 
-    private static List<AuditedRequest> awaitAudited(TestCluster cluster, String user) throws InterruptedException {
+    static List<AuditedRequest> awaitAudited(TestCluster cluster, String user) throws InterruptedException {
         Path log = cluster.auditLog().orElseThrow(() -> new AssertionError("the REAL backend writes an audit log"));
         Thread.sleep(1500); // the audit backend writes in batches
         return AuditLog.read(log).stream().filter(r -> r.user().equals(user)).toList();
@@ -201,7 +201,7 @@ class DeployRbacAuditTest {
                 .addToData("v", value).build();
     }
 
-    private static void awaitMirrored(KubernetesClient admin, List<String> sources, String value, List<Process> alive) {
+    static void awaitMirrored(KubernetesClient admin, List<String> sources, String value, List<Process> alive) {
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250))
                 .failFast("a replica exited", () -> alive.stream().anyMatch(p -> !p.isAlive()))
                 .untilAsserted(() -> {
@@ -220,11 +220,12 @@ class DeployRbacAuditTest {
     }
 
     /** {@code flotilla run} as the Deployment runs it (pod name and namespace from the environment), logging to {@code log}. */
-    static Process start(Path log, Path kubeconfig, String namespace, String pod) throws Exception {
-        List<String> command = List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx384m",
+    static Process start(Path log, Path kubeconfig, String namespace, String pod, String... more) throws Exception {
+        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx384m",
                 "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 Main.class.getName(), "run", "--kubeconfig", kubeconfig.toAbsolutePath().toString(), "--health-port", "-1",
-                "--shards", "8", "--lease-duration", "6s", "--renew-deadline", "4s", "--retry-period", "1s");
+                "--shards", "8", "--lease-duration", "6s", "--renew-deadline", "4s", "--retry-period", "1s"));
+        command.addAll(List.of(more));
         ProcessBuilder b = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(log.toFile());
         b.environment().put("POD_NAME", pod);

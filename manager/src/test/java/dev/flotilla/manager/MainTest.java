@@ -63,6 +63,17 @@ class MainTest {
         assertOneErrorLine(Cli.run("run", "--workers", "many"), ExitCode.USAGE, "--workers");
     }
 
+    /** A namespace list names real namespaces, each once, and not beside the tuner (it needs the whole cluster). */
+    @Test
+    void badNamespaceListsAreUsageErrors() {
+        assertOneErrorLine(Cli.run("run", "--namespaces", "team-a,Team_B"), ExitCode.USAGE, "--namespaces",
+                "'Team_B' is not a namespace name");
+        assertOneErrorLine(Cli.run("run", "--namespaces", "team-a,team-a"), ExitCode.USAGE, "--namespaces",
+                "'team-a' is listed twice");
+        assertOneErrorLine(Cli.run("run", "--namespaces", "team-a", "--prometheus-url", "http://prometheus:9090"),
+                ExitCode.USAGE, "--namespaces cannot be used with --prometheus-url");
+    }
+
     @Test
     void badDurationsAreUsageErrors() {
         assertOneErrorLine(Cli.run("run", "--shutdown-timeout", "3x"), ExitCode.USAGE, "--shutdown-timeout", "'3x'");

@@ -1,7 +1,7 @@
 package dev.flotilla.sharding;
 
 import java.util.Objects;
-import java.util.regex.Pattern;
+import dev.flotilla.core.names.DnsNames;
 
 /**
  * The Pod a replica runs in, for restart proof: its namespace and name (the downward API's
@@ -15,20 +15,17 @@ import java.util.regex.Pattern;
  */
 public record PodReference(String namespace, String name, String container) {
 
-    private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
-    private static final Pattern DNS_SUBDOMAIN = Pattern.compile("[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
-
     public PodReference {
         Objects.requireNonNull(namespace, "namespace");
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(container, "container");
-        if (!DNS_LABEL.matcher(namespace).matches() || namespace.length() > 63) {
+        if (!DnsNames.isLabel(namespace, DnsNames.LABEL_MAX)) {
             throw new IllegalArgumentException("pod namespace '" + namespace + "' is not a valid namespace name");
         }
-        if (!DNS_SUBDOMAIN.matcher(name).matches() || name.length() > 253) {
+        if (!DnsNames.isSubdomain(name, DnsNames.SUBDOMAIN_MAX)) {
             throw new IllegalArgumentException("pod name '" + name + "' is not a valid pod name");
         }
-        if (!container.isEmpty() && (!DNS_LABEL.matcher(container).matches() || container.length() > 63)) {
+        if (!container.isEmpty() && !DnsNames.isLabel(container, DnsNames.LABEL_MAX)) {
             throw new IllegalArgumentException("container name '" + container + "' is not a valid container name");
         }
     }

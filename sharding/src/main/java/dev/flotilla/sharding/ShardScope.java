@@ -4,6 +4,7 @@ import dev.flotilla.core.logging.FailureText;
 import dev.flotilla.core.cache.InformerKey;
 import dev.flotilla.core.cache.InformerScope;
 import dev.flotilla.core.cache.Partition;
+import dev.flotilla.core.cache.WatchedNamespaces;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ListOptionsBuilder;
 import io.fabric8.kubernetes.api.model.Namespace;
@@ -26,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * {@code metadata.shardInfo} (KEP-5866, feature gate ShardedListAndWatch) each held shard is one
  * server-filtered watch; if not (the server ignores what it does not know), each namespace of a
  * held shard is one namespaced watch, fed by a cluster-wide watch on namespaces. Either way the
- * cache holds only this replica's share.
+ * cache holds only this replica's share. With a fixed list of namespaces (a Role-only install) there is
+ * neither probe nor namespace watch: each listed namespace of a held shard is one namespaced watch.
  */
 final class ShardScope implements InformerScope {
 
@@ -52,15 +54,21 @@ final class ShardScope implements InformerScope {
     private final Set<Class<? extends HasMetadata>> types = ConcurrentHashMap.newKeySet();
     /** Every namespace seen by the namespace watch (per-namespace mode); a held shard's are those in its range. */
     private final Set<String> namespaces = ConcurrentHashMap.newKeySet();
+    /** A fixed list of namespaces (a Role-only install): per-namespace mode without probing or a namespace watch. */
+    private final boolean listed;
     private volatile Set<Integer> held = Set.of();
     private final Object probeLock = new Object();
     private SharedIndexInformer<Namespace> namespaceInformer;
 
-    ShardScope(KubernetesClient client, HeldRanges ranges, ShardMetrics metrics, String replica) {
+    ShardScope(KubernetesClient client, HeldRanges ranges, ShardMetrics metrics, String replica, WatchedNamespaces watched) {
         this.client = client;
         this.ranges = ranges;
         this.metrics = metrics;
         this.replica = replica;
+        this.listed = watched instanceof WatchedNamespaces.Listed;
+        if (watched instanceof WatchedNamespaces.Listed l) {
+            namespaces.addAll(l.names());
+        }
     }
 
     /** Called (on the namespace watch's thread) when a namespace of a held shard appeared or went, in per-namespace mode. */
@@ -119,11 +127,12 @@ final class ShardScope implements InformerScope {
         }
         synchronized (probeLock) { // not `this`: informers call in here while holding their own lock
             return modes.computeIfAbsent(type, t -> {
-                Mode mode = probe(type);
+                Mode mode = listed ? Mode.PER_NAMESPACE : probe(type);
                 log.atInfo().addKeyValue("replica", replica).addKeyValue("resource", type.getSimpleName())
-                        .addKeyValue("mode", mode.label).log("shard-scoped informers mode chosen");
+                        .addKeyValue("mode", mode.label).addKeyValue("namespaces", listed ? "listed" : "discovered")
+                        .log("shard-scoped informers mode chosen");
                 metrics.informerMode(type.getSimpleName(), mode.label);
-                if (mode == Mode.PER_NAMESPACE) {
+                if (mode == Mode.PER_NAMESPACE && !listed) {
                     startNamespaceWatch();
                 }
                 return mode;

@@ -1,5 +1,6 @@
 package dev.flotilla.sharding;
 
+import dev.flotilla.core.cache.WatchedNamespaces;
 import dev.flotilla.core.logging.FailureText;
 import dev.flotilla.core.manager.Extension;
 import dev.flotilla.core.manager.Manager;
@@ -58,6 +59,7 @@ public final class Sharding implements Extension {
     private final ShardingConfig config;
     private final AuditTrail trail;
     private final java.util.Optional<PodReference> pod;
+    private final WatchedNamespaces watched;
     private final String holder;
     private final MonotonicClock clock = MonotonicClock.system();
     private KubernetesClient client;
@@ -70,10 +72,11 @@ public final class Sharding implements Extension {
     private Lane lane;
     private volatile ShardingNode node;
 
-    private Sharding(ShardingConfig config, AuditTrail trail, java.util.Optional<PodReference> pod) {
+    private Sharding(ShardingConfig config, AuditTrail trail, java.util.Optional<PodReference> pod, WatchedNamespaces watched) {
         this.config = Objects.requireNonNull(config, "config");
         this.trail = Objects.requireNonNull(trail, "trail");
         this.pod = Objects.requireNonNull(pod, "pod");
+        this.watched = Objects.requireNonNull(watched, "watched");
         this.holder = LeaseNaming.holder(config.identity(), HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()));
     }
 
@@ -83,12 +86,22 @@ public final class Sharding implements Extension {
      * per-namespace fallback (API servers without sharded watches) uses to find its shards' namespaces.
      */
     public static List<ApiPermission> requiredPermissions(String leaseNamespace) {
+        return requiredPermissions(leaseNamespace, WatchedNamespaces.all());
+    }
+
+    /**
+     * As {@link #requiredPermissions(String)} for sharding that works in {@code watched} only: with a fixed list of
+     * namespaces ({@link #withNamespaces}) nothing is discovered, so only the Leases are needed.
+     */
+    public static List<ApiPermission> requiredPermissions(String leaseNamespace, WatchedNamespaces watched) {
         List<ApiPermission> out = new ArrayList<>();
         for (String verb : List.of("get", "list", "watch", "create", "update", "delete")) {
             out.add(new ApiPermission(verb, "coordination.k8s.io", "leases", leaseNamespace));
         }
-        out.add(ApiPermission.core("list", "namespaces"));
-        out.add(ApiPermission.core("watch", "namespaces"));
+        if (watched instanceof WatchedNamespaces.All) {
+            out.add(ApiPermission.core("list", "namespaces"));
+            out.add(ApiPermission.core("watch", "namespaces"));
+        }
         return List.copyOf(out);
     }
 
@@ -99,7 +112,7 @@ public final class Sharding implements Extension {
 
     /** As {@link #of(ShardingConfig)}, recording reconciles of {@link #audited} reconcilers and shard transitions in {@code trail}. */
     public static Sharding of(ShardingConfig config, AuditTrail trail) {
-        return new Sharding(config, trail, java.util.Optional.empty());
+        return new Sharding(config, trail, java.util.Optional.empty(), WatchedNamespaces.all());
     }
 
     /**
@@ -118,7 +131,24 @@ public final class Sharding implements Extension {
         if (client != null) {
             throw new IllegalStateException("restart proof must be set before sharding is installed");
         }
-        return new Sharding(config, trail, java.util.Optional.of(pod));
+        return new Sharding(config, trail, java.util.Optional.of(pod), watched);
+    }
+
+    /**
+     * The same sharding over {@code namespaces} only (a Role-only install): the shards split those namespaces, each
+     * watched on its own; no namespace is discovered (there is no cluster-wide watch of namespaces) and no type is
+     * probed for server-side sharded watches, which would need a cluster-wide list. Call before {@link Manager#install}.
+     *
+     * <pre>{@code
+     * Sharding teams = Sharding.of(ShardingConfig.defaults("replica-0", "flotilla-system"))
+     *         .withNamespaces(WatchedNamespaces.only(List.of("team-a", "team-b")));
+     * }</pre>
+     */
+    public Sharding withNamespaces(WatchedNamespaces namespaces) {
+        if (client != null) {
+            throw new IllegalStateException("the watched namespaces must be set before sharding is installed");
+        }
+        return new Sharding(config, trail, pod, namespaces);
     }
 
     /** What {@link #withRestartProof} needs: reading this replica's own Pod. */
@@ -138,7 +168,7 @@ public final class Sharding implements Extension {
         }
         client = context.client();
         metrics = new ShardMetrics(context.registry(), config.identity(), new LeaseNaming(config.group()).coordinatorLease());
-        scope = new ShardScope(client, ranges, metrics, config.identity());
+        scope = new ShardScope(client, ranges, metrics, config.identity(), watched);
         view = new LeaseView(clock, new LeaseNaming(config.group()), config.leaseDuration());
         return Seams.of(this::admits, scope);
     }

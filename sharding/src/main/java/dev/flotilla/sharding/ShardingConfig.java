@@ -3,7 +3,7 @@ package dev.flotilla.sharding;
 import dev.flotilla.core.settings.Durations;
 import java.time.Duration;
 import java.util.Objects;
-import java.util.regex.Pattern;
+import dev.flotilla.core.names.DnsNames;
 
 /**
  * How one replica takes part in sharding. Validated on construction, so a replica with an
@@ -43,8 +43,6 @@ public record ShardingConfig(String identity, String leaseNamespace, String grou
      */
     public static final Duration MIN_LEASE_MARGIN = Duration.ofSeconds(2);
 
-    private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
-
     public ShardingConfig {
         identity = checkName("identity", identity, 200);
         leaseNamespace = checkName("lease namespace", leaseNamespace, 63);
@@ -78,7 +76,7 @@ public record ShardingConfig(String identity, String leaseNamespace, String grou
 
     private static String checkName(String what, String value, int max) {
         Objects.requireNonNull(value, what);
-        if (!DNS_LABEL.matcher(value).matches() || value.length() > max) {
+        if (!DnsNames.isLabel(value, max)) {
             throw new IllegalArgumentException(what + " '" + value + "' must be lower-case letters, digits and '-', "
                     + "start and end with a letter or digit, and be at most " + max + " characters");
         }

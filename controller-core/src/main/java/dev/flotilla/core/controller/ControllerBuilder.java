@@ -16,7 +16,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.function.Consumer;
-import java.util.regex.Pattern;
+import dev.flotilla.core.names.DnsNames;
 
 /**
  * Declares a controller, controller-runtime style. Obtain one from the manager.
@@ -36,7 +36,6 @@ public final class ControllerBuilder<T extends HasMetadata> {
     /** Default number of concurrent reconciles per controller. */
     public static final int DEFAULT_WORKERS = 2;
 
-    private static final Pattern NAME = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
 
     /** What the manager lends a controller while it is built. */
     public record Context(SharedInformers informers, MeterRegistry registry, KeyGate gate,
@@ -71,7 +70,7 @@ public final class ControllerBuilder<T extends HasMetadata> {
     /** The controller's name: a DNS label, used in metrics, logs and thread names. */
     public ControllerBuilder<T> named(String name) {
         Objects.requireNonNull(name, "name");
-        if (!NAME.matcher(name).matches() || name.length() > 63) {
+        if (!DnsNames.isLabel(name, DnsNames.LABEL_MAX)) {
             throw new IllegalArgumentException("controller name '" + name
                     + "' must be a DNS label: lower-case letters, digits and '-', at most 63 characters");
         }

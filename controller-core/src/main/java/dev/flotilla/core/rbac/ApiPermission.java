@@ -1,5 +1,8 @@
 package dev.flotilla.core.rbac;
 
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -30,6 +33,24 @@ public record ApiPermission(String verb, String group, String resource, String n
     /** The same permission, but only in {@code ns}. */
     public ApiPermission inNamespace(String ns) {
         return new ApiPermission(verb, group, resource, ns);
+    }
+
+    /**
+     * {@code permissions} for an install that works in {@code namespaces} only (Roles, no ClusterRole): each permission
+     * across all namespaces becomes one per listed namespace, in the order given; one already in a namespace stays.
+     * Only for permissions on namespaced resources: a cluster-scoped resource cannot be granted by a Role.
+     */
+    public static List<ApiPermission> inEach(List<ApiPermission> permissions, Collection<String> namespaces) {
+        List<ApiPermission> out = new ArrayList<>();
+        for (String ns : namespaces) {
+            for (ApiPermission p : permissions) {
+                if (p.namespace().isEmpty()) {
+                    out.add(p.inNamespace(ns));
+                }
+            }
+        }
+        permissions.stream().filter(p -> !p.namespace().isEmpty()).forEach(out::add);
+        return List.copyOf(out);
     }
 
     @Override

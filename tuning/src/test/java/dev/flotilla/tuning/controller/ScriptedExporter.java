@@ -9,35 +9,35 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Serves cAdvisor- and eBPF-exporter-style series for the containers a test registers, each with a
- * scripted behaviour, for a real Prometheus to scrape.
+ * scripted behaviour, for a real Prometheus to scrape. In the tuning module's test jar, for the manager's tests.
  */
-final class ScriptedExporter implements AutoCloseable {
+public final class ScriptedExporter implements AutoCloseable {
 
     /** How one container behaves. */
-    record Profile(double cpuCores, double burstCores, double throttledRatio, boolean noisyNeighbours, long workingSetBytes,
+    public record Profile(double cpuCores, double burstCores, double throttledRatio, boolean noisyNeighbours, long workingSetBytes,
             long leakBytesPerSecond, double memoryStalledRatio, long oomKills) {
         /** Uses 0.4 cores of its request and waits about 23 ms (p99) in the run queue. */
-        static Profile noisyNeighbour() {
+        public static Profile noisyNeighbour() {
             return new Profile(0.4, 0.4, 0.0, true, 600L << 20, 0, 0.0, 0);
         }
 
         /** Noisy neighbours, and a working set of {@code workingSet} bytes. */
-        static Profile noisyNeighbour(long workingSet) {
+        public static Profile noisyNeighbour(long workingSet) {
             return new Profile(0.4, 0.4, 0.0, true, workingSet, 0, 0.0, 0);
         }
 
         /** Pinned at its 1-core limit with 40% of CFS periods throttled. */
-        static Profile selfThrottling() {
+        public static Profile selfThrottling() {
             return new Profile(0.98, 0.98, 0.40, false, 600L << 20, 0, 0.0, 0);
         }
 
         /** Working set at 880 MiB and creeping up under a 1 GiB limit; reclaim stalls 8% of the time. */
-        static Profile slowMemoryLeak() {
+        public static Profile slowMemoryLeak() {
             return new Profile(0.3, 0.3, 0.0, false, 880L << 20, 256 << 10, 0.08, 0);
         }
 
         /** Heap plateau at 1.5 GiB; GC bursts to 2 cores one second in ten, 25% of periods throttled. */
-        static Profile burstyJvm() {
+        public static Profile burstyJvm() {
             return new Profile(0.4, 2.0, 0.25, false, 1536L << 20, 0, 0.0, 0);
         }
     }
@@ -49,7 +49,7 @@ final class ScriptedExporter implements AutoCloseable {
     private final Map<Key, Profile> profiles = new ConcurrentHashMap<>();
     private final Map<Key, Long> since = new ConcurrentHashMap<>();
 
-    ScriptedExporter() throws IOException {
+    public ScriptedExporter() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/metrics", exchange -> {
             byte[] body = render().getBytes(StandardCharsets.UTF_8);
@@ -61,11 +61,11 @@ final class ScriptedExporter implements AutoCloseable {
         server.start();
     }
 
-    String target() {
+    public String target() {
         return "127.0.0.1:" + server.getAddress().getPort();
     }
 
-    void register(String namespace, String pod, String container, Profile profile) {
+    public void register(String namespace, String pod, String container, Profile profile) {
         Key k = new Key(namespace, pod, container);
         profiles.put(k, profile);
         since.putIfAbsent(k, System.nanoTime());
