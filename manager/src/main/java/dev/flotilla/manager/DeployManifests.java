@@ -1,6 +1,7 @@
 package dev.flotilla.manager;
 
 import dev.flotilla.core.cache.WatchedNamespaces;
+import dev.flotilla.core.health.KubernetesMetricsAuthorizer;
 import dev.flotilla.core.rbac.ApiPermission;
 import dev.flotilla.sharding.PodReference;
 import dev.flotilla.sharding.ShardingConfig;
@@ -38,7 +39,12 @@ public final class DeployManifests {
     public static final String NAMESPACE = "flotilla-system";
     /** The replicas' ServiceAccount. */
     public static final String SERVICE_ACCOUNT = "flotilla";
+    /** The Service in front of the replicas' /metrics (deploy/base/metrics-service.yaml). */
+    public static final String METRICS_SERVICE = "flotilla-metrics";
+    /** The ClusterRole a scraper needs to read /metrics. */
+    public static final String METRICS_READER = "flotilla-metrics-reader";
     /** Paths under {@code deploy/}. */
+    public static final Path METRICS_READER_ROLE = Path.of("base", "metrics-reader.yaml");
     public static final Path BASE_RBAC = Path.of("base", "rbac.yaml");
     public static final Path TUNER_RBAC = Path.of("components", "tuner", "rbac.yaml");
     public static final Path TUNER_CRD = Path.of("components", "tuner", "crd.yaml");
@@ -60,7 +66,7 @@ public final class DeployManifests {
     /** What the base's replicas use: the controller, sharding in {@link #NAMESPACE}, restart proof from their Pod. */
     public static List<ApiPermission> basePermissions() {
         return RunCommand.requiredPermissions(Optional.of(ShardingConfig.defaults("replica", NAMESPACE)),
-                Optional.of(new PodReference(NAMESPACE, "replica", "")), false);
+                Optional.of(new PodReference(NAMESPACE, "replica", "")), false, WatchedNamespaces.all(), true);
     }
 
     /**
@@ -82,6 +88,8 @@ public final class DeployManifests {
         Map<Path, String> files = new LinkedHashMap<>();
         files.put(BASE_RBAC, GENERATED.formatted("the permissions the controller, sharding and restart proof declare")
                 + rbac("flotilla", basePermissions()));
+        files.put(METRICS_READER_ROLE, GENERATED.formatted("the non-resource URL and verb KubernetesMetricsAuthorizer checks")
+                + metricsReader());
         files.put(WATCHED_NAMESPACE_RBAC, GENERATED.formatted("the permissions the controller declares, held in one watched "
                 + "namespace") + watchedNamespaceRbac());
         files.put(TUNER_RBAC, GENERATED.formatted("ResourceTuner.REQUIRED_PERMISSIONS") + rbac("flotilla-tuner", tunerPermissions()));
@@ -113,6 +121,13 @@ public final class DeployManifests {
             docs.add(binding("RoleBinding", "Role", name, true));
         }
         return String.join("---\n", docs);
+    }
+
+    /** The ClusterRole to bind to whoever scrapes /metrics (Prometheus's ServiceAccount). */
+    static String metricsReader() {
+        return "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: " + METRICS_READER + "\n"
+                + "rules:\n- nonResourceURLs: [\"" + KubernetesMetricsAuthorizer.PATH + "\"]\n  verbs: ["
+                + KubernetesMetricsAuthorizer.VERB + "]\n";
     }
 
     /**

@@ -7,9 +7,14 @@ import dev.flotilla.cli.ExitCode;
 import dev.flotilla.core.settings.Durations;
 import dev.flotilla.manager.cluster.ClusterOptions;
 import dev.flotilla.core.cache.WatchedNamespaces;
+import dev.flotilla.core.names.DnsNames;
 import dev.flotilla.core.controller.ControllerBuilder;
 import dev.flotilla.core.controller.KeyGate;
 import dev.flotilla.core.events.EventRecorder;
+import dev.flotilla.core.health.KubernetesMetricsAuthorizer;
+import dev.flotilla.core.health.MetricsAuthorizer;
+import dev.flotilla.core.health.MetricsServing;
+import dev.flotilla.core.health.ServingCertificate;
 import dev.flotilla.core.manager.CacheSyncException;
 import dev.flotilla.core.manager.ExtensionStartException;
 import dev.flotilla.core.manager.Manager;
@@ -77,6 +82,9 @@ final class RunCommand implements Callable<Integer> {
 
     private static final Logger log = LoggerFactory.getLogger(RunCommand.class);
 
+    /** The secure metrics port, as controller-runtime's kubebuilder scaffolding uses. */
+    static final int DEFAULT_METRICS_PORT = 8443;
+
     @ParentCommand
     Main main;
 
@@ -93,6 +101,25 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--health-bind-address", paramLabel = "ADDRESS", defaultValue = ManagerOptions.DEFAULT_HEALTH_BIND_ADDRESS,
             description = "Address the health server binds. Default: ${DEFAULT-VALUE}.")
     String healthBindAddress;
+
+    @Option(names = "--metrics-port", paramLabel = "PORT", defaultValue = "" + DEFAULT_METRICS_PORT,
+            description = "Port of /metrics; 0 picks a free port, -1 turns it off. Default: ${DEFAULT-VALUE}.")
+    int metricsPort;
+
+    @Option(names = "--metrics-bind-address", paramLabel = "ADDRESS", defaultValue = ManagerOptions.DEFAULT_HEALTH_BIND_ADDRESS,
+            description = "Address the metrics server binds. Default: ${DEFAULT-VALUE}.")
+    String metricsBindAddress;
+
+    @Option(names = "--metrics-secure", paramLabel = "BOOLEAN", arity = "0..1", defaultValue = "true", fallbackValue = "true",
+            description = "Serve /metrics over HTTPS and only to callers whose bearer token the API server accepts "
+                    + "(TokenReview) and allows get on /metrics (SubjectAccessReview; ClusterRole flotilla-metrics-reader). "
+                    + "--metrics-secure=false serves plain HTTP to anyone, for local use. Default: true.")
+    boolean metricsSecure;
+
+    @Option(names = "--metrics-cert-dir", paramLabel = "DIR",
+            description = "Directory with tls.crt and tls.key (a mounted kubernetes.io/tls Secret) for /metrics. "
+                    + "Default: a self-signed certificate generated at start.")
+    java.nio.file.Path metricsCertDir;
 
     @Option(names = "--shutdown-timeout", paramLabel = "DURATION", defaultValue = "30s", converter = DurationConverter.class,
             description = "How long a shutdown lets queued and in-flight reconciles finish (30s, 1m, PT30S). Default: 30s.")
@@ -227,6 +254,12 @@ final class RunCommand implements Callable<Integer> {
     /** With {@code --namespaces}, the controller's permissions hold in each listed namespace instead of cluster-wide. */
     static List<ApiPermission> requiredPermissions(Optional<ShardingConfig> sharding, Optional<PodReference> pod, boolean tuner,
             WatchedNamespaces watched) {
+        return requiredPermissions(sharding, pod, tuner, watched, false);
+    }
+
+    /** With {@code secureMetrics}, also the reviews that decide who may read /metrics. */
+    static List<ApiPermission> requiredPermissions(Optional<ShardingConfig> sharding, Optional<PodReference> pod, boolean tuner,
+            WatchedNamespaces watched, boolean secureMetrics) {
         List<ApiPermission> required = new ArrayList<>(watched instanceof WatchedNamespaces.Listed listed
                 ? ApiPermission.inEach(ConfigMapMirror.REQUIRED_PERMISSIONS, listed.names())
                 : ConfigMapMirror.REQUIRED_PERMISSIONS);
@@ -234,6 +267,9 @@ final class RunCommand implements Callable<Integer> {
         pod.ifPresent(p -> required.addAll(Sharding.restartProofPermissions(p.namespace())));
         if (tuner) {
             required.addAll(ResourceTuner.REQUIRED_PERMISSIONS);
+        }
+        if (secureMetrics) {
+            required.addAll(KubernetesMetricsAuthorizer.REQUIRED_PERMISSIONS);
         }
         return required;
     }
@@ -280,14 +316,15 @@ final class RunCommand implements Callable<Integer> {
         }
         KubeconfigLoader.Loaded loaded = cluster.load();
         String serverVersion = StartupChecks.verify(loaded.config(), loaded.source(),
-                requiredPermissions(shardingConfig, pod, prometheusUrl != null, watched));
+                requiredPermissions(shardingConfig, pod, prometheusUrl != null, watched, metricsSecure && metricsPort >= 0));
 
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         // Every request the controllers make passes the guard; fabric8's own retry is off.
         RequestGuard requestGuard = RequestGuard.create(guard, registry);
         KubernetesClient client = GuardedClients.newClient(loaded.config(), requestGuard);
         ManagerOptions options = ManagerOptions.defaults().withHealthPort(healthPort)
-                .withHealthBindAddress(healthBindAddress).withShutdownTimeout(shutdownTimeout);
+                .withHealthBindAddress(healthBindAddress).withShutdownTimeout(shutdownTimeout)
+                .withMetrics(metricsServing(client));
         String instance = shardingConfig.map(ShardingConfig::identity).orElseGet(RunCommand::instanceName);
         EventRecorder events = new EventRecorder(client, ConfigMapMirror.COMPONENT, instance, Clock.systemUTC());
         Manager manager = new Manager(client, options, KeyGate.admitAll(), registry);
@@ -349,9 +386,12 @@ final class RunCommand implements Callable<Integer> {
             } catch (ExtensionStartException e) {
                 throw joinFailure(e, shardingConfig.orElseThrow());
             }
-            if (manager.healthPort() > 0) {
-                log.atInfo().addKeyValue("metrics", "http://" + healthBindAddress + ":" + manager.healthPort() + "/metrics")
-                        .log("serving /metrics, /healthz, /readyz");
+            if (manager.healthPort() > 0 || manager.metricsUrl().isPresent()) {
+                log.atInfo().addKeyValue("probes", manager.healthPort() > 0
+                                ? "http://" + healthBindAddress + ":" + manager.healthPort() + "/readyz" : "off")
+                        .addKeyValue("metrics", manager.metricsUrl().orElse("off"))
+                        .addKeyValue("metricsAuth", metricsSecure ? "TokenReview+SubjectAccessReview" : "none")
+                        .log("serving /healthz, /readyz and /metrics");
             }
             manager.awaitTermination();
             // Another replica took this identity: the manager stopped everything; exit 6 rather than run as a ghost.
@@ -374,6 +414,44 @@ final class RunCommand implements Callable<Integer> {
             }
             client.close();
         }
+    }
+
+    /**
+     * Where /metrics goes: off, plain to anyone ({@code --metrics-secure=false}), or HTTPS behind the API server's
+     * reviews, made through the guarded client (reviews are reads to the guard: rate-limited, never fenced).
+     */
+    private MetricsServing metricsServing(KubernetesClient client) {
+        if (metricsPort < 0) {
+            return MetricsServing.off();
+        }
+        if (!metricsSecure) {
+            return MetricsServing.dedicated(metricsBindAddress, metricsPort, Optional.empty(), MetricsAuthorizer.anyone());
+        }
+        ServingCertificate certificate;
+        try {
+            certificate = metricsCertDir != null ? ServingCertificate.fromDirectory(metricsCertDir)
+                    : ServingCertificate.selfSigned(selfSignedNames());
+        } catch (IllegalArgumentException e) {
+            throw new CliException(ExitCode.CONFIG, e.getMessage(), e);
+        }
+        return MetricsServing.dedicated(metricsBindAddress, metricsPort, Optional.of(certificate.sslContext()),
+                new KubernetesMetricsAuthorizer(client, KubernetesMetricsAuthorizer.DEFAULT_TTL));
+    }
+
+    /** The names a scraper may use: the pod, the metrics Service of deploy/, localhost. */
+    private static List<String> selfSignedNames() {
+        List<String> names = new ArrayList<>();
+        String namespace = System.getenv("POD_NAMESPACE");
+        if (namespace != null && !namespace.isBlank()) {
+            names.add(DeployManifests.METRICS_SERVICE + "." + namespace + ".svc");
+            names.add(DeployManifests.METRICS_SERVICE + "." + namespace + ".svc.cluster.local");
+        }
+        String instance = instanceName().toLowerCase(java.util.Locale.ROOT);
+        if (DnsNames.isSubdomain(instance, DnsNames.SUBDOMAIN_MAX)) {
+            names.add(instance);
+        }
+        names.add("localhost");
+        return names;
     }
 
     /** {@code --namespaces} as a value; a bad name, a repeated one, or the tuner beside it is a usage error. */
@@ -408,6 +486,16 @@ final class RunCommand implements Callable<Integer> {
         if (healthPort < -1 || healthPort > 65535) {
             throw new ParameterException(spec.commandLine(),
                     "Invalid value for option '--health-port': must be -1 (off), 0 (any free port) or 1-65535, got " + healthPort);
+        }
+        if (metricsPort < -1 || metricsPort > 65535) {
+            throw new ParameterException(spec.commandLine(),
+                    "Invalid value for option '--metrics-port': must be -1 (off), 0 (any free port) or 1-65535, got " + metricsPort);
+        }
+        if (metricsBindAddress.isBlank()) {
+            throw new ParameterException(spec.commandLine(), "Invalid value for option '--metrics-bind-address': empty");
+        }
+        if (metricsCertDir != null && !metricsSecure) {
+            throw new ParameterException(spec.commandLine(), "--metrics-cert-dir needs secure metrics; drop --metrics-secure=false");
         }
         if (healthBindAddress.isBlank()) {
             throw new ParameterException(spec.commandLine(), "Invalid value for option '--health-bind-address': empty");

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.flotilla.cli.CliException;
+import dev.flotilla.core.cache.WatchedNamespaces;
 import dev.flotilla.core.rbac.ApiPermission;
 import dev.flotilla.manager.cluster.StartupChecks;
 import dev.flotilla.sharding.PodReference;
@@ -130,7 +131,7 @@ class DeployManifestsRealTest {
         KubernetesClient admin = cluster.client();
         List<HasMetadata> shipped = new ShippedRbac(true, ns.name(), "").documents;
         List<ApiPermission> required = RunCommand.requiredPermissions(Optional.of(ShardingConfig.defaults("replica", ns.name())),
-                Optional.of(new PodReference(ns.name(), "replica", "")), true);
+                Optional.of(new PodReference(ns.name(), "replica", "")), true, WatchedNamespaces.all(), true);
 
         // Every verb of every rule, as (document, rule, verb).
         record Removal(int doc, int rule, String verb, ApiPermission permission) {

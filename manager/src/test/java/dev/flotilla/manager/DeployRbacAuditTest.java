@@ -20,6 +20,7 @@ import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,6 +29,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -45,6 +47,8 @@ class DeployRbacAuditTest {
 
     static final String ACCOUNT = DeployManifests.SERVICE_ACCOUNT;
     static final int SOURCES = 12;
+    /** Reviews anyone may make about themselves: no grant needed (the startup check's). */
+    static final Set<String> SELF_REVIEWS = Set.of("selfsubjectaccessreviews", "selfsubjectrulesreviews", "selfsubjectreviews");
 
     @Test
     void replicasRunningAsTheDeploysServiceAccountPassEveryRoleWithoutOneForbiddenRequest(TestCluster cluster,
@@ -54,6 +58,7 @@ class DeployRbacAuditTest {
         Files.createDirectories(dir);
         ShippedRbac rbac = deployAccount(admin, ns);
         List<Process> replicas = new ArrayList<>();
+        List<Integer> metricsPorts = new ArrayList<>();
         try {
             Path kubeconfig = tokenKubeconfig(cluster, ns, dir.resolve("kubeconfig"));
             List<String> sources = sources(admin, ns, "rbac", SOURCES);
@@ -63,9 +68,17 @@ class DeployRbacAuditTest {
                 admin.pods().inNamespace(ns.name()).resource(new PodBuilder().withNewMetadata().withName(pod).endMetadata()
                         .withNewSpec().addNewContainer().withName("flotilla").withImage("flotilla").endContainer().endSpec()
                         .build()).create();
-                replicas.add(start(dir.resolve(pod + ".log"), kubeconfig, ns.name(), pod));
+                metricsPorts.add(MetricsScrape.freePort());
+                replicas.add(start(dir.resolve(pod + ".log"), kubeconfig, ns.name(), pod, "--metrics-port",
+                        String.valueOf(metricsPorts.getLast())));
             }
             awaitMirrored(admin, sources, "1", replicas);
+            // Prometheus's scrape: each replica reviews the reader's token (TokenReview, SubjectAccessReview) once.
+            String reader = MetricsScrape.account(admin, ns, "prometheus", true);
+            for (int port : metricsPorts) {
+                assertThat(MetricsScrape.get(URI.create("https://127.0.0.1:" + port + "/metrics"), Optional.of(reader),
+                        MetricsScrape.trustAll()).statusCode()).as("a scrape of the replica on port %d", port).isEqualTo(200);
+            }
             blockedAndUnblocked(admin, ns);
 
             // The coordinator dies without a word: another replica must take over its Lease and its shards.
@@ -103,13 +116,14 @@ class DeployRbacAuditTest {
         } finally {
             replicas.forEach(Process::destroyForcibly);
             rbac.revoke(admin);
+            MetricsScrape.removeReader(admin, ns);
         }
 
         String user = "system:serviceaccount:" + ns.name() + ":" + ACCOUNT;
         List<AuditedRequest> requests = awaitAudited(cluster, user);
         List<AuditedRequest> forbidden = requests.stream().filter(r -> r.code() == 403).toList();
-        // Resource requests only: GET /version and the startup check's reviews need no grant.
-        Set<String> used = requests.stream().filter(r -> !r.resource().isEmpty() && !AuditedRequest.REVIEWS.contains(r.resource()))
+        // Resource requests only: GET /version and the startup check's self-reviews need no grant.
+        Set<String> used = requests.stream().filter(r -> !r.resource().isEmpty() && !SELF_REVIEWS.contains(r.resource()))
                 .map(r -> r.verb() + " " + resource(r)).collect(Collectors.toCollection(TreeSet::new));
         Set<String> granted = DeployManifests.basePermissions().stream().map(p -> p.verb() + " " + p.resource())
                 .collect(Collectors.toCollection(TreeSet::new));
@@ -225,6 +239,9 @@ class DeployRbacAuditTest {
                 "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 Main.class.getName(), "run", "--kubeconfig", kubeconfig.toAbsolutePath().toString(), "--health-port", "-1",
                 "--shards", "8", "--lease-duration", "6s", "--renew-deadline", "4s", "--retry-period", "1s"));
+        if (!List.of(more).contains("--metrics-port")) {
+            command.addAll(List.of("--metrics-port", "-1"));
+        }
         command.addAll(List.of(more));
         ProcessBuilder b = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(log.toFile());

@@ -112,7 +112,7 @@ class ImageIT {
                         "image"));
                 command.addAll(args);
                 // Only the suite's timings differ from the Deployment's; health on a free port (the replicas share a host).
-                command.addAll(List.of("--health-port", "0", "--shards", "8", "--lease-duration", "6s", "--renew-deadline", "4s",
+                command.addAll(List.of("--health-port", "0", "--metrics-port", "0", "--shards", "8", "--lease-duration", "6s", "--renew-deadline", "4s",
                         "--retry-period", "1s"));
                 ProcessBuilder b = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.resolve(pod + ".log").toFile());
                 b.environment().clear();

@@ -134,7 +134,7 @@ class MainTest {
             port = s.getLocalPort();
         }
         Path file = kubeconfig("https://127.0.0.1:" + port);
-        ProgramRun.Result r = Cli.run("run", "--kubeconfig", file.toString(), "--allow-insecure-api-server", "--health-port", "-1");
+        ProgramRun.Result r = Cli.run("run", "--kubeconfig", file.toString(), "--allow-insecure-api-server", "--health-port", "-1", "--metrics-port", "-1");
         assertOneErrorLine(r, ExitCode.UNREACHABLE, "cannot reach the API server at https://127.0.0.1:" + port, "Connection refused");
         assertThat(r.millis()).isLessThan(10_000);
     }
@@ -158,7 +158,7 @@ class MainTest {
                         return json.asJson(review);
                     }).always();
             Path file = kubeconfig(server.url("/").replaceAll("/$", ""));
-            ProgramRun.Result r = Cli.run("run", "--kubeconfig", file.toString(), "--allow-insecure-api-server", "--health-port", "-1");
+            ProgramRun.Result r = Cli.run("run", "--kubeconfig", file.toString(), "--allow-insecure-api-server", "--health-port", "-1", "--metrics-port", "-1");
             assertOneErrorLine(r, ExitCode.FORBIDDEN, "missing permission: watch configmaps (all namespaces)");
             assertThat(r.err().strip()).isEqualTo("flotilla: missing permission: watch configmaps (all namespaces)");
             assertThat(reviews.get()).as("stops at the first missing permission: get, list, then watch").isEqualTo(3);
@@ -197,7 +197,7 @@ class MainTest {
                 ExitCode.CONFIG, "insecure-skip-tls-verify is set", "certificate is not checked", "refusing");
         // Allowed: it goes on to the server (closed here), having said the risk once.
         ProgramRun.Result allowed = Cli.run("run", "--kubeconfig", kubeconfig("http://127.0.0.1:" + port, false).toString(),
-                "--allow-insecure-api-server", "--health-port", "-1");
+                "--allow-insecure-api-server", "--health-port", "-1", "--metrics-port", "-1");
         assertThat(allowed.code()).as(allowed.err()).isEqualTo(ExitCode.UNREACHABLE.code());
     }
 

@@ -204,7 +204,7 @@ class ShardedCliTest {
         Path kc = kubeconfig(cluster);
         try (InJvmReplica live = new InJvmReplica(cluster, config("taken", ns, "strict", 8))) {
             awaitSplit(8, live);
-            ProgramRun.Result dup = Cli.run(args(List.of("run", "--kubeconfig", kc.toString(), "--health-port", "-1",
+            ProgramRun.Result dup = Cli.run(args(List.of("run", "--kubeconfig", kc.toString(), "--health-port", "-1", "--metrics-port", "-1",
                     "--identity", "taken", "--lease-namespace", ns.name(), "--sharding-group", "strict", "--shards", "8"),
                     TIMING_FLAGS));
             assertThat(dup.code()).as("stderr: %s", dup.err()).isEqualTo(ExitCode.SHARDING.code());
@@ -221,7 +221,7 @@ class ShardedCliTest {
         KubernetesClient admin = cluster.client();
         LeaseNaming naming = new LeaseNaming("solo");
         CompletableFuture<ProgramRun.Result> run = CompletableFuture.supplyAsync(() -> Cli.run(args(List.of("run",
-                "--kubeconfig", kc.toString(), "--health-port", "-1", "--identity", "solo", "--lease-namespace", ns.name(),
+                "--kubeconfig", kc.toString(), "--health-port", "-1", "--metrics-port", "-1", "--identity", "solo", "--lease-namespace", ns.name(),
                 "--sharding-group", "solo", "--shards", "4"), TIMING_FLAGS)));
         try {
             await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(200))

@@ -212,7 +212,7 @@ class ShardingSettingsTest {
                       user: {token: t}
                     """.formatted(server.url("/").replaceAll("/$", "")));
             ProgramRun.Result r = Cli.run("run", "--kubeconfig", kubeconfig.toString(), "--allow-insecure-api-server",
-                    "--health-port", "-1", "--identity", "a", "--lease-namespace", "ops");
+                    "--health-port", "-1", "--metrics-port", "-1", "--identity", "a", "--lease-namespace", "ops");
             assertOneErrorLine(r, ExitCode.FORBIDDEN, "missing permission: update leases.coordination.k8s.io (namespace ops)");
             assertThat(asked).contains("get leases in ops", "create leases in ops").last().isEqualTo("update leases in ops");
             assertThat(asked.getFirst()).isEqualTo("get configmaps in null");

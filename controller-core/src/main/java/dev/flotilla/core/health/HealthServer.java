@@ -9,14 +9,19 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
- * {@code /metrics}, {@code /healthz} and {@code /readyz} on one HTTP port. A probe answers 200
- * with {@code ok}, or 503 with one line per failing check so that {@code kubectl describe} shows
- * why.
+ * {@code /healthz} and {@code /readyz} (and, unless served on a port of its own by {@link MetricsServer},
+ * {@code /metrics}) on one plain HTTP port. A probe answers 200 with {@code ok}, or 503 with one line per failing
+ * check so that {@code kubectl describe} shows why. Requests are served by a fixed few threads.
  *
  * <pre>{@code
  * var server = HealthServer.start(new InetSocketAddress(8080), registry, () -> List.of(), manager::readinessProblems);
@@ -24,6 +29,11 @@ import java.util.function.Supplier;
  * }</pre>
  */
 public final class HealthServer implements AutoCloseable {
+
+    /** Requests served at once, per server. */
+    static final int REQUEST_THREADS = 2;
+    /** Requests waiting for a thread, per server; more are dropped. */
+    static final int QUEUED_REQUESTS = 16;
 
     private final HttpServer server;
     private final ExecutorService executor;
@@ -34,28 +44,43 @@ public final class HealthServer implements AutoCloseable {
     }
 
     /**
-     * Binds and starts serving.
+     * Binds and starts serving, {@code /metrics} included, plain and to anyone ({@link MetricsServing#onHealthPort()}).
      *
      * @param liveness  the reasons the process is unhealthy; empty when healthy
      * @param readiness the reasons the process is not ready; empty when ready
      */
     public static HealthServer start(InetSocketAddress address, PrometheusMeterRegistry registry,
             Supplier<List<String>> liveness, Supplier<List<String>> readiness) throws IOException {
-        Objects.requireNonNull(registry, "registry");
+        return start(address, Optional.of(Objects.requireNonNull(registry, "registry")), liveness, readiness);
+    }
+
+    /** As {@link #start(InetSocketAddress, PrometheusMeterRegistry, Supplier, Supplier)}; without a registry, probes only. */
+    public static HealthServer start(InetSocketAddress address, Optional<PrometheusMeterRegistry> metrics,
+            Supplier<List<String>> liveness, Supplier<List<String>> readiness) throws IOException {
         HttpServer server = HttpServer.create(address, 0);
-        ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+        ExecutorService executor = boundedExecutor("health");
         server.setExecutor(executor);
-        server.createContext("/metrics", exchange -> {
-            if (!"GET".equals(exchange.getRequestMethod())) {
-                respond(exchange, 405, "text/plain; charset=utf-8", "method not allowed\n");
-                return;
-            }
-            respond(exchange, 200, "text/plain; version=0.0.4; charset=utf-8", registry.scrape());
-        });
+        metrics.ifPresent(registry -> server.createContext(KubernetesMetricsAuthorizer.PATH,
+                new MetricsHandler(registry, MetricsAuthorizer.anyone())));
         server.createContext("/healthz", exchange -> probe(exchange, liveness));
         server.createContext("/readyz", exchange -> probe(exchange, readiness));
         server.start();
         return new HealthServer(server, executor);
+    }
+
+    /**
+     * The servers' request threads: a fixed few, with a short queue; a request beyond that is dropped (its connection
+     * closed) rather than starting another thread, so a flood of requests cannot exhaust the process.
+     */
+    static ExecutorService boundedExecutor(String name) {
+        AtomicInteger n = new AtomicInteger();
+        ThreadFactory threads = r -> {
+            Thread t = new Thread(r, "flotilla-" + name + "-http-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+        return new ThreadPoolExecutor(REQUEST_THREADS, REQUEST_THREADS, 0, TimeUnit.MILLISECONDS,
+                new ArrayBlockingQueue<>(QUEUED_REQUESTS), threads, new ThreadPoolExecutor.AbortPolicy());
     }
 
     private static void probe(HttpExchange exchange, Supplier<List<String>> check) throws IOException {
@@ -72,7 +97,7 @@ public final class HealthServer implements AutoCloseable {
         }
     }
 
-    private static void respond(HttpExchange exchange, int status, String contentType, String body) throws IOException {
+    static void respond(HttpExchange exchange, int status, String contentType, String body) throws IOException {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         exchange.getResponseHeaders().set("Content-Type", contentType);
         exchange.sendResponseHeaders(status, bytes.length);

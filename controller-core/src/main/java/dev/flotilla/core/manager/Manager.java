@@ -9,6 +9,8 @@ import dev.flotilla.core.controller.Controller;
 import dev.flotilla.core.controller.ControllerBuilder;
 import dev.flotilla.core.controller.KeyGate;
 import dev.flotilla.core.health.HealthServer;
+import dev.flotilla.core.health.MetricsServer;
+import dev.flotilla.core.health.MetricsServing;
 import dev.flotilla.core.reconcile.ObjectKey;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -82,6 +84,7 @@ public final class Manager implements AutoCloseable {
     private String failedExtension;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile HealthServer health;
+    private volatile MetricsServer metricsServer;
     private volatile boolean drainedCleanly = true;
 
     public Manager(KubernetesClient client, ManagerOptions options, KeyGate gate) {
@@ -217,11 +220,25 @@ public final class Manager implements AutoCloseable {
         if (options.healthPort() >= 0) {
             try {
                 health = HealthServer.start(new InetSocketAddress(options.healthBindAddress(), options.healthPort()),
-                        registry, this::livenessProblems, this::readinessProblems);
+                        options.metrics() instanceof MetricsServing.OnHealthPort ? Optional.of(registry) : Optional.empty(),
+                        this::livenessProblems, this::readinessProblems);
             } catch (IOException e) {
                 markStopped();
-                throw new UncheckedIOException("cannot serve /metrics on " + options.healthBindAddress() + ":"
+                throw new UncheckedIOException("cannot serve /healthz and /readyz on " + options.healthBindAddress() + ":"
                         + options.healthPort() + ": " + e.getMessage(), e);
+            }
+        }
+        if (options.metrics() instanceof MetricsServing.Dedicated dedicated) {
+            try {
+                metricsServer = MetricsServer.start(dedicated, registry);
+            } catch (IOException e) {
+                if (health != null) {
+                    health.close();
+                    health = null;
+                }
+                markStopped();
+                throw new UncheckedIOException("cannot serve /metrics on " + dedicated.bindAddress() + ":" + dedicated.port()
+                        + ": " + e.getMessage(), e);
             }
         }
         try {
@@ -486,6 +503,10 @@ public final class Manager implements AutoCloseable {
 
     /** A start that failed, or a stop, leaves nothing running and a manager that stop() and close() return from at once. */
     private void markStopped() {
+        if (metricsServer != null) {
+            metricsServer.close();
+            metricsServer = null;
+        }
         if (health != null) {
             health.close();
             health = null;
@@ -570,10 +591,26 @@ public final class Manager implements AutoCloseable {
         return informers;
     }
 
-    /** The port /metrics is served on, or -1 when the health server is off or not started. */
+    /** The port /healthz and /readyz are served on, or -1 when the health server is off or not started. */
     public int healthPort() {
         HealthServer h = health;
         return h == null ? -1 : h.port();
+    }
+
+    /**
+     * The URL /metrics is served at, if it is: on its own server ({@link MetricsServing#dedicated}) or on the health
+     * server ({@link MetricsServing#onHealthPort()}), with the bind address as configured.
+     */
+    public Optional<String> metricsUrl() {
+        MetricsServer m = metricsServer;
+        if (m != null && options.metrics() instanceof MetricsServing.Dedicated d) {
+            return Optional.of(m.scheme() + "://" + d.bindAddress() + ":" + m.port() + "/metrics");
+        }
+        HealthServer h = health;
+        if (h != null && options.metrics() instanceof MetricsServing.OnHealthPort) {
+            return Optional.of("http://" + options.healthBindAddress() + ":" + h.port() + "/metrics");
+        }
+        return Optional.empty();
     }
 
     @Override
