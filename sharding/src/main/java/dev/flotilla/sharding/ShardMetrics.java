@@ -26,11 +26,35 @@ public final class ShardMetrics {
     public static final String SHARD_FENCES_TOTAL = "flotilla_shard_fences_total";
     public static final String SHARD_LAYOUT_CHANGES_TOTAL = "flotilla_shard_layout_changes_total";
     public static final String SHARD_LAYOUT_SETTLED = "flotilla_shard_layout_settled";
+    /**
+     * Writes of a Lease this replica holds or takes that failed outright (timeout, 5xx, forbidden; a
+     * 409 answered by a fresh read is no failure), by {@link #LABEL_LEASE}: {@code member} (each
+     * renewal period whose membership renewal did not succeed: it fences every shard held),
+     * {@code coordinator} (the coordinator's renewals), {@code shard} (takes of a shard Lease: protocol 2
+     * renews no shard Lease, the membership Lease fences them).
+     */
+    public static final String LEASE_RENEWAL_FAILURES_TOTAL = "flotilla_lease_renewal_failures_total";
 
     public static final String LABEL_SHARD = "shard";
     public static final String LABEL_MEMBER = "member";
     public static final String LABEL_RESOURCE = "resource";
     public static final String LABEL_MODE = "mode";
+    public static final String LABEL_LEASE = "lease";
+
+    /** Values of {@link #LABEL_LEASE}. */
+    public enum LeaseKind {
+        MEMBER("member"), SHARD("shard"), COORDINATOR("coordinator");
+
+        private final String label;
+
+        LeaseKind(String label) {
+            this.label = label;
+        }
+
+        public String label() {
+            return label;
+        }
+    }
 
     private final MeterRegistry registry;
     private final String member;
@@ -43,6 +67,7 @@ public final class ShardMetrics {
     private final Counter moves;
     private final Counter fences;
     private final Counter layoutChanges;
+    private final Map<LeaseKind, Counter> renewalFailures = new java.util.EnumMap<>(LeaseKind.class);
 
     public ShardMetrics(MeterRegistry registry, String member, String coordinatorLease) {
         this.registry = registry;
@@ -71,6 +96,16 @@ public final class ShardMetrics {
         fences = Counter.builder(SHARD_FENCES_TOTAL)
                 .description("Shards this replica stopped working on because it could not prove it still held them")
                 .register(registry);
+        for (LeaseKind kind : LeaseKind.values()) {
+            // At zero from the start, so that increase() sees the first failure.
+            renewalFailures.put(kind, Counter.builder(LEASE_RENEWAL_FAILURES_TOTAL)
+                    .description("Lease writes that keep or take a Lease for this replica and failed (not conflicts)")
+                    .tag(LABEL_LEASE, kind.label()).register(registry));
+        }
+    }
+
+    void renewalFailed(LeaseKind kind) {
+        renewalFailures.get(kind).increment();
     }
 
     void owned(int shard, boolean owns) {
