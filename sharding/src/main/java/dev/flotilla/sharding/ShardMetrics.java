@@ -18,6 +18,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class ShardMetrics {
 
     public static final String SHARDS_OWNED = "flotilla_shards_owned";
+    /** The group's number of shards, as this replica is configured: {@code sum(SHARDS_OWNED) < max(SHARDS)} is a shard without owner. */
+    public static final String SHARDS = "flotilla_shards";
     public static final String SHARD_OWNER = "flotilla_shard_owner";
     public static final String SHARD_HANDOVER_SECONDS = "flotilla_shard_handover_seconds";
     public static final String SHARD_MOVES_TOTAL = "flotilla_shard_moves_total";
@@ -59,6 +61,7 @@ public final class ShardMetrics {
     private final MeterRegistry registry;
     private final String member;
     private final AtomicInteger owned = new AtomicInteger();
+    private final AtomicInteger shards = new AtomicInteger();
     private final AtomicInteger members = new AtomicInteger();
     private final AtomicInteger leading = new AtomicInteger();
     private final AtomicInteger layoutSettled = new AtomicInteger();
@@ -74,6 +77,7 @@ public final class ShardMetrics {
         this.member = member;
         Gauge.builder(SHARDS_OWNED, owned, AtomicInteger::get).description("Shards this replica works on")
                 .register(registry);
+        Gauge.builder(SHARDS, shards, AtomicInteger::get).description("Shards in this replica's group").register(registry);
         Gauge.builder(MEMBERS, members, AtomicInteger::get).description("Live members as this replica sees them")
                 .register(registry);
         Gauge.builder(MetricNames.LEADER_ELECTION_MASTER_STATUS, leading, AtomicInteger::get)
@@ -102,6 +106,10 @@ public final class ShardMetrics {
                     .description("Lease writes that keep or take a Lease for this replica and failed (not conflicts)")
                     .tag(LABEL_LEASE, kind.label()).register(registry));
         }
+    }
+
+    void shards(int count) {
+        shards.set(count);
     }
 
     void renewalFailed(LeaseKind kind) {
