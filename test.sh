@@ -9,6 +9,8 @@ echo "test.sh: using JDK at $JAVA_HOME ($("$JAVA_HOME/bin/java" -version 2>&1 | 
 bash testing/apiserver/build.sh >/dev/null
 # The tuner's integration tests query a real Prometheus server (Debian's package; a no-op when present).
 bash scripts/prometheus.sh >/dev/null
+# The Prometheus Operator's CRDs, which the deploy tests install to check deploy/components/monitoring (cached).
+bash scripts/prometheus-operator-crds.sh >/dev/null
 # The wall-clock skew test runs a replica under libfaketime (Debian's package; a no-op when present).
 bash scripts/debian-tool.sh faketime faketime "the wall-clock skew test" >/dev/null
 # The image is assembled as an OCI layout (umoci) and archived (skopeo): Debian's packages (no-ops when present).

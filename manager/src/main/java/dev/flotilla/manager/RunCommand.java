@@ -19,6 +19,7 @@ import dev.flotilla.core.manager.CacheSyncException;
 import dev.flotilla.core.manager.ExtensionStartException;
 import dev.flotilla.core.manager.Manager;
 import dev.flotilla.core.manager.ManagerOptions;
+import dev.flotilla.core.metrics.RuntimeMetrics;
 import dev.flotilla.resilience.guard.GuardConfig;
 import dev.flotilla.resilience.guard.RequestGuard;
 import dev.flotilla.resilience.fabric8.GuardedClients;
@@ -319,6 +320,7 @@ final class RunCommand implements Callable<Integer> {
                 requiredPermissions(shardingConfig, pod, prometheusUrl != null, watched, metricsSecure && metricsPort >= 0));
 
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        RuntimeMetrics.bindTo(registry); // process_* and jvm_*: the one registry of this process
         // Every request the controllers make passes the guard; fabric8's own retry is off.
         RequestGuard requestGuard = RequestGuard.create(guard, registry);
         KubernetesClient client = GuardedClients.newClient(loaded.config(), requestGuard);

@@ -44,8 +44,15 @@ import org.junit.jupiter.api.io.TempDir;
 @WithCluster
 class DeployManifestsRealTest {
 
-    /** What a user installs: the base alone, with the tuner, the one-replica development variant, the Role-only one. */
-    static final List<String> INSTALLS = List.of("base", "overlays/tuner", "overlays/dev", "overlays/namespaced");
+    /**
+     * What a user installs: the base alone, with the tuner, the one-replica development variant, the Role-only one, with
+     * the Prometheus Operator's ServiceMonitor and alerting rules.
+     */
+    static final List<String> INSTALLS = List.of("base", "overlays/tuner", "overlays/dev", "overlays/namespaced",
+            "overlays/monitoring");
+
+    /** The Prometheus Operator's CRDs the monitoring component's objects are checked against. */
+    static final List<String> OPERATOR_CRDS = List.of("servicemonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com");
 
     @TempDir
     Path tmp;
@@ -63,6 +70,7 @@ class DeployManifestsRealTest {
                         .create();
             }
         }
+        installOperatorCrds(kubeconfig);
         for (String install : INSTALLS) {
             Path dir = MarkdownBlocks.repositoryFile("deploy").resolve(install);
             Run rendered = kubectl("kustomize", dir.toString());
@@ -78,12 +86,72 @@ class DeployManifestsRealTest {
             } else {
                 assertThat(objects).as(install).extracting(HasMetadata::getKind).contains("ClusterRole", "ClusterRoleBinding");
             }
-            Run applied = kubectl("apply", "--server-side", "--dry-run=server", "--field-manager=flotilla-deploy-test",
-                    "--kubeconfig", kubeconfig.toString(), "-f", file.toString());
+            if (install.endsWith("monitoring")) {
+                assertThat(objects).as(install).extracting(HasMetadata::getKind).contains("ServiceMonitor", "PrometheusRule");
+            }
+            Run applied = dryRun(kubeconfig, file);
             assertThat(applied.code()).as("server-side dry-run of %s: %s", install, applied.out()).isZero();
             assertThat(applied.out().lines().filter(l -> l.contains("(server dry run)")).count())
                     .as("objects applied in the dry-run of %s: %s", install, applied.out()).isEqualTo(objects.size());
         }
+    }
+
+    /**
+     * The dry-run above checks the monitoring objects against the operator's schema: a ServiceMonitor with a misspelt
+     * field and a PrometheusRule whose {@code for} is not a Prometheus duration are each refused.
+     */
+    @Test
+    void theOperatorsSchemaRefusesABrokenServiceMonitorOrPrometheusRule(TestCluster cluster) throws Exception {
+        Path kubeconfig = tmp.resolve("kubeconfig");
+        Files.writeString(kubeconfig, cluster.kubeconfigYaml());
+        installOperatorCrds(kubeconfig);
+        if (cluster.client().namespaces().withName(DeployManifests.NAMESPACE).get() == null) {
+            cluster.client().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(DeployManifests.NAMESPACE)
+                    .endMetadata().build()).create();
+        }
+        Path component = MarkdownBlocks.repositoryFile("deploy").resolve("components/monitoring");
+        record Broken(String file, String from, String to, String error) {
+        }
+        for (Broken b : List.of(
+                new Broken("servicemonitor.yaml", "bearerTokenFile:", "bearerTokenFiles:", ".bearerTokenFiles"),
+                new Broken("servicemonitor.yaml", "insecureSkipVerify: true", "insecureSkipVerify: \"yes\"", "insecureSkipVerify"),
+                new Broken("prometheusrule.yaml", "for: 15m", "for: 15 minutes", "spec.groups[2].rules[0].for"))) {
+            String text = Files.readString(component.resolve(b.file()));
+            Path shipped = tmp.resolve("shipped-" + b.file());
+            Files.writeString(shipped, text);
+            assertThat(dryRun(kubeconfig, shipped).code()).as("%s as shipped", b.file()).isZero();
+            assertThat(text).contains(b.from());
+            Path broken = tmp.resolve("broken-" + b.file());
+            Files.writeString(broken, text.replaceFirst(java.util.regex.Pattern.quote(b.from()), b.to()));
+            Run applied = dryRun(kubeconfig, broken);
+            assertThat(applied.code()).as("%s with %s: %s", b.file(), b.to(), applied.out()).isNotZero();
+            assertThat(applied.out()).as("%s with %s", b.file(), b.to()).contains(b.error());
+        }
+    }
+
+    private static Run dryRun(Path kubeconfig, Path file) throws Exception {
+        return kubectl("apply", "--server-side", "--dry-run=server", "--field-manager=flotilla-deploy-test",
+                "--kubeconfig", kubeconfig.toString(), "-f", file.toString());
+    }
+
+    /**
+     * Installs the Prometheus Operator's ServiceMonitor and PrometheusRule CRDs (fetched from its Go module by
+     * scripts/prometheus-operator-crds.sh, a no-op once cached) and waits until the server serves them.
+     */
+    static void installOperatorCrds(Path kubeconfig) throws Exception {
+        Process fetch = new ProcessBuilder("bash", MarkdownBlocks.repositoryFile("scripts/prometheus-operator-crds.sh").toString())
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String dir = new String(fetch.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        assertThat(fetch.waitFor(300, TimeUnit.SECONDS)).as("fetching the Prometheus Operator's CRDs").isTrue();
+        assertThat(fetch.exitValue()).as("scripts/prometheus-operator-crds.sh (its reason is on stderr)").isZero();
+        Run installed = kubectl("apply", "--server-side", "--force-conflicts", "--field-manager=flotilla-deploy-test",
+                "--kubeconfig", kubeconfig.toString(), "-f", dir);
+        assertThat(installed.code()).as("installing the CRDs of %s: %s", dir, installed.out()).isZero();
+        List<String> wait = new ArrayList<>(List.of("wait", "--kubeconfig", kubeconfig.toString(), "--for=condition=Established",
+                "--timeout=30s"));
+        OPERATOR_CRDS.forEach(c -> wait.add("crd/" + c));
+        Run established = kubectl(wait.toArray(String[]::new));
+        assertThat(established.code()).as(established.out()).isZero();
     }
 
     /**

@@ -338,7 +338,11 @@ final class Coordinator {
                 renewing = true;
                 store.get(coordinatorLease).whenComplete((now, error) -> lane.execute(() -> {
                     renewing = false;
-                    if (attempt != campaign || role != Role.LEADER || error != null) {
+                    if (attempt != campaign || role != Role.LEADER) {
+                        return;
+                    }
+                    if (error != null) {
+                        metrics.renewalFailed(ShardMetrics.LeaseKind.COORDINATOR); // could not even read it back
                         return;
                     }
                     if (now.isEmpty() || !holder.equals(Leases.holderOf(now.get()))) {
@@ -352,8 +356,11 @@ final class Coordinator {
                 }));
             }
             case LeaseWrite.Missing m -> stepDown("renewal found the coordinator lease deleted");
-            case LeaseWrite.Failed f -> log.atDebug().addKeyValue("error", FailureText.of(f.error()))
-                    .log("coordinator renewal failed"); // the deadline steps down if none succeeds in time
+            case LeaseWrite.Failed f -> {
+                metrics.renewalFailed(ShardMetrics.LeaseKind.COORDINATOR);
+                log.atDebug().addKeyValue("error", FailureText.of(f.error()))
+                        .log("coordinator renewal failed"); // the deadline steps down if none succeeds in time
+            }
         }
     }
 

@@ -33,6 +33,8 @@ final class Membership {
     private final Lane lane;
     private final LeaseStore store;
     private final java.util.function.LongConsumer renewed;
+    /** Told once per renewal period whose renewal did not succeed (for the metric). */
+    private final Runnable renewalFailed;
     private final RestartEvidence evidence;
     private final LeaseView view;
     /** Where this incarnation runs ({@link RestartEvidence#self}), recorded on the Lease at join. */
@@ -59,6 +61,14 @@ final class Membership {
     /** @param evidence what this replica can prove about its previous incarnation (a restarted container) */
     Membership(ShardingConfig config, String holder, NodePorts ports, java.util.function.LongConsumer renewed,
             RestartEvidence evidence) {
+        this(config, holder, ports, renewed, evidence, () -> {
+        });
+    }
+
+    /** @param renewalFailed told once per renewal period whose renewal did not succeed */
+    Membership(ShardingConfig config, String holder, NodePorts ports, java.util.function.LongConsumer renewed,
+            RestartEvidence evidence, Runnable renewalFailed) {
+        this.renewalFailed = Objects.requireNonNull(renewalFailed, "renewalFailed");
         this.renewed = Objects.requireNonNull(renewed, "renewed");
         this.evidence = Objects.requireNonNull(evidence, "evidence");
         this.view = ports.view();
@@ -205,6 +215,7 @@ final class Membership {
             store.get(leaseName).whenComplete((current, error) -> lane.execute(() -> {
                 if (error != null) {
                     renewing = false;
+                    renewalFailed.run();
                     log.atDebug().addKeyValue("error", FailureText.of(error)).log("membership renewal failed");
                 } else {
                     renewFrom(current, 0, taken);
@@ -222,6 +233,7 @@ final class Membership {
         }
         if (attempt > 1) {
             renewing = false; // conflict twice, or a lost create race: try again next period
+            renewalFailed.run();
             if (failedRenewals++ == 0) {
                 log.atWarn().addKeyValue("replica", config.identity())
                         .log("membership renewal lost two races (409); shards stop at the renew deadline unless one succeeds");
@@ -289,6 +301,7 @@ final class Membership {
             case LeaseWrite.Failed f -> {
                 last = null; // read afresh next time; the Lease may have been deleted or replaced
                 renewing = false;
+                renewalFailed.run();
                 if (failedRenewals++ == 0) {
                     // It fences every shard held: the first failure of a streak is worth a line, the end of it another.
                     log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("error", FailureText.of(f.error()))

@@ -18,6 +18,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class ShardMetrics {
 
     public static final String SHARDS_OWNED = "flotilla_shards_owned";
+    /** The group's number of shards, as this replica is configured: {@code sum(SHARDS_OWNED) < max(SHARDS)} is a shard without owner. */
+    public static final String SHARDS = "flotilla_shards";
     public static final String SHARD_OWNER = "flotilla_shard_owner";
     public static final String SHARD_HANDOVER_SECONDS = "flotilla_shard_handover_seconds";
     public static final String SHARD_MOVES_TOTAL = "flotilla_shard_moves_total";
@@ -26,15 +28,40 @@ public final class ShardMetrics {
     public static final String SHARD_FENCES_TOTAL = "flotilla_shard_fences_total";
     public static final String SHARD_LAYOUT_CHANGES_TOTAL = "flotilla_shard_layout_changes_total";
     public static final String SHARD_LAYOUT_SETTLED = "flotilla_shard_layout_settled";
+    /**
+     * Writes of a Lease this replica holds or takes that failed outright (timeout, 5xx, forbidden; a
+     * 409 answered by a fresh read is no failure), by {@link #LABEL_LEASE}: {@code member} (each
+     * renewal period whose membership renewal did not succeed: it fences every shard held),
+     * {@code coordinator} (the coordinator's renewals), {@code shard} (takes of a shard Lease: protocol 2
+     * renews no shard Lease, the membership Lease fences them).
+     */
+    public static final String LEASE_RENEWAL_FAILURES_TOTAL = "flotilla_lease_renewal_failures_total";
 
     public static final String LABEL_SHARD = "shard";
     public static final String LABEL_MEMBER = "member";
     public static final String LABEL_RESOURCE = "resource";
     public static final String LABEL_MODE = "mode";
+    public static final String LABEL_LEASE = "lease";
+
+    /** Values of {@link #LABEL_LEASE}. */
+    public enum LeaseKind {
+        MEMBER("member"), SHARD("shard"), COORDINATOR("coordinator");
+
+        private final String label;
+
+        LeaseKind(String label) {
+            this.label = label;
+        }
+
+        public String label() {
+            return label;
+        }
+    }
 
     private final MeterRegistry registry;
     private final String member;
     private final AtomicInteger owned = new AtomicInteger();
+    private final AtomicInteger shards = new AtomicInteger();
     private final AtomicInteger members = new AtomicInteger();
     private final AtomicInteger leading = new AtomicInteger();
     private final AtomicInteger layoutSettled = new AtomicInteger();
@@ -43,12 +70,14 @@ public final class ShardMetrics {
     private final Counter moves;
     private final Counter fences;
     private final Counter layoutChanges;
+    private final Map<LeaseKind, Counter> renewalFailures = new java.util.EnumMap<>(LeaseKind.class);
 
     public ShardMetrics(MeterRegistry registry, String member, String coordinatorLease) {
         this.registry = registry;
         this.member = member;
         Gauge.builder(SHARDS_OWNED, owned, AtomicInteger::get).description("Shards this replica works on")
                 .register(registry);
+        Gauge.builder(SHARDS, shards, AtomicInteger::get).description("Shards in this replica's group").register(registry);
         Gauge.builder(MEMBERS, members, AtomicInteger::get).description("Live members as this replica sees them")
                 .register(registry);
         Gauge.builder(MetricNames.LEADER_ELECTION_MASTER_STATUS, leading, AtomicInteger::get)
@@ -71,6 +100,20 @@ public final class ShardMetrics {
         fences = Counter.builder(SHARD_FENCES_TOTAL)
                 .description("Shards this replica stopped working on because it could not prove it still held them")
                 .register(registry);
+        for (LeaseKind kind : LeaseKind.values()) {
+            // At zero from the start, so that increase() sees the first failure.
+            renewalFailures.put(kind, Counter.builder(LEASE_RENEWAL_FAILURES_TOTAL)
+                    .description("Lease writes that keep or take a Lease for this replica and failed (not conflicts)")
+                    .tag(LABEL_LEASE, kind.label()).register(registry));
+        }
+    }
+
+    void shards(int count) {
+        shards.set(count);
+    }
+
+    void renewalFailed(LeaseKind kind) {
+        renewalFailures.get(kind).increment();
     }
 
     void owned(int shard, boolean owns) {

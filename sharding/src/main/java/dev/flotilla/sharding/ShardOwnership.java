@@ -354,6 +354,7 @@ final class ShardOwnership {
         }
         if (!(outcome instanceof LeaseWrite.Written written)) {
             if (outcome instanceof LeaseWrite.Failed f) {
+                metrics.renewalFailed(ShardMetrics.LeaseKind.SHARD);
                 log.atDebug().addKeyValue("shard", shard).addKeyValue("error", FailureText.of(f.error()))
                         .log("could not take a shard lease");
             }

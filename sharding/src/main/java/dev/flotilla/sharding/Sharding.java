@@ -168,6 +168,7 @@ public final class Sharding implements Extension {
         }
         client = context.client();
         metrics = new ShardMetrics(context.registry(), config.identity(), new LeaseNaming(config.group()).coordinatorLease());
+        metrics.shards(config.shards());
         scope = new ShardScope(client, ranges, metrics, config.identity(), watched);
         view = new LeaseView(clock, new LeaseNaming(config.group()), config.leaseDuration());
         return Seams.of(this::admits, scope);

@@ -61,7 +61,8 @@ final class ShardingNode {
         this.ports = ports;
         this.fatal = fatal;
         this.ownership = new ShardOwnership(config, holder, ports, work, metrics, trail, ranges);
-        this.membership = new Membership(config, holder, ports, ownership::memberRenewed, evidence);
+        this.membership = new Membership(config, holder, ports, ownership::memberRenewed, evidence,
+                () -> metrics.renewalFailed(ShardMetrics.LeaseKind.MEMBER));
         this.coordinator = new Coordinator(config, holder, ports, work, metrics);
     }
 

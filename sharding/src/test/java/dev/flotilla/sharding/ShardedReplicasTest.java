@@ -135,6 +135,8 @@ class ShardedReplicasTest {
                     }
                     assertThat(scrape).contains("flotilla_shards_owned " + r.sharding.activeShards().size() + ".0");
                     assertThat(scrape).contains("flotilla_members 3.0");
+                    assertThat(scrape).contains("flotilla_shards 32.0"); // the shard-without-owner alert's denominator
+                    assertThat(scrape).contains("flotilla_lease_renewal_failures_total{lease=\"member\"} 0.0");
                     if (scrape.contains("leader_election_master_status{name=\"split-coordinator\"} 1.0")) {
                         leaders++;
                     }

@@ -38,6 +38,13 @@ public final class MetricNames {
     // controller-runtime leader election
     public static final String LEADER_ELECTION_MASTER_STATUS = "leader_election_master_status";
 
+    // The process metrics every Prometheus client library exports (client_golang's process collector)
+    public static final String PROCESS_CPU_SECONDS_TOTAL = "process_cpu_seconds_total";
+    public static final String PROCESS_RESIDENT_MEMORY_BYTES = "process_resident_memory_bytes";
+    public static final String PROCESS_OPEN_FDS = "process_open_fds";
+    public static final String PROCESS_MAX_FDS = "process_max_fds";
+    public static final String PROCESS_START_TIME_SECONDS = "process_start_time_seconds";
+
     // Label keys
     public static final String LABEL_CONTROLLER = "controller";
     public static final String LABEL_NAME = "name";
