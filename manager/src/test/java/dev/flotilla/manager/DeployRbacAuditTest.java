@@ -221,9 +221,16 @@ class DeployRbacAuditTest {
 
     /** {@code flotilla run} as the Deployment runs it (pod name and namespace from the environment), logging to {@code log}. */
     static Process start(Path log, Path kubeconfig, String namespace, String pod, String... more) throws Exception {
+        return start(log, kubeconfig, namespace, pod, -1, more);
+    }
+
+    /** The same, serving /healthz, /readyz and /metrics on {@code healthPort} (-1: none). */
+    static Process start(Path log, Path kubeconfig, String namespace, String pod, int healthPort, String... more)
+            throws Exception {
         List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx384m",
                 "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                Main.class.getName(), "run", "--kubeconfig", kubeconfig.toAbsolutePath().toString(), "--health-port", "-1",
+                Main.class.getName(), "run", "--kubeconfig", kubeconfig.toAbsolutePath().toString(), "--health-port",
+                String.valueOf(healthPort),
                 "--shards", "8", "--lease-duration", "6s", "--renew-deadline", "4s", "--retry-period", "1s"));
         command.addAll(List.of(more));
         ProcessBuilder b = new ProcessBuilder(command).redirectErrorStream(true)
