@@ -238,7 +238,7 @@ class DeployRbacAuditTest {
         return start(log, kubeconfig, namespace, pod, -1, more);
     }
 
-    /** The same with the health server ({@code /metrics}) on {@code healthPort} (0: any free port, which the log names). */
+    /** The same, serving /healthz and /readyz on {@code healthPort} (-1: none; 0: any free port, which the log names). */
     static Process start(Path log, Path kubeconfig, String namespace, String pod, int healthPort, String... more)
             throws Exception {
         List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx384m",

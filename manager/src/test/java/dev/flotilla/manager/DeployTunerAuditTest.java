@@ -127,7 +127,7 @@ class DeployTunerAuditTest {
     }
 
     /** The CRD as deploy/components/tuner ships it (the build's copy), created once per cluster. */
-    private static void installShippedCrd(KubernetesClient admin) {
+    static void installShippedCrd(KubernetesClient admin) {
         CustomResourceDefinition crd = (CustomResourceDefinition) DeployManifestsTest.documents(
                 DeployManifests.files().get(DeployManifests.TUNER_CRD)).getFirst();
         if (admin.apiextensions().v1().customResourceDefinitions().withName(crd.getMetadata().getName()).get() == null) {
@@ -144,7 +144,7 @@ class DeployTunerAuditTest {
         return n.substring(0, Math.min(63, n.length())).replaceAll("-+$", "");
     }
 
-    private static Map<String, Quantity> res(String cpu, String memory) {
+    static Map<String, Quantity> res(String cpu, String memory) {
         return Map.of("cpu", new Quantity(cpu), "memory", new Quantity(memory));
     }
 
@@ -152,7 +152,7 @@ class DeployTunerAuditTest {
      * Namespace {@code namespace} with a 2-replica Deployment (or StatefulSet) "web" and its two pods on {@code node},
      * scripted as noisy neighbours.
      */
-    private static void workload(KubernetesClient admin, ScriptedExporter exporter, String namespace, String node,
+    static void workload(KubernetesClient admin, ScriptedExporter exporter, String namespace, String node,
             boolean stateful) {
         admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(namespace).endMetadata().build()).create();
         var resources = new ResourceRequirementsBuilder().withRequests(res("1", "1Gi")).withLimits(res("2", "2Gi")).build();
@@ -177,7 +177,7 @@ class DeployTunerAuditTest {
         }
     }
 
-    private static ResourceTuningPolicy policy(String namespace, String mode, WorkloadKind kind) {
+    static ResourceTuningPolicy policy(String namespace, String mode, WorkloadKind kind) {
         ResourceTuningPolicy p = new ResourceTuningPolicy();
         p.setMetadata(new ObjectMetaBuilder().withName("web").withNamespace(namespace).build());
         ResourceTuningPolicySpec spec = new ResourceTuningPolicySpec();

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.flotilla.core.metrics.MetricNames;
 import dev.flotilla.resilience.guard.GuardMetricNames;
 import dev.flotilla.sharding.ShardMetrics;
+import dev.flotilla.tuning.controller.TunerMetrics;
 import dev.flotilla.testing.docs.MarkdownBlocks;
 import java.io.File;
 import java.lang.reflect.Field;
@@ -174,7 +175,7 @@ class MonitoringRulesTest {
     /** The names the code defines as constants in its one class per module. */
     static Set<String> namedInCode() throws Exception {
         Set<String> names = new TreeSet<>();
-        for (Class<?> c : List.of(MetricNames.class, ShardMetrics.class, GuardMetricNames.class)) {
+        for (Class<?> c : List.of(MetricNames.class, ShardMetrics.class, GuardMetricNames.class, TunerMetrics.class)) {
             for (Field f : c.getFields()) {
                 if (Modifier.isStatic(f.getModifiers()) && f.getType() == String.class && !f.getName().startsWith("LABEL_")) {
                     names.add((String) f.get(null));
@@ -202,12 +203,10 @@ class MonitoringRulesTest {
         }
         Set<String> ours = new TreeSet<>(read);
         ours.removeIf(n -> n.equals("up") || n.startsWith("kube_") // Prometheus's own, kube-state-metrics'
-                || n.startsWith("resilience4j_") // Resilience4j's own meters (TaggedCircuitBreakerMetrics)
-                || n.startsWith("flotilla_tuner_")); // the tuner's, named by the tuning module's work in parallel
+                || n.startsWith("resilience4j_")); // Resilience4j's own meters (TaggedCircuitBreakerMetrics)
         assertThat(ours).as("metrics the rules read").isNotEmpty();
-        assertThat(namedInCode()).as("metric constants of MetricNames, ShardMetrics, GuardMetricNames").containsAll(ours);
-        assertThat(read).contains("resilience4j_circuitbreaker_state", "flotilla_tuner_actions_total",
-                "flotilla_tuner_signal_failures_total");
+        assertThat(namedInCode()).as("metric constants of MetricNames, ShardMetrics, GuardMetricNames, TunerMetrics").containsAll(ours);
+        assertThat(read).contains("resilience4j_circuitbreaker_state", TunerMetrics.ACTIONS_TOTAL, TunerMetrics.SIGNAL_FAILURES_TOTAL);
     }
 
     /**

@@ -56,8 +56,8 @@ public final class ResourceTuner {
             UnaryOperator<Reconciler<ResourceTuningPolicy>> wrap) {
         PrometheusSignals signals = new PrometheusSignals(new PrometheusClient(prometheus, Duration.ofSeconds(10)),
                 SignalMetrics.defaults(), WINDOW, STEP, RATE_WINDOW);
-        register(manager, new TuningReconciler(manager.client(), signals, TuningSettings.defaults().withKillSwitch(killSwitch)),
-                workers, wrap);
+        register(manager, new TuningReconciler(manager.client(), signals, TuningSettings.defaults().withKillSwitch(killSwitch),
+                new TunerMetrics(manager.registry())), workers, wrap);
     }
 
     public static void register(Manager manager, TuningReconciler reconciler, int workers,

@@ -80,9 +80,16 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
     private final TuningSettings settings;
     private final ClusterFacts facts;
     private final PodResizer resizer;
+    private final TunerMetrics metrics;
 
+    /** A reconciler whose metrics are not exported (see {@link TunerMetrics#unexported()}). */
     public TuningReconciler(KubernetesClient client, SignalSource signals, TuningSettings settings) {
+        this(client, signals, settings, TunerMetrics.unexported());
+    }
+
+    public TuningReconciler(KubernetesClient client, SignalSource signals, TuningSettings settings, TunerMetrics metrics) {
         this.client = Objects.requireNonNull(client, "client");
+        this.metrics = Objects.requireNonNull(metrics, "metrics");
         this.signals = Objects.requireNonNull(signals, "signals");
         this.settings = Objects.requireNonNull(settings, "settings");
         this.facts = new ClusterFacts(client);
@@ -100,7 +107,9 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
     @Override
     public Result reconcile(Request<ResourceTuningPolicy> request) throws Exception {
         Optional<ResourceTuningPolicy> found = request.object();
+        String key = request.key().namespace() + "/" + request.key().name();
         if (found.isEmpty()) {
+            metrics.forget(key); // the policy is gone: so are its containers' gauges
             return Result.done();
         }
         ResourceTuningPolicy policy = copyOf(found.get());
@@ -115,10 +124,12 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
         Optional<long[]> largestNode = facts.largestNode(); // one node list per pass, for validation and for Apply
         PolicyCheck check = PolicyValidator.check(policy.getSpec(), largestNode);
         if (check instanceof PolicyCheck.Invalid invalid) {
+            metrics.forget(key);
             return invalid(policy, status, "InvalidSpec", invalid.message(), generation);
         }
         PolicyCheck.Valid valid = (PolicyCheck.Valid) check;
         if (valid.mode() == TuningMode.Off) {
+            metrics.forget(key);
             setCondition(status, INVALID, false, "Valid", "", generation);
             setCondition(status, Conditions.READY, true, "Off", "mode is Off: nothing is read or changed", generation);
             writeStatus(policy, status);
@@ -126,6 +137,7 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
         }
         List<Workload> workloads = workloads(ns, valid);
         if (workloads.isEmpty()) {
+            metrics.forget(key);
             invalid(policy, status, "NoTargets", "spec.target.selector matches no " + valid.kinds() + " in namespace " + ns,
                     generation);
             return Result.requeueAfter(settings.resync()); // one may be created later
@@ -156,6 +168,7 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
                 try {
                     s = signals.fetch(ns, pods.stream().map(p -> p.getMetadata().getName()).toList(), container.getName(), now);
                 } catch (SignalsUnavailableException e) {
+                    metrics.signalFailure();
                     unavailable = e.getMessage();
                     continue;
                 }
@@ -170,6 +183,7 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
                 Recommender recommender = new Recommender(rules, bounds.get());
                 Recommendation rec = recommender.recommend(current, s, history, now);
                 missing.addAll(rec.missing());
+                metrics.findings(rec.findings());
                 if (rec.fired(Rule.SELF_THROTTLING)) {
                     throttled.add(w.ref() + "/" + container.getName());
                 }
@@ -220,6 +234,7 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
                 String.join(", ", throttled), generation);
         setCondition(status, Conditions.READY, unavailable == null, unavailable == null ? "Tuned" : "SignalsMissing",
                 unavailable == null ? status.getContainers().size() + " container(s) sized" : unavailable, generation);
+        metrics.report(key, ns, status.getContainers());
         writeStatus(policy, status);
         return Result.requeueAfter(settings.resync());
     }
@@ -229,6 +244,7 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
     }
 
     private void act(ResourceTuningPolicyStatus status, ContainerRecommendation entry, Outcome outcome, Instant now) {
+        metrics.action(outcome.result());
         TuningAction action = new TuningAction();
         action.setTime(now.toString());
         action.setWorkload(outcome.workload());

@@ -14,6 +14,7 @@ import dev.flotilla.testing.WithCluster;
 import dev.flotilla.tuning.api.ContainerPolicy;
 import dev.flotilla.tuning.api.ResourceTuningPolicy;
 import dev.flotilla.tuning.api.ResourceTuningPolicySpec;
+import dev.flotilla.tuning.recommend.Rule;
 import dev.flotilla.tuning.signals.PrometheusClient;
 import dev.flotilla.tuning.signals.PrometheusServer;
 import dev.flotilla.tuning.signals.PrometheusSignals;
@@ -34,6 +35,7 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
@@ -61,6 +63,8 @@ class ResourceTunerTest {
     static ScriptedExporter exporter;
     static PrometheusServer prometheus;
     private Manager manager;
+    /** The tuner's metrics in each test: what the reconciler counted. */
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
     @BeforeAll
     static void startSignals() throws Exception {
@@ -118,8 +122,16 @@ class ResourceTunerTest {
         manager.controller(ResourceTuningPolicy.class).named("resource-tuner").workers(1)
                 .withPredicate(EventPredicate.generationChanged())
                 .complete(new TuningReconciler(cluster.client(),
-                        signals, TuningSettings.defaults().withKillSwitch(killSwitch).withResync(resync)));
+                        signals, TuningSettings.defaults().withKillSwitch(killSwitch).withResync(resync), new TunerMetrics(registry)));
         manager.start();
+    }
+
+    private double actions(TunerMetrics.ActionResult result) {
+        return registry.get(TunerMetrics.ACTIONS_TOTAL).tag(TunerMetrics.LABEL_RESULT, result.label()).counter().count();
+    }
+
+    private double findings(Rule rule) {
+        return registry.get(TunerMetrics.FINDINGS_TOTAL).tag(TunerMetrics.LABEL_FINDING, rule.name()).counter().count();
     }
 
     static Map<String, Quantity> res(String cpu, String memory) {
@@ -218,6 +230,14 @@ class ResourceTunerTest {
         assertThat(condition(p, TuningReconciler.INVALID).orElseThrow().getStatus()).isEqualTo("False");
         assertThat(templateCpu(cluster.client(), ns)).isEqualTo("1");
         assertThat(podCpu(cluster.client(), ns, "web-1")).isEqualTo("1");
+        assertThat(findings(Rule.NOISY_NEIGHBOUR)).isPositive();
+        assertThat(registry.get(TunerMetrics.RECOMMENDED_CPU_CORES).tag(TunerMetrics.LABEL_NAMESPACE, ns.name())
+                .tag(TunerMetrics.LABEL_WORKLOAD, "Deployment/web").gauge().value()).isEqualTo(2.0);
+        assertThat(registry.get(TunerMetrics.CURRENT_CPU_CORES).tag(TunerMetrics.LABEL_WORKLOAD, "Deployment/web").gauge().value())
+                .isEqualTo(1.0);
+        for (TunerMetrics.ActionResult r : TunerMetrics.ActionResult.values()) {
+            assertThat(actions(r)).as("Recommend acts on nothing: %s", r).isZero();
+        }
     }
 
     @Test
@@ -233,6 +253,7 @@ class ResourceTunerTest {
         assertThat(p.getStatus().getLastAction().getResult()).isEqualTo("Applied");
         assertThat(p.getStatus().getLastAction().getMessage()).contains("LIMIT_RANGE");
         assertThat(podCpu(cluster.client(), ns, "web-1")).as("Apply never touches running pods").isEqualTo("1");
+        assertThat(actions(TunerMetrics.ActionResult.APPLIED)).isPositive();
     }
 
     @Test
@@ -253,6 +274,8 @@ class ResourceTunerTest {
         await().atMost(Duration.ofSeconds(40)).until(() -> templateCpu(cluster.client(), ns).equals("1250m"));
         ResourceTuningPolicy p = awaitStatus(cluster.client(), ns, x -> "Applied".equals(x.getStatus().getLastAction().getResult()));
         assertThat(p.getStatus().getLastAction().getMessage()).contains("ResourceQuota");
+        assertThat(actions(TunerMetrics.ActionResult.REFUSED)).as("the kill switch's refusals").isPositive();
+        assertThat(actions(TunerMetrics.ActionResult.APPLIED)).isPositive();
     }
 
     @Test
@@ -271,6 +294,7 @@ class ResourceTunerTest {
                 // The other pod's CPU raise is cut to nothing by the node's room; its memory still moves.
                 .anyMatch(a -> a.contains("cpu request raise to 2000m cut to 1000m by the node's allocatable"));
         assertThat(templateCpu(cluster.client(), ns)).as("InPlace leaves the template alone").isEqualTo("1");
+        assertThat(actions(TunerMetrics.ActionResult.RESIZED)).isPositive();
     }
 
     @Test
@@ -297,6 +321,7 @@ class ResourceTunerTest {
                 .map(c -> "NoTargets".equals(c.getReason())).orElse(false));
         assertThat(condition(none, TuningReconciler.INVALID).orElseThrow().getMessage())
                 .isEqualTo("spec.target.selector matches no [Deployment] in namespace " + ns.name());
+        assertThat(registry.find(TunerMetrics.CURRENT_CPU_CORES).gauges()).as("an invalid policy reports no container").isEmpty();
         assertThat(templateCpu(cluster.client(), ns)).isEqualTo("1");
         // An unknown mode never gets that far: the generated schema refuses it at admission, naming the field.
         var unknown = policy(ns, "Sometimes", "100m", "4");
@@ -319,6 +344,8 @@ class ResourceTunerTest {
         Thread.sleep(2000);
         assertThat(templateCpu(cluster.client(), ns)).isEqualTo("1");
         assertThat(p.getStatus().getLastAction()).isNull();
+        assertThat(registry.get(TunerMetrics.SIGNAL_FAILURES_TOTAL).counter().count()).isPositive();
+        assertThat(actions(TunerMetrics.ActionResult.APPLIED)).isZero();
     }
 
     @Test
@@ -353,6 +380,8 @@ class ResourceTunerTest {
         assertThat(refused.getStatus().getLastAction().getResult()).isEqualTo("Refused");
         assertThat(refused.getStatus().getLastAction().getMessage()).startsWith("QOS_CLASS")
                 .contains("from Burstable into Guaranteed");
+        assertThat(actions(TunerMetrics.ActionResult.REFUSED)).isPositive();
+        assertThat(actions(TunerMetrics.ActionResult.APPLIED)).isZero();
         assertThat(templateCpu(cluster.client(), ns)).isEqualTo("1");
     }
 }

@@ -9,7 +9,10 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 
 /**
@@ -29,17 +32,49 @@ public final class PrometheusServer implements AutoCloseable {
     }
 
     public static PrometheusServer start(String... targets) throws Exception {
+        return start(List.of(new Job("scripted", Arrays.stream(targets).map(t -> new Target(t, Map.of()))
+                .toList())));
+    }
+
+    /** One scrape target and the labels service discovery would attach to it (a ServiceMonitor: job, namespace, pod, ...). */
+    public record Target(String address, Map<String, String> labels) {
+    }
+
+    /**
+     * A scrape job; its name is the {@code job} label of its series. With a bearer token it scrapes over HTTPS with
+     * that token and without verifying the certificate, as a ServiceMonitor with {@code bearerTokenFile} and
+     * {@code insecureSkipVerify} does.
+     */
+    public record Job(String name, List<Target> targets, java.util.Optional<String> bearerToken) {
+        public Job(String name, List<Target> targets) {
+            this(name, targets, java.util.Optional.empty());
+        }
+    }
+
+    /**
+     * Scrapes each job's targets every second, with their labels. Like a ServiceMonitor's default
+     * ({@code honorLabels: false}), a scraped label that a target label also sets is kept as {@code exported_<label>}.
+     */
+    public static PrometheusServer start(List<Job> jobs) throws Exception {
         String binary = Stream.of("/usr/bin/prometheus", "/usr/local/bin/prometheus").filter(p -> Files.isExecutable(Path.of(p)))
                 .findFirst().orElseThrow(() -> new IllegalStateException(
                         "no prometheus binary: run scripts/prometheus.sh (test.sh does) to install Debian's package"));
         Path dir = Files.createTempDirectory("flotilla-prometheus-");
         int port = freePort();
-        StringBuilder config = new StringBuilder("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n"
-                + "  - job_name: scripted\n    static_configs:\n      - targets: [");
-        for (int i = 0; i < targets.length; i++) {
-            config.append(i == 0 ? "" : ", ").append('"').append(targets[i]).append('"');
+        StringBuilder config = new StringBuilder("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n");
+        for (Job job : jobs) {
+            config.append("  - job_name: \"").append(job.name()).append("\"\n");
+            job.bearerToken().ifPresent(token -> config.append("    scheme: https\n    authorization:\n      credentials: \"")
+                    .append(token).append("\"\n    tls_config:\n      insecure_skip_verify: true\n"));
+            config.append("    static_configs:\n");
+            for (Target t : job.targets()) {
+                config.append("      - targets: [\"").append(t.address()).append("\"]\n");
+                if (!t.labels().isEmpty()) {
+                    config.append("        labels:\n");
+                    t.labels().forEach((k, v) -> config.append("          ").append(k).append(": \"").append(v).append("\"\n"));
+                }
+            }
         }
-        config.append("]\n");
         Files.writeString(dir.resolve("prometheus.yml"), config);
         Process p = new ProcessBuilder(binary, "--config.file=" + dir.resolve("prometheus.yml"),
                 "--storage.tsdb.path=" + dir.resolve("data"), "--web.listen-address=127.0.0.1:" + port)
