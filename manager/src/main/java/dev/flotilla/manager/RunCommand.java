@@ -52,6 +52,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import javax.net.ssl.SSLContext;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
@@ -96,7 +97,8 @@ final class RunCommand implements Callable<Integer> {
     ClusterOptions cluster;
 
     @Option(names = "--health-port", paramLabel = "PORT", defaultValue = "" + ManagerOptions.DEFAULT_HEALTH_PORT,
-            description = "Port of /metrics, /healthz and /readyz; 0 picks a free port, -1 turns them off. Default: ${DEFAULT-VALUE}.")
+            description = "Port of /healthz and /readyz (plain HTTP, for the kubelet); 0 picks a free port, -1 turns them off. "
+                    + "Default: ${DEFAULT-VALUE}.")
     int healthPort;
 
     @Option(names = "--health-bind-address", paramLabel = "ADDRESS", defaultValue = ManagerOptions.DEFAULT_HEALTH_BIND_ADDRESS,
@@ -305,6 +307,8 @@ final class RunCommand implements Callable<Integer> {
         main.logging();
         validate();
         WatchedNamespaces watched = watchedNamespaces();
+        // Before connecting: a bad certificate or key is a configuration error, and nothing has been started yet.
+        Optional<SSLContext> metricsTls = metricsTls();
         SettingsFile settings = settingsFile();
         GuardConfig guard = guardConfig(settings);
         ShardingSettings shardingSettings = new ShardingSettings(System.getenv(), ShardingSettings::hostname);
@@ -326,7 +330,7 @@ final class RunCommand implements Callable<Integer> {
         KubernetesClient client = GuardedClients.newClient(loaded.config(), requestGuard);
         ManagerOptions options = ManagerOptions.defaults().withHealthPort(healthPort)
                 .withHealthBindAddress(healthBindAddress).withShutdownTimeout(shutdownTimeout)
-                .withMetrics(metricsServing(client));
+                .withMetrics(metricsServing(client, metricsTls));
         String instance = shardingConfig.map(ShardingConfig::identity).orElseGet(RunCommand::instanceName);
         EventRecorder events = new EventRecorder(client, ConfigMapMirror.COMPONENT, instance, Clock.systemUTC());
         Manager manager = new Manager(client, options, KeyGate.admitAll(), registry);
@@ -422,22 +426,29 @@ final class RunCommand implements Callable<Integer> {
      * Where /metrics goes: off, plain to anyone ({@code --metrics-secure=false}), or HTTPS behind the API server's
      * reviews, made through the guarded client (reviews are reads to the guard: rate-limited, never fenced).
      */
-    private MetricsServing metricsServing(KubernetesClient client) {
+    private MetricsServing metricsServing(KubernetesClient client, Optional<SSLContext> tls) {
         if (metricsPort < 0) {
             return MetricsServing.off();
         }
         if (!metricsSecure) {
             return MetricsServing.dedicated(metricsBindAddress, metricsPort, Optional.empty(), MetricsAuthorizer.anyone());
         }
-        ServingCertificate certificate;
+        return MetricsServing.dedicated(metricsBindAddress, metricsPort, tls,
+                new KubernetesMetricsAuthorizer(client, KubernetesMetricsAuthorizer.DEFAULT_TTL));
+    }
+
+    /** The TLS context of secure metrics (empty when off or plain); a certificate that cannot be used exits 3. */
+    private Optional<SSLContext> metricsTls() {
+        if (metricsPort < 0 || !metricsSecure) {
+            return Optional.empty();
+        }
         try {
-            certificate = metricsCertDir != null ? ServingCertificate.fromDirectory(metricsCertDir)
+            ServingCertificate certificate = metricsCertDir != null ? ServingCertificate.fromDirectory(metricsCertDir)
                     : ServingCertificate.selfSigned(selfSignedNames());
+            return Optional.of(certificate.sslContext());
         } catch (IllegalArgumentException e) {
             throw new CliException(ExitCode.CONFIG, e.getMessage(), e);
         }
-        return MetricsServing.dedicated(metricsBindAddress, metricsPort, Optional.of(certificate.sslContext()),
-                new KubernetesMetricsAuthorizer(client, KubernetesMetricsAuthorizer.DEFAULT_TTL));
     }
 
     /** The names a scraper may use: the pod, the metrics Service of deploy/, localhost. */

@@ -167,6 +167,8 @@ class DeployManifestsRealTest {
         List<String> args = objects.stream().filter(o -> o instanceof io.fabric8.kubernetes.api.model.apps.Deployment)
                 .map(o -> (io.fabric8.kubernetes.api.model.apps.Deployment) o).findFirst().orElseThrow()
                 .getSpec().getTemplate().getSpec().getContainers().getFirst().getArgs();
+        // A Role cannot grant the cluster-scoped reviews of secure metrics: namespacedPermissions assumes this flag.
+        assertThat(args).contains("--metrics-secure=false");
         String flag = args.stream().filter(a -> a.startsWith("--namespaces=")).findFirst().orElseThrow();
         List<String> listed = List.of(flag.substring("--namespaces=".length()).split(","));
         assertThat(listed).isEqualTo(DeployManifests.EXAMPLE_NAMESPACES);

@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.flotilla.core.rbac.ApiPermission;
 import dev.flotilla.testing.docs.MarkdownBlocks;
+import dev.flotilla.core.manager.ManagerOptions;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.api.model.rbac.Role;
@@ -44,6 +47,32 @@ class DeployManifestsTest {
     }
 
     /** The README shows no RBAC of its own: one source, deploy/. */
+    /**
+     * The hand-written manifests agree with the code's defaults they rely on: the Deployment runs {@code run} with the
+     * default ports, its container ports are those, the metrics Service is the one the self-signed certificate names and
+     * the alerts' {@code job}, and the ServiceMonitor scrapes the Service's port by name.
+     */
+    @Test
+    void theHandWrittenManifestsUseTheCodesPortsAndNames() throws IOException {
+        Path deploy = MarkdownBlocks.repositoryFile("deploy");
+        Deployment deployment = (Deployment) documents(java.nio.file.Files.readString(deploy.resolve("base/deployment.yaml")))
+                .getFirst();
+        var container = deployment.getSpec().getTemplate().getSpec().getContainers().getFirst();
+        assertThat(container.getArgs()).as("the defaults apply").containsExactly("run");
+        assertThat(container.getPorts()).extracting(p -> p.getName() + "=" + p.getContainerPort())
+                .containsExactlyInAnyOrder("health=" + ManagerOptions.DEFAULT_HEALTH_PORT, "metrics=" + RunCommand.DEFAULT_METRICS_PORT);
+        Service service = (Service) documents(java.nio.file.Files.readString(deploy.resolve("base/metrics-service.yaml"))).getFirst();
+        assertThat(service.getMetadata().getName()).isEqualTo(DeployManifests.METRICS_SERVICE);
+        var port = service.getSpec().getPorts().getFirst();
+        assertThat(port.getPort()).isEqualTo(RunCommand.DEFAULT_METRICS_PORT);
+        assertThat(port.getTargetPort().getStrVal()).isEqualTo("metrics");
+        String monitor = java.nio.file.Files.readString(deploy.resolve("components/monitoring/servicemonitor.yaml"));
+        assertThat(monitor).contains("- port: " + port.getName());
+        String rules = java.nio.file.Files.readString(deploy.resolve("components/monitoring/prometheusrule.yaml"));
+        assertThat(java.util.regex.Pattern.compile("job=\"([^\"]*)\"").matcher(rules).results().map(m -> m.group(1)))
+                .isNotEmpty().containsOnly(DeployManifests.METRICS_SERVICE);
+    }
+
     @Test
     void theReadmePointsToDeployInsteadOfCopyingRules() throws IOException {
         var blocks = MarkdownBlocks.of(MarkdownBlocks.repositoryFile("README.md"));

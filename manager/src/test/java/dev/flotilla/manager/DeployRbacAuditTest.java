@@ -47,8 +47,6 @@ class DeployRbacAuditTest {
 
     static final String ACCOUNT = DeployManifests.SERVICE_ACCOUNT;
     static final int SOURCES = 12;
-    /** Reviews anyone may make about themselves: no grant needed (the startup check's). */
-    static final Set<String> SELF_REVIEWS = Set.of("selfsubjectaccessreviews", "selfsubjectrulesreviews", "selfsubjectreviews");
 
     @Test
     void replicasRunningAsTheDeploysServiceAccountPassEveryRoleWithoutOneForbiddenRequest(TestCluster cluster,
@@ -123,7 +121,7 @@ class DeployRbacAuditTest {
         List<AuditedRequest> requests = awaitAudited(cluster, user);
         List<AuditedRequest> forbidden = requests.stream().filter(r -> r.code() == 403).toList();
         // Resource requests only: GET /version and the startup check's self-reviews need no grant.
-        Set<String> used = requests.stream().filter(r -> !r.resource().isEmpty() && !SELF_REVIEWS.contains(r.resource()))
+        Set<String> used = requests.stream().filter(r -> !r.resource().isEmpty() && !AuditedRequest.SELF_REVIEWS.contains(r.resource()))
                 .map(r -> r.verb() + " " + resource(r)).collect(Collectors.toCollection(TreeSet::new));
         Set<String> granted = DeployManifests.basePermissions().stream().map(p -> p.verb() + " " + p.resource())
                 .collect(Collectors.toCollection(TreeSet::new));

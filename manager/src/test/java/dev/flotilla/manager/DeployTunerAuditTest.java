@@ -110,7 +110,7 @@ class DeployTunerAuditTest {
         String user = "system:serviceaccount:" + ns.name() + ":" + DeployManifests.SERVICE_ACCOUNT;
         List<AuditedRequest> requests = DeployRbacAuditTest.awaitAudited(cluster, user);
         List<AuditedRequest> forbidden = requests.stream().filter(r -> r.code() == 403).toList();
-        Set<String> used = requests.stream().filter(r -> !r.resource().isEmpty() && !AuditedRequest.REVIEWS.contains(r.resource()))
+        Set<String> used = requests.stream().filter(r -> !r.resource().isEmpty() && !AuditedRequest.SELF_REVIEWS.contains(r.resource()))
                 .map(r -> r.verb() + " " + DeployRbacAuditTest.resource(r)).collect(Collectors.toCollection(TreeSet::new));
         Set<String> granted = new TreeSet<>();
         DeployManifests.basePermissions().forEach(p -> granted.add(p.verb() + " " + p.resource()));

@@ -74,6 +74,15 @@ class MainTest {
                 ExitCode.USAGE, "--namespaces cannot be used with --prometheus-url");
     }
 
+    /** A certificate that cannot be served is a configuration error, found before anything connects. */
+    @Test
+    void anUnusableMetricsCertificateIsAConfigurationError() {
+        assertOneErrorLine(Cli.run("run", "--metrics-cert-dir", "/nonexistent-flotilla-certs"), ExitCode.CONFIG,
+                "metrics certificate /nonexistent-flotilla-certs/tls.crt does not exist");
+        assertOneErrorLine(Cli.run("run", "--metrics-cert-dir", "/tmp", "--metrics-secure=false"), ExitCode.USAGE,
+                "--metrics-cert-dir needs secure metrics");
+    }
+
     @Test
     void badDurationsAreUsageErrors() {
         assertOneErrorLine(Cli.run("run", "--shutdown-timeout", "3x"), ExitCode.USAGE, "--shutdown-timeout", "'3x'");

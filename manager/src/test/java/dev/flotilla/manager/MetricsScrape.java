@@ -30,10 +30,11 @@ final class MetricsScrape {
 
     /** GET {@code url}, with {@code token} as the bearer token if present, trusting what {@code tls} trusts. */
     static HttpResponse<String> get(URI url, Optional<String> token, SSLContext tls) throws IOException, InterruptedException {
-        HttpClient http = HttpClient.newBuilder().sslContext(tls).connectTimeout(Duration.ofSeconds(5)).build();
-        HttpRequest.Builder request = HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(20)).GET();
-        token.ifPresent(t -> request.header("Authorization", "Bearer " + t));
-        return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        try (HttpClient http = HttpClient.newBuilder().sslContext(tls).connectTimeout(Duration.ofSeconds(5)).build()) {
+            HttpRequest.Builder request = HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(20)).GET();
+            token.ifPresent(t -> request.header("Authorization", "Bearer " + t));
+            return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        }
     }
 
     /**

@@ -103,7 +103,7 @@ public final class ShardMetrics {
         for (LeaseKind kind : LeaseKind.values()) {
             // At zero from the start, so that increase() sees the first failure.
             renewalFailures.put(kind, Counter.builder(LEASE_RENEWAL_FAILURES_TOTAL)
-                    .description("Lease writes that keep or take a Lease for this replica and failed (not conflicts)")
+                    .description("Lease writes that keep or take a Lease for this replica and failed (an answered conflict is retried, not counted; two in a row on a membership renewal are)")
                     .tag(LABEL_LEASE, kind.label()).register(registry));
         }
     }

@@ -10,30 +10,36 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 
 /**
  * {@code /healthz} and {@code /readyz} (and, unless served on a port of its own by {@link MetricsServer},
  * {@code /metrics}) on one plain HTTP port. A probe answers 200 with {@code ok}, or 503 with one line per failing
- * check so that {@code kubectl describe} shows why. Requests are served by a fixed few threads.
+ * check so that {@code kubectl describe} shows why. Each exchange runs on a virtual thread; the process-wide limits
+ * set here time out a request that stalls half-sent (30 s) and cap connections (256 per server).
  *
  * <pre>{@code
- * var server = HealthServer.start(new InetSocketAddress(8080), registry, () -> List.of(), manager::readinessProblems);
+ * var server = HealthServer.start(new InetSocketAddress(8081), registry, () -> List.of(), manager::readinessProblems);
  * int port = server.port();
  * }</pre>
  */
 public final class HealthServer implements AutoCloseable {
 
-    /** Requests served at once, per server. */
-    static final int REQUEST_THREADS = 2;
-    /** Requests waiting for a thread, per server; more are dropped. */
-    static final int QUEUED_REQUESTS = 16;
+    static {
+        // The JDK server waits forever for a request that stalls half-sent, and accepts connections without limit;
+        // these bound both for every server of the process (read once, when the first server is created).
+        limit("sun.net.httpserver.maxReqTime", "30");
+        limit("sun.net.httpserver.maxRspTime", "60");
+        limit("sun.net.httpserver.maxConnections", "256");
+    }
+
+    private static void limit(String property, String value) {
+        if (System.getProperty(property) == null) {
+            System.setProperty(property, value);
+        }
+    }
 
     private final HttpServer server;
     private final ExecutorService executor;
@@ -58,7 +64,7 @@ public final class HealthServer implements AutoCloseable {
     public static HealthServer start(InetSocketAddress address, Optional<PrometheusMeterRegistry> metrics,
             Supplier<List<String>> liveness, Supplier<List<String>> readiness) throws IOException {
         HttpServer server = HttpServer.create(address, 0);
-        ExecutorService executor = boundedExecutor("health");
+        ExecutorService executor = requestThreads();
         server.setExecutor(executor);
         metrics.ifPresent(registry -> server.createContext(KubernetesMetricsAuthorizer.PATH,
                 new MetricsHandler(registry, MetricsAuthorizer.anyone())));
@@ -69,18 +75,12 @@ public final class HealthServer implements AutoCloseable {
     }
 
     /**
-     * The servers' request threads: a fixed few, with a short queue; a request beyond that is dropped (its connection
-     * closed) rather than starting another thread, so a flood of requests cannot exhaust the process.
+     * The servers' request threads: a virtual thread per exchange, so a connection that stalls mid-request (the JDK
+     * server reads the request, and does the TLS handshake, on that thread) parks a virtual thread and never blocks
+     * the probes. What is costly, a scrape and its token review, is bounded by {@link MetricsHandler} instead.
      */
-    static ExecutorService boundedExecutor(String name) {
-        AtomicInteger n = new AtomicInteger();
-        ThreadFactory threads = r -> {
-            Thread t = new Thread(r, "flotilla-" + name + "-http-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
-        return new ThreadPoolExecutor(REQUEST_THREADS, REQUEST_THREADS, 0, TimeUnit.MILLISECONDS,
-                new ArrayBlockingQueue<>(QUEUED_REQUESTS), threads, new ThreadPoolExecutor.AbortPolicy());
+    static ExecutorService requestThreads() {
+        return Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("flotilla-http-", 0).factory());
     }
 
     private static void probe(HttpExchange exchange, Supplier<List<String>> check) throws IOException {

@@ -1,6 +1,7 @@
 package dev.flotilla.core.health;
 
 import dev.flotilla.core.logging.FailureText;
+import dev.flotilla.core.ratelimit.TokenBucket;
 import dev.flotilla.core.rbac.ApiPermission;
 import io.fabric8.kubernetes.api.model.authentication.TokenReview;
 import io.fabric8.kubernetes.api.model.authentication.TokenReviewBuilder;
@@ -28,7 +29,10 @@ import org.slf4j.LoggerFactory;
  * {@code filters.WithAuthenticationAndAuthorization}: the request's bearer token goes into a TokenReview, the user it
  * names into a SubjectAccessReview for {@code get} on the non-resource URL {@link #PATH}. Answers are cached for
  * {@code ttl} by a hash of the token (never the token itself), so a scrape every few seconds costs two reviews a
- * minute; a failed review is not cached. Give a reader access with the {@code metrics-reader} ClusterRole.
+ * minute; a token the server did not accept is remembered 10 s apart from the others, a failed review not at all.
+ * Reviews of unknown tokens are limited to {@link #REVIEWS_PER_SECOND} (503 beyond), so nobody can spend the
+ * controllers' API budget by sending fresh tokens. Give a reader access with the {@code flotilla-metrics-reader}
+ * ClusterRole.
  *
  * <pre>{@code
  * MetricsAuthorizer authorizer = new KubernetesMetricsAuthorizer(client, Duration.ofMinutes(1));
@@ -47,9 +51,19 @@ public final class KubernetesMetricsAuthorizer implements MetricsAuthorizer {
     /** How long an answer is reused. */
     public static final Duration DEFAULT_TTL = Duration.ofMinutes(1);
 
+    /**
+     * Reviews made per second at most, and in a burst: unknown tokens cost API calls, and a caller who sends fresh
+     * ones must not spend the controllers' request budget (a scraper's token is cached, so it needs one a minute).
+     */
+    public static final double REVIEWS_PER_SECOND = 1;
+    public static final int REVIEW_BURST = 5;
+
     private static final Logger log = LoggerFactory.getLogger(KubernetesMetricsAuthorizer.class);
-    /** Bounds the cache: a flood of distinct tokens cannot grow it without limit. */
+    /** Bounds the caches: a flood of distinct tokens cannot grow them without limit. */
     private static final int MAX_ENTRIES = 256;
+    /** Tokens the API server did not accept are remembered apart, briefly, so they never push out a reader's. */
+    private static final int MAX_REJECTED = 64;
+    private static final Duration REJECTED_TTL = Duration.ofSeconds(10);
     private static final long WARN_EVERY_NANOS = Duration.ofMinutes(1).toNanos();
 
     private record Cached(Decision decision, long expiresAt) {
@@ -59,6 +73,8 @@ public final class KubernetesMetricsAuthorizer implements MetricsAuthorizer {
     private final long ttlNanos;
     private final LongSupplier nanoTime;
     private final Map<String, Cached> cache = new ConcurrentHashMap<>();
+    private final Map<String, Cached> rejected = new ConcurrentHashMap<>();
+    private final TokenBucket reviews;
     private final AtomicLong lastWarning = new AtomicLong(Long.MIN_VALUE);
     private final AtomicLong unavailableSinceWarning = new AtomicLong();
 
@@ -74,6 +90,7 @@ public final class KubernetesMetricsAuthorizer implements MetricsAuthorizer {
         }
         this.ttlNanos = ttl.toNanos();
         this.nanoTime = Objects.requireNonNull(nanoTime, "nanoTime");
+        this.reviews = new TokenBucket(REVIEWS_PER_SECOND, REVIEW_BURST, nanoTime);
     }
 
     @Override
@@ -83,21 +100,37 @@ public final class KubernetesMetricsAuthorizer implements MetricsAuthorizer {
         }
         String key = sha256(bearerToken.get());
         long now = nanoTime.getAsLong();
-        Cached hit = cache.get(key);
-        if (hit != null && hit.expiresAt() - now > 0) {
-            return hit.decision();
+        for (Map<String, Cached> c : List.of(cache, rejected)) {
+            Cached hit = c.get(key);
+            if (hit != null && hit.expiresAt() - now > 0) {
+                return hit.decision();
+            }
+        }
+        if (!reviews.tryAcquire()) {
+            return new Decision.Unavailable("more unknown tokens than " + REVIEWS_PER_SECOND + " reviews a second");
         }
         Decision decision = review(bearerToken.get());
-        if (!(decision instanceof Decision.Unavailable)) {
-            if (cache.size() >= MAX_ENTRIES) {
-                cache.values().removeIf(c -> c.expiresAt() - now <= 0);
-                if (cache.size() >= MAX_ENTRIES) {
-                    cache.clear();
-                }
+        switch (decision) {
+            case Decision.Unavailable u -> {
+                // not remembered: the next request tries again
             }
-            cache.put(key, new Cached(decision, now + ttlNanos));
+            case Decision.Unauthenticated u -> remember(rejected, MAX_REJECTED, key, decision, now + REJECTED_TTL.toNanos(), now);
+            default -> remember(cache, MAX_ENTRIES, key, decision, now + ttlNanos, now);
         }
         return decision;
+    }
+
+    /** Puts an answer; a full map drops its expired answers first, then any one. */
+    private static void remember(Map<String, Cached> map, int max, String key, Decision decision, long expiresAt, long now) {
+        if (map.size() >= max) {
+            map.values().removeIf(c -> c.expiresAt() - now <= 0);
+            var it = map.keySet().iterator();
+            while (map.size() >= max && it.hasNext()) {
+                it.next();
+                it.remove();
+            }
+        }
+        map.put(key, new Cached(decision, expiresAt));
     }
 
     private Decision review(String token) {

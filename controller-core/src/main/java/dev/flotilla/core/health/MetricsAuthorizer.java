@@ -29,6 +29,10 @@ public interface MetricsAuthorizer {
 
         /** Served: 200. */
         record Allowed(String user) implements Decision {
+            public Allowed {
+                java.util.Objects.requireNonNull(user, "user");
+            }
+
             @Override
             public int status() {
                 return 200;
@@ -37,6 +41,10 @@ public interface MetricsAuthorizer {
 
         /** No token, or one the API server does not accept: 401. */
         record Unauthenticated(String reason) implements Decision {
+            public Unauthenticated {
+                java.util.Objects.requireNonNull(reason, "reason");
+            }
+
             @Override
             public int status() {
                 return 401;
@@ -45,6 +53,11 @@ public interface MetricsAuthorizer {
 
         /** An authenticated user without {@code get} on {@code /metrics}: 403. */
         record Denied(String user, String reason) implements Decision {
+            public Denied {
+                java.util.Objects.requireNonNull(user, "user");
+                java.util.Objects.requireNonNull(reason, "reason");
+            }
+
             @Override
             public int status() {
                 return 403;
@@ -53,6 +66,10 @@ public interface MetricsAuthorizer {
 
         /** The reviews could not be made (API server unreachable, or the replica may not create them): 503. */
         record Unavailable(String reason) implements Decision {
+            public Unavailable {
+                java.util.Objects.requireNonNull(reason, "reason");
+            }
+
             @Override
             public int status() {
                 return 503;

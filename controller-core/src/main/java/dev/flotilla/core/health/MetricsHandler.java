@@ -5,12 +5,20 @@ import com.sun.net.httpserver.HttpHandler;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.util.Optional;
+import java.util.concurrent.Semaphore;
 
-/** {@code GET /metrics}: the registry's scrape, for requests the authorizer allows. */
+/**
+ * {@code GET /metrics}: the registry's scrape, for requests the authorizer allows. A request's review and scrape are
+ * its cost; at most {@link #CONCURRENT} run at once, and a request beyond that is answered 503 at once rather than
+ * queued, so a flood costs neither threads nor API calls (Prometheus scrapes each target one request at a time).
+ */
 final class MetricsHandler implements HttpHandler {
 
+    /** Requests reviewed and scraped at once. */
+    static final int CONCURRENT = 2;
     private static final String BEARER = "Bearer ";
 
+    private final Semaphore permits = new Semaphore(CONCURRENT);
     private final PrometheusMeterRegistry registry;
     private final MetricsAuthorizer authorizer;
 
@@ -29,6 +37,19 @@ final class MetricsHandler implements HttpHandler {
             HealthServer.respond(exchange, 404, "text/plain; charset=utf-8", "not found\n");
             return;
         }
+        if (!permits.tryAcquire()) {
+            exchange.getResponseHeaders().set("Retry-After", "1");
+            HealthServer.respond(exchange, 503, "text/plain; charset=utf-8", "too many concurrent requests\n");
+            return;
+        }
+        try {
+            serve(exchange);
+        } finally {
+            permits.release();
+        }
+    }
+
+    private void serve(HttpExchange exchange) throws IOException {
         String header = exchange.getRequestHeaders().getFirst("Authorization");
         Optional<String> token = header != null && header.regionMatches(true, 0, BEARER, 0, BEARER.length())
                 ? Optional.of(header.substring(BEARER.length()).strip()) : Optional.empty();
@@ -43,8 +64,9 @@ final class MetricsHandler implements HttpHandler {
             case MetricsAuthorizer.Decision.Denied d -> HealthServer.respond(exchange, d.status(), "text/plain; charset=utf-8",
                     "forbidden: user \"" + d.user() + "\" may not " + KubernetesMetricsAuthorizer.VERB + " "
                             + KubernetesMetricsAuthorizer.PATH + ": " + d.reason() + "\n");
-            case MetricsAuthorizer.Decision.Unavailable u ->
-                    HealthServer.respond(exchange, u.status(), "text/plain; charset=utf-8", u.reason() + "\n");
+            // The reason (an API error naming the replica's account) goes to the log, not to an unauthenticated caller.
+            case MetricsAuthorizer.Decision.Unavailable u -> HealthServer.respond(exchange, u.status(), "text/plain; charset=utf-8",
+                    "cannot review the request's token now; try again\n");
         }
     }
 }

@@ -11,7 +11,8 @@ import java.util.concurrent.ExecutorService;
 
 /**
  * {@code /metrics} on a port of its own ({@link MetricsServing.Dedicated}): HTTPS when it has a TLS context, every
- * request decided by its {@link MetricsAuthorizer}, served by a fixed few threads.
+ * request decided by its {@link MetricsAuthorizer}; at most {@link MetricsHandler#CONCURRENT} at once are reviewed and
+ * scraped, more are answered 503 at once.
  *
  * <pre>{@code
  * MetricsServer server = MetricsServer.start((MetricsServing.Dedicated) MetricsServing.dedicated("127.0.0.1", 0,
@@ -42,7 +43,7 @@ public final class MetricsServer implements AutoCloseable {
         } else {
             server = HttpServer.create(address, 0);
         }
-        ExecutorService executor = HealthServer.boundedExecutor("metrics");
+        ExecutorService executor = HealthServer.requestThreads();
         server.setExecutor(executor);
         server.createContext(KubernetesMetricsAuthorizer.PATH, new MetricsHandler(registry, serving.authorizer()));
         server.start();

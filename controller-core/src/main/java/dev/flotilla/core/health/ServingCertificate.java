@@ -12,6 +12,7 @@ import java.security.KeyPairGenerator;
 import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
+import java.security.Signature;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
@@ -40,6 +41,7 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  * The certificate the metrics endpoint serves: read from a directory holding {@code tls.crt} and {@code tls.key} (a
  * mounted {@code kubernetes.io/tls} Secret; PEM, the key PKCS#8 or PKCS#1/SEC1), or generated at start, self-signed,
  * when there is none (a scraper then skips verification, as controller-runtime's self-signed default requires).
+ * Read once at start: after the Secret is rotated, restart the replicas (a rolling restart hands shards over).
  *
  * <pre>{@code
  * ServingCertificate generated = ServingCertificate.selfSigned(List.of("flotilla-metrics.flotilla-system.svc"));
@@ -91,22 +93,57 @@ public record ServingCertificate(List<X509Certificate> chain, PrivateKey key) {
         }
         PrivateKey key;
         try (Reader in = Files.newBufferedReader(keyFile); PEMParser pem = new PEMParser(in)) {
-            Object o = pem.readObject();
             JcaPEMKeyConverter keys = new JcaPEMKeyConverter();
-            if (o instanceof PEMKeyPair pair) { // PKCS#1 (RSA) or SEC1 (EC): the pair converts, its key info alone may not
-                key = keys.getKeyPair(pair).getPrivate();
-            } else if (o instanceof PrivateKeyInfo info) {
-                key = keys.getPrivateKey(info);
-            } else {
-                throw new IllegalArgumentException("metrics key " + keyFile + " holds no unencrypted private key"
-                        + (o == null ? "" : " (found " + o.getClass().getSimpleName() + ")"));
+            key = null;
+            String found = "";
+            // Other blocks may come first (openssl ecparam -genkey writes EC PARAMETERS before the key).
+            for (Object o = pem.readObject(); o != null && key == null; o = pem.readObject()) {
+                if (o instanceof PEMKeyPair pair) { // PKCS#1 (RSA) or SEC1 (EC): the pair converts, its key info alone may not
+                    key = keys.getKeyPair(pair).getPrivate();
+                } else if (o instanceof PrivateKeyInfo info) {
+                    key = keys.getPrivateKey(info);
+                } else {
+                    found = " (found " + o.getClass().getSimpleName() + ")";
+                }
+            }
+            if (key == null) {
+                throw new IllegalArgumentException("metrics key " + keyFile + " holds no unencrypted private key" + found);
             }
         } catch (NoSuchFileException e) {
             throw new IllegalArgumentException("metrics key " + keyFile + " does not exist", e);
         } catch (IOException e) {
             throw new IllegalArgumentException("metrics key " + keyFile + " is not a PEM private key: " + e.getMessage(), e);
         }
+        requireMatch(chain.getFirst(), key, certFile, keyFile);
         return new ServingCertificate(chain, key);
+    }
+
+    /** A key that is not the certificate's would fail every handshake later, silently: refuse it now. */
+    private static void requireMatch(X509Certificate cert, PrivateKey key, Path certFile, Path keyFile) {
+        byte[] nonce = new byte[32];
+        new SecureRandom().nextBytes(nonce);
+        String algorithm = switch (key.getAlgorithm()) {
+            case "EC" -> "SHA256withECDSA";
+            case "RSA" -> "SHA256withRSA";
+            case "Ed25519", "EdDSA" -> "Ed25519";
+            default -> throw new IllegalArgumentException("metrics key " + keyFile + " is a " + key.getAlgorithm()
+                    + " key; use an EC, RSA or Ed25519 key");
+        };
+        try {
+            Signature sign = Signature.getInstance(algorithm);
+            sign.initSign(key);
+            sign.update(nonce);
+            byte[] signature = sign.sign();
+            Signature verify = Signature.getInstance(algorithm);
+            verify.initVerify(cert.getPublicKey());
+            verify.update(nonce);
+            if (verify.verify(signature)) {
+                return;
+            }
+        } catch (GeneralSecurityException e) {
+            // a key of another algorithm than the certificate's: not a match either
+        }
+        throw new IllegalArgumentException("metrics key " + keyFile + " is not the key of the certificate in " + certFile);
     }
 
     /** A new EC P-256 key and a certificate for {@code dnsNames} signed by itself, valid from now for a year. */

@@ -20,7 +20,8 @@ public final class DnsNames {
     public static final int SUBDOMAIN_MAX = 253;
 
     private static final Pattern LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
-    private static final Pattern SUBDOMAIN = Pattern.compile("[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
+    /** Labels joined by dots, as Kubernetes checks it: no empty label, none starting or ending with '-'. */
+    private static final Pattern SUBDOMAIN = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
 
     private DnsNames() {
     }
@@ -30,7 +31,7 @@ public final class DnsNames {
         return value != null && value.length() <= max && LABEL.matcher(value).matches();
     }
 
-    /** As {@link #isLabel}, '.' allowed too. */
+    /** Labels joined by '.', at most {@code max} characters in all. */
     public static boolean isSubdomain(String value, int max) {
         return value != null && value.length() <= max && SUBDOMAIN.matcher(value).matches();
     }

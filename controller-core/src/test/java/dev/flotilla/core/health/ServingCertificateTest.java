@@ -39,12 +39,20 @@ class ServingCertificateTest {
                 + Base64.getMimeEncoder().encodeToString(ec.key().getEncoded()) + "\n-----END PRIVATE KEY-----\n");
         assertThat(ServingCertificate.fromDirectory(dir).key().getEncoded()).isEqualTo(ec.key().getEncoded());
         Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/openssl")), "openssl writes the traditional forms");
-        openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", dir.resolve("tls.key").toString());
-        assertThat(Files.readString(dir.resolve("tls.key"))).startsWith("-----BEGIN EC PRIVATE KEY-----");
+        Path key = dir.resolve("tls.key");
+        Path crt = dir.resolve("tls.crt");
+        // SEC1 with the curve's parameters block first, as `openssl ecparam -genkey` without -noout writes it.
+        openssl("ecparam", "-name", "prime256v1", "-genkey", "-out", key.toString());
+        assertThat(Files.readString(key)).startsWith("-----BEGIN EC PARAMETERS-----").contains("-----BEGIN EC PRIVATE KEY-----");
+        openssl("req", "-x509", "-key", key.toString(), "-subj", "/CN=localhost", "-days", "1", "-out", crt.toString());
         assertThat(ServingCertificate.fromDirectory(dir).key().getAlgorithm()).isEqualTo("EC");
-        openssl("genrsa", "-traditional", "-out", dir.resolve("tls.key").toString(), "2048");
-        assertThat(Files.readString(dir.resolve("tls.key"))).startsWith("-----BEGIN RSA PRIVATE KEY-----");
+        openssl("genrsa", "-traditional", "-out", key.toString(), "2048");
+        assertThat(Files.readString(key)).startsWith("-----BEGIN RSA PRIVATE KEY-----");
+        // Not yet the certificate's key: refused now rather than failing every handshake later.
+        assertThatThrownBy(() -> ServingCertificate.fromDirectory(dir)).hasMessageContaining("is not the key of the certificate");
+        openssl("req", "-x509", "-key", key.toString(), "-subj", "/CN=localhost", "-days", "1", "-out", crt.toString());
         assertThat(ServingCertificate.fromDirectory(dir).key().getAlgorithm()).isEqualTo("RSA");
+        assertThat(ServingCertificate.fromDirectory(dir).sslContext().getProtocol()).isEqualTo("TLS");
     }
 
     private static void openssl(String... args) throws Exception {

@@ -31,6 +31,9 @@ public record AuditedRequest(String auditId, String user, String verb, String re
     /** Verbs that change stored state. */
     public static final Set<String> WRITE_VERBS = Set.of("create", "update", "patch", "delete", "deletecollection");
     /** Resources whose creation stores nothing: asking the server a question is not a write. */
+    /** The reviews anyone may make about themselves (no RBAC grant needed): the startup check's. */
+    public static final Set<String> SELF_REVIEWS = Set.of("selfsubjectaccessreviews", "selfsubjectrulesreviews",
+            "selfsubjectreviews");
     public static final Set<String> REVIEWS = Set.of("selfsubjectaccessreviews", "selfsubjectrulesreviews",
             "subjectaccessreviews", "localsubjectaccessreviews", "tokenreviews", "selfsubjectreviews");
 
