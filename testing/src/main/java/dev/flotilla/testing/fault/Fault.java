@@ -142,7 +142,7 @@ public sealed interface Fault {
      * default). netem delays each packet the target sends; here the unit is the request, delayed
      * once on its way to the server, as one packet of a small request would be (Chaos Mesh
      * {@code direction: to}). Responses and watch events that flow back are not delayed. The drawn
-     * delay is recorded in the request log ({@code "delay 173ms (jitter 200±100ms)"}).
+     * delay is recorded in the request log ({@code "delay 173ms (of delay 200ms jitter 100ms)"}).
      */
     record JitteredDelay(Duration latency, Duration jitter, int correlationPercent) implements Fault {
         public JitteredDelay {
@@ -162,7 +162,7 @@ public sealed interface Fault {
 
         @Override
         public String describe() {
-            return "jitter " + latency.toMillis() + "±" + jitter.toMillis() + "ms"
+            return "delay " + latency.toMillis() + "ms jitter " + jitter.toMillis() + "ms"
                     + (correlationPercent == 0 ? "" : " corr=" + correlationPercent + "%");
         }
     }
@@ -198,6 +198,11 @@ public sealed interface Fault {
         public Loss {
             checkPercent("percent", percent);
             checkPercent("correlationPercent", correlationPercent);
+        }
+
+        /** Whether a transmission is lost, for a draw {@code u} in [0, 1). */
+        public boolean lost(double u) {
+            return u * 100 < percent;
         }
 
         /** How long the {@code k}-th retransmission (from 0) waits: 200 ms doubled k times, at most 120 s. */
@@ -262,7 +267,8 @@ public sealed interface Fault {
      * instead of tbf's queue limit dropping packets. Both directions are limited (Chaos Mesh
      * {@code direction: both}). A watch that was open before the rule was added is throttled from
      * its next write on; removing the rule lifts the limit at once. Bytes go out in slices of at
-     * most {@code min(bufferBytes, 16 KiB)}.
+     * most {@code min(bufferBytes, 16 KiB)}. Each exchange it throttles counts once against the
+     * rule's {@code times}, and a rule probability picks whole exchanges.
      */
     record Bandwidth(long bytesPerSecond, long bufferBytes) implements Fault {
         public Bandwidth {
@@ -325,7 +331,7 @@ public sealed interface Fault {
         return new Delay(delay);
     }
 
-    /** netem-style delay: {@code latency ± jitter}, uncorrelated. */
+    /** netem-style delay: {@code latency +/- jitter}, uncorrelated. */
     static JitteredDelay delay(Duration latency, Duration jitter) {
         return new JitteredDelay(latency, jitter, 0);
     }

@@ -147,7 +147,7 @@ final class ProxyConnection {
                 case Fault.JitteredDelay j -> {
                     if (faults.applies(rule)) {
                         Duration d = j.sample(rule.draws().correlated(j.correlationPercent()));
-                        entry.fault("delay " + d.toMillis() + "ms (" + j.describe() + ")");
+                        entry.fault("delay " + d.toMillis() + "ms (of " + j.describe() + ")");
                         pause(d);
                     }
                 }
@@ -450,7 +450,7 @@ final class ProxyConnection {
     private boolean retransmit(ActiveRule rule, Fault.Loss loss, RequestLog.Entry entry, String what)
             throws IOException {
         int k = 0;
-        while (rule.live() && rule.draws().correlated(loss.correlationPercent()) * 100 < loss.percent()) {
+        while (rule.live() && loss.lost(rule.draws().correlated(loss.correlationPercent()))) {
             pause(Fault.Loss.retransmissionTimeout(k));
             k++;
             if (k > Fault.Loss.MAX_RETRANSMISSIONS) {
