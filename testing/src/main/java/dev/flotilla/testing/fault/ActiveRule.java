@@ -1,5 +1,7 @@
 package dev.flotilla.testing.fault;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -25,10 +27,17 @@ public final class ActiveRule implements AutoCloseable {
     private final AtomicLong hits = new AtomicLong();
     private final CountDownLatch released = new CountDownLatch(1);
     private final Consumer<ActiveRule> onRemove;
+    private final FaultRandom gate;
+    private final FaultRandom draws;
+    private final Map<String, TokenBucket[]> buckets = new ConcurrentHashMap<>();
     private volatile boolean removed;
 
     ActiveRule(FaultRule rule, Consumer<ActiveRule> onRemove) {
         this.rule = rule;
+        // Two streams: whether the rule applies, and what the fault draws once it does, so that
+        // adding a probability does not shift a fault's own draws.
+        this.gate = new FaultRandom(rule.seed());
+        this.draws = new FaultRandom(rule.seed() ^ 0x9E37_79B9_7F4A_7C15L);
         this.onRemove = onRemove;
         this.addedNanos = System.nanoTime();
         this.deadlineNanos = rule.lasting() == null ? 0 : addedNanos + rule.lasting().toNanos();
@@ -63,13 +72,37 @@ public final class ActiveRule implements AutoCloseable {
         remove();
     }
 
+    /** Not removed and not expired (it may be used up: what it already applies to, it goes on applying to). */
+    boolean live() {
+        return !removed && !expired();
+    }
+
+    /** The fault's own seeded draws (jitter, loss, duplication). */
+    FaultRandom draws() {
+        return draws;
+    }
+
+    /** The token bucket of one identity in one direction ({@code 0} to the server, {@code 1} to the client). */
+    TokenBucket bucket(String identity, int direction) {
+        Fault.Bandwidth b = (Fault.Bandwidth) rule.fault();
+        return buckets.computeIfAbsent(identity, id -> new TokenBucket[] {
+                new TokenBucket(b.bytesPerSecond(), b.bufferBytes()),
+                new TokenBucket(b.bytesPerSecond(), b.bufferBytes())})[direction];
+    }
+
     boolean expired() {
         return rule.lasting() != null && System.nanoTime() - deadlineNanos >= 0;
     }
 
-    /** Consumes one application if the rule may still apply; true if it did. */
+    /**
+     * Consumes one application if the rule may still apply and its probability draw says so; true if
+     * it did.
+     */
     boolean tryApply() {
-        if (removed || expired()) {
+        if (removed || expired() || remaining.get() == 0) {
+            return false;
+        }
+        if (!gate.chance(rule.probabilityPercent())) {
             return false;
         }
         if (rule.times() != FaultRule.UNLIMITED) {

@@ -19,7 +19,9 @@ import java.util.stream.Collectors;
  *         .forPath("/api/v1/namespaces/[^/]+/configmaps") // regex over the whole path, no query
  *         .nonWatchesOnly()                // or watchesOnly(); default: both
  *         .times(3)                        // default: unlimited
- *         .lasting(Duration.ofSeconds(10))); // default: until removed
+ *         .lasting(Duration.ofSeconds(10)) // default: until removed
+ *         .withProbability(30)             // default: 100, every matched request
+ *         .withSeed(7));                   // default: DEFAULT_SEED
  * }</pre>
  *
  * @param identity  the client identity it applies to, or null for every identity
@@ -28,11 +30,18 @@ import java.util.stream.Collectors;
  * @param watch     whether it applies to watch requests, other requests, or both
  * @param times     how many times it may apply; {@link #UNLIMITED} for no limit
  * @param lasting   how long after it is added it stays active; null for no limit
+ * @param probabilityPercent the share of matched requests (connections, watch-cutting ticks) it applies to, 0-100;
+ *                  each is drawn from the rule's seeded generator, and one not drawn does not count against
+ *                  {@code times}
+ * @param seed      seeds the rule's random generators (the probability draw, and the fault's own draws: jitter,
+ *                  loss, duplication), so that the same requests in the same order meet the same faults
  */
 public record FaultRule(Fault fault, String identity, Set<String> methods, Pattern path, WatchMatch watch, int times,
-        Duration lasting) {
+        Duration lasting, int probabilityPercent, long seed) {
 
     public static final int UNLIMITED = -1;
+    /** The seed of a rule that was given none: fixed, so runs are reproducible by default. */
+    public static final long DEFAULT_SEED = 0x5EED_F10DL;
 
     /** Which requests a rule applies to by whether they are watches. */
     public enum WatchMatch {
@@ -49,37 +58,46 @@ public record FaultRule(Fault fault, String identity, Set<String> methods, Patte
         if (lasting != null && (lasting.isNegative() || lasting.isZero())) {
             throw new IllegalArgumentException("lasting must be positive: " + lasting);
         }
+        if (probabilityPercent < 0 || probabilityPercent > 100) {
+            throw new IllegalArgumentException("probabilityPercent must be 0-100: " + probabilityPercent);
+        }
+    }
+
+    /** A rule for every matched request, with the default seed. */
+    public FaultRule(Fault fault, String identity, Set<String> methods, Pattern path, WatchMatch watch, int times,
+            Duration lasting) {
+        this(fault, identity, methods, path, watch, times, lasting, 100, DEFAULT_SEED);
     }
 
     /** The fault for every request (or connection, or watch) of every identity, until removed. */
     public static FaultRule of(Fault fault) {
-        return new FaultRule(fault, null, Set.of(), null, WatchMatch.ANY, UNLIMITED, null);
+        return new FaultRule(fault, null, Set.of(), null, WatchMatch.ANY, UNLIMITED, null, 100, DEFAULT_SEED);
     }
 
     public FaultRule forIdentity(String id) {
-        return new FaultRule(fault, Objects.requireNonNull(id, "identity"), methods, path, watch, times, lasting);
+        return new FaultRule(fault, Objects.requireNonNull(id, "identity"), methods, path, watch, times, lasting, probabilityPercent, seed);
     }
 
     public FaultRule forAllIdentities() {
-        return new FaultRule(fault, null, methods, path, watch, times, lasting);
+        return new FaultRule(fault, null, methods, path, watch, times, lasting, probabilityPercent, seed);
     }
 
     public FaultRule forMethods(String... httpMethods) {
         Set<String> set = Arrays.stream(httpMethods).map(m -> m.toUpperCase(Locale.ROOT)).collect(Collectors.toSet());
-        return new FaultRule(fault, identity, set, path, watch, times, lasting);
+        return new FaultRule(fault, identity, set, path, watch, times, lasting, probabilityPercent, seed);
     }
 
     /** Applies only where the request's whole path (query excluded) matches {@code regex}. */
     public FaultRule forPath(String regex) {
-        return new FaultRule(fault, identity, methods, Pattern.compile(regex), watch, times, lasting);
+        return new FaultRule(fault, identity, methods, Pattern.compile(regex), watch, times, lasting, probabilityPercent, seed);
     }
 
     public FaultRule watchesOnly() {
-        return new FaultRule(fault, identity, methods, path, WatchMatch.WATCHES_ONLY, times, lasting);
+        return new FaultRule(fault, identity, methods, path, WatchMatch.WATCHES_ONLY, times, lasting, probabilityPercent, seed);
     }
 
     public FaultRule nonWatchesOnly() {
-        return new FaultRule(fault, identity, methods, path, WatchMatch.NON_WATCHES_ONLY, times, lasting);
+        return new FaultRule(fault, identity, methods, path, WatchMatch.NON_WATCHES_ONLY, times, lasting, probabilityPercent, seed);
     }
 
     /** Applies at most {@code n} times (requests, connections or ticks), then stops matching. */
@@ -87,12 +105,26 @@ public record FaultRule(Fault fault, String identity, Set<String> methods, Patte
         if (n < 0) {
             throw new IllegalArgumentException("times must be >= 0: " + n);
         }
-        return new FaultRule(fault, identity, methods, path, watch, n, lasting);
+        return new FaultRule(fault, identity, methods, path, watch, n, lasting, probabilityPercent, seed);
     }
 
     /** Stays active for {@code duration} after it is added, then behaves as removed. */
     public FaultRule lasting(Duration duration) {
-        return new FaultRule(fault, identity, methods, path, watch, times, Objects.requireNonNull(duration, "duration"));
+        return new FaultRule(fault, identity, methods, path, watch, times, Objects.requireNonNull(duration, "duration"),
+                probabilityPercent, seed);
+    }
+
+    /**
+     * Applies to {@code percent} percent of the requests (connections, ticks) it matches, drawn from its seeded
+     * generator; 100 (the default) for all of them.
+     */
+    public FaultRule withProbability(int percent) {
+        return new FaultRule(fault, identity, methods, path, watch, times, lasting, percent, seed);
+    }
+
+    /** Seeds the rule's random draws (probability, jitter, loss, duplication); default {@link #DEFAULT_SEED}. */
+    public FaultRule withSeed(long newSeed) {
+        return new FaultRule(fault, identity, methods, path, watch, times, lasting, probabilityPercent, newSeed);
     }
 
     boolean matchesIdentity(String candidate) {
@@ -110,8 +142,16 @@ public record FaultRule(Fault fault, String identity, Set<String> methods, Patte
         if (path != null && !path.matcher(requestPath).matches()) {
             return false;
         }
-        WatchMatch effective = fault instanceof Fault.WatchGone || fault instanceof Fault.CutWatchesEvery
-                ? WatchMatch.WATCHES_ONLY : watch;
+        if (fault instanceof Fault.Duplicate && !method.equals("GET") && !method.equals("HEAD")) {
+            return false; // only safe requests are duplicated
+        }
+        WatchMatch effective = switch (fault) {
+            case Fault.WatchGone g -> WatchMatch.WATCHES_ONLY;
+            case Fault.CutWatchesEvery c -> WatchMatch.WATCHES_ONLY;
+            case Fault.ReplaceResponse r -> WatchMatch.NON_WATCHES_ONLY;
+            case Fault.Duplicate d -> WatchMatch.NON_WATCHES_ONLY;
+            default -> watch;
+        };
         return switch (effective) {
             case ANY -> true;
             case WATCHES_ONLY -> isWatch;
@@ -137,6 +177,12 @@ public record FaultRule(Fault fault, String identity, Set<String> methods, Patte
         }
         if (lasting != null) {
             s.append(" lasting=").append(lasting);
+        }
+        if (probabilityPercent != 100) {
+            s.append(" probability=").append(probabilityPercent).append('%');
+        }
+        if (seed != DEFAULT_SEED) {
+            s.append(" seed=").append(seed);
         }
         return s.toString();
     }

@@ -38,6 +38,7 @@ final class ProxyConnection {
     private final ClientInput clientInput = new ClientInput(BUFFER);
     private final InputStream in;
     private final OutputStream out;
+    private final Throttle toClient;
     private final Runnable onClose;
     private volatile Upstream.Connection upstream;
     private final java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean();
@@ -51,7 +52,8 @@ final class ProxyConnection {
         this.client = client;
         this.onClose = onClose;
         this.in = new BufferedInputStream(clientInput, BUFFER);
-        this.out = Side.CLIENT.wrap(new BufferedOutputStream(client.getOutputStream(), BUFFER));
+        this.toClient = new Throttle(client.getOutputStream(), Throttle.TO_CLIENT);
+        this.out = Side.CLIENT.wrap(new BufferedOutputStream(toClient, BUFFER));
     }
 
     void start() throws IOException {
@@ -104,8 +106,11 @@ final class ProxyConnection {
         boolean webSocket = request.hasToken("Connection", "upgrade")
                 && "websocket".equalsIgnoreCase(request.header("Upgrade"));
         RequestLog.Entry entry = proxy.log().begin(identity, id, method, target, watch);
+        ExchangeFaults faults = new ExchangeFaults(proxy, identity, method, path, watch, entry,
+                () -> !closed && !clientGone);
+        toClient.exchange(faults);
         try {
-            return exchange(request, method, target, path, watch, webSocket, entry);
+            return exchange(request, method, target, path, watch, webSocket, entry, faults);
         } catch (Side.SideException e) {
             entry.error(clientGone || e.side() == Side.CLIENT ? "client closed the connection" : e.getMessage());
             throw e;
@@ -113,12 +118,17 @@ final class ProxyConnection {
             entry.error(e.toString());
             throw e;
         } finally {
+            toClient.exchange(null);
+            Upstream.Connection up = upstream;
+            if (up != null) {
+                up.throttle.exchange(null);
+            }
             entry.finish();
         }
     }
 
     private boolean exchange(HttpHead request, String method, String target, String path, boolean watch,
-            boolean webSocket, RequestLog.Entry entry) throws IOException {
+            boolean webSocket, RequestLog.Entry entry, ExchangeFaults faults) throws IOException {
         boolean http11 = "HTTP/1.1".equals(request.requestVersion());
         boolean keepAlive = http11 ? !request.hasToken("Connection", "close") : request.hasToken("Connection", "keep-alive");
         if (request.hasToken("Expect", "100-continue")) {
@@ -127,11 +137,38 @@ final class ProxyConnection {
             out.write("HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
             out.flush();
         }
+        List<Fault.ReplaceResponse> replacements = new ArrayList<>(0);
+        boolean duplicate = false;
         for (ActiveRule rule : proxy.ruleList()) {
             if (!rule.rule().matches(identity, method, path, watch)) {
                 continue;
             }
             switch (rule.rule().fault()) {
+                case Fault.JitteredDelay j -> {
+                    if (faults.applies(rule)) {
+                        Duration d = j.sample(rule.draws().correlated(j.correlationPercent()));
+                        entry.fault("delay " + d.toMillis() + "ms (of " + j.describe() + ")");
+                        pause(d);
+                    }
+                }
+                case Fault.Loss l -> {
+                    if (faults.applies(rule) && !retransmit(rule, l, entry, "")) {
+                        reset(); // TCP gave up: the client's connection fails
+                        return false;
+                    }
+                }
+                case Fault.Duplicate d -> {
+                    if (faults.applies(rule) && rule.draws().chance(d.percent())) {
+                        duplicate = true;
+                    }
+                }
+                case Fault.ReplaceResponse r -> {
+                    if (faults.applies(rule)) {
+                        entry.fault(r.describe());
+                        replacements.add(r);
+                    }
+                }
+                case Fault.Bandwidth b -> faults.applies(rule); // acts on the bytes, in the throttles
                 case Fault.Delay d -> {
                     if (rule.tryApply()) {
                         entry.fault(d.describe());
@@ -180,13 +217,15 @@ final class ProxyConnection {
         if (closed || clientGone) {
             throw Side.CLIENT.failure("gone before the request was forwarded", null);
         }
-        return forward(request, method, target, path, watch, webSocket, keepAlive, entry);
+        return forward(request, method, target, path, watch, webSocket, keepAlive, entry, faults, replacements,
+                duplicate);
     }
 
     // ------------------------------------------------------------------ forwarding
 
     private boolean forward(HttpHead request, String method, String target, String path, boolean watch,
-            boolean webSocket, boolean keepAlive, RequestLog.Entry entry) throws IOException {
+            boolean webSocket, boolean keepAlive, RequestLog.Entry entry, ExchangeFaults faults,
+            List<Fault.ReplaceResponse> replacements, boolean duplicate) throws IOException {
         boolean requestChunked = request.chunked();
         long requestLength = requestChunked ? -1 : request.contentLength();
         boolean hasBody = requestChunked || requestLength > 0;
@@ -206,6 +245,7 @@ final class ProxyConnection {
             try {
                 up = upstreamConnection();
                 reused = before != null && up == before;
+                up.throttle.exchange(faults);
                 upstreamRequest.writeTo(up.out);
                 if (requestChunked) {
                     copyChunked(in, up.out, null, Side.CLIENT);
@@ -214,6 +254,10 @@ final class ProxyConnection {
                 }
                 up.out.flush();
                 entry.forwarded();
+                if (duplicate && !hasBody) {
+                    sendDuplicate(upstreamRequest, method, target, entry);
+                    duplicate = false;
+                }
                 response = readResponseHead(up);
                 break;
             } catch (Side.SideException e) {
@@ -239,7 +283,7 @@ final class ProxyConnection {
         if (status == 101) {
             response.writeTo(out);
             out.flush();
-            tunnel(up, method, path, target, watch && webSocket, entry);
+            tunnel(up, method, path, target, watch && webSocket, entry, faults);
             return false;
         }
         boolean noBody = "HEAD".equals(method) || status < 200 || status == 204 || status == 304;
@@ -248,11 +292,21 @@ final class ProxyConnection {
         boolean closeDelimited = !noBody && !chunked && length < 0;
         boolean upstreamKeepAlive = !closeDelimited && ("HTTP/1.1".equals(response.responseVersion())
                 ? !response.hasToken("Connection", "close") : response.hasToken("Connection", "keep-alive"));
+        if (!replacements.isEmpty() && !watch) {
+            replace(up, response, replacements, method, chunked, length, closeDelimited, entry);
+            out.flush();
+            if (upstreamKeepAlive) {
+                up.lastUsedNanos = System.nanoTime();
+            } else {
+                dropUpstream();
+            }
+            return keepAlive && upstreamKeepAlive && !closeDelimited;
+        }
         response.writeTo(out);
         if (chunked) {
             if (watch) {
                 WatchStream stream = new WatchStream(this, method, path, queryParameter(target, "resourceVersion"),
-                        WatchStream.Transport.HTTP, encoded(response), entry, out, up);
+                        WatchStream.Transport.HTTP, encoded(response), entry, out, up, faults);
                 proxy.register(stream);
                 try {
                     copyChunked(up.in, out, stream, Side.UPSTREAM);
@@ -342,7 +396,7 @@ final class ProxyConnection {
 
     /** A protocol switch (WebSocket): bytes both ways until either side closes; watch frames are tracked. */
     private void tunnel(Upstream.Connection up, String method, String path, String target, boolean watch,
-            RequestLog.Entry entry) throws IOException {
+            RequestLog.Entry entry, ExchangeFaults faults) throws IOException {
         Thread toUpstream = Thread.ofVirtual().name("fault-proxy-" + identity + "-" + id + "-up").start(() -> {
             byte[] buffer = new byte[16 * 1024];
             try {
@@ -359,7 +413,7 @@ final class ProxyConnection {
         });
         WatchStream stream = watch
                 ? new WatchStream(this, method, path, queryParameter(target, "resourceVersion"),
-                        WatchStream.Transport.WEBSOCKET, false, entry, out, up)
+                        WatchStream.Transport.WEBSOCKET, false, entry, out, up, faults)
                 : null;
         if (stream != null) {
             proxy.register(stream);
@@ -388,6 +442,138 @@ final class ProxyConnection {
     }
 
     // ------------------------------------------------------------------ faults
+
+    /**
+     * Plays {@link Fault.Loss} for one message: while a transmission is lost (and the rule is live),
+     * waits the next retransmission timeout. False when TCP would give up.
+     */
+    private boolean retransmit(ActiveRule rule, Fault.Loss loss, RequestLog.Entry entry, String what)
+            throws IOException {
+        int k = 0;
+        while (rule.live() && loss.lost(rule.draws().correlated(loss.correlationPercent()))) {
+            pause(Fault.Loss.retransmissionTimeout(k));
+            k++;
+            if (k > Fault.Loss.MAX_RETRANSMISSIONS) {
+                entry.fault("loss: gave up after " + Fault.Loss.MAX_RETRANSMISSIONS + " retransmissions" + what);
+                return false;
+            }
+        }
+        if (k > 0) {
+            entry.fault("loss: " + k + (k == 1 ? " retransmission +" : " retransmissions +")
+                    + Fault.Loss.delayAfter(k).toMillis() + "ms" + what);
+        }
+        return true;
+    }
+
+    /** Before an event of a watch stream is written: the loss rules that apply hold it. */
+    void beforeWatchEvent(ExchangeFaults faults, RequestLog.Entry entry) throws IOException {
+        for (ActiveRule rule : faults.applying(Fault.Loss.class)) {
+            if (!retransmit(rule, (Fault.Loss) rule.rule().fault(), entry, " (watch event)")) {
+                reset();
+                throw Side.CLIENT.failure("connection given up after lost retransmissions", null);
+            }
+        }
+    }
+
+    /**
+     * Sends a copy of a forwarded safe request to the server on a connection of its own and
+     * discards the answer ({@link Fault.Duplicate}); the copy has a record of its own.
+     */
+    private void sendDuplicate(HttpHead upstreamRequest, String method, String target, RequestLog.Entry original) {
+        HttpHead copy = new HttpHead(upstreamRequest.startLine(), upstreamRequest.headers());
+        copy.set("Connection", "close");
+        RequestLog.Entry dup = proxy.log().begin(identity, id, method, target, false);
+        original.fault("duplicated as #" + dup.sequence());
+        dup.fault("duplicate of #" + original.sequence());
+        Thread.ofVirtual().name("fault-proxy-" + identity + "-" + id + "-duplicate").start(() -> {
+            Upstream.Connection c = null;
+            try {
+                c = proxy.upstream().open();
+                copy.writeTo(c.out);
+                c.out.flush();
+                dup.forwarded();
+                HttpHead response;
+                do {
+                    response = HttpHead.read(c.in);
+                    if (response == null) {
+                        throw Side.UPSTREAM.failure("closed the connection without responding", null);
+                    }
+                } while (response.status() >= 100 && response.status() < 200);
+                dup.status(response.status());
+                int status = response.status();
+                OutputStream discard = OutputStream.nullOutputStream();
+                if ("HEAD".equals(method) || status == 204 || status == 304) {
+                    // no body
+                } else if (response.chunked()) {
+                    copyChunked(c.in, discard, null, Side.UPSTREAM);
+                } else if (response.contentLength() >= 0) {
+                    copyFixed(c.in, discard, response.contentLength(), Side.UPSTREAM);
+                } else {
+                    copyToEnd(c.in, discard);
+                }
+            } catch (IOException | RuntimeException e) {
+                dup.error(e.toString());
+            } finally {
+                if (c != null) {
+                    c.close();
+                }
+                dup.finish();
+            }
+        });
+    }
+
+    /**
+     * Writes the server's answer with {@link Fault.ReplaceResponse}s applied (a later code or body
+     * wins): a new body replaces the server's, which is read and discarded; a new code keeps it.
+     */
+    private void replace(Upstream.Connection up, HttpHead response, List<Fault.ReplaceResponse> replacements,
+            String method, boolean chunked, long length, boolean closeDelimited, RequestLog.Entry entry)
+            throws IOException {
+        int status = response.status();
+        byte[] body = null;
+        for (Fault.ReplaceResponse r : replacements) {
+            if (r.code().isPresent()) {
+                status = r.code().getAsInt();
+            }
+            if (r.body().isPresent()) {
+                body = r.bodyBytes();
+            }
+        }
+        boolean noBodyNow = "HEAD".equals(method) || status == 204 || status == 304;
+        HttpHead head = new HttpHead(response.responseVersion() + " " + status + " " + KubeStatus.phrase(status),
+                response.headers());
+        boolean discard = body != null || noBodyNow;
+        if (discard) {
+            head.remove("Transfer-Encoding");
+            head.remove("Content-Encoding");
+            if (noBodyNow) {
+                head.remove("Content-Length");
+                if ("HEAD".equals(method) && body != null) {
+                    head.set("Content-Length", Integer.toString(body.length));
+                }
+            } else {
+                head.set("Content-Length", Integer.toString(body.length));
+            }
+            if (closeDelimited) {
+                head.set("Connection", "close");
+            }
+        } else if (!chunked && length < 0 && !closeDelimited) {
+            head.set("Content-Length", "0"); // the server's answer had no body (a 204, say), the new code needs one
+        }
+        entry.status(status);
+        head.writeTo(out);
+        OutputStream to = discard ? OutputStream.nullOutputStream() : out;
+        if (chunked) {
+            copyChunked(up.in, to, null, Side.UPSTREAM);
+        } else if (length > 0) {
+            copyFixed(up.in, to, length, Side.UPSTREAM);
+        } else if (closeDelimited) {
+            copyToEnd(up.in, to);
+        }
+        if (body != null && !noBodyNow) {
+            out.write(body);
+        }
+    }
 
     private void respond(Fault.Respond r, boolean keepAlive) throws IOException {
         byte[] body = KubeStatus.status(r.status(), r.message(), KubeStatus.retryAfterSeconds(r.retryAfter()));
@@ -605,6 +791,7 @@ final class ProxyConnection {
                 return;
             }
             if (stream != null) {
+                stream.beforeData();
                 stream.beginWrite();
             }
             boolean boundary = false;
@@ -674,6 +861,7 @@ final class ProxyConnection {
             }
             int opcode = b0 & 0x0f;
             boolean fin = (b0 & 0x80) != 0;
+            stream.beforeData();
             stream.beginWrite();
             boolean boundary = false;
             try {

@@ -196,6 +196,10 @@ public final class RequestLog {
             this.startTime = startTime;
         }
 
+        long sequence() {
+            return sequence;
+        }
+
         synchronized void fault(String description) {
             List<String> more = new ArrayList<>(faults);
             more.add(description);

@@ -118,13 +118,16 @@ final class Upstream {
         private final Socket raw;
         final InputStream in;
         final OutputStream out;
+        /** Beneath {@link #out}'s buffer: bandwidth limits of the exchange the connection carries. */
+        final Throttle throttle;
         long lastUsedNanos = System.nanoTime();
 
         Connection(Socket socket, Socket raw) throws IOException {
             this.socket = socket;
             this.raw = raw;
             this.in = Side.UPSTREAM.wrap(new BufferedInputStream(socket.getInputStream(), 64 * 1024));
-            this.out = Side.UPSTREAM.wrap(new BufferedOutputStream(socket.getOutputStream(), 16 * 1024));
+            this.throttle = new Throttle(socket.getOutputStream(), Throttle.TO_SERVER);
+            this.out = Side.UPSTREAM.wrap(new BufferedOutputStream(throttle, 16 * 1024));
         }
 
         /**

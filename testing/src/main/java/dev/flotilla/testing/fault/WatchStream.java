@@ -32,13 +32,16 @@ final class WatchStream {
     private final RequestLog.Entry entry;
     private final OutputStream out;
     private final Upstream.Connection upstream;
+    private final ExchangeFaults faults;
     private final ReentrantLock lock = new ReentrantLock();
     private final AtomicReference<Ending> ended = new AtomicReference<>();
     private boolean atBoundary = true; // guarded by lock
     private boolean goneRequested; // guarded by lock
 
     WatchStream(ProxyConnection connection, String method, String path, String resourceVersion, Transport transport,
-            boolean encoded, RequestLog.Entry entry, OutputStream out, Upstream.Connection upstream) {
+            boolean encoded, RequestLog.Entry entry, OutputStream out, Upstream.Connection upstream,
+            ExchangeFaults faults) {
+        this.faults = faults;
         this.encoded = encoded;
         this.connection = connection;
         this.identity = connection.identity;
@@ -53,6 +56,17 @@ final class WatchStream {
 
     Ending ended() {
         return ended.get();
+    }
+
+    /**
+     * Called by the pumping thread before it takes the lock for a chunk or frame: at an event
+     * boundary, {@link Fault.Loss} rules may hold the next event (outside the lock, so that an
+     * injected 410 need not wait for them).
+     */
+    void beforeData() throws IOException {
+        if (atBoundary) { // written only by the pumping thread, in endWrite
+            connection.beforeWatchEvent(faults, entry);
+        }
     }
 
     /** Called by the pumping thread before it writes one chunk or frame. */
