@@ -78,7 +78,10 @@ public final class RangeOwnershipCheck {
     public sealed interface Violation permits UnownedTooLong, TwoOwners, EndsBeforeDeadline {
     }
 
-    /** A shard without a live owner past its deadline: {@code max(since, fault end) + lease duration + retry period}. */
+    /**
+     * A shard without a live owner past its deadline: the fault's deadline (fault end + lease duration +
+     * retry period) for a gap that began by then, else its own start + lease duration + retry period.
+     */
     public record UnownedTooLong(int shard, Instant since, Instant until, Instant deadline) implements Violation {
         public UnownedTooLong {
             Objects.requireNonNull(since, "since");
@@ -233,7 +236,7 @@ public final class RangeOwnershipCheck {
                 if (owners.isEmpty() && gapSince[s] == null) {
                     gapSince[s] = at;
                 } else if (!owners.isEmpty() && gapSince[s] != null) {
-                    closeGap(s, gapSince[s], at, faultEnd, longest, perShard);
+                    closeGap(s, gapSince[s], at, deadline, longest, perShard);
                     gapSince[s] = null;
                 }
                 // What lies inside [from, to] is measured and drawn; what lies before only decides the state.
@@ -267,7 +270,7 @@ public final class RangeOwnershipCheck {
                 // Still unowned at the end: a violation only once its own deadline has passed.
                 Duration sofar = Duration.between(gapSince[s], to);
                 longest[s] = sofar.compareTo(longest[s]) > 0 ? sofar : longest[s];
-                Instant due = (gapSince[s].isAfter(faultEnd) ? gapSince[s] : faultEnd).plus(bound);
+                Instant due = due(gapSince[s], deadline);
                 if (to.isAfter(due)) {
                     perShard.get(s).add(new UnownedTooLong(s, gapSince[s], to, due));
                 }
@@ -284,14 +287,23 @@ public final class RangeOwnershipCheck {
         return new Result(from, to, faultEnd, deadline, timelines, violations);
     }
 
-    private void closeGap(int shard, Instant since, Instant until, Instant faultEnd, Duration[] longest,
+    private void closeGap(int shard, Instant since, Instant until, Instant deadline, Duration[] longest,
             List<List<Violation>> perShard) {
         Duration gap = Duration.between(since, until);
         longest[shard] = gap.compareTo(longest[shard]) > 0 ? gap : longest[shard];
-        Instant due = (since.isAfter(faultEnd) ? since : faultEnd).plus(bound);
+        Instant due = due(since, deadline);
         if (until.isAfter(due)) {
             perShard.get(shard).add(new UnownedTooLong(shard, since, until, due));
         }
+    }
+
+    /**
+     * When a gap that began at {@code since} must have ended: a gap the fault caused (one that began
+     * by the deadline, such as a dead holder's membership expiring after the fault) by the deadline;
+     * a later one, from a loss after recovery, within the same bound of its own start.
+     */
+    private Instant due(Instant since, Instant deadline) {
+        return since.isAfter(deadline) ? since.plus(bound) : deadline;
     }
 
     /** Shard {@code s}'s live owners at {@code at}: its own Lease's holder, then other holders of overlapping ranges. */
