@@ -103,31 +103,57 @@ public record ChaosVerdict(List<SingleWriterCheck.Violation> singleWriter, Reque
         return JSON.asJson(root);
     }
 
+    /**
+     * One line per invariant: its name, {@code holds} or {@code VIOLATED}, and in brackets what was
+     * measured, e.g. {@code range ownership: holds (every range owned by exactly one live replica by
+     * 2026-12-03T10:00:17Z; longest unowned 0.5 s)}.
+     */
+    public List<String> summary() {
+        return rows().stream().map(r -> r.invariant() + ": " + (r.holds() ? "holds" : "VIOLATED") + " (" + r.detail() + ")")
+                .toList();
+    }
+
+    /** An invariant's line of the summary. */
+    private record Row(String invariant, boolean holds, String detail) {
+    }
+
+    private List<Row> rows() {
+        List<Row> rows = new ArrayList<>();
+        rows.add(new Row("single writer", singleWriter.isEmpty(), singleWriter.size()
+                + " writes accepted while another replica held their shard"));
+        Optional<RequestBudgetCheck.IdentityResult> busiest = requests.identities().stream()
+                .max(java.util.Comparator.comparingInt(i -> i.peak().requests()));
+        int leasePeak = requests.identities().stream().mapToInt(i -> i.leasePeak().requests()).max().orElse(0);
+        rows.add(new Row("request budget", requests.identities().stream().allMatch(i -> i.violations().isEmpty()
+                && i.leaseViolations().isEmpty()), busiest.map(i -> requests.identities().size() + " identities; peak "
+                + i.peak().requests() + " of " + RequestBudgetCheck.format(requests.budget()) + " requests/10 s ("
+                + i.identity() + "); Lease peak " + leasePeak + " of " + requests.leaseBudget())
+                .orElse("no judged identity sent anything")));
+        if (requests.recovery().isPresent()) {
+            int peak = requests.identities().stream().mapToInt(i -> i.afterRecoveryPeak().map(
+                    RequestBudgetCheck.Window::requests).orElse(0)).max().orElse(0);
+            rows.add(new Row("no retry storm after recovery", requests.identities().stream().allMatch(i ->
+                    i.afterRecoveryPeak().map(w -> w.requests() <= requests.budget()).orElse(true)
+                            && i.afterRecoveryLeasePeak().map(w -> w.requests() <= requests.leaseBudget()).orElse(true)),
+                    "peak " + peak + " requests/10 s in the 30 s after " + requests.recovery().get()));
+        }
+        Duration unowned = ownership.shards().stream().map(RangeOwnershipCheck.ShardTimeline::longestUnowned)
+                .max(Duration::compareTo).orElse(Duration.ZERO);
+        rows.add(new Row("range ownership", ownership.holds(), ownership.shards().size() + " ranges, each to be owned by"
+                + " exactly one live replica by " + ownership.deadline() + "; longest unowned "
+                + RangeOwnershipCheck.seconds(unowned) + " s"));
+        return rows;
+    }
+
     /** A summary table of the invariants, the per-identity and per-shard tables, then the failures. */
     public String toMarkdown() {
         StringBuilder b = new StringBuilder();
         b.append("# Chaos verdict: ").append(holds() ? "every invariant holds" : "VIOLATED").append("\n\n");
         b.append("| invariant | verdict | detail |\n|---|---|---|\n");
-        row(b, "single writer", singleWriter.isEmpty(), singleWriter.size() + " writes accepted while another replica held"
-                + " their shard");
-        Optional<RequestBudgetCheck.IdentityResult> busiest = requests.identities().stream()
-                .max(java.util.Comparator.comparingInt(i -> i.peak().requests()));
-        row(b, "request budget", requests.identities().stream().allMatch(i -> i.violations().isEmpty()
-                && i.leaseViolations().isEmpty()), busiest.map(i -> "peak " + i.peak().requests() + " requests/10 s ("
-                + i.identity() + "), budget " + RequestBudgetCheck.format(requests.budget()) + "; Lease budget "
-                + requests.leaseBudget()).orElse("no judged identity sent anything"));
-        if (requests.recovery().isPresent()) {
-            int peak = requests.identities().stream().mapToInt(i -> i.afterRecoveryPeak().map(
-                    RequestBudgetCheck.Window::requests).orElse(0)).max().orElse(0);
-            row(b, "no retry storm after recovery", requests.identities().stream().allMatch(i ->
-                    i.afterRecoveryPeak().map(w -> w.requests() <= requests.budget()).orElse(true)
-                            && i.afterRecoveryLeasePeak().map(w -> w.requests() <= requests.leaseBudget()).orElse(true)),
-                    "peak " + peak + " requests/10 s in the 30 s after " + requests.recovery().get());
+        for (Row r : rows()) {
+            b.append("| ").append(r.invariant()).append(" | ").append(r.holds() ? "holds" : "VIOLATED").append(" | ")
+                    .append(r.detail().replace("|", "\\|")).append(" |\n");
         }
-        Duration unowned = ownership.shards().stream().map(RangeOwnershipCheck.ShardTimeline::longestUnowned)
-                .max(Duration::compareTo).orElse(Duration.ZERO);
-        row(b, "range ownership", ownership.holds(), "every range owned by exactly one live replica by "
-                + ownership.deadline() + "; longest unowned " + RangeOwnershipCheck.seconds(unowned) + " s");
         b.append("\n| identity | peak requests/10 s | from | Lease peak/10 s | after-recovery peak | over budget |\n"
                 + "|---|---|---|---|---|---|\n");
         for (RequestBudgetCheck.IdentityResult i : requests.identities()) {
@@ -151,11 +177,6 @@ public record ChaosVerdict(List<SingleWriterCheck.Violation> singleWriter, Reque
             failures.forEach(f -> b.append("- ").append(f.replace("|", "\\|")).append('\n'));
         }
         return b.toString();
-    }
-
-    private static void row(StringBuilder b, String invariant, boolean holds, String detail) {
-        b.append("| ").append(invariant).append(" | ").append(holds ? "holds" : "VIOLATED").append(" | ")
-                .append(detail.replace("|", "\\|")).append(" |\n");
     }
 
     private static Map<String, Object> window(RequestBudgetCheck.Window w) {
