@@ -8,11 +8,13 @@ package dev.flotilla.cli;
  *   <caption>exit codes</caption>
  *   <tr><th>code</th><th>name</th><th>meaning</th></tr>
  *   <tr><td>0</td><td>OK</td><td>success (run: stopped cleanly; demo: everything converged)</td></tr>
- *   <tr><td>1</td><td>FAILURE</td><td>a runtime failure, or the demo did not converge in time</td></tr>
+ *   <tr><td>1</td><td>FAILURE</td><td>a runtime failure, the demo did not converge in time, or {@code chaos verify} found an
+ *       invariant violated</td></tr>
  *   <tr><td>2</td><td>USAGE</td><td>invalid command line: unknown command or option, a value of the wrong type
  *       or out of range (for example {@code --workers 0})</td></tr>
  *   <tr><td>3</td><td>CONFIG</td><td>configuration from outside the command line is unusable: kubeconfig missing or
- *       malformed, unknown context, credentials rejected, TLS setup wrong, health port taken</td></tr>
+ *       malformed, unknown context, credentials rejected, TLS setup wrong, health port taken, an audit log
+ *       {@code chaos verify} cannot read or judge</td></tr>
  *   <tr><td>4</td><td>UNREACHABLE</td><td>the API server cannot be reached or does not answer /version</td></tr>
  *   <tr><td>5</td><td>FORBIDDEN</td><td>a permission (RBAC) the built-in controller needs is missing</td></tr>
  *   <tr><td>6</td><td>SHARDING</td><td>this replica cannot join or stay in its sharding group: another live

@@ -3,6 +3,7 @@ package dev.flotilla.manager;
 import dev.flotilla.cli.ExitCode;
 import dev.flotilla.cli.Program;
 import dev.flotilla.cli.Version;
+import dev.flotilla.manager.chaos.ChaosCommand;
 import dev.flotilla.manager.shards.ShardsCommand;
 import java.io.PrintStream;
 import java.util.concurrent.Callable;
@@ -12,7 +13,7 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * The {@code flotilla} command line: {@code run} and {@code shards}. {@link #main} exits the JVM;
+ * The {@code flotilla} command line: {@code run}, {@code shards} and {@code chaos verify}. {@link #main} exits the JVM;
  * {@link #execute} runs the same thing in-process and returns the exit code, for tests. The demo is
  * its own program (module {@code demo}): the {@code ./flotilla} launcher hands {@code flotilla demo}
  * to its jar, so this one carries no test backend.
@@ -22,7 +23,7 @@ import picocli.CommandLine.Spec;
  * only with {@code --debug}.
  */
 @Command(name = "flotilla", mixinStandardHelpOptions = true, versionProvider = Version.class,
-        subcommands = {RunCommand.class, ShardsCommand.class},
+        subcommands = {RunCommand.class, ShardsCommand.class, ChaosCommand.class},
         description = {"Runs Kubernetes controllers built on Flotilla's controller-core.",
                 "The demo is its own program: ./flotilla demo (or java -jar demo/target/flotilla-demo.jar)."},
         footer = {"", "Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration (kubeconfig, --config), "
@@ -46,6 +47,6 @@ public final class Main extends Program implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        throw new ParameterException(spec.commandLine(), "missing command: run or shards (the demo: ./flotilla demo)");
+        throw new ParameterException(spec.commandLine(), "missing command: run, shards or chaos (the demo: ./flotilla demo)");
     }
 }

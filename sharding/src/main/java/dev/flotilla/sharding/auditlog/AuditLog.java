@@ -75,6 +75,7 @@ public final class AuditLog {
         }
         Optional<String> holder = Optional.empty();
         Map<String, String> annotations = Map.of();
+        Optional<java.time.Duration> duration = Optional.empty();
         if ("leases".equals(text(e, "objectRef", "resource")) && "Lease".equals(text(e, "responseObject", "kind"))) {
             holder = Optional.of(text(e, "responseObject", "spec", "holderIdentity"));
             if (field(e, "responseObject", "metadata", "annotations") instanceof Map<?, ?> m) {
@@ -85,6 +86,9 @@ public final class AuditLog {
                     }
                 });
                 annotations = a;
+            }
+            if (field(e, "responseObject", "spec", "leaseDurationSeconds") instanceof Number seconds) {
+                duration = Optional.of(java.time.Duration.ofSeconds(seconds.longValue()));
             }
         }
         String name = text(e, "objectRef", "name");
@@ -100,7 +104,7 @@ public final class AuditLog {
                 text(e, "objectRef", "subresource"), text(e, "objectRef", "namespace"), name,
                 instant(e, "requestReceivedTimestamp", where), instant(e, "stageTimestamp", where),
                 code instanceof Number n ? n.intValue() : 0, text(e, "requestURI").contains("dryRun=All"), holder,
-                annotations));
+                annotations, duration));
     }
 
     /** The value at {@code path}, or null if any step is missing. */

@@ -1,5 +1,6 @@
 package dev.flotilla.sharding.auditlog;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Objects;
@@ -23,10 +24,12 @@ import java.util.Set;
  * @param leaseHolder for a Lease write the server answered with the Lease: its {@code spec.holderIdentity}
  *                    ("" when free); empty otherwise
  * @param leaseAnnotations for such a write, the answered Lease's annotations (empty otherwise)
+ * @param leaseDuration for such a write, the answered Lease's {@code spec.leaseDurationSeconds}; empty when the
+ *                    answer has none or the request wrote no Lease
  */
 public record AuditedRequest(String auditId, String user, String verb, String resource, String subresource, String namespace,
         String name, Instant received, Instant completed, int code, boolean dryRun, Optional<String> leaseHolder,
-        Map<String, String> leaseAnnotations) {
+        Map<String, String> leaseAnnotations, Optional<Duration> leaseDuration) {
 
     /** Verbs that change stored state. */
     public static final Set<String> WRITE_VERBS = Set.of("create", "update", "patch", "delete", "deletecollection");
@@ -49,6 +52,7 @@ public record AuditedRequest(String auditId, String user, String verb, String re
         Objects.requireNonNull(completed, "completed");
         Objects.requireNonNull(leaseHolder, "leaseHolder");
         leaseAnnotations = Map.copyOf(leaseAnnotations);
+        Objects.requireNonNull(leaseDuration, "leaseDuration");
     }
 
     /** A write the server accepted: a write verb, a 2xx answer, not a dry run, not a review. */
