@@ -96,8 +96,16 @@ final class Coordinator {
     private long membersChangedNanos;
     /** When this replica last became the coordinator (monotonic). */
     private long ledSinceNanos;
+    /** This replica's Pod's coordinator label: told of every change of role, never asked anything. */
+    private final CoordinatorLabel label;
 
     Coordinator(ShardingConfig config, String holder, NodePorts ports, ShardWork work, ShardMetrics metrics) {
+        this(config, holder, ports, work, metrics, CoordinatorLabel.none(ports.lane(), ports.clock()));
+    }
+
+    Coordinator(ShardingConfig config, String holder, NodePorts ports, ShardWork work, ShardMetrics metrics,
+            CoordinatorLabel label) {
+        this.label = label;
         this.config = config;
         this.naming = new LeaseNaming(config.group());
         this.coordinatorLease = naming.coordinatorLease();
@@ -120,6 +128,8 @@ final class Coordinator {
                 reactor.poke();
             }
         });
+        // Not leading yet: a label a previous incarnation in this Pod left (killed while leading) goes first.
+        label.leading(false);
         reactor.poke();
     }
 
@@ -281,6 +291,7 @@ final class Coordinator {
         log.atInfo().addKeyValue("replica", config.identity()).addKeyValue("lease", coordinatorLease)
                 .log("became coordinator");
         work.admitClusterScoped();
+        label.leading(true);
         reactor.poke();
     }
 
@@ -291,6 +302,7 @@ final class Coordinator {
         metrics.leading(false);
         metrics.layoutSettled(false);
         int interrupted = work.interruptClusterScoped();
+        label.leading(false);
         if (!closed) {
             log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("reason", why)
                     .addKeyValue("interrupted", interrupted).log("lost coordinator leadership");
@@ -794,6 +806,8 @@ final class Coordinator {
         leaderUntil.set(0);
         metrics.leading(false);
         metrics.layoutSettled(false);
+        // Removed before the Lease is freed (after the drain), so the next coordinator's label usually comes after it.
+        label.leading(false);
         CompletableFuture<Boolean> drained = wasLeading ? work.drainClusterScoped(config.drainTimeout())
                 : CompletableFuture.completedFuture(true);
         CompletableFuture<Void> done = new CompletableFuture<>();
@@ -815,7 +829,10 @@ final class Coordinator {
         leaderUntil.set(0);
     }
 
-    /** Stops at once without releasing the Lease, as a crash would. */
+    /**
+     * Stops at once without releasing the Lease, as a crash would; the label stays too (another incarnation in this
+     * Pod may lead already when this one learns its identity was taken).
+     */
     void abandon() {
         closed = true;
         role = Role.FOLLOWER;

@@ -17,6 +17,12 @@ public record LeaseNaming(String group) {
     public static final String LABEL_GROUP = "flotilla.dev/sharding-group";
     public static final String LABEL_ROLE = "flotilla.dev/lease-role";
     public static final String LABEL_SHARD = "flotilla.dev/shard";
+    /**
+     * On a replica's own Pod: {@link #ROLE_COORDINATOR} while that replica coordinates (set and removed by
+     * {@code CoordinatorLabel}, when it runs with restart proof), so that chaos experiments and operators can select
+     * the coordinator's Pod. Absent on every other Pod; briefly on two (see the architecture doc).
+     */
+    public static final String LABEL_POD_ROLE = "flotilla.dev/role";
     /** On a shard Lease: the member the coordinator wants to hold it. */
     public static final String ANNOTATION_DESIRED_OWNER = "flotilla.dev/desired-owner";
     /** On a shard Lease: S, the coordinator's shard count when it last published (the equal-width layout a Lease without a range has). */

@@ -8,6 +8,7 @@ import dev.flotilla.core.manager.WorkControl;
 import dev.flotilla.core.rbac.ApiPermission;
 import dev.flotilla.core.fence.Admission;
 import dev.flotilla.core.fence.WriteFence;
+import dev.flotilla.core.fence.WriteTarget;
 import dev.flotilla.core.reconcile.ObjectKey;
 import dev.flotilla.core.reconcile.Reconciler;
 import dev.flotilla.sharding.audit.AuditTrail;
@@ -52,6 +53,8 @@ public final class Sharding implements Extension {
     private static final Logger log = LoggerFactory.getLogger(Sharding.class);
     /** The name the manager knows this extension by. */
     public static final String NAME = "sharding";
+    /** The field manager of what sharding writes outside its Leases: the coordinator label on its replica's Pod. */
+    public static final String FIELD_MANAGER = "flotilla-sharding";
     private static final Duration WATCH_SYNC_TIMEOUT = Duration.ofSeconds(60);
     /** How long abandoning waits for the shards to be fenced on the lane. */
     private static final Duration ABANDON_TIMEOUT = Duration.ofSeconds(1);
@@ -119,8 +122,10 @@ public final class Sharding implements Extension {
      * The same sharding, restarting in place: this replica runs in {@code pod} (its identity is the
      * pod's name), records the Pod's UID and its container on its membership Lease, and after a
      * container restart takes its previous incarnation's membership, shards and leadership back at
-     * once when the Pod proves that container terminated, instead of waiting one lease duration. It
-     * needs {@link #restartProofPermissions}. Call before {@link Manager#install}.
+     * once when the Pod proves that container terminated, instead of waiting one lease duration. While
+     * it coordinates it also labels that Pod {@link LeaseNaming#LABEL_POD_ROLE}{@code =coordinator} (for
+     * chaos experiments and operators; see {@code CoordinatorLabel}). It needs
+     * {@link #restartProofPermissions}. Call before {@link Manager#install}.
      *
      * <pre>{@code
      * PodReference pod = new PodReference("flotilla-system", "flotilla-7d9f-abcde", "");
@@ -151,9 +156,21 @@ public final class Sharding implements Extension {
         return new Sharding(config, trail, pod, namespaces);
     }
 
-    /** What {@link #withRestartProof} needs: reading this replica's own Pod. */
+    /**
+     * What {@link #withRestartProof} needs: reading this replica's own Pod, and patching it to set and remove the
+     * coordinator label ({@link LeaseNaming#LABEL_POD_ROLE}). Both in the Pod's namespace only: a Role.
+     */
     public static List<ApiPermission> restartProofPermissions(String podNamespace) {
-        return List.of(new ApiPermission("get", "", "pods", podNamespace));
+        return List.of(new ApiPermission("get", "", "pods", podNamespace), new ApiPermission("patch", "", "pods", podNamespace));
+    }
+
+    /**
+     * The coordinator label's patch of this replica's own Pod: no shard's work (two replicas never write one Pod), and
+     * it must pass whichever shard the Pod's namespace hashes to, before the join and after the leave too.
+     */
+    private boolean isOwnPodLabel(WriteTarget target) {
+        return pod.isPresent() && "PATCH".equalsIgnoreCase(target.verb()) && "pods".equals(target.resource())
+                && pod.get().namespace().equals(target.namespace()) && pod.get().name().equals(target.name());
     }
 
     @Override
@@ -195,6 +212,9 @@ public final class Sharding implements Extension {
      */
     public WriteFence writeFence() {
         return (target, cancel) -> {
+            if (isOwnPodLabel(target)) {
+                return Admission.admitted();
+            }
             ShardingNode n = node;
             return n == null ? new Admission.Refused("replica '" + config.identity() + "' holds no shard: it has not joined")
                     : n.admitWrite(target, cancel);
@@ -229,7 +249,8 @@ public final class Sharding implements Extension {
         ShardingNode n = new ShardingNode(config, holder,
                 new NodePorts(clock, Clock.systemUTC(), lane, new KubeLeaseStore(client, config.leaseNamespace()), view),
                 new ManagedShardWork(work, scope, ranges), metrics, trail, work::fail,
-                pod.<RestartEvidence>map(p -> new PodRestartEvidence(client, p)).orElseGet(RestartEvidence::none), ranges);
+                pod.<RestartEvidence>map(p -> new PodRestartEvidence(client, p)).orElseGet(RestartEvidence::none), ranges,
+                pod.map(p -> new PodCoordinatorLabelWriter(client, p)));
         node = n;
         // Waiting out a predecessor takes lease + retry; beyond twice that plus a minute something is wrong.
         Duration joinTimeout = config.leaseDuration().plus(config.retryPeriod()).multipliedBy(2).plus(Duration.ofMinutes(1));
@@ -261,9 +282,9 @@ public final class Sharding implements Extension {
         ShardingNode n = node;
         long begin = System.nanoTime();
         if (n != null) {
-            // The re-plan, the membership release, the shards' drain and release, the cluster-scoped drain and the
-            // coordinator's release, one after the other.
-            Duration timeout = config.renewDeadline().multipliedBy(2)
+            // The re-plan, the membership release, the shards' drain and release, the cluster-scoped drain, the
+            // coordinator's release and the wait for its Pod label's removal (at most a renew deadline), one after the other.
+            Duration timeout = config.renewDeadline().multipliedBy(3)
                     .plus(config.drainTimeout().plus(ManagedShardWork.AFTER_INTERRUPT).multipliedBy(2));
             try {
                 n.leave().get(timeout.toMillis(), TimeUnit.MILLISECONDS);

@@ -37,6 +37,7 @@ final class ShardingNode {
     private final Membership membership;
     private final ShardOwnership ownership;
     private final Coordinator coordinator;
+    private final CoordinatorLabel label;
     private final Consumer<String> fatal;
     /** Lane-confined. */
     private boolean stopped;
@@ -49,12 +50,16 @@ final class ShardingNode {
     /** @param fatal told, once, when this replica must stop all work (another replica took its identity) */
     ShardingNode(ShardingConfig config, String holder, NodePorts ports, ShardWork work, ShardMetrics metrics,
             AuditTrail trail, Consumer<String> fatal) {
-        this(config, holder, ports, work, metrics, trail, fatal, RestartEvidence.none(), new HeldRanges());
+        this(config, holder, ports, work, metrics, trail, fatal, RestartEvidence.none(), new HeldRanges(), java.util.Optional.empty());
     }
 
-    /** @param evidence what this replica can prove about its previous incarnation (restart in place) */
+    /**
+     * @param evidence what this replica can prove about its previous incarnation (restart in place)
+     * @param podLabel where this replica's Pod is labelled while it coordinates; empty outside a Pod
+     */
     ShardingNode(ShardingConfig config, String holder, NodePorts ports, ShardWork work, ShardMetrics metrics,
-            AuditTrail trail, Consumer<String> fatal, RestartEvidence evidence, HeldRanges ranges) {
+            AuditTrail trail, Consumer<String> fatal, RestartEvidence evidence, HeldRanges ranges,
+            java.util.Optional<CoordinatorLabelWriter> podLabel) {
         this.config = config;
         this.ranges = ranges;
         this.work = work;
@@ -63,7 +68,8 @@ final class ShardingNode {
         this.ownership = new ShardOwnership(config, holder, ports, work, metrics, trail, ranges);
         this.membership = new Membership(config, holder, ports, ownership::memberRenewed, evidence,
                 () -> metrics.renewalFailed(ShardMetrics.LeaseKind.MEMBER));
-        this.coordinator = new Coordinator(config, holder, ports, work, metrics);
+        this.label = new CoordinatorLabel(podLabel, ports.lane(), ports.clock());
+        this.coordinator = new Coordinator(config, holder, ports, work, metrics, label);
     }
 
     /** The key gate: a namespaced key while its shard is active and freshly renewed, a cluster-scoped one on the fresh coordinator. */
@@ -184,6 +190,7 @@ final class ShardingNode {
             }
             membership.renew(this::identityTaken);
             coordinator.renew();
+            label.tick();
         } finally {
             scheduleTick(); // one failed renewal must not end every later one
         }
@@ -243,7 +250,7 @@ final class ShardingNode {
      * membership Lease is marked leaving (another coordinator plans without it too), every shard is
      * drained and released so that its new owner takes it at once, then the membership Lease is
      * freed (left to expire if a shard Lease still names this replica), and leadership is released
-     * last.
+     * last; the coordinator label is removed meanwhile and waited for, at most a renew deadline.
      */
     CompletableFuture<Void> leave() {
         CompletableFuture<Void> left = new CompletableFuture<>();
@@ -257,12 +264,21 @@ final class ShardingNode {
                     .thenCompose(x -> onLane(ownership::releaseAll))
                     .thenCompose(x -> onLane(() -> membership.leave(ownership.releasedEveryShard())))
                     .thenCompose(x -> onLane(coordinator::resign))
+                    .thenCompose(x -> onLane(this::labelRemoved))
                     .whenComplete((x, error) -> ports.lane().execute(() -> {
                         stopped = true;
                         left.complete(null);
                     }));
         });
         return left;
+    }
+
+    /** The label's removal (sent when leadership ended), waited for at most a renew deadline: a leave must end. */
+    private CompletableFuture<Void> labelRemoved() {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        label.removed().whenComplete((x, error) -> done.complete(null));
+        ports.lane().schedule(() -> done.complete(null), ports.clock().nanoTime() + config.renewDeadline().toNanos());
+        return done;
     }
 
     private CompletableFuture<Void> onLane(Supplier<CompletableFuture<Void>> step) {
