@@ -43,9 +43,14 @@ public abstract class Program implements CommandContext {
 
     /** Runs {@code program} on {@code args} without exiting the JVM; returns the exit code. */
     public static int execute(Program program, String[] args, PrintStream out, PrintStream err) {
+        return execute(program, CommandLine.defaultFactory(), args, out, err);
+    }
+
+    /** As {@link #execute(Program, String[], PrintStream, PrintStream)}, with the subcommands made by {@code factory}. */
+    public static int execute(Program program, CommandLine.IFactory factory, String[] args, PrintStream out, PrintStream err) {
         program.out = out;
         program.err = err;
-        CommandLine cl = new CommandLine(program);
+        CommandLine cl = new CommandLine(program, factory);
         cl.setOut(new PrintWriter(out, true, out.charset()));
         cl.setErr(new PrintWriter(err, true, err.charset()));
         cl.setParameterExceptionHandler((ex, a) -> {

@@ -49,6 +49,11 @@ import java.net.UnknownHostException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import dev.flotilla.core.reconcile.Result;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import dev.flotilla.core.reconcile.Reconciler;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -95,6 +100,34 @@ final class RunCommand implements Callable<Integer> {
 
     @Mixin
     ClusterOptions cluster;
+
+    /**
+     * Deliberate weakenings, only for the chaos suite's proof that its invariants can fail (a test
+     * launcher in chaos-tests builds a RunCommand with them); {@code flotilla run} never has one.
+     */
+    enum Weakening {
+        /** Writes are not asked for the shard's lease right before they are sent. */
+        WRITE_FENCE_OFF,
+        /** Each source is mirrored once; later updates of it are dropped. */
+        DROPS_UPDATES
+    }
+
+    private final Set<Weakening> weakenings;
+
+    RunCommand() {
+        this(Set.of());
+    }
+
+    RunCommand(Set<Weakening> weakenings) {
+        this.weakenings = Set.copyOf(weakenings);
+    }
+
+    /** The {@link Weakening#DROPS_UPDATES} reconciler: the first reconcile of a key passes, later ones do nothing. */
+    private static Reconciler<io.fabric8.kubernetes.api.model.ConfigMap> droppingUpdates(
+            Reconciler<io.fabric8.kubernetes.api.model.ConfigMap> inner) {
+        Set<Object> seen = ConcurrentHashMap.newKeySet();
+        return request -> seen.add(request.key()) ? inner.reconcile(request) : new Result.Done();
+    }
 
     @Option(names = "--health-port", paramLabel = "PORT", defaultValue = "" + ManagerOptions.DEFAULT_HEALTH_PORT,
             description = "Port of /healthz and /readyz (plain HTTP, for the kubelet); 0 picks a free port, -1 turns them off. "
@@ -346,8 +379,11 @@ final class RunCommand implements Callable<Integer> {
                 manager.informers().setScope(watched.scope()); // before the start: no informer exists yet
             }
             // Every write is asked for right before it is sent: only while this replica safely holds its shard.
-            sharding.ifPresent(s -> requestGuard.fenceWrites(s.writeFence()));
-            ConfigMapMirror.register(manager, workers, events, UnaryOperator.identity());
+            if (!weakenings.contains(Weakening.WRITE_FENCE_OFF)) {
+                sharding.ifPresent(s -> requestGuard.fenceWrites(s.writeFence()));
+            }
+            ConfigMapMirror.register(manager, workers, events, weakenings.contains(Weakening.DROPS_UPDATES)
+                    ? RunCommand::droppingUpdates : UnaryOperator.identity());
             List<String> controllers = new ArrayList<>(List.of(ConfigMapMirror.CONTROLLER_NAME));
             if (prometheusUrl != null) {
                 // Its kill switch lives beside the group's Leases; with sharding each replica tunes its shards only.

@@ -43,6 +43,8 @@ public final class RealApiServer extends KubeconfigCluster {
     private final Duration startup;
     private final URI etcd;
     private final Optional<Path> auditLog;
+    private final ServerProcess apiServerProcess;
+    private final ServerProcess etcdProcess;
 
     static final String AUDIT_POLICY_FILE = "audit-policy.yaml";
     static final String AUDIT_LOG_FILE = "audit.log";
@@ -72,6 +74,33 @@ public final class RealApiServer extends KubeconfigCluster {
         this.instanceDir = instanceDir;
         this.startup = startup;
         this.etcd = etcd;
+        this.apiServerProcess = new ServerProcess("kube-apiserver", process(instanceDir, "kube-apiserver"),
+                instanceDir.resolve("kube-apiserver-restarted.log"));
+        this.etcdProcess = new ServerProcess("etcd", process(instanceDir, "etcd"), instanceDir.resolve("etcd-restarted.log"));
+    }
+
+    /** This instance's process whose executable is {@code binary}, found among this JVM's children by the instance directory. */
+    private static ProcessHandle process(Path instance, String binary) {
+        List<ProcessHandle> found = ProcessHandle.current().descendants()
+                .filter(p -> p.info().command().map(c -> c.endsWith("/" + binary)).orElse(false))
+                // Both run from the instance's own symlink to the binaries.
+                .filter(p -> p.info().commandLine().orElse("").contains(instance.toString()))
+                .toList();
+        if (found.size() != 1) {
+            throw new IllegalStateException("expected one " + binary + " process of " + instance + " among this JVM's children, found "
+                    + found.size());
+        }
+        return found.getFirst();
+    }
+
+    /** The kube-apiserver's process, to stop and start again (same port, same certificates). */
+    public ServerProcess apiServerProcess() {
+        return apiServerProcess;
+    }
+
+    /** etcd's process, to kill and start again (same port, same data). */
+    public ServerProcess etcdProcess() {
+        return etcdProcess;
     }
 
     public static RealApiServer start() {
@@ -247,6 +276,9 @@ public final class RealApiServer extends KubeconfigCluster {
 
     @Override
     void stopServer() {
+        // Started again by a test: kube-api-test does not know these processes.
+        apiServerProcess.restarted().ifPresent(ProcessHandle::destroyForcibly);
+        etcdProcess.restarted().ifPresent(ProcessHandle::destroyForcibly);
         server.stop();
         deleteQuietly(instanceDir);
     }

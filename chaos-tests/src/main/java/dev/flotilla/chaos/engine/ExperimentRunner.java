@@ -1,0 +1,284 @@
+package dev.flotilla.chaos.engine;
+
+import dev.flotilla.chaos.experiment.Action;
+import dev.flotilla.chaos.experiment.Experiment;
+import dev.flotilla.chaos.experiment.InvalidExperimentException;
+import dev.flotilla.chaos.experiment.Mode;
+import dev.flotilla.sharding.LeaseNaming;
+import dev.flotilla.sharding.ShardSpace;
+import dev.flotilla.sharding.auditlog.AuditLog;
+import dev.flotilla.sharding.auditlog.AuditedRequest;
+import dev.flotilla.sharding.auditlog.ChaosVerdict;
+import dev.flotilla.sharding.auditlog.RangeOwnershipCheck;
+import dev.flotilla.sharding.auditlog.RequestBudgetCheck;
+import dev.flotilla.sharding.auditlog.SingleWriterCheck;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.random.RandomGenerator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs experiments one after another on a {@link LocalTopology}: brings the group to a settled,
+ * converged state, starts the load, applies the fault, ends it, lets the load's last wave converge,
+ * and judges the invariants from the API server's audit log and the cluster's final state.
+ */
+public final class ExperimentRunner {
+
+    private static final Logger log = LoggerFactory.getLogger(ExperimentRunner.class);
+
+    /** The replicas' timings and budget: flotilla run flags the engine passes, and what the checks judge against. */
+    public static final Duration LEASE = Duration.ofSeconds(6);
+    public static final Duration RENEW_DEADLINE = Duration.ofSeconds(4);
+    public static final Duration RETRY = Duration.ofSeconds(1);
+    public static final int SHARDS = 8;
+    public static final double QPS = 5;
+    public static final int BURST = 10;
+    /** Convergence may take this much longer than fault-free, after the lease duration: T = baseline + lease + 5 s. */
+    static final Duration SLACK = Duration.ofSeconds(5);
+    static final Duration LOAD_BEFORE_FAULT = Duration.ofSeconds(2);
+    static final double STEADY_UPDATES_PER_SECOND = 2;
+    private static final Duration SETTLE_LIMIT = Duration.ofSeconds(120);
+    private static final Duration CONVERGE_WATCH = Duration.ofSeconds(90);
+
+    /** The arguments every replica gets after {@code run --kubeconfig FILE}. */
+    public static List<String> runArgs() {
+        return List.of("--allow-insecure-api-server", "--health-port", "-1", "--metrics-port", "-1",
+                "--shards", String.valueOf(SHARDS), "--lease-duration", LEASE.toSeconds() + "s",
+                "--renew-deadline", RENEW_DEADLINE.toSeconds() + "s", "--retry-period", RETRY.toSeconds() + "s",
+                "--qps", String.valueOf(QPS), "--burst", String.valueOf(BURST), "--shutdown-timeout", "5s");
+    }
+
+    private final LocalTopology topology;
+    private final Workload workload;
+    private final int replicas;
+    private final FaultInjector injector;
+    private final RandomGenerator random;
+    private Duration baseline;
+
+    public ExperimentRunner(LocalTopology topology, Workload workload, int replicas, long seed) {
+        this.topology = topology;
+        this.workload = workload;
+        this.replicas = replicas;
+        this.injector = new FaultInjector(topology, seed);
+        this.random = new SplittableRandom(seed);
+    }
+
+    /** Starts the replicas, populates the workload and measures the fault-free convergence time. */
+    public Duration prepare() throws InterruptedException {
+        workload.populate();
+        topology.scaleTo(replicas);
+        settle();
+        ExperimentResult none = runTimeline("fault-free", "none", "flotilla", List.of(), Duration.ZERO, () -> () -> { },
+                Duration.ofDays(1), Set.of(), 1);
+        baseline = none.convergence();
+        if (baseline == null) {
+            throw new IllegalStateException("the fault-free run never converged: " + none.violations());
+        }
+        log.atInfo().addKeyValue("baselineMillis", baseline.toMillis()).log("fault-free convergence measured");
+        return baseline;
+    }
+
+    public Duration baseline() {
+        return baseline;
+    }
+
+    /** T for every experiment. */
+    public Duration convergenceLimit() {
+        return baseline.plus(LEASE).plus(SLACK);
+    }
+
+    /** Runs one experiment with the replicas' current build and one wave of updates after the fault. */
+    public ExperimentResult run(Experiment e, String build) throws InterruptedException {
+        return run(e, build, 1);
+    }
+
+    /** The same with {@code waves} waves of updates (every source once each) after the fault. */
+    public ExperimentResult run(Experiment e, String build, int waves) throws InterruptedException {
+        injector.check(e);
+        topology.restartCrashed();
+        topology.scaleTo(replicas);
+        settle();
+        List<ReplicaPod> targets = select(e);
+        Set<String> targetNames = new HashSet<>();
+        targets.forEach(p -> targetNames.add(p.name()));
+        return runTimeline(e.name(), e.action().describe(), build, targets, e.faultDuration(),
+                () -> injector.apply(e, targets), convergenceLimit(), targetNames, waves);
+    }
+
+    private interface Start {
+        FaultInjector.Applied apply();
+    }
+
+    private ExperimentResult runTimeline(String name, String action, String build, List<ReplicaPod> targets, Duration duration,
+            Start start, Duration limit, Set<String> targetNames, int waves) throws InterruptedException {
+        Map<String, Long> untouched = new HashMap<>();
+        Map<String, Integer> restartsBefore = new HashMap<>();
+        for (ReplicaPod p : topology.pods()) {
+            if (!targetNames.contains(p.name())) {
+                untouched.put(p.name(), p.pid());
+                restartsBefore.put(p.name(), p.restarts());
+            }
+        }
+        Instant from = Instant.now();
+        workload.startSteady(STEADY_UPDATES_PER_SECOND);
+        long updatesBefore = workload.updates();
+        Thread.sleep(LOAD_BEFORE_FAULT.toMillis());
+        Instant faultStart = Instant.now();
+        log.atInfo().addKeyValue("experiment", name).addKeyValue("action", action)
+                .addKeyValue("targets", targets.stream().map(ReplicaPod::name).toList()).log("fault applied");
+        FaultInjector.Applied applied = start.apply();
+        List<String> notes = new ArrayList<>();
+        try {
+            Thread.sleep(duration.toMillis());
+        } finally {
+            applied.end();
+        }
+        Instant faultEnd = Instant.now();
+        log.atInfo().addKeyValue("experiment", name).log("fault ended");
+        Thread.sleep(1000);
+        workload.stopSteady();
+        for (int i = 0; i < waves; i++) {
+            workload.wave();
+        }
+        // Converged: every mirror holds the generator's last value. Measured from the fault's end.
+        Duration convergence = null;
+        Workload.State state = workload.state();
+        long deadline = System.nanoTime() + Math.max(limit.toNanos() * 2, CONVERGE_WATCH.toNanos());
+        if (limit.toDays() >= 1) {
+            deadline = System.nanoTime() + CONVERGE_WATCH.toNanos() * 2;
+        }
+        while (System.nanoTime() < deadline) {
+            state = workload.state();
+            if (state.done()) {
+                convergence = Duration.between(faultEnd, Instant.now());
+                break;
+            }
+            topology.restartCrashed().forEach(p -> notes.add("container of " + p + " exited unexpectedly; restarted"));
+            Thread.sleep(200);
+        }
+        Instant to = Instant.now();
+        List<String> violations = new ArrayList<>();
+        if (convergence == null) {
+            violations.add("convergence: " + state.converged() + " of " + state.total() + " converged after "
+                    + Duration.between(faultEnd, to).toSeconds() + " s; first behind: "
+                    + state.behind().stream().limit(3).toList());
+        } else if (convergence.compareTo(limit) > 0) {
+            violations.add("convergence: took " + convergence.toMillis() + " ms, T = " + limit.toMillis() + " ms");
+        }
+        // No lost update: every source's mirror holds the last value written, and no source was written by anyone else.
+        if (!state.overwritten().isEmpty()) {
+            violations.add("no lost update: sources changed by someone other than the load generator: "
+                    + state.overwritten().stream().limit(3).toList());
+        }
+        for (Map.Entry<String, Long> u : untouched.entrySet()) {
+            ReplicaPod p = topology.pods().stream().filter(x -> x.name().equals(u.getKey())).findFirst().orElse(null);
+            if (p == null || !p.isAlive() || p.pid() != u.getValue() || p.restarts() != restartsBefore.get(u.getKey())) {
+                violations.add("untouched replicas keep running: " + u.getKey() + " was not targeted but "
+                        + (p == null ? "is gone" : !p.isAlive() ? "is down" : "was restarted"));
+            }
+        }
+        List<String> leftovers = topology.leftovers();
+        if (!leftovers.isEmpty()) {
+            violations.add("clean-up: " + leftovers);
+        }
+        // The server's own record, for the replicas only.
+        ChaosVerdict verdict = judge(from, to, faultEnd);
+        violations.addAll(verdict.failures());
+        int peak = verdict.requests().identities().stream().mapToInt(i -> i.peak().requests()).max().orElse(0);
+        double unowned = verdict.ownership().shards().stream()
+                .mapToDouble(s -> s.longestUnowned().toMillis() / 1000.0).max().orElse(0);
+        ExperimentResult result = new ExperimentResult(name, action, build, targets.stream().map(ReplicaPod::name).toList(),
+                faultStart, faultEnd, convergence, limit.toDays() >= 1 ? null : limit, verdict.singleWriter().size(), peak,
+                verdict.requests().budget(), unowned, workload.updates() - updatesBefore, violations, notes);
+        log.atInfo().addKeyValue("experiment", name).addKeyValue("holds", result.holds())
+                .addKeyValue("convergenceMillis", convergence == null ? -1 : convergence.toMillis())
+                .addKeyValue("violations", violations.size()).log("experiment judged");
+        return result;
+    }
+
+    private ChaosVerdict judge(Instant from, Instant to, Instant faultEnd) {
+        List<AuditedRequest> audit = AuditLog.read(topology.auditLog().orElseThrow());
+        ShardSpace space = new ShardSpace(SHARDS);
+        LeaseNaming naming = new LeaseNaming(dev.flotilla.sharding.ShardingConfig.DEFAULT_GROUP);
+        SingleWriterCheck single = new SingleWriterCheck(space, naming, LocalTopology.NAMESPACE);
+        List<SingleWriterCheck.Violation> overlaps = single.violations(audit).stream()
+                .filter(v -> !v.write().completed().isBefore(from) && !v.write().completed().isAfter(to)).toList();
+        RequestBudgetCheck budget = new RequestBudgetCheck(QPS, BURST, RequestBudgetCheck.defaultLeaseBudget(SHARDS, RETRY),
+                user -> user.startsWith(LocalTopology.USER_PREFIX));
+        RangeOwnershipCheck ownership = new RangeOwnershipCheck(space, naming, LocalTopology.NAMESPACE, LEASE, RETRY);
+        return new ChaosVerdict(overlaps, budget.check(audit, from, to, Optional.of(faultEnd)),
+                ownership.check(audit, faultEnd, to, faultEnd));
+    }
+
+    /** The pods the experiment's selector matches (labels as the API server has them), then its mode's pick. */
+    List<ReplicaPod> select(Experiment e) {
+        if (e.selector().isEmpty()) {
+            return List.of();
+        }
+        List<ReplicaPod> matched = new ArrayList<>();
+        for (ReplicaPod p : topology.pods()) {
+            if (e.selector().get().matches(LocalTopology.NAMESPACE, p.name(), topology.labelsOf(p))) {
+                matched.add(p);
+            }
+        }
+        List<ReplicaPod> picked = e.mode().pick(matched, Comparator.comparing(ReplicaPod::name), random);
+        if (picked.isEmpty() && !(e.mode() instanceof Mode.RandomMaxPercent)) {
+            throw new InvalidExperimentException(e.source() + ": spec.selector matched " + matched.size()
+                    + " pod(s) and mode " + e.mode() + " picked none; nothing to act on");
+        }
+        return picked;
+    }
+
+    /** Waits until every shard is held by a live pod, every live pod holds one, and the workload has converged. */
+    void settle() throws InterruptedException {
+        long deadline = System.nanoTime() + SETTLE_LIMIT.toNanos();
+        String why = "";
+        while (System.nanoTime() < deadline) {
+            topology.restartCrashed();
+            why = unsettled();
+            if (why.isEmpty()) {
+                return;
+            }
+            Thread.sleep(250);
+        }
+        throw new IllegalStateException("the group did not settle within " + SETTLE_LIMIT.toSeconds() + " s: " + why);
+    }
+
+    private String unsettled() {
+        Set<String> live = new HashSet<>();
+        topology.pods().stream().filter(ReplicaPod::isAlive).forEach(p -> live.add(p.name()));
+        if (live.size() < replicas) {
+            return live.size() + " of " + replicas + " replicas running";
+        }
+        Map<String, Integer> held = new HashMap<>();
+        int shards = 0;
+        for (Lease l : topology.admin().leases().inNamespace(LocalTopology.NAMESPACE)
+                .withLabel(LeaseNaming.LABEL_ROLE, LeaseNaming.ROLE_SHARD).list().getItems()) {
+            String holder = l.getSpec().getHolderIdentity() == null ? "" : l.getSpec().getHolderIdentity();
+            String identity = holder.contains("_") ? holder.substring(0, holder.lastIndexOf('_')) : holder;
+            if (live.contains(identity)) {
+                shards++;
+                held.merge(identity, 1, Integer::sum);
+            }
+        }
+        if (shards < SHARDS) {
+            return shards + " of " + SHARDS + " shards held by live replicas";
+        }
+        if (held.size() < live.size()) {
+            return "replicas without a shard: " + live.stream().filter(n -> !held.containsKey(n)).toList();
+        }
+        Workload.State s = workload.state();
+        return s.done() ? "" : s.converged() + " of " + s.total() + " objects converged";
+    }
+}

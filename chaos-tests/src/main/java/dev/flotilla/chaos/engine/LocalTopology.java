@@ -1,0 +1,302 @@
+package dev.flotilla.chaos.engine;
+
+import dev.flotilla.testing.RealApiServer;
+import dev.flotilla.testing.fault.FaultProxy;
+import io.fabric8.kubernetes.api.model.ContainerStateBuilder;
+import io.fabric8.kubernetes.api.model.ContainerStatus;
+import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.random.RandomGenerator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The cluster an experiment runs on: the REAL kube-apiserver and etcd (audit log on), the fault
+ * proxy between each replica and the server, and N replica pods, each a Pod object the engine keeps
+ * as a kubelet would and a {@code flotilla run} process. Faults act on these; closing it stops
+ * every process it started and removes every cgroup.
+ */
+public final class LocalTopology implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(LocalTopology.class);
+
+    /** Where the replicas run and hold their Leases: deploy/base's namespace. */
+    public static final String NAMESPACE = "flotilla-system";
+    public static final String APP_LABEL = "app.kubernetes.io/name";
+    public static final String APP_NAME = "flotilla";
+    public static final String CONTAINER = "flotilla";
+    /** Each replica reaches the server as this user plus its pod name (the proxy impersonates it). */
+    public static final String USER_PREFIX = "flotilla-replica:";
+    private static final String ALPHANUM = "bcdfghjklmnpqrstvwxz2456789";
+
+    private final RealApiServer server;
+    private final FaultProxy proxy;
+    private final Path workDir;
+    private final RandomGenerator names;
+    private final String templateHash;
+    private final CgroupPods cgroups;
+    private ReplicaLauncher launcher;
+    private final List<ReplicaPod> pods = new CopyOnWriteArrayList<>();
+    private final List<ReplicaPod> gone = new CopyOnWriteArrayList<>();
+
+    private LocalTopology(RealApiServer server, FaultProxy proxy, Path workDir, RandomGenerator names, CgroupPods cgroups) {
+        this.server = server;
+        this.proxy = proxy;
+        this.workDir = workDir;
+        this.names = names;
+        this.cgroups = cgroups;
+        this.templateHash = randomText(9);
+    }
+
+    /**
+     * Starts the server and the proxy (no replicas yet: {@link #scaleTo}).
+     *
+     * @param replica how a replica's process is started (all but the kubeconfig, which this topology writes)
+     */
+    public static LocalTopology start(Path workDir, long seed, ReplicaSpec replica) {
+        RealApiServer server = RealApiServer.start(true, true);
+        FaultProxy proxy = null;
+        try {
+            proxy = FaultProxy.start(server);
+            CgroupPods cgroups = new CgroupPods("flotilla-chaos-" + ProcessHandle.current().pid());
+            LocalTopology t = new LocalTopology(server, proxy, workDir, seeded(seed), cgroups);
+            t.launcher = new ReplicaLauncher(replica.java(), replica.classPath(), replica.main(), replica.runArgs(),
+                    replica.faketime(), cgroups, t::writeKubeconfig);
+            server.client().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata()
+                    .build()).serverSideApply();
+            return t;
+        } catch (RuntimeException e) {
+            if (proxy != null) {
+                proxy.close();
+            }
+            server.close();
+            throw e;
+        }
+    }
+
+    private static RandomGenerator seeded(long seed) {
+        return new java.util.SplittableRandom(seed);
+    }
+
+    public RealApiServer server() {
+        return server;
+    }
+
+    public KubernetesClient admin() {
+        return server.client();
+    }
+
+    public FaultProxy proxy() {
+        return proxy;
+    }
+
+    CgroupPods cgroups() {
+        return cgroups;
+    }
+
+    /** The replica pods that exist now, in name order. */
+    public List<ReplicaPod> pods() {
+        return pods.stream().sorted(java.util.Comparator.comparing(ReplicaPod::name)).toList();
+    }
+
+    /**
+     * Every replica's container restarted in place with another build (a deliberately weakened one,
+     * or the product's again); containers started from now on use it too.
+     */
+    public void useBuild(ReplicaSpec spec) {
+        launcher = new ReplicaLauncher(spec.java(), spec.classPath(), spec.main(), spec.runArgs(), spec.faketime(), cgroups,
+                this::writeKubeconfig);
+        for (ReplicaPod p : pods()) {
+            killContainer(p, true);
+            startContainer(p);
+        }
+    }
+
+    /** Creates pods until there are {@code n} (deletes none). */
+    public void scaleTo(int n) {
+        while (pods.size() < n) {
+            createPod();
+        }
+    }
+
+    /** A new pod of the "ReplicaSet": a fresh name, its Pod object, its container started. */
+    ReplicaPod createPod() {
+        String name = APP_NAME + "-" + templateHash + "-" + randomText(5);
+        ReplicaPod pod = new ReplicaPod(name, workDir.resolve(name));
+        proxy.impersonate(name, new FaultProxy.Impersonation(USER_PREFIX + name, List.of("system:masters")));
+        admin().pods().inNamespace(NAMESPACE).resource(new PodBuilder().withNewMetadata().withName(name)
+                .withLabels(pod.labels()).endMetadata()
+                .withNewSpec().addNewContainer().withName(CONTAINER).withImage("flotilla:local").endContainer().endSpec()
+                .build()).create();
+        pods.add(pod);
+        startContainer(pod);
+        log.atInfo().addKeyValue("pod", name).log("replica pod created");
+        return pod;
+    }
+
+    /** Starts (or restarts in place) the pod's container and reports its status on the Pod, as the kubelet does. */
+    void startContainer(ReplicaPod pod) {
+        pod.startContainer(launcher);
+        ContainerStatusBuilder status = new ContainerStatusBuilder().withName(CONTAINER).withImage("flotilla:local")
+                .withContainerID(pod.containerId()).withRestartCount(pod.restarts()).withReady(true).withStarted(true)
+                .withState(new ContainerStateBuilder().withNewRunning().withStartedAt(pod.startedAt().toString()).endRunning()
+                        .build());
+        pod.lastContainerId().ifPresent(last -> status.withLastState(new ContainerStateBuilder().withNewTerminated()
+                .withContainerID(last).withExitCode(137).withReason("Error").withFinishedAt(Instant.now().toString())
+                .endTerminated().build()));
+        writeStatus(pod, "Running", status.build());
+    }
+
+    /** SIGKILL of the container; with {@code down} it stays down until started again (pod-failure). */
+    void killContainer(ReplicaPod pod, boolean down) {
+        pod.killContainer(down);
+        writeStatus(pod, "Running", new ContainerStatusBuilder().withName(CONTAINER).withImage("flotilla:local")
+                .withContainerID(pod.containerId()).withRestartCount(pod.restarts()).withReady(false).withStarted(false)
+                .withState(new ContainerStateBuilder().withNewTerminated().withContainerID(pod.containerId()).withExitCode(137)
+                        .withReason("Error").withFinishedAt(Instant.now().toString()).endTerminated().build()).build());
+    }
+
+    /** pod-kill: SIGKILL and the Pod deleted; the "ReplicaSet" creates a replacement after {@code grace}. */
+    ReplicaPod deletePod(ReplicaPod pod) {
+        pod.killContainer(true);
+        admin().pods().inNamespace(NAMESPACE).withName(pod.name()).withGracePeriod(0).delete();
+        pods.remove(pod);
+        gone.add(pod);
+        log.atInfo().addKeyValue("pod", pod.name()).log("replica pod deleted");
+        return pod;
+    }
+
+    private void writeStatus(ReplicaPod pod, String phase, ContainerStatus status) {
+        Pod current = admin().pods().inNamespace(NAMESPACE).withName(pod.name()).get();
+        if (current == null) {
+            return;
+        }
+        current.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase(phase)
+                .withContainerStatuses(status).build());
+        admin().pods().inNamespace(NAMESPACE).resource(current).updateStatus();
+    }
+
+    /** The labels of a pod as the API server has them now (the coordinator labels its own Pod). */
+    Map<String, String> labelsOf(ReplicaPod pod) {
+        Pod p = admin().pods().inNamespace(NAMESPACE).withName(pod.name()).get();
+        return p == null || p.getMetadata().getLabels() == null ? Map.of() : p.getMetadata().getLabels();
+    }
+
+    /** Restarts, as the kubelet would, a container that died while nobody meant it to (an OOM kill, say). */
+    public List<String> restartCrashed() {
+        List<String> restarted = new ArrayList<>();
+        for (ReplicaPod p : pods) {
+            if (!p.isAlive() && !p.expectedDown()) {
+                log.atWarn().addKeyValue("pod", p.name()).addKeyValue("tail", String.join(" | ", p.tail(3)))
+                        .log("replica container exited; restarting it as the kubelet would");
+                startContainer(p);
+                restarted.add(p.name());
+            }
+        }
+        return restarted;
+    }
+
+    private Path writeKubeconfig(String pod) {
+        Path file = workDir.resolve(pod).resolve("kubeconfig");
+        try {
+            Files.createDirectories(file.getParent());
+            Files.writeString(file, """
+                    apiVersion: v1
+                    kind: Config
+                    clusters:
+                    - name: local
+                      cluster: {server: "%s"}
+                    users:
+                    - name: replica
+                      user: {}
+                    contexts:
+                    - name: local
+                      context: {cluster: local, user: replica}
+                    current-context: local
+                    """.formatted(proxy.url(pod)));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + file, e);
+        }
+        return file;
+    }
+
+    private String randomText(int n) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            b.append(ALPHANUM.charAt(names.nextInt(ALPHANUM.length())));
+        }
+        return b.toString();
+    }
+
+    /** Processes this topology started that are still running, other than the live pods' containers. */
+    public List<String> leftovers() {
+        List<String> out = new ArrayList<>();
+        for (ReplicaPod p : gone) {
+            if (p.isAlive()) {
+                out.add("deleted pod " + p.name() + " still runs (pid " + p.pid() + ")");
+            }
+        }
+        for (ReplicaPod p : pods) {
+            if (p.expectedDown() && p.isAlive()) {
+                out.add("pod " + p.name() + " should be down");
+            }
+        }
+        if (!proxy.rules().isEmpty()) {
+            out.add(proxy.rules().size() + " fault proxy rule(s) still installed");
+        }
+        List<Long> alive = new ArrayList<>(cgroups.leftoverPids());
+        for (ReplicaPod p : pods) {
+            alive.remove(Long.valueOf(p.pid()));
+        }
+        if (!alive.isEmpty()) {
+            out.add("processes left in the pods' cgroups: " + alive);
+        }
+        if (!server.apiServerProcess().isAlive()) {
+            out.add("kube-apiserver is not running");
+        }
+        if (!server.etcdProcess().isAlive()) {
+            out.add("etcd is not running");
+        }
+        for (ReplicaPod p : pods) {
+            try {
+                if (!Files.readString(p.clockFile()).strip().equals("+0")) {
+                    out.add("pod " + p.name() + " still has a clock offset");
+                }
+            } catch (IOException e) {
+                out.add("cannot read " + p.clockFile());
+            }
+        }
+        return out;
+    }
+
+    public Optional<Path> auditLog() {
+        return server.auditLog();
+    }
+
+    @Override
+    public void close() {
+        for (ReplicaPod p : pods) {
+            p.killContainer(true);
+        }
+        for (ReplicaPod p : gone) {
+            p.killContainer(true);
+        }
+        proxy.close();
+        cgroups.removeAll();
+        server.close();
+    }
+}
