@@ -16,11 +16,17 @@ import java.util.Optional;
  * for machines and as Markdown tables for a results file.
  *
  * <pre>{@code
+ * SingleWriterCheck singleWriter;
+ * RequestBudgetCheck budgets;
+ * RangeOwnershipCheck ownership;
+ * Instant from;
+ * Instant to;
+ * Instant faultEnd;
  * List<AuditedRequest> log = AuditLog.read(Path.of("audit.log"));
  * var verdict = new ChaosVerdict(singleWriter.violations(log), budgets.check(log, from, to, Optional.of(faultEnd)),
  *         ownership.check(log, from, to, faultEnd));
  * if (!verdict.holds()) verdict.failures().forEach(System.out::println);
- * Files.writeString(Path.of("verdict.md"), verdict.toMarkdown());
+ * System.out.print(verdict.toMarkdown());
  * }</pre>
  *
  * @param singleWriter writes accepted from one replica while another held their shard

@@ -29,6 +29,9 @@ import java.util.TreeSet;
  * the log should cover the group's life.
  *
  * <pre>{@code
+ * Instant from;
+ * Instant to;
+ * Instant faultEnd;
  * var check = new RangeOwnershipCheck(new ShardSpace(32), new LeaseNaming("flotilla"), "flotilla-system",
  *         Duration.ofSeconds(15), Duration.ofSeconds(2));
  * RangeOwnershipCheck.Result result = check.check(AuditLog.read(Path.of("audit.log")), from, to, faultEnd);

@@ -26,7 +26,12 @@ import java.util.function.Predicate;
  * startup check's, sent before the limiter exists) are not counted.
  *
  * <pre>{@code
- * var check = new RequestBudgetCheck(GuardConfig.DEFAULT_QPS, GuardConfig.DEFAULT_BURST,
+ * Instant from;
+ * Instant to;
+ * Instant recovered;
+ * // the guard's defaults (module resilience), as flotilla chaos verify takes them
+ * var check = new RequestBudgetCheck(dev.flotilla.resilience.guard.GuardConfig.DEFAULT_QPS,
+ *         dev.flotilla.resilience.guard.GuardConfig.DEFAULT_BURST,
  *         RequestBudgetCheck.defaultLeaseBudget(32, Duration.ofSeconds(2)),
  *         user -> user.startsWith("system:serviceaccount:flotilla-system:"));
  * RequestBudgetCheck.Result result = check.check(AuditLog.read(Path.of("audit.log")), from, to, Optional.of(recovered));
@@ -167,7 +172,8 @@ public final class RequestBudgetCheck {
      * 2 s retry period: 11 + 96 = 107.
      *
      * <pre>{@code
-     * int budget = RequestBudgetCheck.defaultLeaseBudget(ShardSpace.DEFAULT_SHARDS, ShardingConfig.DEFAULT_RETRY_PERIOD);
+     * int budget = RequestBudgetCheck.defaultLeaseBudget(dev.flotilla.sharding.ShardSpace.DEFAULT_SHARDS,
+ *         dev.flotilla.sharding.ShardingConfig.DEFAULT_RETRY_PERIOD);
      * }</pre>
      */
     public static int defaultLeaseBudget(int shards, Duration retryPeriod) {
