@@ -42,7 +42,7 @@ class LocalChaosTest {
 
     @BeforeAll
     void start() throws Exception {
-        Path work = Files.createDirectories(Path.of("target/chaos-work"));
+        Path work = Files.createDirectories(Path.of("target/chaos-work/" + System.currentTimeMillis()));
         session = ChaosSession.start(work, REPLICAS, SEED, product());
     }
 

@@ -74,20 +74,20 @@ public final class RealApiServer extends KubeconfigCluster {
         this.instanceDir = instanceDir;
         this.startup = startup;
         this.etcd = etcd;
-        this.apiServerProcess = new ServerProcess("kube-apiserver", process(instanceDir, "kube-apiserver"),
+        this.apiServerProcess = new ServerProcess("kube-apiserver", process(instanceDir.toString(), "kube-apiserver"),
                 instanceDir.resolve("kube-apiserver-restarted.log"));
-        this.etcdProcess = new ServerProcess("etcd", process(instanceDir, "etcd"), instanceDir.resolve("etcd-restarted.log"));
+        // etcd's command line names its port, not the instance directory (its binary path is the symlink's target).
+        this.etcdProcess = new ServerProcess("etcd", process(":" + etcd.getPort(), "etcd"), instanceDir.resolve("etcd-restarted.log"));
     }
 
-    /** This instance's process whose executable is {@code binary}, found among this JVM's children by the instance directory. */
-    private static ProcessHandle process(Path instance, String binary) {
+    /** This instance's process whose executable is {@code binary}, found among this JVM's children by {@code mark} in its command line. */
+    private static ProcessHandle process(String mark, String binary) {
         List<ProcessHandle> found = ProcessHandle.current().descendants()
                 .filter(p -> p.info().command().map(c -> c.endsWith("/" + binary)).orElse(false))
-                // Both run from the instance's own symlink to the binaries.
-                .filter(p -> p.info().commandLine().orElse("").contains(instance.toString()))
+                .filter(p -> p.info().commandLine().orElse("").contains(mark))
                 .toList();
         if (found.size() != 1) {
-            throw new IllegalStateException("expected one " + binary + " process of " + instance + " among this JVM's children, found "
+            throw new IllegalStateException("expected one " + binary + " process with " + mark + " among this JVM's children, found "
                     + found.size());
         }
         return found.getFirst();

@@ -9,8 +9,7 @@ import java.util.Optional;
 
 /**
  * A cgroup per replica pod under cgroup v1's {@code cpu} and {@code memory} hierarchies, set up as
- * the kubelet would for the Deployment's resources: {@code cpu.shares} from the CPU request and
- * {@code memory.limit_in_bytes} from the memory limit. A process enters by writing its pid into
+ * the kubelet would for the Deployment's memory limit ({@code memory.limit_in_bytes}). A process enters by writing its pid into
  * {@code cgroup.procs} before it execs, so everything it starts (stress-ng's workers) is counted
  * there too. Where the hierarchies cannot be written (not root), {@link #available()} says why and
  * StressChaos is refused.
@@ -19,8 +18,7 @@ final class CgroupPods {
 
     static final Path CPU = Path.of("/sys/fs/cgroup/cpu");
     static final Path MEMORY = Path.of("/sys/fs/cgroup/memory");
-    /** deploy/base/deployment.yaml: requests.cpu 250m (kubelet: 256 shares), limits.memory 512Mi. */
-    static final long CPU_SHARES = 256;
+    /** deploy/base/deployment.yaml: limits.memory 512Mi. */
     static final long MEMORY_LIMIT = 512L << 20;
 
     private final String parent;
@@ -29,6 +27,27 @@ final class CgroupPods {
     CgroupPods(String parent) {
         this.parent = parent;
         this.unavailable = check();
+    }
+
+    /*
+     * Each pod's group sits at the top of the hierarchy, beside the machine's other processes: under one
+     * parent, all replicas would share a single top-level weight and starve against the API server and the
+     * test JVM (each a top-level task of the same weight).
+     */
+    private Path cpuGroup(String pod) {
+        return CPU.resolve(parent + "-" + pod);
+    }
+
+    private Path memoryGroup(String pod) {
+        return MEMORY.resolve(parent + "-" + pod);
+    }
+
+    private List<Path> groups(Path hierarchy) {
+        try (var all = Files.list(hierarchy)) {
+            return all.filter(p -> p.getFileName().toString().startsWith(parent + "-") && Files.isDirectory(p)).toList();
+        } catch (IOException e) {
+            return List.of();
+        }
     }
 
     /** Empty when the pods get cgroups; otherwise why not. */
@@ -56,9 +75,10 @@ final class CgroupPods {
             return;
         }
         try {
-            Path cpu = Files.createDirectories(CPU.resolve(parent).resolve(pod));
-            Files.writeString(cpu.resolve("cpu.shares"), String.valueOf(CPU_SHARES));
-            Path mem = Files.createDirectories(MEMORY.resolve(parent).resolve(pod));
+            // cpu.shares stays at its default: the API server, etcd and the engine run outside any pod cgroup here, so
+            // the 250m request's 256 shares would starve the replicas against them, which a node's kubepods tree does not.
+            Files.createDirectories(cpuGroup(pod));
+            Path mem = Files.createDirectories(memoryGroup(pod));
             Files.writeString(mem.resolve("memory.limit_in_bytes"), String.valueOf(MEMORY_LIMIT));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the cgroups of " + pod, e);
@@ -71,14 +91,14 @@ final class CgroupPods {
             return List.of();
         }
         create(pod);
-        String cpu = CPU.resolve(parent).resolve(pod).resolve("cgroup.procs").toString();
-        String mem = MEMORY.resolve(parent).resolve(pod).resolve("cgroup.procs").toString();
+        String cpu = cpuGroup(pod).resolve("cgroup.procs").toString();
+        String mem = memoryGroup(pod).resolve("cgroup.procs").toString();
         return List.of("/bin/sh", "-c", "echo $$ > " + cpu + " && echo $$ > " + mem + " && exec \"$@\"", "sh");
     }
 
     /** The pod's memory cgroup's OOM kill count (memory.oom_control), 0 when unknown. */
     long oomKills(String pod) {
-        Path f = MEMORY.resolve(parent).resolve(pod).resolve("memory.oom_control");
+        Path f = memoryGroup(pod).resolve("memory.oom_control");
         try {
             for (String line : Files.readAllLines(f)) {
                 if (line.startsWith("oom_kill ")) {
@@ -96,33 +116,39 @@ final class CgroupPods {
         if (!available()) {
             return;
         }
-        for (Path root : List.of(CPU.resolve(parent), MEMORY.resolve(parent))) {
-            try (var pods = Files.list(root)) {
-                for (Path p : pods.toList()) {
-                    Files.deleteIfExists(p); // rmdir; fails while a process is still inside
-                }
-                Files.deleteIfExists(root);
+        for (Path hierarchy : List.of(CPU, MEMORY)) {
+            groups(hierarchy).forEach(CgroupPods::rmdir);
+        }
+    }
+
+    /** rmdir of a cgroup (its control files go with it); a cgroup that still has a process cannot be removed. */
+    private static void rmdir(Path cgroup) {
+        for (int attempt = 0; attempt < 50; attempt++) {
+            try {
+                Files.deleteIfExists(cgroup);
+                return;
             } catch (IOException e) {
-                // best effort: a cgroup with a process left is reported by the leftover check
+                try {
+                    Thread.sleep(100); // a killed process leaves its cgroup a moment after it is reaped
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
             }
         }
     }
 
     /** Pids still in any pod cgroup of this engine. */
     List<Long> leftoverPids() {
-        if (!available() || !Files.isDirectory(CPU.resolve(parent))) {
+        if (!available()) {
             return List.of();
         }
-        try (var pods = Files.list(CPU.resolve(parent))) {
-            return pods.flatMap(p -> {
-                try {
-                    return Files.readAllLines(p.resolve("cgroup.procs")).stream();
-                } catch (IOException e) {
-                    return java.util.stream.Stream.empty();
-                }
-            }).filter(l -> !l.isBlank()).map(Long::parseLong).toList();
-        } catch (IOException e) {
-            return List.of();
-        }
+        return groups(CPU).stream().flatMap(p -> {
+            try {
+                return Files.readAllLines(p.resolve("cgroup.procs")).stream();
+            } catch (IOException e) {
+                return java.util.stream.Stream.<String>empty();
+            }
+        }).filter(l -> !l.isBlank()).map(Long::parseLong).toList();
     }
 }

@@ -72,7 +72,9 @@ public final class SingleWriterCheck {
                 continue;
             }
             if (!r.isAcceptedWrite() || !replicas.contains(r.user())
-                    || (r.isLease() && r.namespace().equals(leases.namespace()))) {
+                    || (r.isLease() && r.namespace().equals(leases.namespace()))
+                    // A replica's own Pod (the coordinator label) lives beside the Leases; no other replica writes it.
+                    || (r.resource().equals("pods") && r.subresource().isEmpty() && r.namespace().equals(leases.namespace()))) {
                 continue; // not a write, not a replica's, or one of the group's own Leases (membership)
             }
             if (r.namespace().isEmpty()) {
