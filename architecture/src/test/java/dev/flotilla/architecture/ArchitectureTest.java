@@ -24,8 +24,8 @@ public final class ArchitectureTest {
     /**
      * Modules point one way: controller-core and testing depend on no other Flotilla module;
      * resilience, sharding, tuning, the example controller and the programs' shared command-line
-     * pieces only on core; nothing depends on the CLI, the demo or the benchmarks; only the demo
-     * (and the benchmarks) bring the test backends into a program.
+     * pieces only on core; nothing depends on the CLI, the demo, the chaos engine or the benchmarks;
+     * only the demo and the chaos engine (and the benchmarks) bring the test backends into a program.
      */
     @ArchTest
     public static final ArchRule MODULES = layeredArchitecture().consideringOnlyDependenciesInLayers()
@@ -38,6 +38,7 @@ public final class ArchitectureTest {
             .layer("Testing").definedBy("dev.flotilla.testing..")
             .layer("Cli").definedBy("dev.flotilla.manager..")
             .layer("Demo").definedBy("dev.flotilla.demo..")
+            .layer("Chaos").definedBy("dev.flotilla.chaos..")
             .layer("BenchProtocol").definedBy("dev.flotilla.bench.protocol..")
             .layer("Bench").definedBy(resideInAPackage("dev.flotilla.bench..")
                     .and(not(resideInAPackage("dev.flotilla.bench.protocol.."))))
@@ -49,12 +50,14 @@ public final class ArchitectureTest {
             .whereLayer("Tuning").mayOnlyAccessLayers("Core")
             .whereLayer("Example").mayOnlyAccessLayers("Core")
             .whereLayer("CliCommon").mayOnlyAccessLayers("Core")
-            .whereLayer("Testing").mayOnlyBeAccessedByLayers("Demo", "Bench")
+            .whereLayer("Testing").mayOnlyBeAccessedByLayers("Demo", "Bench", "Chaos")
             .whereLayer("Cli").mayNotBeAccessedByAnyLayer()
             .whereLayer("Demo").mayNotBeAccessedByAnyLayer()
+            .whereLayer("Chaos").mayNotBeAccessedByAnyLayer()
             .whereLayer("Bench").mayNotBeAccessedByAnyLayer()
             .as("modules depend one way: core <- resilience, sharding, tuning, example, cli-common <- CLI, demo, "
-                    + "benchmarks; nothing depends on the CLI, the demo or the benchmarks; core and testing on no other "
+                    + "chaos engine, benchmarks; nothing depends on the CLI, the demo, the chaos engine or the benchmarks; "
+                    + "core and testing on no other "
                     + "module");
 
     /**

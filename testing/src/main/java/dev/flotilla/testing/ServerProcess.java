@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
  * (the same ports, certificates and data directory), as a supervisor would restart it.
  *
  * <pre>{@code
+ * RealApiServer server = RealApiServer.start(true, true);
  * ServerProcess etcd = server.etcdProcess();
  * etcd.kill();            // SIGKILL: every write the API server takes now fails
  * etcd.start();           // the same flags, the same data

@@ -9,8 +9,11 @@ import java.time.Duration;
  * measured; then experiments one after another. Closing it stops everything it started.
  *
  * <pre>{@code
+ * ReplicaSpec spec = ReplicaSpec.product("java", System.getProperty("java.class.path"), ExperimentRunner.runArgs(),
+ *         ReplicaSpec.DEBIAN_FAKETIME);
  * try (ChaosSession session = ChaosSession.start(Path.of("target/chaos"), 3, 1L, spec)) {
- *     ExperimentResult r = session.run(ChaosDocuments.read(Path.of("deploy/chaos/pod-kill-one.yaml")));
+ *     ExperimentResult r = session.run(
+ *             dev.flotilla.chaos.experiment.ChaosDocuments.read(Path.of("deploy/chaos/pod-kill-one.yaml")));
  *     System.out.println(r.holds() + " " + r.convergence());
  * }
  * }</pre>
