@@ -95,12 +95,43 @@ public final class RealApiServer extends KubeconfigCluster {
 
     /** The kube-apiserver's process, to stop and start again (same port, same certificates). */
     public ServerProcess apiServerProcess() {
+        detachFromKubeApiTest();
         return apiServerProcess;
     }
 
     /** etcd's process, to kill and start again (same port, same data). */
     public ServerProcess etcdProcess() {
+        detachFromKubeApiTest();
         return etcdProcess;
+    }
+
+    private boolean detached;
+
+    /**
+     * kube-api-test 7.6.1 treats any exit of its etcd or kube-apiserver as unexpected: it stops the
+     * other one and deletes etcd's data, which would turn "etcd killed" into "the cluster wiped".
+     * Before a test stops either, its process watchers are told they were stopped on purpose (their
+     * private {@code stopped} flags; no API exposes this); the server's own stop still ends the
+     * original processes and cleans up, and {@link #stopServer} ends the ones started again.
+     */
+    private synchronized void detachFromKubeApiTest() {
+        if (detached) {
+            return;
+        }
+        for (String manager : List.of("etcdProcess", "kubeApiServerProcess")) {
+            try {
+                java.lang.reflect.Field f = server.getClass().getDeclaredField(manager);
+                f.setAccessible(true);
+                Object process = f.get(server);
+                java.lang.reflect.Field stopped = process.getClass().getDeclaredField("stopped");
+                stopped.setAccessible(true);
+                stopped.setBoolean(process, true);
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                throw new IllegalStateException("cannot take " + manager + " over from kube-api-test "
+                        + ApiServerBinaries.class.getPackageName() + " (its internals changed?): " + e, e);
+            }
+        }
+        detached = true;
     }
 
     public static RealApiServer start() {
@@ -276,9 +307,11 @@ public final class RealApiServer extends KubeconfigCluster {
 
     @Override
     void stopServer() {
-        // Started again by a test: kube-api-test does not know these processes.
-        apiServerProcess.restarted().ifPresent(ProcessHandle::destroyForcibly);
-        etcdProcess.restarted().ifPresent(ProcessHandle::destroyForcibly);
+        if (detached) {
+            // kube-api-test believes both stopped already: the live ones (original or started again) are ended here.
+            apiServerProcess.kill();
+            etcdProcess.kill();
+        }
         server.stop();
         deleteQuietly(instanceDir);
     }

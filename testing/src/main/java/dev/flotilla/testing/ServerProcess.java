@@ -7,7 +7,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -73,11 +72,6 @@ public final class ServerProcess {
             throw new UncheckedIOException("cannot start " + name + " again", e);
         }
         current = started.toHandle();
-    }
-
-    /** The process this object started, if any: the server's own stop does not know it. */
-    synchronized Optional<ProcessHandle> restarted() {
-        return started == null ? Optional.empty() : Optional.of(started.toHandle());
     }
 
     private void end(boolean force) {

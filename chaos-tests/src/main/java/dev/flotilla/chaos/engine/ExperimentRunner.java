@@ -4,6 +4,7 @@ import dev.flotilla.chaos.experiment.Action;
 import dev.flotilla.chaos.experiment.Experiment;
 import dev.flotilla.chaos.experiment.InvalidExperimentException;
 import dev.flotilla.chaos.experiment.Mode;
+import dev.flotilla.resilience.guard.GuardConfig;
 import dev.flotilla.sharding.LeaseNaming;
 import dev.flotilla.sharding.ShardSpace;
 import dev.flotilla.sharding.auditlog.AuditLog;
@@ -45,6 +46,12 @@ public final class ExperimentRunner {
     public static final int SHARDS = 8;
     public static final double QPS = 5;
     public static final int BURST = 10;
+    /**
+     * Lease requests one replica may send in 10 s: what its guard's Lease budget lets through
+     * (lease-qps x 1.1 x 10 + lease-burst), the same rule as for other requests.
+     */
+    static final int LEASE_BUDGET = (int) (GuardConfig.DEFAULT_LEASE_QPS * RequestBudgetCheck.SLACK
+            * RequestBudgetCheck.WINDOW.toSeconds() + GuardConfig.DEFAULT_LEASE_BURST);
     /** Convergence may take this much longer than fault-free, after the lease duration: T = baseline + lease + 5 s. */
     static final Duration SLACK = Duration.ofSeconds(5);
     static final Duration LOAD_BEFORE_FAULT = Duration.ofSeconds(2);
@@ -166,7 +173,7 @@ public final class ExperimentRunner {
                 break;
             }
             topology.restartCrashed().forEach(p -> notes.add("container of " + p + " exited unexpectedly; restarted"));
-            Thread.sleep(200);
+            Thread.sleep(500);
         }
         Instant to = Instant.now();
         List<String> violations = new ArrayList<>();
@@ -215,8 +222,7 @@ public final class ExperimentRunner {
         SingleWriterCheck single = new SingleWriterCheck(space, naming, LocalTopology.NAMESPACE);
         List<SingleWriterCheck.Violation> overlaps = single.violations(audit).stream()
                 .filter(v -> !v.write().completed().isBefore(from) && !v.write().completed().isAfter(to)).toList();
-        RequestBudgetCheck budget = new RequestBudgetCheck(QPS, BURST, RequestBudgetCheck.defaultLeaseBudget(SHARDS, RETRY),
-                user -> user.startsWith(LocalTopology.USER_PREFIX));
+        RequestBudgetCheck budget = new RequestBudgetCheck(QPS, BURST, LEASE_BUDGET, user -> user.startsWith(LocalTopology.USER_PREFIX));
         RangeOwnershipCheck ownership = new RangeOwnershipCheck(space, naming, LocalTopology.NAMESPACE, LEASE, RETRY);
         return new ChaosVerdict(overlaps, budget.check(audit, from, to, Optional.of(faultEnd)),
                 ownership.check(audit, faultEnd, to, faultEnd));
@@ -241,7 +247,7 @@ public final class ExperimentRunner {
         return picked;
     }
 
-    /** Waits until every shard is held by a live pod, every live pod holds one, and the workload has converged. */
+    /** Waits until every shard is held by a live pod, the coordinator reports its layout settled, and the workload has converged. */
     void settle() throws InterruptedException {
         long deadline = System.nanoTime() + SETTLE_LIMIT.toNanos();
         String why = "";
@@ -251,7 +257,7 @@ public final class ExperimentRunner {
             if (why.isEmpty()) {
                 return;
             }
-            Thread.sleep(250);
+            Thread.sleep(1000);
         }
         throw new IllegalStateException("the group did not settle within " + SETTLE_LIMIT.toSeconds() + " s: " + why);
     }
@@ -276,8 +282,12 @@ public final class ExperimentRunner {
         if (shards < SHARDS) {
             return shards + " of " + SHARDS + " shards held by live replicas";
         }
-        if (held.size() < live.size()) {
-            return "replicas without a shard: " + live.stream().filter(n -> !held.containsKey(n)).toList();
+        // The group's own word that its layout is in place: the coordinator's annotation, carried by its renewals.
+        Lease coordinator = topology.admin().leases().inNamespace(LocalTopology.NAMESPACE)
+                .withName(new LeaseNaming(dev.flotilla.sharding.ShardingConfig.DEFAULT_GROUP).coordinatorLease()).get();
+        if (coordinator == null || coordinator.getMetadata().getAnnotations() == null
+                || !"true".equals(coordinator.getMetadata().getAnnotations().get(LeaseNaming.ANNOTATION_LAYOUT_SETTLED))) {
+            return "the coordinator has not reported its layout settled (shards held: " + held + ")";
         }
         Workload.State s = workload.state();
         return s.done() ? "" : s.converged() + " of " + s.total() + " objects converged";

@@ -113,7 +113,10 @@ final class FaultInjector {
             }
             case Action.EtcdKill k -> {
                 topology.server().etcdProcess().kill();
-                yield once(() -> topology.server().etcdProcess().start());
+                yield once(() -> {
+                    topology.server().etcdProcess().start();
+                    awaitApiServer(topology.admin()); // its readiness includes etcd's
+                });
             }
             case Action.ApiServerRestart r -> {
                 topology.server().apiServerProcess().stop();

@@ -52,6 +52,8 @@ public final class LocalTopology implements AutoCloseable {
     private ReplicaLauncher launcher;
     private final List<ReplicaPod> pods = new CopyOnWriteArrayList<>();
     private final List<ReplicaPod> gone = new CopyOnWriteArrayList<>();
+    private final Thread cleanup = new Thread(this::stopAll, "chaos-cleanup");
+    private volatile boolean closed;
 
     private LocalTopology(RealApiServer server, FaultProxy proxy, Path workDir, RandomGenerator names, CgroupPods cgroups) {
         this.server = server;
@@ -74,6 +76,8 @@ public final class LocalTopology implements AutoCloseable {
             proxy = FaultProxy.start(server);
             CgroupPods cgroups = new CgroupPods("flotilla-chaos-" + ProcessHandle.current().pid());
             LocalTopology t = new LocalTopology(server, proxy, workDir, seeded(seed), cgroups);
+            // A run stopped by SIGTERM or Ctrl-C leaves no replica, stress-ng or server behind.
+            Runtime.getRuntime().addShutdownHook(t.cleanup);
             t.launcher = new ReplicaLauncher(replica.java(), replica.classPath(), replica.main(), replica.runArgs(),
                     replica.faketime(), cgroups, t::writeKubeconfig);
             server.client().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata()
@@ -289,12 +293,27 @@ public final class LocalTopology implements AutoCloseable {
 
     @Override
     public void close() {
+        try {
+            Runtime.getRuntime().removeShutdownHook(cleanup);
+        } catch (IllegalStateException e) {
+            // shutting down: the hook does it
+        }
+        stopAll();
+    }
+
+    private synchronized void stopAll() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         for (ReplicaPod p : pods) {
             p.killContainer(true);
         }
         for (ReplicaPod p : gone) {
             p.killContainer(true);
         }
+        // Whatever else runs in a pod's cgroups (stress-ng of an interrupted StressChaos).
+        cgroups.leftoverPids().forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
         proxy.close();
         cgroups.removeAll();
         server.close();
