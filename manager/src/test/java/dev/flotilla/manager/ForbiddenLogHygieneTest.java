@@ -40,8 +40,8 @@ class ForbiddenLogHygieneTest {
         Path kubeconfig = DeployRbacAuditTest.tokenKubeconfig(cluster, ns, DIR.resolve("kubeconfig-takeover"));
         Path logA = DIR.resolve("takeover-a.log");
         Path logB = DIR.resolve("takeover-b.log");
-        Process a = DeployRbacAuditTest.start(logA, kubeconfig, ns.name(), "flotilla-a");
-        Process b = DeployRbacAuditTest.start(logB, kubeconfig, ns.name(), "flotilla-b");
+        Process a = DeployRbacAuditTest.start(logA, kubeconfig, ns.name(), "flotilla-a", SHORT_PERIODS, -1);
+        Process b = DeployRbacAuditTest.start(logB, kubeconfig, ns.name(), "flotilla-b", SHORT_PERIODS, -1);
         try {
             await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200))
                     .failFast("a replica exited", () -> !a.isAlive() || !b.isAlive())
@@ -63,8 +63,11 @@ class ForbiddenLogHygieneTest {
             int onset = indexOf(during, "informers of ConfigMap failing");
             assertThat(onset).as("the refused lists were reported").isNotNegative();
             List<String> persistent = during.subList(onset, during.size());
+            assertThat(persistent).as("the periods the replica was given").first(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+                    .contains("one reminder every 30.0 s while it lasts");
             assertThat(persistent).as("a reminder while it lasts").anyMatch(l -> l.contains("informers of ConfigMap still failing"))
-                    .anyMatch(l -> l.contains("shard caches (each shard handed back and taken again) still failing"));
+                    .anyMatch(l -> l.contains("shard caches (each shard handed back and taken again) still failing"))
+                    .anyMatch(l -> l.contains("caches did not sync within " + SYNC_TIMEOUT));
             assertThat(persistent).as("the server's message at most once in a line")
                     .allMatch(l -> l.split("is forbidden", -1).length <= 2);
             assertThat(maxPerMinute(persistent)).as("log lines in any minute of a persistent 403").isLessThanOrEqualTo(MAX_LINES);
@@ -75,7 +78,18 @@ class ForbiddenLogHygieneTest {
         }
     }
 
-    static final Duration OBSERVED_TAKEOVER = Duration.ofSeconds(150);
+    /**
+     * The takeover's replicas remind every {@link #REMINDER} and hand a shard whose caches do not sync back after
+     * {@link #SYNC_TIMEOUT} (production: a minute each), so that both streaks' reminders fall within
+     * {@link #OBSERVED_TAKEOVER}: the informers' about 8 + 30 s after the kill (lease expiry, then a reminder period),
+     * the shard caches' about 8 + 15 + 30 s. Twice the reminders a minute, and four times the sync cycles, under the same
+     * bound of 10 lines in any minute.
+     */
+    static final Duration REMINDER = Duration.ofSeconds(30);
+    static final Duration SYNC_TIMEOUT = Duration.ofSeconds(15);
+    static final List<String> SHORT_PERIODS = List.of("-Dflotilla.failures.reminder=" + REMINDER,
+            "-Dflotilla.sharding.syncTimeout=" + SYNC_TIMEOUT);
+    static final Duration OBSERVED_TAKEOVER = Duration.ofSeconds(75);
 
     private static int indexOf(List<String> lines, String text) {
         for (int i = 0; i < lines.size(); i++) {
