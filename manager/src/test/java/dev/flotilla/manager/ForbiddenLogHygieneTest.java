@@ -12,12 +12,18 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
  * Log hygiene under a persistent 403, from {@code flotilla run}'s own output: a running replica whose permissions are
  * taken away logs the failure once when it starts, a reminder with a count at most once a minute, and never the same
  * exception text several times in a line; at most 10 lines in any minute. Before RepeatingFailures, a replica whose
  * informers were refused wrote 200 lines in the first minute (each retry twice, the exception text repeated).
+ *
+ * <p>The two scenarios run side by side ({@link ExecutionMode#CONCURRENT}; the manager's surefire configuration runs
+ * everything else one at a time): each has its own namespace, ServiceAccount, RBAC objects (named after the namespace),
+ * replicas and log files, and after their start the replicas mostly wait on refused requests.
  */
 @WithCluster
 class ForbiddenLogHygieneTest {
@@ -33,6 +39,7 @@ class ForbiddenLogHygieneTest {
      * replica's shards: its new informers are refused on every retry, and its shards cannot sync.
      */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void aReplicaWhoseInformersAreRefusedAfterATakeoverWritesAtMostTenLinesAMinute(TestCluster cluster, TestNamespace ns)
             throws Exception {
         KubernetesClient admin = cluster.client();
@@ -120,6 +127,7 @@ class ForbiddenLogHygieneTest {
     }
 
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void aReplicaWhosePermissionsAreRevokedWritesAtMostTenLinesAMinute(TestCluster cluster, TestNamespace ns) throws Exception {
         KubernetesClient admin = cluster.client();
         ShippedRbac rbac = DeployRbacAuditTest.deployAccount(admin, ns);
