@@ -239,10 +239,17 @@ class DeployRbacAuditTest {
     /** The same, serving /healthz and /readyz on {@code healthPort} (-1: none; 0: any free port, which the log names). */
     static Process start(Path log, Path kubeconfig, String namespace, String pod, int healthPort, String... more)
             throws Exception {
+        return start(log, kubeconfig, namespace, pod, List.of(), healthPort, more);
+    }
+
+    /** The same, with {@code jvmOptions} (system properties) before the main class. */
+    static Process start(Path log, Path kubeconfig, String namespace, String pod, List<String> jvmOptions, int healthPort,
+            String... more) throws Exception {
         List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx384m",
-                "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                Main.class.getName(), "run", "--kubeconfig", kubeconfig.toAbsolutePath().toString(), "--health-port",
-                String.valueOf(healthPort),
+                "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED"));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "run",
+                "--kubeconfig", kubeconfig.toAbsolutePath().toString(), "--health-port", String.valueOf(healthPort),
                 "--shards", "8", "--lease-duration", "6s", "--renew-deadline", "4s", "--retry-period", "1s"));
         if (!List.of(more).contains("--metrics-port")) {
             command.addAll(List.of("--metrics-port", "-1"));

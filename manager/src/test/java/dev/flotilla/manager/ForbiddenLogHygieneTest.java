@@ -12,12 +12,18 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
  * Log hygiene under a persistent 403, from {@code flotilla run}'s own output: a running replica whose permissions are
  * taken away logs the failure once when it starts, a reminder with a count at most once a minute, and never the same
  * exception text several times in a line; at most 10 lines in any minute. Before RepeatingFailures, a replica whose
  * informers were refused wrote 200 lines in the first minute (each retry twice, the exception text repeated).
+ *
+ * <p>The two scenarios run side by side ({@link ExecutionMode#CONCURRENT}; the manager's surefire configuration runs
+ * everything else one at a time): each has its own namespace, ServiceAccount, RBAC objects (named after the namespace),
+ * replicas and log files, and after their start the replicas mostly wait on refused requests.
  */
 @WithCluster
 class ForbiddenLogHygieneTest {
@@ -33,6 +39,7 @@ class ForbiddenLogHygieneTest {
      * replica's shards: its new informers are refused on every retry, and its shards cannot sync.
      */
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void aReplicaWhoseInformersAreRefusedAfterATakeoverWritesAtMostTenLinesAMinute(TestCluster cluster, TestNamespace ns)
             throws Exception {
         KubernetesClient admin = cluster.client();
@@ -40,8 +47,8 @@ class ForbiddenLogHygieneTest {
         Path kubeconfig = DeployRbacAuditTest.tokenKubeconfig(cluster, ns, DIR.resolve("kubeconfig-takeover"));
         Path logA = DIR.resolve("takeover-a.log");
         Path logB = DIR.resolve("takeover-b.log");
-        Process a = DeployRbacAuditTest.start(logA, kubeconfig, ns.name(), "flotilla-a");
-        Process b = DeployRbacAuditTest.start(logB, kubeconfig, ns.name(), "flotilla-b");
+        Process a = DeployRbacAuditTest.start(logA, kubeconfig, ns.name(), "flotilla-a", SHORT_PERIODS, -1);
+        Process b = DeployRbacAuditTest.start(logB, kubeconfig, ns.name(), "flotilla-b", SHORT_PERIODS, -1);
         try {
             await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200))
                     .failFast("a replica exited", () -> !a.isAlive() || !b.isAlive())
@@ -63,8 +70,11 @@ class ForbiddenLogHygieneTest {
             int onset = indexOf(during, "informers of ConfigMap failing");
             assertThat(onset).as("the refused lists were reported").isNotNegative();
             List<String> persistent = during.subList(onset, during.size());
+            assertThat(persistent).as("the periods the replica was given").first(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+                    .contains("one reminder every 30.0 s while it lasts");
             assertThat(persistent).as("a reminder while it lasts").anyMatch(l -> l.contains("informers of ConfigMap still failing"))
-                    .anyMatch(l -> l.contains("shard caches (each shard handed back and taken again) still failing"));
+                    .anyMatch(l -> l.contains("shard caches (each shard handed back and taken again) still failing"))
+                    .anyMatch(l -> l.contains("caches did not sync within " + SYNC_TIMEOUT));
             assertThat(persistent).as("the server's message at most once in a line")
                     .allMatch(l -> l.split("is forbidden", -1).length <= 2);
             assertThat(maxPerMinute(persistent)).as("log lines in any minute of a persistent 403").isLessThanOrEqualTo(MAX_LINES);
@@ -75,7 +85,18 @@ class ForbiddenLogHygieneTest {
         }
     }
 
-    static final Duration OBSERVED_TAKEOVER = Duration.ofSeconds(150);
+    /**
+     * The takeover's replicas remind every {@link #REMINDER} and hand a shard whose caches do not sync back after
+     * {@link #SYNC_TIMEOUT} (production: a minute each), so that both streaks' reminders fall within
+     * {@link #OBSERVED_TAKEOVER}: the informers' about 8 + 30 s after the kill (lease expiry, then a reminder period),
+     * the shard caches' about 8 + 15 + 30 s. Twice the reminders a minute, and four times the sync cycles, under the same
+     * bound of 10 lines in any minute.
+     */
+    static final Duration REMINDER = Duration.ofSeconds(30);
+    static final Duration SYNC_TIMEOUT = Duration.ofSeconds(15);
+    static final List<String> SHORT_PERIODS = List.of("-Dflotilla.failures.reminder=" + REMINDER,
+            "-Dflotilla.sharding.syncTimeout=" + SYNC_TIMEOUT);
+    static final Duration OBSERVED_TAKEOVER = Duration.ofSeconds(75);
 
     private static int indexOf(List<String> lines, String text) {
         for (int i = 0; i < lines.size(); i++) {
@@ -106,6 +127,7 @@ class ForbiddenLogHygieneTest {
     }
 
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void aReplicaWhosePermissionsAreRevokedWritesAtMostTenLinesAMinute(TestCluster cluster, TestNamespace ns) throws Exception {
         KubernetesClient admin = cluster.client();
         ShippedRbac rbac = DeployRbacAuditTest.deployAccount(admin, ns);

@@ -52,8 +52,13 @@ final class ShardOwnership {
      */
     static final Duration WRITE_MARGIN = Duration.ofMillis(500);
 
-    /** How long a newly held shard's caches may take to sync before the shard is handed back. */
-    static final Duration SYNC_TIMEOUT = Duration.ofSeconds(60);
+    /**
+     * How long a newly held shard's caches may take to sync before the shard is handed back: 60 s, or what the JVM's
+     * {@value #SYNC_TIMEOUT_PROPERTY} system property says (an ISO-8601 duration; tests of the sync failures shorten it).
+     */
+    static final Duration SYNC_TIMEOUT = RepeatingFailures.durationProperty(ShardOwnership.SYNC_TIMEOUT_PROPERTY,
+            Duration.ofSeconds(60));
+    static final String SYNC_TIMEOUT_PROPERTY = "flotilla.sharding.syncTimeout";
 
     enum Phase { NONE, ACQUIRING, SYNCING, ACTIVE, RELEASING }
 
@@ -109,7 +114,8 @@ final class ShardOwnership {
     private final Set<Integer> warnedRange = new java.util.HashSet<>();
     /**
      * Shards whose caches keep failing to sync (a list refused on every retry): handed back and taken again once a
-     * SYNC_TIMEOUT, which is one line when it starts and a reminder a minute, not lines per shard per cycle.
+     * SYNC_TIMEOUT, which is one line when it starts and a reminder a minute (the configured reminder period), not lines
+     * per shard per cycle.
      */
     private final RepeatingFailures syncFailures;
     /** Set once by refuseAll (any thread): from then on nothing is admitted, whatever the lane still does. */
@@ -125,7 +131,7 @@ final class ShardOwnership {
         this.config = config;
         this.holder = holder;
         this.clock = ports.clock();
-        this.syncFailures = new RepeatingFailures(log, RepeatingFailures.DEFAULT_REMINDER, clock::nanoTime);
+        this.syncFailures = new RepeatingFailures(log, RepeatingFailures.configuredReminder(), clock::nanoTime);
         this.wall = ports.wall();
         this.lane = ports.lane();
         this.store = ports.store();

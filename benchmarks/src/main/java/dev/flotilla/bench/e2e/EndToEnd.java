@@ -252,7 +252,9 @@ public final class EndToEnd {
         try {
             for (int i = 0; i < replicas; i++) {
                 ContenderArgs args = baseArgs().with(ContenderArgs.IDENTITY, "replica-" + i)
-                        .with(ContenderArgs.LEASE_NAMESPACE, LEASE_NAMESPACE).with(ContenderArgs.GROUP, group);
+                        .with(ContenderArgs.LEASE_NAMESPACE, LEASE_NAMESPACE).with(ContenderArgs.GROUP, group)
+                        .with(FlotillaContender.TIMINGS, settings.shardedTimings().stream().map(String::valueOf)
+                                .collect(java.util.stream.Collectors.joining(",")));
                 ps.add(spawn(Contender.FLOTILLA, "sharded" + replicas + "-" + i + "-n" + n, args));
             }
             long spawned = ps.getFirst().spawnedAtMillis();

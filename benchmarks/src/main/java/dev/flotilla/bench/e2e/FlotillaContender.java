@@ -40,7 +40,20 @@ public final class FlotillaContender {
     static final int QPS = 100_000;
     static final int BURST = 1_000_000;
 
+    /** Contender argument: the sharded replica's lease duration, renew deadline and retry period, seconds ("15,10,2"). */
+    static final String TIMINGS = "shardedTimings";
+
     private FlotillaContender() {
+    }
+
+    /** {@code config} with the timings of {@link #TIMINGS}, when given. */
+    static ShardingConfig timed(ShardingConfig config, ContenderArgs args) {
+        if (!args.has(TIMINGS)) {
+            return config;
+        }
+        String[] t = args.value(TIMINGS).split(",");
+        return config.withTimings(java.time.Duration.ofSeconds(Long.parseLong(t[0].trim())),
+                java.time.Duration.ofSeconds(Long.parseLong(t[1].trim())), java.time.Duration.ofSeconds(Long.parseLong(t[2].trim())));
     }
 
     public static void main(String[] argv) throws Exception {
@@ -56,8 +69,8 @@ public final class FlotillaContender {
 
         Manager manager = new Manager(client, ManagerOptions.defaults().withHealthPort(-1), KeyGate.admitAll(), registry);
         Sharding sharding = args.has(ContenderArgs.IDENTITY)
-                ? Sharding.of(ShardingConfig.defaults(args.value(ContenderArgs.IDENTITY),
-                        args.value(ContenderArgs.LEASE_NAMESPACE)).withGroup(args.value(ContenderArgs.GROUP)))
+                ? Sharding.of(timed(ShardingConfig.defaults(args.value(ContenderArgs.IDENTITY),
+                        args.value(ContenderArgs.LEASE_NAMESPACE)).withGroup(args.value(ContenderArgs.GROUP)), args))
                 : null;
         if (sharding != null) {
             manager.install(sharding);

@@ -1,5 +1,8 @@
 package dev.flotilla.bench.e2e;
 
+import dev.flotilla.sharding.ShardingConfig;
+import java.time.Duration;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -21,9 +24,12 @@ import java.util.TreeMap;
  * @param replicas     replica counts of the sharded runs
  * @param contenders   who runs (Flotilla, JOSDK and the ceiling by default; ceiling7 adds the ceiling on fabric8 7.5.2)
  * @param jvmFlags     flags of every contender JVM (space-separated on the command line)
+ * @param shardedTimings the sharded replicas' lease duration, renew deadline and retry period in seconds (Flotilla's
+ *                     defaults, 15,10,2, unless a quick run such as EndToEndHarnessTest shortens them)
  */
 record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, int rate, int updates, int shardedSize,
-        List<Integer> replicas, List<Contender> contenders, List<String> jvmFlags, Path josdkJar, Path out) {
+        List<Integer> replicas, List<Contender> contenders, List<String> jvmFlags, Path josdkJar, Path out,
+        List<Integer> shardedTimings) {
 
     /** Every option with its default, in the order the usage line lists them: the one place defaults live. */
     private static final Map<String, String> DEFAULTS = defaults();
@@ -46,6 +52,8 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
         d.put("jvm-flags", "-Xmx2g -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError");
         d.put("josdk-jar", "benchmarks-josdk/target/josdk-contender.jar");
         d.put("out", "benchmarks/results");
+        d.put("sharded-timings", ShardingConfig.DEFAULT_LEASE_DURATION.toSeconds() + "," + ShardingConfig.DEFAULT_RENEW_DEADLINE.toSeconds()
+                + "," + ShardingConfig.DEFAULT_RETRY_PERIOD.toSeconds());
         return java.util.Collections.unmodifiableMap(d);
     }
 
@@ -57,6 +65,13 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
             throw new IllegalArgumentException("--contenders names at least one of flotilla, josdk, ceiling");
         }
         jvmFlags = List.copyOf(jvmFlags);
+        shardedTimings = List.copyOf(shardedTimings);
+        if (shardedTimings.size() != 3) {
+            throw new IllegalArgumentException("--sharded-timings takes lease,renew-deadline,retry in seconds, got " + shardedTimings);
+        }
+        // The sharding library's own checks (renew deadline below the lease, the margins), with its message.
+        ShardingConfig.defaults("settings", "settings").withTimings(Duration.ofSeconds(shardedTimings.get(0)),
+                Duration.ofSeconds(shardedTimings.get(1)), Duration.ofSeconds(shardedTimings.get(2)));
         if (sizes.isEmpty() || sizes.stream().anyMatch(n -> n < 1)) {
             throw new IllegalArgumentException("--sizes must be positive numbers, got " + sizes);
         }
@@ -104,7 +119,8 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
                 integer("rounds", values.get("rounds")), integer("workers", values.get("workers")),
                 integer("rate", values.get("rate")), integer("updates", values.get("updates")),
                 integer("sharded-size", values.get("sharded-size")), ints("replicas", values.get("replicas")),
-                contenders(values.get("contenders")), Arrays.asList(values.get("jvm-flags").trim().split("\\s+")), Path.of(values.get("josdk-jar")), Path.of(values.get("out")));
+                contenders(values.get("contenders")), Arrays.asList(values.get("jvm-flags").trim().split("\\s+")), Path.of(values.get("josdk-jar")), Path.of(values.get("out")),
+                ints("sharded-timings", values.get("sharded-timings")));
     }
 
     private static int integer(String key, String raw) {

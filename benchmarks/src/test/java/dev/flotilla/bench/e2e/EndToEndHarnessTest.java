@@ -24,7 +24,10 @@ class EndToEndHarnessTest {
                 "--sizes", Integer.toString(N), "--namespaces", "10", "--rounds", "1", "--workers", "4",
                 "--rate", "50", "--updates", Integer.toString(UPDATES), "--sharded-size", Integer.toString(N),
                 "--replicas", "1,2", "--contenders", "flotilla,josdk,ceiling,ceiling7", "--josdk-jar", "../benchmarks-josdk/target/josdk-contender.jar",
-                "--jvm-flags", "-Xmx512m -XX:+UseSerialGC", "--out", out.toString()});
+                "--jvm-flags", "-Xmx512m -XX:+UseSerialGC", "--out", out.toString(),
+                // The suite's lease timings (6 s lease, 4 s renew deadline, 1 s retry): the harness, not the defaults, is
+                // what this checks, and a cold start waits out a lease duration.
+                "--sharded-timings", "6,4,1"});
 
         Report report = EndToEnd.run(settings);
 
@@ -68,5 +71,8 @@ class EndToEndHarnessTest {
         assertThatThrownBy(() -> Settings.parse(new String[] {"--josdk-jar", "/nonexistent.jar"}))
                 .hasMessageContaining("no Java Operator SDK contender at /nonexistent.jar");
         assertThatThrownBy(() -> Settings.parse(new String[] {"--speed", "9"})).hasMessageContaining("unknown option --speed");
+        assertThatThrownBy(() -> Settings.parse(new String[] {"--sharded-timings", "6,4"}))
+                .hasMessageContaining("--sharded-timings takes lease,renew-deadline,retry in seconds, got [6, 4]");
+        assertThatThrownBy(() -> Settings.parse(new String[] {"--sharded-timings", "4,4,1"})).isInstanceOf(IllegalArgumentException.class);
     }
 }

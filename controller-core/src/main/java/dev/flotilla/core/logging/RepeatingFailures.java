@@ -44,6 +44,11 @@ public final class RepeatingFailures implements AutoCloseable {
 
     /** At most one reminder per streak in this period. */
     public static final Duration DEFAULT_REMINDER = Duration.ofMinutes(1);
+    /**
+     * A JVM system property (an ISO-8601 duration, such as {@code PT30S}) that replaces {@link #DEFAULT_REMINDER} in
+     * {@link #configuredReminder()}: tests that watch a replica's log through several reminders shorten it.
+     */
+    public static final String REMINDER_PROPERTY = "flotilla.failures.reminder";
     /** How often streaks are looked at for recovery and reminders. */
     static final Duration SWEEP_PERIOD = Duration.ofSeconds(1);
 
@@ -93,9 +98,36 @@ public final class RepeatingFailures implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        RepeatingFailures failures = new RepeatingFailures(log, DEFAULT_REMINDER, System::nanoTime, sweeper);
+        RepeatingFailures failures = new RepeatingFailures(log, configuredReminder(), System::nanoTime, sweeper);
         sweeper.scheduleWithFixedDelay(failures::sweep, SWEEP_PERIOD.toMillis(), SWEEP_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
         return failures;
+    }
+
+    /** {@link #DEFAULT_REMINDER}, or the positive duration the {@value #REMINDER_PROPERTY} system property gives. */
+    public static Duration configuredReminder() {
+        return durationProperty(REMINDER_PROPERTY, DEFAULT_REMINDER);
+    }
+
+    /**
+     * The positive ISO-8601 duration the system property {@code name} gives, or {@code otherwise} when it is not set.
+     *
+     * @throws IllegalArgumentException naming the property if its value is not a positive duration
+     */
+    public static Duration durationProperty(String name, Duration otherwise) {
+        String value = System.getProperty(name);
+        if (value == null) {
+            return otherwise;
+        }
+        Duration d;
+        try {
+            d = Duration.parse(value);
+        } catch (java.time.format.DateTimeParseException e) {
+            throw new IllegalArgumentException(name + " must be an ISO-8601 duration such as PT30S, got '" + value + "'", e);
+        }
+        if (d.isNegative() || d.isZero()) {
+            throw new IllegalArgumentException(name + " must be positive, got " + value);
+        }
+        return d;
     }
 
     public Duration reminderEvery() {
@@ -120,7 +152,8 @@ public final class RepeatingFailures implements AutoCloseable {
         streak.total.incrementAndGet();
         if (started[0]) {
             log.atWarn().addKeyValue("failure", failure).addKeyValue("source", source)
-                    .log(what + " failing; retrying (one reminder a minute while it lasts)");
+                    .log(what + " failing; retrying (one reminder " + (reminder.equals(Duration.ofMinutes(1)) ? "a minute"
+                            : "every " + reminder.toMillis() / 1000.0 + " s") + " while it lasts)");
         } else {
             streak.sinceLine.incrementAndGet();
         }

@@ -116,4 +116,43 @@ class RepeatingFailuresTest {
         assertThat(failures.failing()).isZero();
         assertThat(lines.list).extracting(ILoggingEvent::getLevel).containsExactly(Level.WARN, Level.WARN, Level.INFO, Level.INFO);
     }
+
+    /**
+     * Production replicas remind once a minute; only a JVM given {@code flotilla.failures.reminder} (the log-hygiene
+     * test's replicas) reminds at another period, and says so in its first line.
+     */
+    @Test
+    void theReminderIsAMinuteUnlessTheSystemPropertySetsAnotherPeriod() {
+        assertThat(System.getProperty(RepeatingFailures.REMINDER_PROPERTY)).isNull();
+        assertThat(RepeatingFailures.configuredReminder()).isEqualTo(Duration.ofMinutes(1));
+        assertThat(RepeatingFailures.durationProperty("flotilla.test.unset", Duration.ofSeconds(60))).isEqualTo(Duration.ofSeconds(60));
+        System.setProperty("flotilla.test.reminder", "PT30S");
+        System.setProperty("flotilla.test.zero", "PT0S");
+        System.setProperty("flotilla.test.text", "30s");
+        try {
+            assertThat(RepeatingFailures.durationProperty("flotilla.test.reminder", Duration.ofMinutes(1))).isEqualTo(Duration.ofSeconds(30));
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> RepeatingFailures.durationProperty("flotilla.test.zero", Duration.ofMinutes(1)))
+                    .hasMessage("flotilla.test.zero must be positive, got PT0S");
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> RepeatingFailures.durationProperty("flotilla.test.text", Duration.ofMinutes(1)))
+                    .hasMessageStartingWith("flotilla.test.text must be an ISO-8601 duration such as PT30S, got '30s'");
+        } finally {
+            System.clearProperty("flotilla.test.reminder");
+            System.clearProperty("flotilla.test.zero");
+            System.clearProperty("flotilla.test.text");
+        }
+        Logger logger = (Logger) LoggerFactory.getLogger("repeating-failures-test-period-" + System.nanoTime());
+        ListAppender<ILoggingEvent> own = new ListAppender<>();
+        own.start();
+        logger.addAppender(own);
+        RepeatingFailures every30 = new RepeatingFailures(logger, Duration.ofSeconds(30), now::get);
+        every30.failed("informers of ConfigMap", forbidden(), "a", () -> RepeatingFailures.SourceState.FAILING);
+        every30.failed("informers of ConfigMap", forbidden(), "a", () -> RepeatingFailures.SourceState.FAILING);
+        now.addAndGet(Duration.ofSeconds(29).toNanos());
+        every30.sweep();
+        now.addAndGet(Duration.ofSeconds(1).toNanos());
+        every30.sweep();
+        assertThat(own.list).extracting(ILoggingEvent::getFormattedMessage).hasSize(2).first()
+                .isEqualTo("informers of ConfigMap failing; retrying (one reminder every 30.0 s while it lasts)");
+        assertThat(own.list.get(1).getFormattedMessage()).isEqualTo("informers of ConfigMap still failing");
+    }
 }
