@@ -58,6 +58,9 @@ record ReplicaLauncher(String java, String classPath, List<String> main, List<St
         env.put("FAKETIME_TIMESTAMP_FILE", replica.clockFile().toString());
         env.put("FAKETIME_CACHE_DURATION", "1");
         env.put("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+        // libfaketime 0.9.10's monotonic fix for pthread_cond_timedwait spins with the monotonic clock left alone:
+        // an idle JVM burned about a core (measured: 1.1 s CPU over 8 s plain, 10 s with it). Off, the JVM is unaffected.
+        env.put("FAKETIME_FORCE_MONOTONIC_FIX", "0");
         try {
             return b.start();
         } catch (IOException e) {
