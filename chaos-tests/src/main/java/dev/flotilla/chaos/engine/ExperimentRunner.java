@@ -50,8 +50,7 @@ public final class ExperimentRunner {
      * Lease requests one replica may send in 10 s: what its guard's Lease budget lets through
      * (lease-qps x 1.1 x 10 + lease-burst), the same rule as for other requests.
      */
-    static final int LEASE_BUDGET = (int) (GuardConfig.DEFAULT_LEASE_QPS * RequestBudgetCheck.SLACK
-            * RequestBudgetCheck.WINDOW.toSeconds() + GuardConfig.DEFAULT_LEASE_BURST);
+    static final int LEASE_BUDGET = RequestBudgetCheck.bucketBudget(GuardConfig.DEFAULT_LEASE_QPS, GuardConfig.DEFAULT_LEASE_BURST);
     /** Convergence may take this much longer than fault-free, after the lease duration: T = baseline + lease + 5 s. */
     static final Duration SLACK = Duration.ofSeconds(5);
     static final Duration LOAD_BEFORE_FAULT = Duration.ofSeconds(2);

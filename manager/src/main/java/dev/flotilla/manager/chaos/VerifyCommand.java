@@ -48,7 +48,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "verify", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Judge a chaos run from the API server's audit log: single writer, request budgets (and no retry "
                 + "storm in the 30 s after --fault-end), every range owned by exactly one live replica within lease "
-                + "duration + retry period of --fault-end.",
+                + "duration + 2 retry periods of --fault-end.",
                 "Exit 0 if every invariant holds, 1 if one is violated, 2 usage, 3 unreadable or malformed audit log."})
 public final class VerifyCommand implements Callable<Integer> {
 
@@ -71,7 +71,7 @@ public final class VerifyCommand implements Callable<Integer> {
     Instant until;
 
     @Option(names = "--fault-end", paramLabel = "TIME", converter = InstantConverter.class,
-            description = "When the fault ended: ranges must be owned within lease duration + retry period of it, and "
+            description = "When the fault ended: ranges must be owned within lease duration + 2 retry periods of it, and "
                     + "the 30 s after it are judged for a retry storm. Default: --since (no retry-storm check).")
     Instant faultEnd;
 
@@ -106,9 +106,13 @@ public final class VerifyCommand implements Callable<Integer> {
     int burst;
 
     @Option(names = "--lease-budget", paramLabel = "N",
-            description = "Lease requests one replica may send in 10 s. Default: ceil(1.1 x 10 s / retry period x 2) "
-                    + "+ 3 x shards (107 with the defaults).")
+            description = "Lease requests one replica may send in 10 s. Default: what run's Lease budget lets through, "
+                    + "lease-qps x 1.1 x 10 + lease-burst.")
     Integer leaseBudget;
+
+    /** The guard's own Lease budget in 10 s: the Leases' own limiter, as requests are judged by theirs. */
+    static final int DEFAULT_LEASE_BUDGET = RequestBudgetCheck.bucketBudget(GuardConfig.DEFAULT_LEASE_QPS,
+            GuardConfig.DEFAULT_LEASE_BURST);
 
     @Option(names = "--identity-prefix", paramLabel = "PREFIX",
             description = "Judge the request budget of users starting with this (repeatable). Default: "
@@ -129,7 +133,7 @@ public final class VerifyCommand implements Callable<Integer> {
         Duration lease = leaseDuration != null ? leaseDuration : ShardingConfig.DEFAULT_LEASE_DURATION;
         Duration retry = retryPeriod != null ? retryPeriod : ShardingConfig.DEFAULT_RETRY_PERIOD;
         List<String> prefixes = identityPrefixes != null ? identityPrefixes : List.of("system:serviceaccount:" + namespace + ":");
-        int leases = leaseBudget != null ? leaseBudget : RequestBudgetCheck.defaultLeaseBudget(shards, retry);
+        int leases = leaseBudget != null ? leaseBudget : DEFAULT_LEASE_BUDGET;
 
         List<AuditedRequest> log = read();
         Instant from = since != null ? since

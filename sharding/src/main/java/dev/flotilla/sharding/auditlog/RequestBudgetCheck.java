@@ -185,6 +185,19 @@ public final class RequestBudgetCheck {
         return (int) Math.ceil(renewals - 1e-9) + WRITES_PER_SHARD * shards;
     }
 
+    /**
+     * What a token bucket of {@code qps} and {@code burst} lets through in one window, with the
+     * 10% slack: {@code qps x 1.1 x 10 + burst}, rounded down. The request budget is this of the
+     * guard's qps and burst; the Lease budget, by default, this of its lease-qps and lease-burst.
+     *
+     * <pre>{@code
+     * int leases = RequestBudgetCheck.bucketBudget(40, 80); // 520
+     * }</pre>
+     */
+    public static int bucketBudget(double qps, int burst) {
+        return (int) Math.floor(qps * SLACK * WINDOW.toSeconds() + burst + 1e-9);
+    }
+
     /** Non-Lease requests allowed per identity per window: {@code qps x 1.1 x 10 + burst}. */
     public double budget() {
         return qps * SLACK * WINDOW.toSeconds() + burst;
