@@ -157,7 +157,7 @@ public final class RangeOwnershipCheck {
     /**
      * @param leaseDuration for membership Leases whose answers carry none
      * @param retryPeriod   with the lease duration, how long a range may stay unowned after a fault:
-     *                      lease duration + 2 x retry period
+     *                      lease duration + 4 x retry period
      */
     public RangeOwnershipCheck(ShardSpace space, LeaseNaming naming, String leaseNamespace, Duration leaseDuration,
             Duration retryPeriod) {
@@ -168,14 +168,15 @@ public final class RangeOwnershipCheck {
                     + ", " + retryPeriod);
         }
         this.leaseDuration = leaseDuration;
-        // A dead holder's membership expires a lease duration after its last renewal; the coordinator
-        // reassigns its shards on its next pass, and the taker acquires them on its own next pass: two
-        // retry periods, one after the other. (With one, the chaos suite's pod kills missed the bound by
-        // 0.7-1.6 s at a 10 s lease and 2 s retry period: each pass waited out its period.)
-        this.bound = leaseDuration.plus(retryPeriod.multipliedBy(2));
+        // A dead holder's membership expires a lease duration after its last renewal as the others saw it,
+        // on their own monotonic clocks, which see a renewal up to a retry period late (1); when the
+        // coordinator died too, a survivor campaigns on its next pass (2); the coordinator reassigns the
+        // shards on its next pass (3); the taker acquires them on its own (4). Measured in the chaos suite
+        // at a 10 s lease and 2 s retry period: up to 14.3 s (lease + 2.15 retry periods) after killing 2 of 3.
+        this.bound = leaseDuration.plus(retryPeriod.multipliedBy(4));
     }
 
-    /** How long a range may stay unowned after the fault ends (or after it loses its owner later): lease duration + 2 x retry period. */
+    /** How long a range may stay unowned after the fault ends (or after it loses its owner later): lease duration + 4 x retry period. */
     public Duration bound() {
         return bound;
     }

@@ -61,7 +61,7 @@ class RangeOwnershipCheckTest {
         take(16_500, "r1_b", 0);                             // r0's membership expired at 16 s
         RangeOwnershipCheck.Result r = check(0, 40_000, 10_000);
         assertThat(r.holds()).as("%s", r.violations()).isTrue();
-        assertThat(r.deadline()).isEqualTo(at(18_000));
+        assertThat(r.deadline()).isEqualTo(at(20_000));
         RangeOwnershipCheck.ShardTimeline zero = r.shards().getFirst();
         assertThat(zero.spans()).containsExactly(
                 new RangeOwnershipCheck.Span(at(0), at(500), List.of()),           // before anyone took it
@@ -80,10 +80,10 @@ class RangeOwnershipCheckTest {
         take(30_000, "r1_b", 0);
         RangeOwnershipCheck.Result r = check(0, 40_000, 10_000);
         assertThat(r.violations()).singleElement().isEqualTo(
-                new RangeOwnershipCheck.UnownedTooLong(0, at(16_000), at(30_000), at(18_000)));
+                new RangeOwnershipCheck.UnownedTooLong(0, at(16_000), at(30_000), at(20_000)));
         assertThat(r.violations().getFirst().toString()).isEqualTo(
                 "shard 0 had no live owner from " + at(16_000) + " to " + at(30_000) + " (14.0 s), past its deadline "
-                        + at(18_000));
+                        + at(20_000));
         assertThat(r.shards().getFirst().unowned()).isEqualTo(Duration.ofMillis(14_500));
     }
 
@@ -92,7 +92,7 @@ class RangeOwnershipCheckTest {
         killedAtTen();
         RangeOwnershipCheck.Result r = check(0, 40_000, 10_000);
         assertThat(r.violations()).singleElement().isEqualTo(
-                new RangeOwnershipCheck.UnownedTooLong(0, at(16_000), at(40_000), at(18_000)));
+                new RangeOwnershipCheck.UnownedTooLong(0, at(16_000), at(40_000), at(20_000)));
     }
 
     /** Expiry is the write's time plus the answered Lease's own duration, not the default. */
@@ -119,8 +119,8 @@ class RangeOwnershipCheckTest {
         assertThat(r.shards().get(1).twoOwners()).isEqualTo(Duration.ofSeconds(20));
         assertThat(r.violations()).contains(new RangeOwnershipCheck.TwoOwners(1, at(20_000), Duration.ofSeconds(20),
                 List.of("r1_b", "r0_a")));
-        // shard 0 was unowned for its first 20 s: past the deadline of 8 s (6 s lease + 2 x 1 s) after the fault (at 0)
-        assertThat(r.violations()).contains(new RangeOwnershipCheck.UnownedTooLong(0, at(0), at(20_000), at(8_000)));
+        // shard 0 was unowned for its first 20 s: past the deadline of 10 s (6 s lease + 4 x 1 s) after the fault (at 0)
+        assertThat(r.violations()).contains(new RangeOwnershipCheck.UnownedTooLong(0, at(0), at(20_000), at(10_000)));
     }
 
     @Test
@@ -128,7 +128,7 @@ class RangeOwnershipCheckTest {
         killedAtTen();
         take(16_500, "r1_b", 0);
         assertThat(check(0, 12_000, 10_000).violations()).singleElement()
-                .isEqualTo(new RangeOwnershipCheck.EndsBeforeDeadline(at(12_000), at(18_000)));
+                .isEqualTo(new RangeOwnershipCheck.EndsBeforeDeadline(at(12_000), at(20_000)));
     }
 
     @Test
