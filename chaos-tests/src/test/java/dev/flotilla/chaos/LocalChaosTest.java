@@ -83,7 +83,7 @@ class LocalChaosTest {
         Experiment e = ChaosDocuments.read(resource("weakened/http-abort-lease-writes.yaml"));
         // Writes queue behind its limiter (1 request/s) while its Lease writes fail: what the fence exists for. At a
         // 2 s retry period (as the CI run of 48c97a9, 6 violations): at 1 s the queue drained before the takeover.
-        ExperimentResult r = session.runWith("write-fence-off", withRetry(weakened("write-fence-off", "1", "1"), "2s"), e, 1);
+        ExperimentResult r = session.runWith("write-fence-off", weakened("write-fence-off", "1", "1").withRunArg("--retry-period", "2s"), e, 1);
         results.add(r);
         assertThat(r.singleWriterViolations()).as(r.violations().toString()).isPositive();
     }
@@ -120,17 +120,8 @@ class LocalChaosTest {
         return qps == null ? spec : withQps(spec, qps, burst);
     }
 
-    private static ReplicaSpec withRetry(ReplicaSpec spec, String retry) {
-        List<String> args = new ArrayList<>(spec.runArgs());
-        args.set(args.indexOf("--retry-period") + 1, retry);
-        return new ReplicaSpec(spec.java(), spec.classPath(), spec.main(), args, spec.faketime());
-    }
-
     private static ReplicaSpec withQps(ReplicaSpec spec, String qps, String burst) {
-        List<String> args = new ArrayList<>(spec.runArgs());
-        args.set(args.indexOf("--qps") + 1, qps);
-        args.set(args.indexOf("--burst") + 1, burst);
-        return new ReplicaSpec(spec.java(), spec.classPath(), spec.main(), args, spec.faketime());
+        return spec.withRunArg("--qps", qps).withRunArg("--burst", burst);
     }
 
     private static Path resource(String name) throws Exception {

@@ -30,6 +30,17 @@ public record ReplicaSpec(String java, String classPath, List<String> main, List
         return new ReplicaSpec(java, classPath, List.of(mainAndArgs), runArgs, faketime);
     }
 
+    /** The same replicas with {@code flag}'s value among {@code runArgs} replaced (the flag must be there). */
+    public ReplicaSpec withRunArg(String flag, String value) {
+        int at = runArgs.indexOf(flag);
+        if (at < 0 || at + 1 >= runArgs.size()) {
+            throw new IllegalArgumentException("no " + flag + " with a value among " + runArgs);
+        }
+        List<String> args = new java.util.ArrayList<>(runArgs);
+        args.set(at + 1, value);
+        return new ReplicaSpec(java, classPath, main, args, faketime);
+    }
+
     public ReplicaSpec {
         Objects.requireNonNull(java, "java");
         Objects.requireNonNull(classPath, "classPath");
