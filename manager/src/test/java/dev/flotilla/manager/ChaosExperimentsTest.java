@@ -2,6 +2,7 @@ package dev.flotilla.manager;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.flotilla.sharding.ShardingConfig;
 import dev.flotilla.testing.docs.MarkdownBlocks;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -45,10 +46,17 @@ class ChaosExperimentsTest {
     private static final Pattern GO_DURATION = Pattern.compile("[+-]?[0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h)");
     private static final Pattern MEMORY_SIZE = Pattern.compile("[0-9]+(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB|%)");
     private static final Pattern SECONDS = Pattern.compile("([1-9][0-9]*)s");
+    /** A fault length as the comments state it; shorter ones ("held for 2 s") are the fault's own parameters. */
+    private static final Pattern STATED_LENGTH = Pattern.compile("for ([1-9][0-9]+) s\\b");
 
-    /** Short faults, one at a time: longer than a lease duration where they claim a takeover, short enough to repeat. */
-    private static final int MIN_SECONDS = 20;
+    /** Short faults, one at a time, short enough to repeat. */
+    private static final int MIN_SECONDS = 10;
     private static final int MAX_SECONDS = 30;
+    /**
+     * Faults that cut a replica off from the API server claim a fence or a takeover: they outlast the deploy's lease
+     * duration (the sharding default, which the base does not override) by 5 s.
+     */
+    private static final int CUT_OFF_MIN_SECONDS = (int) ShardingConfig.DEFAULT_LEASE_DURATION.toSeconds() + 5;
 
     private static List<Experiment> experiments;
     private static String namespace;
@@ -72,6 +80,15 @@ class ChaosExperimentsTest {
         /** Chaos Mesh's one-shot actions (PodChaos.IsOneShot): done at once, a duration means nothing. */
         boolean oneShot() {
             return kind().equals("PodChaos") && Set.of("pod-kill", "container-kill").contains(action());
+        }
+
+        /** Cut off from the API server (the writes, the renewals or the answers): a fence or a takeover is claimed. */
+        boolean cutsOff() {
+            return switch (kind()) {
+                case "NetworkChaos" -> Set.of("partition", "loss").contains(action());
+                case "HTTPChaos" -> spec().containsKey("abort") || spec().containsKey("replace");
+                default -> false;
+            };
         }
 
         /** The comment lines the file starts with. */
@@ -180,7 +197,16 @@ class ChaosExperimentsTest {
             assertThat(duration).as("%s: duration, a string", e).isInstanceOf(String.class);
             Matcher m = SECONDS.matcher((String) duration);
             assertThat(m.matches()).as("%s: duration %s in seconds", e, duration).isTrue();
-            assertThat(Integer.parseInt(m.group(1))).as("%s: duration", e).isBetween(MIN_SECONDS, MAX_SECONDS);
+            int seconds = Integer.parseInt(m.group(1));
+            assertThat(seconds).as("%s: duration", e).isBetween(e.cutsOff() ? CUT_OFF_MIN_SECONDS : MIN_SECONDS, MAX_SECONDS);
+            // What a reader sees first says the same, "... for N s", and names no other fault length.
+            List<Integer> stated = new ArrayList<>();
+            Matcher said = STATED_LENGTH.matcher(String.join("\n", e.leadingComment()));
+            while (said.find()) {
+                stated.add(Integer.parseInt(said.group(1)));
+            }
+            assertThat(stated).as("%s: fault lengths its comment states (\"for N s\", N >= %d)", e, MIN_SECONDS)
+                    .isNotEmpty().containsOnly(seconds);
         }
     }
 
@@ -323,19 +349,24 @@ class ChaosExperimentsTest {
 
     @Test
     void theReadmeTableListsEveryFile() throws IOException {
-        Pattern row = Pattern.compile("^\\| \\[([^\\]]+)\\]\\(([^)]+)\\) \\|([^|]+)\\|");
+        Pattern row = Pattern.compile("^\\| \\[([^\\]]+)\\]\\(([^)]+)\\) \\|([^|]+)\\|[^|]+\\|([^|]+)\\|");
+        Map<String, String> durations = new TreeMap<>();
         Map<String, String> listed = new TreeMap<>();
         for (String line : Files.readAllLines(CHAOS.resolve("README.md"))) {
             Matcher m = row.matcher(line);
             if (m.find()) {
                 assertThat(m.group(2)).as("link of %s", m.group(1)).isEqualTo(m.group(1));
                 assertThat(listed.put(m.group(1), m.group(3).strip())).as("%s listed once", m.group(1)).isNull();
+                durations.put(m.group(1), m.group(4).strip());
             }
         }
         assertThat(listed.keySet()).as("the files deploy/chaos/README.md's table lists")
                 .containsExactlyInAnyOrderElementsOf(experiments.stream().map(Experiment::file).toList());
         for (Experiment e : experiments) {
             assertThat(listed.get(e.file())).as("%s: its row's kind / action", e).startsWith(e.kind());
+            Object duration = e.spec().get("duration");
+            assertThat(durations.get(e.file())).as("%s: its row's duration", e)
+                    .isEqualTo(duration == null ? "one-shot" : ((String) duration).replace("s", " s"));
         }
     }
 

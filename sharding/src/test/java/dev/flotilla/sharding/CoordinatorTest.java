@@ -245,6 +245,11 @@ class CoordinatorTest {
 
     /** The range each held shard Lease had when its holder took it: what that holder works on (a held range never changes). */
     private final Map<Integer, HashRange> working = new HashMap<>();
+    /** The members that act on the shard Leases and report their objects. */
+    private final List<String> following = new java.util.ArrayList<>(List.of("r0", "r1"));
+    /** When a member started watching the Leases (absent: from the start), and when one died (its last renewal). */
+    private final Map<String, Long> joinedAt = new HashMap<>();
+    private final Map<String, Long> diedAt = new HashMap<>();
     /** Held shards desired elsewhere whose holder is draining them, and the steps left: a real drain takes its time. */
     private final Map<Integer, Integer> draining = new HashMap<>();
 
@@ -258,6 +263,18 @@ class CoordinatorTest {
             }
             String desired = l.getMetadata().getAnnotations().getOrDefault(LeaseNaming.ANNOTATION_DESIRED_OWNER, "");
             String holder = Leases.holderOf(l);
+            if (!holder.isEmpty() && !following.contains(LeaseNaming.identityOf(holder))) {
+                // A dead holder releases nothing. The desired owner takes the Lease once its own view judges the holder
+                // gone: a lease duration after it last saw a renewal, and it saw none before it started watching.
+                Long died = diedAt.get(LeaseNaming.identityOf(holder));
+                if (following.contains(desired) && died != null
+                        && h.now() >= Math.max(died, joinedAt.getOrDefault(desired, 0L)) + SimHarness.LEASE.toNanos()) {
+                    h.server.edit(name, x -> Leases.hold(x, desired + "_" + (char) ('a' + desired.charAt(1) - '0'),
+                            (int) SimHarness.LEASE.toSeconds(), h.world.wall(Duration.ZERO)));
+                    working.put(shard, rangeOf(l, shard));
+                }
+                continue;
+            }
             if (!holder.isEmpty() && !LeaseNaming.identityOf(holder).equals(desired)) {
                 int left = draining.computeIfAbsent(shard, x -> 1 + x * 7 % 5) - 1; // 1-5 steps of 50 ms, by shard
                 if (left == 0) {
@@ -276,7 +293,7 @@ class CoordinatorTest {
             }
         }
         // Each member reports the objects of the ranges it works on, as its renewals would.
-        for (String member : List.of("r0", "r1")) {
+        for (String member : following) {
             List<HashRange> held = new java.util.ArrayList<>();
             working.forEach((shard, range) -> h.lease(NAMING.shardLease(shard))
                     .filter(x -> LeaseNaming.identityOf(Leases.holderOf(x)).equals(member)).ifPresent(x -> held.add(range)));
@@ -313,6 +330,90 @@ class CoordinatorTest {
             }
             seen.add(e);
         }
+    }
+
+    /**
+     * A failover frees a dead holder's Leases with their assignment. r1 dies; its replacement r2 starts 2 s later and,
+     * having never seen r1's renewals, counts r1 live until 2 s + a lease duration: left to its own view it would take
+     * r1's shards that late. The coordinator, which saw r1's last renewal, clears the holder as it assigns, so every
+     * shard has a live holder again within a lease duration and a retry period of the death, whoever gets it.
+     */
+    @Test
+    void aFailoverClearsTheDeadHolderWithTheAssignmentSoANewcomerTakesItsShareAtOnce() {
+        settleRanged(skewed());
+        Map<String, Long> objects = skewed();
+        long died = h.now();
+        h.memberDies("r1");
+        following.remove("r1");
+        diedAt.put("r1", died);
+        long allHeld = -1;
+        boolean joined = false;
+        for (int step = 0; step < 600 && allHeld < 0; step++) {
+            if (!joined && h.now() - died >= 2_000 * MILLI) {
+                joined = true;
+                h.liveMember("r2", "r2_c");
+                following.add("r2");
+                joinedAt.put("r2", h.now());
+            }
+            membersFollow(objects);
+            h.run(Duration.ofMillis(50));
+            boolean held = true;
+            for (int shard = 0; shard < RANGED; shard++) {
+                String holder = h.lease(NAMING.shardLease(shard)).map(Leases::holderOf).map(LeaseNaming::identityOf).orElse("");
+                held &= following.contains(holder);
+            }
+            if (held && joined) {
+                allHeld = h.now();
+            }
+        }
+        assertThat(allHeld).as("every shard held by a live member again").isPositive();
+        assertThat((allHeld - died) / MILLI).as("ms from the death until every shard had a live holder")
+                .isLessThanOrEqualTo(SimHarness.LEASE.plus(SimHarness.RETRY).toMillis());
+        for (int step = 0; step < 600 && !coordinator.isSettled(); step++) {
+            membersFollow(objects);
+            h.run(Duration.ofMillis(50));
+        }
+        assertThat(coordinator.isSettled()).as("settled again").isTrue();
+        assertThat(ranges().keySet().stream().map(shard -> h.lease(NAMING.shardLease(shard)).map(Leases::holderOf)
+                .map(LeaseNaming::identityOf).orElse("")).toList()).as("the newcomer holds shards once settled").contains("r2");
+    }
+
+    /** 30 namespaces all in the first of {@link #RANGED} equal-width shards. */
+    private static Map<String, Long> skewed() {
+        Map<String, Long> objects = new java.util.TreeMap<>();
+        ShardSpace space = new ShardSpace(RANGED);
+        for (int i = 0; objects.size() < 30; i++) {
+            if (space.shardOf("ns-" + i) == 0) {
+                objects.put("ns-" + i, 10L);
+            }
+        }
+        return objects;
+    }
+
+    private Map<Integer, String> ranges() {
+        Map<Integer, String> out = new java.util.TreeMap<>();
+        for (int shard = 0; shard < RANGED; shard++) {
+            int s = shard;
+            h.lease(NAMING.shardLease(shard)).ifPresent(l -> out.put(s, rangeOf(l, s).text()));
+        }
+        return out;
+    }
+
+    /** r0 (the coordinator) and r1 lay out {@link #RANGED} shards by {@code objects} until the coordinator is settled. */
+    private void settleRanged(Map<String, Long> objects) {
+        h.liveMember("r0", "r0_a");
+        h.liveMember("r1", "r1_b");
+        peer = h.peer("r0", "a", Duration.ZERO);
+        work = h.work(peer);
+        coordinator = new Coordinator(SimHarness.config("r0").withShards(RANGED), peer.holder, peer.ports, work, h.metrics("r0"));
+        coordinator.start();
+        h.every(peer, SimHarness.RETRY, coordinator::renew);
+        h.run(SETTLED);
+        for (int step = 0; step < 600 && !coordinator.isSettled(); step++) {
+            membersFollow(objects);
+            h.run(Duration.ofMillis(50));
+        }
+        assertThat(coordinator.isSettled()).as("settled before the fault").isTrue();
     }
 
     @Test

@@ -179,6 +179,8 @@ final class GuardedCall<T> {
                 case FAILURE -> server.breaker.onError(tookNanos, TimeUnit.NANOSECONDS, outcome.breakerError());
                 case IGNORE -> server.breaker.releasePermission();
             }
+        } else if (outcome.verdict() == AttemptOutcome.Verdict.SUCCESS && outcome.code() != AttemptOutcome.NO_CODE) {
+            server.answeredOutsideTheBreaker();
         }
         if (!classification.kind().longRunning()) {
             server.recordLatency(verb, tookNanos);

@@ -45,12 +45,13 @@ public final class RequestClassifier {
         String method = request.method().toUpperCase(Locale.ROOT);
         Target target = Target.of(request.uri());
         if (target.watch()) {
-            return new Classification(RequestKind.WATCH, "watch");
+            return target.lease() ? new Classification(RequestKind.LEASE_WATCH, "lease watch")
+                    : new Classification(RequestKind.WATCH, "watch");
         }
         if (target.follow() || target.streamSubresource()) {
             return new Classification(RequestKind.STREAM, "long-running stream");
         }
-        if (target.singleLease() || (target.lease() && !method.equals("GET") && !method.equals("HEAD"))) {
+        if (target.lease()) {
             return new Classification(RequestKind.LEASE, "lease " + method);
         }
         if (request.streamedBody()) {
@@ -92,9 +93,12 @@ public final class RequestClassifier {
 
     /** The kind of a WebSocket connection to {@code uri}: a watch, or another stream (exec, attach, ...). */
     public static Classification classifyWebSocket(URI uri) {
-        return Target.of(uri).watch()
-                ? new Classification(RequestKind.WATCH, "watch (websocket)")
-                : new Classification(RequestKind.STREAM, "websocket stream");
+        Target target = Target.of(uri);
+        if (!target.watch()) {
+            return new Classification(RequestKind.STREAM, "websocket stream");
+        }
+        return target.lease() ? new Classification(RequestKind.LEASE_WATCH, "lease watch (websocket)")
+                : new Classification(RequestKind.WATCH, "watch (websocket)");
     }
 
     private static Classification patch(OutgoingRequest request, Target target) {
@@ -229,10 +233,6 @@ public final class RequestClassifier {
 
         boolean lease() {
             return LEASE_GROUP.equals(group) && "leases".equals(resource);
-        }
-
-        boolean singleLease() {
-            return lease() && named;
         }
 
         boolean streamSubresource() {

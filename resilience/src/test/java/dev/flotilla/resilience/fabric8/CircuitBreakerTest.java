@@ -90,6 +90,44 @@ class CircuitBreakerTest {
         }
     }
 
+    /**
+     * Leases bypass the breaker; their answer proves the server is back, so an open breaker lets its probe through at
+     * once rather than at the end of its open interval (here 30 s, which the test would never wait for).
+     */
+    @Test
+    void aLeaseAnsweredWhileTheBreakerIsOpenLetsTheProbeThroughAtOnce() {
+        GuardConfig config = TestClients.quiet()
+                .slidingWindowType(SlidingWindowType.COUNT_BASED).slidingWindowSize(10).minimumCalls(5)
+                .failureRateThreshold(50).waitInOpenState(Duration.ofSeconds(30)).halfOpenCalls(1)
+                .build();
+        RequestGuard guard = RequestGuard.create(config, new SimpleMeterRegistry());
+        java.util.concurrent.atomic.AtomicBoolean outage = new java.util.concurrent.atomic.AtomicBoolean(true);
+        stub.respond((exchange, request) -> {
+            if (request.path().contains("/leases")) {
+                StubApiServer.json(exchange, 200, "{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\","
+                        + "\"metadata\":{\"name\":\"member\",\"namespace\":\"test\",\"resourceVersion\":\"1\"}}");
+            } else if (outage.get()) {
+                StubApiServer.status(exchange, 503);
+            } else {
+                StubApiServer.json(exchange, 200, "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\","
+                        + "\"metadata\":{\"name\":\"a\",\"namespace\":\"test\"}}");
+            }
+        });
+        try (KubernetesClient client = GuardedClients.newClient(TestClients.config(stub.url()), guard)) {
+            getIgnoringErrors(client, 5);
+            CircuitBreaker breaker = guard.circuitBreaker(stub.apiServer());
+            assertThat(breaker.getState()).isEqualTo(State.OPEN);
+            outage.set(false);
+            assertThatThrownBy(() -> client.configMaps().withName("a").get())
+                    .as("still open: nothing has shown the server back")
+                    .isInstanceOf(ApiServerUnavailableException.class);
+            assertThat(client.leases().withName("member").get()).isNotNull();
+            assertThat(breaker.getState()).isEqualTo(State.HALF_OPEN);
+            assertThat(client.configMaps().withName("a").get()).as("the probe").isNotNull();
+            assertThat(breaker.getState()).isEqualTo(State.CLOSED);
+        }
+    }
+
     @Test
     void opensWhenTheConnectionIsRefused() throws Exception {
         RequestGuard guard = RequestGuard.create(breakerConfig(), new SimpleMeterRegistry());

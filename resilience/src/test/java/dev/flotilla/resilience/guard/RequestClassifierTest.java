@@ -111,7 +111,7 @@ class RequestClassifierTest {
     }
 
     @Test
-    void singleLeaseRequestsHaveTheirOwnBudgetAndBypassTheBreaker() {
+    void leaseRequestsHaveTheirOwnBudgetAndBypassTheBreaker() {
         assertThat(kind("GET", LEASES + "/shard-07", null, null)).isEqualTo(RequestKind.LEASE);
         assertThat(kind("PUT", LEASES + "/shard-07", "application/json",
                 "{\"metadata\":{\"name\":\"shard-07\",\"resourceVersion\":\"3\"}}")).isEqualTo(RequestKind.LEASE);
@@ -120,11 +120,17 @@ class RequestClassifierTest {
         assertThat(kind("DELETE", LEASES + "/shard-07", "application/json", "{}")).isEqualTo(RequestKind.LEASE);
         assertThat(RequestKind.LEASE.budget()).isEqualTo(Budget.LEASES);
         assertThat(RequestKind.LEASE.gatedByBreaker()).isFalse();
-        // Listing and watching leases is ordinary traffic.
-        assertThat(kind("GET", LEASES, null, null)).isEqualTo(RequestKind.READ);
-        assertThat(kind("GET", LEASES + "?watch=true", null, null)).isEqualTo(RequestKind.WATCH);
+        // Listing and watching Leases too: a replica's view of its group must not wait for the breaker.
+        assertThat(kind("GET", LEASES, null, null)).isEqualTo(RequestKind.LEASE);
+        assertThat(kind("GET", LEASES + "?labelSelector=flotilla.dev%2Fgroup%3Dflotilla&watch=true", null, null))
+                .isEqualTo(RequestKind.LEASE_WATCH);
+        assertThat(RequestClassifier.classifyWebSocket(URI.create(LEASES + "?watch=true")).kind())
+                .isEqualTo(RequestKind.LEASE_WATCH);
+        assertThat(RequestKind.LEASE_WATCH.budget()).isEqualTo(Budget.LEASES);
+        assertThat(RequestKind.LEASE_WATCH.gatedByBreaker()).isFalse();
+        assertThat(RequestKind.LEASE_WATCH.longRunning()).isTrue();
         assertThat(kind("GET", "https://api:6443/apis/coordination.k8s.io/v1/leases", null, null))
-                .isEqualTo(RequestKind.READ);
+                .isEqualTo(RequestKind.LEASE);
         // Same resource name in another group is not a lease.
         assertThat(kind("GET", "https://api:6443/apis/example.com/v1/namespaces/x/leases/y", null, null))
                 .isEqualTo(RequestKind.READ);

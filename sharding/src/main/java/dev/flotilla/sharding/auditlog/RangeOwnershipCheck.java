@@ -243,7 +243,7 @@ public final class RangeOwnershipCheck {
                 if (owners.isEmpty() && gapSince[s] == null) {
                     gapSince[s] = at;
                 } else if (!owners.isEmpty() && gapSince[s] != null) {
-                    closeGap(s, gapSince[s], at, deadline, longest, perShard);
+                    closeGap(s, gapSince[s], at, from, deadline, longest, perShard);
                     gapSince[s] = null;
                 }
                 // What lies inside [from, to] is measured and drawn; what lies before only decides the state.
@@ -294,8 +294,11 @@ public final class RangeOwnershipCheck {
         return new Result(from, to, faultEnd, deadline, timelines, violations);
     }
 
-    private void closeGap(int shard, Instant since, Instant until, Instant deadline, Duration[] longest,
+    private void closeGap(int shard, Instant since, Instant until, Instant from, Instant deadline, Duration[] longest,
             List<List<Violation>> perShard) {
+        if (!until.isAfter(from)) {
+            return; // over before the judged span: the group's start, or an earlier fault, not this one
+        }
         Duration gap = Duration.between(since, until);
         longest[shard] = gap.compareTo(longest[shard]) > 0 ? gap : longest[shard];
         Instant due = due(since, deadline);

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Shard ownership timelines from hand-written Lease writes: 2 shards, a 6 s lease and a 1 s retry
- * period, so a range may stay unowned 7 s after the fault ends.
+ * period, so a range may stay unowned 10 s (lease + 4 retry periods) after the fault ends.
  */
 class RangeOwnershipCheckTest {
 
@@ -72,6 +72,17 @@ class RangeOwnershipCheckTest {
         assertThat(zero.longestUnowned()).isEqualTo(Duration.ofMillis(500));
         assertThat(zero.twoOwners()).isZero();
         assertThat(r.shards().get(1).unowned()).isEqualTo(Duration.ofMillis(500));
+    }
+
+    /** The gap before the group's first take lies before the judged span: it is neither drawn nor the longest. */
+    @Test
+    void aGapOverBeforeTheJudgedSpanIsNotItsLongest() throws Exception {
+        killedAtTen();
+        take(16_500, "r1_b", 0);
+        RangeOwnershipCheck.Result r = check(10_000, 40_000, 10_000);
+        assertThat(r.shards().get(1).longestUnowned()).isZero();
+        assertThat(r.shards().get(1).unowned()).isZero();
+        assertThat(r.shards().getFirst().longestUnowned()).isEqualTo(Duration.ofMillis(500));
     }
 
     @Test
