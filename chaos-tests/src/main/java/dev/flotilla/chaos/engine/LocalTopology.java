@@ -184,14 +184,22 @@ public final class LocalTopology implements AutoCloseable {
         return pod;
     }
 
+    /**
+     * A merge patch of the status subresource, as the kubelet writes it: no read-modify-write, so a label the
+     * coordinator writes on its own Pod meanwhile cannot make it conflict. A Pod already gone is left gone.
+     */
     private void writeStatus(ReplicaPod pod, String phase, ContainerStatus status) {
-        Pod current = admin().pods().inNamespace(NAMESPACE).withName(pod.name()).get();
-        if (current == null) {
-            return;
+        var patch = new io.fabric8.kubernetes.api.model.PodBuilder().withNewStatus().withPhase(phase)
+                .withContainerStatuses(status).endStatus().build();
+        try {
+            admin().pods().inNamespace(NAMESPACE).withName(pod.name()).subresource("status")
+                    .patch(io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
+                            io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE), patch);
+        } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+            if (e.getCode() != 404) {
+                throw e;
+            }
         }
-        current.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase(phase)
-                .withContainerStatuses(status).build());
-        admin().pods().inNamespace(NAMESPACE).resource(current).updateStatus();
     }
 
     /** The labels of a pod as the API server has them now (the coordinator labels its own Pod). */
@@ -316,6 +324,14 @@ public final class LocalTopology implements AutoCloseable {
         cgroups.leftoverPids().forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
         proxy.close();
         cgroups.removeAll();
+        // The server's record outlives it beside the replicas' logs, for reading a verdict again afterwards.
+        server.auditLog().ifPresent(log -> {
+            try {
+                java.nio.file.Files.copy(log, workDir.resolve("audit.log"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            } catch (java.io.IOException | RuntimeException e) {
+                LocalTopology.log.atWarn().addKeyValue("error", e.toString()).log("could not keep the audit log");
+            }
+        });
         server.close();
     }
 }
