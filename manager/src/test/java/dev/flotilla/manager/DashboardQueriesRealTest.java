@@ -11,6 +11,7 @@ import dev.flotilla.testing.WithCluster;
 import dev.flotilla.tuning.api.ResourceTuningPolicy;
 import dev.flotilla.tuning.api.WorkloadKind;
 import dev.flotilla.tuning.controller.ScriptedExporter;
+import dev.flotilla.tuning.controller.TunerMetrics;
 import dev.flotilla.tuning.signals.PrometheusServer;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.PodBuilder;
@@ -110,6 +111,14 @@ class DashboardQueriesRealTest {
                 admin.resource(DeployRbacAuditTest.source(s, "3")).update();
             }
             DeployRbacAuditTest.awaitMirrored(admin, sources, "3", replicas);
+            // The mirrors' recovery says nothing of the tuned namespace's shard: when the killed replica held it, its
+            // gauges went stale at its first failed scrape, and a survivor exports them again only once it has taken
+            // that shard (a lease duration later) and re-run the policy. Wait for that, not for a fixed time (a
+            // run that queried 3 s after the mirrors found the tuner's panels empty).
+            String survivors = "exported_namespace=\"" + tuned + "\", pod!=\"flotilla-2\"";
+            await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofSeconds(1)).until(() ->
+                    series(prometheus.uri(), TunerMetrics.RECOMMENDED_CPU_CORES + "{" + survivors + "}") > 0
+                            && series(prometheus.uri(), TunerMetrics.CURRENT_MEMORY_BYTES + "{" + survivors + "}") > 0);
             Thread.sleep(3000); // a few more scrapes of the survivors
 
             int variables = 0;
