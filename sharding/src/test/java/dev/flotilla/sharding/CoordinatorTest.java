@@ -399,8 +399,8 @@ class CoordinatorTest {
         return out;
     }
 
-    /** r0 (the coordinator) and r1 lay out {@link #RANGED} shards by {@code objects} until the coordinator is settled. */
-    private void settleRanged(Map<String, Long> objects) {
+    /** r0 (the coordinator) and r1, {@link #RANGED} shards, up to the first plan. */
+    private void startRanged() {
         h.liveMember("r0", "r0_a");
         h.liveMember("r1", "r1_b");
         peer = h.peer("r0", "a", Duration.ZERO);
@@ -409,6 +409,11 @@ class CoordinatorTest {
         coordinator.start();
         h.every(peer, SimHarness.RETRY, coordinator::renew);
         h.run(SETTLED);
+    }
+
+    /** r0 (the coordinator) and r1 lay out {@link #RANGED} shards by {@code objects} until the coordinator is settled. */
+    private void settleRanged(Map<String, Long> objects) {
+        startRanged();
         for (int step = 0; step < 600 && !coordinator.isSettled(); step++) {
             membersFollow(objects);
             h.run(Duration.ofMillis(50));
@@ -418,23 +423,10 @@ class CoordinatorTest {
 
     @Test
     void rangesMoveByObjectsAndAChangedRangeIsHandedBackRewrittenWhileQuietThenAssigned() {
-        h.liveMember("r0", "r0_a");
-        h.liveMember("r1", "r1_b");
-        peer = h.peer("r0", "a", Duration.ZERO);
-        work = h.work(peer);
-        coordinator = new Coordinator(SimHarness.config("r0").withShards(RANGED), peer.holder, peer.ports, work, h.metrics("r0"));
-        coordinator.start();
-        h.every(peer, SimHarness.RETRY, coordinator::renew);
-        h.run(SETTLED);
+        startRanged();
         // 30 namespaces all in the first of 16 equal-width shards: one member would hold every object, and no move of
         // owners alone can help; the first whole counts re-lay the ranges out.
-        Map<String, Long> objects = new java.util.TreeMap<>();
-        ShardSpace space = new ShardSpace(RANGED);
-        for (int i = 0; objects.size() < 30; i++) {
-            if (space.shardOf("ns-" + i) == 0) {
-                objects.put("ns-" + i, 10L);
-            }
-        }
+        Map<String, Long> objects = skewed();
         long begin = h.now();
         Set<String> rangesSeen = new java.util.HashSet<>();
         for (int step = 0; step < 600; step++) { // 30 s in steps of 50 ms

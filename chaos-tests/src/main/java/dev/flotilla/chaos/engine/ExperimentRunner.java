@@ -167,7 +167,8 @@ public final class ExperimentRunner {
         Duration convergence = null;
         Workload.State state = workload.state();
         // Watched until T after the fault's end: later is a violation whatever it would have taken.
-        long deadline = faultEndNanos + (limit.toDays() >= 1 ? FAULT_FREE_WATCH : limit).toNanos();
+        Duration watch = limit.toDays() >= 1 ? FAULT_FREE_WATCH : limit;
+        long deadline = faultEndNanos + watch.toNanos();
         while (System.nanoTime() < deadline) {
             state = workload.state();
             if (state.done()) {
@@ -179,7 +180,7 @@ public final class ExperimentRunner {
         }
         // Ownership is judged up to its deadline at least: a run that converged sooner still shows that every
         // range had its one live owner by then.
-        Instant ownershipDeadline = faultEnd.plus(LEASE).plus(RETRY.multipliedBy(4)).plusSeconds(1);
+        Instant ownershipDeadline = faultEnd.plus(ownershipCheck().bound()).plusSeconds(1);
         long untilDeadline = Duration.between(Instant.now(), ownershipDeadline).toMillis();
         if (untilDeadline > 0 && limit.toDays() < 1) {
             Thread.sleep(untilDeadline);
@@ -188,7 +189,7 @@ public final class ExperimentRunner {
         List<String> violations = new ArrayList<>();
         if (convergence == null) {
             violations.add("convergence: " + state.converged() + " of " + state.total() + " converged within "
-                    + String.format(java.util.Locale.ROOT, "%.1f", (limit.toDays() >= 1 ? FAULT_FREE_WATCH : limit).toMillis() / 1000.0)
+                    + String.format(java.util.Locale.ROOT, "%.1f", watch.toMillis() / 1000.0)
                     + " s of the fault's end; first behind: "
                     + state.behind().stream().limit(3).toList());
         } else if (convergence.compareTo(limit) > 0) {
@@ -233,9 +234,15 @@ public final class ExperimentRunner {
         List<SingleWriterCheck.Violation> overlaps = single.violations(audit).stream()
                 .filter(v -> !v.write().completed().isBefore(from) && !v.write().completed().isAfter(to)).toList();
         RequestBudgetCheck budget = new RequestBudgetCheck(QPS, BURST, LEASE_BUDGET, user -> user.startsWith(LocalTopology.USER_PREFIX));
-        RangeOwnershipCheck ownership = new RangeOwnershipCheck(space, naming, LocalTopology.NAMESPACE, LEASE, RETRY);
+        RangeOwnershipCheck ownership = ownershipCheck();
         return new ChaosVerdict(overlaps, budget.check(audit, from, to, Optional.of(faultEnd)),
                 ownership.check(audit, faultEnd, to, faultEnd));
+    }
+
+    /** The range-ownership invariant at the engine's timings; its bound is also how long each experiment is judged. */
+    private static RangeOwnershipCheck ownershipCheck() {
+        return new RangeOwnershipCheck(new ShardSpace(SHARDS), new LeaseNaming(dev.flotilla.sharding.ShardingConfig.DEFAULT_GROUP),
+                LocalTopology.NAMESPACE, LEASE, RETRY);
     }
 
     /** The pods the experiment's selector matches (labels as the API server has them), then its mode's pick. */
