@@ -229,18 +229,22 @@ final class Coordinator {
         if (seen.isEmpty() || seen.get().deleted()) {
             Lease fresh = Leases.newLease(coordinatorLease, Map.of(LeaseNaming.LABEL_GROUP, config.group(),
                     LeaseNaming.LABEL_ROLE, LeaseNaming.ROLE_COORDINATOR), Map.of());
-            run(store.create(Leases.hold(fresh, holder, leaseSeconds(), wall)));
+            run(store.create(Leases.hold(fresh, holder, leaseSeconds(), wall)), null);
             return;
         }
         LeaseView.Seen c = seen.get();
-        if (c.holder().isEmpty() || !view.isHeld(c) || holder.equals(c.holder()) || view.isGone(c.holder())) {
-            run(store.update(c.lease(), l -> Leases.hold(l, holder, leaseSeconds(), wall)));
+        long stale = view.staleUntil(c);
+        if (clock.nanoTime() < stale) {
+            next[0] = Math.min(next[0], stale); // a campaign on this version was refused: the view lags
+        } else if (c.holder().isEmpty() || !view.isHeld(c) || holder.equals(c.holder()) || view.isGone(c.holder())) {
+            run(store.update(c.lease(), l -> Leases.hold(l, holder, leaseSeconds(), wall)), c);
         } else {
             next[0] = Math.min(next[0], view.expiresAtNanos(c));
         }
     }
 
-    private void run(CompletableFuture<LeaseWrite> write) {
+    /** @param base the Lease version the write is based on; null for a create */
+    private void run(CompletableFuture<LeaseWrite> write, LeaseView.Seen base) {
         role = Role.CAMPAIGNING;
         long attempt = ++campaign;
         long sent = clock.nanoTime();
@@ -248,7 +252,11 @@ final class Coordinator {
         campaignSettled = settled;
         write.whenComplete((outcome, e) -> lane.execute(() -> {
             try {
-                campaigned(attempt, sent, LeaseWrite.settled(outcome, e));
+                LeaseWrite settledOutcome = LeaseWrite.settled(outcome, e);
+                if (settledOutcome instanceof LeaseWrite.Conflict && base != null) {
+                    view.refused(base, clock.nanoTime() + config.retryPeriod().toNanos());
+                }
+                campaigned(attempt, sent, settledOutcome);
             } finally {
                 settled.complete(null);
             }
@@ -515,6 +523,12 @@ final class Coordinator {
             int shard = entry.getKey();
             LeaseView.Seen s = entry.getValue();
             if (s.deleted() || publishing.contains(shard)) {
+                continue;
+            }
+            long stale = view.staleUntil(s);
+            if (now < stale) {
+                next[0] = Math.min(next[0], stale); // a write on this version was refused: the view lags
+                settledNow = false;
                 continue;
             }
             String desired = s.desiredOwner();
@@ -792,7 +806,11 @@ final class Coordinator {
                             .log("could not publish a shard's owner; retrying");
                     reactor.poke();
                 }
-                case LeaseWrite.Conflict c -> reactor.poke(); // someone wrote in between: publish again on the fresh Lease
+                case LeaseWrite.Conflict c -> {
+                    // Someone wrote in between: publish again on the fresh Lease, once the view shows it.
+                    view.refused(s, clock.nanoTime() + config.retryPeriod().toNanos());
+                    reactor.poke();
+                }
                 case LeaseWrite.Missing m -> reactor.poke();
             }
             done.complete(null);

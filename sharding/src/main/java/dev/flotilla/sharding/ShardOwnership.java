@@ -157,6 +157,11 @@ final class ShardOwnership {
      * This replica's membership Lease was written successfully, the write sent at {@code sentNanos}:
      * every active shard is admitted until then plus the renew deadline. On the lane.
      */
+    /** When the last successful membership renewal was sent (monotonic); {@code Long.MIN_VALUE} before the first. Lane. */
+    long memberRenewedSentNanos() {
+        return memberRenewed ? memberRenewedAtNanos : Long.MIN_VALUE;
+    }
+
     void memberRenewed(long sentNanos) {
         if (memberRenewed && sentNanos <= memberRenewedAtNanos) {
             return;
@@ -327,6 +332,8 @@ final class ShardOwnership {
                                         .addKeyValue("range", s.annotation(LeaseNaming.ANNOTATION_RANGE))
                                         .log("shard lease names this replica but its range cannot be read; not taking it");
                             }
+                        } else if (now < view.staleUntil(s)) {
+                            next = Math.min(next, view.staleUntil(s)); // a take on this version was refused: the view lags
                         } else if (now >= holderUntil) {
                             acquire(shard, s);
                         } else {
@@ -363,6 +370,9 @@ final class ShardOwnership {
                 metrics.renewalFailed(ShardMetrics.LeaseKind.SHARD);
                 log.atDebug().addKeyValue("shard", shard).addKeyValue("error", FailureText.of(f.error()))
                         .log("could not take a shard lease");
+            }
+            if (outcome instanceof LeaseWrite.Conflict) {
+                view.refused(s, clock.nanoTime() + config.retryPeriod().toNanos());
             }
             slot.phase = Phase.NONE;
             slot.released.complete(null); // a leave waiting for this shard has nothing to wait for

@@ -234,7 +234,8 @@ public final class Sharding implements Extension {
         if (client == null) {
             throw new IllegalStateException("sharding must be installed on a manager before it starts");
         }
-        watch = new LeaseWatch(client, config.leaseNamespace(), config.group(), view);
+        watch = new LeaseWatch(client, config.leaseNamespace(), config.group(), view, clock,
+                config.retryPeriod().multipliedBy(2));
         watch.start(WATCH_SYNC_TIMEOUT);
         view.watching();
         scope.probeAll();
@@ -252,6 +253,7 @@ public final class Sharding implements Extension {
                 pod.<RestartEvidence>map(p -> new PodRestartEvidence(client, p)).orElseGet(RestartEvidence::none), ranges,
                 pod.map(p -> new PodCoordinatorLabelWriter(client, p)));
         node = n;
+        watchCheck(l, n);
         // Waiting out a predecessor takes lease + retry; beyond twice that plus a minute something is wrong.
         Duration joinTimeout = config.leaseDuration().plus(config.retryPeriod()).multipliedBy(2).plus(Duration.ofMinutes(1));
         try {
@@ -269,6 +271,17 @@ public final class Sharding implements Extension {
                 .addKeyValue("shards", config.shards()).addKeyValue("leaseNamespace", config.leaseNamespace())
                 .addKeyValue("leaseDuration", config.leaseDuration()).addKeyValue("renewDeadline", config.renewDeadline())
                 .log("joined sharding group " + config.group());
+    }
+
+    /** Every retry period, on the lane: a Lease watch down while renewals succeed is started afresh ({@link LeaseWatch#check}). */
+    private void watchCheck(Lane l, ShardingNode n) {
+        l.schedule(() -> {
+            try {
+                watch.check(n.memberRenewedSentNanos());
+            } finally {
+                watchCheck(l, n);
+            }
+        }, clock.nanoTime() + config.retryPeriod().toNanos());
     }
 
     /**

@@ -72,6 +72,11 @@ final class ShardingNode {
         this.coordinator = new Coordinator(config, holder, ports, work, metrics, label);
     }
 
+    /** When the last successful membership renewal was sent (monotonic); {@code Long.MIN_VALUE} before the first. Lane. */
+    long memberRenewedSentNanos() {
+        return ownership.memberRenewedSentNanos();
+    }
+
     /** The key gate: a namespaced key while its shard is active and freshly renewed, a cluster-scoped one on the fresh coordinator. */
     boolean admits(ObjectKey key) {
         return key.isClusterScoped() ? coordinator.isLeadingFresh() : ownership.admits(ranges.slotOf(key.namespace()));

@@ -154,4 +154,19 @@ class LeaseViewTest {
         view.record(lease("", "", ""), false);
         assertThat(view.holderLiveUntil(shard())).as("free").isZero();
     }
+
+    @Test
+    void aVersionAWriteWasRefusedOnWaitsARetryPeriodOrForTheNextVersion() {
+        view.record(lease("a_1", "2030-01-01T00:00:00Z", ""), false);
+        LeaseView.Seen stale = view.get(NAMING.shardLease(3)).orElseThrow();
+        assertThat(view.staleUntil(stale)).isZero();
+        long until = clock.nanoTime() + SECOND;
+        view.refused(stale, until);
+        assertThat(view.staleUntil(stale)).as("same version, within the period").isEqualTo(until);
+        advance(SECOND);
+        assertThat(view.staleUntil(stale)).as("the period is over: one more try").isZero();
+        view.refused(stale, clock.nanoTime() + SECOND);
+        view.record(lease("b_1", "2030-01-01T00:00:01Z", ""), false);
+        assertThat(view.staleUntil(view.get(NAMING.shardLease(3)).orElseThrow())).as("the view moved on").isZero();
+    }
 }

@@ -9,7 +9,10 @@ import dev.flotilla.sharding.audit.ReconcileRecord;
 import dev.flotilla.testing.TestCluster;
 import dev.flotilla.testing.TestNamespace;
 import dev.flotilla.testing.WithCluster;
+import dev.flotilla.testing.fault.ActiveRule;
+import dev.flotilla.testing.fault.Fault;
 import dev.flotilla.testing.fault.FaultProxy;
+import dev.flotilla.testing.fault.FaultRule;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -20,6 +23,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 
@@ -189,6 +193,58 @@ class ShardedReplicasTest {
                     awaitSettled(replicas, 32);
                 }
                 await().atMost(Duration.ofSeconds(10)).until(() -> reconciledNamespaces(null, 0).containsAll(namespaces));
+            } finally {
+                replicas.forEach(Replica::close);
+            }
+        }
+        assertThat(OverlapChecker.overlaps(trail.reconciles())).isEmpty();
+    }
+
+    /**
+     * A replica cut off from the API server for 20 s (connections refused) loses its shards; once it can reach the
+     * server again it holds shards within one lease duration, though fabric8 would wait 16 to 32 s to reconnect its
+     * Lease watch (measured before the fix: 25 s), and it does not rewrite Leases its stale view names faster than
+     * once a retry period each (measured before: 40 refused writes a second).
+     */
+    @Test
+    void aReplicaCutOffForTwentySecondsHoldsShardsAgainWithinALeaseOfRejoining(TestCluster cluster, TestNamespace ns)
+            throws Exception {
+        populate(cluster.client(), ns, "rejoin");
+        try (FaultProxy proxy = FaultProxy.start(cluster)) {
+            List<Replica> replicas = new ArrayList<>();
+            try {
+                for (int i = 0; i < 2; i++) {
+                    replicas.add(new Replica("replica-" + i, proxy.clientConfig("replica-" + i),
+                            config("replica-" + i, ns, "rejoin"), trail, "rejoin", Duration.ofMillis(2)).start());
+                }
+                awaitSettled(replicas, 32);
+                Replica cut = replicas.stream().filter(r -> !r.sharding.isCoordinator()).findFirst().orElseThrow();
+                Replica other = replicas.stream().filter(r -> r != cut).findFirst().orElseThrow();
+                long cutAt = System.nanoTime();
+                try (ActiveRule refused = proxy.add(FaultRule.of(Fault.refuseConnections()).forIdentity(cut.name))) {
+                    proxy.cutConnections(cut.name);
+                    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                            .until(() -> cut.sharding.activeShards().isEmpty() && other.sharding.activeShards().size() == 32);
+                    Thread.sleep(Math.max(0, Duration.ofSeconds(20).toMillis() - Duration.ofNanos(System.nanoTime() - cutAt).toMillis()));
+                }
+                long back = System.nanoTime();
+                await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(50))
+                        .until(() -> !cut.sharding.activeShards().isEmpty());
+                long tookMs = Duration.ofNanos(System.nanoTime() - back).toMillis();
+                awaitSettled(replicas, 32);
+                Map<String, Long> refusedByLease = new TreeMap<>();
+                proxy.requests(cut.name).stream()
+                        .filter(r -> r.startNanos() >= back && r.status() == 409 && r.path().contains("/leases/"))
+                        .forEach(r -> refusedByLease.merge(r.path().substring(r.path().lastIndexOf('/') + 1), 1L, Long::sum));
+                long refusedWrites = refusedByLease.values().stream().mapToLong(Long::longValue).sum();
+                long windowMs = Duration.ofNanos(System.nanoTime() - back).toMillis();
+                System.out.printf("rejoin after a 20 s cut: shards held again after %d ms; %d Lease writes refused (409) in %d ms: %s%n",
+                        tookMs, refusedWrites, windowMs, refusedByLease);
+                assertThat(tookMs).as("ms from the end of the cut until the replica holds shards again")
+                        .isLessThanOrEqualTo(Duration.ofSeconds(6).toMillis());
+                // A Lease its stale view names (the coordinator's, the shards it held) is written at most once a retry period.
+                assertThat(refusedByLease.values().stream().mapToLong(Long::longValue).max().orElse(0))
+                        .as("Lease writes refused as stale, per Lease, after the cut").isLessThanOrEqualTo(windowMs / 1000 + 1);
             } finally {
                 replicas.forEach(Replica::close);
             }
