@@ -457,8 +457,10 @@ final class Coordinator {
                 shardLeases.put(slot.get(), s);
             }
         }
-        if (current.isEmpty() && !leaving) {
-            // A cold start: nobody holds or is assigned anything yet. Replicas started together join seconds apart
+        if (current.isEmpty() && !leaving && neverHeld(shardLeases)) {
+            // A cold start: nobody holds or is assigned anything yet, and no shard was ever held (after an outage
+            // that freed every shard the group is not starting: waiting for members to stop joining kept 8 of 8
+            // shards unowned for 8 s after the last replica came back, in the simulation). Replicas started together join seconds apart
             // (on two busy cores, three JVMs started at once joined up to 3.6 s apart, and the watch adds its lag);
             // planning for the first would move shards again as each of the others appears. Wait until no member
             // has joined for one lease duration (at most two lease durations after taking the lead). Two retry
@@ -568,6 +570,17 @@ final class Coordinator {
         settled = settledNow && writes.isEmpty() && whole;
         metrics.layoutSettled(settled);
         return writes;
+    }
+
+    /** Whether none of these shard Leases was ever held (a group starting for the first time). */
+    private static boolean neverHeld(Map<Integer, LeaseView.Seen> shardLeases) {
+        for (LeaseView.Seen s : shardLeases.values()) {
+            var spec = s.lease().getSpec();
+            if (spec != null && (spec.getLeaseTransitions() != null || spec.getAcquireTime() != null)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
