@@ -233,9 +233,9 @@ final class Coordinator {
             return;
         }
         LeaseView.Seen c = seen.get();
-        long stale = view.staleUntil(c);
-        if (clock.nanoTime() < stale) {
-            next[0] = Math.min(next[0], stale); // a campaign on this version was refused: the view lags
+        long wait = view.writeWaitUntil(c);
+        if (clock.nanoTime() < wait) {
+            next[0] = Math.min(next[0], wait); // a campaign on this version failed: not again at once
         } else if (c.holder().isEmpty() || !view.isHeld(c) || holder.equals(c.holder()) || view.isGone(c.holder())) {
             run(store.update(c.lease(), l -> Leases.hold(l, holder, leaseSeconds(), wall)), c);
         } else {
@@ -253,8 +253,8 @@ final class Coordinator {
         write.whenComplete((outcome, e) -> lane.execute(() -> {
             try {
                 LeaseWrite settledOutcome = LeaseWrite.settled(outcome, e);
-                if (settledOutcome instanceof LeaseWrite.Conflict && base != null) {
-                    view.refused(base, clock.nanoTime() + config.retryPeriod().toNanos());
+                if (!(settledOutcome instanceof LeaseWrite.Written) && base != null) {
+                    view.writeFailed(base, clock.nanoTime() + config.retryPeriod().toNanos());
                 }
                 campaigned(attempt, sent, settledOutcome);
             } finally {
@@ -527,9 +527,9 @@ final class Coordinator {
             if (s.deleted() || publishing.contains(shard)) {
                 continue;
             }
-            long stale = view.staleUntil(s);
-            if (now < stale) {
-                next[0] = Math.min(next[0], stale); // a write on this version was refused: the view lags
+            long wait = view.writeWaitUntil(s);
+            if (now < wait) {
+                next[0] = Math.min(next[0], wait); // a write on this version failed: not again at once
                 settledNow = false;
                 continue;
             }
@@ -793,6 +793,9 @@ final class Coordinator {
         }).whenComplete((outcome, e) -> lane.execute(() -> {
             publishing.remove(shard);
             LeaseWrite settled = LeaseWrite.settled(outcome, e);
+            if (!(settled instanceof LeaseWrite.Written)) {
+                view.writeFailed(s, clock.nanoTime() + config.retryPeriod().toNanos());
+            }
             if (settled instanceof LeaseWrite.Written w && !after.isEmpty()) {
                 assigned.put(shard, new Assigned(range.or(s::range).orElseThrow(), Leases.resourceVersion(w.lease())));
             } else if (!after.isEmpty()) {
@@ -819,11 +822,7 @@ final class Coordinator {
                             .log("could not publish a shard's owner; retrying");
                     reactor.poke();
                 }
-                case LeaseWrite.Conflict c -> {
-                    // Someone wrote in between: publish again on the fresh Lease, once the view shows it.
-                    view.refused(s, clock.nanoTime() + config.retryPeriod().toNanos());
-                    reactor.poke();
-                }
+                case LeaseWrite.Conflict c -> reactor.poke(); // someone wrote in between: publish again on the fresh Lease
                 case LeaseWrite.Missing m -> reactor.poke();
             }
             done.complete(null);

@@ -181,10 +181,10 @@ final class LeaseView {
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
     /** Deleted Leases remembered until they expire; {@link #prune} has nothing to do while none are. */
     private final java.util.concurrent.atomic.AtomicInteger deletedKept = new java.util.concurrent.atomic.AtomicInteger();
-    /** Per Lease, the version a write was refused on (409) and until when (monotonic) not to write on it again. */
-    private final Map<String, Refused> refused = new ConcurrentHashMap<>();
+    /** Per Lease, the version a write failed on and until when (monotonic) not to write on it again. */
+    private final Map<String, FailedWrite> failedWrites = new ConcurrentHashMap<>();
 
-    private record Refused(String resourceVersion, long untilNanos) {
+    private record FailedWrite(String resourceVersion, long untilNanos) {
     }
 
     LeaseView(MonotonicClock clock, LeaseNaming naming, Duration defaultDuration) {
@@ -316,23 +316,23 @@ final class LeaseView {
     }
 
     /**
-     * A write based on {@code s} was refused as stale (409): this view is behind on that Lease, so a write on the same
-     * version would only be refused again. Until {@code untilNanos}, or until the view shows another version,
-     * {@link #staleUntil} says to wait: without it a replica whose watch lags (its reconnect backing off after an
-     * outage) rewrote such Leases as fast as the server answered (measured: 40 refused writes a second for 25 s).
+     * A write based on {@code s} did not land (refused as stale with 409, the Lease gone, or no answer): a write on the
+     * same version would most likely fail the same way. Until {@code untilNanos}, or until the view shows another
+     * version, {@link #writeWaitUntil} says to wait. Without it a replica rewrote such Leases as fast as its rate
+     * limiter allowed: 40 a second each, on a stale view after an outage (refused) and while cut off (failed).
      */
-    void refused(Seen s, long untilNanos) {
-        refused.put(s.name(), new Refused(Leases.resourceVersion(s.lease()), untilNanos));
+    void writeFailed(Seen s, long untilNanos) {
+        failedWrites.put(s.name(), new FailedWrite(Leases.resourceVersion(s.lease()), untilNanos));
     }
 
-    /** Until when (monotonic) a write based on {@code s} should wait (see {@link #refused}); 0 when it need not. */
-    long staleUntil(Seen s) {
-        Refused r = refused.get(s.name());
+    /** Until when (monotonic) a write based on {@code s} should wait (see {@link #writeFailed}); 0 when it need not. */
+    long writeWaitUntil(Seen s) {
+        FailedWrite r = failedWrites.get(s.name());
         if (r == null) {
             return 0;
         }
         if (!Objects.equals(r.resourceVersion(), Leases.resourceVersion(s.lease())) || clock.nanoTime() >= r.untilNanos()) {
-            refused.remove(s.name(), r);
+            failedWrites.remove(s.name(), r);
             return 0;
         }
         return r.untilNanos();

@@ -332,8 +332,8 @@ final class ShardOwnership {
                                         .addKeyValue("range", s.annotation(LeaseNaming.ANNOTATION_RANGE))
                                         .log("shard lease names this replica but its range cannot be read; not taking it");
                             }
-                        } else if (now < view.staleUntil(s)) {
-                            next = Math.min(next, view.staleUntil(s)); // a take on this version was refused: the view lags
+                        } else if (now < view.writeWaitUntil(s)) {
+                            next = Math.min(next, view.writeWaitUntil(s)); // a take on this version failed: not again at once
                         } else if (now >= holderUntil) {
                             acquire(shard, s);
                         } else {
@@ -371,9 +371,7 @@ final class ShardOwnership {
                 log.atDebug().addKeyValue("shard", shard).addKeyValue("error", FailureText.of(f.error()))
                         .log("could not take a shard lease");
             }
-            if (outcome instanceof LeaseWrite.Conflict) {
-                view.refused(s, clock.nanoTime() + config.retryPeriod().toNanos());
-            }
+            view.writeFailed(s, clock.nanoTime() + config.retryPeriod().toNanos());
             slot.phase = Phase.NONE;
             slot.released.complete(null); // a leave waiting for this shard has nothing to wait for
             reactor.poke(); // the Lease changed under us, or the request failed: decide again on the fresh view

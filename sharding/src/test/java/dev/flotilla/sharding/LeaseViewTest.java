@@ -156,17 +156,17 @@ class LeaseViewTest {
     }
 
     @Test
-    void aVersionAWriteWasRefusedOnWaitsARetryPeriodOrForTheNextVersion() {
+    void aVersionAWriteFailedOnWaitsARetryPeriodOrForTheNextVersion() {
         view.record(lease("a_1", "2030-01-01T00:00:00Z", ""), false);
         LeaseView.Seen stale = view.get(NAMING.shardLease(3)).orElseThrow();
-        assertThat(view.staleUntil(stale)).isZero();
+        assertThat(view.writeWaitUntil(stale)).isZero();
         long until = clock.nanoTime() + SECOND;
-        view.refused(stale, until);
-        assertThat(view.staleUntil(stale)).as("same version, within the period").isEqualTo(until);
+        view.writeFailed(stale, until);
+        assertThat(view.writeWaitUntil(stale)).as("same version, within the period").isEqualTo(until);
         advance(SECOND);
-        assertThat(view.staleUntil(stale)).as("the period is over: one more try").isZero();
-        view.refused(stale, clock.nanoTime() + SECOND);
+        assertThat(view.writeWaitUntil(stale)).as("the period is over: one more try").isZero();
+        view.writeFailed(stale, clock.nanoTime() + SECOND);
         view.record(lease("b_1", "2030-01-01T00:00:01Z", ""), false);
-        assertThat(view.staleUntil(view.get(NAMING.shardLease(3)).orElseThrow())).as("the view moved on").isZero();
+        assertThat(view.writeWaitUntil(view.get(NAMING.shardLease(3)).orElseThrow())).as("the view moved on").isZero();
     }
 }
