@@ -209,13 +209,12 @@ class ShardedReplicasTest {
     @Test
     void aReplicaCutOffForTwentySecondsHoldsShardsAgainWithinALeaseOfRejoining(TestCluster cluster, TestNamespace ns)
             throws Exception {
-        populate(cluster.client(), ns, "rejoin");
         try (FaultProxy proxy = FaultProxy.start(cluster)) {
             List<Replica> replicas = new ArrayList<>();
             try {
                 for (int i = 0; i < 2; i++) {
-                    replicas.add(new Replica("replica-" + i, proxy.clientConfig("replica-" + i),
-                            config("replica-" + i, ns, "rejoin"), trail, "rejoin", Duration.ofMillis(2)).start());
+                    replicas.add(Replica.leasesOnly("replica-" + i, proxy.clientConfig("replica-" + i),
+                            config("replica-" + i, ns, "rejoin"), trail).start());
                 }
                 awaitSettled(replicas, 32);
                 Replica cut = replicas.stream().filter(r -> !r.sharding.isCoordinator()).findFirst().orElseThrow();
@@ -249,6 +248,5 @@ class ShardedReplicasTest {
                 replicas.forEach(Replica::close);
             }
         }
-        assertThat(OverlapChecker.overlaps(trail.reconciles())).isEmpty();
     }
 }
