@@ -26,7 +26,8 @@ import java.util.Objects;
  */
 public record ExperimentResult(String experiment, String action, String build, List<String> targets, Instant faultStart,
         Instant faultEnd, Duration convergence, Duration convergenceLimit, int singleWriterViolations,
-        int peakRequestsPer10s, double requestBudget, double unownedSeconds, long updates, List<String> violations,
+        int peakRequestsPer10s, double requestBudget, double unownedSeconds, double allOwnedAfterFaultSeconds, long updates,
+        List<String> violations,
         List<String> notes) {
 
     public ExperimentResult {

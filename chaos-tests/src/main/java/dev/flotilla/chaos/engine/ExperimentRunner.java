@@ -219,7 +219,8 @@ public final class ExperimentRunner {
                 .mapToDouble(s -> s.longestUnowned().toMillis() / 1000.0).max().orElse(0);
         ExperimentResult result = new ExperimentResult(name, action, build, targets.stream().map(ReplicaPod::name).toList(),
                 faultStart, faultEnd, convergence, limit.toDays() >= 1 ? null : limit, verdict.singleWriter().size(), peak,
-                verdict.requests().budget(), unowned, workload.updates() - updatesBefore, violations, notes);
+                verdict.requests().budget(), unowned, verdict.ownership().allOwnedAfterFault().toMillis() / 1000.0,
+                workload.updates() - updatesBefore, violations, notes);
         log.atInfo().addKeyValue("experiment", name).addKeyValue("holds", result.holds())
                 .addKeyValue("convergenceMillis", convergence == null ? -1 : convergence.toMillis())
                 .addKeyValue("violations", violations.size()).log("experiment judged");

@@ -34,6 +34,7 @@ public final class Reports {
             m.put("peakRequestsPer10sPerReplica", r.peakRequestsPer10s());
             m.put("requestBudgetPer10s", r.requestBudget());
             m.put("longestUnownedSeconds", r.unownedSeconds());
+            m.put("allRangesOwnedAfterFaultSeconds", r.allOwnedAfterFaultSeconds());
             m.put("updates", r.updates());
             m.put("holds", r.holds());
             m.put("violations", r.violations());
@@ -48,8 +49,8 @@ public final class Reports {
         StringBuilder b = new StringBuilder();
         b.append("Fault-free convergence: ").append(seconds(baseline)).append(" s\n\n");
         b.append("| experiment | action | build | targets | converged after fault (s) | T (s) | single-writer violations "
-                + "| peak requests / 10 s / replica (budget) | longest unowned range (s) | verdict |\n");
-        b.append("|---|---|---|---|---|---|---|---|---|---|\n");
+                + "| peak requests / 10 s / replica (budget) | longest unowned range (s) | every range owned after fault (s) | verdict |\n");
+        b.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (ExperimentResult r : results) {
             b.append("| ").append(r.experiment()).append(" | ").append(r.action()).append(" | ").append(r.build())
                     .append(" | ").append(r.targets().size())
@@ -58,6 +59,7 @@ public final class Reports {
                     .append(" | ").append(r.singleWriterViolations())
                     .append(" | ").append(r.peakRequestsPer10s()).append(" (").append((int) r.requestBudget()).append(")")
                     .append(" | ").append(String.format(Locale.ROOT, "%.1f", r.unownedSeconds()))
+                    .append(" | ").append(String.format(Locale.ROOT, "%.1f", r.allOwnedAfterFaultSeconds()))
                     .append(" | ").append(r.holds() ? "holds" : "**violated**: " + String.join("; ", r.violations())
                             .replace("|", "/"))
                     .append(" |\n");

@@ -48,7 +48,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "verify", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Judge a chaos run from the API server's audit log: single writer, request budgets (and no retry "
                 + "storm in the 30 s after --fault-end), every range owned by exactly one live replica within lease "
-                + "duration + 4 retry periods of --fault-end.",
+                + "duration + one retry period of --fault-end.",
                 "Exit 0 if every invariant holds, 1 if one is violated, 2 usage, 3 unreadable or malformed audit log."})
 public final class VerifyCommand implements Callable<Integer> {
 
@@ -71,7 +71,7 @@ public final class VerifyCommand implements Callable<Integer> {
     Instant until;
 
     @Option(names = "--fault-end", paramLabel = "TIME", converter = InstantConverter.class,
-            description = "When the fault ended: ranges must be owned within lease duration + 4 retry periods of it, and "
+            description = "When the fault ended: ranges must be owned within lease duration + one retry period of it, and "
                     + "the 30 s after it are judged for a retry storm. Default: --since (no retry-storm check).")
     Instant faultEnd;
 

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Shard ownership timelines from hand-written Lease writes: 2 shards, a 6 s lease and a 1 s retry
- * period, so a range may stay unowned 10 s (lease + 4 retry periods) after the fault ends.
+ * period, so a range may stay unowned 7 s (lease + retry period) after the fault ends.
  */
 class RangeOwnershipCheckTest {
 
@@ -61,7 +61,7 @@ class RangeOwnershipCheckTest {
         take(16_500, "r1_b", 0);                             // r0's membership expired at 16 s
         RangeOwnershipCheck.Result r = check(0, 40_000, 10_000);
         assertThat(r.holds()).as("%s", r.violations()).isTrue();
-        assertThat(r.deadline()).isEqualTo(at(20_000));
+        assertThat(r.deadline()).isEqualTo(at(17_000)); // fault end + lease 6 s + retry period 1 s
         RangeOwnershipCheck.ShardTimeline zero = r.shards().getFirst();
         assertThat(zero.spans()).containsExactly(
                 new RangeOwnershipCheck.Span(at(0), at(500), List.of()),           // before anyone took it
@@ -72,6 +72,7 @@ class RangeOwnershipCheckTest {
         assertThat(zero.longestUnowned()).isEqualTo(Duration.ofMillis(500));
         assertThat(zero.twoOwners()).isZero();
         assertThat(r.shards().get(1).unowned()).isEqualTo(Duration.ofMillis(500));
+        assertThat(r.allOwnedAfterFault()).as("every range owned again, after the fault's end").isEqualTo(Duration.ofMillis(6_500));
     }
 
     /** The gap before the group's first take lies before the judged span: it is neither drawn nor the longest. */
@@ -91,11 +92,23 @@ class RangeOwnershipCheckTest {
         take(30_000, "r1_b", 0);
         RangeOwnershipCheck.Result r = check(0, 40_000, 10_000);
         assertThat(r.violations()).singleElement().isEqualTo(
-                new RangeOwnershipCheck.UnownedTooLong(0, at(16_000), at(30_000), at(20_000)));
+                new RangeOwnershipCheck.UnownedTooLong(0, at(16_000), at(30_000), at(17_000)));
         assertThat(r.violations().getFirst().toString()).isEqualTo(
                 "shard 0 had no live owner from " + at(16_000) + " to " + at(30_000) + " (14.0 s), past its deadline "
-                        + at(20_000));
+                        + at(17_000));
         assertThat(r.shards().getFirst().unowned()).isEqualTo(Duration.ofMillis(14_500));
+        assertThat(r.allOwnedAfterFault()).isEqualTo(Duration.ofSeconds(20));
+    }
+
+    /** The bound is the issue's: lease duration + one retry period after the fault, not a second more. */
+    @Test
+    void aTakeoverHalfASecondPastLeasePlusARetryPeriodIsAViolation() throws Exception {
+        killedAtTen();
+        take(17_500, "r1_b", 0);
+        RangeOwnershipCheck.Result r = check(0, 40_000, 10_000);
+        assertThat(r.violations()).singleElement().isEqualTo(
+                new RangeOwnershipCheck.UnownedTooLong(0, at(16_000), at(17_500), at(17_000)));
+        assertThat(r.allOwnedAfterFault()).isEqualTo(Duration.ofMillis(7_500));
     }
 
     @Test
@@ -103,7 +116,8 @@ class RangeOwnershipCheckTest {
         killedAtTen();
         RangeOwnershipCheck.Result r = check(0, 40_000, 10_000);
         assertThat(r.violations()).singleElement().isEqualTo(
-                new RangeOwnershipCheck.UnownedTooLong(0, at(16_000), at(40_000), at(20_000)));
+                new RangeOwnershipCheck.UnownedTooLong(0, at(16_000), at(40_000), at(17_000)));
+        assertThat(r.allOwnedAfterFault()).as("still unowned at the end of the span").isEqualTo(Duration.ofSeconds(30));
     }
 
     /** Expiry is the write's time plus the answered Lease's own duration, not the default. */
@@ -130,8 +144,8 @@ class RangeOwnershipCheckTest {
         assertThat(r.shards().get(1).twoOwners()).isEqualTo(Duration.ofSeconds(20));
         assertThat(r.violations()).contains(new RangeOwnershipCheck.TwoOwners(1, at(20_000), Duration.ofSeconds(20),
                 List.of("r1_b", "r0_a")));
-        // shard 0 was unowned for its first 20 s: past the deadline of 10 s (6 s lease + 4 x 1 s) after the fault (at 0)
-        assertThat(r.violations()).contains(new RangeOwnershipCheck.UnownedTooLong(0, at(0), at(20_000), at(10_000)));
+        // shard 0 was unowned for its first 20 s: past the deadline of 7 s (6 s lease + 1 s) after the fault (at 0)
+        assertThat(r.violations()).contains(new RangeOwnershipCheck.UnownedTooLong(0, at(0), at(20_000), at(7_000)));
     }
 
     @Test
@@ -139,7 +153,7 @@ class RangeOwnershipCheckTest {
         killedAtTen();
         take(16_500, "r1_b", 0);
         assertThat(check(0, 12_000, 10_000).violations()).singleElement()
-                .isEqualTo(new RangeOwnershipCheck.EndsBeforeDeadline(at(12_000), at(20_000)));
+                .isEqualTo(new RangeOwnershipCheck.EndsBeforeDeadline(at(12_000), at(17_000)));
     }
 
     @Test
