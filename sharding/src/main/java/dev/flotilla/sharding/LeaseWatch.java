@@ -149,6 +149,9 @@ final class LeaseWatch implements AutoCloseable {
         SharedIndexInformer<Lease> old;
         SharedIndexInformer<Lease> fresh;
         synchronized (lock) {
+            if (closed) {
+                return; // closed since the check: close() stopped the current informer, and no other is started
+            }
             old = informer;
             generation++;
             fresh = newInformer(generation);
