@@ -167,14 +167,22 @@ final class LeaseWatch implements AutoCloseable {
             } catch (RuntimeException e) {
                 log.atDebug().addKeyValue("error", FailureText.of(e)).log("stopping the stalled lease watch failed");
             }
-            fresh.start().whenComplete((ok, error) -> {
-                if (error == null) {
-                    reconcileDeletions(fresh);
-                }
+            try {
+                fresh.start().whenComplete((ok, error) -> {
+                    if (error == null) {
+                        reconcileDeletions(fresh);
+                    }
+                    synchronized (lock) {
+                        restarting = false;
+                    }
+                });
+            } catch (RuntimeException e) {
+                log.atWarn().addKeyValue("namespace", namespace).addKeyValue("error", FailureText.of(e))
+                        .log("the fresh lease watch did not start; the next check tries again");
                 synchronized (lock) {
                     restarting = false;
                 }
-            });
+            }
         });
     }
 
