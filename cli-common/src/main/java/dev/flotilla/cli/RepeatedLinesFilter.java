@@ -92,10 +92,13 @@ public final class RepeatedLinesFilter extends TurboFilter {
     @Override
     public FilterReply decide(Marker marker, Logger logger, Level level, String format, Object[] params, Throwable t) {
         if (level == null || !level.isGreaterOrEqual(Level.WARN) || logger.getName().startsWith("dev.flotilla")
-                || !level.isGreaterOrEqual(logger.getEffectiveLevel())) { // (isEnabledFor would call this filter again)
+                || !level.isGreaterOrEqual(logger.getEffectiveLevel()) // (isEnabledFor would call this filter again)
+                || (format == null && params == null && t == null)) { // isWarnEnabled() and the like: not a line
             return FilterReply.NEUTRAL;
         }
-        String text = (format == null ? "" : format) + (t == null ? "" : " error=" + t.getClass().getName() + ": " + t.getMessage());
+        String message = params == null || params.length == 0 ? String.valueOf(format)
+                : org.slf4j.helpers.MessageFormatter.arrayFormat(format, params).getMessage();
+        String text = message + (t == null ? "" : " error=" + t.getClass().getName() + ": " + t.getMessage());
         String key = logger.getName() + '\u0000' + level + '\u0000' + text;
         long now = nanoTime.getAsLong();
         Streak fresh = null;

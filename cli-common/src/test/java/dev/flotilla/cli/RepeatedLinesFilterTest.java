@@ -62,6 +62,18 @@ class RepeatedLinesFilterTest {
         assertThat(lines.list).as("a new streak starts with its line").hasSize(5);
     }
 
+    /** A level check ({@code isWarnEnabled()}, the fluent API's) is no line: it must not start a streak or be denied. */
+    @Test
+    void levelChecksAreNotLinesAndParametersMakeLinesDifferent() {
+        Logger netty = context.getLogger("io.netty.Something");
+        for (int i = 0; i < 3; i++) {
+            assertThat(netty.isWarnEnabled()).isTrue();
+            netty.warn("peer {} reset", "10.0.0." + i);
+        }
+        assertThat(messages()).containsExactly("io.netty.Something: peer 10.0.0.0 reset",
+                "io.netty.Something: peer 10.0.0.1 reset", "io.netty.Something: peer 10.0.0.2 reset");
+    }
+
     @Test
     void flotillasOwnLinesAndDifferentLinesAndInfoPassUntouched() {
         Logger own = context.getLogger("dev.flotilla.sharding.Membership");

@@ -229,13 +229,30 @@ final class LeaseView {
 
     /** What the watch delivered: an added or updated Lease, or ({@code deleted}) its last state before deletion. */
     void record(Lease lease, boolean deleted) {
+        record(lease, deleted, null);
+    }
+
+    /**
+     * Records {@code expected}'s Lease as deleted if the view still holds exactly {@code expected}: a Lease missing
+     * from a fresh list was deleted while the watch was down, unless the new watch has delivered it since.
+     */
+    void recordDeletedIfUnchanged(Seen expected) {
+        record(expected.lease(), true, expected);
+    }
+
+    private void record(Lease lease, boolean deleted, Seen onlyIf) {
         if (lease == null || lease.getMetadata() == null || lease.getMetadata().getName() == null) {
             return;
         }
         long now = clock.nanoTime();
         String name = lease.getMetadata().getName();
         Seen[] was = new Seen[1];
+        boolean[] skipped = {false};
         Seen after = seen.compute(name, (n, before) -> {
+            if (onlyIf != null && before != onlyIf) {
+                skipped[0] = true;
+                return before;
+            }
             was[0] = before;
             boolean renewed = before == null || before.deleted() != deleted || !sameTenure(before.lease(), lease);
             if (deleted && (before == null || !before.deleted())) {
@@ -254,6 +271,9 @@ final class LeaseView {
             return new Seen(lease, renewed ? now : before.changedNanos(), deleted, naming,
                     recent(before == null ? List.of() : before.recentVersions, lease), former, formerRenewed);
         });
+        if (skipped[0]) {
+            return;
+        }
         Optional<Seen> before = Optional.ofNullable(was[0]);
         for (Listener l : listeners) {
             try {

@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.time.Duration;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -39,9 +40,13 @@ final class LeaseWatch implements AutoCloseable {
     private SharedIndexInformer<Lease> informer;
     private long generation;
     private boolean closed;
-    private boolean restarting;
     /** Monotonic time since which the watch has been seen down; -1 while it is up (touched by {@link #check} only). */
     private long downSinceNanos = -1;
+    /**
+     * Restarts since the watch was last seen up ({@link #check} only): each further one waits twice as long (a fresh
+     * informer whose list keeps failing, say a forbidden list while renewals work, is not restarted every 2 s).
+     */
+    private int restartsWhileDown;
 
     LeaseWatch(KubernetesClient client, String namespace, String group, LeaseView view, MonotonicClock clock,
             Duration stallLimit) {
@@ -122,7 +127,7 @@ final class LeaseWatch implements AutoCloseable {
     boolean check(long answeredSentNanos) {
         SharedIndexInformer<Lease> inf;
         synchronized (lock) {
-            if (closed || restarting) {
+            if (closed) {
                 return false;
             }
             inf = informer;
@@ -130,15 +135,18 @@ final class LeaseWatch implements AutoCloseable {
         long now = clock.nanoTime();
         if (inf.isWatching()) {
             downSinceNanos = -1;
+            restartsWhileDown = 0;
             return false;
         }
         if (downSinceNanos < 0) {
             downSinceNanos = now;
             return false;
         }
-        if (now - downSinceNanos < stallNanos || answeredSentNanos <= downSinceNanos) {
+        long limit = stallNanos << Math.min(restartsWhileDown, 4);
+        if (now - downSinceNanos < limit || answeredSentNanos <= downSinceNanos) {
             return false;
         }
+        restartsWhileDown++;
         long downMillis = Duration.ofNanos(now - downSinceNanos).toMillis();
         downSinceNanos = -1;
         restart(downMillis);
@@ -148,6 +156,8 @@ final class LeaseWatch implements AutoCloseable {
     private void restart(long downMillis) {
         SharedIndexInformer<Lease> old;
         SharedIndexInformer<Lease> fresh;
+        // What the view held before the fresh list: a Lease missing from that list, and not delivered since, was deleted.
+        List<LeaseView.Seen> before = view.all();
         synchronized (lock) {
             if (closed) {
                 return; // closed since the check: close() stopped the current informer, and no other is started
@@ -156,7 +166,6 @@ final class LeaseWatch implements AutoCloseable {
             generation++;
             fresh = newInformer(generation);
             informer = fresh;
-            restarting = true;
         }
         log.atInfo().addKeyValue("namespace", namespace).addKeyValue("group", group).addKeyValue("downMillis", downMillis)
                 .log("lease watch started afresh: down while the server answers, and fabric8 would wait longer to reconnect");
@@ -170,34 +179,30 @@ final class LeaseWatch implements AutoCloseable {
             try {
                 fresh.start().whenComplete((ok, error) -> {
                     if (error == null) {
-                        reconcileDeletions(fresh);
-                    }
-                    synchronized (lock) {
-                        restarting = false;
+                        recordDeletions(fresh, before);
                     }
                 });
             } catch (RuntimeException e) {
-                log.atWarn().addKeyValue("namespace", namespace).addKeyValue("error", FailureText.of(e))
-                        .log("the fresh lease watch did not start; the next check tries again");
-                synchronized (lock) {
-                    restarting = false;
+                if (informerIs(fresh)) { // not closed meanwhile
+                    log.atWarn().addKeyValue("namespace", namespace).addKeyValue("error", FailureText.of(e))
+                            .log("the fresh lease watch did not start; a later check tries again");
                 }
             }
         });
     }
 
-    /** A Lease deleted while the watch was down is in the view but not in the fresh list: record its deletion. */
-    private void reconcileDeletions(SharedIndexInformer<Lease> fresh) {
+    /**
+     * A Lease deleted while the watch was down is in the view but not in the fresh list: its deletion is recorded, unless
+     * the view has changed it since {@code before} was taken (the fresh watch delivered it, or a newer version).
+     */
+    private void recordDeletions(SharedIndexInformer<Lease> fresh, List<LeaseView.Seen> before) {
         Set<String> listed = new HashSet<>();
         for (Lease lease : fresh.getStore().list()) {
             listed.add(lease.getMetadata().getName());
-            if (informerIs(fresh)) {
-                view.record(lease, false); // as in start(): the handler may not have run yet
-            }
         }
-        for (LeaseView.Seen s : view.all()) {
+        for (LeaseView.Seen s : before) {
             if (!s.deleted() && !listed.contains(s.name()) && informerIs(fresh)) {
-                view.record(s.lease(), true);
+                view.recordDeletedIfUnchanged(s);
             }
         }
     }

@@ -153,15 +153,15 @@ final class ShardOwnership {
         this.reactor = new Reactor(lane, clock, this::pass, config.retryPeriod());
     }
 
-    /**
-     * This replica's membership Lease was written successfully, the write sent at {@code sentNanos}:
-     * every active shard is admitted until then plus the renew deadline. On the lane.
-     */
     /** When the last successful membership renewal was sent (monotonic); {@code Long.MIN_VALUE} before the first. Lane. */
     long memberRenewedSentNanos() {
         return memberRenewed ? memberRenewedAtNanos : Long.MIN_VALUE;
     }
 
+    /**
+     * This replica's membership Lease was written successfully, the write sent at {@code sentNanos}:
+     * every active shard is admitted until then plus the renew deadline. On the lane.
+     */
     void memberRenewed(long sentNanos) {
         if (memberRenewed && sentNanos <= memberRenewedAtNanos) {
             return;
@@ -326,14 +326,15 @@ final class ShardOwnership {
                         }
                     } else if (desired.equals(config.identity()) && now < deadline - writeMarginNanos) {
                         long holderUntil = mine ? 0 : view.holderLiveUntil(s);
+                        long writeWait = view.writeWaitUntil(s);
                         if (s.range().isEmpty()) {
                             if (warnedRange.add(shard)) {
                                 log.atError().addKeyValue("shard", shard).addKeyValue("lease", s.name())
                                         .addKeyValue("range", s.annotation(LeaseNaming.ANNOTATION_RANGE))
                                         .log("shard lease names this replica but its range cannot be read; not taking it");
                             }
-                        } else if (now < view.writeWaitUntil(s)) {
-                            next = Math.min(next, view.writeWaitUntil(s)); // a take on this version failed: not again at once
+                        } else if (now < writeWait) {
+                            next = Math.min(next, writeWait); // a take on this version failed: not again at once
                         } else if (now >= holderUntil) {
                             acquire(shard, s);
                         } else {

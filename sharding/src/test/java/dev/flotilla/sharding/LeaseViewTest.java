@@ -169,4 +169,16 @@ class LeaseViewTest {
         view.record(lease("b_1", "2030-01-01T00:00:01Z", ""), false);
         assertThat(view.writeWaitUntil(view.get(NAMING.shardLease(3)).orElseThrow())).as("the view moved on").isZero();
     }
+
+    /** A Lease missing from a fresh list is deleted in the view only if the new watch has not delivered it since. */
+    @Test
+    void aDeletionFromAFreshListIsRecordedOnlyOverTheVersionItWasJudgedOn() {
+        view.record(lease("a_1", "2030-01-01T00:00:00Z", ""), false);
+        LeaseView.Seen judged = view.get(NAMING.shardLease(3)).orElseThrow();
+        view.record(lease("a_1", "2030-01-01T00:00:02Z", ""), false); // the fresh watch delivered a newer version
+        view.recordDeletedIfUnchanged(judged);
+        assertThat(view.get(NAMING.shardLease(3)).orElseThrow().deleted()).as("newer version kept").isFalse();
+        view.recordDeletedIfUnchanged(view.get(NAMING.shardLease(3)).orElseThrow());
+        assertThat(view.get(NAMING.shardLease(3)).orElseThrow().deleted()).as("unchanged since: deleted").isTrue();
+    }
 }

@@ -127,7 +127,7 @@ class ShardedTunerTest {
                 });
                 List<LeaseTransition> transitions = trail.transitions();
                 for (ReconcileRecord rec : judged) {
-                    assertThat(heldThroughout(transitions, rec)).as("%s started tuning %s/%s while holding shard %d", rec.replica(),
+                    assertThat(activeAtStart(transitions, rec)).as("%s started tuning %s/%s while holding shard %d", rec.replica(),
                             rec.namespace(), rec.name(), rec.shard()).isTrue();
                 }
                 assertThat(tunedBy.values().stream().flatMap(Set::stream).distinct().count()).as("both replicas worked").isEqualTo(2);
@@ -143,7 +143,7 @@ class ShardedTunerTest {
      * Whether {@code rec}'s replica held its shard, active, when the reconcile started (a later fence stops its writes,
      * which the write-fence tests judge; here the claim is that only a holder starts work).
      */
-    private static boolean heldThroughout(List<LeaseTransition> transitions, ReconcileRecord rec) {
+    private static boolean activeAtStart(List<LeaseTransition> transitions, ReconcileRecord rec) {
         long activeSince = -1;
         for (LeaseTransition t : transitions.stream().filter(t -> t.replica().equals(rec.replica()) && t.shard() == rec.shard())
                 .sorted(java.util.Comparator.comparingLong(LeaseTransition::atNanos)).toList()) {
