@@ -15,6 +15,10 @@ bash scripts/prometheus-operator-crds.sh >/dev/null
 bash scripts/debian-tool.sh faketime faketime "the wall-clock skew test" >/dev/null
 # The chaos suite's StressChaos runs stress-ng in a replica's cgroups (Debian's package; a no-op when present).
 bash scripts/debian-tool.sh stress-ng stress-ng "the chaos suite's StressChaos" >/dev/null
+# The chaos suite's HTML report is checked in headless Chromium (Debian's package; a no-op when present).
+bash scripts/debian-tool.sh chromium chromium "the chaos report's screenshot test" >/dev/null
+# The chaos workflow is linted by actionlint, built from the Go module proxy (cached; a no-op when built).
+bash scripts/actionlint.sh >/dev/null
 # The image is assembled as an OCI layout (umoci) and archived (skopeo): Debian's packages (no-ops when present).
 bash scripts/debian-tool.sh umoci umoci "the container image (deploy/image/build.sh)" >/dev/null
 bash scripts/debian-tool.sh skopeo skopeo "the container image (deploy/image/build.sh)" >/dev/null

@@ -2,6 +2,7 @@ package dev.flotilla.chaos;
 
 import dev.flotilla.chaos.engine.ChaosSession;
 import dev.flotilla.chaos.engine.ExperimentResult;
+import dev.flotilla.chaos.engine.HtmlReport;
 import dev.flotilla.chaos.engine.ExperimentRunner;
 import dev.flotilla.chaos.engine.Reports;
 import dev.flotilla.chaos.engine.ReplicaSpec;
@@ -115,6 +116,7 @@ public final class ChaosCommand extends Program implements Callable<Integer> {
             }
             write(reportDir.resolve("chaos-report.json"), Reports.json(baseline, results));
             write(reportDir.resolve("chaos-report.md"), Reports.markdown(baseline, results));
+            write(reportDir.resolve("chaos-report.html"), HtmlReport.render(baseline, results));
             main.out().println("flotilla chaos: reports in " + reportDir.toAbsolutePath());
             return results.stream().allMatch(ExperimentResult::holds) ? ExitCode.OK.code() : ExitCode.FAILURE.code();
         }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.flotilla.chaos.engine.ChaosSession;
 import dev.flotilla.chaos.engine.ExperimentResult;
+import dev.flotilla.chaos.engine.HtmlReport;
 import dev.flotilla.chaos.engine.ExperimentRunner;
 import dev.flotilla.chaos.engine.ReplicaSpec;
 import dev.flotilla.chaos.engine.Reports;
@@ -57,6 +58,7 @@ class LocalChaosTest {
             Path dir = Files.createDirectories(Path.of("target/chaos-report"));
             Files.writeString(dir.resolve("chaos-report.json"), Reports.json(session.baseline(), results));
             Files.writeString(dir.resolve("chaos-report.md"), Reports.markdown(session.baseline(), results));
+            Files.writeString(dir.resolve("chaos-report.html"), HtmlReport.render(session.baseline(), results));
             session.close();
         }
     }

@@ -23,14 +23,15 @@ import java.util.Objects;
  * @param updates           updates the load generator made
  * @param violations        one line per violated invariant; empty when all hold
  * @param notes             what else happened (crashed containers restarted, OOM kills)
+ * @param timeline          the experiment over time, for the HTML report's charts
  */
 public record ExperimentResult(String experiment, String action, String build, List<String> targets, Instant faultStart,
         Instant faultEnd, Duration convergence, Duration convergenceLimit, int singleWriterViolations,
         int peakRequestsPer10s, double requestBudget, double unownedSeconds, double allOwnedAfterFaultSeconds, long updates,
-        List<String> violations,
-        List<String> notes) {
+        List<String> violations, List<String> notes, Timeline timeline) {
 
     public ExperimentResult {
+        Objects.requireNonNull(timeline, "timeline");
         Objects.requireNonNull(experiment, "experiment");
         targets = List.copyOf(targets);
         violations = List.copyOf(violations);

@@ -142,6 +142,9 @@ public final class ExperimentRunner {
             }
         }
         Instant from = Instant.now();
+        List<Timeline.Converged> samples = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.atomic.AtomicBoolean sampling = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread sampler = Thread.ofVirtual().name("chaos-sampler").start(() -> sample(samples, sampling));
         workload.startSteady(STEADY_UPDATES_PER_SECOND);
         long updatesBefore = workload.updates();
         Thread.sleep(LOAD_BEFORE_FAULT.toMillis());
@@ -186,6 +189,9 @@ public final class ExperimentRunner {
             Thread.sleep(untilDeadline);
         }
         Instant to = Instant.now();
+        sampling.set(false);
+        sampler.interrupt();
+        sampler.join();
         List<String> violations = new ArrayList<>();
         if (convergence == null) {
             violations.add("convergence: " + state.converged() + " of " + state.total() + " converged within "
@@ -212,7 +218,8 @@ public final class ExperimentRunner {
             violations.add("clean-up: " + leftovers);
         }
         // The server's own record, for the replicas only.
-        ChaosVerdict verdict = judge(from, to, faultEnd);
+        List<AuditedRequest> audit = AuditLog.read(topology.auditLog().orElseThrow());
+        ChaosVerdict verdict = judge(audit, from, to, faultEnd);
         violations.addAll(verdict.failures());
         int peak = verdict.requests().identities().stream().mapToInt(i -> i.peak().requests()).max().orElse(0);
         double unowned = verdict.ownership().shards().stream()
@@ -220,15 +227,58 @@ public final class ExperimentRunner {
         ExperimentResult result = new ExperimentResult(name, action, build, targets.stream().map(ReplicaPod::name).toList(),
                 faultStart, faultEnd, convergence, limit.toDays() >= 1 ? null : limit, verdict.singleWriter().size(), peak,
                 verdict.requests().budget(), unowned, verdict.ownership().allOwnedAfterFault().toMillis() / 1000.0,
-                workload.updates() - updatesBefore, violations, notes);
+                workload.updates() - updatesBefore, violations, notes, timeline(audit, verdict, from, to, samples));
         log.atInfo().addKeyValue("experiment", name).addKeyValue("holds", result.holds())
                 .addKeyValue("convergenceMillis", convergence == null ? -1 : convergence.toMillis())
                 .addKeyValue("violations", violations.size()).log("experiment judged");
         return result;
     }
 
-    private ChaosVerdict judge(Instant from, Instant to, Instant faultEnd) {
-        List<AuditedRequest> audit = AuditLog.read(topology.auditLog().orElseThrow());
+    /** Objects converged every half second until told to stop: the report's first chart. */
+    private void sample(List<Timeline.Converged> samples, java.util.concurrent.atomic.AtomicBoolean sampling) {
+        while (sampling.get()) {
+            try {
+                Workload.State s = workload.state();
+                samples.add(new Timeline.Converged(Instant.now(), s.converged(), s.total()));
+                Thread.sleep(500);
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                // A sample lost (the API server restarting in a ClusterChaos): the chart has a gap, nothing else.
+            }
+        }
+    }
+
+    /** The charts' data: the samples, each replica's non-Lease requests per second, and each range's owners. */
+    static Timeline timeline(List<AuditedRequest> audit, ChaosVerdict verdict, Instant from, Instant to,
+            List<Timeline.Converged> samples) {
+        int seconds = (int) Math.max(1, (Duration.between(from, to).toMillis() + 999) / 1000);
+        Map<String, List<Integer>> requests = new java.util.TreeMap<>();
+        for (AuditedRequest r : audit) {
+            if (!r.user().startsWith(LocalTopology.USER_PREFIX) || r.isLease() || r.received().isBefore(from)
+                    || !r.received().isBefore(to)) {
+                continue;
+            }
+            List<Integer> counts = requests.computeIfAbsent(r.user().substring(LocalTopology.USER_PREFIX.length()),
+                    u -> new ArrayList<>(java.util.Collections.nCopies(seconds, 0)));
+            int at = (int) (Duration.between(from, r.received()).toMillis() / 1000);
+            counts.set(at, counts.get(at) + 1);
+        }
+        List<Timeline.OwnerSpan> owners = new ArrayList<>();
+        for (RangeOwnershipCheck.ShardTimeline shard : verdict.ownership().shards()) {
+            for (RangeOwnershipCheck.Span span : shard.spans()) {
+                owners.add(new Timeline.OwnerSpan(shard.shard(), span.from(), span.to(),
+                        span.owners().stream().map(dev.flotilla.sharding.LeaseNaming::identityOf).toList()));
+            }
+        }
+        List<Timeline.Converged> converged;
+        synchronized (samples) {
+            converged = List.copyOf(samples);
+        }
+        return new Timeline(from, to, converged, requests, owners);
+    }
+
+    private ChaosVerdict judge(List<AuditedRequest> audit, Instant from, Instant to, Instant faultEnd) {
         ShardSpace space = new ShardSpace(SHARDS);
         LeaseNaming naming = new LeaseNaming(dev.flotilla.sharding.ShardingConfig.DEFAULT_GROUP);
         SingleWriterCheck single = new SingleWriterCheck(space, naming, LocalTopology.NAMESPACE);
