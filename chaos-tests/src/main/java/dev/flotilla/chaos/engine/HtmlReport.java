@@ -85,12 +85,17 @@ public final class HtmlReport {
             b.append("</ul>\n");
         }
         Axis x = new Axis(t.from(), t.to());
+        // One colour per replica on every chart of the section.
+        java.util.TreeSet<String> replicas = new java.util.TreeSet<>(t.requests().keySet());
+        t.owners().forEach(o -> replicas.addAll(o.owners()));
+        Map<String, String> colors = new LinkedHashMap<>();
+        replicas.forEach(name -> colors.put(name, PALETTE[colors.size() % PALETTE.length]));
         b.append("<div>Objects converged</div>\n");
         convergedChart(b, r, t, x);
         b.append("<div>Requests per second at the server, per replica (Leases apart)</div>\n");
-        requestsChart(b, r, t, x);
+        requestsChart(b, r, t, x, colors);
         b.append("<div>Range owners, one row per shard, from the fault's end</div>\n");
-        ownersChart(b, r, t, x);
+        ownersChart(b, r, t, x, colors);
         b.append("</section>\n");
     }
 
@@ -117,7 +122,7 @@ public final class HtmlReport {
         b.append("</svg>\n");
     }
 
-    private static void requestsChart(StringBuilder b, ExperimentResult r, Timeline t, Axis x) {
+    private static void requestsChart(StringBuilder b, ExperimentResult r, Timeline t, Axis x, Map<String, String> palette) {
         int max = (int) Math.ceil(r.requestBudget() / 10);
         for (List<Integer> counts : t.requests().values()) {
             for (int c : counts) {
@@ -131,10 +136,9 @@ public final class HtmlReport {
         b.append("<line x1=\"").append(LEFT).append("\" y1=\"").append(f(budget)).append("\" x2=\"").append(WIDTH - RIGHT)
                 .append("\" y2=\"").append(f(budget)).append("\" stroke=\"#5f6368\" stroke-dasharray=\"4 3\"><title>budget / 10")
                 .append("</title></line>\n");
-        int i = 0;
         Map<String, String> colors = new LinkedHashMap<>();
         for (var e : t.requests().entrySet()) {
-            String color = PALETTE[i++ % PALETTE.length];
+            String color = palette.get(e.getKey());
             colors.put(e.getKey(), color);
             List<double[]> points = new ArrayList<>();
             List<Integer> counts = e.getValue();
@@ -148,7 +152,7 @@ public final class HtmlReport {
         legend(b, colors);
     }
 
-    private static void ownersChart(StringBuilder b, ExperimentResult r, Timeline t, Axis x) {
+    private static void ownersChart(StringBuilder b, ExperimentResult r, Timeline t, Axis x, Map<String, String> palette) {
         int shards = t.owners().stream().mapToInt(Timeline.OwnerSpan::shard).max().orElse(-1) + 1;
         int height = TOP + shards * SHARD_ROW + BOTTOM;
         open(b, height, "range owners");
@@ -164,7 +168,8 @@ public final class HtmlReport {
                 color = TWO_OWNERS;
                 title = "two owners: " + String.join(", ", s.owners());
             } else {
-                color = colors.computeIfAbsent(s.owners().getFirst(), o -> PALETTE[colors.size() % PALETTE.length]);
+                color = palette.get(s.owners().getFirst());
+                colors.put(s.owners().getFirst(), color);
                 title = s.owners().getFirst();
             }
             double x1 = x.at(s.from());
