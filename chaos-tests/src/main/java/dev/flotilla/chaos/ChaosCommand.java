@@ -7,7 +7,7 @@ import dev.flotilla.chaos.engine.ExperimentRunner;
 import dev.flotilla.chaos.engine.Reports;
 import dev.flotilla.chaos.engine.ReplicaSpec;
 import dev.flotilla.chaos.experiment.ChaosDocuments;
-import dev.flotilla.chaos.experiment.Experiment;
+import dev.flotilla.chaos.experiment.ChaosPlan;
 import dev.flotilla.chaos.experiment.InvalidExperimentException;
 import dev.flotilla.cli.CliException;
 import dev.flotilla.cli.ExitCode;
@@ -52,7 +52,7 @@ public final class ChaosCommand extends Program implements Callable<Integer> {
         @picocli.CommandLine.ParentCommand
         ChaosCommand main;
 
-        @Parameters(arity = "1..*", paramLabel = "FILE", description = "Chaos Mesh documents (deploy/chaos/*.yaml) or ClusterChaos")
+        @Parameters(arity = "1..*", paramLabel = "FILE", description = "Chaos Mesh documents (deploy/chaos/*.yaml: experiments, Schedules, Workflows) or ClusterChaos")
         List<Path> files;
 
         @Option(names = "--replicas", defaultValue = "3", description = "Replica pods (default 3).")
@@ -71,10 +71,10 @@ public final class ChaosCommand extends Program implements Callable<Integer> {
                 throw new CliException(ExitCode.USAGE, "--replicas must be 1-10, got " + replicas);
             }
             // Every document is read before anything starts: one refused, none runs.
-            List<Experiment> experiments = new ArrayList<>();
+            List<ChaosPlan> experiments = new ArrayList<>();
             for (Path f : files) {
                 try {
-                    experiments.add(ChaosDocuments.read(f));
+                    experiments.add(ChaosDocuments.readPlan(f));
                 } catch (InvalidExperimentException e) {
                     throw new CliException(ExitCode.CONFIG, e.getMessage());
                 }
@@ -98,7 +98,7 @@ public final class ChaosCommand extends Program implements Callable<Integer> {
                 baseline = session.baseline();
                 main.out().printf("flotilla chaos: %d replicas, fault-free convergence %.1f s, T = %.1f s%n", replicas,
                         baseline.toMillis() / 1000.0, session.convergenceLimit().toMillis() / 1000.0);
-                for (Experiment e : experiments) {
+                for (ChaosPlan e : experiments) {
                     ExperimentResult r;
                     try {
                         r = session.run(e);

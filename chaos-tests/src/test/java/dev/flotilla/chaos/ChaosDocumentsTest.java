@@ -4,6 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.flotilla.chaos.experiment.Action;
+import dev.flotilla.chaos.experiment.ChaosPlan;
+import dev.flotilla.chaos.experiment.Schedule;
+import dev.flotilla.chaos.experiment.Selector;
+import dev.flotilla.chaos.experiment.Workflow;
 import dev.flotilla.chaos.experiment.ChaosDocuments;
 import dev.flotilla.chaos.experiment.Experiment;
 import dev.flotilla.chaos.experiment.InvalidExperimentException;
@@ -13,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -20,6 +25,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 class ChaosDocumentsTest {
+
+    private static final Map<String, String> COORDINATOR = Map.of("app.kubernetes.io/name", "flotilla", "flotilla.dev/role",
+            "coordinator");
+    private static final Map<String, String> MEMBER = Map.of("app.kubernetes.io/name", "flotilla");
 
     static Path home() {
         return Path.of(System.getProperty("flotilla.home", "..")).toAbsolutePath().normalize();
@@ -37,14 +46,17 @@ class ChaosDocumentsTest {
         List<Path> files = shipped();
         assertThat(files).hasSizeGreaterThanOrEqualTo(19);
         for (Path f : files) {
-            Experiment e = ChaosDocuments.read(f);
-            assertThat(e.name() + ".yaml").isEqualTo(f.getFileName().toString());
-            if (!e.kind().equals("ClusterChaos")) {
-                assertThat(e.selector().orElseThrow().matches("flotilla-system", "flotilla-abc-x",
-                        java.util.Map.of("app.kubernetes.io/name", "flotilla", "flotilla.dev/role", "coordinator")))
-                        .as(f.toString()).isTrue();
+            ChaosPlan plan = ChaosDocuments.readPlan(f);
+            assertThat(plan.name() + ".yaml").isEqualTo(f.getFileName().toString());
+            for (Experiment e : plan.faults()) {
+                if (!e.kind().equals("ClusterChaos")) {
+                    Selector s = e.selector().orElseThrow();
+                    assertThat(s.matches("flotilla-system", "flotilla-abc-x", COORDINATOR)
+                            || s.matches("flotilla-system", "flotilla-abc-y", MEMBER)).as(f.toString()).isTrue();
+                }
             }
         }
+        assertThat(files).extracting(f -> ChaosDocuments.readPlan(f).kind()).contains("Schedule", "Workflow");
     }
 
     @Test
@@ -63,6 +75,54 @@ class ChaosDocumentsTest {
         assertThat(((Action.NetBandwidth) bandwidth.action()).bytesPerSecond()).isPositive();
     }
 
+    @Test
+    void aScheduleFiresItsChaosAtItsIntervalAsManyTimesAsItsAnnotationSays() {
+        Schedule s = (Schedule) ChaosDocuments.readPlan(home().resolve("deploy/chaos/schedule-pod-kill-coordinator.yaml"));
+        assertThat(s.every()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(s.firings()).isEqualTo(3);
+        assertThat(s.concurrencyPolicy()).isEqualTo(Schedule.ConcurrencyPolicy.FORBID);
+        Experiment kill = (Experiment) s.item();
+        assertThat(kill.action()).isEqualTo(new Action.PodKill(Duration.ZERO));
+        assertThat(kill.selector().orElseThrow().matches("flotilla-system", "p", MEMBER)).isFalse();
+        assertThat(s.length()).isEqualTo(Duration.ofSeconds(90));
+        assertThat(s.describe()).isEqualTo("Schedule(@every 30s x3: PodChaos/pod-kill)");
+        // Without the annotation: the default number of firings; Allow where firings cannot overlap is accepted.
+        Schedule plain = (Schedule) ChaosDocuments.parse("""
+                apiVersion: chaos-mesh.org/v1alpha1
+                kind: Schedule
+                metadata: {name: plain}
+                spec:
+                  schedule: "@every 1m30s"
+                  concurrencyPolicy: Allow
+                  type: NetworkChaos
+                  networkChaos: {action: delay, delay: {latency: 10ms}, duration: 20s, mode: all, selector: {namespaces: [x]}}
+                """, "plain.yaml");
+        assertThat(plain.firings()).isEqualTo(ChaosDocuments.DEFAULT_FIRINGS);
+        assertThat(plain.every()).isEqualTo(Duration.ofSeconds(90));
+        assertThat(plain.concurrencyPolicy()).isEqualTo(Schedule.ConcurrencyPolicy.ALLOW);
+    }
+
+    @Test
+    void aWorkflowIsATreeOfItsTemplatesWithTheirDeadlines() {
+        Workflow w = (Workflow) ChaosDocuments.readPlan(
+                home().resolve("deploy/chaos/workflow-partition-coordinator-kill-member.yaml"));
+        Workflow.Parallel entry = (Workflow.Parallel) w.entry();
+        assertThat(entry.deadline()).contains(Duration.ofSeconds(60));
+        Workflow.Fault partition = (Workflow.Fault) entry.children().get(0);
+        Workflow.Serial later = (Workflow.Serial) entry.children().get(1);
+        assertThat(partition.deadline()).isEqualTo(Duration.ofSeconds(20));
+        // A lasting chaos lasts its node's deadline; a one-shot one has no duration.
+        assertThat(partition.experiment().faultDuration()).isEqualTo(Duration.ofSeconds(20));
+        assertThat(later.children()).extracting(Workflow.Node::name).containsExactly("wait-5s", "kill-member");
+        Workflow.Fault kill = (Workflow.Fault) later.children().get(1);
+        assertThat(kill.experiment().faultDuration()).isZero();
+        assertThat(kill.experiment().selector().orElseThrow().matches("flotilla-system", "p", COORDINATOR)).isFalse();
+        assertThat(kill.experiment().selector().orElseThrow().matches("flotilla-system", "p", MEMBER)).isTrue();
+        assertThat(w.entry().longest()).isEqualTo(Duration.ofSeconds(20));
+        assertThat(w.faults()).hasSize(2);
+        assertThat(w.describe()).isEqualTo("Workflow(Parallel(NetworkChaos/partition 20s, Serial(Suspend 5s, PodChaos/pod-kill 1s)))");
+    }
+
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
             "unknown-kind.yaml|kind KernelChaos is not run by the local engine",
@@ -78,7 +138,16 @@ class ChaosDocumentsTest {
             "other-container.yaml|spec.containerNames names 'istio-proxy'",
             "percent-memory.yaml|a percent of the node's memory has no local meaning",
             "empty-selector.yaml|spec.selector is missing",
-            "unknown-cluster-action.yaml|spec.action 'disk-full' is not a ClusterChaos action"})
+            "unknown-cluster-action.yaml|spec.action 'disk-full' is not a ClusterChaos action",
+            "schedule-cron.yaml|spec.schedule '5 * * * *' fires at wall-clock times; the local engine runs interval schedules only",
+            "schedule-allow-overlap.yaml|concurrencyPolicy Allow with firings that last 15 s every 10 s would overlap them",
+            "schedule-bad-firings.yaml|metadata.annotations.chaos.flotilla.dev/firings must be a whole number, got 'many'",
+            "workflow-no-deadline.yaml|spec.templates[kill].deadline is missing (a chaos node lasts until its deadline",
+            "workflow-duration-inside.yaml|spec.templates[delay].networkChaos.duration is not allowed in a workflow",
+            "workflow-cycle.yaml|template outer contains itself (outer > inner > outer)",
+            "workflow-task.yaml|spec.templates[check].templateType Task is not run by the local engine",
+            "workflow-missing-child.yaml|spec: no template named kill (a child of steps)",
+            "expression-operator.yaml|operator 'NotExists' of expression selector flotilla.dev/role is not In, NotIn, Exists or DoesNotExist"})
     void anInvalidOrUnsupportedDocumentIsRefusedWithOneLineNamingIt(String file, String expected) throws Exception {
         Path p = Path.of(getClass().getResource("/invalid/" + file).toURI());
         assertThatThrownBy(() -> ChaosDocuments.read(p)).isInstanceOf(InvalidExperimentException.class)

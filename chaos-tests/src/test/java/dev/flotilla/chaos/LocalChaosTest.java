@@ -9,7 +9,11 @@ import dev.flotilla.chaos.engine.ExperimentRunner;
 import dev.flotilla.chaos.engine.ReplicaSpec;
 import dev.flotilla.chaos.engine.Reports;
 import dev.flotilla.chaos.experiment.ChaosDocuments;
+import dev.flotilla.chaos.experiment.ChaosPlan;
 import dev.flotilla.chaos.experiment.Experiment;
+import dev.flotilla.chaos.experiment.Schedule;
+import dev.flotilla.chaos.experiment.Workflow;
+import dev.flotilla.chaos.engine.Timeline;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -70,11 +74,26 @@ class LocalChaosTest {
         List<String> only = only();
         return ChaosDocumentsTest.shipped().stream()
                 .filter(f -> only.isEmpty() || only.contains(f.getFileName().toString().replace(".yaml", ""))).map(file -> DynamicTest.dynamicTest(file.getFileName().toString(), () -> {
-            Experiment e = ChaosDocuments.read(file);
-            ExperimentResult r = session.run(e);
+            ChaosPlan plan = ChaosDocuments.readPlan(file);
+            ExperimentResult r = session.run(plan);
             results.add(r);
-            assertThat(r.violations()).as("%s: %s", e, r).isEmpty();
+            assertThat(r.violations()).as("%s: %s", plan.describe(), r).isEmpty();
             assertThat(r.convergence()).isNotNull();
+            List<Timeline.FaultWindow> faults = r.timeline().faults();
+            switch (plan) {
+                // Every firing found its target: a recurring coordinator kill kills a new coordinator each time.
+                case Schedule s -> assertThat(faults).as("%s: one fault per firing, each on its own pod", r)
+                        .hasSize(s.firings()).allSatisfy(w -> assertThat(w.targets()).hasSize(1))
+                        .extracting(w -> w.targets().getFirst()).doesNotHaveDuplicates();
+                // Every chaos node acted, and on pods of its own: one replica partitioned while another is killed.
+                case Workflow w -> {
+                    assertThat(faults).as("%s: one fault per chaos node", r).hasSize(w.faults().size())
+                            .allSatisfy(f -> assertThat(f.targets()).isNotEmpty());
+                    assertThat(faults.stream().flatMap(f -> f.targets().stream()).distinct().count())
+                            .as("%s: no pod acted on twice", r).isEqualTo(faults.stream().mapToLong(f -> f.targets().size()).sum());
+                }
+                case Experiment e -> assertThat(faults).as("%s", r).hasSize(1);
+            }
         }));
     }
 

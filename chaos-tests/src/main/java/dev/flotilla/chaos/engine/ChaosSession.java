@@ -1,6 +1,6 @@
 package dev.flotilla.chaos.engine;
 
-import dev.flotilla.chaos.experiment.Experiment;
+import dev.flotilla.chaos.experiment.ChaosPlan;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -66,19 +66,19 @@ public final class ChaosSession implements AutoCloseable {
         return topology;
     }
 
-    /** Runs one experiment on the product's build. */
-    public ExperimentResult run(Experiment e) throws InterruptedException {
-        return runner.run(e, PRODUCT_BUILD);
+    /** Runs one document (an experiment, a Schedule or a Workflow) on the product's build. */
+    public ExperimentResult run(ChaosPlan plan) throws InterruptedException {
+        return runner.run(plan, PRODUCT_BUILD);
     }
 
     /**
      * Runs one experiment on another build (every replica restarted with it first), then puts the
      * product's build back.
      */
-    public ExperimentResult runWith(String buildName, ReplicaSpec build, Experiment e, int waves) throws InterruptedException {
+    public ExperimentResult runWith(String buildName, ReplicaSpec build, ChaosPlan plan, int waves) throws InterruptedException {
         topology.useBuild(build);
         try {
-            return runner.run(e, buildName, waves);
+            return runner.run(plan, buildName, waves);
         } finally {
             topology.useBuild(product);
         }

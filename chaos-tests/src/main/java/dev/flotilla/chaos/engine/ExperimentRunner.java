@@ -1,6 +1,6 @@
 package dev.flotilla.chaos.engine;
 
-import dev.flotilla.chaos.experiment.Action;
+import dev.flotilla.chaos.experiment.ChaosPlan;
 import dev.flotilla.chaos.experiment.Experiment;
 import dev.flotilla.chaos.experiment.InvalidExperimentException;
 import dev.flotilla.chaos.experiment.Mode;
@@ -90,8 +90,7 @@ public final class ExperimentRunner {
         workload.populate();
         topology.scaleTo(replicas);
         settle();
-        ExperimentResult none = runTimeline("fault-free", "none", "flotilla", List.of(), Duration.ZERO, () -> () -> { },
-                Duration.ofDays(1), Set.of(), 1);
+        ExperimentResult none = runTimeline("fault-free", "none", "flotilla", execution -> { }, Duration.ofDays(1), 1);
         baseline = none.convergence();
         if (baseline == null) {
             throw new IllegalStateException("the fault-free run never converged: " + none.violations());
@@ -109,37 +108,36 @@ public final class ExperimentRunner {
         return baseline.plus(LEASE).plus(SLACK);
     }
 
-    /** Runs one experiment with the replicas' current build and one wave of updates after the fault. */
-    public ExperimentResult run(Experiment e, String build) throws InterruptedException {
-        return run(e, build, 1);
+    /** Runs one document with the replicas' current build and one wave of updates after the fault. */
+    public ExperimentResult run(ChaosPlan plan, String build) throws InterruptedException {
+        return run(plan, build, 1);
     }
 
-    /** The same with {@code waves} waves of updates (every source once each) after the fault. */
-    public ExperimentResult run(Experiment e, String build, int waves) throws InterruptedException {
-        injector.check(e);
+    /**
+     * The same with {@code waves} waves of updates (every source once each) after the fault. A single experiment's
+     * pods are picked before it starts (none picked is an error); a Schedule's or a Workflow's when each fault starts.
+     */
+    public ExperimentResult run(ChaosPlan plan, String build, int waves) throws InterruptedException {
+        plan.faults().forEach(injector::check);
         topology.restartCrashed();
         topology.scaleTo(replicas);
         settle();
-        List<ReplicaPod> targets = select(e);
-        Set<String> targetNames = new HashSet<>();
-        targets.forEach(p -> targetNames.add(p.name()));
-        return runTimeline(e.name(), e.action().describe(), build, targets, e.faultDuration(),
-                () -> injector.apply(e, targets), convergenceLimit(), targetNames, waves);
+        List<ReplicaPod> targets = plan instanceof Experiment e ? select(e) : List.of();
+        return runTimeline(plan.name(), plan.describe(), build, execution -> execution.run(plan, targets),
+                convergenceLimit(), waves);
     }
 
-    private interface Start {
-        FaultInjector.Applied apply();
+    private interface FaultPhase {
+        void run(PlanExecution execution) throws InterruptedException;
     }
 
-    private ExperimentResult runTimeline(String name, String action, String build, List<ReplicaPod> targets, Duration duration,
-            Start start, Duration limit, Set<String> targetNames, int waves) throws InterruptedException {
+    private ExperimentResult runTimeline(String name, String action, String build, FaultPhase phase, Duration limit,
+            int waves) throws InterruptedException {
         Map<String, Long> untouched = new HashMap<>();
         Map<String, Integer> restartsBefore = new HashMap<>();
         for (ReplicaPod p : topology.pods()) {
-            if (!targetNames.contains(p.name())) {
-                untouched.put(p.name(), p.pid());
-                restartsBefore.put(p.name(), p.restarts());
-            }
+            untouched.put(p.name(), p.pid());
+            restartsBefore.put(p.name(), p.restarts());
         }
         Instant from = Instant.now();
         List<Timeline.Converged> samples = java.util.Collections.synchronizedList(new ArrayList<>());
@@ -148,19 +146,18 @@ public final class ExperimentRunner {
         workload.startSteady(STEADY_UPDATES_PER_SECOND);
         long updatesBefore = workload.updates();
         Thread.sleep(LOAD_BEFORE_FAULT.toMillis());
-        Instant faultStart = Instant.now();
-        log.atInfo().addKeyValue("experiment", name).addKeyValue("action", action)
-                .addKeyValue("targets", targets.stream().map(ReplicaPod::name).toList()).log("fault applied");
-        FaultInjector.Applied applied = start.apply();
-        List<String> notes = new ArrayList<>();
-        try {
-            Thread.sleep(duration.toMillis());
-        } finally {
-            applied.end();
-        }
+        Instant phaseStart = Instant.now();
+        log.atInfo().addKeyValue("experiment", name).addKeyValue("action", action).log("fault phase started");
+        PlanExecution execution = new PlanExecution(injector, this::pick);
+        phase.run(execution);
         Instant faultEnd = Instant.now();
         long faultEndNanos = System.nanoTime();
-        log.atInfo().addKeyValue("experiment", name).log("fault ended");
+        log.atInfo().addKeyValue("experiment", name).log("fault phase ended");
+        List<Timeline.FaultWindow> windows = execution.windows();
+        List<String> notes = new ArrayList<>(execution.notes());
+        Instant faultStart = windows.stream().map(Timeline.FaultWindow::from).min(Instant::compareTo).orElse(phaseStart);
+        List<String> targets = windows.stream().flatMap(w -> w.targets().stream()).distinct().toList();
+        targets.forEach(untouched::remove);
         Thread.sleep(1000);
         workload.stopSteady();
         for (int i = 0; i < waves; i++) {
@@ -221,17 +218,52 @@ public final class ExperimentRunner {
         List<AuditedRequest> audit = AuditLog.read(topology.auditLog().orElseThrow());
         ChaosVerdict verdict = judge(audit, from, to, faultEnd);
         violations.addAll(verdict.failures());
-        int peak = verdict.requests().identities().stream().mapToInt(i -> i.peak().requests()).max().orElse(0);
+        double allOwned = verdict.ownership().allOwnedAfterFault().toMillis() / 1000.0;
         double unowned = verdict.ownership().shards().stream()
                 .mapToDouble(s -> s.longestUnowned().toMillis() / 1000.0).max().orElse(0);
-        ExperimentResult result = new ExperimentResult(name, action, build, targets.stream().map(ReplicaPod::name).toList(),
-                faultStart, faultEnd, convergence, limit.toDays() >= 1 ? null : limit, verdict.singleWriter().size(), peak,
-                verdict.requests().budget(), unowned, verdict.ownership().allOwnedAfterFault().toMillis() / 1000.0,
-                workload.updates() - updatesBefore, violations, notes, timeline(audit, verdict, from, to, samples));
+        // Between faults far enough apart (a Schedule's firings), ownership is judged after each one as after the last.
+        for (Interlude quiet : interludes(windows, ownershipCheck().bound())) {
+            RangeOwnershipCheck.Result r = ownershipCheck().check(audit, quiet.after().to(), quiet.until(), quiet.after().to());
+            r.violations().forEach(v -> violations.add("range ownership (after " + quiet.after().step() + "): " + v));
+            double owned = r.allOwnedAfterFault().toMillis() / 1000.0;
+            notes.add(String.format(java.util.Locale.ROOT, "after %s: every range owned again %.1f s after it ended",
+                    quiet.after().step(), owned));
+            allOwned = Math.max(allOwned, owned);
+            unowned = Math.max(unowned, r.shards().stream().mapToDouble(s -> s.longestUnowned().toMillis() / 1000.0).max()
+                    .orElse(0));
+        }
+        int peak = verdict.requests().identities().stream().mapToInt(i -> i.peak().requests()).max().orElse(0);
+        ExperimentResult result = new ExperimentResult(name, action, build, targets, faultStart, faultEnd, convergence,
+                limit.toDays() >= 1 ? null : limit, verdict.singleWriter().size(), peak, verdict.requests().budget(), unowned,
+                allOwned, workload.updates() - updatesBefore, violations, notes,
+                timeline(audit, verdict, from, to, samples, windows));
         log.atInfo().addKeyValue("experiment", name).addKeyValue("holds", result.holds())
                 .addKeyValue("convergenceMillis", convergence == null ? -1 : convergence.toMillis())
                 .addKeyValue("violations", violations.size()).log("experiment judged");
         return result;
+    }
+
+    /** A quiet span after the fault {@code after} and before the next fault started. */
+    record Interlude(Timeline.FaultWindow after, Instant until) {
+    }
+
+    /**
+     * The quiet spans between faults at least {@code bound} long: after each, every range must be owned again within
+     * the bound, as after the last fault. Faults that overlap or follow closer are judged together, after the last.
+     */
+    static List<Interlude> interludes(List<Timeline.FaultWindow> windows, Duration bound) {
+        List<Timeline.FaultWindow> byStart = windows.stream().sorted(Comparator.comparing(Timeline.FaultWindow::from)).toList();
+        List<Interlude> out = new ArrayList<>();
+        Timeline.FaultWindow latest = null;
+        for (Timeline.FaultWindow w : byStart) {
+            if (latest != null && !Duration.between(latest.to(), w.from()).minus(bound).isNegative()) {
+                out.add(new Interlude(latest, w.from()));
+            }
+            if (latest == null || w.to().isAfter(latest.to())) {
+                latest = w;
+            }
+        }
+        return out;
     }
 
     /** Objects converged every half second until told to stop: the report's first chart. */
@@ -251,7 +283,7 @@ public final class ExperimentRunner {
 
     /** The charts' data: the samples, each replica's non-Lease requests per second, and each range's owners. */
     static Timeline timeline(List<AuditedRequest> audit, ChaosVerdict verdict, Instant from, Instant to,
-            List<Timeline.Converged> samples) {
+            List<Timeline.Converged> samples, List<Timeline.FaultWindow> faults) {
         int seconds = (int) Math.max(1, (Duration.between(from, to).toMillis() + 999) / 1000);
         Map<String, List<Integer>> requests = new java.util.TreeMap<>();
         for (AuditedRequest r : audit) {
@@ -275,7 +307,7 @@ public final class ExperimentRunner {
         synchronized (samples) {
             converged = List.copyOf(samples);
         }
-        return new Timeline(from, to, converged, requests, owners);
+        return new Timeline(from, to, converged, requests, owners, faults);
     }
 
     private ChaosVerdict judge(List<AuditedRequest> audit, Instant from, Instant to, Instant faultEnd) {
@@ -301,18 +333,28 @@ public final class ExperimentRunner {
         if (e.selector().isEmpty()) {
             return List.of();
         }
+        List<ReplicaPod> picked = pick(e);
+        if (picked.isEmpty() && !(e.mode() instanceof Mode.RandomMaxPercent)) {
+            throw new InvalidExperimentException(e.source() + ": spec.selector matched no pod that mode " + e.mode()
+                    + " could pick; nothing to act on");
+        }
+        return picked;
+    }
+
+    /** The same, empty when nothing matches: a Schedule's firing or a Workflow's node then applies nothing. */
+    private List<ReplicaPod> pick(Experiment e) {
+        if (e.selector().isEmpty()) {
+            return List.of();
+        }
         List<ReplicaPod> matched = new ArrayList<>();
         for (ReplicaPod p : topology.pods()) {
             if (e.selector().get().matches(LocalTopology.NAMESPACE, p.name(), topology.labelsOf(p))) {
                 matched.add(p);
             }
         }
-        List<ReplicaPod> picked = e.mode().pick(matched, Comparator.comparing(ReplicaPod::name), random);
-        if (picked.isEmpty() && !(e.mode() instanceof Mode.RandomMaxPercent)) {
-            throw new InvalidExperimentException(e.source() + ": spec.selector matched " + matched.size()
-                    + " pod(s) and mode " + e.mode() + " picked none; nothing to act on");
+        synchronized (random) {
+            return e.mode().pick(matched, Comparator.comparing(ReplicaPod::name), random);
         }
-        return picked;
     }
 
     /** Waits until every shard is held by a live pod, the coordinator reports its layout settled, and the workload has converged. */

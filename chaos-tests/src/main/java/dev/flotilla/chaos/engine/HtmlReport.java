@@ -196,14 +196,22 @@ public final class HtmlReport {
                 .append("\" role=\"img\" aria-label=\"").append(label).append("\">\n");
     }
 
-    /** The fault window, shaded; a one-shot fault (a kill) is a 2 px band at its instant. */
+    /**
+     * Each fault window, shaded (a Schedule's firings and a Workflow's chaos nodes each have their own); a one-shot
+     * fault (a kill) is a 2 px band at its instant. A run whose faults selected no pod shades its fault phase.
+     */
     private static void fault(StringBuilder b, ExperimentResult r, Axis x, int height) {
-        double x1 = x.at(r.faultStart());
-        double x2 = Math.max(x.at(r.faultEnd()), x1 + 2);
-        b.append("<rect class=\"fault\" x=\"").append(f(x1)).append("\" y=\"").append(TOP).append("\" width=\"")
-                .append(f(x2 - x1)).append("\" height=\"").append(height - TOP - BOTTOM).append("\" fill=\"")
-                .append(FAULT_SHADE).append("\"><title>fault ").append(r.faultStart()).append(" .. ").append(r.faultEnd())
-                .append("</title></rect>\n");
+        List<Timeline.FaultWindow> windows = r.timeline().faults().isEmpty()
+                ? List.of(new Timeline.FaultWindow(r.experiment(), r.action(), r.faultStart(), r.faultEnd(), r.targets()))
+                : r.timeline().faults();
+        for (Timeline.FaultWindow w : windows) {
+            double x1 = x.at(w.from());
+            double x2 = Math.max(x.at(w.to()), x1 + 2);
+            b.append("<rect class=\"fault\" x=\"").append(f(x1)).append("\" y=\"").append(TOP).append("\" width=\"")
+                    .append(f(x2 - x1)).append("\" height=\"").append(height - TOP - BOTTOM).append("\" fill=\"")
+                    .append(FAULT_SHADE).append("\"><title>").append(escape(w.step() + ": " + w.action() + " on "
+                            + String.join(", ", w.targets()) + ", " + w.from() + " .. " + w.to())).append("</title></rect>\n");
+        }
     }
 
     private static void yAxis(StringBuilder b, int height, int max, String unit) {

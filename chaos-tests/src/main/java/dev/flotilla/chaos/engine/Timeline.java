@@ -16,9 +16,10 @@ import java.util.Objects;
  * @param converged samples in time order
  * @param requests  replica user -> non-Lease requests the server received in each whole second from {@code from}
  * @param owners    per shard, consecutive spans of its live owners from the fault's end on
+ * @param faults    each fault applied (one, or a Schedule's firings, or a Workflow's chaos nodes), by start
  */
 public record Timeline(Instant from, Instant to, List<Converged> converged, Map<String, List<Integer>> requests,
-        List<OwnerSpan> owners) {
+        List<OwnerSpan> owners, List<FaultWindow> faults) {
 
     public Timeline {
         Objects.requireNonNull(from, "from");
@@ -31,6 +32,28 @@ public record Timeline(Instant from, Instant to, List<Converged> converged, Map<
         requests.forEach((user, counts) -> copy.put(user, List.copyOf(counts)));
         requests = java.util.Collections.unmodifiableMap(copy);
         owners = List.copyOf(owners);
+        faults = List.copyOf(faults);
+    }
+
+    /**
+     * One fault in place from {@code from} to {@code to} (a one-shot: until its replacement was under way).
+     *
+     * @param step    which part of the document: the experiment's name, a Schedule's {@code name #k}, a Workflow's
+     *                template path
+     * @param action  e.g. {@code PodChaos/pod-kill}
+     * @param targets the pods it acted on
+     */
+    public record FaultWindow(String step, String action, Instant from, Instant to, List<String> targets) {
+        public FaultWindow {
+            Objects.requireNonNull(step, "step");
+            Objects.requireNonNull(action, "action");
+            Objects.requireNonNull(from, "from");
+            Objects.requireNonNull(to, "to");
+            targets = List.copyOf(targets);
+            if (to.isBefore(from)) {
+                throw new IllegalArgumentException("fault " + step + " ends before it starts");
+            }
+        }
     }
 
     /** {@code converged} of {@code total} objects held their desired state at {@code at}. */

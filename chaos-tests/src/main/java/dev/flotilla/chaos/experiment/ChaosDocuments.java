@@ -31,6 +31,12 @@ public final class ChaosDocuments {
 
     public static final String CHAOS_MESH_API_VERSION = "chaos-mesh.org/v1alpha1";
     public static final String CLUSTER_API_VERSION = "chaos.flotilla.dev/v1alpha1";
+    /**
+     * How many times the local engine fires a Schedule before it judges the run (a real Schedule fires until it is
+     * deleted); absent, {@value #DEFAULT_FIRINGS}. Chaos Mesh ignores the annotation.
+     */
+    public static final String FIRINGS_ANNOTATION = "chaos.flotilla.dev/firings";
+    public static final int DEFAULT_FIRINGS = 3;
     /** The container every replica pod runs (deploy/base/deployment.yaml). */
     public static final String CONTAINER = "flotilla";
 
@@ -43,8 +49,17 @@ public final class ChaosDocuments {
     private ChaosDocuments() {
     }
 
-    /** Reads one file holding one document. */
+    /** Reads one file holding one document of a single fault (not a Schedule or Workflow). */
     public static Experiment read(Path file) {
+        ChaosPlan plan = readPlan(file);
+        if (!(plan instanceof Experiment e)) {
+            throw new InvalidExperimentException(plan.source() + ": is a " + plan.kind() + ", not a single experiment");
+        }
+        return e;
+    }
+
+    /** Reads one file holding one document of any kind the engine runs, Schedule and Workflow included. */
+    public static ChaosPlan readPlan(Path file) {
         String text;
         try {
             text = Files.readString(file);
@@ -55,7 +70,7 @@ public final class ChaosDocuments {
     }
 
     /** Reads the text of one document; {@code source} names it in messages. */
-    public static Experiment parse(String text, String source) {
+    public static ChaosPlan parse(String text, String source) {
         if (Pattern.compile("(?m)^---\\s*$").matcher(text.strip()).results().anyMatch(m -> m.start() > 0)) {
             throw new InvalidExperimentException(source + ": holds several documents; give one experiment per file");
         }
@@ -69,13 +84,13 @@ public final class ChaosDocuments {
             throw new InvalidExperimentException(source + ": not a Kubernetes object (expected a mapping at the top)");
         }
         try {
-            return experiment(doc, source);
+            return plan(doc, source);
         } catch (IllegalArgumentException e) {
             throw new InvalidExperimentException(source + ": " + e.getMessage());
         }
     }
 
-    private static Experiment experiment(Map<?, ?> doc, String source) {
+    private static ChaosPlan plan(Map<?, ?> doc, String source) {
         String apiVersion = text(doc, "apiVersion");
         String kind = text(doc, "kind");
         String name = text(map(doc, "metadata"), "name");
@@ -104,19 +119,188 @@ public final class ChaosDocuments {
             throw new IllegalArgumentException("apiVersion '" + apiVersion + "' is not " + CHAOS_MESH_API_VERSION + " or "
                     + CLUSTER_API_VERSION);
         }
-        Action action = switch (kind) {
-            case "PodChaos" -> podChaos(spec);
-            case "NetworkChaos" -> networkChaos(spec);
-            case "HTTPChaos" -> httpChaos(spec);
-            case "StressChaos" -> stressChaos(spec);
-            case "TimeChaos" -> timeChaos(spec);
-            case "" -> throw new IllegalArgumentException("kind is missing");
-            default -> throw new IllegalArgumentException("kind " + kind + " is not run by the local engine (PodChaos, "
-                    + "NetworkChaos, HTTPChaos, StressChaos, TimeChaos, ClusterChaos): it has no local meaning for a controller");
+        return switch (kind) {
+            case "Schedule" -> schedule(doc, spec, name, source);
+            case "Workflow" -> workflow(spec, name, source, "spec");
+            default -> chaos(kind, spec, name, source, "spec", Optional.empty());
         };
-        Selector selector = selector(map(spec, "selector"));
+    }
+
+    /**
+     * One Chaos Mesh chaos of {@code kind} from its spec; {@code where} names the spec in messages. A workflow's
+     * chaos node gives {@code deadline}: its spec must have no duration (Chaos Mesh refuses one there too), and a
+     * lasting action lasts the deadline.
+     */
+    private static Experiment chaos(String kind, Map<?, ?> spec, String name, String source, String where,
+            Optional<Duration> deadline) {
+        Action action;
+        try {
+            action = switch (kind) {
+                case "PodChaos" -> podChaos(spec);
+                case "NetworkChaos" -> networkChaos(spec);
+                case "HTTPChaos" -> httpChaos(spec);
+                case "StressChaos" -> stressChaos(spec);
+                case "TimeChaos" -> timeChaos(spec);
+                case "" -> throw new IllegalArgumentException("kind is missing");
+                default -> throw new IllegalArgumentException("kind " + kind + " is not run by the local engine (PodChaos, "
+                        + "NetworkChaos, HTTPChaos, StressChaos, TimeChaos, ClusterChaos, Schedule, Workflow): it has no "
+                        + "local meaning for a controller");
+            };
+        } catch (IllegalArgumentException e) {
+            throw where.equals("spec") ? e : new IllegalArgumentException(e.getMessage().replace("spec.", where + "."), e);
+        }
+        Selector selector = selector(map(spec, "selector"), where);
         Mode mode = Mode.parse(text(spec, "mode"), spec.get("value") == null ? null : String.valueOf(spec.get("value")));
-        return new Experiment(source, kind, name, Optional.of(selector), mode, action, duration(spec));
+        Optional<Duration> duration = duration(spec);
+        if (deadline.isPresent()) {
+            if (duration.isPresent()) {
+                throw new IllegalArgumentException(where + ".duration is not allowed in a workflow: the template's "
+                        + "deadline is how long its chaos lasts");
+            }
+            duration = action.lasting() ? deadline : Optional.empty();
+        }
+        return new Experiment(source, kind, name, Optional.of(selector), mode, action, duration);
+    }
+
+    /** The key under which a Schedule or a workflow template embeds a chaos of this kind (Chaos Mesh's EmbedChaos). */
+    private static String embedKey(String kind) {
+        return switch (kind) {
+            case "HTTPChaos" -> "httpChaos";
+            case "" -> throw new IllegalArgumentException("the embedded chaos's kind is missing");
+            default -> Character.toLowerCase(kind.charAt(0)) + kind.substring(1);
+        };
+    }
+
+    private static Schedule schedule(Map<?, ?> doc, Map<?, ?> spec, String name, String source) {
+        String type = text(spec, "type");
+        if (type.isEmpty()) {
+            throw new IllegalArgumentException("spec.type is missing (PodChaos, NetworkChaos, ..., or Workflow)");
+        }
+        String key = type.equals("Workflow") ? "workflow" : embedKey(type);
+        only(spec, "spec", Set.of("schedule", "startingDeadlineSeconds", "concurrencyPolicy", "historyLimit", "type", key));
+        Duration every = every(text(spec, "schedule"));
+        Schedule.ConcurrencyPolicy policy = switch (text(spec, "concurrencyPolicy")) {
+            case "", "Forbid" -> Schedule.ConcurrencyPolicy.FORBID;
+            case "Allow" -> Schedule.ConcurrencyPolicy.ALLOW;
+            default -> throw new IllegalArgumentException("spec.concurrencyPolicy must be Forbid or Allow, got '"
+                    + text(spec, "concurrencyPolicy") + "'");
+        };
+        // Bookkeeping of a real Schedule: the local engine never misses a firing and keeps no spawned objects.
+        if (spec.get("historyLimit") != null && longValue(spec, "historyLimit") < 1) {
+            throw new IllegalArgumentException("spec.historyLimit must be at least 1");
+        }
+        if (spec.get("startingDeadlineSeconds") != null && longValue(spec, "startingDeadlineSeconds") < 1) {
+            throw new IllegalArgumentException("spec.startingDeadlineSeconds must be positive");
+        }
+        Map<?, ?> item = map(spec, key);
+        if (item.isEmpty()) {
+            throw new IllegalArgumentException("spec." + key + " is missing (spec.type is " + type + ")");
+        }
+        ChaosPlan scheduled = type.equals("Workflow") ? workflow(item, name, source, "spec.workflow")
+                : chaos(type, item, name, source, "spec." + key, Optional.empty());
+        return new Schedule(source, name, every, policy, firings(map(map(doc, "metadata"), "annotations")), scheduled);
+    }
+
+    /** {@code @every <duration>}: the only schedule that means the same on a local run as on a cluster. */
+    private static Duration every(String schedule) {
+        if (schedule.isEmpty()) {
+            throw new IllegalArgumentException("spec.schedule is missing (such as '@every 30s')");
+        }
+        if (!schedule.startsWith("@every ")) {
+            throw new IllegalArgumentException("spec.schedule '" + schedule + "' fires at wall-clock times; the local "
+                    + "engine runs interval schedules only ('@every 30s')");
+        }
+        return goDuration("spec.schedule", schedule.substring("@every ".length()).strip());
+    }
+
+    private static int firings(Map<?, ?> annotations) {
+        Object v = annotations.get(FIRINGS_ANNOTATION);
+        if (v == null) {
+            return DEFAULT_FIRINGS;
+        }
+        try {
+            return Integer.parseInt(String.valueOf(v).strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("metadata.annotations." + FIRINGS_ANNOTATION + " must be a whole number, got '"
+                    + v + "'");
+        }
+    }
+
+    private static Workflow workflow(Map<?, ?> spec, String name, String source, String where) {
+        only(spec, where, Set.of("entry", "templates"));
+        String entry = text(spec, "entry");
+        if (entry.isEmpty()) {
+            throw new IllegalArgumentException(where + ".entry is missing");
+        }
+        if (!(spec.get("templates") instanceof List<?> list) || list.isEmpty()) {
+            throw new IllegalArgumentException(where + ".templates is missing or empty");
+        }
+        Map<String, Map<?, ?>> templates = new LinkedHashMap<>();
+        for (int i = 0; i < list.size(); i++) {
+            if (!(list.get(i) instanceof Map<?, ?> t)) {
+                throw new IllegalArgumentException(where + ".templates[" + i + "] must be a mapping");
+            }
+            String n = text(t, "name");
+            if (n.isEmpty()) {
+                throw new IllegalArgumentException(where + ".templates[" + i + "].name is missing");
+            }
+            if (templates.put(n, t) != null) {
+                throw new IllegalArgumentException(where + ".templates: the name " + n + " is used twice");
+            }
+        }
+        return new Workflow(source, name, node(entry, templates, new java.util.ArrayDeque<>(), source, where));
+    }
+
+    private static Workflow.Node node(String name, Map<String, Map<?, ?>> templates, java.util.Deque<String> path,
+            String source, String where) {
+        Map<?, ?> t = templates.get(name);
+        if (t == null) {
+            throw new IllegalArgumentException(where + ": no template named " + name + (path.isEmpty() ? " (the entry)"
+                    : " (a child of " + path.peek() + ")"));
+        }
+        if (path.contains(name)) {
+            throw new IllegalArgumentException(where + ": template " + name + " contains itself (" + String.join(" > ",
+                    path.reversed()) + " > " + name + ")");
+        }
+        String at = where + ".templates[" + name + "]";
+        String type = text(t, "templateType");
+        Optional<Duration> deadline = t.get("deadline") == null ? Optional.empty()
+                : Optional.of(goDuration(at + ".deadline", text(t, "deadline")));
+        switch (type) {
+            case "Serial", "Parallel" -> {
+                only(t, at, Set.of("name", "templateType", "deadline", "children"));
+                List<String> names = strings(t.get("children"), at + ".children");
+                if (names.isEmpty()) {
+                    throw new IllegalArgumentException(at + ".children is empty");
+                }
+                path.push(name);
+                List<Workflow.Node> children = new ArrayList<>();
+                names.forEach(c -> children.add(node(c, templates, path, source, where)));
+                path.pop();
+                return type.equals("Serial") ? new Workflow.Serial(name, deadline, children)
+                        : new Workflow.Parallel(name, deadline, children);
+            }
+            case "Suspend" -> {
+                only(t, at, Set.of("name", "templateType", "deadline"));
+                return new Workflow.Suspend(name, deadline.orElseThrow(() -> new IllegalArgumentException(at
+                        + ".deadline is missing (a Suspend waits its deadline)")));
+            }
+            case "PodChaos", "NetworkChaos", "HTTPChaos", "StressChaos", "TimeChaos" -> {
+                String key = embedKey(type);
+                only(t, at, Set.of("name", "templateType", "deadline", key));
+                // Chaos Mesh finishes a chaos node only when its deadline passes: without one the workflow never ends.
+                Duration d = deadline.orElseThrow(() -> new IllegalArgumentException(at + ".deadline is missing (a chaos "
+                        + "node lasts until its deadline; without one the workflow never finishes)"));
+                Map<?, ?> embedded = map(t, key);
+                if (embedded.isEmpty()) {
+                    throw new IllegalArgumentException(at + "." + key + " is missing (templateType is " + type + ")");
+                }
+                return new Workflow.Fault(name, d, chaos(type, embedded, name, source, at + "." + key, Optional.of(d)));
+            }
+            case "" -> throw new IllegalArgumentException(at + ".templateType is missing");
+            default -> throw new IllegalArgumentException(at + ".templateType " + type + " is not run by the local engine "
+                    + "(Serial, Parallel, Suspend and the chaos kinds; Task, StatusCheck and Schedule nodes are not)");
+        }
     }
 
     private static Action podChaos(Map<?, ?> spec) {
@@ -248,17 +432,32 @@ public final class ChaosDocuments {
         return new Action.TimeShift(negative ? d.negated() : d);
     }
 
-    private static Selector selector(Map<?, ?> s) {
+    private static Selector selector(Map<?, ?> s, String where) {
+        String at = where + ".selector";
         if (s.isEmpty()) {
-            throw new IllegalArgumentException("spec.selector is missing");
+            throw new IllegalArgumentException(at + " is missing");
         }
-        only(s, "spec.selector", Set.of("namespaces", "labelSelectors", "pods"));
-        List<String> namespaces = strings(s.get("namespaces"), "spec.selector.namespaces");
+        only(s, at, Set.of("namespaces", "labelSelectors", "expressionSelectors", "pods"));
+        List<String> namespaces = strings(s.get("namespaces"), at + ".namespaces");
         Map<String, String> labels = new LinkedHashMap<>();
         map(s, "labelSelectors").forEach((k, v) -> labels.put(String.valueOf(k), String.valueOf(v)));
+        List<Selector.Requirement> expressions = new ArrayList<>();
+        if (s.get("expressionSelectors") != null) {
+            if (!(s.get("expressionSelectors") instanceof List<?> list)) {
+                throw new IllegalArgumentException(at + ".expressionSelectors must be a list");
+            }
+            for (int i = 0; i < list.size(); i++) {
+                if (!(list.get(i) instanceof Map<?, ?> r)) {
+                    throw new IllegalArgumentException(at + ".expressionSelectors[" + i + "] must be a mapping");
+                }
+                only(r, at + ".expressionSelectors[" + i + "]", Set.of("key", "operator", "values"));
+                expressions.add(new Selector.Requirement(text(r, "key"), text(r, "operator"),
+                        strings(r.get("values"), at + ".expressionSelectors[" + i + "].values")));
+            }
+        }
         Map<String, List<String>> pods = new LinkedHashMap<>();
-        map(s, "pods").forEach((k, v) -> pods.put(String.valueOf(k), strings(v, "spec.selector.pods." + k)));
-        return new Selector(namespaces, labels, pods);
+        map(s, "pods").forEach((k, v) -> pods.put(String.valueOf(k), strings(v, at + ".pods." + k)));
+        return new Selector(namespaces, labels, expressions, pods);
     }
 
     private static List<String> containers(Map<?, ?> spec) {

@@ -1,6 +1,7 @@
 package dev.flotilla.chaos.experiment;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -17,7 +18,7 @@ import java.util.Optional;
  * @param duration how long a lasting action lasts; empty for a one-shot action
  */
 public record Experiment(String source, String kind, String name, Optional<Selector> selector, Mode mode, Action action,
-        Optional<Duration> duration) {
+        Optional<Duration> duration) implements ChaosPlan {
 
     public Experiment {
         Objects.requireNonNull(source, "source");
@@ -40,6 +41,16 @@ public record Experiment(String source, String kind, String name, Optional<Selec
     /** How long the fault is in place: its duration, or zero for a one-shot action. */
     public Duration faultDuration() {
         return action.lasting() ? duration.orElseThrow() : Duration.ZERO;
+    }
+
+    @Override
+    public String describe() {
+        return action.describe();
+    }
+
+    @Override
+    public List<Experiment> faults() {
+        return List.of(this);
     }
 
     @Override

@@ -31,7 +31,9 @@ class HtmlReportTest {
                 new Timeline.OwnerSpan(1, T0.plusSeconds(12), T0.plusSeconds(20), List.of("pod-a")),
                 new Timeline.OwnerSpan(1, T0.plusSeconds(20), T0.plusSeconds(21), List.of("pod-a", "pod-b")),
                 new Timeline.OwnerSpan(1, T0.plusSeconds(21), T0.plusSeconds(30), List.of("pod-a")));
-        Timeline timeline = new Timeline(T0, T0.plusSeconds(30), converged, Map.of("pod-a", perSecond), owners);
+        Timeline timeline = new Timeline(T0, T0.plusSeconds(30), converged, Map.of("pod-a", perSecond), owners,
+                List.of(new Timeline.FaultWindow(name, "NetworkChaos/partition", T0.plusSeconds(2), T0.plusSeconds(12),
+                        List.of("pod-a"))));
         return new ExperimentResult(name, "NetworkChaos/partition", "flotilla", List.of("pod-a"), T0.plusSeconds(2),
                 T0.plusSeconds(12), Duration.ofSeconds(9), Duration.ofSeconds(16), 0, 40, 65, 2.0, 2.0, 30, violations,
                 List.of(), timeline);
