@@ -58,13 +58,28 @@ class ChaosExperimentsTest {
      */
     private static final int CUT_OFF_MIN_SECONDS = (int) ShardingConfig.DEFAULT_LEASE_DURATION.toSeconds() + 5;
 
+    /** Chaos Mesh's kinds that fire or combine the five: a Schedule embeds one chaos, a Workflow several. */
+    private static final Set<String> COMPOSITE_KINDS = Set.of("Schedule", "Workflow");
+    /** The one expression selector used: "not the coordinator" (Chaos Mesh label selectors match equality only). */
+    private static final Map<String, Object> NOT_COORDINATOR = Map.of("key", "flotilla.dev/role", "operator", "DoesNotExist");
+    /** The local engine's annotation for how many times it fires a Schedule (chaos-tests' ChaosDocuments). */
+    private static final String FIRINGS_ANNOTATION = "chaos.flotilla.dev/firings";
+
+    /** Single-chaos documents, and the chaos each Schedule or Workflow embeds (named file#template). */
     private static List<Experiment> experiments;
+    private static List<Experiment> embedded;
+    private static List<Experiment> composites;
     private static String namespace;
     private static Map<String, Object> podLabels;
     private static int replicas;
     private static String container;
 
-    record Experiment(String file, String text, Map<String, Object> doc) {
+    /** @param deadline a workflow chaos node's deadline (how long its chaos lasts), else empty */
+    record Experiment(String file, String text, Map<String, Object> doc, java.util.Optional<String> deadline) {
+        Experiment(String file, String text, Map<String, Object> doc) {
+            this(file, text, doc, java.util.Optional.empty());
+        }
+
         String kind() {
             return (String) doc.get("kind");
         }
@@ -115,12 +130,53 @@ class ChaosExperimentsTest {
         assertThat(podLabels).as("deploy/base's pod labels").isNotEmpty();
 
         experiments = new ArrayList<>();
+        embedded = new ArrayList<>();
+        composites = new ArrayList<>();
         try (Stream<Path> files = Files.list(CHAOS)) {
             for (Path f : files.filter(p -> p.toString().endsWith(".yaml") || p.toString().endsWith(".yml")).sorted().toList()) {
                 String text = Files.readString(f);
-                experiments.add(new Experiment(f.getFileName().toString(), text, single(text)));
+                Experiment e = new Experiment(f.getFileName().toString(), text, single(text));
+                (COMPOSITE_KINDS.contains(e.kind()) ? composites : experiments).add(e);
             }
         }
+        for (Experiment c : composites) {
+            Map<String, Object> spec = c.spec();
+            if (c.kind().equals("Schedule")) {
+                String type = (String) spec.get("type");
+                embedded.add(new Experiment(c.file() + "#" + embedKey(type), c.text(), chaos(c, type, spec.get(embedKey(type)))));
+                continue;
+            }
+            for (Object t : list(spec.get("templates"))) {
+                Map<String, Object> node = map(t);
+                String type = (String) node.get("templateType");
+                if (KINDS.contains(type)) {
+                    embedded.add(new Experiment(c.file() + "#" + node.get("name"), c.text(),
+                            chaos(c, type, node.get(embedKey(type))), java.util.Optional.ofNullable((String) node.get("deadline"))));
+                }
+            }
+        }
+    }
+
+    /** Chaos Mesh's EmbedChaos key for a kind: podChaos, networkChaos, httpChaos, ... */
+    private static String embedKey(String kind) {
+        return kind.equals("HTTPChaos") ? "httpChaos" : Character.toLowerCase(kind.charAt(0)) + kind.substring(1);
+    }
+
+    /** An embedded chaos as the document Chaos Mesh makes of it: the composite's metadata, its own kind and spec. */
+    private static Map<String, Object> chaos(Experiment composite, String kind, Object spec) {
+        assertThat(kind).as("%s: embedded kind", composite).isIn(KINDS);
+        assertThat(spec).as("%s: embedded %s spec", composite, kind).isInstanceOf(Map.class);
+        Map<String, Object> doc = new java.util.LinkedHashMap<>();
+        doc.put("apiVersion", composite.doc().get("apiVersion"));
+        doc.put("kind", kind);
+        doc.put("metadata", Map.of("name", map(composite.doc().get("metadata")).get("name"), "namespace", namespace));
+        doc.put("spec", spec);
+        return doc;
+    }
+
+    /** Every chaos that acts on a Pod: the single documents' and the embedded ones. */
+    private static List<Experiment> allChaos() {
+        return Stream.concat(experiments.stream(), embedded.stream()).toList();
     }
 
     @Test
@@ -128,11 +184,69 @@ class ChaosExperimentsTest {
         assertThat(experiments).hasSizeGreaterThanOrEqualTo(16);
         assertThat(experiments).allSatisfy(e -> assertThat(e.file()).as("extension").endsWith(".yaml"));
         assertThat(experiments).extracting(Experiment::kind).containsOnlyElementsOf(KINDS).containsAll(KINDS);
+        assertThat(composites).extracting(Experiment::kind).containsAll(COMPOSITE_KINDS);
+    }
+
+    @Test
+    void schedulesFireAtAnIntervalLongerThanATakeoverAndNeverStackFirings() {
+        for (Experiment c : composites.stream().filter(e -> e.kind().equals("Schedule")).toList()) {
+            Map<String, Object> spec = c.spec();
+            assertThat(spec.keySet()).as("%s", c).isSubsetOf("schedule", "concurrencyPolicy", "historyLimit",
+                    "startingDeadlineSeconds", "type", embedKey((String) spec.get("type")));
+            Matcher every = Pattern.compile("@every ([1-9][0-9]*)s").matcher(string(spec, "schedule"));
+            assertThat(every.matches()).as("%s: schedule '@every Ns' (the local engine runs interval schedules only)", c).isTrue();
+            // Each firing finds the coordinator elected after the last one: a lease duration and more later.
+            assertThat(Integer.parseInt(every.group(1))).as("%s: interval", c)
+                    .isGreaterThanOrEqualTo(2 * (int) ShardingConfig.DEFAULT_LEASE_DURATION.toSeconds());
+            assertThat(spec.get("concurrencyPolicy")).as("%s: concurrencyPolicy", c).isEqualTo("Forbid");
+            assertThat(spec.get("type")).as("%s: type", c).isIn(KINDS);
+            Map<String, Object> annotations = map(map(c.doc().get("metadata")).get("annotations"));
+            assertThat(annotations.keySet()).as("%s: annotations", c).containsExactly(FIRINGS_ANNOTATION);
+            assertThat(Integer.parseInt(string(annotations, FIRINGS_ANNOTATION))).as("%s: firings", c).isBetween(2, 5);
+        }
+    }
+
+    @Test
+    void workflowsAreTreesOfNamedTemplatesEachChaosWithADeadline() {
+        for (Experiment c : composites.stream().filter(e -> e.kind().equals("Workflow")).toList()) {
+            Map<String, Object> spec = c.spec();
+            assertThat(spec.keySet()).as("%s", c).containsExactlyInAnyOrder("entry", "templates");
+            Map<String, Map<String, Object>> byName = new TreeMap<>();
+            for (Object t : list(spec.get("templates"))) {
+                Map<String, Object> template = map(t);
+                String name = (String) template.get("name");
+                assertThat(name).as("%s: template name", c).matches(DNS_LABEL);
+                assertThat(byName.put(name, template)).as("%s: template %s named once", c, name).isNull();
+            }
+            assertThat(byName).as("%s: entry", c).containsKey((String) spec.get("entry"));
+            for (Map<String, Object> t : byName.values()) {
+                String type = (String) t.get("templateType");
+                if (t.containsKey("deadline")) {
+                    assertThat(string(t, "deadline")).as("%s: %s deadline", c, t.get("name")).matches(SECONDS);
+                }
+                switch (type) {
+                    case "Serial", "Parallel" -> {
+                        assertThat(t.keySet()).as("%s: %s", c, t.get("name")).isSubsetOf("name", "templateType", "deadline", "children");
+                        assertThat(list(t.get("children"))).as("%s: %s children", c, t.get("name")).isNotEmpty()
+                                .allSatisfy(child -> assertThat(byName).containsKey((String) child));
+                    }
+                    case "Suspend" -> assertThat(t.keySet()).as("%s: %s", c, t.get("name"))
+                            .containsExactlyInAnyOrder("name", "templateType", "deadline");
+                    default -> {
+                        assertThat(type).as("%s: %s templateType", c, t.get("name")).isIn(KINDS);
+                        // Chaos Mesh ends a chaos node only at its deadline, and refuses a duration inside it.
+                        assertThat(t.keySet()).as("%s: %s", c, t.get("name"))
+                                .containsExactlyInAnyOrder("name", "templateType", "deadline", embedKey(type));
+                        assertThat(map(t.get(embedKey(type)))).as("%s: %s", c, t.get("name")).doesNotContainKey("duration");
+                    }
+                }
+            }
+        }
     }
 
     @Test
     void everyFileStartsWithACommentSayingWhatItProves() {
-        for (Experiment e : experiments) {
+        for (Experiment e : Stream.concat(experiments.stream(), composites.stream()).toList()) {
             assertThat(e.text()).as("%s starts with a comment", e).startsWith("# ");
             assertThat(e.leadingComment()).as("%s: its leading comment says what it proves", e)
                     .anyMatch(l -> l.startsWith("# Proves: ") && l.length() > "# Proves: ".length() + 20);
@@ -141,18 +255,27 @@ class ChaosExperimentsTest {
 
     @Test
     void everyExperimentIsNamedAsItsFileAndAimedAtTheDeploysPods() {
-        for (Experiment e : experiments) {
+        for (Experiment e : Stream.concat(experiments.stream(), composites.stream()).toList()) {
             assertThat(e.doc().keySet()).as("%s: top-level fields", e).containsExactlyInAnyOrder("apiVersion", "kind", "metadata", "spec");
             assertThat(e.doc().get("apiVersion")).as("%s: apiVersion", e).isEqualTo("chaos-mesh.org/v1alpha1");
             Map<String, Object> metadata = map(e.doc().get("metadata"));
-            assertThat(metadata.keySet()).as("%s: metadata", e).containsExactlyInAnyOrder("name", "namespace");
+            assertThat(metadata.keySet()).as("%s: metadata", e).containsAll(List.of("name", "namespace"))
+                    .isSubsetOf(e.kind().equals("Schedule") ? Set.of("name", "namespace", "annotations") : Set.of("name", "namespace"));
             String name = (String) metadata.get("name");
             assertThat(name).as("%s: metadata.name is the file name", e).isEqualTo(e.file().replaceFirst("\\.yaml$", ""));
             assertThat(name).as("%s: a DNS label", e).matches(DNS_LABEL);
+            // Chaos Mesh appends 6 characters to what a Schedule or Workflow spawns (names of 57 and 51 at most).
+            assertThat(name.length()).as("%s: name length", e).isLessThanOrEqualTo(51);
             assertThat(metadata.get("namespace")).as("%s: namespace (deploy/base)", e).isEqualTo(namespace);
-
+        }
+        for (Experiment e : allChaos()) {
             Map<String, Object> selector = map(e.spec().get("selector"));
-            assertThat(selector.keySet()).as("%s: selector fields", e).containsExactlyInAnyOrder("namespaces", "labelSelectors");
+            assertThat(selector.keySet()).as("%s: selector fields", e).contains("namespaces", "labelSelectors")
+                    .isSubsetOf("namespaces", "labelSelectors", "expressionSelectors");
+            if (selector.containsKey("expressionSelectors")) {
+                assertThat(list(selector.get("expressionSelectors"))).as("%s: the one expression used: not the coordinator", e)
+                        .containsExactly(NOT_COORDINATOR);
+            }
             assertThat(list(selector.get("namespaces"))).as("%s: selector.namespaces", e).containsExactly(namespace);
             Map<String, Object> labels = map(selector.get("labelSelectors"));
             assertThat(labels).as("%s: selects the deploy's pod label", e).containsAllEntriesOf(podLabels);
@@ -161,13 +284,13 @@ class ChaosExperimentsTest {
             assertThat(extra).as("%s: the only other label is the coordinator's", e)
                     .satisfiesAnyOf(m -> assertThat(m).isEmpty(), m -> assertThat(m).isEqualTo(COORDINATOR_LABEL));
         }
-        assertThat(experiments).as("some experiments aim at the coordinator")
+        assertThat(allChaos()).as("some experiments aim at the coordinator")
                 .anyMatch(e -> map(map(e.spec().get("selector")).get("labelSelectors")).keySet().containsAll(COORDINATOR_LABEL.keySet()));
     }
 
     @Test
     void modesAndValuesAreChaosMeshsAndNeverTakeEveryReplica() {
-        for (Experiment e : experiments) {
+        for (Experiment e : allChaos()) {
             Object mode = e.spec().get("mode");
             assertThat(mode).as("%s: mode", e).isIn(MODES);
             Object value = e.spec().get("value");
@@ -187,7 +310,15 @@ class ChaosExperimentsTest {
 
     @Test
     void oneShotActionsHaveNoDurationAndEveryOtherExperimentAShortOne() {
-        for (Experiment e : experiments) {
+        for (Experiment e : embedded.stream().filter(x -> x.deadline().isPresent()).toList()) {
+            // A workflow's chaos lasts its node's deadline: the same bounds, read there.
+            Matcher m = SECONDS.matcher(e.deadline().get());
+            assertThat(m.matches()).as("%s: deadline %s in seconds", e, e.deadline().get()).isTrue();
+            int seconds = Integer.parseInt(m.group(1));
+            assertThat(seconds).as("%s: deadline", e).isBetween(e.oneShot() ? 1 : e.cutsOff() ? CUT_OFF_MIN_SECONDS : MIN_SECONDS,
+                    MAX_SECONDS);
+        }
+        for (Experiment e : Stream.concat(experiments.stream(), embedded.stream().filter(x -> x.deadline().isEmpty())).toList()) {
             Object duration = e.spec().get("duration");
             if (e.oneShot()) {
                 assertThat(duration).as("%s: %s is one-shot, a duration would mean nothing", e, e.action()).isNull();
@@ -199,6 +330,9 @@ class ChaosExperimentsTest {
             assertThat(m.matches()).as("%s: duration %s in seconds", e, duration).isTrue();
             int seconds = Integer.parseInt(m.group(1));
             assertThat(seconds).as("%s: duration", e).isBetween(e.cutsOff() ? CUT_OFF_MIN_SECONDS : MIN_SECONDS, MAX_SECONDS);
+            if (e.file().contains("#")) {
+                continue; // a Schedule's comment states its interval and its firings as well
+            }
             // What a reader sees first says the same, "... for N s", and names no other fault length.
             List<Integer> stated = new ArrayList<>();
             Matcher said = STATED_LENGTH.matcher(String.join("\n", e.leadingComment()));
@@ -361,7 +495,15 @@ class ChaosExperimentsTest {
             }
         }
         assertThat(listed.keySet()).as("the files deploy/chaos/README.md's table lists")
-                .containsExactlyInAnyOrderElementsOf(experiments.stream().map(Experiment::file).toList());
+                .containsExactlyInAnyOrderElementsOf(Stream.concat(experiments.stream(), composites.stream()).map(Experiment::file).toList());
+        for (Experiment c : composites) {
+            assertThat(listed.get(c.file())).as("%s: its row's kind", c).startsWith(c.kind());
+            String expected = c.kind().equals("Schedule") ? string(c.spec(), "schedule").replaceFirst("s$", " s")
+                    : "deadline " + list(c.spec().get("templates")).stream().map(ChaosExperimentsTest::map)
+                            .filter(t -> t.get("name").equals(c.spec().get("entry"))).findFirst().map(t -> string(t, "deadline"))
+                            .orElseThrow().replace("s", " s");
+            assertThat(durations.get(c.file())).as("%s: its row's duration column", c).isEqualTo(expected);
+        }
         for (Experiment e : experiments) {
             assertThat(listed.get(e.file())).as("%s: its row's kind / action", e).startsWith(e.kind());
             Object duration = e.spec().get("duration");
@@ -385,7 +527,7 @@ class ChaosExperimentsTest {
     }
 
     private static List<Experiment> ofKind(String kind) {
-        List<Experiment> out = experiments.stream().filter(e -> e.kind().equals(kind)).toList();
+        List<Experiment> out = allChaos().stream().filter(e -> e.kind().equals(kind)).toList();
         assertThat(out).as("experiments of kind %s", kind).isNotEmpty();
         return out;
     }
