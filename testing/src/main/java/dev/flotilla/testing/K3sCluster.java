@@ -31,14 +31,34 @@ public final class K3sCluster extends KubeconfigCluster {
     }
 
     public static K3sCluster start() {
+        return start(java.util.List.of(), c -> c);
+    }
+
+    /**
+     * The same with more {@code k3s server} arguments, and the container adjusted before it starts (files copied in,
+     * such as an audit policy): for suites that need more of k3s than the shared backend gives.
+     *
+     * <pre>{@code
+     * K3sCluster k3s = K3sCluster.start(List.of("--kube-apiserver-arg=audit-log-path=/var/log/audit.log"), c -> c);
+     * }</pre>
+     */
+    public static K3sCluster start(java.util.List<String> serverArgs, java.util.function.UnaryOperator<K3sContainer> adjust) {
         String reason = dockerUnavailableReason();
         Assumptions.assumeTrue(reason == null, () -> "K3S backend skipped: " + reason
                 + "; run with -D" + ClusterBackend.PROPERTY + "=real on machines without Docker");
-        K3sContainer container = new K3sContainer(DockerImageName.parse(IMAGE))
-                .withCommand("server", "--disable=traefik", "--disable=metrics-server",
-                        "--kube-apiserver-arg=feature-gates=" + ApiServerBinaries.shardedWatchFeatureGate() + "=true");
+        java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of("server", "--disable=traefik",
+                "--disable=metrics-server", "--kube-apiserver-arg=feature-gates=" + ApiServerBinaries.shardedWatchFeatureGate()
+                        + "=true"));
+        command.addAll(serverArgs);
+        K3sContainer container = adjust.apply(new K3sContainer(DockerImageName.parse(IMAGE))
+                .withCommand(command.toArray(String[]::new)));
         container.start();
         return new K3sCluster(container);
+    }
+
+    /** The running container: to copy files in and out, and to run k3s's own tools (ctr) in it. */
+    public K3sContainer container() {
+        return container;
     }
 
     @Override

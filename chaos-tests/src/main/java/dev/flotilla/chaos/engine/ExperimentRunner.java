@@ -232,6 +232,10 @@ public final class ExperimentRunner {
             unowned = Math.max(unowned, r.shards().stream().mapToDouble(s -> s.longestUnowned().toMillis() / 1000.0).max()
                     .orElse(0));
         }
+        if (windows.size() > 1) {
+            notes.add(String.format(java.util.Locale.ROOT, "after %s (the last): every range owned again %.1f s after the fault phase ended",
+                    windows.getLast().step(), verdict.ownership().allOwnedAfterFault().toMillis() / 1000.0));
+        }
         int peak = verdict.requests().identities().stream().mapToInt(i -> i.peak().requests()).max().orElse(0);
         ExperimentResult result = new ExperimentResult(name, action, build, targets, faultStart, faultEnd, convergence,
                 limit.toDays() >= 1 ? null : limit, verdict.singleWriter().size(), peak, verdict.requests().budget(), unowned,
