@@ -59,6 +59,8 @@ class K3sChaosIT {
     /** The Deployment's image (deploy/base: flotilla, tag 0.1.0-SNAPSHOT) as containerd names it. */
     static final String IMAGE = "docker.io/library/flotilla:0.1.0-SNAPSHOT";
     static final Duration SETTLE_LIMIT = Duration.ofMinutes(5);
+    /** Where the verdicts go, under the module: what the CI pipeline publishes. */
+    static final String REPORT_DIR = "target/chaos-report-k3s";
 
     K3sCluster k3s;
     Path work;
@@ -71,7 +73,7 @@ class K3sChaosIT {
                 "--kube-apiserver-arg=audit-log-path=" + AUDIT_LOG, "--kube-apiserver-arg=audit-log-maxsize=0"),
                 c -> c.withCopyToContainer(Transferable.of(RealApiServer.AUDIT_POLICY), AUDIT_POLICY));
         work = Files.createDirectories(Path.of("target/k3s-chaos").toAbsolutePath());
-        reports = Files.createDirectories(Path.of("target/chaos-report-k3s").toAbsolutePath());
+        reports = Files.createDirectories(Path.of(REPORT_DIR).toAbsolutePath());
         kubeconfig = work.resolve("kubeconfig");
         Files.writeString(kubeconfig, k3s.kubeconfigYaml());
         Path repo = ChaosDocumentsTest.home();
