@@ -240,7 +240,7 @@ public final class ExperimentRunner {
         ExperimentResult result = new ExperimentResult(name, action, build, targets, faultStart, faultEnd, convergence,
                 limit.toDays() >= 1 ? null : limit, verdict.singleWriter().size(), peak, verdict.requests().budget(), unowned,
                 allOwned, workload.updates() - updatesBefore, violations, notes,
-                timeline(audit, verdict, from, to, samples, windows));
+                timeline(audit, ownershipCheck().check(audit, from, to, faultEnd), from, to, samples, windows));
         log.atInfo().addKeyValue("experiment", name).addKeyValue("holds", result.holds())
                 .addKeyValue("convergenceMillis", convergence == null ? -1 : convergence.toMillis())
                 .addKeyValue("violations", violations.size()).log("experiment judged");
@@ -285,8 +285,11 @@ public final class ExperimentRunner {
         }
     }
 
-    /** The charts' data: the samples, each replica's non-Lease requests per second, and each range's owners. */
-    static Timeline timeline(List<AuditedRequest> audit, ChaosVerdict verdict, Instant from, Instant to,
+    /**
+     * The charts' data: the samples, each replica's non-Lease requests per second, and each range's owners over the
+     * whole span ({@code drawn}: judged from the start, so that owners before and between faults show too).
+     */
+    static Timeline timeline(List<AuditedRequest> audit, RangeOwnershipCheck.Result drawn, Instant from, Instant to,
             List<Timeline.Converged> samples, List<Timeline.FaultWindow> faults) {
         int seconds = (int) Math.max(1, (Duration.between(from, to).toMillis() + 999) / 1000);
         Map<String, List<Integer>> requests = new java.util.TreeMap<>();
@@ -301,7 +304,7 @@ public final class ExperimentRunner {
             counts.set(at, counts.get(at) + 1);
         }
         List<Timeline.OwnerSpan> owners = new ArrayList<>();
-        for (RangeOwnershipCheck.ShardTimeline shard : verdict.ownership().shards()) {
+        for (RangeOwnershipCheck.ShardTimeline shard : drawn.shards()) {
             for (RangeOwnershipCheck.Span span : shard.spans()) {
                 owners.add(new Timeline.OwnerSpan(shard.shard(), span.from(), span.to(),
                         span.owners().stream().map(dev.flotilla.sharding.LeaseNaming::identityOf).toList()));

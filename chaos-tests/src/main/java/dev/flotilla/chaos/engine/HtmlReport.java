@@ -46,7 +46,7 @@ public final class HtmlReport {
                 .append("svg{display:block;margin:4px 0 10px 0}.legend span{margin-right:14px}")
                 .append(".sw{display:inline-block;width:10px;height:10px;margin-right:4px}</style></head><body>\n");
         b.append("<h1>Flotilla chaos report</h1>\n<p>Fault-free convergence: ").append(seconds(baseline))
-                .append(" s. Shaded: the fault window. Dashed: T after the fault's end (convergence), the budget per second")
+                .append(" s. Shaded: each fault in place. Dashed: T after the fault's end (convergence), the budget per second")
                 .append(" (requests).</p>\n");
         summary(b, results);
         int n = 0;
@@ -94,7 +94,7 @@ public final class HtmlReport {
         convergedChart(b, r, t, x);
         b.append("<div>Requests per second at the server, per replica (Leases apart)</div>\n");
         requestsChart(b, r, t, x, colors);
-        b.append("<div>Range owners, one row per shard, from the fault's end</div>\n");
+        b.append("<div>Range owners, one row per shard</div>\n");
         ownersChart(b, r, t, x, colors);
         b.append("</section>\n");
     }

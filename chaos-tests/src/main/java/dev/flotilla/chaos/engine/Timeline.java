@@ -15,7 +15,7 @@ import java.util.Objects;
  * @param to        its end
  * @param converged samples in time order
  * @param requests  replica user -> non-Lease requests the server received in each whole second from {@code from}
- * @param owners    per shard, consecutive spans of its live owners from the fault's end on
+ * @param owners    per shard, consecutive spans of its live owners over the whole span
  * @param faults    each fault applied (one, or a Schedule's firings, or a Workflow's chaos nodes), by start
  */
 public record Timeline(Instant from, Instant to, List<Converged> converged, Map<String, List<Integer>> requests,

@@ -65,6 +65,24 @@ class HtmlReportTest {
     }
 
     @Test
+    void eachFiringOfAScheduleIsShadedOnEveryChartAndNamedInItsTooltip() {
+        ExperimentResult one = sample("schedule", List.of());
+        List<Timeline.FaultWindow> firings = List.of(
+                new Timeline.FaultWindow("schedule #1", "PodChaos/pod-kill", T0.plusSeconds(6), T0.plusSeconds(6), List.of("pod-a")),
+                new Timeline.FaultWindow("schedule #2", "PodChaos/pod-kill", T0.plusSeconds(18), T0.plusSeconds(18), List.of("pod-b")));
+        Timeline t = one.timeline();
+        ExperimentResult scheduled = new ExperimentResult(one.experiment(), "Schedule(@every 12s x2: PodChaos/pod-kill)", one.build(),
+                List.of("pod-a", "pod-b"), T0.plusSeconds(6), T0.plusSeconds(18), one.convergence(), one.convergenceLimit(), 0, 40,
+                65, 2.0, 2.0, 30, List.of(), List.of(), new Timeline(t.from(), t.to(), t.converged(), t.requests(), t.owners(), firings));
+        String page = HtmlReport.render(Duration.ofSeconds(8), List.of(scheduled));
+        // x = 64 + s / 30 * 880: 6 s at 240.0 and 18 s at 592.0, each a 2 px band on each of the 3 charts.
+        assertThat(count(page, "<rect class=\"fault\" x=\"240.0\" y=\"12\" width=\"2.0\"")).isEqualTo(3);
+        assertThat(count(page, "<rect class=\"fault\" x=\"592.0\" y=\"12\" width=\"2.0\"")).isEqualTo(3);
+        assertThat(count(page, "<rect class=\"fault\"")).isEqualTo(6);
+        assertThat(page).contains("schedule #2: PodChaos/pod-kill on pod-b");
+    }
+
+    @Test
     void thePageIsSelfContained() {
         String page = HtmlReport.render(Duration.ofSeconds(8), List.of(sample("x", List.of())));
         assertThat(page).startsWith("<!DOCTYPE html>").doesNotContain("<script").doesNotContain("src=")
