@@ -120,7 +120,7 @@ class ChaosDocumentsTest {
         assertThat(kill.experiment().selector().orElseThrow().matches("flotilla-system", "p", MEMBER)).isTrue();
         assertThat(w.entry().longest()).isEqualTo(Duration.ofSeconds(20));
         assertThat(w.faults()).hasSize(2);
-        assertThat(w.describe()).isEqualTo("Workflow(Parallel(NetworkChaos/partition 20s, Serial(Suspend 5s, PodChaos/pod-kill 1s)))");
+        assertThat(w.describe()).isEqualTo("Workflow(Parallel(NetworkChaos/partition 20s, Serial(Suspend 5s, PodChaos/pod-kill 5s)))");
     }
 
     @ParameterizedTest
@@ -141,12 +141,17 @@ class ChaosDocumentsTest {
             "unknown-cluster-action.yaml|spec.action 'disk-full' is not a ClusterChaos action",
             "schedule-cron.yaml|spec.schedule '5 * * * *' fires at wall-clock times; the local engine runs interval schedules only",
             "schedule-allow-overlap.yaml|concurrencyPolicy Allow with firings that last 15 s every 10 s would overlap them",
-            "schedule-bad-firings.yaml|metadata.annotations.chaos.flotilla.dev/firings must be a whole number, got 'many'",
+            "schedule-bad-firings.yaml|metadata.annotations.chaos.flotilla.dev/firings must be a whole number 1-20, got 'many'",
             "workflow-no-deadline.yaml|spec.templates[kill].deadline is missing (a chaos node lasts until its deadline",
             "workflow-duration-inside.yaml|spec.templates[delay].networkChaos.duration is not allowed in a workflow",
             "workflow-cycle.yaml|template outer contains itself (outer > inner > outer)",
             "workflow-task.yaml|spec.templates[check].templateType Task is not run by the local engine",
             "workflow-missing-child.yaml|spec: no template named kill (a child of steps)",
+            "schedule-unsupported-type.yaml|spec.type IOChaos is not run by the local engine (PodChaos, NetworkChaos, HTTPChaos, StressChaos, TimeChaos, Workflow)",
+            "schedule-fraction.yaml|spec.schedule '@every 1500ms' is not a whole number of seconds",
+            "schedule-embedded-no-duration.yaml|NetworkChaos/delay needs spec.networkChaos.duration",
+            "workflow-unreachable-invalid.yaml|spec.templates[never-used].deadline is missing (a Suspend waits its deadline)",
+            "workflow-template-name.yaml|spec.templates[0].name 'Wait_5s' is not a DNS-1123 subdomain",
             "expression-operator.yaml|operator 'NotExists' of expression selector flotilla.dev/role is not In, NotIn, Exists or DoesNotExist"})
     void anInvalidOrUnsupportedDocumentIsRefusedWithOneLineNamingIt(String file, String expected) throws Exception {
         Path p = Path.of(getClass().getResource("/invalid/" + file).toURI());

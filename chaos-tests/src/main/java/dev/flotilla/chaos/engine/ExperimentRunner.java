@@ -148,8 +148,16 @@ public final class ExperimentRunner {
         Thread.sleep(LOAD_BEFORE_FAULT.toMillis());
         Instant phaseStart = Instant.now();
         log.atInfo().addKeyValue("experiment", name).addKeyValue("action", action).log("fault phase started");
-        PlanExecution execution = new PlanExecution(injector, this::pick);
-        phase.run(execution);
+        PlanExecution execution = new PlanExecution(injector::apply, this::pick);
+        try {
+            phase.run(execution);
+        } catch (InterruptedException | RuntimeException | Error e) {
+            // The faults have ended (PlanExecution's promise); the load and the sampler stop with them.
+            sampling.set(false);
+            sampler.interrupt();
+            workload.stopSteady();
+            throw e;
+        }
         Instant faultEnd = Instant.now();
         long faultEndNanos = System.nanoTime();
         log.atInfo().addKeyValue("experiment", name).log("fault phase ended");
@@ -274,13 +282,15 @@ public final class ExperimentRunner {
     private void sample(List<Timeline.Converged> samples, java.util.concurrent.atomic.AtomicBoolean sampling) {
         while (sampling.get()) {
             try {
-                Workload.State s = workload.state();
-                samples.add(new Timeline.Converged(Instant.now(), s.converged(), s.total()));
+                Workload.State st = workload.state();
+                samples.add(new Timeline.Converged(Instant.now(), st.converged(), st.total()));
+            } catch (RuntimeException e) {
+                // A sample lost (the API server restarting in a ClusterChaos): the chart has a gap, nothing else.
+            }
+            try {
                 Thread.sleep(500);
             } catch (InterruptedException e) {
                 return;
-            } catch (RuntimeException e) {
-                // A sample lost (the API server restarting in a ClusterChaos): the chart has a gap, nothing else.
             }
         }
     }
@@ -384,6 +394,11 @@ public final class ExperimentRunner {
         topology.pods().stream().filter(ReplicaPod::isAlive).forEach(p -> live.add(p.name()));
         if (live.size() < replicas) {
             return live.size() + " of " + replicas + " replicas running";
+        }
+        for (ReplicaPod p : topology.pods()) {
+            if (p.isAlive() && !topology.joinedSinceStart(p)) {
+                return p.name() + " has not joined the group since its container started";
+            }
         }
         Map<String, Integer> held = new HashMap<>();
         int shards = 0;

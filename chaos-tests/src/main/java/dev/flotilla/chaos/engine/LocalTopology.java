@@ -50,7 +50,11 @@ public final class LocalTopology implements AutoCloseable {
     private final String templateHash;
     private final CgroupPods cgroups;
     private ReplicaLauncher launcher;
+    private static final dev.flotilla.sharding.LeaseNaming MEMBERS =
+            new dev.flotilla.sharding.LeaseNaming(dev.flotilla.sharding.ShardingConfig.DEFAULT_GROUP);
     private final List<ReplicaPod> pods = new CopyOnWriteArrayList<>();
+    /** Pod name -> the holder of its membership Lease when its current container started ("" for none). */
+    private final Map<String, String> holdersAtStart = new java.util.concurrent.ConcurrentHashMap<>();
     private final List<ReplicaPod> gone = new CopyOnWriteArrayList<>();
     private final Thread cleanup = new Thread(this::stopAll, "chaos-cleanup");
     private volatile boolean closed;
@@ -130,6 +134,18 @@ public final class LocalTopology implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether the pod's running container has joined the group: its membership Lease is held, and by another holder
+     * than when the container started (a restarted replica takes its Lease over from its earlier incarnation, whose
+     * holder identity carries the same pod name: without this a group would look settled while its replicas start).
+     */
+    boolean joinedSinceStart(ReplicaPod pod) {
+        io.fabric8.kubernetes.api.model.coordination.v1.Lease member = admin().leases().inNamespace(NAMESPACE)
+                .withName(MEMBERS.memberLease(pod.name())).get();
+        String holder = member == null || member.getSpec().getHolderIdentity() == null ? "" : member.getSpec().getHolderIdentity();
+        return !holder.isEmpty() && !holder.equals(holdersAtStart.getOrDefault(pod.name(), ""));
+    }
+
     /** Creates pods until there are {@code n} (deletes none). */
     public void scaleTo(int n) {
         while (pods.size() < n) {
@@ -154,6 +170,15 @@ public final class LocalTopology implements AutoCloseable {
 
     /** Starts (or restarts in place) the pod's container and reports its status on the Pod, as the kubelet does. */
     void startContainer(ReplicaPod pod) {
+        // Who holds its membership Lease now: the container about to start has joined once someone else does.
+        try {
+            io.fabric8.kubernetes.api.model.coordination.v1.Lease member = admin().leases().inNamespace(NAMESPACE)
+                    .withName(MEMBERS.memberLease(pod.name())).get();
+            String holder = member == null || member.getSpec().getHolderIdentity() == null ? "" : member.getSpec().getHolderIdentity();
+            holdersAtStart.put(pod.name(), holder);
+        } catch (RuntimeException e) {
+            holdersAtStart.remove(pod.name()); // the API server is down: the check falls back to "some holder"
+        }
         pod.startContainer(launcher);
         ContainerStatusBuilder status = new ContainerStatusBuilder().withName(CONTAINER).withImage("flotilla:local")
                 .withContainerID(pod.containerId()).withRestartCount(pod.restarts()).withReady(true).withStarted(true)
@@ -246,7 +271,8 @@ public final class LocalTopology implements AutoCloseable {
         return file;
     }
 
-    private String randomText(int n) {
+    /** Synchronized: a Workflow's parallel branches and a Schedule's firings create pods from threads of their own. */
+    private synchronized String randomText(int n) {
         StringBuilder b = new StringBuilder();
         for (int i = 0; i < n; i++) {
             b.append(ALPHANUM.charAt(names.nextInt(ALPHANUM.length())));

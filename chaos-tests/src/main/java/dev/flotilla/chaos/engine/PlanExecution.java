@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.List;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -18,20 +19,26 @@ import org.slf4j.LoggerFactory;
  * firings at their interval, a Workflow's nodes in series and in parallel within their deadlines.
  * Each fault selects its pods when it starts (a Schedule's second coordinator kill finds the new
  * coordinator), and each becomes a {@link Timeline.FaultWindow}: what the report shades and what
- * the judgement splits the run by.
+ * the judgement splits the run by. When it returns, or throws, every fault it applied has ended
+ * and every thread it started has finished.
  */
 final class PlanExecution {
 
     private static final Logger log = LoggerFactory.getLogger(PlanExecution.class);
 
-    private final FaultInjector injector;
+    /** Applies one fault to its pods; what it returns ends it. */
+    interface Applier {
+        FaultInjector.Applied apply(Experiment e, List<ReplicaPod> targets);
+    }
+
+    private final Applier applier;
     private final Function<Experiment, List<ReplicaPod>> select;
     private final List<Timeline.FaultWindow> windows = Collections.synchronizedList(new ArrayList<>());
     private final List<String> notes = Collections.synchronizedList(new ArrayList<>());
 
     /** @param select the pods a fault acts on, picked when it starts; empty when its selector matches none */
-    PlanExecution(FaultInjector injector, Function<Experiment, List<ReplicaPod>> select) {
-        this.injector = injector;
+    PlanExecution(Applier applier, Function<Experiment, List<ReplicaPod>> select) {
+        this.applier = applier;
         this.select = select;
     }
 
@@ -44,14 +51,14 @@ final class PlanExecution {
         }
     }
 
-    /** Every fault applied, in the order they ended. */
+    /** Every fault applied, by start. */
     List<Timeline.FaultWindow> windows() {
         synchronized (windows) {
-            return windows.stream().sorted(java.util.Comparator.comparing(Timeline.FaultWindow::from)).toList();
+            return windows.stream().sorted(Comparator.comparing(Timeline.FaultWindow::from)).toList();
         }
     }
 
-    /** What happened besides the faults: firings skipped, selectors that matched nothing. */
+    /** What happened besides the faults: firings skipped, selectors that matched nothing, deadlines that cut a step. */
     List<String> notes() {
         synchronized (notes) {
             return List.copyOf(notes);
@@ -62,7 +69,8 @@ final class PlanExecution {
             throws InterruptedException {
         long start = System.nanoTime();
         long until = Math.min(stopBy, saturatedAdd(start, lasts));
-        if (targets.isEmpty()) {
+        // A ClusterChaos has no selector and no pods: it acts on the cluster itself.
+        if (e.selector().isPresent() && targets.isEmpty()) {
             notes.add(step + ": " + e.describe() + " selected no pod; nothing applied");
             log.atWarn().addKeyValue("step", step).log("fault selected no pod; nothing applied");
             sleepUntil(until);
@@ -72,15 +80,18 @@ final class PlanExecution {
         List<String> names = targets.stream().map(ReplicaPod::name).toList();
         log.atInfo().addKeyValue("step", step).addKeyValue("action", e.describe()).addKeyValue("targets", names)
                 .log("fault applied");
-        FaultInjector.Applied applied = injector.apply(e, targets);
+        FaultInjector.Applied applied = applier.apply(e, targets);
         try {
             if (e.action().lasting()) {
                 sleepUntil(until);
             }
         } finally {
-            applied.end();
-            windows.add(new Timeline.FaultWindow(step, e.describe(), from, Instant.now(), names));
-            log.atInfo().addKeyValue("step", step).log("fault ended");
+            try {
+                applied.end();
+            } finally {
+                windows.add(new Timeline.FaultWindow(step, e.describe(), from, Instant.now(), names));
+                log.atInfo().addKeyValue("step", step).log("fault ended");
+            }
         }
         // A one-shot chaos node of a workflow still lasts its deadline.
         sleepUntil(until);
@@ -90,32 +101,34 @@ final class PlanExecution {
         long start = System.nanoTime();
         List<Thread> firings = new ArrayList<>();
         List<Throwable> failures = Collections.synchronizedList(new ArrayList<>());
-        Thread previous = null;
-        for (int k = 1; k <= s.firings(); k++) {
-            long at = saturatedAdd(start, s.every().multipliedBy(k));
-            if (at >= stopBy) {
-                break;
-            }
-            sleepUntil(at);
-            String step = s.name() + " #" + k;
-            if (s.concurrencyPolicy() == Schedule.ConcurrencyPolicy.FORBID && previous != null && previous.isAlive()) {
-                notes.add(step + ": skipped, firing #" + (k - 1) + " still in place (concurrencyPolicy Forbid)");
-                continue;
-            }
-            previous = Thread.ofVirtual().name("chaos-" + step).start(() -> {
-                try {
+        try {
+            Thread previous = null;
+            for (int k = 1; k <= s.firings(); k++) {
+                long at = saturatedAdd(start, s.every().multipliedBy(k));
+                if (at >= stopBy) {
+                    notes.add(s.name() + ": deadline passed before firing #" + k);
+                    break;
+                }
+                sleepUntil(at);
+                String step = s.name() + " #" + k;
+                if (s.concurrencyPolicy() == Schedule.ConcurrencyPolicy.FORBID && previous != null && previous.isAlive()) {
+                    notes.add(step + ": skipped, firing #" + (k - 1) + " still in place (concurrencyPolicy Forbid)");
+                    continue;
+                }
+                previous = branch("chaos-" + step, failures, () -> {
                     switch (s.item()) {
                         case Experiment e -> fault(step, e, select.apply(e), e.faultDuration(), stopBy);
                         case Workflow w -> node(step + "/", w.entry(), stopBy);
                         case Schedule nested -> throw new IllegalStateException("a Schedule of a Schedule");
                     }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                } catch (RuntimeException | Error e) {
-                    failures.add(e);
-                }
-            });
-            firings.add(previous);
+                });
+                firings.add(previous);
+            }
+        } catch (InterruptedException e) {
+            // Stopped between firings: the firings under way end their faults before this returns.
+            firings.forEach(Thread::interrupt);
+            joinAll(firings, failures);
+            throw e;
         }
         joinAll(firings, failures);
     }
@@ -140,40 +153,65 @@ final class PlanExecution {
                 List<Thread> children = new ArrayList<>();
                 List<Throwable> failures = Collections.synchronizedList(new ArrayList<>());
                 for (Workflow.Node child : p.children()) {
-                    children.add(Thread.ofVirtual().name("chaos-" + step + "/" + child.name()).start(() -> {
-                        try {
-                            node(step + "/", child, mine);
-                        } catch (InterruptedException e) {
-                            Thread.currentThread().interrupt();
-                        } catch (RuntimeException | Error e) {
-                            failures.add(e);
-                        }
-                    }));
+                    children.add(branch("chaos-" + step + "/" + child.name(), failures, () -> node(step + "/", child, mine)));
                 }
                 joinAll(children, failures);
             }
         }
     }
 
+    private interface Step {
+        void run() throws InterruptedException;
+    }
+
+    /** A branch on its own virtual thread; what it throws is kept for {@link #joinAll}. */
+    private static Thread branch(String name, List<Throwable> failures, Step step) {
+        return Thread.ofVirtual().name(name).start(() -> {
+            try {
+                step.run();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (RuntimeException | Error e) {
+                failures.add(e);
+            }
+        });
+    }
+
     private static long own(Duration deadline, long stopBy) {
         return deadline == null ? stopBy : Math.min(stopBy, saturatedAdd(System.nanoTime(), deadline));
     }
 
+    /**
+     * Waits for every branch. Interrupted, it interrupts them (each ends its fault on the way out) and still waits
+     * for all of them before passing the interrupt on: nothing may outlive the run that started it.
+     */
     private static void joinAll(List<Thread> threads, List<Throwable> failures) throws InterruptedException {
-        try {
-            for (Thread t : threads) {
-                t.join();
+        boolean interrupted = false;
+        for (Thread t : threads) {
+            while (true) {
+                try {
+                    t.join();
+                    break;
+                } catch (InterruptedException e) {
+                    if (!interrupted) {
+                        interrupted = true;
+                        threads.forEach(Thread::interrupt);
+                    }
+                }
             }
-        } catch (InterruptedException e) {
-            threads.forEach(Thread::interrupt);
-            throw e;
         }
-        if (!failures.isEmpty()) {
-            Throwable first = failures.getFirst();
-            if (first instanceof RuntimeException r) {
-                throw r;
+        if (interrupted) {
+            throw new InterruptedException("interrupted while the fault phase ran");
+        }
+        synchronized (failures) {
+            if (!failures.isEmpty()) {
+                Throwable first = failures.getFirst();
+                failures.stream().skip(1).forEach(first::addSuppressed);
+                if (first instanceof RuntimeException r) {
+                    throw r;
+                }
+                throw (Error) first;
             }
-            throw (Error) first;
         }
     }
 

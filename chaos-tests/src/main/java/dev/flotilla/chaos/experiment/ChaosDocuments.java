@@ -45,6 +45,9 @@ public final class ChaosDocuments {
     private static final Pattern RATE = Pattern.compile("([0-9]+(?:\\.[0-9]+)?)([a-z]*)");
     private static final Pattern SIZE = Pattern.compile("([0-9]+)(B|KB|MB|GB|KiB|MiB|GiB|%)?");
     private static final Set<String> COMMON = Set.of("selector", "mode", "value", "duration");
+    /** The Chaos Mesh kinds the engine carries out, alone or inside a Schedule or a Workflow. */
+    private static final List<String> CHAOS_KINDS = List.of("PodChaos", "NetworkChaos", "HTTPChaos", "StressChaos", "TimeChaos");
+    private static final Pattern DNS_SUBDOMAIN = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
 
     private ChaosDocuments() {
     }
@@ -133,33 +136,33 @@ public final class ChaosDocuments {
      */
     private static Experiment chaos(String kind, Map<?, ?> spec, String name, String source, String where,
             Optional<Duration> deadline) {
-        Action action;
         try {
-            action = switch (kind) {
+            Action action = switch (kind) {
                 case "PodChaos" -> podChaos(spec);
                 case "NetworkChaos" -> networkChaos(spec);
                 case "HTTPChaos" -> httpChaos(spec);
                 case "StressChaos" -> stressChaos(spec);
                 case "TimeChaos" -> timeChaos(spec);
                 case "" -> throw new IllegalArgumentException("kind is missing");
-                default -> throw new IllegalArgumentException("kind " + kind + " is not run by the local engine (PodChaos, "
-                        + "NetworkChaos, HTTPChaos, StressChaos, TimeChaos, ClusterChaos, Schedule, Workflow): it has no "
-                        + "local meaning for a controller");
+                default -> throw new IllegalArgumentException("kind " + kind + " is not run by the local engine ("
+                        + String.join(", ", CHAOS_KINDS) + ", ClusterChaos, Schedule, Workflow): it has no local meaning for "
+                        + "a controller");
             };
+            Selector selector = selector(map(spec, "selector"), "spec");
+            Mode mode = Mode.parse(text(spec, "mode"), spec.get("value") == null ? null : String.valueOf(spec.get("value")));
+            Optional<Duration> duration = duration(spec);
+            if (deadline.isPresent()) {
+                if (duration.isPresent()) {
+                    throw new IllegalArgumentException("spec.duration is not allowed in a workflow: the template's "
+                            + "deadline is how long its chaos lasts");
+                }
+                duration = action.lasting() ? deadline : Optional.empty();
+            }
+            return new Experiment(source, kind, name, Optional.of(selector), mode, action, duration);
         } catch (IllegalArgumentException e) {
+            // Every message names fields from "spec."; an embedded chaos's spec sits deeper.
             throw where.equals("spec") ? e : new IllegalArgumentException(e.getMessage().replace("spec.", where + "."), e);
         }
-        Selector selector = selector(map(spec, "selector"), where);
-        Mode mode = Mode.parse(text(spec, "mode"), spec.get("value") == null ? null : String.valueOf(spec.get("value")));
-        Optional<Duration> duration = duration(spec);
-        if (deadline.isPresent()) {
-            if (duration.isPresent()) {
-                throw new IllegalArgumentException(where + ".duration is not allowed in a workflow: the template's "
-                        + "deadline is how long its chaos lasts");
-            }
-            duration = action.lasting() ? deadline : Optional.empty();
-        }
-        return new Experiment(source, kind, name, Optional.of(selector), mode, action, duration);
     }
 
     /** The key under which a Schedule or a workflow template embeds a chaos of this kind (Chaos Mesh's EmbedChaos). */
@@ -173,8 +176,9 @@ public final class ChaosDocuments {
 
     private static Schedule schedule(Map<?, ?> doc, Map<?, ?> spec, String name, String source) {
         String type = text(spec, "type");
-        if (type.isEmpty()) {
-            throw new IllegalArgumentException("spec.type is missing (PodChaos, NetworkChaos, ..., or Workflow)");
+        if (!type.equals("Workflow") && !CHAOS_KINDS.contains(type)) {
+            throw new IllegalArgumentException("spec.type " + (type.isEmpty() ? "is missing" : type + " is not run by the local "
+                    + "engine") + " (" + String.join(", ", CHAOS_KINDS) + ", Workflow)");
         }
         String key = type.equals("Workflow") ? "workflow" : embedKey(type);
         only(spec, "spec", Set.of("schedule", "startingDeadlineSeconds", "concurrencyPolicy", "historyLimit", "type", key));
@@ -210,7 +214,13 @@ public final class ChaosDocuments {
             throw new IllegalArgumentException("spec.schedule '" + schedule + "' fires at wall-clock times; the local "
                     + "engine runs interval schedules only ('@every 30s')");
         }
-        return goDuration("spec.schedule", schedule.substring("@every ".length()).strip());
+        Duration every = goDuration("spec.schedule", schedule.substring("@every ".length()).strip());
+        // Chaos Mesh's cron (robfig) rounds an interval down to whole seconds, at least one.
+        if (every.toMillis() % 1000 != 0 || every.isZero()) {
+            throw new IllegalArgumentException("spec.schedule '" + schedule + "' is not a whole number of seconds (Chaos "
+                    + "Mesh's cron would round it down)");
+        }
+        return every;
     }
 
     private static int firings(Map<?, ?> annotations) {
@@ -218,12 +228,17 @@ public final class ChaosDocuments {
         if (v == null) {
             return DEFAULT_FIRINGS;
         }
+        int firings;
         try {
-            return Integer.parseInt(String.valueOf(v).strip());
+            firings = Integer.parseInt(String.valueOf(v).strip());
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("metadata.annotations." + FIRINGS_ANNOTATION + " must be a whole number, got '"
-                    + v + "'");
+            firings = -1;
         }
+        if (firings < 1 || firings > Schedule.MAX_FIRINGS) {
+            throw new IllegalArgumentException("metadata.annotations." + FIRINGS_ANNOTATION + " must be a whole number 1-"
+                    + Schedule.MAX_FIRINGS + ", got '" + v + "'");
+        }
+        return firings;
     }
 
     private static Workflow workflow(Map<?, ?> spec, String name, String source, String where) {
@@ -244,9 +259,17 @@ public final class ChaosDocuments {
             if (n.isEmpty()) {
                 throw new IllegalArgumentException(where + ".templates[" + i + "].name is missing");
             }
+            if (!DNS_SUBDOMAIN.matcher(n).matches()) {
+                throw new IllegalArgumentException(where + ".templates[" + i + "].name '" + n + "' is not a DNS-1123 "
+                        + "subdomain (lower-case letters, digits, '-' and '.')");
+            }
             if (templates.put(n, t) != null) {
                 throw new IllegalArgumentException(where + ".templates: the name " + n + " is used twice");
             }
+        }
+        // Every template is checked, as Chaos Mesh's webhook checks them, not only those the entry reaches.
+        for (String n : templates.keySet()) {
+            node(n, templates, new java.util.ArrayDeque<>(), source, where);
         }
         return new Workflow(source, name, node(entry, templates, new java.util.ArrayDeque<>(), source, where));
     }
@@ -285,7 +308,7 @@ public final class ChaosDocuments {
                 return new Workflow.Suspend(name, deadline.orElseThrow(() -> new IllegalArgumentException(at
                         + ".deadline is missing (a Suspend waits its deadline)")));
             }
-            case "PodChaos", "NetworkChaos", "HTTPChaos", "StressChaos", "TimeChaos" -> {
+            case String kind when CHAOS_KINDS.contains(kind) -> {
                 String key = embedKey(type);
                 only(t, at, Set.of("name", "templateType", "deadline", key));
                 // Chaos Mesh finishes a chaos node only when its deadline passes: without one the workflow never ends.

@@ -29,7 +29,7 @@ public record Workflow(String source, String name, Node entry) implements ChaosP
         /** How long it can last at most. */
         Duration longest();
 
-        /** Short description: {@code Parallel(NetworkChaos/partition 20s, Serial(Suspend 5s, PodChaos/pod-kill 1s))}. */
+        /** Short description: {@code Parallel(NetworkChaos/partition 20s, Serial(Suspend 5s, PodChaos/pod-kill 5s))}. */
         String describe();
     }
 
