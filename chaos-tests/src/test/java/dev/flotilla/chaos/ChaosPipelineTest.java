@@ -200,7 +200,8 @@ class ChaosPipelineTest {
                 .unmarshal(Files.readString(home.resolve(".github/workflows/chaos.yml")), Map.class);
         Map<String, Object> k3s = (Map<String, Object>) ((Map<String, Object>) workflow.get("jobs")).get("k3s");
         List<Map<String, Object>> steps = (List<Map<String, Object>>) k3s.get("steps");
-        assertThat(steps).extracting(s -> String.valueOf(s.get("run"))).anyMatch(r -> r.contains("-Dit.test=K3sChaosIT"));
+        assertThat(steps).extracting(s -> String.valueOf(s.get("run")))
+                .anyMatch(r -> r.contains("-Dit.test=K3sChaosIT") && r.contains("-D" + K3sChaosIT.ENABLED + "=true"));
         assertThat(steps).filteredOn(s -> String.valueOf(s.get("uses")).startsWith("actions/upload-artifact"))
                 .extracting(s -> ((Map<String, Object>) s.get("with")).get("path"))
                 .containsExactly("chaos-tests/" + K3sChaosIT.REPORT_DIR + "/");

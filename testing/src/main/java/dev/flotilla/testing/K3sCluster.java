@@ -21,6 +21,11 @@ public final class K3sCluster extends KubeconfigCluster {
         this.container = container;
     }
 
+    /** Why no Docker engine answers; empty when one does. */
+    public static java.util.Optional<String> dockerUnavailable() {
+        return java.util.Optional.ofNullable(dockerUnavailableReason());
+    }
+
     /** Whether a Docker engine answers, and if not, why. */
     static String dockerUnavailableReason() {
         try {
