@@ -181,6 +181,8 @@ final class LeaseView {
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
     /** Deleted Leases remembered until they expire; {@link #prune} has nothing to do while none are. */
     private final java.util.concurrent.atomic.AtomicInteger deletedKept = new java.util.concurrent.atomic.AtomicInteger();
+    /** When the watch last delivered anything (a list counts), -1 before it has: how {@link LeaseWatch} tells a silent one. */
+    private volatile long lastRecordedNanos = -1;
     /** Per Lease, the version a write failed on and until when (monotonic) not to write on it again. */
     private final Map<String, FailedWrite> failedWrites = new ConcurrentHashMap<>();
 
@@ -227,6 +229,11 @@ final class LeaseView {
                 || (!b.holder().isEmpty() && clock.nanoTime() >= expiresAtNanos(b));
     }
 
+    /** When the watch last delivered a Lease (monotonic nanos); -1 before the first. */
+    long lastRecordedNanos() {
+        return lastRecordedNanos;
+    }
+
     /** What the watch delivered: an added or updated Lease, or ({@code deleted}) its last state before deletion. */
     void record(Lease lease, boolean deleted) {
         record(lease, deleted, null);
@@ -245,6 +252,7 @@ final class LeaseView {
             return;
         }
         long now = clock.nanoTime();
+        lastRecordedNanos = now;
         String name = lease.getMetadata().getName();
         Seen[] was = new Seen[1];
         boolean[] skipped = {false};

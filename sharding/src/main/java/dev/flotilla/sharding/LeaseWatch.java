@@ -47,6 +47,9 @@ final class LeaseWatch implements AutoCloseable {
      * informer whose list keeps failing, say a forbidden list while renewals work, is not restarted every 2 s).
      */
     private int restartsWhileDown;
+    /** Restarts of a silent watch ({@link #check} only), and when the last one was. */
+    private int restartsWhileSilent;
+    private long lastSilentRestartNanos = Long.MIN_VALUE / 2;
 
     LeaseWatch(KubernetesClient client, String namespace, String group, LeaseView view, MonotonicClock clock,
             Duration stallLimit) {
@@ -136,7 +139,7 @@ final class LeaseWatch implements AutoCloseable {
         if (inf.isWatching()) {
             downSinceNanos = -1;
             restartsWhileDown = 0;
-            return false;
+            return checkSilent(answeredSentNanos, now);
         }
         if (downSinceNanos < 0) {
             downSinceNanos = now;
@@ -149,11 +152,37 @@ final class LeaseWatch implements AutoCloseable {
         restartsWhileDown++;
         long downMillis = Duration.ofNanos(now - downSinceNanos).toMillis();
         downSinceNanos = -1;
-        restart(downMillis);
+        restart(downMillis, "down while the server answers, and fabric8 would wait longer to reconnect");
         return true;
     }
 
-    private void restart(long downMillis) {
+    /**
+     * A watch that says it is up can still deliver nothing (seen after a kube-apiserver restart: fabric8's informer
+     * kept reporting a watch for 10 minutes, delivered no event, then stopped re-watching, and the replica never saw
+     * its shard handed to another). This replica renews its own membership Lease every retry period and each renewal
+     * is an event for a live watch: nothing delivered since well before a renewal that landed means a silent watch,
+     * started afresh like a stalled one (each further restart while it stays silent waits twice as long).
+     */
+    private boolean checkSilent(long answeredSentNanos, long now) {
+        long lastDelivered = view.lastRecordedNanos();
+        if (lastDelivered < 0) {
+            return false;
+        }
+        if (answeredSentNanos < lastDelivered && lastDelivered - lastSilentRestartNanos > stallNanos) {
+            restartsWhileSilent = 0; // delivering, and not only the list of the last restart
+        }
+        long limit = (stallNanos * 2) << Math.min(restartsWhileSilent, 4);
+        if (answeredSentNanos - lastDelivered <= limit) {
+            return false;
+        }
+        restartsWhileSilent++;
+        lastSilentRestartNanos = now;
+        restart(Duration.ofNanos(now - lastDelivered).toMillis(),
+                "silent: it delivered nothing while this replica's renewals landed");
+        return true;
+    }
+
+    private void restart(long downMillis, String why) {
         SharedIndexInformer<Lease> old;
         SharedIndexInformer<Lease> fresh;
         // What the view held before the fresh list: a Lease missing from that list, and not delivered since, was deleted.
@@ -168,7 +197,7 @@ final class LeaseWatch implements AutoCloseable {
             informer = fresh;
         }
         log.atInfo().addKeyValue("namespace", namespace).addKeyValue("group", group).addKeyValue("downMillis", downMillis)
-                .log("lease watch started afresh: down while the server answers, and fabric8 would wait longer to reconnect");
+                .log("lease watch started afresh: " + why);
         // Off the caller's thread: stopping closes a connection, and the start lists.
         Thread.ofVirtual().name("lease-watch-restart").start(() -> {
             try {

@@ -249,4 +249,44 @@ class ShardedReplicasTest {
             }
         }
     }
+
+    /**
+     * A Lease watch that stays up but delivers nothing (its events throttled to a byte a second by the fault proxy, as
+     * a watch left hanging by a kube-apiserver restart delivered nothing in the chaos suite): the replica would never
+     * see the shards the coordinator hands away from it. It is started afresh once this replica's own renewals land
+     * while nothing arrives (they are events of a live watch), and the group settles with a third replica.
+     */
+    @Test
+    void aLeaseWatchThatStaysUpButDeliversNothingIsStartedAfresh(TestCluster cluster, TestNamespace ns) throws Exception {
+        try (FaultProxy proxy = FaultProxy.start(cluster)) {
+            List<Replica> replicas = new ArrayList<>();
+            try {
+                for (int i = 0; i < 2; i++) {
+                    replicas.add(Replica.leasesOnly("replica-" + i, proxy.clientConfig("replica-" + i),
+                            config("replica-" + i, ns, "silent"), trail).start());
+                }
+                awaitSettled(replicas, 32);
+                Replica silent = replicas.stream().filter(r -> !r.sharding.isCoordinator()).findFirst().orElseThrow();
+                try (ActiveRule throttled = proxy.add(FaultRule.of(new Fault.Bandwidth(1, 1)).forIdentity(silent.name)
+                        .watchesOnly().forPath(".*/leases.*"))) {
+                    replicas.add(Replica.leasesOnly("replica-2", proxy.clientConfig("replica-2"), config("replica-2", ns, "silent"),
+                            trail).start());
+                    long joined = System.nanoTime();
+                    // The coordinator hands some of the silent replica's shards to the newcomer: only a watch that
+                    // delivers (or is started afresh) lets the silent one see that and release them.
+                    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+                            .until(() -> !replicas.get(2).sharding.activeShards().isEmpty()
+                                    && replicas.stream().anyMatch(r -> r.sharding.layoutSettled())
+                                    && replicas.stream().mapToInt(r -> r.sharding.activeShards().size()).sum() == 32);
+                    long tookMs = Duration.ofNanos(System.nanoTime() - joined).toMillis();
+                    System.out.printf("silent lease watch: the group settled with a third replica %d ms after it started%n", tookMs);
+                    // Silence is noticed 4 retry periods after the last delivery; then a list, a release, a take.
+                    assertThat(tookMs).as("ms until the group settled with the silent replica").isLessThanOrEqualTo(15_000);
+                }
+                awaitSettled(replicas, 32);
+            } finally {
+                replicas.forEach(Replica::close);
+            }
+        }
+    }
 }
