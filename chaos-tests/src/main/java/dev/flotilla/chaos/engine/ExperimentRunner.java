@@ -241,8 +241,9 @@ public final class ExperimentRunner {
                     .orElse(0));
         }
         if (windows.size() > 1) {
-            notes.add(String.format(java.util.Locale.ROOT, "after %s (the last): every range owned again %.1f s after the fault phase ended",
-                    windows.getLast().step(), verdict.ownership().allOwnedAfterFault().toMillis() / 1000.0));
+            notes.add(String.format(java.util.Locale.ROOT, "after %s (the last to end): every range owned again %.1f s after the fault phase ended",
+                    windows.stream().max(Comparator.comparing(Timeline.FaultWindow::to)).orElseThrow().step(),
+                    verdict.ownership().allOwnedAfterFault().toMillis() / 1000.0));
         }
         int peak = verdict.requests().identities().stream().mapToInt(i -> i.peak().requests()).max().orElse(0);
         ExperimentResult result = new ExperimentResult(name, action, build, targets, faultStart, faultEnd, convergence,
