@@ -181,8 +181,11 @@ final class LeaseView {
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
     /** Deleted Leases remembered until they expire; {@link #prune} has nothing to do while none are. */
     private final java.util.concurrent.atomic.AtomicInteger deletedKept = new java.util.concurrent.atomic.AtomicInteger();
-    /** When the watch last delivered anything (a list counts), -1 before it has: how {@link LeaseWatch} tells a silent one. */
-    private volatile long lastRecordedNanos = -1;
+    /**
+     * When the watch last delivered anything (a list counts), {@code Long.MIN_VALUE} before it has (monotonic nanos may
+     * be negative): how {@link LeaseWatch} tells a silent one.
+     */
+    private volatile long lastRecordedNanos = Long.MIN_VALUE;
     /** Per Lease, the version a write failed on and until when (monotonic) not to write on it again. */
     private final Map<String, FailedWrite> failedWrites = new ConcurrentHashMap<>();
 
@@ -229,7 +232,7 @@ final class LeaseView {
                 || (!b.holder().isEmpty() && clock.nanoTime() >= expiresAtNanos(b));
     }
 
-    /** When the watch last delivered a Lease (monotonic nanos); -1 before the first. */
+    /** When the watch last delivered a Lease (monotonic nanos); {@code Long.MIN_VALUE} before the first. */
     long lastRecordedNanos() {
         return lastRecordedNanos;
     }

@@ -165,14 +165,15 @@ final class LeaseWatch implements AutoCloseable {
      */
     private boolean checkSilent(long answeredSentNanos, long now) {
         long lastDelivered = view.lastRecordedNanos();
-        if (lastDelivered < 0) {
+        long silent = silentNanos(answeredSentNanos, lastDelivered);
+        if (silent == 0) {
+            if (lastDelivered - lastSilentRestartNanos > stallNanos) {
+                restartsWhileSilent = 0; // delivering, and not only the list of the last restart
+            }
             return false;
         }
-        if (answeredSentNanos < lastDelivered && lastDelivered - lastSilentRestartNanos > stallNanos) {
-            restartsWhileSilent = 0; // delivering, and not only the list of the last restart
-        }
         long limit = (stallNanos * 2) << Math.min(restartsWhileSilent, 4);
-        if (answeredSentNanos - lastDelivered <= limit) {
+        if (silent <= limit) {
             return false;
         }
         restartsWhileSilent++;
@@ -180,6 +181,19 @@ final class LeaseWatch implements AutoCloseable {
         restart(Duration.ofNanos(now - lastDelivered).toMillis(),
                 "silent: it delivered nothing while this replica's renewals landed");
         return true;
+    }
+
+    /**
+     * How long before the last renewal that landed (sent at {@code answeredSentNanos}) the watch last delivered
+     * anything; 0 when it delivered since, or when there is nothing to compare: no renewal landed yet
+     * ({@code Long.MIN_VALUE}, as {@code ShardOwnership} reports it; subtracting from it overflowed and restarted the
+     * watch every retry period until the first renewal) or nothing delivered yet (the same sentinel).
+     */
+    static long silentNanos(long answeredSentNanos, long lastDeliveredNanos) {
+        if (lastDeliveredNanos == Long.MIN_VALUE || answeredSentNanos == Long.MIN_VALUE || answeredSentNanos <= lastDeliveredNanos) {
+            return 0;
+        }
+        return answeredSentNanos - lastDeliveredNanos;
     }
 
     private void restart(long downMillis, String why) {
