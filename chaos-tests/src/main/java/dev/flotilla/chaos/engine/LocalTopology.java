@@ -140,10 +140,15 @@ public final class LocalTopology implements AutoCloseable {
      * holder identity carries the same pod name: without this a group would look settled while its replicas start).
      */
     boolean joinedSinceStart(ReplicaPod pod) {
+        String holder = memberHolder(pod);
+        return !holder.isEmpty() && !holder.equals(holdersAtStart.getOrDefault(pod.name(), ""));
+    }
+
+    /** The holder of the pod's membership Lease, "" when there is none. */
+    private String memberHolder(ReplicaPod pod) {
         io.fabric8.kubernetes.api.model.coordination.v1.Lease member = admin().leases().inNamespace(NAMESPACE)
                 .withName(MEMBERS.memberLease(pod.name())).get();
-        String holder = member == null || member.getSpec().getHolderIdentity() == null ? "" : member.getSpec().getHolderIdentity();
-        return !holder.isEmpty() && !holder.equals(holdersAtStart.getOrDefault(pod.name(), ""));
+        return member == null || member.getSpec().getHolderIdentity() == null ? "" : member.getSpec().getHolderIdentity();
     }
 
     /** Creates pods until there are {@code n} (deletes none). */
@@ -172,10 +177,7 @@ public final class LocalTopology implements AutoCloseable {
     void startContainer(ReplicaPod pod) {
         // Who holds its membership Lease now: the container about to start has joined once someone else does.
         try {
-            io.fabric8.kubernetes.api.model.coordination.v1.Lease member = admin().leases().inNamespace(NAMESPACE)
-                    .withName(MEMBERS.memberLease(pod.name())).get();
-            String holder = member == null || member.getSpec().getHolderIdentity() == null ? "" : member.getSpec().getHolderIdentity();
-            holdersAtStart.put(pod.name(), holder);
+            holdersAtStart.put(pod.name(), memberHolder(pod));
         } catch (RuntimeException e) {
             holdersAtStart.remove(pod.name()); // the API server is down: the check falls back to "some holder"
         }
