@@ -5,6 +5,7 @@ import dev.flotilla.core.health.KubernetesMetricsAuthorizer;
 import dev.flotilla.core.rbac.ApiPermission;
 import dev.flotilla.sharding.PodReference;
 import dev.flotilla.sharding.ShardingConfig;
+import dev.flotilla.tuning.controller.KillSwitch;
 import dev.flotilla.tuning.controller.ResourceTuner;
 import java.io.IOException;
 import java.io.InputStream;
@@ -48,6 +49,8 @@ public final class DeployManifests {
     public static final Path BASE_RBAC = Path.of("base", "rbac.yaml");
     public static final Path TUNER_RBAC = Path.of("components", "tuner", "rbac.yaml");
     public static final Path TUNER_CRD = Path.of("components", "tuner", "crd.yaml");
+    /** The tuner's kill switch, installed released: without it the tuner fails closed and acts on nothing. */
+    public static final Path TUNER_KILL_SWITCH = Path.of("components", "tuner", "kill-switch.yaml");
     /** The Role (and its binding) the {@code namespaced} component puts into each watched namespace. */
     public static final Path WATCHED_NAMESPACE_RBAC = Path.of("components", "namespaced", "watched-namespace", "rbac.yaml");
     /** The namespaces the {@code namespaced} overlay lists, as an example to replace. */
@@ -94,6 +97,7 @@ public final class DeployManifests {
                 + "namespace") + watchedNamespaceRbac());
         files.put(TUNER_RBAC, GENERATED.formatted("ResourceTuner.REQUIRED_PERMISSIONS") + rbac("flotilla-tuner", tunerPermissions()));
         files.put(TUNER_CRD, GENERATED.formatted("the CRD fabric8's crd-generator writes for the tuning module") + tunerCrd());
+        files.put(TUNER_KILL_SWITCH, GENERATED.formatted("KillSwitch.NAME and KillSwitch.KEY") + killSwitch());
         return files;
     }
 
@@ -164,6 +168,19 @@ public final class DeployManifests {
         verbs.forEach((key, v) -> out.append("- apiGroups: [\"").append(key.get(0)).append("\"]\n  resources: [")
                 .append(key.get(1)).append("]\n  verbs: [").append(String.join(", ", v)).append("]\n"));
         return out.toString();
+    }
+
+    /** Released; flip it with {@code kubectl patch} (see KillSwitch). Deleting it stops the tuner too: it fails closed. */
+    private static String killSwitch() {
+        return """
+                apiVersion: v1
+                kind: ConfigMap
+                metadata:
+                  name: %s
+                  namespace: %s
+                data:
+                  %s: "false"
+                """.formatted(KillSwitch.NAME, NAMESPACE, KillSwitch.KEY);
     }
 
     private static String tunerCrd() {

@@ -2,8 +2,11 @@ package dev.flotilla.tuning.api;
 
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.ValidationRule;
 
 /** Whether and how the tuner changes limits. */
+@ValidationRule(value = "self.managed || !self.liftCpuLimit",
+        message = "liftCpuLimit needs managed: true (the tuner never lifts a limit it does not manage)")
 public class LimitPolicy {
 
     @Default("true")

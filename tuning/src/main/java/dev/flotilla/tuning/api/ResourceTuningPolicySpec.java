@@ -4,6 +4,8 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Pattern;
 import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
+import io.fabric8.generator.annotation.ValidationRule;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -21,8 +23,19 @@ public class ResourceTuningPolicySpec {
     @JsonPropertyDescription("Off, Recommend (status only), Apply (patch the pod template) or InPlace (resize running pods).")
     private String mode = TuningMode.Recommend.name();
 
+    @Size(max = 16)
+    @ValidationRule(value = "self.all(a, self.exists_one(b, b.name == a.name))",
+            message = "each container name (and '*') may be listed once")
     @JsonPropertyDescription("Per-container bounds; name '*' applies to containers not listed by name.")
     private List<ContainerPolicy> containers = new ArrayList<>();
+
+    @Size(max = 16)
+    @ValidationRule(value = "self.all(m, size(m) >= 1 && size(m) <= 128)",
+            message = "each entry is a field manager name of 1-128 characters, or *")
+    @JsonPropertyDescription("Apply mode: field managers (e.g. kubectl-client-side-apply, helm, argocd-controller) whose "
+            + "container resources the tuner may take over; * for any. Empty (the default): the tuner never takes a field "
+            + "another manager owns and reports the conflict in the FieldConflict condition.")
+    private List<String> takeOverFrom = new ArrayList<>();
 
     @JsonPropertyDescription("What the tuner aims for.")
     private Objectives objectives = new Objectives();
@@ -62,6 +75,14 @@ public class ResourceTuningPolicySpec {
 
     public void setContainers(List<ContainerPolicy> containers) {
         this.containers = containers;
+    }
+
+    public List<String> getTakeOverFrom() {
+        return takeOverFrom;
+    }
+
+    public void setTakeOverFrom(List<String> takeOverFrom) {
+        this.takeOverFrom = takeOverFrom;
     }
 
     public Objectives getObjectives() {

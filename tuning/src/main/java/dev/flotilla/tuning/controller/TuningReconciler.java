@@ -2,7 +2,6 @@ package dev.flotilla.tuning.controller;
 
 import dev.flotilla.core.fence.FencedWrite;
 import dev.flotilla.tuning.quantity.Resources;
-import dev.flotilla.core.apply.Apply;
 import dev.flotilla.core.apply.Conditions;
 import dev.flotilla.core.apply.Status;
 import dev.flotilla.core.reconcile.Reconciler;
@@ -18,6 +17,7 @@ import dev.flotilla.tuning.guard.Decision;
 import dev.flotilla.tuning.guard.GuardrailContext;
 import dev.flotilla.tuning.guard.Guardrails;
 import dev.flotilla.tuning.policy.PolicyCheck;
+import dev.flotilla.tuning.policy.LabelSelectors;
 import dev.flotilla.tuning.policy.PolicyValidator;
 import dev.flotilla.tuning.recommend.ContainerResources;
 import dev.flotilla.tuning.recommend.ContainerSignals;
@@ -74,6 +74,12 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
     public static final String INVALID = "Invalid";
     public static final String SIGNALS_MISSING = "SignalsMissing";
     public static final String THROTTLED = "Throttled";
+    /** True while the kill switch stops every action (engaged, or not readable: it fails closed). */
+    public static final String KILL_SWITCH = "KillSwitch";
+    /** True on the newer of two policies that select one workload: it takes no action. */
+    public static final String CONFLICT = "Conflict";
+    /** True when Apply left a change undone because another field manager owns the fields. */
+    public static final String FIELD_CONFLICT = "FieldConflict";
 
     private final KubernetesClient client;
     private final SignalSource signals;
@@ -143,6 +149,25 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
             return Result.requeueAfter(settings.resync()); // one may be created later
         }
         setCondition(status, INVALID, false, "Valid", "", generation);
+        Optional<String> claimed = olderClaim(policy, workloads, largestNode);
+        if (claimed.isPresent()) {
+            metrics.forget(key);
+            log.atWarn().addKeyValue("namespace", ns).addKeyValue("name", policy.getMetadata().getName())
+                    .addKeyValue("message", claimed.get()).log("tuning policy overlaps an older one; no action");
+            status.setContainers(new ArrayList<>());
+            setCondition(status, CONFLICT, true, "OverlappingPolicy", claimed.get(), generation);
+            setCondition(status, Conditions.READY, false, "Conflict", claimed.get(), generation);
+            writeStatus(policy, status);
+            return Result.requeueAfter(settings.resync()); // the older one may be deleted or narrowed
+        }
+        setCondition(status, CONFLICT, false, "NoOverlap", "", generation);
+        KillSwitchState killSwitch = settings.killSwitch().get();
+        if (killSwitch instanceof KillSwitchState.Engaged engaged) {
+            setCondition(status, KILL_SWITCH, true, engaged.reason(), engaged.message() + "; no action is taken", generation);
+        } else {
+            setCondition(status, KILL_SWITCH, false, "Released", "", generation);
+        }
+        List<String> fieldConflicts = new ArrayList<>();
         Instant now = settings.clock().instant();
         Set<String> missing = new LinkedHashSet<>();
         String unavailable = null;
@@ -199,7 +224,8 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
                 boolean urgent = rec.fired(Rule.OOM_BUMP) || rec.fired(Rule.SELF_THROTTLING);
                 switch (valid.mode()) {
                     case Apply -> act(status, entry, attempt(w.ref(), "Apply", () -> applyTemplate(ns, w, container, current,
-                            rec.target(), bounds.get(), valid, urgent, lastChanged, largestNode, limitRange, now)), now);
+                            rec.target(), bounds.get(), valid, urgent, lastChanged, largestNode, limitRange, fieldConflicts, now)),
+                            now);
                     case InPlace -> {
                         for (Pod pod : pods) {
                             // Each pod is sized from what it runs with now (it may differ from the template after earlier resizes).
@@ -230,6 +256,8 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
         } else {
             setCondition(status, SIGNALS_MISSING, false, "AllSignalsPresent", "", generation);
         }
+        setCondition(status, FIELD_CONFLICT, !fieldConflicts.isEmpty(), fieldConflicts.isEmpty() ? "NoConflict"
+                : "OwnedByAnotherManager", String.join("; ", fieldConflicts), generation);
         setCondition(status, THROTTLED, !throttled.isEmpty(), throttled.isEmpty() ? "NotThrottled" : "SelfThrottling",
                 String.join(", ", throttled), generation);
         setCondition(status, Conditions.READY, unavailable == null, unavailable == null ? "Tuned" : "SignalsMissing",
@@ -267,12 +295,13 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
             Optional<GuardrailContext.LimitRangeBounds> limitRange, String ns, int replicas) {
         return new GuardrailContext(others, bounds, valid.rules().maxStepUp(), valid.rules().maxStepDown(), urgent, lastChanged,
                 valid.rules().coolDownUp(), node, limitRange, facts.quotaRoom(ns), replicas,
-                settings.killSwitch().getAsBoolean());
+                settings.killSwitch().get() instanceof KillSwitchState.Engaged); // read again: a switch flipped mid-pass stops the rest
     }
 
     private Outcome applyTemplate(String ns, Workload w, Container container, ContainerResources current, ContainerResources target,
             ResourceBounds bounds, PolicyCheck.Valid valid, boolean urgent, Optional<Instant> lastChanged,
-            Optional<long[]> largestNode, Optional<GuardrailContext.LimitRangeBounds> limitRange, Instant now) {
+            Optional<long[]> largestNode, Optional<GuardrailContext.LimitRangeBounds> limitRange, List<String> fieldConflicts,
+            Instant now) {
         List<ContainerResources> others = w.template().getSpec().getContainers().stream()
                 .filter(c -> !c.getName().equals(container.getName())).map(c -> Resources.of(c.getResources())).toList();
         // New pods must fit on some node: a request may grow only up to the largest node's allocatable.
@@ -285,18 +314,35 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
         }
         Decision.Allow allow = (Decision.Allow) d;
         var resources = Resources.requirements(allow.target(), container.getResources());
+        // The version the change was judged on: the apply is refused if the workload (or who owns what) moved on.
+        String version = w.object().getMetadata().getResourceVersion();
         HasMetadata patch = switch (w.kind()) {
             case Deployment -> new DeploymentBuilder().withNewMetadata().withName(w.object().getMetadata().getName())
-                    .withNamespace(ns).endMetadata().withNewSpec().withNewTemplate().withNewSpec().addNewContainer()
+                    .withNamespace(ns).withResourceVersion(version).endMetadata().withNewSpec().withNewTemplate().withNewSpec().addNewContainer()
                     .withName(container.getName()).withResources(resources).endContainer().endSpec().endTemplate().endSpec().build();
             case StatefulSet -> new StatefulSetBuilder().withNewMetadata().withName(w.object().getMetadata().getName())
-                    .withNamespace(ns).endMetadata().withNewSpec().withNewTemplate().withNewSpec().addNewContainer()
+                    .withNamespace(ns).withResourceVersion(version).endMetadata().withNewSpec().withNewTemplate().withNewSpec().addNewContainer()
                     .withName(container.getName()).withResources(resources).endContainer().endSpec().endTemplate().endSpec().build();
         };
-        Apply.serverSideApply(client, patch, settings.fieldManager());
+        TemplateApply.Outcome applied = TemplateApply.apply(client, patch, settings.fieldManager(), valid::mayTakeOverFrom);
+        if (applied instanceof TemplateApply.Outcome.Conflicted c) {
+            String owners = String.join(", ", c.managers());
+            String fields = String.join(", ", c.conflicts().stream().map(TemplateApply.FieldConflict::field).distinct().toList());
+            fieldConflicts.add(w.ref() + " container " + container.getName() + ": " + fields + " owned by field manager "
+                    + owners + " (list it in spec.takeOverFrom to let the tuner take them)");
+            log.atWarn().addKeyValue("namespace", ns).addKeyValue("workload", w.ref()).addKeyValue("container", container.getName())
+                    .addKeyValue("owners", owners).log("pod template not resized: another field manager owns the resources");
+            return new Outcome(w.ref(), "Apply", "Refused", "FIELD_OWNERSHIP: " + fields + " owned by field manager " + owners,
+                    false);
+        }
+        List<String> notes = new ArrayList<>(allow.adjustments());
+        if (applied instanceof TemplateApply.Outcome.TookOver t) {
+            notes.add("took " + t.taken().size() + " field(s) over from " + String.join(", ", t.taken().stream()
+                    .map(TemplateApply.FieldConflict::manager).distinct().toList()) + " (spec.takeOverFrom)");
+        }
         log.atInfo().addKeyValue("namespace", ns).addKeyValue("workload", w.ref()).addKeyValue("container", container.getName())
                 .addKeyValue("resources", Resources.values(allow.target())).log("pod template resized");
-        return new Outcome(w.ref(), "Apply", "Applied", String.join("; ", allow.adjustments()), true);
+        return new Outcome(w.ref(), "Apply", "Applied", String.join("; ", notes), true);
     }
 
     private Outcome resizePod(String ns, Pod pod, String container, ContainerSignals signals, Recommender recommender,
@@ -429,21 +475,74 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
         status.setConditions(Conditions.set(status.getConditions(), type, value, reason, message, generation, settings.clock()));
     }
 
-    /** Writes status; on a conflict (the spec changed meanwhile) writes it onto the fresh object, so actions taken are recorded. */
+    /**
+     * Writes status with optimistic concurrency (the resourceVersion it was read at). On a conflict (the spec changed,
+     * or another writer, e.g. the replica that held this shard before, wrote status meanwhile) it reads the object
+     * again and merges: entries only the other writer has are kept, and of two {@code lastChanged} the later one wins,
+     * because dropping one would let the next pass skip that container's cool-down.
+     */
     private void writeStatus(ResourceTuningPolicy policy, ResourceTuningPolicyStatus status) {
         policy.setStatus(status);
-        try {
-            Status.update(client, policy);
-        } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
-            if (e.getCode() != 409) {
-                throw e;
+        ResourceTuningPolicy target = policy;
+        for (int attempt = 1; ; attempt++) {
+            try {
+                Status.update(client, target);
+                return;
+            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+                if (e.getCode() != 409 || attempt == STATUS_ATTEMPTS) {
+                    throw e;
+                }
             }
             ResourceTuningPolicy fresh = client.resources(ResourceTuningPolicy.class).inNamespace(policy.getMetadata().getNamespace())
                     .withName(policy.getMetadata().getName()).get();
-            if (fresh != null) {
-                fresh.setStatus(status);
-                Status.update(client, fresh);
+            if (fresh == null) {
+                return; // deleted meanwhile: nothing to record on
             }
+            fresh.setStatus(StatusMerge.merge(status, fresh.getStatus()));
+            target = fresh;
+        }
+    }
+
+    /** Status writes tried before a conflict is left to the next pass (each retry reads the object again). */
+    static final int STATUS_ATTEMPTS = 5;
+
+    /**
+     * The older policy (created earlier; by name on a tie) in this namespace that selects one of {@code workloads}, as a
+     * sentence for the Conflict condition; empty when this policy is the oldest for all of them. Two policies on one
+     * workload would each keep their own cool-down and step, so only the oldest acts. Every older policy counts,
+     * whatever its mode: one set to Off claims its workloads too, and an invalid one (it acts on nothing) does not.
+     */
+    private Optional<String> olderClaim(ResourceTuningPolicy policy, List<Workload> workloads, Optional<long[]> largestNode) {
+        String ns = policy.getMetadata().getNamespace();
+        for (ResourceTuningPolicy other : client.resources(ResourceTuningPolicy.class).inNamespace(ns).list().getItems()) {
+            if (other.getMetadata().getName().equals(policy.getMetadata().getName()) || !olderThan(other, policy)) {
+                continue;
+            }
+            if (!(PolicyValidator.check(other.getSpec(), largestNode) instanceof PolicyCheck.Valid v)) {
+                continue;
+            }
+            for (Workload w : workloads) {
+                if (v.kinds().contains(w.kind()) && LabelSelectors.matches(v.selector(), w.object().getMetadata().getLabels())) {
+                    return Optional.of(w.ref() + " is also selected by the older policy " + other.getMetadata().getName()
+                            + " (created " + other.getMetadata().getCreationTimestamp() + "); this policy takes no action "
+                            + "while both select it");
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static boolean olderThan(ResourceTuningPolicy a, ResourceTuningPolicy b) {
+        Instant ta = created(a);
+        Instant tb = created(b);
+        return ta.isBefore(tb) || (ta.equals(tb) && a.getMetadata().getName().compareTo(b.getMetadata().getName()) < 0);
+    }
+
+    private static Instant created(ResourceTuningPolicy p) {
+        try {
+            return Instant.parse(p.getMetadata().getCreationTimestamp());
+        } catch (RuntimeException e) {
+            return Instant.MAX; // not created yet (no timestamp): the newest of all
         }
     }
 

@@ -85,6 +85,16 @@ public final class Guardrails {
                 cuts.add(pair[0].name + " lowered to its limit");
             }
         }
+        if (current.isGuaranteed()) {
+            // Caps cut requests and limits separately; a Guaranteed container keeps requests equal to limits, so a
+            // limit whose request was cut follows it down (the relief that fits, with the QoS class kept).
+            for (Value[] pair : new Value[][] {{cpuReq, cpuLim}, {memReq, memLim}}) {
+                if (pair[0].after.isPresent() && pair[1].after.isPresent() && pair[1].after.getAsLong() > pair[0].after.getAsLong()) {
+                    pair[1].after = pair[0].after;
+                    cuts.add(pair[1].name + " kept equal to its request (Guaranteed)");
+                }
+            }
+        }
         ContainerResources target = new ContainerResources(cpuReq.after, cpuLim.after, memReq.after, memLim.after);
         List<ContainerResources> before = new ArrayList<>(ctx.otherContainers());
         before.add(current);

@@ -14,16 +14,23 @@ import java.util.Optional;
 public sealed interface PolicyCheck {
 
     /**
-     * @param bounds per container name; {@link #boundsFor} falls back to "*"
+     * @param bounds       per container name; {@link #boundsFor} falls back to "*"
+     * @param takeOverFrom field managers whose container resources Apply may take over ("*": any)
      */
     record Valid(TuningMode mode, TuningRules rules, Map<String, ResourceBounds> bounds, List<WorkloadKind> kinds,
-            LabelSelector selector) implements PolicyCheck {
+            LabelSelector selector, List<String> takeOverFrom) implements PolicyCheck {
         public Valid {
+            takeOverFrom = List.copyOf(takeOverFrom);
             Objects.requireNonNull(mode, "mode");
             Objects.requireNonNull(rules, "rules");
             bounds = Map.copyOf(bounds);
             kinds = List.copyOf(kinds);
             Objects.requireNonNull(selector, "selector");
+        }
+
+        /** Whether Apply may take fields from {@code manager}. */
+        public boolean mayTakeOverFrom(String manager) {
+            return takeOverFrom.contains("*") || takeOverFrom.contains(manager);
         }
 
         /** The bounds of container {@code name}: its own entry, else the "*" entry; empty when neither exists. */

@@ -9,6 +9,7 @@ import dev.flotilla.tuning.recommend.TuningRules;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -129,7 +130,16 @@ public final class PolicyValidator {
         } catch (IllegalArgumentException | NullPointerException e) {
             return new PolicyCheck.Invalid(e.getMessage() == null ? "spec has a missing section" : e.getMessage());
         }
-        return new PolicyCheck.Valid(mode, rules, bounds, spec.getTarget().getKinds(), spec.getTarget().getSelector());
+        if (spec.getLimits().isLiftCpuLimit() && !spec.getLimits().isManaged()) {
+            return new PolicyCheck.Invalid("spec.limits.liftCpuLimit needs spec.limits.managed: true");
+        }
+        List<String> takeOver = spec.getTakeOverFrom() == null ? List.of() : spec.getTakeOverFrom();
+        for (String m : takeOver) {
+            if (m == null || m.isBlank() || m.length() > 128) {
+                return new PolicyCheck.Invalid("spec.takeOverFrom has an entry that is not a field manager name: '" + m + "'");
+            }
+        }
+        return new PolicyCheck.Valid(mode, rules, bounds, spec.getTarget().getKinds(), spec.getTarget().getSelector(), takeOver);
     }
 
     static Duration duration(String field, String value) {

@@ -138,9 +138,23 @@ public final class Recommender {
                     } else if (limit.isPresent()) {
                         double factor = Math.max(1.25, Math.min(rules.maxStepUp(), 1 + 2 * ratio));
                         long raised = bounds.clampCpu((long) Math.ceil(limit.getAsLong() * factor));
-                        findings.add(new Finding(Rule.SELF_THROTTLING, "cpu", String.format(
-                                "%.0f%% of periods throttled (ceiling %.0f%%): raising the limit x%.2f to %dm",
-                                ratio * 100, rules.throttledRatioCeiling() * 100, factor, raised)));
+                        if (current.isGuaranteed()) {
+                            // Guaranteed means requests equal limits: a raised limit alone would be undone below (the
+                            // limit follows the request) or turn the pod Burstable. The request goes up with it.
+                            findings.add(new Finding(Rule.SELF_THROTTLING, "cpu", raised > limit.getAsLong()
+                                    ? String.format("%.0f%% of periods throttled (ceiling %.0f%%): raising the limit and "
+                                            + "the request together x%.2f to %dm (Guaranteed: requests stay equal to limits)",
+                                            ratio * 100, rules.throttledRatioCeiling() * 100, factor, raised)
+                                    : String.format("%.0f%% of periods throttled (ceiling %.0f%%): cannot relieve it, the "
+                                            + "limit %dm is already at the policy's maxCpu and a Guaranteed container's "
+                                            + "request cannot exceed its limit", ratio * 100,
+                                            rules.throttledRatioCeiling() * 100, limit.getAsLong())));
+                            target = Math.max(target, raised);
+                        } else {
+                            findings.add(new Finding(Rule.SELF_THROTTLING, "cpu", String.format(
+                                    "%.0f%% of periods throttled (ceiling %.0f%%): raising the limit x%.2f to %dm",
+                                    ratio * 100, rules.throttledRatioCeiling() * 100, factor, raised)));
+                        }
                         limit = OptionalLong.of(raised);
                         urgent = true;
                     }

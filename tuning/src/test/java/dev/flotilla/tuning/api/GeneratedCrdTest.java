@@ -36,4 +36,23 @@ class GeneratedCrdTest {
                 .isEqualTo("^[0-9]+(\\.[0-9]+)?(ms|s)$");
         assertThat(spec.getProperties().get("target").getRequired()).contains("selector");
     }
+
+    @Test
+    void theCrdCarriesTheCrossFieldRulesAndBoundsEveryQuantityForTheirCost() throws Exception {
+        JSONSchemaProps spec = crd().getSpec().getVersions().getFirst().getSchema().getOpenAPIV3Schema().getProperties().get("spec");
+        JSONSchemaProps container = spec.getProperties().get("containers").getItems().getSchema();
+        assertThat(container.getXKubernetesValidations()).extracting(v -> v.getMessage())
+                .contains("minCpu must not be above maxCpu", "minMemory must not be above maxMemory");
+        assertThat(spec.getProperties().get("containers").getMaxItems()).isEqualTo(16L);
+        for (String q : java.util.List.of("minCpu", "maxCpu", "minMemory", "maxMemory")) {
+            assertThat(container.getProperties().get(q).getMaxLength()).as(q).isEqualTo((long) QuantityLengthBound.MAX_LENGTH);
+        }
+        assertThat(spec.getProperties().get("limits").getXKubernetesValidations()).extracting(v -> v.getRule())
+                .containsExactly("self.managed || !self.liftCpuLimit");
+        String once = QuantityLengthBound.bound("""
+                a:
+                  x-kubernetes-int-or-string: true
+                """);
+        assertThat(QuantityLengthBound.bound(once)).as("a second build adds nothing").isEqualTo(once);
+    }
 }

@@ -45,6 +45,7 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -59,6 +60,9 @@ import org.junit.jupiter.api.Test;
  */
 @WithCluster
 class ResourceTunerTest {
+
+    /** The field manager the API server records for objects this test's fabric8 client creates. */
+    static final String CREATED_BY = "fabric8-kubernetes-client";
 
     static ScriptedExporter exporter;
     static PrometheusServer prometheus;
@@ -112,6 +116,12 @@ class ResourceTunerTest {
 
     void startTuner(TestCluster cluster, TestNamespace ns, URI prometheusUri, BooleanSupplier killSwitch, Duration resync)
             throws Exception {
+        startTuner(cluster, ns, prometheusUri, (Supplier<KillSwitchState>) () -> KillSwitchState.of(killSwitch.getAsBoolean()),
+                resync);
+    }
+
+    void startTuner(TestCluster cluster, TestNamespace ns, URI prometheusUri, Supplier<KillSwitchState> killSwitch,
+            Duration resync) throws Exception {
         this.cluster = cluster;
         this.namespace = ns;
         installCrd(cluster.client());
@@ -187,6 +197,9 @@ class ResourceTunerTest {
         c.setMinMemory(new Quantity("64Mi"));
         c.setMaxMemory(new Quantity("4Gi"));
         spec.setContainers(List.of(c));
+        // The tests create workloads with fabric8, whose field manager then owns their resources: the policy lets the
+        // tuner take them over, as a user adopting kubectl-created workloads would.
+        spec.setTakeOverFrom(List.of(CREATED_BY));
         p.setSpec(spec);
         return p;
     }
@@ -263,15 +276,23 @@ class ResourceTunerTest {
         // 2 pods request 2 cores; 2.5 allowed: 500m of room for 2 replicas is +250m each.
         cluster.client().resource(new ResourceQuotaBuilder().withNewMetadata().withName("quota").withNamespace(ns.name())
                 .endMetadata().withNewSpec().withHard(Map.of("requests.cpu", new Quantity("2500m"))).endSpec().build()).create();
-        boolean[] kill = {true};
-        startTuner(cluster, ns, prometheus.uri(), () -> kill[0], Duration.ofSeconds(5));
-        cluster.client().resource(policy(ns, "Apply", "100m", "4")).create();
-        ResourceTuningPolicy stopped = awaitStatus(cluster.client(), ns, x -> x.getStatus().getLastAction() != null);
-        assertThat(stopped.getStatus().getLastAction().getResult()).isEqualTo("Refused");
-        assertThat(stopped.getStatus().getLastAction().getMessage()).startsWith("KILL_SWITCH");
-        assertThat(templateCpu(cluster.client(), ns)).isEqualTo("1");
-        kill[0] = false;
-        await().atMost(Duration.ofSeconds(40)).until(() -> templateCpu(cluster.client(), ns).equals("1250m"));
+        // The real kill switch, whose ConfigMap does not exist yet: it fails closed.
+        try (KillSwitch killSwitch = new KillSwitch(cluster.client(), ns.name())) {
+            startTuner(cluster, ns, prometheus.uri(), killSwitch, Duration.ofSeconds(5));
+            cluster.client().resource(policy(ns, "Apply", "100m", "4")).create();
+            ResourceTuningPolicy stopped = awaitStatus(cluster.client(), ns, x -> x.getStatus().getLastAction() != null);
+            assertThat(stopped.getStatus().getLastAction().getResult()).isEqualTo("Refused");
+            assertThat(stopped.getStatus().getLastAction().getMessage()).startsWith("KILL_SWITCH");
+            Condition engaged = condition(stopped, TuningReconciler.KILL_SWITCH).orElseThrow();
+            assertThat(engaged.getStatus()).isEqualTo("True");
+            assertThat(engaged.getReason()).isEqualTo(KillSwitchState.MISSING);
+            assertThat(engaged.getMessage()).contains(ns.name() + "/" + KillSwitch.NAME + " does not exist");
+            assertThat(templateCpu(cluster.client(), ns)).isEqualTo("1");
+            cluster.client().resource(new io.fabric8.kubernetes.api.model.ConfigMapBuilder().withNewMetadata()
+                    .withName(KillSwitch.NAME).withNamespace(ns.name()).endMetadata().addToData(KillSwitch.KEY, "false").build())
+                    .create();
+            await().atMost(Duration.ofSeconds(40)).until(() -> templateCpu(cluster.client(), ns).equals("1250m"));
+        }
         ResourceTuningPolicy p = awaitStatus(cluster.client(), ns, x -> "Applied".equals(x.getStatus().getLastAction().getResult()));
         assertThat(p.getStatus().getLastAction().getMessage()).contains("ResourceQuota");
         assertThat(actions(TunerMetrics.ActionResult.REFUSED)).as("the kill switch's refusals").isPositive();
@@ -301,12 +322,25 @@ class ResourceTunerTest {
     void invalidPoliciesGetAPreciseInvalidConditionAndCauseNoAction(TestCluster cluster, TestNamespace ns) throws Exception {
         workload(cluster.client(), ns, "node-" + ns.name(), "8");
         startTuner(cluster, ns, prometheus.uri(), () -> false, Duration.ofSeconds(5));
-        cluster.client().resource(policy(ns, "Apply", "2", "1")).create();
-        ResourceTuningPolicy p = awaitStatus(cluster.client(), ns, x -> condition(x, TuningReconciler.INVALID).isPresent());
-        assertThat(condition(p, TuningReconciler.INVALID).orElseThrow().getMessage())
-                .isEqualTo("spec.containers[*].minCpu 2 is above maxCpu 1");
-        var beyond = policy(ns, "Apply", "64", "128");
-        beyond.getMetadata().setName("web");
+        // Cross-field mistakes never get in: the CRD's CEL rules refuse them at admission, naming the field.
+        refusedAtAdmission(cluster.client(), policy(ns, "Apply", "2", "1"), "spec.containers[0]", "minCpu must not be above maxCpu");
+        var memory = policy(ns, "Apply", "100m", "4");
+        memory.getSpec().getContainers().getFirst().setMinMemory(new Quantity("8Gi"));
+        refusedAtAdmission(cluster.client(), memory, "spec.containers[0]", "minMemory must not be above maxMemory");
+        var twice = policy(ns, "Apply", "100m", "4");
+        twice.getSpec().setContainers(List.of(twice.getSpec().getContainers().getFirst(), twice.getSpec().getContainers().getFirst()));
+        refusedAtAdmission(cluster.client(), twice, "spec.containers", "each container name (and '*') may be listed once");
+        var lift = policy(ns, "Apply", "100m", "4");
+        lift.getSpec().getLimits().setManaged(false);
+        lift.getSpec().getLimits().setLiftCpuLimit(true);
+        refusedAtAdmission(cluster.client(), lift, "spec.limits", "liftCpuLimit needs managed: true");
+        var notAQuantity = policy(ns, "Apply", "100m", "4");
+        notAQuantity.getSpec().getContainers().getFirst().setMaxCpu(new Quantity("lots"));
+        refusedAtAdmission(cluster.client(), notAQuantity, "spec.containers[0]", "must be Kubernetes quantities");
+        var blankManager = policy(ns, "Apply", "100m", "4");
+        blankManager.getSpec().setTakeOverFrom(List.of(""));
+        refusedAtAdmission(cluster.client(), blankManager, "spec.takeOverFrom", "each entry is a field manager name");
+        cluster.client().resource(policy(ns, "Apply", "100m", "4")).create();
         cluster.client().resources(ResourceTuningPolicy.class).inNamespace(ns.name()).withName("web")
                 .edit(x -> { x.getSpec().getContainers().getFirst().setMinCpu(new Quantity("64"));
                     x.getSpec().getContainers().getFirst().setMaxCpu(new Quantity("128")); return x; });
@@ -329,6 +363,13 @@ class ResourceTunerTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> cluster.client().resource(unknown).create())
                 .isInstanceOf(io.fabric8.kubernetes.client.KubernetesClientException.class)
                 .hasMessageContaining("spec.mode").hasMessageContaining("Sometimes");
+    }
+
+    static void refusedAtAdmission(KubernetesClient client, ResourceTuningPolicy policy, String field, String message) {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> client.resource(policy).create())
+                .isInstanceOf(io.fabric8.kubernetes.client.KubernetesClientException.class)
+                .hasMessageContaining(field).hasMessageContaining(message)
+                .satisfies(e -> assertThat(((io.fabric8.kubernetes.client.KubernetesClientException) e).getCode()).isEqualTo(422));
     }
 
     @Test
@@ -383,5 +424,159 @@ class ResourceTunerTest {
         assertThat(actions(TunerMetrics.ActionResult.REFUSED)).isPositive();
         assertThat(actions(TunerMetrics.ActionResult.APPLIED)).isZero();
         assertThat(templateCpu(cluster.client(), ns)).isEqualTo("1");
+    }
+
+    // ---- Never fight other owners (issue 20) ----
+
+    @Test
+    void applyNeverTakesResourcesAnotherFieldManagerOwnsUnlessThePolicyNamesIt(TestCluster cluster, TestNamespace ns)
+            throws Exception {
+        workload(cluster.client(), ns, "node-" + ns.name(), "8");
+        // A GitOps tool owns the Deployment: it is deleted and applied again by Argo CD's field manager alone.
+        Deployment gitops = cluster.client().apps().deployments().inNamespace(ns.name()).withName("web").get();
+        gitops.setStatus(null);
+        gitops.setMetadata(new ObjectMetaBuilder().withName("web").withNamespace(ns.name()).withLabels(gitops.getMetadata()
+                .getLabels()).build());
+        cluster.client().apps().deployments().inNamespace(ns.name()).withName("web").withGracePeriod(0).delete();
+        await().atMost(Duration.ofSeconds(10)).until(() -> cluster.client().apps().deployments().inNamespace(ns.name())
+                .withName("web").get() == null);
+        cluster.client().resource(gitops).fieldManager("argocd-controller").serverSideApply();
+        startTuner(cluster, ns, prometheus.uri(), () -> false, Duration.ofSeconds(2));
+        ResourceTuningPolicy policy = policy(ns, "Apply", "100m", "4");
+        policy.getSpec().setTakeOverFrom(List.of());
+        cluster.client().resource(policy).create();
+        ResourceTuningPolicy held = awaitStatus(cluster.client(), ns, x -> condition(x, TuningReconciler.FIELD_CONFLICT)
+                .map(c -> "True".equals(c.getStatus())).orElse(false));
+        assertThat(condition(held, TuningReconciler.FIELD_CONFLICT).orElseThrow().getMessage())
+                .contains("Deployment/web container app").contains("owned by field manager argocd-controller")
+                .contains("spec.takeOverFrom");
+        assertThat(held.getStatus().getLastAction().getResult()).isEqualTo("Refused");
+        assertThat(held.getStatus().getLastAction().getMessage()).startsWith("FIELD_OWNERSHIP")
+                .contains(".spec.template.spec.containers[name=\"app\"].resources.requests.cpu");
+        Thread.sleep(3000); // more passes: still nothing taken
+        assertThat(templateCpu(cluster.client(), ns)).isEqualTo("1");
+        assertThat(cpuRequestManagers(cluster.client(), ns)).containsExactly("argocd-controller");
+        // The policy names the manager: the tuner takes the fields (and owns them from then on).
+        cluster.client().resources(ResourceTuningPolicy.class).inNamespace(ns.name()).withName("web")
+                .edit(x -> { x.getSpec().setTakeOverFrom(List.of("argocd-controller")); return x; });
+        await().atMost(Duration.ofSeconds(40)).until(() -> templateCpu(cluster.client(), ns).equals("2"));
+        assertThat(cpuRequestManagers(cluster.client(), ns)).containsExactly(TuningSettings.defaults().fieldManager());
+        ResourceTuningPolicy taken = awaitStatus(cluster.client(), ns, x -> "Applied".equals(x.getStatus().getLastAction().getResult()));
+        assertThat(taken.getStatus().getLastAction().getMessage()).contains("took").contains("from argocd-controller");
+    }
+
+    /** The field managers that own the app container's CPU request in the Deployment's template. */
+    static List<String> cpuRequestManagers(KubernetesClient client, TestNamespace ns) {
+        var d = client.apps().deployments().inNamespace(ns.name()).withName("web").get();
+        return d.getMetadata().getManagedFields().stream().filter(m -> Serialization.asJson(m.getFieldsV1())
+                .contains("\\\"name\\\":\\\"app\\\"") && Serialization.asJson(m.getFieldsV1()).matches(
+                        "(?s).*\"f:requests\":\\{[^}]*\"f:cpu\".*")).map(m -> m.getManager()).toList();
+    }
+
+    @Test
+    void theNewerOfTwoPoliciesOnOneWorkloadGetsAConflictAndActsOnNothing(TestCluster cluster, TestNamespace ns) throws Exception {
+        workload(cluster.client(), ns, "node-" + ns.name(), "8");
+        startTuner(cluster, ns, prometheus.uri(), () -> false, Duration.ofSeconds(2));
+        cluster.client().resource(policy(ns, "Recommend", "100m", "4")).create();
+        awaitStatus(cluster.client(), ns, x -> !x.getStatus().getContainers().isEmpty());
+        Thread.sleep(1100); // creation timestamps have whole seconds: the second policy is strictly newer
+        ResourceTuningPolicy newer = policy(ns, "Apply", "100m", "4");
+        newer.getMetadata().setName("web-apply");
+        cluster.client().resource(newer).create();
+        ResourceTuningPolicy[] seen = new ResourceTuningPolicy[1];
+        await().atMost(Duration.ofSeconds(40)).until(() -> {
+            seen[0] = cluster.client().resources(ResourceTuningPolicy.class).inNamespace(ns.name()).withName("web-apply").get();
+            return seen[0].getStatus() != null && condition(seen[0], TuningReconciler.CONFLICT).isPresent();
+        });
+        Condition conflict = condition(seen[0], TuningReconciler.CONFLICT).orElseThrow();
+        assertThat(conflict.getStatus()).isEqualTo("True");
+        assertThat(conflict.getMessage()).isEqualTo("Deployment/web is also selected by the older policy web (created "
+                + cluster.client().resources(ResourceTuningPolicy.class).inNamespace(ns.name()).withName("web").get()
+                .getMetadata().getCreationTimestamp() + "); this policy takes no action while both select it");
+        assertThat(condition(seen[0], Conditions.READY).orElseThrow().getStatus()).isEqualTo("False");
+        Thread.sleep(3000);
+        assertThat(templateCpu(cluster.client(), ns)).as("the newer Apply policy changed nothing").isEqualTo("1");
+        assertThat(actions(TunerMetrics.ActionResult.APPLIED)).isZero();
+        // The older one is not in conflict; once it is gone the newer one acts.
+        assertThat(condition(cluster.client().resources(ResourceTuningPolicy.class).inNamespace(ns.name()).withName("web").get(),
+                TuningReconciler.CONFLICT).orElseThrow().getStatus()).isEqualTo("False");
+        cluster.client().resources(ResourceTuningPolicy.class).inNamespace(ns.name()).withName("web").delete();
+        await().atMost(Duration.ofSeconds(40)).until(() -> templateCpu(cluster.client(), ns).equals("2"));
+    }
+
+    @Test
+    void aStatusWriteThatLosesARaceMergesAndKeepsTheOtherWritersLastChanged(TestCluster cluster, TestNamespace ns)
+            throws Exception {
+        workload(cluster.client(), ns, "node-" + ns.name(), "8");
+        this.cluster = cluster;
+        this.namespace = ns;
+        installCrd(cluster.client());
+        ResourceTuningPolicy created = cluster.client().resource(policy(ns, "Recommend", "100m", "4")).create();
+        // Another writer (the replica that held this shard a moment ago) records a change and a second workload.
+        String changedAt = Instant.now().minusSeconds(30).truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+        ResourceTuningPolicy theirs = Serialization.clone(created);
+        var status = new dev.flotilla.tuning.api.ResourceTuningPolicyStatus();
+        for (String workload : List.of("Deployment/web", "StatefulSet/db")) {
+            var entry = new dev.flotilla.tuning.api.ContainerRecommendation();
+            entry.setWorkload(workload);
+            entry.setContainer("app");
+            entry.setLastChanged(changedAt);
+            status.getContainers().add(entry);
+        }
+        theirs.setStatus(status);
+        cluster.client().resource(theirs).updateStatus();
+        // This replica's pass still sees the policy as created (its cache is behind): its status write conflicts.
+        PrometheusSignals signals = new PrometheusSignals(new PrometheusClient(prometheus.uri(), Duration.ofSeconds(3)),
+                SignalMetrics.defaults(), Duration.ofMinutes(3), Duration.ofSeconds(2), Duration.ofSeconds(10));
+        var reconciler = new TuningReconciler(cluster.client(), signals, TuningSettings.defaults(), new TunerMetrics(registry));
+        var stale = new dev.flotilla.core.reconcile.Cache<ResourceTuningPolicy>() {
+            public Optional<ResourceTuningPolicy> get(dev.flotilla.core.reconcile.ObjectKey key) {
+                return Optional.of(created);
+            }
+
+            public List<ResourceTuningPolicy> list() {
+                return List.of(created);
+            }
+
+            public List<ResourceTuningPolicy> list(String namespace) {
+                return List.of(created);
+            }
+
+            public int size() {
+                return 1;
+            }
+        };
+        reconciler.reconcile(new dev.flotilla.core.reconcile.Request<>(dev.flotilla.core.reconcile.ObjectKey.of(created), stale));
+        ResourceTuningPolicy after = cluster.client().resources(ResourceTuningPolicy.class).inNamespace(ns.name()).withName("web")
+                .get();
+        var web = after.getStatus().getContainers().stream().filter(c -> c.getWorkload().equals("Deployment/web")).findFirst()
+                .orElseThrow();
+        assertThat(web.getRecommended()).as("this pass's recommendation was written").isNotNull();
+        assertThat(web.getLastChanged()).as("the other writer's cool-down memory survived").isEqualTo(changedAt);
+        assertThat(after.getStatus().getContainers()).extracting(c -> c.getWorkload())
+                .as("the other writer's entry survived").contains("StatefulSet/db");
+        assertThat(Long.parseLong(after.getMetadata().getResourceVersion()))
+                .isGreaterThan(Long.parseLong(created.getMetadata().getResourceVersion()) + 1);
+    }
+
+    @Test
+    void aThrottledGuaranteedContainerGetsItsLimitAndRequestRaisedTogetherAndStaysGuaranteed(TestCluster cluster,
+            TestNamespace ns) throws Exception {
+        workload(cluster.client(), ns, "node-" + ns.name(), "8", res("1", "1Gi"), res("1", "1Gi"),
+                ScriptedExporter.Profile.selfThrottling());
+        startTuner(cluster, ns, prometheus.uri(), () -> false, Duration.ofMinutes(5));
+        cluster.client().resource(policy(ns, "Apply", "100m", "4")).create();
+        ResourceTuningPolicy p = awaitStatus(cluster.client(), ns, x -> x.getStatus().getLastAction() != null);
+        assertThat(p.getStatus().getLastAction().getResult()).as(p.getStatus().getLastAction().getMessage()).isEqualTo("Applied");
+        assertThat(p.getStatus().getContainers().getFirst().getFindings())
+                .anyMatch(f -> f.startsWith("SELF_THROTTLING") && f.contains("raising the limit and the request together"));
+        var resources = cluster.client().apps().deployments().inNamespace(ns.name()).withName("web").get().getSpec().getTemplate()
+                .getSpec().getContainers().getFirst().getResources();
+        // About 40% of periods throttled: the 1-core limit is raised x(1 + 2 x ratio), at least x1.25, and the request
+        // goes with it (Guaranteed stays Guaranteed).
+        long limit = dev.flotilla.tuning.quantity.Resources.millis(resources.getLimits().get("cpu")).orElseThrow();
+        assertThat(limit).isBetween(1250L, 2000L);
+        assertThat(resources.getRequests().get("cpu")).isEqualTo(resources.getLimits().get("cpu"));
+        assertThat(resources.getRequests().get("memory")).isEqualTo(resources.getLimits().get("memory"));
     }
 }

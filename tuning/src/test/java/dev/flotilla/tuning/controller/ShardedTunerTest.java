@@ -156,15 +156,34 @@ class ShardedTunerTest {
     }
 
     @Test
-    void theKillSwitchConfigMapTurnsTheTunerOffAndOnAtRunTime(TestCluster cluster, TestNamespace ns) {
+    void theKillSwitchConfigMapTurnsTheTunerOffAndOnAtRunTimeAndFailsClosed(TestCluster cluster, TestNamespace ns) {
         try (KillSwitch kill = new KillSwitch(cluster.client(), ns.name())) {
-            assertThat(kill.getAsBoolean()).isFalse();
+            // No ConfigMap: not "not switched off" but "cannot tell", which stops the tuner.
+            await().atMost(Duration.ofSeconds(10)).until(() -> reason(kill).equals(KillSwitchState.MISSING));
+            assertThat(((KillSwitchState.Engaged) kill.get()).message()).contains(ns.name() + "/" + KillSwitch.NAME)
+                    .contains("does not exist");
             cluster.client().resource(new ConfigMapBuilder().withNewMetadata().withName(KillSwitch.NAME).withNamespace(ns.name())
                     .endMetadata().addToData(KillSwitch.KEY, "true").build()).create();
-            await().atMost(Duration.ofSeconds(10)).until(kill::getAsBoolean);
+            await().atMost(Duration.ofSeconds(10)).until(() -> reason(kill).equals(KillSwitchState.SWITCHED_OFF));
             cluster.client().configMaps().inNamespace(ns.name()).withName(KillSwitch.NAME)
                     .edit(cm -> new ConfigMapBuilder(cm).addToData(KillSwitch.KEY, "false").build());
-            await().atMost(Duration.ofSeconds(10)).until(() -> !kill.getAsBoolean());
+            await().atMost(Duration.ofSeconds(10)).until(() -> kill.get() instanceof KillSwitchState.Released);
+            cluster.client().configMaps().inNamespace(ns.name()).withName(KillSwitch.NAME)
+                    .edit(cm -> new ConfigMapBuilder(cm).addToData(KillSwitch.KEY, "off").build());
+            await().atMost(Duration.ofSeconds(10)).until(() -> reason(kill).equals(KillSwitchState.INVALID_VALUE));
+            assertThat(((KillSwitchState.Engaged) kill.get()).message()).contains("'off'");
         }
+        // A replica whose identity may not read the ConfigMap takes no action, and says why.
+        var config = new io.fabric8.kubernetes.client.ConfigBuilder(cluster.config()).withImpersonateUsername("no-configmaps")
+                .build();
+        try (var forbiddenClient = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(config).build();
+                KillSwitch kill = new KillSwitch(forbiddenClient, ns.name())) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> reason(kill).equals(KillSwitchState.FORBIDDEN));
+            assertThat(((KillSwitchState.Engaged) kill.get()).message()).contains("cannot be read").contains("forbidden");
+        }
+    }
+
+    private static String reason(KillSwitch kill) {
+        return kill.get() instanceof KillSwitchState.Engaged e ? e.reason() : "Released";
     }
 }
