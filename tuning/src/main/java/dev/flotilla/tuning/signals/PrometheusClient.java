@@ -293,8 +293,8 @@ public final class PrometheusClient {
                         + (o == null ? "after " + b.waitInOpenState().toSeconds() + " s"
                                 : o.at().plus(b.waitInOpenState()).truncatedTo(ChronoUnit.SECONDS).toString());
         return "Prometheus at " + base + " was not asked " + query + ": its circuit breaker is "
-                + breaker.getState().name().toLowerCase(Locale.ROOT).replace('_', '-') + since + "; " + next + " ("
-                + breaker.getMetrics().getNumberOfNotPermittedCalls() + " calls refused so far)";
+                + breaker.getState().name().toLowerCase(Locale.ROOT).replace('_', '-') + since + "; " + next + " (refused so far: "
+                + breaker.getMetrics().getNumberOfNotPermittedCalls() + ")";
     }
 
     static CircuitBreakerConfig breakerConfig(CircuitBreakerSettings b) {
