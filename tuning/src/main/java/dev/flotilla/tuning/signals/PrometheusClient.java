@@ -435,6 +435,9 @@ public final class PrometheusClient {
 
         @Override
         public void onNext(List<ByteBuffer> buffers) {
+            if (result.isDone()) {
+                return; // refused already: buffers still in flight after the cancel are dropped
+            }
             for (ByteBuffer b : buffers) {
                 if (out.size() + (long) b.remaining() > limit) {
                     subscription.cancel();
