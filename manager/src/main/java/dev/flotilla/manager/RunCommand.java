@@ -32,6 +32,8 @@ import dev.flotilla.core.settings.SettingsSection;
 import dev.flotilla.examples.mirror.ConfigMapMirror;
 import dev.flotilla.tuning.controller.KillSwitch;
 import dev.flotilla.tuning.controller.ResourceTuner;
+import dev.flotilla.tuning.signals.PrometheusClient;
+import dev.flotilla.tuning.signals.PrometheusSettings;
 import dev.flotilla.sharding.DuplicateIdentityException;
 import dev.flotilla.sharding.ShardSpace;
 import dev.flotilla.sharding.PodReference;
@@ -182,8 +184,9 @@ final class RunCommand implements Callable<Integer> {
     Integer burst;
 
     @Option(names = "--prometheus-url", paramLabel = "URL",
-            description = "Prometheus to read the tuner's signals from (cAdvisor, PSI, eBPF exporter); enables the resource "
-                    + "tuner (ResourceTuningPolicy). Without it the tuner is off.")
+            description = "Prometheus to read the tuner's signals from (cAdvisor, PSI, eBPF exporter): its base URL, http:// or "
+                    + "https://, a path prefix allowed, no query; enables the resource tuner (ResourceTuningPolicy). "
+                    + "Without it the tuner is off.")
     URI prometheusUrl;
 
     @Option(names = "--namespaces", paramLabel = "NAMESPACE", split = ",",
@@ -388,7 +391,10 @@ final class RunCommand implements Callable<Integer> {
             if (prometheusUrl != null) {
                 // Its kill switch lives beside the group's Leases; with sharding each replica tunes its shards only.
                 killSwitch = new KillSwitch(client, shardingConfig.map(ShardingConfig::leaseNamespace).orElse("default"));
-                ResourceTuner.register(manager, prometheusUrl, killSwitch, workers, UnaryOperator.identity());
+                // Its breaker's and rate limiter's metrics beside the API guard's (resilience4j_*, name="prometheus").
+                PrometheusClient prometheus = new PrometheusClient(prometheusUrl, PrometheusSettings.defaults(), registry);
+                ResourceTuner.register(manager, prometheus, killSwitch, workers, UnaryOperator.identity());
+                probeInBackground(prometheus);
                 controllers.add(ResourceTuner.CONTROLLER_NAME);
             }
             var starting = log.atInfo().addKeyValue("version", Version.get())
@@ -529,6 +535,13 @@ final class RunCommand implements Callable<Integer> {
     }
 
     private void validate() {
+        if (prometheusUrl != null) {
+            Optional<String> problem = PrometheusClient.problemWith(prometheusUrl);
+            if (problem.isPresent()) {
+                throw new ParameterException(spec.commandLine(), "Invalid value for option '--prometheus-url': '"
+                        + withoutCredentials(prometheusUrl) + "' " + problem.get());
+            }
+        }
         if (workers < 1) {
             throw new ParameterException(spec.commandLine(), "Invalid value for option '--workers': must be at least 1, got " + workers);
         }
@@ -549,6 +562,36 @@ final class RunCommand implements Callable<Integer> {
         if (healthBindAddress.isBlank()) {
             throw new ParameterException(spec.commandLine(), "Invalid value for option '--health-bind-address': empty");
         }
+    }
+
+    /** The URL as the user wrote it, but with any user info masked: an error line must not print a password. */
+    static String withoutCredentials(URI url) {
+        String raw = url.toString();
+        String userInfo = url.getRawUserInfo();
+        return userInfo == null ? raw : raw.replace(userInfo + "@", "***@");
+    }
+
+    /**
+     * Asks Prometheus once, off the start's path (a Prometheus that does not answer costs the start nothing), and
+     * logs one line saying whether it answered. Not fatal: Prometheus may well start after the tuner, which then
+     * reports SignalsMissing until it answers.
+     */
+    private static void probeInBackground(PrometheusClient prometheus) {
+        Thread.ofVirtual().name("prometheus-probe").start(() -> {
+            try {
+                PrometheusClient.Probe probe = prometheus.probe();
+                if (probe.answered()) {
+                    log.atInfo().addKeyValue("prometheus", withoutCredentials(prometheus.base()))
+                            .addKeyValue("answer", probe.detail()).log("Prometheus answered");
+                } else {
+                    log.atWarn().addKeyValue("prometheus", withoutCredentials(prometheus.base()))
+                            .addKeyValue("reason", probe.detail())
+                            .log("Prometheus did not answer; the tuner reports SignalsMissing until it does");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
     }
 
     static String hostOf(String url) {

@@ -101,6 +101,11 @@ class DeployTunerAuditTest {
             for (Process p : replicas) {
                 assertThat(p.waitFor(45, TimeUnit.SECONDS)).as("a replica exits on SIGTERM").isTrue();
             }
+            // Each replica probed Prometheus once at the start and said so in one line.
+            for (int i = 0; i < 2; i++) {
+                assertThat(Files.readAllLines(dir.resolve("flotilla-" + i + ".log")))
+                        .filteredOn(l -> l.contains("Prometheus answered")).as("the start-up probe's line").hasSize(1);
+            }
         } finally {
             replicas.forEach(Process::destroyForcibly);
             rbac.revoke(admin);

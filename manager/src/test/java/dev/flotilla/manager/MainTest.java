@@ -74,6 +74,35 @@ class MainTest {
                 ExitCode.USAGE, "--namespaces cannot be used with --prometheus-url");
     }
 
+    /**
+     * A Prometheus URL the tuner could never use is a usage error at the start, one line naming the flag and the
+     * value (credentials masked), not a SignalsMissing condition on every policy later.
+     */
+    @Test
+    void unusablePrometheusUrlsAreUsageErrors() {
+        assertOneErrorLine(Cli.run("run", "--prometheus-url", "ftp://prometheus:9090"), ExitCode.USAGE,
+                "Invalid value for option '--prometheus-url': 'ftp://prometheus:9090'", "must be http or https, not 'ftp'");
+        assertOneErrorLine(Cli.run("run", "--prometheus-url", "prometheus:9090"), ExitCode.USAGE,
+                "--prometheus-url", "'prometheus:9090'", "is 'http://' missing?");
+        assertOneErrorLine(Cli.run("run", "--prometheus-url", "prometheus.monitoring"), ExitCode.USAGE,
+                "--prometheus-url", "'prometheus.monitoring'", "needs a scheme");
+        assertOneErrorLine(Cli.run("run", "--prometheus-url", "http:///prometheus"), ExitCode.USAGE,
+                "--prometheus-url", "'http:///prometheus'", "has no host");
+        assertOneErrorLine(Cli.run("run", "--prometheus-url", "http://prom_server:9090"), ExitCode.USAGE,
+                "--prometheus-url", "'prom_server:9090' is not a host name");
+        assertOneErrorLine(Cli.run("run", "--prometheus-url", "http://prometheus:99999"), ExitCode.USAGE,
+                "--prometheus-url", "port 99999 is out of range");
+        assertOneErrorLine(Cli.run("run", "--prometheus-url", "http://prometheus:9090/?timeout=5s"), ExitCode.USAGE,
+                "--prometheus-url", "must not have a query ('?timeout=5s')");
+        assertOneErrorLine(Cli.run("run", "--prometheus-url", "http://prometheus:9090/#graph"), ExitCode.USAGE,
+                "--prometheus-url", "must not have a fragment");
+        assertOneErrorLine(Cli.run("run", "--prometheus-url", "http://prometheus:9090/api/v1/query"), ExitCode.USAGE,
+                "--prometheus-url", "not an API path");
+        ProgramRun.Result secret = Cli.run("run", "--prometheus-url", "http://admin:hunter2@prometheus:9090");
+        assertOneErrorLine(secret, ExitCode.USAGE, "'http://***@prometheus:9090'", "must not carry credentials");
+        assertThat(secret.err()).doesNotContain("hunter2");
+    }
+
     /** A certificate that cannot be served is a configuration error, found before anything connects. */
     @Test
     void anUnusableMetricsCertificateIsAConfigurationError() {

@@ -6,6 +6,7 @@ import dev.flotilla.core.manager.Manager;
 import dev.flotilla.core.reconcile.Reconciler;
 import dev.flotilla.tuning.api.ResourceTuningPolicy;
 import dev.flotilla.tuning.signals.PrometheusClient;
+import dev.flotilla.tuning.signals.PrometheusSettings;
 import dev.flotilla.tuning.signals.PrometheusSignals;
 import dev.flotilla.tuning.signals.SignalMetrics;
 import java.net.URI;
@@ -54,8 +55,15 @@ public final class ResourceTuner {
      */
     public static void register(Manager manager, URI prometheus, KillSwitch killSwitch, int workers,
             UnaryOperator<Reconciler<ResourceTuningPolicy>> wrap) {
-        PrometheusSignals signals = new PrometheusSignals(new PrometheusClient(prometheus, Duration.ofSeconds(10)),
-                SignalMetrics.defaults(), WINDOW, STEP, RATE_WINDOW);
+        // Its breaker's and rate limiter's metrics go where the API guard's are (resilience4j_*, name="prometheus").
+        PrometheusClient client = new PrometheusClient(prometheus, PrometheusSettings.defaults(), manager.registry());
+        register(manager, client, killSwitch, workers, wrap);
+    }
+
+    /** With a client built by the caller (its settings, its registry); {@code client} is what the signals are read with. */
+    public static void register(Manager manager, PrometheusClient client, KillSwitch killSwitch, int workers,
+            UnaryOperator<Reconciler<ResourceTuningPolicy>> wrap) {
+        PrometheusSignals signals = new PrometheusSignals(client, SignalMetrics.defaults(), WINDOW, STEP, RATE_WINDOW);
         register(manager, new TuningReconciler(manager.client(), signals, TuningSettings.defaults().withKillSwitch(killSwitch),
                 new TunerMetrics(manager.registry())), workers, wrap);
     }
