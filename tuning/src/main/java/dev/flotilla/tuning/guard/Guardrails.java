@@ -74,21 +74,32 @@ public final class Guardrails {
         });
         ctx.nodeHeadroom().ifPresent(room -> capIncrease(List.of(cpuReq, memReq, cpuLim, memLim), room, 1, new long[4],
                 Guardrail.NODE_CAPACITY, "the node's allocatable minus what other pods request", cuts, lastCut));
-        ctx.quota().ifPresent(room -> {
+        if (ctx.quota().isPresent()) {
             // The quota must hold the rollout's peak, not just its end. A rolling update never runs more than replicas + surge
             // pods, and the new ReplicaSet never more than replicas; so with N replicas, S surge pods, old pods of size a and
             // new ones of size b >= a, the peak is N*b + S*a (all new pods up while S old ones still run). Today's pods use
             // N*a, so the quota must have room for N*(b - a) + S*a: the S old-size pods are reserved first and what is left
             // is shared by the N replicas. (A lowering peaks at N*a + S*b, below today's use plus S*a.) InPlace and
             // Recreate have S = 0.
+            Capacity room = ctx.quota().get();
             PodShape before = new PodShape(with(ctx.otherContainers(), current), ctx.initContainers(), ctx.overhead());
             PodShape.Totals req = before.requests();
             PodShape.Totals lim = before.limits();
             long s = ctx.surge();
             long[] reserved = {s * req.cpuMillis(), s * req.memoryBytes(), s * lim.cpuMillis(), s * lim.memoryBytes()};
+            OptionalLong[] rooms = {room.cpuRequestMillis(), room.memoryRequestBytes(), room.cpuLimitMillis(), room.memoryLimitBytes()};
+            String[] names = {"requests.cpu", "requests.memory", "limits.cpu", "limits.memory"};
+            for (int i = 0; i < 4; i++) {
+                if (rooms[i].isPresent() && rooms[i].getAsLong() < reserved[i]) {
+                    // Any change of the template rolls out, and the rollout's first pods are surge pods of today's size:
+                    // where they do not fit, even a lowering would leave the rollout stuck at the quota.
+                    return new Decision.Refuse(Guardrail.RESOURCE_QUOTA, "the rollout's " + s + " surge pod(s) need " + names[i]
+                            + " " + reserved[i] + " and the namespace's ResourceQuota has " + rooms[i].getAsLong() + " left");
+                }
+            }
             capIncrease(List.of(cpuReq, memReq, cpuLim, memLim), room, ctx.replicas(), reserved, Guardrail.RESOURCE_QUOTA,
                     "the namespace's ResourceQuota", cuts, lastCut);
-        });
+        }
         ctx.limitRange().ifPresent(lr -> {
             fitLimitRange(cpuReq, cpuLim, lr.cpu(), ctx.otherContainers(), true, cuts, lastCut);
             fitLimitRange(memReq, memLim, lr.memory(), ctx.otherContainers(), false, cuts, lastCut);
