@@ -22,7 +22,8 @@ import java.util.OptionalLong;
  * @param coolDown         the shortest time between two actions on one container
  * @param nodeHeadroom     for a running pod, its node's allocatable minus the requests of every other pod on it
  * @param limitRange       the namespace's LimitRange for containers, if any
- * @param quota            what the namespace's ResourceQuotas still allow, if any
+ * @param quota            what the namespace's ResourceQuotas still allow, if any, less what earlier Apply actions of the
+ *                         same pass promised (a changed template uses no quota until its pods exist)
  * @param replicas         how many pods the change multiplies by (1 for InPlace, the replica count for Apply)
  * @param killSwitch       the operator's global stop: no action at all
  * @param initContainers   the pod's init containers (they count in what the pod asks of a quota)
