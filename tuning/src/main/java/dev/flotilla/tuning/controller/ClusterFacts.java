@@ -2,8 +2,12 @@ package dev.flotilla.tuning.controller;
 
 import dev.flotilla.tuning.quantity.Resources;
 import dev.flotilla.tuning.guard.GuardrailContext.Capacity;
+import dev.flotilla.tuning.guard.GuardrailContext;
 import dev.flotilla.tuning.guard.GuardrailContext.LimitRangeBounds;
-import io.fabric8.kubernetes.api.model.Container;
+import dev.flotilla.tuning.guard.PodShape;
+import dev.flotilla.tuning.recommend.ContainerResources;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.node.v1.RuntimeClass;
 import io.fabric8.kubernetes.api.model.LimitRange;
 import io.fabric8.kubernetes.api.model.LimitRangeItem;
 import io.fabric8.kubernetes.api.model.Node;
@@ -59,51 +63,132 @@ final class ClusterFacts {
             if (same || (other.getStatus() != null && FINISHED.contains(other.getStatus().getPhase()))) {
                 continue;
             }
-            for (Container c : other.getSpec().getContainers()) {
-                var r = Resources.of(c.getResources());
-                cpu -= r.cpuRequestMillis().orElse(0);
-                mem -= r.memoryRequestBytes().orElse(0);
-            }
+            // What the scheduler counts for it: init containers, sidecars and overhead included.
+            PodShape.Totals r = shape(other.getSpec(), Optional.empty()).requests();
+            cpu -= r.cpuMillis();
+            mem -= r.memoryBytes();
         }
-        // The pod's own current requests are not free room: headroom is what may be added on top of them.
-        return Optional.of(Capacity.requests(Math.max(0, cpu - requests(pod, true)), Math.max(0, mem - requests(pod, false))));
+        // The pod's own running part is not free room: headroom is what may be added on top of it. (Its init containers
+        // have finished; their peak is a max beside the running part, never room for a raise.)
+        PodShape.Totals own = shape(pod.getSpec(), Optional.empty()).steadyRequests();
+        return Optional.of(Capacity.requests(Math.max(0, cpu - own.cpuMillis()), Math.max(0, mem - own.memoryBytes())));
     }
 
-    private static long requests(Pod pod, boolean cpu) {
-        long sum = 0;
-        for (Container c : pod.getSpec().getContainers()) {
-            var r = Resources.of(c.getResources());
-            sum += cpu ? r.cpuRequestMillis().orElse(0) : r.memoryRequestBytes().orElse(0);
-        }
-        return sum;
+    /**
+     * {@code spec}'s containers, init containers and overhead. A pod carries its overhead (the RuntimeClass admission
+     * plugin wrote it); a pod template does not, so {@code runtimeClassOverhead} stands in for it there.
+     */
+    static PodShape shape(PodSpec spec, Optional<ContainerResources> runtimeClassOverhead) {
+        List<ContainerResources> containers = spec.getContainers() == null ? List.of()
+                : spec.getContainers().stream().map(c -> Resources.of(c.getResources())).toList();
+        List<PodShape.InitContainer> inits = spec.getInitContainers() == null ? List.of()
+                : spec.getInitContainers().stream().map(c -> new PodShape.InitContainer(Resources.of(c.getResources()),
+                        "Always".equals(c.getRestartPolicy()))).toList();
+        ContainerResources overhead = spec.getOverhead() != null && !spec.getOverhead().isEmpty() ? overhead(spec.getOverhead())
+                : runtimeClassOverhead.orElse(PodShape.NONE);
+        return new PodShape(containers, inits, overhead);
     }
 
-    /** The tightest Container-type LimitRange min and max in {@code namespace}. */
+    private static ContainerResources overhead(Map<String, Quantity> list) {
+        return new ContainerResources(Resources.millis(list.get("cpu")), OptionalLong.empty(), Resources.bytes(list.get("memory")),
+                OptionalLong.empty());
+    }
+
+    /** The {@code overhead.podFixed} of the RuntimeClass a template names, which its pods will be given; empty when none. */
+    Optional<ContainerResources> runtimeClassOverhead(PodSpec spec) {
+        String name = spec.getRuntimeClassName();
+        if (name == null || name.isEmpty()) {
+            return Optional.empty();
+        }
+        RuntimeClass rc = client.resources(RuntimeClass.class).withName(name).get();
+        if (rc == null || rc.getOverhead() == null || rc.getOverhead().getPodFixed() == null) {
+            return Optional.empty();
+        }
+        return Optional.of(overhead(rc.getOverhead().getPodFixed()));
+    }
+
+    /**
+     * What the namespace's LimitRanges do to new pods: the tightest min, max, ratio and Pod max over all of them, and the
+     * defaults the LimitRanger gives (it applies each LimitRange in turn and never overwrites a value already set, so the
+     * first LimitRange that has a default wins; within one, the last Container item does). The API server stores a
+     * LimitRange with its own defaults filled in ({@code default} from {@code max}, {@code defaultRequest} from
+     * {@code default} or {@code min}), so what is read here is what the plugin uses.
+     */
     Optional<LimitRangeBounds> limitRange(String namespace) {
         List<LimitRange> ranges = client.limitRanges().inNamespace(namespace).list().getItems();
-        OptionalLong minCpu = OptionalLong.empty();
-        OptionalLong maxCpu = OptionalLong.empty();
-        OptionalLong minMem = OptionalLong.empty();
-        OptionalLong maxMem = OptionalLong.empty();
+        RangeBuilder cpu = new RangeBuilder(true);
+        RangeBuilder mem = new RangeBuilder(false);
         boolean any = false;
         for (LimitRange lr : ranges) {
             if (lr.getSpec() == null || lr.getSpec().getLimits() == null) {
                 continue;
             }
+            cpu.startRange();
+            mem.startRange();
             for (LimitRangeItem item : lr.getSpec().getLimits()) {
-                if (!"Container".equals(item.getType())) {
-                    continue;
+                if ("Container".equals(item.getType())) {
+                    any = true;
+                    cpu.container(item);
+                    mem.container(item);
+                } else if ("Pod".equals(item.getType())) {
+                    any = true;
+                    cpu.pod(item);
+                    mem.pod(item);
                 }
-                any = true;
-                Map<String, Quantity> max = item.getMax() == null ? Map.of() : item.getMax();
-                Map<String, Quantity> min = item.getMin() == null ? Map.of() : item.getMin();
-                maxCpu = tighter(maxCpu, Resources.millis(max.get("cpu")), false);
-                maxMem = tighter(maxMem, Resources.bytes(max.get("memory")), false);
-                minCpu = tighter(minCpu, Resources.millis(min.get("cpu")), true);
-                minMem = tighter(minMem, Resources.bytes(min.get("memory")), true);
             }
         }
-        return any ? Optional.of(new LimitRangeBounds(minCpu, maxCpu, minMem, maxMem)) : Optional.empty();
+        return any ? Optional.of(new LimitRangeBounds(cpu.build(), mem.build())) : Optional.empty();
+    }
+
+    /** Gathers one resource's rules over the namespace's LimitRanges. */
+    private static final class RangeBuilder {
+        private final String key;
+        private final boolean cpu;
+        private OptionalLong min = OptionalLong.empty();
+        private OptionalLong max = OptionalLong.empty();
+        private OptionalLong ratio = OptionalLong.empty();
+        private OptionalLong podMax = OptionalLong.empty();
+        private OptionalLong defaultLimit = OptionalLong.empty();
+        private OptionalLong defaultRequest = OptionalLong.empty();
+        private OptionalLong rangeLimit = OptionalLong.empty();
+        private OptionalLong rangeRequest = OptionalLong.empty();
+
+        RangeBuilder(boolean cpu) {
+            this.cpu = cpu;
+            this.key = cpu ? "cpu" : "memory";
+        }
+
+        private OptionalLong value(Map<String, Quantity> list) {
+            return list == null ? OptionalLong.empty() : cpu ? Resources.millis(list.get(key)) : Resources.bytes(list.get(key));
+        }
+
+        void startRange() {
+            // The previous LimitRange's defaults stand where it had them.
+            defaultLimit = defaultLimit.isPresent() ? defaultLimit : rangeLimit;
+            defaultRequest = defaultRequest.isPresent() ? defaultRequest : rangeRequest;
+            rangeLimit = OptionalLong.empty();
+            rangeRequest = OptionalLong.empty();
+        }
+
+        void container(LimitRangeItem item) {
+            min = tighter(min, value(item.getMin()), true);
+            max = tighter(max, value(item.getMax()), false);
+            Quantity r = item.getMaxLimitRequestRatio() == null ? null : item.getMaxLimitRequestRatio().get(key);
+            ratio = tighter(ratio, Resources.millis(r), false); // a ratio in thousandths, like the plugin's MilliValue
+            OptionalLong d = value(item.getDefault());
+            rangeLimit = d.isPresent() ? d : rangeLimit;
+            OptionalLong dr = value(item.getDefaultRequest());
+            rangeRequest = dr.isPresent() ? dr : rangeRequest;
+        }
+
+        void pod(LimitRangeItem item) {
+            podMax = tighter(podMax, value(item.getMax()), false);
+        }
+
+        GuardrailContext.ResourceRange build() {
+            startRange();
+            return new GuardrailContext.ResourceRange(min, max, defaultLimit, defaultRequest, ratio, podMax);
+        }
     }
 
     private static OptionalLong tighter(OptionalLong a, OptionalLong b, boolean min) {
@@ -165,13 +250,12 @@ final class ClusterFacts {
             if (p.getStatus() != null && FINISHED.contains(p.getStatus().getPhase())) {
                 continue;
             }
-            for (Container c : p.getSpec().getContainers()) {
-                var r = Resources.of(c.getResources());
-                use[0] += r.cpuRequestMillis().orElse(0);
-                use[1] += r.memoryRequestBytes().orElse(0);
-                use[2] += r.cpuLimitMillis().orElse(0);
-                use[3] += r.memoryLimitBytes().orElse(0);
-            }
+            // What the quota's pod evaluator charges: requests and limits as PodRequests/PodLimits count them.
+            PodShape shape = shape(p.getSpec(), Optional.empty());
+            use[0] += shape.requests().cpuMillis();
+            use[1] += shape.requests().memoryBytes();
+            use[2] += shape.limits().cpuMillis();
+            use[3] += shape.limits().memoryBytes();
         }
         return use;
     }

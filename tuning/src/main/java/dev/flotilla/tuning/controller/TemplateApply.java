@@ -1,12 +1,20 @@
 package dev.flotilla.tuning.controller;
 
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ManagedFieldsEntry;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.api.model.StatusCause;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Predicate;
@@ -24,6 +32,8 @@ import java.util.regex.Pattern;
 final class TemplateApply {
 
     private static final Pattern MANAGER = Pattern.compile("conflict with \"([^\"]+)\"");
+    /** A container's key in managedFields: {@code k:{"name":"app"}}. */
+    private static final Pattern CONTAINER_KEY = Pattern.compile("k:\\{\"name\":\"(.+)\"\\}");
 
     /** One field another manager owns. */
     record FieldConflict(String manager, String field) {
@@ -35,12 +45,12 @@ final class TemplateApply {
 
     /** What became of an apply. */
     sealed interface Outcome {
-        /** Applied without taking anything from anyone. */
-        record Applied() implements Outcome {
+        /** Applied without taking anything from anyone; the workload is now at {@code resourceVersion}. */
+        record Applied(String resourceVersion) implements Outcome {
         }
 
-        /** Applied by taking these fields from managers the policy allows. */
-        record TookOver(List<FieldConflict> taken) implements Outcome {
+        /** Applied by taking these fields from managers the policy allows; the workload is now at {@code resourceVersion}. */
+        record TookOver(List<FieldConflict> taken, String resourceVersion) implements Outcome {
             public TookOver {
                 taken = List.copyOf(taken);
             }
@@ -69,8 +79,8 @@ final class TemplateApply {
      */
     static Outcome apply(KubernetesClient client, HasMetadata patch, String fieldManager, Predicate<String> mayTakeFrom) {
         try {
-            client.resource(patch).fieldManager(fieldManager).serverSideApply();
-            return new Outcome.Applied();
+            return new Outcome.Applied(client.resource(patch).fieldManager(fieldManager).serverSideApply().getMetadata()
+                    .getResourceVersion());
         } catch (KubernetesClientException e) {
             List<FieldConflict> conflicts = e.getCode() == 409 ? conflicts(e) : List.of();
             if (conflicts.isEmpty()) {
@@ -80,9 +90,88 @@ final class TemplateApply {
             if (!kept.isEmpty()) {
                 return new Outcome.Conflicted(kept);
             }
-            client.resource(patch).fieldManager(fieldManager).forceConflicts().serverSideApply();
-            return new Outcome.TookOver(conflicts);
+            return new Outcome.TookOver(conflicts, client.resource(patch).fieldManager(fieldManager).forceConflicts()
+                    .serverSideApply().getMetadata().getResourceVersion());
         }
+    }
+
+    /**
+     * One pass's applies. A server-side apply states the field manager's whole intent for the object: a container's
+     * resources left out of it are given up (and removed where nobody else owns them). So each apply to a workload
+     * carries the container it changes, those changed earlier in the pass, and those the tuner owns already, and the
+     * version the previous apply of the pass left.
+     */
+    static final class Session {
+        private final String fieldManager;
+        private final Map<String, Map<String, ResourceRequirements>> applied = new HashMap<>();
+        private final Map<String, String> versions = new HashMap<>();
+
+        Session(String fieldManager) {
+            this.fieldManager = Objects.requireNonNull(fieldManager, "fieldManager");
+        }
+
+        /** The containers (name and resources only) an apply of {@code container} to workload {@code ref} must state. */
+        List<Container> containers(String ref, HasMetadata workload, PodSpec template, String container,
+                ResourceRequirements resources) {
+            Map<String, ResourceRequirements> earlier = applied.getOrDefault(ref, Map.of());
+            Set<String> owned = ownedContainers(workload, fieldManager);
+            List<Container> out = new ArrayList<>();
+            for (Container c : template.getContainers()) {
+                ResourceRequirements r = c.getName().equals(container) ? resources
+                        : earlier.containsKey(c.getName()) ? earlier.get(c.getName())
+                        : owned.contains(c.getName()) ? c.getResources() : null;
+                if (r != null) {
+                    out.add(new ContainerBuilder().withName(c.getName()).withResources(r).build());
+                }
+            }
+            return out;
+        }
+
+        /** The version to apply on: the one this pass's last apply left, else the one the workload was read at. */
+        String version(String ref, HasMetadata workload) {
+            return versions.getOrDefault(ref, workload.getMetadata().getResourceVersion());
+        }
+
+        void applied(String ref, String container, ResourceRequirements resources, String resourceVersion) {
+            applied.computeIfAbsent(ref, k -> new HashMap<>()).put(container, resources);
+            versions.put(ref, resourceVersion);
+        }
+    }
+
+    /** The template containers whose resources {@code fieldManager} owns by apply, from the workload's managedFields. */
+    @SuppressWarnings("unchecked")
+    static Set<String> ownedContainers(HasMetadata workload, String fieldManager) {
+        Set<String> out = new LinkedHashSet<>();
+        List<ManagedFieldsEntry> entries = workload.getMetadata().getManagedFields() == null ? List.of()
+                : workload.getMetadata().getManagedFields();
+        for (ManagedFieldsEntry e : entries) {
+            if (!fieldManager.equals(e.getManager()) || !"Apply".equals(e.getOperation()) || e.getFieldsV1() == null) {
+                continue;
+            }
+            Object containers = path(Serialization.unmarshal(Serialization.asJson(e.getFieldsV1()), Map.class),
+                    "f:spec", "f:template", "f:spec", "f:containers");
+            if (containers instanceof Map<?, ?> byKey) {
+                for (Map.Entry<?, ?> c : byKey.entrySet()) {
+                    String key = String.valueOf(c.getKey());
+                    Matcher m = CONTAINER_KEY.matcher(key);
+                    if (m.matches() && c.getValue() instanceof Map<?, ?> fields && fields.containsKey("f:resources")) {
+                        out.add(m.group(1));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private static Object path(Map<?, ?> root, String... keys) {
+        Object at = root;
+        for (String k : keys) {
+            if (!(at instanceof Map<?, ?> m)) {
+                return null;
+            }
+            at = m.get(k);
+        }
+        return at;
     }
 
     /** The field-manager conflicts of a 409, from the Status causes the API server sends with it. */

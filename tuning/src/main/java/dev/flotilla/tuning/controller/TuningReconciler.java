@@ -16,6 +16,8 @@ import dev.flotilla.tuning.api.WorkloadKind;
 import dev.flotilla.tuning.guard.Decision;
 import dev.flotilla.tuning.guard.GuardrailContext;
 import dev.flotilla.tuning.guard.Guardrails;
+import dev.flotilla.tuning.guard.PodShape;
+import dev.flotilla.tuning.guard.Surge;
 import dev.flotilla.tuning.policy.PolicyCheck;
 import dev.flotilla.tuning.policy.LabelSelectors;
 import dev.flotilla.tuning.policy.PolicyValidator;
@@ -35,7 +37,10 @@ import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
 import io.fabric8.kubernetes.api.model.PodTemplateSpec;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import io.fabric8.kubernetes.api.model.apps.DeploymentStrategy;
 import io.fabric8.kubernetes.api.model.apps.StatefulSetBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.time.Instant;
@@ -168,6 +173,7 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
             setCondition(status, KILL_SWITCH, false, "Released", "", generation);
         }
         List<String> fieldConflicts = new ArrayList<>();
+        TemplateApply.Session applySession = new TemplateApply.Session(settings.fieldManager());
         Instant now = settings.clock().instant();
         Set<String> missing = new LinkedHashSet<>();
         String unavailable = null;
@@ -175,6 +181,7 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
         // A namespace's LimitRange does not change within a pass; its quota room does (an in-place resize raises the pods'
         // requests), so the quota is still read per action.
         Optional<GuardrailContext.LimitRangeBounds> limitRange = facts.limitRange(ns);
+        QuotaLedger quotaLedger = new QuotaLedger(); // what this pass's Apply actions promised out of the quota
         for (Workload w : workloads) {
             List<Pod> pods = pods(ns, w.podSelector());
             if (w.template() == null || w.template().getSpec() == null || w.template().getSpec().getContainers() == null) {
@@ -224,8 +231,8 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
                 boolean urgent = rec.fired(Rule.OOM_BUMP) || rec.fired(Rule.SELF_THROTTLING);
                 switch (valid.mode()) {
                     case Apply -> act(status, entry, attempt(w.ref(), "Apply", () -> applyTemplate(ns, w, container, current,
-                            rec.target(), bounds.get(), valid, urgent, lastChanged, largestNode, limitRange, fieldConflicts, now)),
-                            now);
+                            rec.target(), bounds.get(), valid, urgent, lastChanged, largestNode, limitRange, quotaLedger,
+                            fieldConflicts, applySession, now)), now);
                     case InPlace -> {
                         for (Pod pod : pods) {
                             // Each pod is sized from what it runs with now (it may differ from the template after earlier resizes).
@@ -292,37 +299,45 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
 
     private GuardrailContext context(List<ContainerResources> others, ResourceBounds bounds, PolicyCheck.Valid valid,
             boolean urgent, Optional<Instant> lastChanged, Optional<GuardrailContext.Capacity> node,
-            Optional<GuardrailContext.LimitRangeBounds> limitRange, String ns, int replicas) {
+            Optional<GuardrailContext.LimitRangeBounds> limitRange, Optional<GuardrailContext.Capacity> quota, int replicas,
+            PodShape pod, int surge) {
         return new GuardrailContext(others, bounds, valid.rules().maxStepUp(), valid.rules().maxStepDown(), urgent, lastChanged,
-                valid.rules().coolDownUp(), node, limitRange, facts.quotaRoom(ns), replicas,
-                settings.killSwitch().get() instanceof KillSwitchState.Engaged); // read again: a switch flipped mid-pass stops the rest
+                valid.rules().coolDownUp(), node, limitRange, quota, replicas,
+                settings.killSwitch().get() instanceof KillSwitchState.Engaged, // read again: a switch flipped mid-pass stops the rest
+                pod.initContainers(), pod.overhead(), surge);
     }
 
     private Outcome applyTemplate(String ns, Workload w, Container container, ContainerResources current, ContainerResources target,
             ResourceBounds bounds, PolicyCheck.Valid valid, boolean urgent, Optional<Instant> lastChanged,
-            Optional<long[]> largestNode, Optional<GuardrailContext.LimitRangeBounds> limitRange, List<String> fieldConflicts,
-            Instant now) {
+            Optional<long[]> largestNode, Optional<GuardrailContext.LimitRangeBounds> limitRange, QuotaLedger quotaLedger,
+            List<String> fieldConflicts, TemplateApply.Session session, Instant now) {
         List<ContainerResources> others = w.template().getSpec().getContainers().stream()
                 .filter(c -> !c.getName().equals(container.getName())).map(c -> Resources.of(c.getResources())).toList();
-        // New pods must fit on some node: a request may grow only up to the largest node's allocatable.
+        PodShape pod = ClusterFacts.shape(w.template().getSpec(), facts.runtimeClassOverhead(w.template().getSpec()));
+        // New pods must fit on some node: the pod's running part (containers, sidecars, overhead) may grow only up to the
+        // largest node's allocatable. (Its init containers' peak does not limit a raise; see PodShape.steadyRequests.)
+        PodShape.Totals running = pod.steadyRequests();
         Optional<GuardrailContext.Capacity> fit = largestNode.map(n -> GuardrailContext.Capacity.requests(
-                Math.max(0, n[0] - current.cpuRequestMillis().orElse(0)), Math.max(0, n[1] - current.memoryRequestBytes().orElse(0))));
-        Decision d = Guardrails.judge(current, target, context(others, bounds, valid, urgent, lastChanged, fit, limitRange, ns,
-                Math.max(1, w.replicas())), now);
+                Math.max(0, n[0] - running.cpuMillis()), Math.max(0, n[1] - running.memoryBytes())));
+        int replicas = Math.max(1, w.replicas());
+        int surge = surge(w, replicas);
+        Decision d = Guardrails.judge(current, target, context(others, bounds, valid, urgent, lastChanged, fit, limitRange,
+                quotaLedger.roomFor(w.ref(), facts.quotaRoom(ns)), replicas, pod, surge), now);
         if (d instanceof Decision.Refuse r) {
             return refused(w.ref(), "Apply", r);
         }
         Decision.Allow allow = (Decision.Allow) d;
         var resources = Resources.requirements(allow.target(), container.getResources());
-        // The version the change was judged on: the apply is refused if the workload (or who owns what) moved on.
-        String version = w.object().getMetadata().getResourceVersion();
+        // The version the change was judged on (or this pass's last apply left): refused if the workload moved on.
+        String version = session.version(w.ref(), w.object());
+        List<Container> containers = session.containers(w.ref(), w.object(), w.template().getSpec(), container.getName(), resources);
         HasMetadata patch = switch (w.kind()) {
             case Deployment -> new DeploymentBuilder().withNewMetadata().withName(w.object().getMetadata().getName())
-                    .withNamespace(ns).withResourceVersion(version).endMetadata().withNewSpec().withNewTemplate().withNewSpec().addNewContainer()
-                    .withName(container.getName()).withResources(resources).endContainer().endSpec().endTemplate().endSpec().build();
+                    .withNamespace(ns).withResourceVersion(version).endMetadata().withNewSpec().withNewTemplate().withNewSpec()
+                    .withContainers(containers).endSpec().endTemplate().endSpec().build();
             case StatefulSet -> new StatefulSetBuilder().withNewMetadata().withName(w.object().getMetadata().getName())
-                    .withNamespace(ns).withResourceVersion(version).endMetadata().withNewSpec().withNewTemplate().withNewSpec().addNewContainer()
-                    .withName(container.getName()).withResources(resources).endContainer().endSpec().endTemplate().endSpec().build();
+                    .withNamespace(ns).withResourceVersion(version).endMetadata().withNewSpec().withNewTemplate().withNewSpec()
+                    .withContainers(containers).endSpec().endTemplate().endSpec().build();
         };
         TemplateApply.Outcome applied = TemplateApply.apply(client, patch, settings.fieldManager(), valid::mayTakeOverFrom);
         if (applied instanceof TemplateApply.Outcome.Conflicted c) {
@@ -336,13 +351,45 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
                     false);
         }
         List<String> notes = new ArrayList<>(allow.adjustments());
-        if (applied instanceof TemplateApply.Outcome.TookOver t) {
-            notes.add("took " + t.taken().size() + " field(s) over from " + String.join(", ", t.taken().stream()
-                    .map(TemplateApply.FieldConflict::manager).distinct().toList()) + " (spec.takeOverFrom)");
+        switch (applied) {
+            case TemplateApply.Outcome.Applied a -> session.applied(w.ref(), container.getName(), resources, a.resourceVersion());
+            case TemplateApply.Outcome.TookOver took -> {
+                session.applied(w.ref(), container.getName(), resources, took.resourceVersion());
+                notes.add("took " + took.taken().size() + " field(s) over from " + String.join(", ", took.taken().stream()
+                        .map(TemplateApply.FieldConflict::manager).distinct().toList()) + " (spec.takeOverFrom)");
+            }
+            case TemplateApply.Outcome.Conflicted c -> throw new IllegalStateException("handled above");
         }
+        ContainerResources t = allow.target();
+        PodShape.Totals podRequests = pod.requests();
+        PodShape.Totals podLimits = pod.limits();
+        quotaLedger.applied(w.ref(), new long[] {
+                t.cpuRequestMillis().orElse(0) - current.cpuRequestMillis().orElse(0),
+                t.memoryRequestBytes().orElse(0) - current.memoryRequestBytes().orElse(0),
+                t.cpuLimitMillis().orElse(0) - current.cpuLimitMillis().orElse(0),
+                t.memoryLimitBytes().orElse(0) - current.memoryLimitBytes().orElse(0)}, replicas, new long[] {
+                surge * podRequests.cpuMillis(), surge * podRequests.memoryBytes(), surge * podLimits.cpuMillis(),
+                surge * podLimits.memoryBytes()});
         log.atInfo().addKeyValue("namespace", ns).addKeyValue("workload", w.ref()).addKeyValue("container", container.getName())
                 .addKeyValue("resources", Resources.values(allow.target())).log("pod template resized");
         return new Outcome(w.ref(), "Apply", "Applied", String.join("; ", notes), true);
+    }
+
+    /**
+     * How many pods above its replicas the workload's rollout may run: a RollingUpdate Deployment's {@code maxSurge}; none
+     * for a Recreate Deployment or a StatefulSet (whose rolling update replaces pods one by one, never adding one).
+     */
+    private static int surge(Workload w, int replicas) {
+        if (!(w.object() instanceof Deployment deployment) || deployment.getSpec() == null) {
+            return 0;
+        }
+        DeploymentStrategy strategy = deployment.getSpec().getStrategy();
+        if (strategy != null && "Recreate".equals(strategy.getType())) {
+            return 0;
+        }
+        IntOrString maxSurge = strategy == null || strategy.getRollingUpdate() == null ? null : strategy.getRollingUpdate().getMaxSurge();
+        return Surge.pods(replicas, maxSurge == null ? Optional.empty()
+                : Optional.of(maxSurge.getIntVal() != null ? String.valueOf(maxSurge.getIntVal()) : maxSurge.getStrVal()));
     }
 
     private Outcome resizePod(String ns, Pod pod, String container, ContainerSignals signals, Recommender recommender,
@@ -359,8 +406,9 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
         boolean urgent = rec.fired(Rule.OOM_BUMP) || rec.fired(Rule.SELF_THROTTLING);
         List<ContainerResources> others = pod.getSpec().getContainers().stream().filter(x -> !x.getName().equals(container))
                 .map(x -> Resources.of(x.getResources())).toList();
-        Decision d = Guardrails.judge(current, target, context(others, bounds, valid, urgent, lastChanged, facts.nodeHeadroom(pod), limitRange, ns,
-                1), now);
+        // In place, a raise is charged at once and no pod is added: one pod, no surge.
+        Decision d = Guardrails.judge(current, target, context(others, bounds, valid, urgent, lastChanged, facts.nodeHeadroom(pod),
+                limitRange, facts.quotaRoom(ns), 1, ClusterFacts.shape(pod.getSpec(), Optional.empty()), 0), now);
         if (d instanceof Decision.Refuse r) {
             return refused(ref, "InPlace", r);
         }

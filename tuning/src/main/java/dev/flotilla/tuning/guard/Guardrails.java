@@ -6,6 +6,7 @@ import dev.flotilla.tuning.recommend.ContainerResources;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
@@ -66,18 +67,43 @@ public final class Guardrails {
             }
         }
         ctx.limitRange().ifPresent(lr -> {
-            for (Value v : List.of(cpuReq, cpuLim)) {
-                v.clamp(lr.minCpuMillis().orElse(0), lr.maxCpuMillis().orElse(Long.MAX_VALUE), Guardrail.LIMIT_RANGE, cuts, lastCut);
-            }
-            for (Value v : List.of(memReq, memLim)) {
-                v.clamp(lr.minMemoryBytes().orElse(0), lr.maxMemoryBytes().orElse(Long.MAX_VALUE), Guardrail.LIMIT_RANGE, cuts,
-                        lastCut);
-            }
+            cpuReq.clamp(lr.cpu().min().orElse(0), lr.cpu().max().orElse(Long.MAX_VALUE), Guardrail.LIMIT_RANGE, cuts, lastCut);
+            cpuLim.clamp(lr.cpu().min().orElse(0), lr.cpu().max().orElse(Long.MAX_VALUE), Guardrail.LIMIT_RANGE, cuts, lastCut);
+            memReq.clamp(lr.memory().min().orElse(0), lr.memory().max().orElse(Long.MAX_VALUE), Guardrail.LIMIT_RANGE, cuts, lastCut);
+            memLim.clamp(lr.memory().min().orElse(0), lr.memory().max().orElse(Long.MAX_VALUE), Guardrail.LIMIT_RANGE, cuts, lastCut);
         });
-        ctx.nodeHeadroom().ifPresent(room -> capIncrease(List.of(cpuReq, memReq, cpuLim, memLim), room, 1,
+        ctx.nodeHeadroom().ifPresent(room -> capIncrease(List.of(cpuReq, memReq, cpuLim, memLim), room, 1, new long[4],
                 Guardrail.NODE_CAPACITY, "the node's allocatable minus what other pods request", cuts, lastCut));
-        ctx.quota().ifPresent(room -> capIncrease(List.of(cpuReq, memReq, cpuLim, memLim), room, ctx.replicas(),
-                Guardrail.RESOURCE_QUOTA, "the namespace's ResourceQuota", cuts, lastCut));
+        if (ctx.quota().isPresent()) {
+            // The quota must hold the rollout's peak, not just its end. A rolling update never runs more than replicas + surge
+            // pods, and the new ReplicaSet never more than replicas; so with N replicas, S surge pods, old pods of size a and
+            // new ones of size b >= a, the peak is N*b + S*a (all new pods up while S old ones still run). Today's pods use
+            // N*a, so the quota must have room for N*(b - a) + S*a: the S old-size pods are reserved first and what is left
+            // is shared by the N replicas. (A lowering peaks at N*a + S*b, below today's use plus S*a.) InPlace and
+            // Recreate have S = 0.
+            Capacity room = ctx.quota().get();
+            PodShape before = new PodShape(with(ctx.otherContainers(), current), ctx.initContainers(), ctx.overhead());
+            PodShape.Totals req = before.requests();
+            PodShape.Totals lim = before.limits();
+            long s = ctx.surge();
+            long[] reserved = {s * req.cpuMillis(), s * req.memoryBytes(), s * lim.cpuMillis(), s * lim.memoryBytes()};
+            OptionalLong[] rooms = {room.cpuRequestMillis(), room.memoryRequestBytes(), room.cpuLimitMillis(), room.memoryLimitBytes()};
+            String[] names = {"requests.cpu", "requests.memory", "limits.cpu", "limits.memory"};
+            for (int i = 0; i < 4; i++) {
+                if (rooms[i].isPresent() && rooms[i].getAsLong() < reserved[i]) {
+                    // Any change of the template rolls out, and the rollout's first pods are surge pods of today's size:
+                    // where they do not fit, even a lowering would leave the rollout stuck at the quota.
+                    return new Decision.Refuse(Guardrail.RESOURCE_QUOTA, "the rollout's " + s + " surge pod(s) need " + names[i]
+                            + " " + reserved[i] + " and the namespace's ResourceQuota has " + rooms[i].getAsLong() + " left");
+                }
+            }
+            capIncrease(List.of(cpuReq, memReq, cpuLim, memLim), room, ctx.replicas(), reserved, Guardrail.RESOURCE_QUOTA,
+                    "the namespace's ResourceQuota", cuts, lastCut);
+        }
+        ctx.limitRange().ifPresent(lr -> {
+            fitLimitRange(cpuReq, cpuLim, lr.cpu(), ctx.otherContainers(), true, cuts, lastCut);
+            fitLimitRange(memReq, memLim, lr.memory(), ctx.otherContainers(), false, cuts, lastCut);
+        });
         // A request never exceeds its limit: where a limit was cut, the request follows it.
         for (Value[] pair : new Value[][] {{cpuReq, cpuLim}, {memReq, memLim}}) {
             if (pair[0].after.isPresent() && pair[1].after.isPresent() && pair[0].after.getAsLong() > pair[1].after.getAsLong()) {
@@ -106,6 +132,13 @@ public final class Guardrails {
             return new Decision.Refuse(Guardrail.QOS_CLASS, "the change would turn the pod's QoS class from " + was + " into "
                     + would + "; the tuner never changes a QoS class");
         }
+        if (ctx.limitRange().isPresent()) {
+            Optional<String> refused = LimitRangeCheck.violation(target, ctx.otherContainers(), ctx.limitRange().get());
+            if (refused.isPresent()) {
+                return new Decision.Refuse(Guardrail.LIMIT_RANGE, "new pods would be refused by the LimitRange: " + refused.get()
+                        + (cuts.isEmpty() ? "" : " (after: " + String.join("; ", cuts) + ")"));
+            }
+        }
         if (target.equals(current)) {
             Guardrail which = lastCut[0] == null ? Guardrail.NO_CHANGE : lastCut[0];
             return new Decision.Refuse(which, "nothing left to change after: " + String.join("; ", cuts));
@@ -113,9 +146,12 @@ public final class Guardrails {
         return new Decision.Allow(target, cuts);
     }
 
-    /** Cuts raises so that their sum (times {@code replicas}) fits in {@code room}. */
-    private static void capIncrease(List<Value> values, Capacity room, int replicas, Guardrail guardrail, String what,
-            List<String> cuts, Guardrail[] lastCut) {
+    /**
+     * Cuts raises so that their sum (times {@code replicas}) fits in {@code room} once {@code reserved} (per value, in
+     * the order of {@code values}) is taken out of it.
+     */
+    private static void capIncrease(List<Value> values, Capacity room, int replicas, long[] reserved, Guardrail guardrail,
+            String what, List<String> cuts, Guardrail[] lastCut) {
         OptionalLong[] rooms = {room.cpuRequestMillis(), room.memoryRequestBytes(), room.cpuLimitMillis(), room.memoryLimitBytes()};
         for (int i = 0; i < values.size(); i++) {
             Value v = values.get(i);
@@ -124,11 +160,12 @@ public final class Guardrails {
             }
             long before = v.before.orElse(0);
             long increase = v.after.getAsLong() - before;
-            long allowed = Math.max(0, rooms[i].getAsLong()) / replicas;
+            long allowed = Math.max(0, rooms[i].getAsLong() - reserved[i]) / replicas;
             if (increase > allowed) {
                 long capped = before + allowed;
                 cuts.add(v.name + " raise to " + v.after.getAsLong() + v.unit + " cut to " + capped + v.unit + " by " + what
-                        + " (room " + rooms[i].getAsLong() + v.unit + (replicas > 1 ? " for " + replicas + " pods" : "") + ")");
+                        + " (room " + rooms[i].getAsLong() + v.unit + (replicas > 1 ? " for " + replicas + " pods" : "")
+                        + (reserved[i] > 0 ? ", " + reserved[i] + v.unit + " of it held for the rollout's surge pods" : "") + ")");
                 v.after = v.before.isPresent() || capped > 0 ? OptionalLong.of(capped) : OptionalLong.empty();
                 if (v.before.isPresent() && capped == before) {
                     v.after = v.before;
@@ -136,6 +173,74 @@ public final class Guardrails {
                 lastCut[0] = guardrail;
             }
         }
+    }
+
+    /**
+     * Cuts the change back so that the LimitRanger admits the new pods' container: a limit the ratio needs is kept, a
+     * Pod maximum is shared with the other containers, a request stays under the limit the container will be defaulted to,
+     * and the limit-to-request ratio holds (a limit raise is cut first; then a request lowering is held). What cannot be
+     * fixed this way is left to {@link LimitRangeCheck}, which refuses it.
+     */
+    private static void fitLimitRange(Value req, Value lim, GuardrailContext.ResourceRange r, List<ContainerResources> others,
+            boolean cpu, List<String> cuts, Guardrail[] lastCut) {
+        OptionalLong ratio = r.maxLimitRequestRatioMilli();
+        if (ratio.isPresent() && lim.after.isEmpty() && lim.before.isPresent()) {
+            lim.after = lim.before;
+            cuts.add(lim.name + " kept at " + lim.before.getAsLong() + lim.unit + " by LIMIT_RANGE (maxLimitRequestRatio needs a limit)");
+            lastCut[0] = Guardrail.LIMIT_RANGE;
+        }
+        if (r.podMax().isPresent()) {
+            long otherRequests = 0;
+            long otherLimits = 0;
+            for (ContainerResources o : others) {
+                var or = LimitRangeCheck.effective(o, r, cpu);
+                otherRequests += or[0];
+                otherLimits += or[1];
+            }
+            long reqRoom = r.podMax().getAsLong() - otherRequests;
+            long limRoom = r.podMax().getAsLong() - otherLimits;
+            if (reqRoom > 0) {
+                req.clamp(0, reqRoom, Guardrail.LIMIT_RANGE, cuts, lastCut);
+            }
+            if (limRoom > 0) {
+                lim.clamp(0, limRoom, Guardrail.LIMIT_RANGE, cuts, lastCut);
+            }
+        }
+        OptionalLong limit = r.effectiveLimit(lim.after);
+        if (lim.after.isEmpty() && limit.isPresent() && req.after.isPresent() && req.after.getAsLong() > limit.getAsLong()) {
+            cuts.add(req.name + " " + req.after.getAsLong() + req.unit + " cut to " + limit.getAsLong() + req.unit
+                    + " by LIMIT_RANGE (the default limit new pods get)");
+            req.after = limit;
+            lastCut[0] = Guardrail.LIMIT_RANGE;
+        }
+        if (ratio.isEmpty()) {
+            return;
+        }
+        OptionalLong request = r.effectiveRequest(req.after, lim.after);
+        limit = r.effectiveLimit(lim.after);
+        if (request.isEmpty() || limit.isEmpty() || !LimitRangeCheck.ratioExceeded(limit.getAsLong(), request.getAsLong(),
+                ratio.getAsLong())) {
+            return;
+        }
+        if (lim.after.isPresent()) {
+            // Never below the limit the container has now: pushing an existing limit down could OOM-kill it.
+            long most = Math.max(LimitRangeCheck.largestLimit(request.getAsLong(), ratio.getAsLong()), lim.before.orElse(0));
+            lim.clamp(0, most, Guardrail.LIMIT_RANGE, cuts, lastCut);
+            limit = lim.after;
+        }
+        if (req.after.isPresent() && LimitRangeCheck.ratioExceeded(limit.getAsLong(), req.after.getAsLong(), ratio.getAsLong())) {
+            long least = LimitRangeCheck.smallestRequest(limit.getAsLong(), ratio.getAsLong());
+            // Holding a lowering back is fine; raising past today's request is not (the node and quota checks are behind us).
+            if (least <= Math.max(req.before.orElse(0), req.after.getAsLong())) {
+                req.clamp(least, Long.MAX_VALUE, Guardrail.LIMIT_RANGE, cuts, lastCut);
+            }
+        }
+    }
+
+    private static List<ContainerResources> with(List<ContainerResources> others, ContainerResources one) {
+        List<ContainerResources> all = new ArrayList<>(others);
+        all.add(one);
+        return all;
     }
 
     private static final class Value {

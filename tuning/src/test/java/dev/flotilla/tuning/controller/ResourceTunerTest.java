@@ -14,6 +14,7 @@ import dev.flotilla.testing.WithCluster;
 import dev.flotilla.tuning.api.ContainerPolicy;
 import dev.flotilla.tuning.api.ResourceTuningPolicy;
 import dev.flotilla.tuning.api.ResourceTuningPolicySpec;
+import dev.flotilla.tuning.quantity.Resources;
 import dev.flotilla.tuning.recommend.Rule;
 import dev.flotilla.tuning.signals.PrometheusClient;
 import dev.flotilla.tuning.signals.PrometheusServer;
@@ -155,6 +156,12 @@ class ResourceTunerTest {
 
     static void workload(KubernetesClient client, TestNamespace ns, String nodeName, String nodeCpu, Map<String, Quantity> requests,
             Map<String, Quantity> limits, ScriptedExporter.Profile profile) throws Exception {
+        workload(client, ns, nodeName, nodeCpu, requests, limits, profile, List.of("app"));
+    }
+
+    /** As above, with one container per name in {@code containers}, each sized and behaving alike. */
+    static void workload(KubernetesClient client, TestNamespace ns, String nodeName, String nodeCpu, Map<String, Quantity> requests,
+            Map<String, Quantity> limits, ScriptedExporter.Profile profile, List<String> containers) throws Exception {
         var node = new NodeBuilder().withNewMetadata().withName(nodeName).endMetadata().build();
         if (client.nodes().withName(nodeName).get() == null) {
             client.nodes().resource(node).create();
@@ -167,14 +174,17 @@ class ResourceTunerTest {
                 .addToLabels("app", "web").endMetadata().withNewSpec().withReplicas(2)
                 .withSelector(new LabelSelectorBuilder().addToMatchLabels("app", "web").build()).withNewTemplate()
                 .withNewMetadata().addToLabels("app", "web").endMetadata().withNewSpec()
-                .addToContainers(new ContainerBuilder().withName("app").withImage("example/web:1").withResources(resources).build())
+                .withContainers(containers.stream().map(c -> new ContainerBuilder().withName(c).withImage("example/web:1")
+                        .withResources(resources).build()).toList())
                 .endSpec().endTemplate().endSpec().build();
         client.resource(web).create();
         for (String pod : List.of("web-1", "web-2")) {
             client.resource(new PodBuilder().withNewMetadata().withName(pod).withNamespace(ns.name()).addToLabels("app", "web")
-                    .endMetadata().withNewSpec().withNodeName(nodeName).addToContainers(new ContainerBuilder().withName("app")
-                    .withImage("example/web:1").withResources(resources).build()).endSpec().build()).create();
-            exporter.register(ns.name(), pod, "app", profile);
+                    .endMetadata().withNewSpec().withNodeName(nodeName).withContainers(containers.stream().map(c -> new ContainerBuilder()
+                    .withName(c).withImage("example/web:1").withResources(resources).build()).toList()).endSpec().build()).create();
+            for (String c : containers) {
+                exporter.register(ns.name(), pod, c, profile);
+            }
         }
         // Enough scrapes for the rate windows to hold data.
         PrometheusClient p = new PrometheusClient(prometheus.uri(), Duration.ofSeconds(3));
@@ -273,9 +283,10 @@ class ResourceTunerTest {
     void aResourceQuotaCutsTheRaiseOfEveryReplicaAndTheKillSwitchStopsEverything(TestCluster cluster, TestNamespace ns)
             throws Exception {
         workload(cluster.client(), ns, "node-" + ns.name(), "8");
-        // 2 pods request 2 cores; 2.5 allowed: 500m of room for 2 replicas is +250m each.
+        // 2 pods request 2 cores; 3.5 allowed: of the 1500m of room, the rollout's surge pod (25% of 2, rounded up: one
+        // pod of 1 core) takes 1000m, and 500m for 2 replicas is +250m each.
         cluster.client().resource(new ResourceQuotaBuilder().withNewMetadata().withName("quota").withNamespace(ns.name())
-                .endMetadata().withNewSpec().withHard(Map.of("requests.cpu", new Quantity("2500m"))).endSpec().build()).create();
+                .endMetadata().withNewSpec().withHard(Map.of("requests.cpu", new Quantity("3500m"))).endSpec().build()).create();
         // The real kill switch, whose ConfigMap does not exist yet: it fails closed.
         try (KillSwitch killSwitch = new KillSwitch(cluster.client(), ns.name())) {
             startTuner(cluster, ns, prometheus.uri(), killSwitch, Duration.ofSeconds(5));
@@ -463,6 +474,26 @@ class ResourceTunerTest {
         assertThat(taken.getStatus().getLastAction().getMessage()).contains("took").contains("from argocd-controller");
     }
 
+    @Test
+    void twoContainersOfOneWorkloadChangedInOnePassBothKeepTheirNewResources(TestCluster cluster, TestNamespace ns)
+            throws Exception {
+        workload(cluster.client(), ns, "node-" + ns.name(), "8", res("1", "1Gi"), res("2", "2Gi"),
+                ScriptedExporter.Profile.noisyNeighbour(), List.of("app", "sidecar"));
+        startTuner(cluster, ns, prometheus.uri(), () -> false, Duration.ofMinutes(5));
+        cluster.client().resource(policy(ns, "Apply", "100m", "4")).create();
+        ResourceTuningPolicy p = awaitStatus(cluster.client(), ns, x -> x.getStatus().getContainers().size() == 2
+                && x.getStatus().getContainers().stream().allMatch(c -> c.getActions().stream().anyMatch(a -> a.contains("Applied"))));
+        var containers = cluster.client().apps().deployments().inNamespace(ns.name()).withName("web").get().getSpec().getTemplate()
+                .getSpec().getContainers();
+        // Each apply states the tuner's whole intent for the workload: the second container's apply keeps the first's change.
+        for (var c : containers) {
+            assertThat(c.getResources().getRequests()).as(c.getName() + " in " + p.getStatus().getContainers())
+                    .containsEntry("cpu", new Quantity("2"));
+        }
+        var d = cluster.client().apps().deployments().inNamespace(ns.name()).withName("web").get();
+        assertThat(TemplateApply.ownedContainers(d, TuningSettings.defaults().fieldManager())).containsExactly("app", "sidecar");
+    }
+
     /** The field managers that own the app container's CPU request in the Deployment's template. */
     static List<String> cpuRequestManagers(KubernetesClient client, TestNamespace ns) {
         var d = client.apps().deployments().inNamespace(ns.name()).withName("web").get();
@@ -576,5 +607,150 @@ class ResourceTunerTest {
         assertThat(limit).isBetween(1250L, 2000L);
         assertThat(resources.getRequests().get("cpu")).isEqualTo(resources.getLimits().get("cpu"));
         assertThat(resources.getRequests().get("memory")).isEqualTo(resources.getLimits().get("memory"));
+    }
+
+    @Test
+    void applyKeepsTheTemplatesNewPodsAdmissibleUnderALimitRangesDefaultLimitAndRatio(TestCluster cluster, TestNamespace ns)
+            throws Exception {
+        // No CPU limit in the template: new pods get the LimitRange's default of 1500m, so a 2-core request would be refused.
+        // Memory 1Gi/2Gi under a ratio of 2: the 600 MiB working set would lower the request, which the ratio forbids.
+        workload(cluster.client(), ns, "node-" + ns.name(), "8", res("1", "1Gi"), Map.of("memory", new Quantity("2Gi")),
+                ScriptedExporter.Profile.noisyNeighbour());
+        cluster.client().resource(new LimitRangeBuilder().withNewMetadata().withName("limits").withNamespace(ns.name())
+                .endMetadata().withNewSpec().addNewLimit().withType("Container").withDefault(Map.of("cpu", new Quantity("1500m")))
+                .withMaxLimitRequestRatio(Map.of("memory", new Quantity("2"))).endLimit().endSpec().build()).create();
+        startTuner(cluster, ns, prometheus.uri(), () -> false, Duration.ofMinutes(5));
+        cluster.client().resource(policy(ns, "Apply", "100m", "4")).create();
+        ResourceTuningPolicy p = awaitStatus(cluster.client(), ns, x -> x.getStatus().getLastAction() != null);
+        var entry = p.getStatus().getContainers().getFirst();
+        System.out.printf("limit range: recommended %s, applied template %s, action %s%n", Serialization.asJson(entry.getRecommended()),
+                Serialization.asJson(cluster.client().apps().deployments().inNamespace(ns.name()).withName("web").get().getSpec()
+                        .getTemplate().getSpec().getContainers().getFirst().getResources()), p.getStatus().getLastAction().getMessage());
+        assertThat(p.getStatus().getLastAction().getResult()).isEqualTo("Applied");
+        // Judged by the REAL API server: a pod of the new template passes the LimitRanger and pod validation.
+        Pod admitted = cluster.client().resource(podFromTemplate(cluster.client(), ns, "web", "probe")).dryRun().create();
+        assertThat(admitted.getSpec().getContainers().getFirst().getResources().getLimits()).containsEntry("cpu", new Quantity("1500m"));
+        assertThat(templateCpu(cluster.client(), ns)).isEqualTo("1500m");
+    }
+
+    /** A 2-replica Deployment {@code name} (targeted by {@code app=web}) and its pods {@code name-1}, {@code name-2}. */
+    static void deploymentWithPods(KubernetesClient client, TestNamespace ns, String name, String node) {
+        var resources = new ResourceRequirementsBuilder().withRequests(res("1", "1Gi")).withLimits(res("2", "2Gi")).build();
+        var container = new ContainerBuilder().withName("app").withImage("example/" + name + ":1").withResources(resources).build();
+        client.resource(new DeploymentBuilder().withNewMetadata().withName(name).withNamespace(ns.name()).addToLabels("app", "web")
+                .endMetadata().withNewSpec().withReplicas(2).withSelector(new LabelSelectorBuilder().addToMatchLabels("workload", name)
+                .build()).withNewTemplate().withNewMetadata().addToLabels("workload", name).endMetadata().withNewSpec()
+                .withContainers(container).endSpec().endTemplate().endSpec().build()).create();
+        for (String pod : List.of(name + "-1", name + "-2")) {
+            client.resource(new PodBuilder().withNewMetadata().withName(pod).withNamespace(ns.name()).addToLabels("workload", name)
+                    .endMetadata().withNewSpec().withNodeName(node).withContainers(container).endSpec().build()).create();
+            exporter.register(ns.name(), pod, "app", ScriptedExporter.Profile.noisyNeighbour());
+        }
+    }
+
+    static Pod podFromTemplate(KubernetesClient client, TestNamespace ns, String deployment, String name) {
+        var template = client.apps().deployments().inNamespace(ns.name()).withName(deployment).get().getSpec().getTemplate();
+        return new PodBuilder().withNewMetadata().withName(name).withNamespace(ns.name()).addToLabels("probe", deployment)
+                .endMetadata().withSpec(template.getSpec()).build();
+    }
+
+    @Test
+    void applyLeavesQuotaRoomForEveryRolloutsSurgeAndSharesItAcrossOnePass(TestCluster cluster, TestNamespace ns)
+            throws Exception {
+        var client = cluster.client();
+        String node = "node-" + ns.name();
+        client.resource(new NodeBuilder().withNewMetadata().withName(node).endMetadata().build()).create();
+        deploymentWithPods(client, ns, "api", node);
+        deploymentWithPods(client, ns, "web", node);
+        var webBefore = client.apps().deployments().inNamespace(ns.name()).withName("web").get().getSpec().getTemplate();
+        // 4 pods of 1 core use 4; 7 allowed. Each rollout surges by 1 pod (25% of 2, rounded up). No controller counts
+        // here, so the quota's status is written as the quota controller would.
+        client.resource(new ResourceQuotaBuilder().withNewMetadata().withName("quota").withNamespace(ns.name()).endMetadata()
+                .withNewSpec().withHard(Map.of("requests.cpu", new Quantity("7"))).endSpec().build()).create();
+        setQuotaUsed(client, ns, 4000);
+        PrometheusClient prom = new PrometheusClient(prometheus.uri(), Duration.ofSeconds(3));
+        await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofSeconds(1)).until(() -> !prom.rangeQuery(
+                "histogram_quantile(0.99, sum by (le) (rate(ebpf_cgroup_runqueue_latency_seconds_bucket{namespace=\"" + ns.name()
+                        + "\"}[10s])))", Instant.now().minusSeconds(30), Instant.now(), Duration.ofSeconds(2)).isEmpty());
+        Thread.sleep(4000);
+        startTuner(cluster, ns, prometheus.uri(), () -> false, Duration.ofMinutes(5));
+        client.resource(policy(ns, "Apply", "100m", "4")).create();
+        ResourceTuningPolicy p = awaitStatus(client, ns, x -> x.getStatus().getContainers().size() == 2);
+        System.out.printf("quota: api %s, web %s; actions %s%n", templateCpu(client, ns, "api"), templateCpu(client, ns, "web"),
+                p.getStatus().getContainers().stream().map(c -> c.getActions().toString()).toList());
+        // Judged by the REAL ResourceQuota admission: play the peak of every rollout the pass started, at once. Each changed
+        // Deployment first adds its surge pod of the new template beside its two old pods; then one old pod goes and the
+        // second new pod comes, so both new pods and one old pod run together.
+        List<String> changed = List.of("api", "web").stream().filter(d -> !(d.equals("web") && webBefore.equals(
+                client.apps().deployments().inNamespace(ns.name()).withName("web").get().getSpec().getTemplate()))).toList();
+        for (String d : changed) {
+            client.resource(podFromTemplate(client, ns, d, d + "-new-1")).create();
+        }
+        for (String d : changed) {
+            client.pods().inNamespace(ns.name()).withName(d + "-1").withGracePeriod(0).delete();
+            setQuotaUsed(client, ns, quotaUsed(client, ns) - 1000); // what the quota controller would count down
+            client.resource(podFromTemplate(client, ns, d, d + "-new-2")).create();
+        }
+        System.out.printf("quota: rollouts of %s peaked at %dm of 7000m%n", changed, quotaUsed(client, ns));
+        assertThat(quotaUsed(client, ns)).isLessThanOrEqualTo(7000);
+        assertThat(changed).as("the api rollout takes the room; web's surge pod would not fit").containsExactly("api");
+        assertThat(templateCpu(client, ns, "api")).isEqualTo("2");
+    }
+
+    static String templateCpu(KubernetesClient client, TestNamespace ns, String deployment) {
+        return client.apps().deployments().inNamespace(ns.name()).withName(deployment).get().getSpec().getTemplate().getSpec()
+                .getContainers().getFirst().getResources().getRequests().get("cpu").toString();
+    }
+
+    private static long quotaUsed(KubernetesClient client, TestNamespace ns) {
+        return Resources.millis(client.resourceQuotas().inNamespace(ns.name()).withName("quota").get().getStatus().getUsed()
+                .get("requests.cpu")).getAsLong();
+    }
+
+    private static void setQuotaUsed(KubernetesClient client, TestNamespace ns, long cpuMillis) {
+        var quota = client.resourceQuotas().inNamespace(ns.name()).withName("quota").get();
+        quota.setStatus(new io.fabric8.kubernetes.api.model.ResourceQuotaStatusBuilder().withHard(quota.getSpec().getHard())
+                .withUsed(Map.of("requests.cpu", Resources.cpu(cpuMillis))).build());
+        client.resource(quota).updateStatus();
+    }
+
+    @Test
+    void inPlaceCountsOtherPodsInitContainersAndOverheadInTheNodesRoom(TestCluster cluster, TestNamespace ns) throws Exception {
+        var client = cluster.client();
+        String node = "node-" + ns.name();
+        String runtimeClass = "rc-" + ns.name();
+        client.resource(new io.fabric8.kubernetes.api.model.node.v1.RuntimeClassBuilder().withNewMetadata().withName(runtimeClass)
+                .endMetadata().withHandler("runc").withNewOverhead().withPodFixed(Map.of("cpu", new Quantity("250m"))).endOverhead()
+                .build()).create();
+        try {
+            // 4 cores; web-1 and web-2 ask 1 each; "batch" runs a 500m container after a 1500m init container, with 250m of
+            // RuntimeClass overhead: the scheduler counts it as 1750m. That leaves 250m: web-1 may grow to 1250m, web-2 not.
+            workload(client, ns, node, "4");
+            client.resource(new PodBuilder().withNewMetadata().withName("batch").withNamespace(ns.name()).endMetadata().withNewSpec()
+                    .withNodeName(node).withRuntimeClassName(runtimeClass)
+                    .addToInitContainers(new ContainerBuilder().withName("migrate").withImage("example/migrate:1")
+                            .withResources(new ResourceRequirementsBuilder().withRequests(res("1500m", "64Mi")).build()).build())
+                    .addToContainers(new ContainerBuilder().withName("work").withImage("example/batch:1")
+                            .withResources(new ResourceRequirementsBuilder().withRequests(res("500m", "64Mi")).build()).build())
+                    .endSpec().build()).create();
+            startTuner(cluster, ns, prometheus.uri(), () -> false, Duration.ofMinutes(5));
+            client.resource(policy(ns, "InPlace", "100m", "4")).create();
+            ResourceTuningPolicy p = awaitStatus(client, ns, x -> !x.getStatus().getContainers().isEmpty()
+                    && x.getStatus().getContainers().getFirst().getActions().size() == 2);
+            long web1 = Resources.millis(new Quantity(podCpu(client, ns, "web-1"))).getAsLong();
+            long web2 = Resources.millis(new Quantity(podCpu(client, ns, "web-2"))).getAsLong();
+            Pod batch = client.pods().inNamespace(ns.name()).withName("batch").get();
+            long overhead = Resources.millis(batch.getSpec().getOverhead().get("cpu")).getAsLong();
+            // The node's load as the scheduler counts it: each pod's max(init container, containers) plus its overhead.
+            long load = web1 + web2 + Math.max(1500, 500) + overhead;
+            System.out.printf("node: web-1 %dm, web-2 %dm, batch 1500m init / 500m + %dm overhead: %dm of 4000m; actions %s%n", web1,
+                    web2, overhead, load, p.getStatus().getContainers().getFirst().getActions());
+            assertThat(overhead).as("set by the RuntimeClass admission plugin").isEqualTo(250);
+            assertThat(load).isLessThanOrEqualTo(4000);
+            assertThat(List.of(web1, web2)).containsExactlyInAnyOrder(1250L, 1000L);
+        } finally {
+            client.resource(new io.fabric8.kubernetes.api.model.node.v1.RuntimeClassBuilder().withNewMetadata().withName(runtimeClass)
+                    .endMetadata().withHandler("runc").build()).delete();
+        }
     }
 }
