@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import dev.flotilla.core.apply.Conditions;
 import dev.flotilla.core.controller.EventPredicate;
-import dev.flotilla.core.controller.KeyGate;
 import dev.flotilla.core.manager.Manager;
 import dev.flotilla.core.manager.ManagerOptions;
 import dev.flotilla.testing.TestCluster;
@@ -60,6 +59,9 @@ import org.junit.jupiter.api.Test;
  * what it stops.
  */
 @WithCluster
+// Most of each test is waiting for scrapes and passes: three run side by side, each in its own namespace with its own
+// tuner, node and metrics.
+@org.junit.jupiter.api.parallel.Execution(org.junit.jupiter.api.parallel.ExecutionMode.CONCURRENT)
 class ResourceTunerTest {
 
     /** The field manager the API server records for objects this test's fabric8 client creates. */
@@ -95,13 +97,13 @@ class ResourceTunerTest {
         if (manager != null) {
             manager.stop();
         }
-        // Every test's tuner watches all namespaces: leave no policy behind for the next one to act on.
+        // Leave no policy behind in the test's namespace.
         if (cluster != null) {
             cluster.client().resources(ResourceTuningPolicy.class).inNamespace(namespace.name()).delete();
         }
     }
 
-    static void installCrd(KubernetesClient client) throws Exception {
+    static synchronized void installCrd(KubernetesClient client) throws Exception { // once, whichever test comes first
         if (client.apiextensions().v1().customResourceDefinitions().withName("resourcetuningpolicies.flotilla.dev").get() != null) {
             return;
         }
@@ -128,7 +130,9 @@ class ResourceTunerTest {
         installCrd(cluster.client());
         PrometheusSignals signals = new PrometheusSignals(new PrometheusClient(prometheusUri, Duration.ofSeconds(3)),
                 SignalMetrics.defaults(), Duration.ofMinutes(3), Duration.ofSeconds(2), Duration.ofSeconds(10));
-        manager = new Manager(cluster.client(), ManagerOptions.defaults().withHealthPort(-1), KeyGate.admitAll());
+        // Tests run side by side: each tuner reconciles its own namespace's policies only.
+        manager = new Manager(cluster.client(), ManagerOptions.defaults().withHealthPort(-1),
+                key -> ns.name().equals(key.namespace()));
         // Status writes must not re-trigger a pass: only spec changes and the resync do.
         manager.controller(ResourceTuningPolicy.class).named("resource-tuner").workers(1)
                 .withPredicate(EventPredicate.generationChanged())
