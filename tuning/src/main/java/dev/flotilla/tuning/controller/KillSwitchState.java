@@ -8,6 +8,7 @@ import java.util.Objects;
  * fails closed, because an operator who flipped it must be able to rely on it even when the tuner cannot see it.
  *
  * <pre>{@code
+ * KillSwitch killSwitch = new KillSwitch(client, "flotilla-system");
  * KillSwitchState state = killSwitch.get();
  * String why = switch (state) {
  *     case KillSwitchState.Released r -> "tuning may act";

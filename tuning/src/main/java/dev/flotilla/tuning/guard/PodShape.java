@@ -15,6 +15,8 @@ import java.util.OptionalLong;
  * request so, and a pod template's containers become such pods.
  *
  * <pre>{@code
+ * dev.flotilla.tuning.recommend.ContainerResources app;     // the container's requests and limits
+ * dev.flotilla.tuning.recommend.ContainerResources migrate; // an init container's
  * var pod = new PodShape(List.of(app), List.of(new PodShape.InitContainer(migrate, false)), PodShape.NONE);
  * PodShape.Totals t = pod.requests(); // max(migrate, app) for CPU and for memory
  * }</pre>
