@@ -390,7 +390,10 @@ final class RunCommand implements Callable<Integer> {
             List<String> controllers = new ArrayList<>(List.of(ConfigMapMirror.CONTROLLER_NAME));
             if (prometheusUrl != null) {
                 // Its kill switch lives beside the group's Leases; with sharding each replica tunes its shards only.
-                killSwitch = new KillSwitch(client, shardingConfig.map(ShardingConfig::leaseNamespace).orElse("default"));
+                // Without sharding: the replica's own namespace, where the tuner component installs the switch.
+                String own = System.getenv("POD_NAMESPACE");
+                killSwitch = new KillSwitch(client, shardingConfig.map(ShardingConfig::leaseNamespace)
+                        .orElse(own == null || own.isBlank() ? "default" : own));
                 // Its breaker's and rate limiter's metrics beside the API guard's (resilience4j_*, name="prometheus").
                 PrometheusClient prometheus = new PrometheusClient(prometheusUrl, PrometheusSettings.defaults(), registry);
                 ResourceTuner.register(manager, prometheus, killSwitch, workers, UnaryOperator.identity());

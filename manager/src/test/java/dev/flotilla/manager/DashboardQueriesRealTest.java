@@ -80,7 +80,8 @@ class DashboardQueriesRealTest {
             admin.nodes().resource(new NodeBuilder(admin.nodes().withName(node).get()).withNewStatus()
                     .withAllocatable(DeployTunerAuditTest.res("7", "16Gi")).withCapacity(DeployTunerAuditTest.res("7", "16Gi"))
                     .endStatus().build()).updateStatus();
-            DeployTunerAuditTest.workload(admin, exporter, tuned, node, false);
+            DeployTunerAuditTest.workload(admin, exporter, tuned, node, false, null);
+            DeployTunerAuditTest.shippedKillSwitch(admin, ns.name());
             List<String> sources = DeployRbacAuditTest.sources(admin, ns, "dash", 12);
             Path kubeconfig = DeployRbacAuditTest.tokenKubeconfig(cluster, ns, dir.resolve("kubeconfig"));
             for (int i = 0; i < 3; i++) {

@@ -13,6 +13,7 @@ import dev.flotilla.tuning.api.ResourceTuningPolicySpec;
 import dev.flotilla.tuning.api.WorkloadKind;
 import dev.flotilla.tuning.controller.ScriptedExporter;
 import dev.flotilla.tuning.signals.PrometheusServer;
+import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
@@ -56,6 +57,12 @@ class DeployTunerAuditTest {
         Path dir = Path.of("target", "deploy-tuner-audit");
         Files.createDirectories(dir);
         installShippedCrd(admin);
+        shippedKillSwitch(admin, ns.name());
+        // The StatefulSet's pods run under a RuntimeClass with overhead, which the tuner reads for its node fit.
+        String runtimeClass = "rc-" + ns.name();
+        admin.resource(new io.fabric8.kubernetes.api.model.node.v1.RuntimeClassBuilder().withNewMetadata().withName(runtimeClass)
+                .endMetadata().withHandler("runc").withNewOverhead().withPodFixed(Map.of("cpu", new Quantity("50m"))).endOverhead()
+                .build()).create();
         admin.serviceAccounts().inNamespace(ns.name()).resource(new ServiceAccountBuilder().withNewMetadata()
                 .withName(DeployManifests.SERVICE_ACCOUNT).endMetadata().build()).create();
         ShippedRbac rbac = new ShippedRbac(true, ns.name(), "");
@@ -70,9 +77,9 @@ class DeployTunerAuditTest {
             admin.nodes().resource(new NodeBuilder().withNewMetadata().withName(node).endMetadata().build()).create();
             admin.nodes().resource(new NodeBuilder(admin.nodes().withName(node).get()).withNewStatus()
                     .withAllocatable(res("7", "16Gi")).withCapacity(res("7", "16Gi")).endStatus().build()).updateStatus();
-            workload(admin, exporter, applied, node, false);
-            workload(admin, exporter, resized, node, false);
-            workload(admin, exporter, stateful, node, true);
+            workload(admin, exporter, applied, node, false, null);
+            workload(admin, exporter, resized, node, false, null);
+            workload(admin, exporter, stateful, node, true, runtimeClass);
             Path kubeconfig = DeployRbacAuditTest.tokenKubeconfig(cluster, ns, dir.resolve("kubeconfig"));
             for (int i = 0; i < 2; i++) {
                 String pod = "flotilla-" + i;
@@ -109,6 +116,7 @@ class DeployTunerAuditTest {
         } finally {
             replicas.forEach(Process::destroyForcibly);
             rbac.revoke(admin);
+            admin.resources(io.fabric8.kubernetes.api.model.node.v1.RuntimeClass.class).withName(runtimeClass).delete();
             admin.nodes().withName(node).delete();
         }
 
@@ -129,6 +137,14 @@ class DeployTunerAuditTest {
         Set<String> unused = new TreeSet<>(tuner);
         unused.removeAll(used);
         assertThat(unused).as("the tuner's grants never used").isEmpty();
+    }
+
+    /** The kill switch as the tuner component ships it (released), in {@code namespace} (the replicas' lease namespace). */
+    static void shippedKillSwitch(KubernetesClient admin, String namespace) {
+        ConfigMap killSwitch = (ConfigMap) DeployManifestsTest.documents(DeployManifests.files().get(DeployManifests.TUNER_KILL_SWITCH))
+                .getFirst();
+        killSwitch.getMetadata().setNamespace(namespace);
+        admin.resource(killSwitch).create();
     }
 
     /** The CRD as deploy/components/tuner ships it (the build's copy), created once per cluster. */
@@ -158,12 +174,12 @@ class DeployTunerAuditTest {
      * scripted as noisy neighbours.
      */
     static void workload(KubernetesClient admin, ScriptedExporter exporter, String namespace, String node,
-            boolean stateful) {
+            boolean stateful, String runtimeClass) {
         admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(namespace).endMetadata().build()).create();
         var resources = new ResourceRequirementsBuilder().withRequests(res("1", "1Gi")).withLimits(res("2", "2Gi")).build();
         var template = new PodTemplateSpecBuilder().withNewMetadata().addToLabels("app", "web").endMetadata().withNewSpec()
                 .addToContainers(new ContainerBuilder().withName("app").withImage("example/web:1").withResources(resources).build())
-                .endSpec().build();
+                .withRuntimeClassName(runtimeClass).endSpec().build();
         var selector = new LabelSelectorBuilder().addToMatchLabels("app", "web").build();
         if (stateful) {
             admin.resource(new StatefulSetBuilder().withNewMetadata().withName("web").withNamespace(namespace)
@@ -196,6 +212,8 @@ class DeployTunerAuditTest {
         c.setMinMemory(new Quantity("64Mi"));
         c.setMaxMemory(new Quantity("4Gi"));
         spec.setContainers(List.of(c));
+        // The workloads were created by this test's fabric8 client, whose field manager owns their resources.
+        spec.setTakeOverFrom(List.of("fabric8-kubernetes-client"));
         p.setSpec(spec);
         return p;
     }

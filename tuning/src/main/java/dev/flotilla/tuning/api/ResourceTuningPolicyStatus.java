@@ -11,7 +11,7 @@ public class ResourceTuningPolicyStatus {
     @JsonPropertyDescription("The spec generation this status describes.")
     private Long observedGeneration;
 
-    @JsonPropertyDescription("Ready, Invalid, SignalsMissing, Throttled.")
+    @JsonPropertyDescription("Ready, Invalid, SignalsMissing, Throttled, KillSwitch, Conflict, FieldConflict.")
     private List<Condition> conditions = new ArrayList<>();
 
     @JsonPropertyDescription("Per workload and container.")

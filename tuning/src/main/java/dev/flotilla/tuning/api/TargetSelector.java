@@ -2,6 +2,7 @@ package dev.flotilla.tuning.api;
 
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.ValidationRule;
 import io.fabric8.generator.annotation.Size;
 import io.fabric8.kubernetes.api.model.LabelSelector;
 import java.util.ArrayList;
@@ -15,6 +16,9 @@ public class TargetSelector {
     private List<WorkloadKind> kinds = new ArrayList<>(List.of(WorkloadKind.Deployment));
 
     @Required
+    @ValidationRule(value = "(has(self.matchLabels) && size(self.matchLabels) > 0) "
+            + "|| (has(self.matchExpressions) && size(self.matchExpressions) > 0)",
+            message = "an empty selector would select every workload in the namespace: give matchLabels or matchExpressions")
     @JsonPropertyDescription("Label selector on the workloads; it must select at least one.")
     private LabelSelector selector = new LabelSelector();
 

@@ -41,6 +41,7 @@ public final class KillSwitch implements Supplier<KillSwitchState>, AutoCloseabl
     private final SharedIndexInformer<ConfigMap> informer;
     /** The last list or watch failure, until the watch is seen up again. */
     private final AtomicReference<Throwable> lastFailure = new AtomicReference<>();
+    private volatile boolean closed;
 
     /** Starts watching; never blocks and never throws for a forbidden or unreachable API server (that reads as engaged). */
     public KillSwitch(KubernetesClient client, String namespace) {
@@ -58,6 +59,9 @@ public final class KillSwitch implements Supplier<KillSwitchState>, AutoCloseabl
 
     @Override
     public KillSwitchState get() {
+        if (closed) {
+            return new KillSwitchState.Engaged(KillSwitchState.UNREADABLE, where() + " is no longer watched (closed)");
+        }
         Throwable failure = lastFailure.get();
         if (!informer.hasSynced()) {
             return failure == null ? new KillSwitchState.Engaged(KillSwitchState.NOT_READ, where() + " has not been read yet")
@@ -120,6 +124,7 @@ public final class KillSwitch implements Supplier<KillSwitchState>, AutoCloseabl
 
     @Override
     public void close() {
+        closed = true;
         informer.stop();
     }
 }

@@ -45,7 +45,9 @@ public final class ResourceTuner {
             ApiPermission.core("list", "nodes"),
             ApiPermission.core("get", "nodes"),
             ApiPermission.core("list", "limitranges"),
-            ApiPermission.core("list", "resourcequotas"));
+            ApiPermission.core("list", "resourcequotas"),
+            // The overhead a template's RuntimeClass will give its pods (ClusterFacts.runtimeClassOverhead).
+            new ApiPermission("get", "node.k8s.io", "runtimeclasses"));
 
     private ResourceTuner() {
     }

@@ -8,11 +8,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Merges this pass's status into one another writer put on the object meanwhile (see
  * {@code TuningReconciler.writeStatus}). This pass's view wins, except for what only the other writer knows:
- * entries for containers this pass did not write are kept, and each container keeps the later of the two
+ * entries for containers this pass did not write are kept (for workloads it targets), and each container keeps the
+ * later of the two
  * {@code lastChanged} (the cool-down's memory), as does the policy's {@code lastAction}.
  */
 final class StatusMerge {
@@ -20,7 +22,13 @@ final class StatusMerge {
     private StatusMerge() {
     }
 
-    static ResourceTuningPolicyStatus merge(ResourceTuningPolicyStatus ours, ResourceTuningPolicyStatus theirs) {
+    /**
+     * @param targeted the workloads ({@code Kind/name}) this pass targets: an entry only the other writer has is kept for
+     *                 those alone, so one this pass dropped on purpose (a workload no longer selected; a policy now
+     *                 Invalid or in Conflict, which targets none) does not come back
+     */
+    static ResourceTuningPolicyStatus merge(ResourceTuningPolicyStatus ours, ResourceTuningPolicyStatus theirs,
+            Set<String> targeted) {
         if (theirs == null) {
             return ours;
         }
@@ -35,7 +43,7 @@ final class StatusMerge {
             containers.add(mine);
         }
         for (ContainerRecommendation o : other) {
-            if (ours.getContainers().stream().noneMatch(m -> sameContainer(m, o))) {
+            if (targeted.contains(o.getWorkload()) && ours.getContainers().stream().noneMatch(m -> sameContainer(m, o))) {
                 containers.add(o);
             }
         }

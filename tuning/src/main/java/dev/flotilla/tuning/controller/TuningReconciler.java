@@ -143,7 +143,7 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
             metrics.forget(key);
             setCondition(status, INVALID, false, "Valid", "", generation);
             setCondition(status, Conditions.READY, true, "Off", "mode is Off: nothing is read or changed", generation);
-            writeStatus(policy, status);
+            writeStatus(policy, status, Set.of());
             return Result.done();
         }
         List<Workload> workloads = workloads(ns, valid);
@@ -162,7 +162,7 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
             status.setContainers(new ArrayList<>());
             setCondition(status, CONFLICT, true, "OverlappingPolicy", claimed.get(), generation);
             setCondition(status, Conditions.READY, false, "Conflict", claimed.get(), generation);
-            writeStatus(policy, status);
+            writeStatus(policy, status, Set.of());
             return Result.requeueAfter(settings.resync()); // the older one may be deleted or narrowed
         }
         setCondition(status, CONFLICT, false, "NoOverlap", "", generation);
@@ -206,8 +206,14 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
                 }
                 Optional<ContainerRecommendation> before = previous.getContainers().stream()
                         .filter(c -> w.ref().equals(c.getWorkload()) && container.getName().equals(c.getContainer())).findFirst();
-                Optional<Instant> lastChanged = before.map(ContainerRecommendation::getLastChanged).filter(Objects::nonNull)
+                Optional<Instant> fromStatus = before.map(ContainerRecommendation::getLastChanged).filter(Objects::nonNull)
                         .map(t -> parseOrNow(t, now));
+                // The workload's own record of the tuner's last template change (its managedFields entry) is a floor
+                // for the cool-down that survives a lost status: a policy deleted and created again, another policy
+                // taking over after a Conflict, a status write that failed.
+                Optional<Instant> fromWorkload = TemplateApply.lastApplied(w.object(), settings.fieldManager());
+                Optional<Instant> lastChanged = fromStatus.isEmpty() ? fromWorkload : fromWorkload.isEmpty() ? fromStatus
+                        : Optional.of(fromStatus.get().isAfter(fromWorkload.get()) ? fromStatus.get() : fromWorkload.get());
                 TuningHistory history = new TuningHistory(lastChanged, lastChanged);
                 // A running pod's CPU limit cannot be removed in place: InPlace raises it instead of lifting it.
                 var rules = valid.mode() == TuningMode.InPlace ? valid.rules().withLimits(valid.rules().manageLimits(), false)
@@ -270,7 +276,7 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
         setCondition(status, Conditions.READY, unavailable == null, unavailable == null ? "Tuned" : "SignalsMissing",
                 unavailable == null ? status.getContainers().size() + " container(s) sized" : unavailable, generation);
         metrics.report(key, ns, status.getContainers());
-        writeStatus(policy, status);
+        writeStatus(policy, status, workloads.stream().map(Workload::ref).collect(java.util.stream.Collectors.toSet()));
         return Result.requeueAfter(settings.resync());
     }
 
@@ -328,19 +334,17 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
         }
         Decision.Allow allow = (Decision.Allow) d;
         var resources = Resources.requirements(allow.target(), container.getResources());
-        // The version the change was judged on (or this pass's last apply left): refused if the workload moved on.
-        String version = session.version(w.ref(), w.object());
         List<Container> containers = session.containers(w.ref(), w.object(), w.template().getSpec(), container.getName(), resources);
         HasMetadata patch = switch (w.kind()) {
             case Deployment -> new DeploymentBuilder().withNewMetadata().withName(w.object().getMetadata().getName())
-                    .withNamespace(ns).withResourceVersion(version).endMetadata().withNewSpec().withNewTemplate().withNewSpec()
+                    .withNamespace(ns).endMetadata().withNewSpec().withNewTemplate().withNewSpec()
                     .withContainers(containers).endSpec().endTemplate().endSpec().build();
             case StatefulSet -> new StatefulSetBuilder().withNewMetadata().withName(w.object().getMetadata().getName())
-                    .withNamespace(ns).withResourceVersion(version).endMetadata().withNewSpec().withNewTemplate().withNewSpec()
+                    .withNamespace(ns).endMetadata().withNewSpec().withNewTemplate().withNewSpec()
                     .withContainers(containers).endSpec().endTemplate().endSpec().build();
         };
-        TemplateApply.Outcome applied = TemplateApply.apply(client, patch, settings.fieldManager(), valid::mayTakeOverFrom);
-        if (applied instanceof TemplateApply.Outcome.Conflicted c) {
+        TemplateApply.ApplyResult applied = TemplateApply.apply(client, patch, settings.fieldManager(), valid::mayTakeOverFrom);
+        if (applied instanceof TemplateApply.ApplyResult.Conflicted c) {
             String owners = String.join(", ", c.managers());
             String fields = String.join(", ", c.conflicts().stream().map(TemplateApply.FieldConflict::field).distinct().toList());
             fieldConflicts.add(w.ref() + " container " + container.getName() + ": " + fields + " owned by field manager "
@@ -351,15 +355,23 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
                     false);
         }
         List<String> notes = new ArrayList<>(allow.adjustments());
-        switch (applied) {
-            case TemplateApply.Outcome.Applied a -> session.applied(w.ref(), container.getName(), resources, a.resourceVersion());
-            case TemplateApply.Outcome.TookOver took -> {
-                session.applied(w.ref(), container.getName(), resources, took.resourceVersion());
+        HasMetadata result = switch (applied) {
+            case TemplateApply.ApplyResult.Applied a -> a.applied();
+            case TemplateApply.ApplyResult.TookOver took -> {
                 notes.add("took " + took.taken().size() + " field(s) over from " + String.join(", ", took.taken().stream()
                         .map(TemplateApply.FieldConflict::manager).distinct().toList()) + " (spec.takeOverFrom)");
+                yield took.applied();
             }
-            case TemplateApply.Outcome.Conflicted c -> throw new IllegalStateException("handled above");
-        }
+            case TemplateApply.ApplyResult.Conflicted c -> throw new IllegalStateException("handled above");
+        };
+        session.applied(w.ref(), container.getName(), resources);
+        // The next container of this pass is judged against the pod as it is now (QoS class, Pod max, node fit).
+        container.setResources(resources);
+        // What the API server kept: a field another manager still owns (e.g. a CPU limit the tuner meant to lift)
+        // stays as it was, and is said so instead of being reported as done.
+        appliedResources(result, container.getName()).map(Resources::of).filter(kept -> !kept.equals(allow.target()))
+                .ifPresent(kept -> notes.add("the API server kept " + Resources.values(kept) + " (fields another manager "
+                        + "also owns stay as they are)"));
         ContainerResources t = allow.target();
         PodShape.Totals podRequests = pod.requests();
         PodShape.Totals podLimits = pod.limits();
@@ -470,6 +482,21 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
         return Thread.currentThread().isInterrupted();
     }
 
+    /** The resources of {@code container} in an applied Deployment's or StatefulSet's pod template, as returned. */
+    private static Optional<io.fabric8.kubernetes.api.model.ResourceRequirements> appliedResources(HasMetadata applied,
+            String container) {
+        PodTemplateSpec template = switch (applied) {
+            case io.fabric8.kubernetes.api.model.apps.Deployment d -> d.getSpec() == null ? null : d.getSpec().getTemplate();
+            case io.fabric8.kubernetes.api.model.apps.StatefulSet st -> st.getSpec() == null ? null : st.getSpec().getTemplate();
+            default -> null;
+        };
+        if (template == null || template.getSpec() == null || template.getSpec().getContainers() == null) {
+            return Optional.empty();
+        }
+        return template.getSpec().getContainers().stream().filter(c -> container.equals(c.getName())).findFirst()
+                .map(Container::getResources);
+    }
+
     private static Instant parseOrNow(String time, Instant now) {
         try {
             return Instant.parse(time);
@@ -514,7 +541,7 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
         status.setContainers(new ArrayList<>());
         setCondition(status, INVALID, true, reason, message, generation);
         setCondition(status, Conditions.READY, false, reason, message, generation);
-        writeStatus(policy, status);
+        writeStatus(policy, status, Set.of());
         return Result.requeueAfter(settings.resync()); // a bigger node or a fixed selector may make it valid
     }
 
@@ -526,10 +553,11 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
     /**
      * Writes status with optimistic concurrency (the resourceVersion it was read at). On a conflict (the spec changed,
      * or another writer, e.g. the replica that held this shard before, wrote status meanwhile) it reads the object
-     * again and merges: entries only the other writer has are kept, and of two {@code lastChanged} the later one wins,
+     * again and merges: entries only the other writer has are kept where this pass targets their workload, and of two
+     * {@code lastChanged} the later one wins,
      * because dropping one would let the next pass skip that container's cool-down.
      */
-    private void writeStatus(ResourceTuningPolicy policy, ResourceTuningPolicyStatus status) {
+    private void writeStatus(ResourceTuningPolicy policy, ResourceTuningPolicyStatus status, Set<String> targeted) {
         policy.setStatus(status);
         ResourceTuningPolicy target = policy;
         for (int attempt = 1; ; attempt++) {
@@ -541,12 +569,13 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
                     throw e;
                 }
             }
+            // Read again by list (a permission the tuner has anyway: no get needed for this path alone).
             ResourceTuningPolicy fresh = client.resources(ResourceTuningPolicy.class).inNamespace(policy.getMetadata().getNamespace())
-                    .withName(policy.getMetadata().getName()).get();
+                    .withField("metadata.name", policy.getMetadata().getName()).list().getItems().stream().findFirst().orElse(null);
             if (fresh == null) {
                 return; // deleted meanwhile: nothing to record on
             }
-            fresh.setStatus(StatusMerge.merge(status, fresh.getStatus()));
+            fresh.setStatus(StatusMerge.merge(status, fresh.getStatus(), targeted));
             target = fresh;
         }
     }

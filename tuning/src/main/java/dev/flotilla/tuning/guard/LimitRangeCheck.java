@@ -104,16 +104,25 @@ final class LimitRangeCheck {
 
     /** The largest limit {@code request} allows under the ratio. */
     static long largestLimit(long request, long ratioMilli) {
-        long l = Math.multiplyHigh(request, ratioMilli) != 0 ? Long.MAX_VALUE : request * ratioMilli / 1000;
+        long l = saturatedProduct(request, ratioMilli) / 1000;
         while (l > request && ratioExceeded(l, request, ratioMilli)) {
             l--; // floating-point edge: one step is all it ever takes
         }
         return l;
     }
 
+    /** {@code a * b} for non-negative values, or Long.MAX_VALUE where it overflows. */
+    private static long saturatedProduct(long a, long b) {
+        try {
+            return Math.multiplyExact(a, b);
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
+    }
+
     /** The smallest request {@code limit} allows under the ratio. */
     static long smallestRequest(long limit, long ratioMilli) {
-        long r = Math.max(1, Math.ceilDiv(Math.multiplyHigh(limit, 1000) != 0 ? Long.MAX_VALUE : limit * 1000, ratioMilli));
+        long r = Math.max(1, Math.ceilDiv(saturatedProduct(limit, 1000), ratioMilli));
         while (r < limit && ratioExceeded(limit, r, ratioMilli)) {
             r++;
         }

@@ -60,6 +60,10 @@ public final class PolicyValidator {
                     + Arrays.toString(TuningMode.values()));
         }
         var selector = spec.getTarget().getSelector();
+        if ((selector.getMatchLabels() == null || selector.getMatchLabels().isEmpty())
+                && (selector.getMatchExpressions() == null || selector.getMatchExpressions().isEmpty())) {
+            return new PolicyCheck.Invalid("spec.target.selector is empty: it would select every workload in the namespace");
+        }
         if (selector.getMatchExpressions() != null) {
             for (var e : selector.getMatchExpressions()) {
                 String op = e == null ? null : e.getOperator();

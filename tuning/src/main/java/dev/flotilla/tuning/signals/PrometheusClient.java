@@ -213,23 +213,23 @@ public final class PrometheusClient {
     /** One call through the breaker and the rate limiter; the answer's body if Prometheus answered 2xx. */
     private String send(String what, HttpRequest request) throws SignalsUnavailableException, InterruptedException {
         String query = abbreviate(what, QUERY_IN_MESSAGES);
+        // The breaker's permission is taken after the wait for a token: a half-open probe must not sit out the wait
+        // holding one of the few permissions (an open breaker is checked first, so a refused call costs no token).
         if (!breaker.tryAcquirePermission()) {
             throw new SignalsUnavailableException(refusal(query));
         }
+        breaker.releasePermission();
         long waitNanos = limiter.reservePermission();
         if (waitNanos < 0) {
-            breaker.releasePermission();
             throw new SignalsUnavailableException("Prometheus at " + base + " was not asked " + query + ": the client-side rate "
                     + "limit (" + settings.qps() + "/s, burst " + settings.burst() + ") would make it wait over "
                     + settings.maxPermitWait().toSeconds() + " s");
         }
         if (waitNanos > 0) {
-            try {
-                Thread.sleep(Duration.ofNanos(waitNanos));
-            } catch (InterruptedException e) {
-                breaker.releasePermission();
-                throw e;
-            }
+            Thread.sleep(Duration.ofNanos(waitNanos));
+        }
+        if (!breaker.tryAcquirePermission()) {
+            throw new SignalsUnavailableException(refusal(query));
         }
         long limit = settings.maxResponseBytes();
         long started = System.nanoTime();
