@@ -101,8 +101,8 @@ public final class Guardrails {
                     "the namespace's ResourceQuota", cuts, lastCut);
         }
         ctx.limitRange().ifPresent(lr -> {
-            fitLimitRange(cpuReq, cpuLim, lr.cpu(), ctx.otherContainers(), true, cuts, lastCut);
-            fitLimitRange(memReq, memLim, lr.memory(), ctx.otherContainers(), false, cuts, lastCut);
+            fitLimitRange(cpuReq, cpuLim, lr.cpu(), ctx.otherContainers(), ctx.initContainers(), true, cuts, lastCut);
+            fitLimitRange(memReq, memLim, lr.memory(), ctx.otherContainers(), ctx.initContainers(), false, cuts, lastCut);
         });
         // A request never exceeds its limit: where a limit was cut, the request follows it.
         for (Value[] pair : new Value[][] {{cpuReq, cpuLim}, {memReq, memLim}}) {
@@ -133,7 +133,8 @@ public final class Guardrails {
                     + would + "; the tuner never changes a QoS class");
         }
         if (ctx.limitRange().isPresent()) {
-            Optional<String> refused = LimitRangeCheck.violation(target, ctx.otherContainers(), ctx.limitRange().get());
+            Optional<String> refused = LimitRangeCheck.violation(target, ctx.otherContainers(), ctx.initContainers(),
+                    ctx.limitRange().get());
             if (refused.isPresent()) {
                 return new Decision.Refuse(Guardrail.LIMIT_RANGE, "new pods would be refused by the LimitRange: " + refused.get()
                         + (cuts.isEmpty() ? "" : " (after: " + String.join("; ", cuts) + ")"));
@@ -182,6 +183,7 @@ public final class Guardrails {
      * fixed this way is left to {@link LimitRangeCheck}, which refuses it.
      */
     private static void fitLimitRange(Value req, Value lim, GuardrailContext.ResourceRange r, List<ContainerResources> others,
+            List<PodShape.InitContainer> inits,
             boolean cpu, List<String> cuts, Guardrail[] lastCut) {
         OptionalLong ratio = r.maxLimitRequestRatioMilli();
         if (ratio.isPresent() && lim.after.isEmpty() && lim.before.isPresent()) {
@@ -190,12 +192,21 @@ public final class Guardrails {
             lastCut[0] = Guardrail.LIMIT_RANGE;
         }
         if (r.podMax().isPresent()) {
+            // The running part beside this container: the other containers and every sidecar (a raise of this one
+            // never fits inside an init container's peak, so that part leaves no room).
             long otherRequests = 0;
             long otherLimits = 0;
             for (ContainerResources o : others) {
                 var or = LimitRangeCheck.effective(o, r, cpu);
                 otherRequests += or[0];
                 otherLimits += or[1];
+            }
+            for (PodShape.InitContainer i : inits) {
+                if (i.restartable()) {
+                    var ir = LimitRangeCheck.effective(i.resources(), r, cpu);
+                    otherRequests += ir[0];
+                    otherLimits += ir[1];
+                }
             }
             long reqRoom = r.podMax().getAsLong() - otherRequests;
             long limRoom = r.podMax().getAsLong() - otherLimits;

@@ -180,7 +180,7 @@ class GuardrailsTest {
             assertThat(a.adjustments()).anyMatch(s -> s.contains("the default limit new pods get"));
         });
         // A request written nowhere gets defaultRequest; the check sees the pod as the LimitRanger will make it.
-        assertThat(LimitRangeCheck.violation(ContainerResources.of(0, 0, 64 * MIB, 0), List.of(),
+        assertThat(LimitRangeCheck.violation(ContainerResources.of(0, 0, 64 * MIB, 0), List.of(), List.of(),
                 cpuRange(range(1500, 2000, 0, 0)))).hasValueSatisfying(m -> assertThat(m).contains("above the limit 1500m"));
     }
 
@@ -223,6 +223,25 @@ class GuardrailsTest {
             assertThat(a.target().cpuRequestMillis()).hasValue(2000);
             assertThat(a.target().cpuLimitMillis()).hasValue(2500); // 3500m per pod less the other container's 1000m
         });
+    }
+
+    @Test
+    void aPodMaximumSumsWhatExistsAndCountsSidecarsAsTheApiServerDoes() {
+        // Both measured on the REAL server (1.35) under a Pod max of 4 CPU.
+        var pod4 = cpuRange(range(0, 0, 0, 4000));
+        // A container without a limit beside one with a 2-CPU limit: admitted (only what exists is summed).
+        assertThat(LimitRangeCheck.violation(ContainerResources.of(0, 2000, 0, 0), List.of(ContainerResources.of(0, 0, 0, 0)),
+                List.of(), pod4)).isEmpty();
+        // A 1-CPU sidecar beside a 3.5-CPU container: refused, 4500m.
+        var sidecar = new PodShape.InitContainer(ContainerResources.of(0, 1000, 0, 0), true);
+        assertThat(LimitRangeCheck.violation(ContainerResources.of(0, 3500, 0, 0), List.of(), List.of(sidecar), pod4))
+                .hasValueSatisfying(m -> assertThat(m).contains("per Pod is 4000m").contains("/4500m"));
+        // An ordinary init container runs alone: 3 CPU before a 2-CPU container fits.
+        var init = new PodShape.InitContainer(ContainerResources.of(0, 3000, 0, 0), false);
+        assertThat(LimitRangeCheck.violation(ContainerResources.of(0, 2000, 0, 0), List.of(), List.of(init), pod4)).isEmpty();
+        // No limit anywhere: the plugin wants one.
+        assertThat(LimitRangeCheck.violation(ContainerResources.of(1000, 0, 0, 0), List.of(), List.of(), pod4))
+                .hasValueSatisfying(m -> assertThat(m).contains("unset"));
     }
 
     @Test
