@@ -37,6 +37,8 @@ public final class FlotillaContender {
     /** Report fields of a sharded replica: shards it works on now, and the group's shard count. */
     static final String ACTIVE_SHARDS = "activeShards";
     static final String SHARDS = "shards";
+    /** Report field of a sharded replica: 1 while it coordinates a group whose layout is settled (no move pending), else 0. */
+    static final String LAYOUT_SETTLED = "layoutSettled";
     static final int QPS = 100_000;
     static final int BURST = 1_000_000;
 
@@ -97,7 +99,8 @@ public final class FlotillaContender {
             public Map<String, String> extra() {
                 return sharding == null ? Map.of()
                         : Map.of(ACTIVE_SHARDS, Integer.toString(sharding.activeShards().size()),
-                                SHARDS, Integer.toString(sharding.config().shards()));
+                                SHARDS, Integer.toString(sharding.config().shards()),
+                                LAYOUT_SETTLED, sharding.layoutSettled() ? "1" : "0");
             }
         }, () -> {
             manager.stop(); // leaves the group first when sharded

@@ -235,7 +235,7 @@ final class Report {
                     + "the first spawn to every mirror up to date; it includes JVM start, the first replica to join taking every "
                     + "shard, and the handovers as the others join (" + settings.shardedTimings().get(0) + " s lease, "
                     + settings.shardedTimings().get(2) + " s retry). Then, in each round, once "
-                    + "every replica reports a balanced share, the driver deletes every mirror (one delete-collection per "
+                    + "every shard is active and the coordinator reports its layout settled, the driver deletes every mirror (one delete-collection per "
                     + "namespace); *recovered* runs from its first request to every mirror back, and *objects/s* = N / "
                     + "recovered. Per-replica cells pool every replica of every round; heap is read after each recovery, "
                     + "requests are those sent during it. All replicas share the machine's ")

@@ -3,7 +3,7 @@ package dev.flotilla.bench.e2e;
 import java.util.List;
 
 /**
- * One round of Flotilla as {@code replicas} sharded replicas: once the group is balanced, every
+ * One round of Flotilla as {@code replicas} sharded replicas: once the group's layout is settled, every
  * mirror deleted at once and recreated by the group.
  *
  * @param totalSeconds  the group's cold start, first spawn to every mirror up to date (joining, the
