@@ -34,6 +34,8 @@ import dev.flotilla.tuning.controller.KillSwitch;
 import dev.flotilla.tuning.controller.ResourceTuner;
 import dev.flotilla.tuning.signals.PrometheusClient;
 import dev.flotilla.tuning.signals.PrometheusSettings;
+import dev.flotilla.tuning.signals.SignalMetric;
+import dev.flotilla.tuning.signals.SignalMetrics;
 import dev.flotilla.sharding.DuplicateIdentityException;
 import dev.flotilla.sharding.ShardSpace;
 import dev.flotilla.sharding.PodReference;
@@ -56,7 +58,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import dev.flotilla.core.reconcile.Result;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import dev.flotilla.core.reconcile.Reconciler;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import javax.net.ssl.SSLContext;
@@ -188,6 +192,13 @@ final class RunCommand implements Callable<Integer> {
                     + "https://, a path prefix allowed, no query; enables the resource tuner (ResourceTuningPolicy). "
                     + "Without it the tuner is off.")
     URI prometheusUrl;
+
+    @Option(names = "--signal-metric", paramLabel = "KEY=NAME",
+            description = "The metric the tuner reads for KEY, when your exporters name it otherwise (repeatable); KEY is one of "
+                    + "cpuUsage, cfsThrottledPeriods, cfsPeriods, memoryWorkingSet, cpuPressureWaiting, memoryPressureStalled, "
+                    + "oomEvents, runQueueLatencyBucket, ebpfOomKills. A policy's spec.signalMetrics overrides it. Default: the "
+                    + "names Flotilla's node agent exports (cAdvisor's, and ebpf_exporter's for the eBPF signals).")
+    Map<String, String> signalMetricFlags = new LinkedHashMap<>();
 
     @Option(names = "--namespaces", paramLabel = "NAMESPACE", split = ",",
             description = "Work in these namespaces only (comma-separated), each watched on its own: a Role in each of "
@@ -396,7 +407,7 @@ final class RunCommand implements Callable<Integer> {
                         .orElse(own == null || own.isBlank() ? "default" : own));
                 // Its breaker's and rate limiter's metrics beside the API guard's (resilience4j_*, name="prometheus").
                 PrometheusClient prometheus = new PrometheusClient(prometheusUrl, PrometheusSettings.defaults(), registry);
-                ResourceTuner.register(manager, prometheus, killSwitch, workers, UnaryOperator.identity());
+                ResourceTuner.register(manager, prometheus, signalMetrics(), killSwitch, workers, UnaryOperator.identity());
                 probeInBackground(prometheus);
                 controllers.add(ResourceTuner.CONTROLLER_NAME);
             }
@@ -537,7 +548,27 @@ final class RunCommand implements Callable<Integer> {
                 + c.leaseNamespace() + ": " + e.getCause(), e);
     }
 
+    /** The names of {@code --signal-metric}, over the defaults; a bad key or name is a usage error naming it. */
+    private SignalMetrics signalMetrics() {
+        SignalMetrics names = SignalMetrics.defaults();
+        for (Map.Entry<String, String> e : signalMetricFlags.entrySet()) {
+            SignalMetric metric = SignalMetric.byKey(e.getKey()).orElseThrow(() -> new ParameterException(spec.commandLine(),
+                    "Invalid value for option '--signal-metric': unknown key '" + e.getKey() + "', expected one of "
+                            + java.util.Arrays.stream(SignalMetric.values()).map(SignalMetric::key).toList()));
+            try {
+                names = names.with(metric, e.getValue());
+            } catch (IllegalArgumentException bad) {
+                throw new ParameterException(spec.commandLine(), "Invalid value for option '--signal-metric': " + bad.getMessage());
+            }
+        }
+        return names;
+    }
+
     private void validate() {
+        if (!signalMetricFlags.isEmpty() && prometheusUrl == null) {
+            throw new ParameterException(spec.commandLine(), "--signal-metric needs --prometheus-url (it names the tuner's metrics)");
+        }
+        signalMetrics();
         if (prometheusUrl != null) {
             Optional<String> problem = PrometheusClient.problemWith(prometheusUrl);
             if (problem.isPresent()) {

@@ -103,6 +103,23 @@ class MainTest {
         assertThat(secret.err()).doesNotContain("hunter2");
     }
 
+    /** The tuner's metric names: a key it does not read, a name Prometheus would refuse, or no tuner at all. */
+    @Test
+    void unusableSignalMetricsAreUsageErrors() {
+        assertOneErrorLine(Cli.run("run", "--prometheus-url", "http://prometheus:9090", "--signal-metric", "runqlat=x"),
+                ExitCode.USAGE, "Invalid value for option '--signal-metric': unknown key 'runqlat', expected one of [cpuUsage,");
+        assertOneErrorLine(Cli.run("run", "--prometheus-url", "http://prometheus:9090", "--signal-metric",
+                "ebpfOomKills=oom-kills"), ExitCode.USAGE,
+                "Invalid value for option '--signal-metric': metric name for ebpfOomKills must match");
+        assertOneErrorLine(Cli.run("run", "--signal-metric", "cpuUsage=cpu_seconds_total"), ExitCode.USAGE,
+                "--signal-metric needs --prometheus-url");
+        // Every key the tuner reads is named in the flag's help.
+        String help = Cli.run("run", "--help").out();
+        for (var m : dev.flotilla.tuning.signals.SignalMetric.values()) {
+            assertThat(help.replaceAll("\\s+", " ")).contains(m.key());
+        }
+    }
+
     /** A certificate that cannot be served is a configuration error, found before anything connects. */
     @Test
     void anUnusableMetricsCertificateIsAConfigurationError() {

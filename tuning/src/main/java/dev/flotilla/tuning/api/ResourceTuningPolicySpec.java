@@ -53,6 +53,10 @@ public class ResourceTuningPolicySpec {
     @JsonPropertyDescription("Use the kernel signals (run-queue latency, throttling, PSI, OOM kills); false sizes from usage only.")
     private boolean kernelSignals = true;
 
+    @JsonPropertyDescription("Metric names for this policy's signals, each overriding the replica's (--signal-metric); "
+            + "for a cluster whose exporters name them otherwise. Every series must carry namespace, pod and container labels.")
+    private SignalMetricNames signalMetrics = new SignalMetricNames();
+
     public TargetSelector getTarget() {
         return target;
     }
@@ -115,6 +119,14 @@ public class ResourceTuningPolicySpec {
 
     public void setLimits(LimitPolicy limits) {
         this.limits = limits;
+    }
+
+    public SignalMetricNames getSignalMetrics() {
+        return signalMetrics;
+    }
+
+    public void setSignalMetrics(SignalMetricNames signalMetrics) {
+        this.signalMetrics = signalMetrics;
     }
 
     public boolean isKernelSignals() {

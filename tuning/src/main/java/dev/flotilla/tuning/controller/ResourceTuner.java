@@ -65,7 +65,13 @@ public final class ResourceTuner {
     /** With a client built by the caller (its settings, its registry); {@code client} is what the signals are read with. */
     public static void register(Manager manager, PrometheusClient client, KillSwitch killSwitch, int workers,
             UnaryOperator<Reconciler<ResourceTuningPolicy>> wrap) {
-        PrometheusSignals signals = new PrometheusSignals(client, SignalMetrics.defaults(), WINDOW, STEP, RATE_WINDOW);
+        register(manager, client, SignalMetrics.defaults(), killSwitch, workers, wrap);
+    }
+
+    /** @param names the metric names this replica reads (a policy's {@code spec.signalMetrics} overrides them) */
+    public static void register(Manager manager, PrometheusClient client, SignalMetrics names, KillSwitch killSwitch, int workers,
+            UnaryOperator<Reconciler<ResourceTuningPolicy>> wrap) {
+        PrometheusSignals signals = new PrometheusSignals(client, names, WINDOW, STEP, RATE_WINDOW);
         register(manager, new TuningReconciler(manager.client(), signals, TuningSettings.defaults().withKillSwitch(killSwitch),
                 new TunerMetrics(manager.registry())), workers, wrap);
     }

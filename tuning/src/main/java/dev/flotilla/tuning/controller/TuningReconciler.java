@@ -182,6 +182,7 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
         // requests), so the quota is still read per action.
         Optional<GuardrailContext.LimitRangeBounds> limitRange = facts.limitRange(ns);
         QuotaLedger quotaLedger = new QuotaLedger(); // what this pass's Apply actions promised out of the quota
+        SignalSource source = signals.withMetricNames(valid.signalMetrics());
         for (Workload w : workloads) {
             List<Pod> pods = pods(ns, w.podSelector());
             if (w.template() == null || w.template().getSpec() == null || w.template().getSpec().getContainers() == null) {
@@ -198,7 +199,7 @@ public final class TuningReconciler implements Reconciler<ResourceTuningPolicy> 
                 }
                 ContainerSignals s;
                 try {
-                    s = signals.fetch(ns, pods.stream().map(p -> p.getMetadata().getName()).toList(), container.getName(), now);
+                    s = source.fetch(ns, pods.stream().map(p -> p.getMetadata().getName()).toList(), container.getName(), now);
                 } catch (SignalsUnavailableException e) {
                     metrics.signalFailure();
                     unavailable = e.getMessage();

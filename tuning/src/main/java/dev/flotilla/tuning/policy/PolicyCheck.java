@@ -4,6 +4,7 @@ import dev.flotilla.tuning.api.TuningMode;
 import dev.flotilla.tuning.api.WorkloadKind;
 import dev.flotilla.tuning.recommend.ResourceBounds;
 import dev.flotilla.tuning.recommend.TuningRules;
+import dev.flotilla.tuning.signals.SignalMetric;
 import io.fabric8.kubernetes.api.model.LabelSelector;
 import java.util.List;
 import java.util.Map;
@@ -16,10 +17,12 @@ public sealed interface PolicyCheck {
     /**
      * @param bounds       per container name; {@link #boundsFor} falls back to "*"
      * @param takeOverFrom field managers whose container resources Apply may take over ("*": any)
+     * @param signalMetrics the policy's metric names, overriding the replica's
      */
     record Valid(TuningMode mode, TuningRules rules, Map<String, ResourceBounds> bounds, List<WorkloadKind> kinds,
-            LabelSelector selector, List<String> takeOverFrom) implements PolicyCheck {
+            LabelSelector selector, List<String> takeOverFrom, Map<SignalMetric, String> signalMetrics) implements PolicyCheck {
         public Valid {
+            signalMetrics = Map.copyOf(signalMetrics);
             takeOverFrom = List.copyOf(takeOverFrom);
             Objects.requireNonNull(mode, "mode");
             Objects.requireNonNull(rules, "rules");

@@ -6,6 +6,7 @@ import dev.flotilla.tuning.api.TuningMode;
 import dev.flotilla.tuning.quantity.Resources;
 import dev.flotilla.tuning.recommend.ResourceBounds;
 import dev.flotilla.tuning.recommend.TuningRules;
+import dev.flotilla.tuning.signals.SignalMetric;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -143,7 +144,16 @@ public final class PolicyValidator {
                 return new PolicyCheck.Invalid("spec.takeOverFrom has an entry that is not a field manager name: '" + m + "'");
             }
         }
-        return new PolicyCheck.Valid(mode, rules, bounds, spec.getTarget().getKinds(), spec.getTarget().getSelector(), takeOver);
+        Map<SignalMetric, String> names = spec.getSignalMetrics() == null ? Map.of() : spec.getSignalMetrics().overrides();
+        for (Map.Entry<SignalMetric, String> e : names.entrySet()) {
+            try {
+                e.getKey().checkName(e.getValue());
+            } catch (IllegalArgumentException bad) {
+                return new PolicyCheck.Invalid("spec.signalMetrics." + bad.getMessage());
+            }
+        }
+        return new PolicyCheck.Valid(mode, rules, bounds, spec.getTarget().getKinds(), spec.getTarget().getSelector(), takeOver,
+                names);
     }
 
     static Duration duration(String field, String value) {

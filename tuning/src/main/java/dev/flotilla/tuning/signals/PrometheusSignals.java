@@ -88,6 +88,17 @@ public final class PrometheusSignals implements SignalSource {
         this.podsPerQuery = podsPerQuery;
     }
 
+    /** The names this source queries. */
+    public SignalMetrics names() {
+        return names;
+    }
+
+    @Override
+    public SignalSource withMetricNames(Map<SignalMetric, String> overrides) {
+        return overrides.isEmpty() ? this
+                : new PrometheusSignals(prometheus, names.with(overrides), window, step, rateWindow, podsPerQuery);
+    }
+
     @Override
     public ContainerSignals fetch(String namespace, List<String> pods, String container, Instant now)
             throws SignalsUnavailableException, InterruptedException {
@@ -105,23 +116,23 @@ public final class PrometheusSignals implements SignalSource {
             selectors.add(selector(namespace, distinct.subList(i, Math.min(distinct.size(), i + podsPerQuery)), container));
         }
         String r = "[" + rateWindow.toSeconds() + "s]";
-        Series cpu = pooled(union(selectors, sel -> "sum by (pod) (rate(" + names.cpuUsage() + sel + r + "))", now));
+        Series cpu = pooled(union(selectors, sel -> "sum by (pod) (rate(" + names.name(SignalMetric.CPU_USAGE) + sel + r + "))", now));
         // Both sums in one query per batch, told apart by a label; the ratio is taken once all batches are summed.
         List<Map<Map<String, String>, Series>> throttling = perBatch(selectors, sel -> "label_replace(sum(rate("
-                + names.cfsThrottledPeriods() + sel + r + ")), \"" + PART + "\", \"" + THROTTLED + "\", \"\", \"\") or "
-                + "label_replace(sum(rate(" + names.cfsPeriods() + sel + r + ")), \"" + PART + "\", \"" + PERIODS
+                + names.name(SignalMetric.CFS_THROTTLED_PERIODS) + sel + r + ")), \"" + PART + "\", \"" + THROTTLED + "\", \"\", \"\") or "
+                + "label_replace(sum(rate(" + names.name(SignalMetric.CFS_PERIODS) + sel + r + ")), \"" + PART + "\", \"" + PERIODS
                 + "\", \"\", \"\")", now);
         Optional<Series> throttled = present(ratio(part(throttling, THROTTLED), part(throttling, PERIODS)));
-        Optional<Series> runq = present(p99(perBatch(selectors, sel -> "sum by (le) (rate(" + names.runqueueLatencyBucket() + sel
+        Optional<Series> runq = present(p99(perBatch(selectors, sel -> "sum by (le) (rate(" + names.name(SignalMetric.RUN_QUEUE_LATENCY_BUCKET) + sel
                 + r + "))", now)));
-        Optional<Series> cpuPressure = present(fold(union(selectors, sel -> "max(rate(" + names.cpuPressureWaiting() + sel + r
+        Optional<Series> cpuPressure = present(fold(union(selectors, sel -> "max(rate(" + names.name(SignalMetric.CPU_PRESSURE_WAITING) + sel + r
                 + "))", now).values(), Math::max));
-        Series memory = pooled(union(selectors, sel -> "max by (pod) (" + names.memoryWorkingSet() + sel + ")", now));
-        Optional<Series> memPressure = present(fold(union(selectors, sel -> "max(rate(" + names.memoryPressureStalled() + sel + r
+        Series memory = pooled(union(selectors, sel -> "max by (pod) (" + names.name(SignalMetric.MEMORY_WORKING_SET) + sel + ")", now));
+        Optional<Series> memPressure = present(fold(union(selectors, sel -> "max(rate(" + names.name(SignalMetric.MEMORY_PRESSURE_STALLED) + sel + r
                 + "))", now).values(), Math::max));
-        Optional<Series> ooms = counter(union(selectors, sel -> names.oomEvents() + sel, now));
+        Optional<Series> ooms = counter(union(selectors, sel -> names.name(SignalMetric.OOM_EVENTS) + sel, now));
         if (ooms.isEmpty()) {
-            ooms = counter(union(selectors, sel -> names.ebpfOomKills() + sel, now));
+            ooms = counter(union(selectors, sel -> names.name(SignalMetric.EBPF_OOM_KILLS) + sel, now));
         }
         return new ContainerSignals(cpu, throttled, runq, cpuPressure, memory, memPressure, ooms);
     }

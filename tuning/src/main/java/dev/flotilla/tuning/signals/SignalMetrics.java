@@ -1,42 +1,79 @@
 package dev.flotilla.tuning.signals;
 
-import java.util.Objects;
+import java.util.EnumMap;
+import java.util.Map;
 
 /**
- * The metric names the tuner queries, so that a cluster with other exporters can map them. The
- * defaults are cAdvisor's (as the kubelet exposes them) and, for the two eBPF signals, the names
- * of a per-cgroup run-queue latency histogram and OOM-kill counter; every series is expected to
- * carry {@code namespace}, {@code pod} and {@code container} labels.
+ * The metric names the tuner queries, one per {@link SignalMetric}, so that a cluster with other
+ * exporters can map them; every series is expected to carry {@code namespace}, {@code pod} and
+ * {@code container} labels. The defaults ({@link SignalMetric#defaultName()}) are what Flotilla's
+ * node agent exports. A flag ({@code --signal-metric}) sets the replica's names; a policy's
+ * {@code spec.signalMetrics} overrides them for its workloads ({@link #with(Map)}).
  *
  * <pre>{@code
- * SignalMetrics names = SignalMetrics.defaults().withRunqueueHistogram("runqlat_seconds_bucket");
+ * SignalMetrics names = SignalMetrics.defaults().with(SignalMetric.RUN_QUEUE_LATENCY_BUCKET, "runqlat_seconds_bucket");
+ * String runq = names.name(SignalMetric.RUN_QUEUE_LATENCY_BUCKET);
  * }</pre>
  */
-public record SignalMetrics(String cpuUsage, String cfsThrottledPeriods, String cfsPeriods, String memoryWorkingSet,
-        String cpuPressureWaiting, String memoryPressureStalled, String oomEvents, String runqueueLatencyBucket,
-        String ebpfOomKills) {
+public final class SignalMetrics {
 
-    public SignalMetrics {
-        Objects.requireNonNull(cpuUsage, "cpuUsage");
-        Objects.requireNonNull(cfsThrottledPeriods, "cfsThrottledPeriods");
-        Objects.requireNonNull(cfsPeriods, "cfsPeriods");
-        Objects.requireNonNull(memoryWorkingSet, "memoryWorkingSet");
-        Objects.requireNonNull(cpuPressureWaiting, "cpuPressureWaiting");
-        Objects.requireNonNull(memoryPressureStalled, "memoryPressureStalled");
-        Objects.requireNonNull(oomEvents, "oomEvents");
-        Objects.requireNonNull(runqueueLatencyBucket, "runqueueLatencyBucket");
-        Objects.requireNonNull(ebpfOomKills, "ebpfOomKills");
+    private final Map<SignalMetric, String> names;
+
+    private SignalMetrics(Map<SignalMetric, String> names) {
+        this.names = names;
     }
 
     public static SignalMetrics defaults() {
-        return new SignalMetrics("container_cpu_usage_seconds_total", "container_cpu_cfs_throttled_periods_total",
-                "container_cpu_cfs_periods_total", "container_memory_working_set_bytes",
-                "container_pressure_cpu_waiting_seconds_total", "container_pressure_memory_stalled_seconds_total",
-                "container_oom_events_total", "ebpf_cgroup_runqueue_latency_seconds_bucket", "ebpf_cgroup_oom_kills_total");
+        EnumMap<SignalMetric, String> names = new EnumMap<>(SignalMetric.class);
+        for (SignalMetric m : SignalMetric.values()) {
+            names.put(m, m.defaultName());
+        }
+        return new SignalMetrics(names);
     }
 
-    public SignalMetrics withRunqueueHistogram(String bucketMetric) {
-        return new SignalMetrics(cpuUsage, cfsThrottledPeriods, cfsPeriods, memoryWorkingSet, cpuPressureWaiting,
-                memoryPressureStalled, oomEvents, bucketMetric, ebpfOomKills);
+    public String name(SignalMetric metric) {
+        return names.get(metric);
+    }
+
+    /** These names with {@code metric} named {@code name}; an invalid name is refused with the key and the rule. */
+    public SignalMetrics with(SignalMetric metric, String name) {
+        EnumMap<SignalMetric, String> copy = new EnumMap<>(names);
+        copy.put(metric, metric.checkName(name));
+        return new SignalMetrics(copy);
+    }
+
+    /** These names with each of {@code overrides} applied. */
+    public SignalMetrics with(Map<SignalMetric, String> overrides) {
+        SignalMetrics out = this;
+        for (Map.Entry<SignalMetric, String> e : overrides.entrySet()) {
+            out = out.with(e.getKey(), e.getValue());
+        }
+        return out;
+    }
+
+    /** Each name that differs from its default, by key (what a log line or a status shows). */
+    public Map<String, String> changed() {
+        Map<String, String> out = new java.util.TreeMap<>();
+        names.forEach((m, n) -> {
+            if (!n.equals(m.defaultName())) {
+                out.put(m.key(), n);
+            }
+        });
+        return out;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof SignalMetrics other && names.equals(other.names);
+    }
+
+    @Override
+    public int hashCode() {
+        return names.hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return "SignalMetrics" + names;
     }
 }

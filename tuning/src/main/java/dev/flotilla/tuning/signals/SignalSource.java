@@ -19,4 +19,12 @@ public interface SignalSource {
     /** The signals of container {@code container} across {@code pods} over the look-back window ending at {@code now}. */
     ContainerSignals fetch(String namespace, List<String> pods, String container, Instant now)
             throws SignalsUnavailableException, InterruptedException;
+
+    /**
+     * This source reading the metrics of {@code overrides} under those names (a policy's
+     * {@code spec.signalMetrics}); a source that queries no named metrics (a scripted one) is itself.
+     */
+    default SignalSource withMetricNames(java.util.Map<SignalMetric, String> overrides) {
+        return this;
+    }
 }

@@ -202,7 +202,7 @@ class ResourceTunerTest {
         // Enough scrapes for the rate windows to hold data.
         PrometheusClient p = new PrometheusClient(prometheus.uri(), Duration.ofSeconds(3));
         await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofSeconds(1)).until(() -> !p.rangeQuery(
-                "histogram_quantile(0.99, sum by (le) (rate(ebpf_cgroup_runqueue_latency_seconds_bucket{namespace=\"" + ns.name()
+                "histogram_quantile(0.99, sum by (le) (rate(" + dev.flotilla.tuning.signals.SignalMetric.RUN_QUEUE_LATENCY_BUCKET.defaultName() + "{namespace=\"" + ns.name()
                         + "\"}[10s])))", Instant.now().minusSeconds(30), Instant.now(), Duration.ofSeconds(2)).isEmpty());
         Thread.sleep(4000);
     }
@@ -724,7 +724,7 @@ class ResourceTunerTest {
         setQuotaUsed(client, ns, 4000);
         PrometheusClient prom = new PrometheusClient(prometheus.uri(), Duration.ofSeconds(3));
         await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofSeconds(1)).until(() -> !prom.rangeQuery(
-                "histogram_quantile(0.99, sum by (le) (rate(ebpf_cgroup_runqueue_latency_seconds_bucket{namespace=\"" + ns.name()
+                "histogram_quantile(0.99, sum by (le) (rate(" + dev.flotilla.tuning.signals.SignalMetric.RUN_QUEUE_LATENCY_BUCKET.defaultName() + "{namespace=\"" + ns.name()
                         + "\"}[10s])))", Instant.now().minusSeconds(30), Instant.now(), Duration.ofSeconds(2)).isEmpty());
         Thread.sleep(4000);
         startTuner(cluster, ns, prometheus.uri(), () -> false, Duration.ofMinutes(5));

@@ -88,9 +88,9 @@ public final class ScriptedExporter implements AutoCloseable {
             double[] le = {0.001, 0.005, 0.01, 0.025, 0.05};
             double[] share = p.noisyNeighbours() ? new double[] {0.5, 0.8, 0.95, 0.995, 1.0} : new double[] {0.999, 1, 1, 1, 1};
             for (int i = 0; i < le.length; i++) {
-                line(out, "ebpf_cgroup_runqueue_latency_seconds_bucket", l + ",le=\"" + le[i] + "\"", Math.floor(100 * t * share[i]));
+                line(out, dev.flotilla.tuning.signals.SignalMetric.RUN_QUEUE_LATENCY_BUCKET.defaultName(), l + ",le=\"" + le[i] + "\"", Math.floor(100 * t * share[i]));
             }
-            line(out, "ebpf_cgroup_runqueue_latency_seconds_bucket", l + ",le=\"+Inf\"", Math.floor(100 * t));
+            line(out, dev.flotilla.tuning.signals.SignalMetric.RUN_QUEUE_LATENCY_BUCKET.defaultName(), l + ",le=\"+Inf\"", Math.floor(100 * t));
         });
         return out.toString();
     }

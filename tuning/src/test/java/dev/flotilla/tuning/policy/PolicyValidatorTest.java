@@ -38,7 +38,20 @@ class PolicyValidatorTest {
             assertThat(v.boundsFor("anything").orElseThrow().maxCpuMillis()).isEqualTo(2000);
             assertThat(v.boundsFor("anything").orElseThrow().maxMemoryBytes()).isEqualTo(4L << 30);
             assertThat(v.rules().runqueueLatencyTarget().toMillis()).isEqualTo(5);
+            assertThat(v.signalMetrics()).isEmpty();
         });
+    }
+
+    @Test
+    void everySignalMetricKeyIsAPropertyOfSpecSignalMetrics() throws Exception {
+        // One name per key, so each property's value says which key it was read for.
+        var json = new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode();
+        for (var m : dev.flotilla.tuning.signals.SignalMetric.values()) {
+            json.put(m.key(), "n_" + m.key());
+        }
+        var names = new com.fasterxml.jackson.databind.ObjectMapper().treeToValue(json, dev.flotilla.tuning.api.SignalMetricNames.class);
+        assertThat(names.overrides()).hasSize(dev.flotilla.tuning.signals.SignalMetric.values().length)
+                .allSatisfy((m, n) -> assertThat(n).isEqualTo("n_" + m.key()));
     }
 
     @Test
@@ -53,6 +66,10 @@ class PolicyValidatorTest {
                 .isEqualTo("spec.mode 'Sometimes' is not one of [Off, Recommend, Apply, InPlace]");
         assertThat(invalid(spec("16", "32", "64Mi", "1Gi"), Optional.of(new long[] {8000, 32L << 30})))
                 .isEqualTo("spec.containers[*].minCpu 16 is more than the largest node can allocate (8000m)");
+        ResourceTuningPolicySpec badMetric = spec("100m", "1", "64Mi", "1Gi");
+        badMetric.getSignalMetrics().setRunQueueLatencyBucket("runq latency");
+        assertThat(invalid(badMetric, Optional.empty())).isEqualTo("spec.signalMetrics.metric name for runQueueLatencyBucket must "
+                + "match ^[a-zA-Z_:][a-zA-Z0-9_:]*$ (1-200 characters), got 'runq latency'");
         ResourceTuningPolicySpec badDuration = spec("100m", "1", "64Mi", "1Gi");
         badDuration.getCoolDowns().setDown("soon");
         assertThat(invalid(badDuration, Optional.empty())).isEqualTo("spec.coolDowns.down 'soon' is not a duration like 5ms, 30s, 5m or 24h");

@@ -127,6 +127,24 @@ class PrometheusEdgesTest {
     }
 
     @Test
+    void aPolicysMetricNamesReplaceTheReplicasForItsQueriesOnly() throws Exception {
+        PrometheusClient client = new PrometheusClient(prometheus.uri(), Duration.ofSeconds(5));
+        PrometheusSignals base = signals(client);
+        Instant now = settled();
+        // The exporter's CFS period counter grows by 10 a scripted second: read as "CPU usage" it is tens of times web.1's 0.2 cores.
+        SignalSource renamed = base.withMetricNames(Map.of(SignalMetric.CPU_USAGE, "container_cpu_cfs_periods_total",
+                SignalMetric.RUN_QUEUE_LATENCY_BUCKET, "not_exported_run_queue_seconds_bucket"));
+        ContainerSignals theirs = renamed.fetch("escape", List.of("web.1"), "app", now);
+        assertThat(theirs.runqueueLatencyP99()).isEmpty();
+        ContainerSignals ours = base.fetch("escape", List.of("web.1"), "app", now);
+        assertThat(theirs.cpuUsageCores().max().orElseThrow()).isGreaterThan(10 * ours.cpuUsageCores().max().orElseThrow());
+        assertThat(ours.runqueueLatencyP99()).isPresent();
+        assertThat(base.names()).isEqualTo(SignalMetrics.defaults());
+        assertThatThrownBy(() -> base.withMetricNames(Map.of(SignalMetric.OOM_EVENTS, "oom-kills")))
+                .hasMessage("metric name for oomEvents must match ^[a-zA-Z_:][a-zA-Z0-9_:]*$ (1-200 characters), got 'oom-kills'");
+    }
+
+    @Test
     void hundredsOfPodsAreReadInBoundedBatchesAndMergedAsOneQueryOverAllOfThemWould() throws Exception {
         PrometheusClient viaProxy = new PrometheusClient(proxy.uri(), PrometheusSettings.defaults(), new SimpleMeterRegistry());
         Instant now = settled();
@@ -149,7 +167,7 @@ class PrometheusEdgesTest {
         assertSameValues(batched.throttledRatio().orElseThrow(), one(direct, "sum(rate(container_cpu_cfs_throttled_periods_total"
                 + sel + r + ")) / sum(rate(container_cpu_cfs_periods_total" + sel + r + "))", now));
         assertSameValues(batched.runqueueLatencyP99().orElseThrow(), one(direct, "histogram_quantile(0.99, sum by (le) (rate("
-                + "ebpf_cgroup_runqueue_latency_seconds_bucket" + sel + r + ")))", now));
+                + dev.flotilla.tuning.signals.SignalMetric.RUN_QUEUE_LATENCY_BUCKET.defaultName() + sel + r + ")))", now));
         assertSameValues(batched.memoryPressure().orElseThrow(), one(direct, "max(rate(container_pressure_memory_stalled_seconds_total"
                 + sel + r + "))", now));
         assertThat(batched.cpuPressure()).isEmpty(); // the exporter has no such series, in any batch
