@@ -67,7 +67,7 @@ func (c *Collector) SetPods(idx kube.Index) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.pods, c.podsLoaded = idx, true
-	c.observe()
+	c.observe(c.Now())
 }
 
 // RefreshFailed counts a failed Pod listing.
@@ -84,7 +84,7 @@ type observation struct {
 }
 
 // observe scans the hierarchies and maps container cgroups to the Pods' containers. Caller holds c.mu.
-func (c *Collector) observe() observation {
+func (c *Collector) observe(now time.Time) observation {
 	dirs, ids, err := cgroupfs.Scan(c.Layout)
 	if err != nil {
 		c.scrapeErrors.Fail(err)
@@ -95,7 +95,6 @@ func (c *Collector) observe() observation {
 	for id, rel := range ids {
 		o.byRel[rel] = id
 	}
-	now := c.Now()
 	for _, d := range dirs {
 		ct, ok := c.pods[d.ContainerID]
 		if !ok || (ct.PodUID != "" && ct.PodUID != d.PodUID) {
@@ -131,8 +130,8 @@ func (c *Collector) Scrape(w io.Writer) error {
 	defer c.mu.Unlock()
 	start := time.Now()
 	s := expo.NewSet()
-	o := c.observe()
 	now := c.Now()
+	o := c.observe(now)
 
 	c.cadvisor(s, o)
 
