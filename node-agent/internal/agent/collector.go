@@ -135,6 +135,16 @@ func (c *Collector) Scrape(w io.Writer) error {
 
 	c.cadvisor(s, o)
 
+	// Forget mappings of cgroups gone for longer than the retention.
+	for id, k := range c.known {
+		if _, exists := o.ids[id]; !exists && now.Sub(k.lastSeen) > Retention {
+			delete(c.known, id)
+			for _, g := range []uint32{0, 1} {
+				c.BPF.ForgetOOM(probe.OOMKey{CgroupID: id, GlobalOOM: g})
+			}
+		}
+	}
+
 	// Run-queue latency per mapped cgroup, and node-wide.
 	rq := s.Family("ebpf_exporter_run_queue_latency_seconds", "histogram", "Run queue latency (wakeup or preemption to running) per cgroup, from sched tracepoints.")
 	if hists, err := c.BPF.RunqByCgroup(); err == nil {
@@ -192,16 +202,6 @@ func (c *Collector) Scrape(w io.Writer) error {
 	} else {
 		c.scrapeErrors.Fail(err)
 	}
-	// Forget mappings of cgroups gone for longer than the retention.
-	for id, k := range c.known {
-		if _, exists := o.ids[id]; !exists && now.Sub(k.lastSeen) > Retention {
-			delete(c.known, id)
-			for _, g := range []uint32{0, 1} {
-				c.BPF.ForgetOOM(probe.OOMKey{CgroupID: id, GlobalOOM: g})
-			}
-		}
-	}
-
 	// Self metrics.
 	s.Family("flotilla_node_agent_cgroups_mapped", "gauge", "Container cgroups mapped to a Pod's container at this scrape.").Add(float64(len(o.mapped)))
 	s.Family("flotilla_node_agent_pods_refresh_errors_total", "counter", "Failed Pod listings.").Add(float64(c.refreshErrors))
