@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0
+// Flotilla node agent, kernel side (CO-RE, BTF-enabled tracepoints).
+//
+// 1. Run-queue latency: the time from a task becoming runnable (sched_wakeup, sched_wakeup_new, or being preempted
+//    at sched_switch while still TASK_RUNNING) to it being switched in, as log2 buckets of microseconds per cgroup2 id
+//    of the task (read from the task switched in; tp_btf gives the task_struct), plus a node-wide histogram.
+// 2. OOM kills: oom:mark_victim gives the victim's task_struct, whose cgroup2 id is taken (the tracepoint runs in the
+//    killer's context, so the current task's cgroup would be wrong for a global OOM). An optional fentry on
+//    out_of_memory() remembers, per killing task, whether the OOM is global (oom_control.memcg == NULL).
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define HIST_SLOTS 27 // bucket k: [2^k, 2^(k+1)) us, k = 0..26 (0 us lands in bucket 0)
+#define TASK_RUNNING_STATE 0
+
+struct hist {
+	__u64 slots[HIST_SLOTS];
+	__u64 sum_us;
+	__u64 count;
+};
+
+struct oom_key {
+	__u64 cgroup_id;
+	__u32 global_oom; // 1: global OOM, 0: memcg OOM or not known
+	__u32 pad;
+};
+
+// pid -> time it became runnable (ns)
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u32);
+	__type(value, __u64);
+} runnable_since SEC(".maps");
+
+// cgroup2 id -> histogram (per CPU: no atomics on the hot path, summed by the agent)
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct hist);
+} runq_by_cgroup SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hist);
+} runq_node SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct oom_key);
+	__type(value, __u64);
+} oom_kills SEC(".maps");
+
+// killing task's pid -> 1 if its out_of_memory() call is global, 0 if for a memcg
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u32);
+} oom_scope SEC(".maps");
+
+static __always_inline __u32 floor_log2(__u64 v)
+{
+	__u32 r = 0;
+	// binary search over the bit positions, highest half first
+	if (v >> 32) { v >>= 32; r += 32; }
+	if (v >> 16) { v >>= 16; r += 16; }
+	if (v >> 8) { v >>= 8; r += 8; }
+	if (v >> 4) { v >>= 4; r += 4; }
+	if (v >> 2) { v >>= 2; r += 2; }
+	if (v >> 1) { r += 1; }
+	return r;
+}
+
+static __always_inline __u64 task_cgroup2_id(struct task_struct *t)
+{
+	return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+}
+
+static __always_inline void mark_runnable(__u32 pid)
+{
+	if (pid == 0)
+		return;
+	__u64 now = bpf_ktime_get_ns();
+	bpf_map_update_elem(&runnable_since, &pid, &now, BPF_ANY);
+}
+
+static __always_inline void add_to(struct hist *h, __u32 slot, __u64 us)
+{
+	if (slot >= HIST_SLOTS)
+		slot = HIST_SLOTS - 1;
+	h->slots[slot]++;
+	h->sum_us += us;
+	h->count++;
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(on_wakeup, struct task_struct *p)
+{
+	mark_runnable(BPF_CORE_READ(p, pid));
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(on_wakeup_new, struct task_struct *p)
+{
+	mark_runnable(BPF_CORE_READ(p, pid));
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state)
+{
+	if (prev_state == TASK_RUNNING_STATE)
+		mark_runnable(BPF_CORE_READ(prev, pid));
+
+	__u32 pid = BPF_CORE_READ(next, pid);
+	if (pid == 0)
+		return 0;
+	__u64 *since = bpf_map_lookup_elem(&runnable_since, &pid);
+	if (!since)
+		return 0;
+	__u64 now = bpf_ktime_get_ns();
+	__u64 delta = now > *since ? now - *since : 0;
+	bpf_map_delete_elem(&runnable_since, &pid);
+
+	__u64 us = delta / 1000;
+	__u32 slot = us ? floor_log2(us) : 0;
+
+	__u32 zero = 0;
+	struct hist *node = bpf_map_lookup_elem(&runq_node, &zero);
+	if (node)
+		add_to(node, slot, us);
+
+	__u64 cgid = task_cgroup2_id(next);
+	struct hist *h = bpf_map_lookup_elem(&runq_by_cgroup, &cgid);
+	if (!h) {
+		struct hist empty = {};
+		bpf_map_update_elem(&runq_by_cgroup, &cgid, &empty, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&runq_by_cgroup, &cgid);
+		if (!h)
+			return 0;
+	}
+	add_to(h, slot, us);
+	return 0;
+}
+
+SEC("tp_btf/mark_victim")
+int BPF_PROG(on_mark_victim, struct task_struct *victim, uid_t uid)
+{
+	struct oom_key key = {};
+	key.cgroup_id = task_cgroup2_id(victim);
+	__u32 killer = (__u32)bpf_get_current_pid_tgid();
+	__u32 *global = bpf_map_lookup_elem(&oom_scope, &killer);
+	if (global)
+		key.global_oom = *global;
+	__u64 one = 1;
+	__u64 *n = bpf_map_lookup_elem(&oom_kills, &key);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	else
+		bpf_map_update_elem(&oom_kills, &key, &one, BPF_NOEXIST);
+	return 0;
+}
+
+// Optional (the agent attaches it when fentry works here): which kind of OOM the current task is handling.
+SEC("fentry/out_of_memory")
+int BPF_PROG(on_out_of_memory, struct oom_control *oc)
+{
+	__u32 killer = (__u32)bpf_get_current_pid_tgid();
+	__u32 global = BPF_CORE_READ(oc, memcg) == NULL ? 1 : 0;
+	bpf_map_update_elem(&oom_scope, &killer, &global, BPF_ANY);
+	return 0;
+}

@@ -1,0 +1,138 @@
+package agent
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/flotilla/node-agent/internal/cgroupfs"
+	"github.com/flotilla/node-agent/internal/kube"
+	"github.com/flotilla/node-agent/internal/probe"
+)
+
+type fakeBPF struct {
+	runq      map[uint64]probe.Hist
+	oom       map[probe.OOMKey]uint64
+	forgotten []uint64
+}
+
+func (f *fakeBPF) RunqByCgroup() (map[uint64]probe.Hist, error) { return f.runq, nil }
+func (f *fakeBPF) RunqNode() (probe.Hist, error) {
+	var h probe.Hist
+	h.Slots[0], h.Count, h.SumUs = 3, 3, 2
+	return h, nil
+}
+func (f *fakeBPF) OOMKills() (map[probe.OOMKey]uint64, error) { return f.oom, nil }
+func (f *fakeBPF) ForgetCgroup(id uint64)                     { f.forgotten = append(f.forgotten, id); delete(f.runq, id) }
+func (f *fakeBPF) ForgetOOM(k probe.OOMKey)                   { delete(f.oom, k) }
+func (f *fakeBPF) RunTimes() map[string][2]float64 {
+	return map[string][2]float64{"on_switch": {0.5, 10}}
+}
+
+func mk(t *testing.T, dir string) uint64 {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Sys().(*syscall.Stat_t).Ino
+}
+
+const podList = `{"items":[{"metadata":{"name":"web-1","namespace":"shop","uid":"u-1"},
+ "status":{"containerStatuses":[{"name":"app","containerID":"containerd://cid1"}],
+           "initContainerStatuses":[{"name":"init","containerID":"containerd://cid0"}]}}]}`
+
+func TestScrapeMapsLabelsAndKeepsOOMAfterRemoval(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "cgroup.controllers"), nil, 0o644)
+	rel := "/scenario-1/kubepods/podu-1/cid1"
+	appID := mk(t, filepath.Join(root, rel))
+	os.WriteFile(filepath.Join(root, rel, "cpu.stat"), []byte("usage_usec 2000000\nnr_periods 5\nnr_throttled 1\nthrottled_usec 1000\n"), 0o644)
+	otherID := mk(t, filepath.Join(root, "system.slice/sshd.service"))
+	strangerID := mk(t, filepath.Join(root, "/scenario-1/kubepods/podu-9/cidX")) // a pod not on the list
+	l, err := cgroupfs.Detect(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h probe.Hist
+	h.Slots[0], h.Slots[3], h.Count, h.SumUs = 2, 1, 3, 12
+	f := &fakeBPF{
+		runq: map[uint64]probe.Hist{appID: h, otherID: h, strangerID: h, 999999: h},
+		oom:  map[probe.OOMKey]uint64{{CgroupID: appID}: 1, {CgroupID: otherID}: 4},
+	}
+	c := New(l, f)
+	clock := time.Unix(1000, 0)
+	c.Now = func() time.Time { return clock }
+	idx, _, err := kube.ParsePodList([]byte(podList))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetPods(idx)
+	var b strings.Builder
+	if err := c.Scrape(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	labels := `namespace="shop",pod="web-1",container="app",id="` + rel + `"`
+	for _, want := range []string{
+		`container_cpu_usage_seconds_total{` + labels + `} 2`,
+		`container_cpu_cfs_throttled_periods_total{` + labels + `} 1`,
+		`ebpf_exporter_run_queue_latency_seconds_bucket{cgroup="` + root + rel + `",` + labels + `,le="2e-06"} 2`,
+		`ebpf_exporter_run_queue_latency_seconds_bucket{cgroup="` + root + rel + `",` + labels + `,le="8e-06"} 2`,
+		`ebpf_exporter_run_queue_latency_seconds_bucket{cgroup="` + root + rel + `",` + labels + `,le="1.6e-05"} 3`,
+		`ebpf_exporter_run_queue_latency_seconds_bucket{cgroup="` + root + rel + `",` + labels + `,le="+Inf"} 3`,
+		`ebpf_exporter_run_queue_latency_seconds_sum{cgroup="` + root + rel + `",` + labels + `} 1.2e-05`,
+		`ebpf_exporter_oom_kills_total{cgroup_path="` + root + rel + `",global_oom="0",` + labels + `} 1`,
+		`flotilla_node_run_queue_latency_seconds_count 3`,
+		`flotilla_node_agent_cgroups_mapped 1`,
+		`flotilla_node_agent_bpf_run_time_seconds_total{program="on_switch"} 0.5`,
+		"# TYPE ebpf_exporter_run_queue_latency_seconds histogram",
+	} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("missing %s", want)
+		}
+	}
+	if strings.Contains(out, "sshd") || strings.Contains(out, "cidX") {
+		t.Errorf("unmapped cgroups exported:\n%s", out)
+	}
+	if len(f.forgotten) != 1 || f.forgotten[0] != 999999 {
+		t.Errorf("forgotten %v, want the vanished unknown cgroup only", f.forgotten)
+	}
+
+	// The container is OOM-killed and its cgroup removed: the count stays, with its labels, for the retention.
+	os.Remove(filepath.Join(root, rel, "cpu.stat"))
+	if err := os.Remove(filepath.Join(root, rel)); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(10 * time.Minute)
+	b.Reset()
+	c.Scrape(&b)
+	if !strings.Contains(b.String(), `ebpf_exporter_oom_kills_total{cgroup_path="`+root+rel+`",global_oom="0",`+labels+`} 1`) {
+		t.Errorf("OOM count lost 10 minutes after the cgroup went:\n%s", b.String())
+	}
+	if strings.Contains(b.String(), "container_cpu_usage_seconds_total{") {
+		t.Errorf("a removed cgroup still has cAdvisor series")
+	}
+	clock = clock.Add(Retention)
+	b.Reset()
+	c.Scrape(&b)
+	if strings.Contains(b.String(), "ebpf_exporter_oom_kills_total{") {
+		t.Errorf("OOM count kept past the retention")
+	}
+	if _, ok := f.oom[probe.OOMKey{CgroupID: appID}]; ok {
+		t.Errorf("the kernel map entry was not dropped")
+	}
+}
+
+func TestHistogramBounds(t *testing.T) {
+	h := HistogramOf(probe.Hist{})
+	if len(h.Bounds) != 27 || h.Bounds[0] != 2e-6 || h.Bounds[26] != float64(uint64(1)<<27)/1e6 {
+		t.Fatalf("bounds %v", h.Bounds)
+	}
+}
