@@ -19,6 +19,10 @@ bash scripts/debian-tool.sh stress-ng stress-ng "the chaos suite's StressChaos" 
 bash scripts/debian-tool.sh chromium chromium "the chaos report's screenshot test" >/dev/null
 # The chaos workflow is linted by actionlint, built from the Go module proxy (cached; a no-op when built).
 bash scripts/actionlint.sh >/dev/null
+# The node agent (node-agent/: CO-RE eBPF programs with clang, a static Go binary; cached by its sources' hash) and its
+# Go unit tests; the tuner's real-kernel scenarios run the binary (RealKernelScenarioTest).
+bash node-agent/build.sh >/dev/null
+(cd node-agent && go test ./... >/dev/null)
 # The image is assembled as an OCI layout (umoci) and archived (skopeo): Debian's packages (no-ops when present).
 bash scripts/debian-tool.sh umoci umoci "the container image (deploy/image/build.sh)" >/dev/null
 bash scripts/debian-tool.sh skopeo skopeo "the container image (deploy/image/build.sh)" >/dev/null

@@ -1,0 +1,352 @@
+package dev.flotilla.tuning.kernel;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.flotilla.core.controller.EventPredicate;
+import dev.flotilla.core.controller.KeyGate;
+import dev.flotilla.core.manager.Manager;
+import dev.flotilla.core.manager.ManagerOptions;
+import dev.flotilla.testing.TestCluster;
+import dev.flotilla.testing.TestNamespace;
+import dev.flotilla.testing.WithCluster;
+import dev.flotilla.tuning.api.ContainerRecommendation;
+import dev.flotilla.tuning.api.ResourceTuningPolicy;
+import dev.flotilla.tuning.controller.ResourceTunerTestAccess;
+import dev.flotilla.tuning.controller.TuningReconciler;
+import dev.flotilla.tuning.controller.TuningSettings;
+import dev.flotilla.tuning.quantity.Resources;
+import dev.flotilla.tuning.recommend.Series;
+import dev.flotilla.tuning.signals.PrometheusClient;
+import dev.flotilla.tuning.signals.PrometheusServer;
+import dev.flotilla.tuning.signals.PrometheusSignals;
+import dev.flotilla.tuning.signals.SignalMetric;
+import dev.flotilla.tuning.signals.SignalMetrics;
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
+import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
+import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The tuner end to end on this machine's real kernel: processes in their own cgroups stand for pod
+ * containers (laid out as a kubelet with the cgroupfs driver would), Pods on the REAL API server name
+ * them by uid and container id, Flotilla's node agent measures them with eBPF and the cgroup files,
+ * a real Prometheus scrapes the agent, and the tuner recommends (kernel signals on, and off). Each
+ * scenario's right answer is fixed as numbers before anything is measured; the test asserts Flotilla
+ * meets it and reports the kernel-blind answer beside it (not asserted either way).
+ */
+@WithCluster
+class RealKernelScenarioTest {
+
+    static final String NODE = "flotilla-scenario-node";
+    static final Duration RATE = Duration.ofSeconds(10);
+    static final long MIB = 1L << 20;
+
+    /** One scenario's container: its pod, its cgroup, its resources, and its right answer. */
+    record Scenario(String name, String rightAnswer, Map<String, Quantity> requests, Map<String, Quantity> limits) {
+    }
+
+    record Measured(String what, String value) {
+    }
+
+    @Test
+    void realKernelSignalsFromTheNodeAgentMeetEachScenariosRightAnswer(TestCluster cluster, TestNamespace ns) throws Exception {
+        KernelHost.require();
+        KubernetesClient client = cluster.client();
+        ResourceTunerTestAccess.installCrd(client);
+        String parent = "flotilla-scenario-" + UUID.randomUUID().toString().substring(0, 8);
+        Path logs = Files.createTempDirectory("flotilla-scenarios-");
+        // The right answers, fixed before measuring (see tuning/README.md):
+        Scenario noisy = new Scenario("noisy-neighbour",
+                "CPU request >= 1.25x its 200m (the smallest raise) and >= 1.5x the victim's usage before the hog",
+                res("200m", "64Mi"), res("1", "256Mi"));
+        Scenario throttled = new Scenario("self-throttling", "CPU limit >= 1.5x the 200m limit it throttles on",
+                res("100m", "64Mi"), res("200m", "256Mi"));
+        Scenario oom = new Scenario("oom-kill", "memory limit >= 1.3x the 64Mi limit it was OOM-killed at (the OOM bump)",
+                res("100m", "64Mi"), res("1", "64Mi"));
+        Scenario jvm = new Scenario("bursty-jvm",
+                "memory request >= the JVM's peak working set and CPU request >= its mean usage, both read from its cgroup by "
+                        + "the test (working set as the kubelet counts it: usage minus inactive file pages)", res("100m", "192Mi"), res("2", "512Mi"));
+        List<Scenario> scenarios = List.of(noisy, throttled, oom, jvm);
+        Map<String, Pod> pods = new LinkedHashMap<>();
+        Map<String, ContainerCgroup> cgroups = new LinkedHashMap<>();
+        List<Measured> measured = new ArrayList<>();
+        List<AutoCloseable> closing = new ArrayList<>();
+        try {
+            for (Scenario s : scenarios) {
+                String cid = UUID.randomUUID().toString().replace("-", "") + UUID.randomUUID().toString().replace("-", "");
+                Pod pod = runningPod(client, ns, s, cid);
+                pods.put(s.name(), pod);
+                ContainerCgroup cg = new ContainerCgroup(parent, pod.getMetadata().getUid(), cid);
+                closing.add(cg);
+                cgroups.put(s.name(), cg);
+                cg.cpuRequest(Resources.millis(s.requests().get("cpu")).orElseThrow());
+                long cpuLimit = Resources.millis(s.limits().get("cpu")).orElseThrow();
+                cg.cpuLimit(cpuLimit * 100, 100_000);
+                cg.memoryLimit(Resources.bytes(s.limits().get("memory")).orElseThrow());
+            }
+            // The hog: another tenant's container (no Pod of this test names it), asking for a whole core.
+            ContainerCgroup hog = new ContainerCgroup(parent, UUID.randomUUID().toString(), "hog" + UUID.randomUUID().toString()
+                    .replace("-", ""));
+            closing.add(hog);
+            hog.cpuRequest(1000);
+
+            NodeAgentProcess agent = NodeAgentProcess.start(cluster.kubeconfigYaml(), NODE, List.of());
+            closing.add(agent);
+            PrometheusServer prometheus = PrometheusServer.start(agent.target());
+            closing.add(prometheus);
+            PrometheusClient promql = new PrometheusClient(prometheus.uri(), Duration.ofSeconds(5));
+
+            // Phase 1: the victim alone.
+            cgroups.get(noisy.name()).start(java("victim"), logs.resolve("victim.log"));
+            String victim = selector(ns, pods.get(noisy.name()));
+            awaitSeries(promql, "ebpf_exporter_run_queue_latency_seconds_count" + victim, Duration.ofSeconds(30));
+            Thread.sleep(RATE.toMillis() + 2_000);
+            Instant alone = Instant.now().minusSeconds(1);
+            double p99Alone = at(promql, p99(victim), alone);
+            double usageAlone = at(promql, "rate(" + SignalMetric.CPU_USAGE.defaultName() + victim + "[" + RATE.toSeconds() + "s])",
+                    alone);
+            measured.add(new Measured("victim run-queue p99, alone", ms(p99Alone)));
+            measured.add(new Measured("victim CPU usage, alone", String.format(Locale.ROOT, "%.0fm", usageAlone * 1000)));
+
+            // Phase 2: the hog beside it; the other scenarios start now (their own load does not matter to them).
+            Duration agentCpuBefore = agent.cpuTime();
+            long phase2 = System.nanoTime();
+            hog.start(List.of("stress-ng", "--cpu", "4", "--timeout", "300s", "--quiet"), logs.resolve("hog.log"));
+            cgroups.get(throttled.name()).start(java("spin"), logs.resolve("spin.log"));
+            cgroups.get(oom.name()).start(javaWithHeap("256m", "grow", "160"), logs.resolve("grow.log")); // the heap allows it, the cgroup does not
+            ContainerCgroup jvmCg = cgroups.get(jvm.name());
+            long jvmCpuStart = cpuacctNanos(jvmCg);
+            long jvmStart = System.nanoTime();
+            jvmCg.start(javaWithHeap("256m", "bursty", "96", "48", "1000"), logs.resolve("bursty.log"));
+            WorkingSetSampler jvmWorkingSet = new WorkingSetSampler(jvmCg);
+            closing.add(jvmWorkingSet);
+            Thread.sleep(RATE.toMillis() + 8_000);
+            Instant withHog = Instant.now().minusSeconds(1);
+            double p99Hog = at(promql, p99(victim), withHog);
+            measured.add(new Measured("victim run-queue p99, beside the hog", ms(p99Hog)));
+            double agentCpu = (agent.cpuTime().minus(agentCpuBefore)).toMillis() / (double) Duration.ofNanos(System.nanoTime() - phase2)
+                    .toMillis();
+            measured.add(new Measured("node agent CPU while the hog runs", String.format(Locale.ROOT, "%.2f%% of a core",
+                    agentCpu * 100)));
+            String throttledSel = selector(ns, pods.get(throttled.name()));
+            double throttledRatio = at(promql, "rate(" + SignalMetric.CFS_THROTTLED_PERIODS.defaultName() + throttledSel + "[10s]) / rate("
+                    + SignalMetric.CFS_PERIODS.defaultName() + throttledSel + "[10s])", withHog);
+            double throttledPeriods = at(promql, SignalMetric.CFS_THROTTLED_PERIODS.defaultName() + throttledSel, withHog);
+            measured.add(new Measured("throttled periods (self-throttling)", String.format(Locale.ROOT, "%.0f, %.0f%% of periods",
+                    throttledPeriods, throttledRatio * 100)));
+            String oomSel = selector(ns, pods.get(oom.name()));
+            double oomKills = at(promql, "sum(" + SignalMetric.EBPF_OOM_KILLS.defaultName() + oomSel + ")", withHog);
+            double oomEvents = at(promql, "sum(" + SignalMetric.OOM_EVENTS.defaultName() + oomSel + ")", withHog);
+            measured.add(new Measured("OOM kills seen by eBPF (cgroup's own count)", String.format(Locale.ROOT, "%.0f (%.0f)",
+                    oomKills, oomEvents)));
+            long jvmPeak = jvmWorkingSet.peak();
+            double jvmMeanCores = (cpuacctNanos(jvmCg) - jvmCpuStart) / (double) (System.nanoTime() - jvmStart);
+            measured.add(new Measured("bursty JVM peak working set, mean CPU (its cgroup, sampled every 100 ms)", jvmPeak / MIB + " MiB, "
+                    + String.format(Locale.ROOT, "%.0fm", jvmMeanCores * 1000)));
+
+            // The signals the right answers rest on were measured, or the scenario did not happen.
+            assertThat(p99Alone).as("victim p99 alone").isLessThan(0.001);
+            assertThat(p99Hog).as("victim p99 beside the hog").isGreaterThan(0.002);
+            assertThat(throttledRatio).as("throttled share of periods").isGreaterThan(0.5);
+            assertThat(oomKills).as("OOM kills seen by eBPF").isGreaterThanOrEqualTo(1);
+
+            Map<String, Predicate<ContainerRecommendation>> right = new LinkedHashMap<>();
+            right.put(noisy.name(), r -> millis(r.getRecommended().getCpuRequest()) >= Math.max(250, 1.5 * usageAlone * 1000));
+            right.put(throttled.name(), r -> millis(r.getRecommended().getCpuLimit()) >= 300);
+            right.put(oom.name(), r -> bytes(r.getRecommended().getMemoryLimit()) >= (long) Math.ceil(1.3 * 64 * MIB));
+            right.put(jvm.name(), r -> bytes(r.getRecommended().getMemoryRequest()) >= jvmPeak
+                    && millis(r.getRecommended().getCpuRequest()) >= jvmMeanCores * 1000);
+
+            Manager manager = new Manager(client, ManagerOptions.defaults().withHealthPort(-1), KeyGate.admitAll());
+            manager.controller(ResourceTuningPolicy.class).named("resource-tuner").workers(1)
+                    .withPredicate(EventPredicate.generationChanged())
+                    .complete(new TuningReconciler(client, new PrometheusSignals(promql, SignalMetrics.defaults(), Duration.ofMinutes(3),
+                            Duration.ofSeconds(2), RATE), TuningSettings.defaults().withResync(Duration.ofMinutes(5))));
+            manager.start();
+            StringBuilder table = new StringBuilder("| scenario | right answer | Flotilla | kernel-blind |\n|---|---|---|---|\n");
+            Map<String, Boolean> flotillaRight = new LinkedHashMap<>();
+            try {
+                for (Scenario s : scenarios) {
+                    ContainerRecommendation kernel = recommend(client, ns, s.name(), true);
+                    ContainerRecommendation blind = recommend(client, ns, s.name(), false);
+                    boolean k = right.get(s.name()).test(kernel);
+                    flotillaRight.put(s.name(), k);
+                    table.append("| ").append(s.name()).append(" | ").append(s.rightAnswer()).append(" | ")
+                            .append(k ? "right: " : "WRONG: ").append(values(kernel)).append(" | ")
+                            .append(right.get(s.name()).test(blind) ? "right: " : "wrong: ").append(values(blind)).append(" |\n");
+                }
+            } finally {
+                manager.stop();
+            }
+            StringBuilder report = new StringBuilder("## Real kernel scenarios\n\n");
+            measured.forEach(m -> report.append("- ").append(m.what()).append(": ").append(m.value()).append('\n'));
+            report.append('\n').append(table);
+            System.out.print(report);
+            Path out = Path.of("target", "real-kernel-scenarios.md");
+            Files.createDirectories(out.getParent());
+            Files.writeString(out, report);
+            assertThat(flotillaRight).as(report.toString()).allSatisfy((name, ok) -> assertThat(ok).as("Flotilla on " + name).isTrue());
+        } finally {
+            for (int i = closing.size() - 1; i >= 0; i--) {
+                try {
+                    closing.get(i).close();
+                } catch (Exception e) {
+                    System.err.println("cleanup: " + e);
+                }
+            }
+        }
+    }
+
+    static Map<String, Quantity> res(String cpu, String memory) {
+        return Map.of("cpu", new Quantity(cpu), "memory", new Quantity(memory));
+    }
+
+    static long millis(Quantity q) {
+        return q == null ? Long.MAX_VALUE : Resources.millis(q).orElse(0);
+    }
+
+    static long bytes(Quantity q) {
+        return q == null ? Long.MAX_VALUE : Resources.bytes(q).orElse(0);
+    }
+
+    static String values(ContainerRecommendation r) {
+        var v = r.getRecommended();
+        return "cpu " + v.getCpuRequest() + "/" + v.getCpuLimit() + ", memory " + v.getMemoryRequest() + "/" + v.getMemoryLimit();
+    }
+
+    static String ms(double seconds) {
+        return String.format(Locale.ROOT, "%.3f ms", seconds * 1000);
+    }
+
+    /** A Deployment of one replica and its Pod on {@link #NODE}, running as a kubelet would report it: container id {@code cid}. */
+    static Pod runningPod(KubernetesClient client, TestNamespace ns, Scenario s, String cid) {
+        var resources = new ResourceRequirementsBuilder().withRequests(s.requests()).withLimits(s.limits()).build();
+        client.resource(new DeploymentBuilder().withNewMetadata().withName(s.name()).withNamespace(ns.name())
+                .addToLabels("scenario", s.name()).endMetadata().withNewSpec().withReplicas(1)
+                .withSelector(new LabelSelectorBuilder().addToMatchLabels("app", s.name()).build()).withNewTemplate()
+                .withNewMetadata().addToLabels("app", s.name()).endMetadata().withNewSpec().addToContainers(new ContainerBuilder()
+                        .withName("app").withImage("example/app:1").withResources(resources).build()).endSpec().endTemplate()
+                .endSpec().build()).create();
+        Pod pod = client.resource(new PodBuilder().withNewMetadata().withName(s.name() + "-0").withNamespace(ns.name())
+                .addToLabels("app", s.name()).endMetadata().withNewSpec().withNodeName(NODE).addToContainers(new ContainerBuilder()
+                        .withName("app").withImage("example/app:1").withResources(resources).build()).endSpec().build()).create();
+        pod.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase("Running").withStartTime(Instant.now().toString())
+                .addToContainerStatuses(new ContainerStatusBuilder().withName("app").withImage("example/app:1")
+                        .withImageID("example/app@sha256:" + "0".repeat(64)).withContainerID("containerd://" + cid).withReady(true)
+                        .withRestartCount(0).withStarted(true).withNewState().withNewRunning().withStartedAt(Instant.now().toString())
+                        .endRunning().endState().build())
+                .build());
+        return client.resource(pod).updateStatus();
+    }
+
+    static String selector(TestNamespace ns, Pod pod) {
+        return "{namespace=\"" + ns.name() + "\",pod=\"" + pod.getMetadata().getName() + "\",container=\"app\"}";
+    }
+
+    static String p99(String selector) {
+        return "histogram_quantile(0.99, sum by (le) (rate(" + SignalMetric.RUN_QUEUE_LATENCY_BUCKET.defaultName() + selector + "["
+                + RATE.toSeconds() + "s])))";
+    }
+
+    /** The value of {@code promql} at {@code t} (the largest if it has several series); NaN when it has none. */
+    static double at(PrometheusClient p, String promql, Instant t) throws Exception {
+        Map<Map<String, String>, Series> r = p.rangeQuery(promql, t, t, Duration.ofSeconds(1));
+        return r.values().stream().flatMap(s -> s.samples().stream()).mapToDouble(x -> x.value()).max().orElse(Double.NaN);
+    }
+
+    static void awaitSeries(PrometheusClient p, String promql, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!Double.isNaN(at(p, promql, Instant.now()))) {
+                return;
+            }
+            Thread.sleep(500);
+        }
+        throw new AssertionError("no " + promql + " within " + timeout + ": the agent did not map the container to its Pod");
+    }
+
+    /** The peak of a cgroup's working set (usage minus inactive file pages, as cAdvisor and the kubelet count it), every 100 ms. */
+    static final class WorkingSetSampler implements AutoCloseable {
+        private final Thread thread;
+        private volatile long peak;
+
+        WorkingSetSampler(ContainerCgroup cg) {
+            thread = Thread.ofPlatform().daemon().name("working-set").start(() -> {
+                while (!Thread.currentThread().isInterrupted()) {
+                    try {
+                        long usage = Long.parseLong(Files.readString(cg.dir("memory").resolve("memory.usage_in_bytes")).strip());
+                        long inactive = Files.readAllLines(cg.dir("memory").resolve("memory.stat")).stream()
+                                .filter(l -> l.startsWith("total_inactive_file ")).mapToLong(l -> Long.parseLong(l.split(" ")[1]))
+                                .findFirst().orElse(0);
+                        peak = Math.max(peak, usage - Math.min(usage, inactive));
+                        Thread.sleep(100);
+                    } catch (InterruptedException e) {
+                        return;
+                    } catch (Exception e) {
+                        return; // the cgroup went away: the peak so far stands
+                    }
+                }
+            });
+        }
+
+        long peak() {
+            return peak;
+        }
+
+        @Override
+        public void close() {
+            thread.interrupt();
+        }
+    }
+
+    static long cpuacctNanos(ContainerCgroup cg) throws Exception {
+        return Long.parseLong(Files.readString(cg.dir("cpuacct").resolve("cpuacct.usage")).strip());
+    }
+
+    static List<String> java(String... args) {
+        return javaWithHeap("32m", args);
+    }
+
+    /** A small JVM running {@link ScenarioWorkload} from the test classes. */
+    static List<String> javaWithHeap(String heap, String... args) {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx" + heap,
+                "-Xms" + (heap.equals("32m") ? "8m" : "64m"), "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xss256k",
+                "-XX:-UsePerfData", "-cp", System.getProperty("java.class.path"), ScenarioWorkload.class.getName()));
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
+
+    private static ContainerRecommendation recommend(KubernetesClient client, TestNamespace ns, String name, boolean kernel) {
+        String policyName = name + (kernel ? "-kernel" : "-blind");
+        ResourceTuningPolicy policy = ResourceTunerTestAccess.policy(ns, "Recommend", "10m", "8");
+        policy.getMetadata().setName(policyName);
+        policy.getSpec().getTarget().setSelector(new LabelSelectorBuilder().addToMatchLabels("scenario", name).build());
+        policy.getSpec().getObjectives().setRunqueueLatencyP99("1ms");
+        policy.getSpec().setKernelSignals(kernel);
+        client.resource(policy).create();
+        ResourceTuningPolicy[] last = new ResourceTuningPolicy[1];
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> {
+            last[0] = client.resources(ResourceTuningPolicy.class).inNamespace(ns.name()).withName(policyName).get();
+            return last[0].getStatus() != null && !last[0].getStatus().getContainers().isEmpty();
+        });
+        client.resource(last[0]).delete();
+        return last[0].getStatus().getContainers().getFirst();
+    }
+}
