@@ -162,8 +162,9 @@ class RealKernelScenarioTest {
                     + String.format(Locale.ROOT, "%.0fm", jvmMeanCores * 1000)));
 
             // The signals the right answers rest on were measured, or the scenario did not happen.
-            assertThat(p99Alone).as("victim p99 alone").isLessThan(0.001);
-            assertThat(p99Hog).as("victim p99 beside the hog").isGreaterThan(0.002);
+            // The hog is what hurts the victim: its p99 beside the hog is over the policy's 1 ms objective and at least twice
+            // what it was alone (alone it is whatever the rest of the machine leaves: 0.1-0.3 ms on an idle one).
+            assertThat(p99Hog).as("victim p99 beside the hog").isGreaterThan(0.002).isGreaterThan(2 * p99Alone);
             assertThat(throttledRatio).as("throttled share of periods").isGreaterThan(0.5);
             assertThat(oomKills).as("OOM kills seen by eBPF").isGreaterThanOrEqualTo(1);
 
