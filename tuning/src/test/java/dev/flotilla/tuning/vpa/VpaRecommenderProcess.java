@@ -224,6 +224,27 @@ public final class VpaRecommenderProcess implements AutoCloseable {
                 + (vpa == null ? "(no VPA)" : vpa.getAdditionalProperties().get("status")) + "; log " + log + ":\n" + logTail(40));
     }
 
+    /**
+     * Waits until the recommender has finished {@code runs} loops (each lists VPAs and Pods, tries metrics.k8s.io,
+     * writes the VPAs' status; its last line at --v=3 is "ClusterState is tracking" aggregateContainerStates=...).
+     */
+    public void awaitRuns(int runs, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (runsDone() < runs) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("the VPA recommender exited (" + process.exitValue() + "): " + logTail(40));
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException(runsDone() + " of " + runs + " recommender loops within " + timeout + ": " + logTail(40));
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    private long runsDone() throws IOException {
+        return Files.readAllLines(log).stream().filter(l -> l.contains("\"ClusterState is tracking\" aggregateContainerStates=")).count();
+    }
+
     private static Map<String, Quantity> quantities(Object o) {
         Map<String, Quantity> out = new LinkedHashMap<>();
         if (o instanceof Map<?, ?> m) {
