@@ -104,6 +104,8 @@ class VpaRecommenderRealTest {
                 started = System.nanoTime();
                 recs = recommender.awaitRecommendation(client, ns.name(), "web", Duration.ofSeconds(30));
                 recommended = System.nanoTime();
+                System.out.println("recommendation " + recs + "; VPA conditions " + client.genericKubernetesResources(
+                        VpaRecommenderProcess.VPA).inNamespace(ns.name()).withName("web").get().get("status", "conditions"));
                 System.out.println("VPA recommender command: " + String.join(" ", recommender.command()));
                 String log = Files.readString(recommender.log());
                 System.out.println("VPA recommender log lines about history and metrics:");
@@ -138,6 +140,8 @@ class VpaRecommenderRealTest {
                     + " container!=\\\"POD\\\", container!=\\\"\\\", namespace=\\\"" + ns.name() + "\\\"}[3s])");
             assertThat(queries).contains("container_memory_working_set_bytes{job=\\\"" + AGENT_JOB + "\\\"");
             assertThat(queries).contains("kube_pod_labels{job=\\\"" + KSM_JOB + "\\\"}[10m]");
+            // The history is read once per process, at its start, whatever the loops after it (the second ran two).
+            assertThat(queries.lines().filter(q -> q.contains("\"query\":\"container_memory_working_set_bytes{job="))).hasSize(2);
 
             System.out.printf("timings: tool %.1f s, CRDs %.1f s, Prometheus ready %.1f s, history %.1f s, recommender start to"
                     + " recommendation %.1f s, total %.1f s%n", secs(built - t0), secs(crds - built), secs(promReady - crds),
