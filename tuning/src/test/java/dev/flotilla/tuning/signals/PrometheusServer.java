@@ -21,6 +21,8 @@ import java.util.stream.Stream;
  */
 public final class PrometheusServer implements AutoCloseable {
 
+    private static final String QUERY_LOG = "query.log";
+
     private final Process process;
     private final Path dir;
     private final int port;
@@ -61,7 +63,9 @@ public final class PrometheusServer implements AutoCloseable {
                         "no prometheus binary: run scripts/prometheus.sh (test.sh does) to install Debian's package"));
         Path dir = Files.createTempDirectory("flotilla-prometheus-");
         int port = freePort();
-        StringBuilder config = new StringBuilder("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n");
+        // Every query it answers is logged (JSON, one a line), for tests that check what a client asked.
+        StringBuilder config = new StringBuilder("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n  query_log_file: \"")
+                .append(dir.resolve(QUERY_LOG)).append("\"\nscrape_configs:\n");
         for (Job job : jobs) {
             config.append("  - job_name: \"").append(job.name()).append("\"\n");
             job.bearerToken().ifPresent(token -> config.append("    scheme: https\n    authorization:\n      credentials: \"")
@@ -104,6 +108,11 @@ public final class PrometheusServer implements AutoCloseable {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }
+    }
+
+    /** The queries this server answered, one JSON object a line (Prometheus's query log); gone once closed. */
+    public Path queryLog() {
+        return dir.resolve(QUERY_LOG);
     }
 
     public URI uri() {
