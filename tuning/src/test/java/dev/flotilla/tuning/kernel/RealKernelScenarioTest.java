@@ -21,6 +21,8 @@ import dev.flotilla.tuning.signals.PrometheusServer;
 import dev.flotilla.tuning.signals.PrometheusSignals;
 import dev.flotilla.tuning.signals.SignalMetric;
 import dev.flotilla.tuning.signals.SignalMetrics;
+import dev.flotilla.tuning.vpa.AgentSeriesExporter;
+import dev.flotilla.tuning.vpa.VpaRecommenderProcess;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
@@ -109,7 +111,18 @@ class RealKernelScenarioTest {
 
             NodeAgentProcess agent = NodeAgentProcess.start(cluster.kubeconfigYaml(), NODE, List.of());
             closing.add(agent);
-            PrometheusServer prometheus = PrometheusServer.start(agent.target());
+            // kube-state-metrics' kube_pod_labels, which the VPA recommender needs to group history by pod labels (a stand-in:
+            // no kube-state-metrics runs here); the tuner does not read it.
+            AgentSeriesExporter ksm = AgentSeriesExporter.podLabels();
+            closing.add(ksm);
+            for (Scenario sc : scenarios) {
+                Pod pod = pods.get(sc.name());
+                ksm.register(new AgentSeriesExporter.Container(ns.name(), pod.getMetadata().getName(), pod.getMetadata().getUid(),
+                        pod.getMetadata().getLabels(), "app", 0, 0));
+            }
+            PrometheusServer prometheus = PrometheusServer.start(List.of(
+                    new PrometheusServer.Job(AGENT_JOB, List.of(new PrometheusServer.Target(agent.target(), Map.of()))),
+                    new PrometheusServer.Job(KSM_JOB, List.of(new PrometheusServer.Target(ksm.target(), Map.of())))));
             closing.add(prometheus);
             PrometheusClient promql = new PrometheusClient(prometheus.uri(), Duration.ofSeconds(5));
 
@@ -168,12 +181,11 @@ class RealKernelScenarioTest {
             assertThat(throttledRatio).as("throttled share of periods").isGreaterThan(0.5);
             assertThat(oomKills).as("OOM kills seen by eBPF").isGreaterThanOrEqualTo(1);
 
-            Map<String, Predicate<ContainerRecommendation>> right = new LinkedHashMap<>();
-            right.put(noisy.name(), r -> millis(r.getRecommended().getCpuRequest()) >= Math.max(250, 1.5 * usageAlone * 1000));
-            right.put(throttled.name(), r -> millis(r.getRecommended().getCpuLimit()) >= 300);
-            right.put(oom.name(), r -> bytes(r.getRecommended().getMemoryLimit()) >= (long) Math.ceil(1.3 * 64 * MIB));
-            right.put(jvm.name(), r -> bytes(r.getRecommended().getMemoryRequest()) >= jvmPeak
-                    && millis(r.getRecommended().getCpuRequest()) >= jvmMeanCores * 1000);
+            Map<String, Predicate<Sizing>> right = new LinkedHashMap<>();
+            right.put(noisy.name(), r -> r.cpuRequest() >= Math.max(250, 1.5 * usageAlone * 1000));
+            right.put(throttled.name(), r -> r.cpuLimit() >= 300);
+            right.put(oom.name(), r -> r.memoryLimit() >= (long) Math.ceil(1.3 * 64 * MIB));
+            right.put(jvm.name(), r -> r.memoryRequest() >= jvmPeak && r.cpuRequest() >= jvmMeanCores * 1000);
 
             Manager manager = new Manager(client, ManagerOptions.defaults().withHealthPort(-1), KeyGate.admitAll());
             manager.controller(ResourceTuningPolicy.class).named("resource-tuner").workers(1)
@@ -181,20 +193,27 @@ class RealKernelScenarioTest {
                     .complete(new TuningReconciler(client, new PrometheusSignals(promql, SignalMetrics.defaults(), Duration.ofMinutes(3),
                             Duration.ofSeconds(2), RATE), TuningSettings.defaults().withResync(Duration.ofMinutes(5))));
             manager.start();
-            StringBuilder table = new StringBuilder("| scenario | right answer | Flotilla | kernel-blind |\n|---|---|---|---|\n");
-            Map<String, Boolean> flotillaRight = new LinkedHashMap<>();
+            Map<String, Sizing> flotilla = new LinkedHashMap<>();
+            Map<String, Sizing> blind = new LinkedHashMap<>();
             try {
-                for (Scenario s : scenarios) {
-                    ContainerRecommendation kernel = recommend(client, ns, s.name(), true);
-                    ContainerRecommendation blind = recommend(client, ns, s.name(), false);
-                    boolean k = right.get(s.name()).test(kernel);
-                    flotillaRight.put(s.name(), k);
-                    table.append("| ").append(s.name()).append(" | ").append(s.rightAnswer()).append(" | ")
-                            .append(k ? "right: " : "WRONG: ").append(values(kernel)).append(" | ")
-                            .append(right.get(s.name()).test(blind) ? "right: " : "wrong: ").append(values(blind)).append(" |\n");
+                for (Scenario sc : scenarios) {
+                    flotilla.put(sc.name(), Sizing.of(recommend(client, ns, sc.name(), true)));
+                    blind.put(sc.name(), Sizing.of(recommend(client, ns, sc.name(), false)));
                 }
             } finally {
                 manager.stop();
+            }
+            Map<String, String> vpa = vpaRecommendations(cluster, ns, prometheus, scenarios, pods, right);
+            StringBuilder table = new StringBuilder("| scenario | right answer | Flotilla | VPA recommender " + VpaRecommenderProcess.VERSION
+                    + " (real) | kernel-blind |\n|---|---|---|---|---|\n");
+            Map<String, Boolean> flotillaRight = new LinkedHashMap<>();
+            for (Scenario sc : scenarios) {
+                boolean k = right.get(sc.name()).test(flotilla.get(sc.name()));
+                flotillaRight.put(sc.name(), k);
+                table.append("| ").append(sc.name()).append(" | ").append(sc.rightAnswer()).append(" | ")
+                        .append(k ? "right: " : "WRONG: ").append(flotilla.get(sc.name())).append(" | ").append(vpa.get(sc.name()))
+                        .append(" | ").append(right.get(sc.name()).test(blind.get(sc.name())) ? "right: " : "wrong: ")
+                        .append(blind.get(sc.name())).append(" |\n");
             }
             StringBuilder report = new StringBuilder("## Real kernel scenarios\n\n");
             measured.forEach(m -> report.append("- ").append(m.what()).append(": ").append(m.value()).append('\n'));
@@ -215,6 +234,73 @@ class RealKernelScenarioTest {
         }
     }
 
+    static final String AGENT_JOB = "node-agent";
+    static final String KSM_JOB = "kube-state-metrics";
+
+    /** Requests and limits in millicores and bytes ({@link Long#MAX_VALUE}: none). */
+    record Sizing(long cpuRequest, long cpuLimit, long memoryRequest, long memoryLimit) {
+        static Sizing of(ContainerRecommendation r) {
+            var v = r.getRecommended();
+            return new Sizing(millis(v.getCpuRequest()), millis(v.getCpuLimit()), bytes(v.getMemoryRequest()), bytes(v.getMemoryLimit()));
+        }
+
+        @Override
+        public String toString() {
+            return "cpu " + cpu(cpuRequest) + "/" + cpu(cpuLimit) + ", memory " + mib(memoryRequest) + "/" + mib(memoryLimit);
+        }
+
+        private static String cpu(long m) {
+            return m == Long.MAX_VALUE ? "none" : m + "m";
+        }
+
+        private static String mib(long b) {
+            return b == Long.MAX_VALUE ? "none" : String.format(Locale.ROOT, "%.0fMi", b / (double) MIB);
+        }
+    }
+
+    /**
+     * The real VPA recommender on the same scenarios: it reads its history from the same Prometheus once, at its start
+     * (after the scenarios ran), and learns OOM kills from the Pod's status, which the test updates as the kubelet would
+     * once it runs. Its target is a request; its limits keep the container's limit-to-request ratio, as the VPA applies them.
+     */
+    static Map<String, String> vpaRecommendations(TestCluster cluster, TestNamespace ns, PrometheusServer prometheus,
+            List<Scenario> scenarios, Map<String, Pod> pods, Map<String, Predicate<Sizing>> right) throws Exception {
+        KubernetesClient client = cluster.client();
+        VpaRecommenderProcess.Tool tool = VpaRecommenderProcess.Tool.build();
+        VpaRecommenderProcess.installCrds(client, tool.crds());
+        for (Scenario sc : scenarios) {
+            VpaRecommenderProcess.createVpa(client, ns.name(), sc.name(), sc.name());
+        }
+        Map<String, String> out = new LinkedHashMap<>();
+        var options = VpaRecommenderProcess.Options.forAgent(prometheus.uri(), AGENT_JOB, KSM_JOB, ns.name());
+        try (VpaRecommenderProcess recommender = VpaRecommenderProcess.start(tool, cluster, options, "scenarios-" + ns.name())) {
+            // The kubelet's report of the OOM kill the eBPF program saw: last state OOMKilled, one restart.
+            Pod killed = client.pods().inNamespace(ns.name()).withName(pods.get("oom-kill").getMetadata().getName()).get();
+            var status = killed.getStatus().getContainerStatuses().getFirst();
+            status.setRestartCount(1);
+            status.setLastState(new io.fabric8.kubernetes.api.model.ContainerStateBuilder().withNewTerminated().withReason("OOMKilled")
+                    .withExitCode(137).withStartedAt(Instant.now().minusSeconds(20).toString()).withFinishedAt(Instant.now().toString())
+                    .endTerminated().build());
+            recommender.awaitRuns(1, Duration.ofSeconds(30));
+            client.resource(killed).updateStatus();
+            recommender.awaitRuns(3, Duration.ofSeconds(30));
+            for (Scenario sc : scenarios) {
+                var rec = recommender.awaitRecommendation(client, ns.name(), sc.name(), Duration.ofSeconds(30)).getFirst();
+                long cpu = Resources.millis(rec.target().get("cpu")).orElse(0);
+                long mem = Resources.bytes(rec.target().get("memory")).orElse(0);
+                Sizing v = new Sizing(cpu, scaled(cpu, sc, "cpu", Resources::millis), mem, scaled(mem, sc, "memory", Resources::bytes));
+                out.put(sc.name(), (right.get(sc.name()).test(v) ? "right: " : "wrong: ") + v);
+            }
+        }
+        return out;
+    }
+
+    private static long scaled(long request, Scenario sc, String resource,
+            java.util.function.Function<Quantity, java.util.OptionalLong> parse) {
+        double ratio = parse.apply(sc.limits().get(resource)).orElseThrow() / (double) parse.apply(sc.requests().get(resource)).orElseThrow();
+        return (long) Math.ceil(request * ratio);
+    }
+
     static Map<String, Quantity> res(String cpu, String memory) {
         return Map.of("cpu", new Quantity(cpu), "memory", new Quantity(memory));
     }
@@ -225,11 +311,6 @@ class RealKernelScenarioTest {
 
     static long bytes(Quantity q) {
         return q == null ? Long.MAX_VALUE : Resources.bytes(q).orElse(0);
-    }
-
-    static String values(ContainerRecommendation r) {
-        var v = r.getRecommended();
-        return "cpu " + v.getCpuRequest() + "/" + v.getCpuLimit() + ", memory " + v.getMemoryRequest() + "/" + v.getMemoryLimit();
     }
 
     static String ms(double seconds) {
