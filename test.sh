@@ -23,6 +23,8 @@ bash scripts/actionlint.sh >/dev/null
 # Go unit tests; the tuner's real-kernel scenarios run the binary (RealKernelScenarioTest).
 bash node-agent/build.sh >/dev/null
 (cd node-agent && go test ./... >/dev/null)
+# The real VPA recommender the scenarios compare with, built from the Go module proxy (cached; a no-op when built).
+bash scripts/vpa-recommender.sh >/dev/null
 # The image is assembled as an OCI layout (umoci) and archived (skopeo): Debian's packages (no-ops when present).
 bash scripts/debian-tool.sh umoci umoci "the container image (deploy/image/build.sh)" >/dev/null
 bash scripts/debian-tool.sh skopeo skopeo "the container image (deploy/image/build.sh)" >/dev/null
