@@ -46,10 +46,13 @@ class DeployManifestsRealTest {
 
     /**
      * What a user installs: the base alone, with the tuner, the one-replica development variant, the Role-only one, with
-     * the Prometheus Operator's ServiceMonitor and alerting rules.
+     * the Prometheus Operator's ServiceMonitor and alerting rules, with the tuner and the eBPF node agent.
      */
     static final List<String> INSTALLS = List.of("base", "overlays/tuner", "overlays/dev", "overlays/namespaced",
-            "overlays/monitoring");
+            "overlays/monitoring", "overlays/node-agent");
+
+    /** The node agent's namespace (deploy/components/node-agent), apart from flotilla-system's restricted profile. */
+    static final String NODE_AGENT_NAMESPACE = "flotilla-node-agent";
 
     /** The Prometheus Operator's CRDs the monitoring component's objects are checked against. */
     static final List<String> OPERATOR_CRDS = List.of("servicemonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com");
@@ -78,6 +81,7 @@ class DeployManifestsRealTest {
             Path file = tmp.resolve(install.replace('/', '-') + ".yaml");
             Files.writeString(file, rendered.out());
             List<HasMetadata> objects = DeployManifestsTest.documents(rendered.out());
+            createNamespacesOf(cluster, objects);
             assertThat(objects).as(install).extracting(HasMetadata::getKind).contains("Namespace", "ServiceAccount", "Role",
                     "RoleBinding", "Deployment", "Service");
             if (install.endsWith("namespaced")) {
@@ -93,6 +97,79 @@ class DeployManifestsRealTest {
             assertThat(applied.code()).as("server-side dry-run of %s: %s", install, applied.out()).isZero();
             assertThat(applied.out().lines().filter(l -> l.contains("(server dry run)")).count())
                     .as("objects applied in the dry-run of %s: %s", install, applied.out()).isEqualTo(objects.size());
+            if (install.endsWith("node-agent")) {
+                System.out.printf("DRY-RUN %s:%n%s", install, applied.out());
+                assertThat(applied.out()).as(install).contains("daemonset.apps/flotilla-node-agent serverside-applied (server dry run)")
+                        .contains("clusterrole.rbac.authorization.k8s.io/flotilla-node-agent serverside-applied (server dry run)")
+                        .contains("service/flotilla-node-agent serverside-applied (server dry run)");
+            }
+        }
+    }
+
+    /** A dry-run creates nothing: the rendered Namespaces (with their Pod Security labels) are created for real first. */
+    private static void createNamespacesOf(TestCluster cluster, List<HasMetadata> objects) {
+        for (HasMetadata o : objects) {
+            if (o instanceof io.fabric8.kubernetes.api.model.Namespace n
+                    && cluster.client().namespaces().withName(n.getMetadata().getName()).get() == null) {
+                cluster.client().namespaces().resource(n).create();
+            }
+        }
+    }
+
+    /**
+     * The node agent with its ServiceMonitor component (what deploy/README.md tells an operator-run cluster to add) passes
+     * a server-side dry-run against the operator's schema; and the agent's Pod, as its DaemonSet makes it, is admitted by
+     * Pod Security in its own namespace ({@code privileged}) and refused under {@code baseline} and {@code restricted},
+     * hence the namespace of its own beside flotilla-system's restricted one.
+     */
+    @Test
+    void theNodeAgentWithItsServiceMonitorDryRunsAndItsPodIsAdmittedOnlyInItsOwnNamespace(TestCluster cluster) throws Exception {
+        Path kubeconfig = tmp.resolve("kubeconfig");
+        Files.writeString(kubeconfig, cluster.kubeconfigYaml());
+        installOperatorCrds(kubeconfig);
+        Path deploy = MarkdownBlocks.repositoryFile("deploy").toAbsolutePath().normalize();
+        Path dir = tmp.resolve("node-agent-monitoring");
+        Files.createDirectories(dir);
+        // Kustomize refuses absolute paths to other kustomizations: relative ones, from this test's directory.
+        Files.writeString(dir.resolve("kustomization.yaml"), """
+                apiVersion: kustomize.config.k8s.io/v1beta1
+                kind: Kustomization
+                resources:
+                - %s
+                components:
+                - %s
+                """.formatted(dir.relativize(deploy.resolve("overlays/node-agent")), dir.relativize(deploy.resolve("components/node-agent/monitoring"))));
+        Run rendered = kubectl("kustomize", dir.toString());
+        assertThat(rendered.code()).as(rendered.out()).isZero();
+        List<HasMetadata> objects = DeployManifestsTest.documents(rendered.out());
+        createNamespacesOf(cluster, objects);
+        if (cluster.client().namespaces().withName(DeployManifests.NAMESPACE).get() == null) {
+            cluster.client().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(DeployManifests.NAMESPACE)
+                    .endMetadata().build()).create();
+        }
+        Path file = tmp.resolve("node-agent-monitoring.yaml");
+        Files.writeString(file, rendered.out());
+        Run applied = dryRun(kubeconfig, file);
+        assertThat(applied.code()).as(applied.out()).isZero();
+        assertThat(applied.out()).contains("servicemonitor.monitoring.coreos.com/flotilla-node-agent serverside-applied (server dry run)");
+
+        var daemonSet = objects.stream().filter(o -> o instanceof io.fabric8.kubernetes.api.model.apps.DaemonSet)
+                .map(o -> (io.fabric8.kubernetes.api.model.apps.DaemonSet) o).findFirst().orElseThrow();
+        assertThat(daemonSet.getMetadata().getNamespace()).isEqualTo(NODE_AGENT_NAMESPACE);
+        io.fabric8.kubernetes.api.model.Pod pod = new io.fabric8.kubernetes.api.model.PodBuilder()
+                .withMetadata(daemonSet.getSpec().getTemplate().getMetadata()).editMetadata().withName("flotilla-node-agent-psa")
+                .endMetadata().withSpec(daemonSet.getSpec().getTemplate().getSpec()).build();
+        cluster.client().pods().inNamespace(NODE_AGENT_NAMESPACE).resource(pod).dryRun().create();
+        for (String level : List.of("baseline", "restricted")) {
+            String ns = "node-agent-psa-" + level;
+            if (cluster.client().namespaces().withName(ns).get() == null) {
+                cluster.client().namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns)
+                        .addToLabels("pod-security.kubernetes.io/enforce", level).endMetadata().build()).create();
+            }
+            assertThatThrownBy(() -> cluster.client().pods().inNamespace(ns).resource(pod).dryRun().create())
+                    .as("the agent's Pod under Pod Security %s", level)
+                    .hasMessageContaining("violates PodSecurity \"" + level).hasMessageContaining("hostPath")
+                    .hasMessageContaining("\"BPF\", \"PERFMON\"");
         }
     }
 

@@ -73,6 +73,57 @@ class DeployManifestsTest {
                 .isNotEmpty().containsOnly(DeployManifests.METRICS_SERVICE);
     }
 
+    /**
+     * The node agent's manifests agree with what its code uses (node-agent/main.go, internal/kube): the port it listens
+     * on by default ({@code --listen=:9435}), served by the Service and scraped by the ServiceMonitor by name;
+     * {@code --cgroup-root} where the host's cgroup hierarchy is mounted, read-only; {@code NODE_NAME} from the Pod's
+     * node; a ClusterRole of exactly {@code list pods}; no capability but CAP_BPF and CAP_PERFMON, no host namespaces.
+     */
+    @Test
+    void theNodeAgentsManifestsGrantWhatItUsesAndNoMore() throws IOException {
+        Path component = MarkdownBlocks.repositoryFile("deploy").resolve("components/node-agent");
+        var daemonSet = (io.fabric8.kubernetes.api.model.apps.DaemonSet) documents(
+                java.nio.file.Files.readString(component.resolve("daemonset.yaml"))).getFirst();
+        var pod = daemonSet.getSpec().getTemplate().getSpec();
+        var container = pod.getContainers().getFirst();
+        assertThat(container.getPorts()).extracting(p -> p.getName() + "=" + p.getContainerPort()).containsExactly("metrics=9435");
+        assertThat(container.getArgs()).containsExactly("--cgroup-root=/host/sys/fs/cgroup");
+        assertThat(container.getVolumeMounts()).allSatisfy(m -> assertThat(m.getReadOnly()).as(m.getName()).isTrue())
+                .extracting(m -> m.getName() + ":" + m.getMountPath())
+                .containsExactlyInAnyOrder("cgroup:/host/sys/fs/cgroup", "tracefs:/sys/kernel/tracing");
+        assertThat(pod.getVolumes()).extracting(v -> v.getName() + ":" + v.getHostPath().getPath())
+                .containsExactlyInAnyOrder("cgroup:/sys/fs/cgroup", "tracefs:/sys/kernel/tracing");
+        assertThat(container.getEnv()).singleElement().satisfies(e -> {
+            assertThat(e.getName()).isEqualTo("NODE_NAME");
+            assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("spec.nodeName");
+        });
+        var sc = container.getSecurityContext();
+        assertThat(sc.getCapabilities().getDrop()).containsExactly("ALL");
+        assertThat(sc.getCapabilities().getAdd()).containsExactly("BPF", "PERFMON");
+        assertThat(sc.getAllowPrivilegeEscalation()).isFalse();
+        assertThat(sc.getReadOnlyRootFilesystem()).isTrue();
+        assertThat(sc.getPrivileged()).isFalse();
+        assertThat(pod.getSecurityContext().getSeccompProfile().getType()).isEqualTo("RuntimeDefault");
+        assertThat(pod.getHostNetwork()).isNull();
+        assertThat(pod.getHostPID()).isNull();
+        assertThat(pod.getHostIPC()).isNull();
+        assertThat(pod.getPriorityClassName()).as("system-node-critical is admitted in kube-system only").isNull();
+        assertThat(container.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/healthz");
+        assertThat(container.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/healthz");
+        assertThat(container.getResources().getLimits()).containsKeys("cpu", "memory");
+
+        assertThat(permissionsIn(java.nio.file.Files.readString(component.resolve("rbac.yaml"))))
+                .containsExactly(new ApiPermission("list", "", "pods", ""));
+        Service service = (Service) documents(java.nio.file.Files.readString(component.resolve("service.yaml"))).getFirst();
+        assertThat(service.getSpec().getClusterIP()).isEqualTo("None");
+        assertThat(service.getSpec().getPorts()).singleElement().satisfies(p -> {
+            assertThat(p.getName()).isEqualTo("metrics");
+            assertThat(p.getTargetPort().getStrVal()).isEqualTo("metrics");
+        });
+        assertThat(service.getSpec().getSelector()).isEqualTo(daemonSet.getSpec().getSelector().getMatchLabels());
+        assertThat(java.nio.file.Files.readString(component.resolve("monitoring/servicemonitor.yaml"))).contains("- port: metrics");
+    }
+
     @Test
     void theReadmePointsToDeployInsteadOfCopyingRules() throws IOException {
         var blocks = MarkdownBlocks.of(MarkdownBlocks.repositoryFile("README.md"));
