@@ -22,7 +22,6 @@ import (
 	"github.com/flotilla/node-agent/internal/kube"
 	"github.com/flotilla/node-agent/internal/logx"
 	"github.com/flotilla/node-agent/internal/probe"
-	"golang.org/x/sys/unix"
 )
 
 // fatal is the one line a failed start prints; the exit code is 2.
@@ -56,19 +55,6 @@ func effectiveCaps() (uint64, error) {
 	return 0, errors.New("no CapEff in /proc/self/status")
 }
 
-func tracefsMounted() bool {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return false
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if _, after, ok := strings.Cut(line, " - "); ok && strings.HasPrefix(after, "tracefs ") {
-			return true
-		}
-	}
-	return false
-}
-
 func main() {
 	listen := flag.String("listen", ":9435", "address to serve /metrics and /healthz on")
 	cgroupRoot := flag.String("cgroup-root", "/sys/fs/cgroup", "cgroup filesystem root (hybrid v1 + unified, or pure v2)")
@@ -91,12 +77,7 @@ func main() {
 	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
 		fatal("the kernel exposes no BTF (/sys/kernel/btf/vmlinux): CO-RE programs cannot be loaded", err)
 	}
-	if !tracefsMounted() {
-		if err := unix.Mount("nodev", "/sys/kernel/tracing", "tracefs", 0, ""); err != nil {
-			fatal("tracefs is not mounted and mounting it at /sys/kernel/tracing failed", err)
-		}
-		logx.Info("tracefs_mounted", logx.F{"path": "/sys/kernel/tracing"})
-	}
+	// No tracefs needed: every program attaches by BTF (tp_btf, fentry), not through tracefs's tracepoint ids.
 	layout, err := cgroupfs.Detect(*cgroupRoot)
 	if err != nil {
 		fatal("cgroup hierarchy", err)

@@ -37,10 +37,12 @@ struct {
 	__type(value, __u64);
 } runnable_since SEC(".maps");
 
-// cgroup2 id -> histogram (per CPU: no atomics on the hot path, summed by the agent)
+// cgroup2 id -> histogram. One shared copy with atomic adds, not one per CPU: a preallocated per-CPU hash of this
+// size took 3.7 MiB per CPU of the agent's memory cgroup (8.9 MB on 2 CPUs, 220 MiB on 60); this one takes under 2 MiB
+// on any node. Contention is per cgroup, and a cgroup's tasks rarely switch in on two CPUs in the same instant.
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 16384);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
 	__type(key, __u64);
 	__type(value, struct hist);
 } runq_by_cgroup SEC(".maps");
@@ -102,6 +104,16 @@ static __always_inline void add_to(struct hist *h, __u32 slot, __u64 us)
 	h->count++;
 }
 
+// add_to for a histogram other CPUs update too.
+static __always_inline void add_shared(struct hist *h, __u32 slot, __u64 us)
+{
+	if (slot >= HIST_SLOTS)
+		slot = HIST_SLOTS - 1;
+	__sync_fetch_and_add(&h->slots[slot], 1);
+	__sync_fetch_and_add(&h->sum_us, us);
+	__sync_fetch_and_add(&h->count, 1);
+}
+
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(on_wakeup, struct task_struct *p)
 {
@@ -149,7 +161,7 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 		if (!h)
 			return 0;
 	}
-	add_to(h, slot, us);
+	add_shared(h, slot, us);
 	return 0;
 }
 

@@ -174,17 +174,13 @@ func isNilProgOrMap(c io.Closer) bool {
 	return false
 }
 
-// RunqByCgroup sums the per-CPU histograms per cgroup2 id.
+// RunqByCgroup reads the histogram of each cgroup2 id (one shared copy, updated atomically).
 func (p *Probe) RunqByCgroup() (map[uint64]Hist, error) {
 	out := map[uint64]Hist{}
 	var key uint64
-	var vals []Hist
+	var h Hist
 	it := p.objs.RunqByCgroup.Iterate()
-	for it.Next(&key, &vals) {
-		var h Hist
-		for _, v := range vals {
-			h.add(v)
-		}
+	for it.Next(&key, &h) {
 		out[key] = h
 	}
 	return out, it.Err()

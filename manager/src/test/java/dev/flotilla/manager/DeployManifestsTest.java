@@ -90,9 +90,9 @@ class DeployManifestsTest {
         assertThat(container.getArgs()).containsExactly("--cgroup-root=/host/sys/fs/cgroup");
         assertThat(container.getVolumeMounts()).allSatisfy(m -> assertThat(m.getReadOnly()).as(m.getName()).isTrue())
                 .extracting(m -> m.getName() + ":" + m.getMountPath())
-                .containsExactlyInAnyOrder("cgroup:/host/sys/fs/cgroup", "tracefs:/sys/kernel/tracing");
+                .containsExactly("cgroup:/host/sys/fs/cgroup");
         assertThat(pod.getVolumes()).extracting(v -> v.getName() + ":" + v.getHostPath().getPath())
-                .containsExactlyInAnyOrder("cgroup:/sys/fs/cgroup", "tracefs:/sys/kernel/tracing");
+                .containsExactly("cgroup:/sys/fs/cgroup");
         assertThat(container.getEnv()).singleElement().satisfies(e -> {
             assertThat(e.getName()).isEqualTo("NODE_NAME");
             assertThat(e.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("spec.nodeName");

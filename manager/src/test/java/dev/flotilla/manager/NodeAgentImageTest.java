@@ -39,10 +39,10 @@ import org.junit.jupiter.api.Test;
  * prints (no base image pulled), unpacked with umoci: its entrypoint is the static binary, its user 0, and it holds
  * nothing else (no shell, no libraries). Then its entrypoint is started the way deploy/components/node-agent's DaemonSet
  * runs it: uid 0 with every capability dropped but CAP_BPF and CAP_PERFMON, no_new_privs, a read-only root, the host's
- * cgroup hierarchy and tracefs read-only where the DaemonSet mounts them, the DaemonSet's arguments, and in-cluster
+ * cgroup hierarchy read-only where the DaemonSet mounts it (no tracefs: the programs attach by BTF id), the DaemonSet's
+ * arguments, and in-cluster
  * configuration whose token is a ServiceAccount bound to exactly the component's ClusterRole. It loads its programs,
- * lists its node's Pods on the REAL API server and serves /healthz and /metrics. Without the tracefs mount it refuses to
- * start, which is the one reason the DaemonSet mounts it.
+ * lists its node's Pods on the REAL API server and serves /healthz and /metrics.
  *
  * <p>Needs root (mount namespaces, chroot), a kernel with BTF, and the agent's build tools; {@code node-agent/build.sh} is
  * taken from the repository, or from {@code $FLOTILLA_NODE_AGENT_BUILD}.
@@ -143,16 +143,8 @@ class NodeAgentImageTest {
         agentArgs.addAll(daemonSet.getSpec().getTemplate().getSpec().getContainers().getFirst().getArgs());
         agentArgs.add("--listen=127.0.0.1:" + port); // the DaemonSet's :9435 is its Pod's own; here the host's
         try {
-            // Without tracefs the agent tries to mount one, which CAP_BPF and CAP_PERFMON do not allow.
-            Path noTracefsLog = out.resolve("agent-without-tracefs.log");
-            Process withoutTracefs = start(rootfs, secrets, server, false, agentArgs, noTracefsLog);
-            assertThat(withoutTracefs.waitFor(60, TimeUnit.SECONDS)).as("the agent without tracefs exits").isTrue();
-            assertThat(Files.readString(noTracefsLog))
-                    .as("the agent's startup check for tracefs, the one reason the DaemonSet mounts it (drop the mount with it)")
-                    .contains("tracefs is not mounted");
-
             Path log = out.resolve("agent.log");
-            Process agent = start(rootfs, secrets, server, true, agentArgs, log);
+            Process agent = start(rootfs, secrets, server, agentArgs, log);
             try {
                 HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
                 await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
@@ -187,10 +179,10 @@ class NodeAgentImageTest {
     /**
      * The image's entrypoint in a root of its own, as the DaemonSet's container: a new mount and PID namespace, the root
      * read-only, /proc, the host's /sys read-only without its submounts, the host's cgroup hierarchy read-only at
-     * /host/sys/fs/cgroup, tracefs read-only at /sys/kernel/tracing (if {@code tracefs}), the service account's files;
+     * /host/sys/fs/cgroup, the service account's files;
      * then uid 0 with a bounding set of CAP_BPF and CAP_PERFMON only, no_new_privs, and the in-cluster environment.
      */
-    private static Process start(Path rootfs, Path secrets, URI server, boolean tracefs, List<String> agentArgs, Path log)
+    private static Process start(Path rootfs, Path secrets, URI server, List<String> agentArgs, Path log)
             throws Exception {
         String r = rootfs.toString();
         List<String> mounts = new ArrayList<>(List.of(
@@ -200,10 +192,6 @@ class NodeAgentImageTest {
                 "mount --rbind /sys/fs/cgroup '" + r + "/host/sys/fs/cgroup'",
                 "mount -o remount,bind,ro '" + r + "/host/sys/fs/cgroup'",
                 "mount --bind -o ro '" + secrets + "' '" + r + "/var/run/secrets/kubernetes.io/serviceaccount'"));
-        if (tracefs) {
-            mounts.add("mount --bind /sys/kernel/tracing '" + r + "/sys/kernel/tracing'");
-            mounts.add("mount -o remount,bind,ro '" + r + "/sys/kernel/tracing'");
-        }
         // Every capability this kernel knows but the two: dropped from the bounding set, so uid 0's exec gets only those.
         mounts.add("last=$(cat /proc/sys/kernel/cap_last_cap)");
         mounts.add("drop=$(capsh --decode=$(printf '0x%x' $(( (1 << (last + 1)) - 1 ))) | cut -d= -f2 | tr , '\\n'"
