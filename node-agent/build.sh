@@ -9,9 +9,11 @@ repo=$(cd "$here/.." && pwd)
 out_dir=${1:-}
 log() { echo "[node-agent] $*" >&2; }
 
-# The sources: everything under node-agent/ except what this script generates.
+# The sources: everything under node-agent/ except what this script generates and the overhead benchmark
+# (overhead.sh and the results it writes, overhead.md), which are not part of the binary.
 hash=$(cd "$here" && find . -type f \
-    ! -path './bpf/vmlinux.h' ! -path './internal/probe/obj/*.o' ! -path './.git*' -print0 \
+    ! -path './bpf/vmlinux.h' ! -path './internal/probe/obj/*.o' ! -path './.git*' \
+    ! -path './overhead.sh' ! -path './overhead.md' -print0 \
   | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
 cache=${FLOTILLA_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/flotilla/tools}/node-agent-$hash
 bin=$cache/node-agent
