@@ -127,10 +127,16 @@ class RealKernelScenarioTest {
             PrometheusClient promql = new PrometheusClient(prometheus.uri(), Duration.ofSeconds(5));
 
             // Phase 1: the victim alone.
-            cgroups.get(noisy.name()).start(java("victim"), logs.resolve("victim.log"));
+            // A fixed set of threads (no compiler threads started and stopped on demand), for the schedstat cross-check below.
+            List<String> victimJvm = new ArrayList<>(java("victim"));
+            victimJvm.add(1, "-XX:-UseDynamicNumberOfCompilerThreads");
+            cgroups.get(noisy.name()).start(victimJvm, logs.resolve("victim.log"));
             String victim = selector(ns, pods.get(noisy.name()));
             awaitSeries(promql, "ebpf_exporter_run_queue_latency_seconds_count" + victim, Duration.ofSeconds(30));
+            RunDelay.awaitSteadyThreads(cgroups.get(noisy.name()));
+            RunDelay aloneFrom = RunDelay.read(agent, cgroups.get(noisy.name()), ns, pods.get(noisy.name()));
             Thread.sleep(RATE.toMillis() + 2_000);
+            RunDelay aloneTo = RunDelay.read(agent, cgroups.get(noisy.name()), ns, pods.get(noisy.name()));
             Instant alone = Instant.now().minusSeconds(1);
             double p99Alone = at(promql, p99(victim), alone);
             double usageAlone = at(promql, "rate(" + SignalMetric.CPU_USAGE.defaultName() + victim + "[" + RATE.toSeconds() + "s])",
@@ -140,6 +146,7 @@ class RealKernelScenarioTest {
 
             // Phase 2: the hog beside it; the other scenarios start now (their own load does not matter to them).
             Duration agentCpuBefore = agent.cpuTime();
+            RunDelay hogFrom = RunDelay.read(agent, cgroups.get(noisy.name()), ns, pods.get(noisy.name()));
             long phase2 = System.nanoTime();
             hog.start(List.of("stress-ng", "--cpu", "4", "--timeout", "300s", "--quiet"), logs.resolve("hog.log"));
             cgroups.get(throttled.name()).start(java("spin"), logs.resolve("spin.log"));
@@ -151,6 +158,7 @@ class RealKernelScenarioTest {
             WorkingSetSampler jvmWorkingSet = new WorkingSetSampler(jvmCg);
             closing.add(jvmWorkingSet);
             Thread.sleep(RATE.toMillis() + 8_000);
+            RunDelay hogTo = RunDelay.read(agent, cgroups.get(noisy.name()), ns, pods.get(noisy.name()));
             Instant withHog = Instant.now().minusSeconds(1);
             double p99Hog = at(promql, p99(victim), withHog);
             measured.add(new Measured("victim run-queue p99, beside the hog", ms(p99Hog)));
@@ -174,6 +182,14 @@ class RealKernelScenarioTest {
             measured.add(new Measured("bursty JVM peak working set, mean CPU (its cgroup, sampled every 100 ms)", jvmPeak / MIB + " MiB, "
                     + String.format(Locale.ROOT, "%.0fm", jvmMeanCores * 1000)));
 
+            measured.add(new Measured("victim waits and time queued, agent vs the kernel's schedstat, alone",
+                    aloneTo.minus(aloneFrom).toString()));
+            measured.add(new Measured("victim waits and time queued, agent vs the kernel's schedstat, beside the hog",
+                    hogTo.minus(hogFrom).toString()));
+            // Judged from outside the agent: what it credits to the victim's cgroup is what the kernel's own per-task
+            // accounting (schedstat: run_delay, timeslices) counted for the victim's threads over the same window.
+            aloneTo.minus(aloneFrom).assertAgrees("alone");
+            hogTo.minus(hogFrom).assertAgrees("beside the hog");
             // The signals the right answers rest on were measured, or the scenario did not happen.
             // The hog is what hurts the victim: its p99 beside the hog is over the policy's 1 ms objective and at least twice
             // what it was alone (alone it is whatever the rest of the machine leaves: 0.1-0.3 ms on an idle one).
@@ -395,6 +411,81 @@ class RealKernelScenarioTest {
         @Override
         public void close() {
             thread.interrupt();
+        }
+    }
+
+    /**
+     * A container's time queued and its number of waits, as the agent counts them (its run-queue histogram's _sum and
+     * _count, read from its /metrics) and as the kernel counts them (schedstat's run_delay and timeslices, summed over
+     * the cgroup's threads); differences of two readings are compared.
+     */
+    record RunDelay(double agentSeconds, double agentCount, double kernelSeconds, double kernelCount, java.util.Set<String> threads) {
+        static RunDelay read(NodeAgentProcess agent, ContainerCgroup cg, TestNamespace ns, Pod pod) throws Exception {
+            double kernelNs = 0;
+            double slices = 0;
+            java.util.Set<String> threads = new java.util.TreeSet<>(Files.readAllLines(cg.dir("cpu").resolve("tasks")));
+            for (String tid : threads) {
+                try {
+                    String[] f = Files.readString(Path.of("/proc", tid.strip(), "schedstat")).strip().split(" ");
+                    kernelNs += Double.parseDouble(f[1]);
+                    slices += Double.parseDouble(f[2]);
+                } catch (java.io.IOException gone) {
+                    // a thread that exited between the listing and the read
+                }
+            }
+            String metrics = new String(java.net.URI.create(agent.uri() + "/metrics").toURL().openStream().readAllBytes());
+            String series = "namespace=\"" + ns.name() + "\"";
+            String ofPod = "pod=\"" + pod.getMetadata().getName() + "\"";
+            double sum = value(metrics, "ebpf_exporter_run_queue_latency_seconds_sum{", series, ofPod);
+            double count = value(metrics, "ebpf_exporter_run_queue_latency_seconds_count{", series, ofPod);
+            return new RunDelay(sum, count, kernelNs / 1e9, slices, threads);
+        }
+
+        /**
+         * Waits until the container's threads have stayed the same for 2 s (a JVM starts and stops threads while it warms
+         * up, and a thread that exits takes its schedstat with it, while the agent counted its waits).
+         */
+        static void awaitSteadyThreads(ContainerCgroup cg) throws Exception {
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            java.util.List<String> last = Files.readAllLines(cg.dir("cpu").resolve("tasks"));
+            long steadySince = System.nanoTime();
+            while (System.nanoTime() - steadySince < Duration.ofSeconds(2).toNanos()) {
+                if (System.nanoTime() > deadline) {
+                    throw new AssertionError("the victim's threads kept changing for 30 s: " + last);
+                }
+                Thread.sleep(100);
+                java.util.List<String> now = Files.readAllLines(cg.dir("cpu").resolve("tasks"));
+                if (!now.equals(last)) {
+                    last = now;
+                    steadySince = System.nanoTime();
+                }
+            }
+        }
+
+        private static double value(String metrics, String prefix, String... labels) {
+            return metrics.lines().filter(l -> l.startsWith(prefix) && java.util.Arrays.stream(labels).allMatch(l::contains))
+                    .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+        }
+
+        RunDelay minus(RunDelay before) {
+            // The kernel's figures are per thread: a thread that exited in between would be missing from them.
+            assertThat(threads).as("the victim's threads over the window (schedstat is per thread)").isEqualTo(before.threads);
+            return new RunDelay(agentSeconds - before.agentSeconds, agentCount - before.agentCount, kernelSeconds - before.kernelSeconds,
+                    kernelCount - before.kernelCount, threads);
+        }
+
+        /** Waits and time queued within 10% of the kernel's figures (measured agreement: under 1% for both). */
+        void assertAgrees(String when) {
+            assertThat(agentCount).as("victim waits counted by the agent %s (kernel: %.0f)", when, kernelCount)
+                    .isBetween(0.9 * kernelCount, 1.1 * kernelCount);
+            assertThat(agentSeconds).as("victim time queued by the agent %s (kernel: %.4f s)", when, kernelSeconds)
+                    .isBetween(0.9 * kernelSeconds, 1.1 * kernelSeconds);
+        }
+
+        @Override
+        public String toString() {
+            return String.format(Locale.ROOT, "%.0f vs %.0f waits, %.1f ms vs %.1f ms queued", agentCount, kernelCount,
+                    agentSeconds * 1000, kernelSeconds * 1000);
         }
     }
 
