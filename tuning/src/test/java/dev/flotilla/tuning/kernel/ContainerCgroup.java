@@ -39,21 +39,40 @@ public final class ContainerCgroup implements AutoCloseable {
         return KernelHost.CGROUP_ROOT.resolve(hierarchy).resolve(relative);
     }
 
-    /** A CFS quota of {@code quotaMicros} per {@code periodMicros}, as the kubelet writes a CPU limit. */
+    /** The pod's cgroup (the container's parent), where the kubelet writes the pod's totals. */
+    public Path podDir(String hierarchy) {
+        return dir(hierarchy).getParent();
+    }
+
+    /**
+     * A CFS quota of {@code quotaMicros} per {@code periodMicros}, as the kubelet writes a CPU limit: on the container's
+     * cgroup and, this being the pod's one container, the same on the pod's (the pod's is the sum of its containers').
+     */
     public ContainerCgroup cpuLimit(long quotaMicros, long periodMicros) throws IOException {
-        Files.writeString(dir("cpu").resolve("cpu.cfs_period_us"), Long.toString(periodMicros));
-        Files.writeString(dir("cpu").resolve("cpu.cfs_quota_us"), Long.toString(quotaMicros));
+        for (Path d : List.of(podDir("cpu"), dir("cpu"))) { // the parent first: a child's quota may not exceed it
+            Files.writeString(d.resolve("cpu.cfs_period_us"), Long.toString(periodMicros));
+            Files.writeString(d.resolve("cpu.cfs_quota_us"), Long.toString(quotaMicros));
+        }
         return this;
     }
 
-    /** cpu.shares for a CPU request in millicores, as the kubelet computes them (1024 per core, at least 2). */
+    /**
+     * cpu.shares for a CPU request in millicores, as the kubelet computes them (1024 per core, at least 2), on the
+     * container's cgroup and the pod's: the pod's weight is what competes with the other pods under kubepods.
+     */
     public ContainerCgroup cpuRequest(long millis) throws IOException {
-        Files.writeString(dir("cpu").resolve("cpu.shares"), Long.toString(Math.max(2, millis * 1024 / 1000)));
+        String shares = Long.toString(Math.max(2, millis * 1024 / 1000));
+        Files.writeString(podDir("cpu").resolve("cpu.shares"), shares);
+        Files.writeString(dir("cpu").resolve("cpu.shares"), shares);
         return this;
     }
 
+    /** A memory limit on the container's and the pod's cgroup, with no swapping (the kubelet runs without swap). */
     public ContainerCgroup memoryLimit(long bytes) throws IOException {
-        Files.writeString(dir("memory").resolve("memory.limit_in_bytes"), Long.toString(bytes));
+        for (Path d : List.of(podDir("memory"), dir("memory"))) {
+            Files.writeString(d.resolve("memory.limit_in_bytes"), Long.toString(bytes));
+            Files.writeString(d.resolve("memory.swappiness"), "0");
+        }
         return this;
     }
 
@@ -92,14 +111,52 @@ public final class ContainerCgroup implements AutoCloseable {
     public void close() throws Exception {
         stopProcesses();
         for (String h : KernelHost.HIERARCHIES) {
-            Path leaf = dir(h);
-            // A cgroup is removed only once empty; the container's, its pod's, kubepods and the test's parent, leaf first.
-            for (Path d = leaf; d != null && d.startsWith(KernelHost.CGROUP_ROOT.resolve(h)) && !d.equals(KernelHost.CGROUP_ROOT.resolve(h));
-                    d = d.getParent()) {
-                try {
-                    Files.deleteIfExists(d);
-                } catch (IOException e) {
-                    break; // not empty: another container of the test still lives there
+            removeUpwards(KernelHost.CGROUP_ROOT.resolve(h), dir(h));
+        }
+    }
+
+    /**
+     * Removes {@code leaf} and its empty parents up to (not including) {@code root}, once its processes are gone: a
+     * killed process's children re-parented to init may take a moment to be reaped, and a cgroup with a process left
+     * cannot be removed.
+     */
+    static void removeUpwards(Path root, Path leaf) throws Exception {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (Files.isDirectory(leaf) && !Files.readString(leaf.resolve("cgroup.procs")).isBlank() && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        for (Path d = leaf; d != null && d.startsWith(root) && !d.equals(root); d = d.getParent()) {
+            try {
+                Files.deleteIfExists(d);
+            } catch (IOException e) {
+                break; // not empty: another container of the test still lives there
+            }
+        }
+    }
+
+    /**
+     * Kills what is left in, and removes, the cgroups a previous run under {@code prefix} left behind (a test JVM that
+     * was killed cannot clean up).
+     */
+    static void sweep(String prefix) throws Exception {
+        for (String h : KernelHost.HIERARCHIES) {
+            Path root = KernelHost.CGROUP_ROOT.resolve(h);
+            List<Path> stale;
+            try (var dirs = Files.list(root)) {
+                stale = dirs.filter(d -> d.getFileName().toString().startsWith(prefix)).toList();
+            }
+            for (Path top : stale) {
+                List<Path> all;
+                try (var walk = Files.walk(top)) {
+                    all = walk.filter(Files::isDirectory).sorted(java.util.Comparator.reverseOrder()).toList();
+                }
+                for (Path d : all) {
+                    for (String pid : Files.readAllLines(d.resolve("cgroup.procs"))) {
+                        ProcessHandle.of(Long.parseLong(pid.strip())).ifPresent(ProcessHandle::destroyForcibly);
+                    }
+                }
+                for (Path d : all) {
+                    removeUpwards(root, d);
                 }
             }
         }

@@ -9,9 +9,10 @@ import java.util.Optional;
 import org.junit.jupiter.api.Assumptions;
 
 /**
- * What the real-kernel scenarios need from this machine: root, tracefs (mounted here when it is not),
- * the kernel's BTF, and cgroup v1 cpu, cpuacct and memory controllers beside a cgroup2 hierarchy (or
- * a pure cgroup2 host is reported as unsupported by these scenarios, which place processes in both).
+ * What the real-kernel scenarios need from this machine: root, the kernel's BTF (the node agent's
+ * programs attach by BTF id: no tracefs), and cgroup v1 cpu, cpuacct and memory controllers beside a
+ * cgroup2 hierarchy (a pure cgroup2 host is reported as unsupported by these scenarios, which place
+ * processes in both).
  * Without them a test fails with the reason, unless {@code FLOTILLA_EBPF=off} says to skip it.
  */
 public final class KernelHost {
@@ -24,7 +25,7 @@ public final class KernelHost {
     private KernelHost() {
     }
 
-    /** Fails with what is missing, or skips when {@code FLOTILLA_EBPF=off}; mounts tracefs when it can. */
+    /** Fails with what is missing, or skips when {@code FLOTILLA_EBPF=off}. */
     public static void require() {
         if ("off".equals(System.getenv(SWITCH))) {
             Assumptions.abort(SWITCH + "=off: the real eBPF scenarios are skipped");
@@ -50,30 +51,7 @@ public final class KernelHost {
                 problems.add("no cgroup hierarchy at " + CGROUP_ROOT.resolve(h));
             }
         }
-        if (problems.isEmpty()) {
-            mountTracefs().ifPresent(problems::add);
-        }
         return problems.isEmpty() ? Optional.empty() : Optional.of(String.join("; ", problems));
-    }
-
-    private static Optional<String> mountTracefs() {
-        Path events = Path.of("/sys/kernel/tracing/events");
-        if (Files.isDirectory(events)) {
-            return Optional.empty();
-        }
-        try {
-            Process p = new ProcessBuilder("mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing").redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes()).strip();
-            if (p.waitFor() != 0 || !Files.isDirectory(events)) {
-                return Optional.of("tracefs is not mounted and 'mount -t tracefs nodev /sys/kernel/tracing' failed: " + out);
-            }
-            return Optional.empty();
-        } catch (IOException e) {
-            return Optional.of("cannot run mount for tracefs: " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return Optional.of("interrupted while mounting tracefs");
-        }
     }
 
     private static String uid() {

@@ -23,6 +23,14 @@ public final class ScenarioWorkload {
     }
 
     public static void main(String[] args) {
+        // Dies with the test: a test JVM that is killed leaves no workload burning CPU for the jobs after it.
+        ProcessHandle parent = ProcessHandle.current().parent().orElseThrow();
+        Thread.ofPlatform().daemon().start(() -> {
+            while (parent.isAlive()) {
+                LockSupport.parkNanos(500_000_000L);
+            }
+            System.exit(3);
+        });
         switch (args[0]) {
             case "victim" -> victim();
             case "spin" -> {
