@@ -26,14 +26,33 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
+import org.junit.jupiter.api.parallel.ResourceLock;
 
 /**
  * Several replicas in one JVM, each with its own client through the fault proxy, on the real API server. A replica
  * cut off past its renew deadline (it fences itself before the others take over, and rejoins afterwards) is the chaos
  * suite's {@code deploy/chaos/network-partition-apiserver-one.yaml}, judged there from the API server's audit log.
+ *
+ * <p>The scenarios run side by side ({@link SideBySide}; the module's surefire configuration runs everything else one
+ * at a time): each has its own namespace, group, fault proxy (which it judges requests from), audit trail and replicas
+ * (each with its own metrics registry). Most of each is waiting: for a lease, a 20 s cut, a silent watch to be noticed.
+ * The two that populate 200 objects for three reconciling replicas ({@link #POPULATED}) take turns.
  */
 @WithCluster
 class ShardedReplicasTest {
+
+    /** A scenario that runs beside the others (the module's parallelism). */
+    @java.lang.annotation.Retention(java.lang.annotation.RetentionPolicy.RUNTIME)
+    @java.lang.annotation.Target(java.lang.annotation.ElementType.METHOD)
+    @Test
+    @Execution(ExecutionMode.CONCURRENT)
+    @interface SideBySide {
+    }
+
+    /** Held by the scenarios with three reconciling replicas over {@link #NAMESPACES} populated namespaces: one at a time. */
+    static final String POPULATED = "dev.flotilla.sharding.ShardedReplicasTest.populated";
 
     static final int NAMESPACES = 40;
     static final int PER_NAMESPACE = 5;
@@ -102,7 +121,8 @@ class ShardedReplicasTest {
         return out;
     }
 
-    @Test
+    @SideBySide
+    @ResourceLock(POPULATED)
     void threeReplicasSplitTheShardsAndEachCachesOnlyItsOwnShardsObjects(TestCluster cluster, TestNamespace ns)
             throws Exception {
         List<String> namespaces = populate(cluster.client(), ns, "split");
@@ -156,7 +176,8 @@ class ShardedReplicasTest {
         assertThat(OverlapChecker.overlaps(trail.reconciles())).isEmpty();
     }
 
-    @Test
+    @SideBySide
+    @ResourceLock(POPULATED)
     void aGracefulStopHandsEveryShardOverWithinTwoSeconds(TestCluster cluster, TestNamespace ns) throws Exception {
         List<String> namespaces = populate(cluster.client(), ns, "graceful");
         try (FaultProxy proxy = FaultProxy.start(cluster)) {
@@ -206,7 +227,7 @@ class ShardedReplicasTest {
      * Lease watch (measured before the fix: 25 s), and it does not rewrite Leases its stale view names faster than
      * once a retry period each (measured before: 40 refused writes a second).
      */
-    @Test
+    @SideBySide
     void aReplicaCutOffForTwentySecondsHoldsShardsAgainWithinALeaseOfRejoining(TestCluster cluster, TestNamespace ns)
             throws Exception {
         try (FaultProxy proxy = FaultProxy.start(cluster)) {
@@ -256,7 +277,7 @@ class ShardedReplicasTest {
      * see the shards the coordinator hands away from it. It is started afresh once this replica's own renewals land
      * while nothing arrives (they are events of a live watch), and the group settles with a third replica.
      */
-    @Test
+    @SideBySide
     void aLeaseWatchThatStaysUpButDeliversNothingIsStartedAfresh(TestCluster cluster, TestNamespace ns) throws Exception {
         try (FaultProxy proxy = FaultProxy.start(cluster)) {
             List<Replica> replicas = new ArrayList<>();

@@ -24,11 +24,29 @@ import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.slf4j.LoggerFactory;
 
-/** What sharding does with bad configuration and with Leases someone else edited or deleted. */
+/**
+ * What sharding does with bad configuration and with Leases someone else edited or deleted.
+ *
+ * <p>Most of each scenario is waiting out lease durations, so they run side by side ({@link SideBySide}; the module's
+ * surefire configuration runs everything else one at a time): each has its own namespace, group (so its own Leases),
+ * fault proxy, audit trail and replicas. The log they capture is the process's, so a scenario that judges log lines
+ * picks its own by what only it has: the stranger it wrote into a Lease, its group's Lease name, or replica identities
+ * no other scenario uses.
+ */
 @WithCluster
 class ShardingBadInputTest {
+
+    /** A scenario that runs beside the others (the module's parallelism). */
+    @java.lang.annotation.Retention(java.lang.annotation.RetentionPolicy.RUNTIME)
+    @java.lang.annotation.Target(java.lang.annotation.ElementType.METHOD)
+    @Test
+    @Execution(ExecutionMode.CONCURRENT)
+    @interface SideBySide {
+    }
 
     private final InMemoryAuditTrail trail = new InMemoryAuditTrail();
     private final List<Replica> replicas = new ArrayList<>();
@@ -74,11 +92,15 @@ class ShardingBadInputTest {
     }
 
     private List<String> logLines(String contains) {
-        return logs.list.stream().map(e -> e.getFormattedMessage() + " " + e.getKeyValuePairs()).filter(l -> l.contains(contains))
+        List<ILoggingEvent> events;
+        synchronized (logs) { // appended to under this lock, by every scenario's replicas
+            events = new ArrayList<>(logs.list);
+        }
+        return events.stream().map(e -> e.getFormattedMessage() + " " + e.getKeyValuePairs()).filter(l -> l.contains(contains))
                 .toList();
     }
 
-    @Test
+    @SideBySide
     void aShardCountOfZeroOrAbove4096AndImpossibleTimingsAreRefusedWithTheAllowedRange(TestNamespace ns) {
         ShardingConfig ok = ShardingConfig.defaults("replica-0", ns.name());
         assertThatThrownBy(() -> ok.withShards(0)).isInstanceOf(IllegalArgumentException.class)
@@ -100,7 +122,7 @@ class ShardingBadInputTest {
                 .hasMessageContaining("identity 'Replica_0' must be lower-case letters");
     }
 
-    @Test
+    @SideBySide
     void theShardCountChangesWithoutStoppingTheGroup(TestCluster cluster, TestNamespace ns) throws Exception {
         // Members take whatever shard Leases the coordinator publishes, with the ranges on them; only the coordinator's
         // shard count lays them out. A rolling restart with a new count moves the group once a replica with the new
@@ -125,7 +147,7 @@ class ShardingBadInputTest {
         }
     }
 
-    @Test
+    @SideBySide
     void aSecondLiveReplicaWithTheSameIdentityIsRefused(TestCluster cluster, TestNamespace ns) throws Exception {
         replica("replica-0", ShardedReplicasTest.config("replica-0", ns, "dup")).start();
         Replica twin = replica("replica-0", ShardedReplicasTest.config("replica-0", ns, "dup"));
@@ -145,7 +167,7 @@ class ShardingBadInputTest {
         assertThat(replicas.getFirst().manager.isReady()).isTrue();
     }
 
-    @Test
+    @SideBySide
     void aReplicaWhoseIdentityIsTakenOverAbandonsTheGroupAndStopsItsManagerWhileItsShardsExpireForTheOthers(TestCluster cluster,
             TestNamespace ns) throws Exception {
         Replica a = replica("replica-0", ShardedReplicasTest.config("replica-0", ns, "taken")).start();
@@ -183,7 +205,7 @@ class ShardingBadInputTest {
         assertThat(takenMs).as("the survivor waited for the abandoned Leases to expire").isGreaterThanOrEqualTo(4000);
     }
 
-    @Test
+    @SideBySide
     void aShardLeaseEditedByHandToNameAStrangerIsFencedAtOnceAndTakenBackWhenItsLeaseExpires(TestCluster cluster,
             TestNamespace ns) throws Exception {
         Replica a = replica("replica-0", ShardedReplicasTest.config("replica-0", ns, "edit")).start();
@@ -210,12 +232,13 @@ class ShardingBadInputTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> Set.of("replica-0", "replica-1").contains(leases
                 .withName(naming.shardLease(misdirected)).get().getMetadata().getAnnotations()
                 .get(LeaseNaming.ANNOTATION_DESIRED_OWNER)));
-        assertThat(logLines("desired owner that is not a live member")).isNotEmpty();
+        assertThat(logLines("desired owner that is not a live member")).as("the warning about this scenario's stranger")
+                .anyMatch(l -> l.contains("desiredOwner=\"mallory\"") && l.contains("shard=\"" + misdirected + "\""));
         ShardedReplicasTest.awaitSettled(List.of(a, b), 32);
         System.out.printf("holder edited to a stranger: fenced after %d ms, active again after %d ms%n", fencedMs, recoveredMs);
     }
 
-    @Test
+    @SideBySide
     void aMemberLeaseDeletedWhileItsReplicaLivesIsRecreatedAndNoShardMoves(TestCluster cluster, TestNamespace ns)
             throws Exception {
         Replica a = replica("replica-0", ShardedReplicasTest.config("replica-0", ns, "deleted")).start();
@@ -227,17 +250,19 @@ class ShardingBadInputTest {
         String member = new LeaseNaming("deleted").memberLease("replica-1");
         leases.withName(member).delete();
         await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(50)).until(() -> leases.withName(member).get() != null);
-        assertThat(logLines("membership lease was deleted while this replica runs; recreating it")).isNotEmpty();
+        assertThat(logLines("membership lease was deleted while this replica runs; recreating it"))
+                .anyMatch(l -> l.contains("lease=\"" + member + "\""));
         Thread.sleep(8000); // longer than a lease: nothing may move
         assertThat(b.sharding.activeShards()).isEqualTo(before);
         assertThat(trail.transitions().size()).as("no shard changed hands").isEqualTo(transitionsBefore);
     }
 
-    @Test
+    @SideBySide
     void aShardLeaseDeletedUnderItsHolderIsFencedAndNotHandedOutUntilItsLeaseWouldHaveExpired(TestCluster cluster,
             TestNamespace ns) throws Exception {
-        Replica a = replica("replica-0", ShardedReplicasTest.config("replica-0", ns, "gone")).start();
-        Replica b = replica("replica-1", ShardedReplicasTest.config("replica-1", ns, "gone")).start();
+        // Identities of its own: the fenced line it judges names the replica.
+        Replica a = replica("gone-0", ShardedReplicasTest.config("gone-0", ns, "gone")).start();
+        Replica b = replica("gone-1", ShardedReplicasTest.config("gone-1", ns, "gone")).start();
         ShardedReplicasTest.awaitSettled(List.of(a, b), 32);
         int shard = a.sharding.activeShards().iterator().next();
         var leases = cluster.client().leases().inNamespace(ns.name());
@@ -251,7 +276,8 @@ class ShardingBadInputTest {
         long backMs = Duration.ofNanos(System.nanoTime() - deleted).toMillis();
         System.out.printf("shard lease deleted under its holder: fenced after %d ms, active again after %d ms%n", fencedMs, backMs);
         assertThat(backMs).as("recreated only after the deleted holder's lease would have expired").isGreaterThanOrEqualTo(5000);
-        assertThat(logLines("shard fenced")).anyMatch(l -> l.contains("deleted"));
+        assertThat(logLines("shard fenced")).anyMatch(l -> l.contains("deleted") && l.contains("replica=\"gone-0\"")
+                && l.contains("shard=\"" + shard + "\""));
         ShardedReplicasTest.awaitSettled(List.of(a, b), 32);
     }
 
@@ -266,7 +292,7 @@ class ShardingBadInputTest {
                 .endSpec().build();
     }
 
-    @Test
+    @SideBySide
     void aReplicaRefusesToJoinAGroupStillRunByProtocolOneAndAdoptsItsLeasesOnceNobodyRenewsThem(TestCluster cluster,
             TestNamespace ns) throws Exception {
         var leases = cluster.client().leases().inNamespace(ns.name());
@@ -309,7 +335,7 @@ class ShardingBadInputTest {
         System.out.printf("stale protocol 1 group: joined after %d ms and holds all 32 shards%n", joinedMs);
     }
 
-    @Test
+    @SideBySide
     void aReplicaRefusesToJoinAGroupStillRunByProtocolTwo(TestCluster cluster, TestNamespace ns) throws Exception {
         // Protocol 2 read a shard's range from its index: beside this protocol's ranges it would work on namespaces
         // another replica holds. Its replicas renew their membership Leases, annotated "2".

@@ -38,6 +38,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,6 +47,11 @@ import org.slf4j.LoggerFactory;
  * The guard against a real API server, through the fault proxy: a read flood, a 30 s outage, a
  * 429 with Retry-After, and watches that are cut and expired. Each test prints the figures it
  * measured (one log line), which the issue's closing note quotes.
+ *
+ * <p>The four scenarios run side by side ({@link ExecutionMode#CONCURRENT}; the module's surefire configuration runs
+ * everything else one at a time): each mostly waits (a 25 s flood held to 10 requests/s, a 30 s outage, 24 s of watch
+ * cuts, a 2 s Retry-After), and each has its own namespace, its own fault proxy (whose request log is all it judges
+ * from), its own clients and managers. Nothing is shared but the API server, which none of them faults.
  */
 @WithCluster
 class ApiProtectionScenariosTest {
@@ -58,6 +65,7 @@ class ApiProtectionScenariosTest {
     }
 
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void aFloodOfReadsStaysWithinQpsAndBurstWhileLeaseRenewalsKeepTheirDeadline(TestCluster cluster, TestNamespace ns)
             throws Exception {
         double qps = 10;
@@ -137,6 +145,7 @@ class ApiProtectionScenariosTest {
     }
 
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void duringA30sOutageTheBreakerCapsRequestsAndEveryPendingObjectConvergesAfterwards(TestCluster cluster,
             TestNamespace ns) throws Exception {
         var guardedReconciles = new AtomicInteger();
@@ -210,6 +219,7 @@ class ApiProtectionScenariosTest {
     }
 
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void aRetryAfterOf2sIsHonouredBeforeTheRetryReachesTheServer(TestCluster cluster, TestNamespace ns) throws Exception {
         cluster.client().resource(cm(ns, "limited", Map.of(), "0")).create();
         try (FaultProxy proxy = FaultProxy.start(cluster);
@@ -227,6 +237,7 @@ class ApiProtectionScenariosTest {
     }
 
     @Test
+    @Execution(ExecutionMode.CONCURRENT)
     void informersResumeThroughWatchCutsEvery5sAndAnInjected410WithoutMissingAWriteOrRelistStorms(TestCluster cluster,
             TestNamespace ns) throws Exception {
         int objects = 30;
