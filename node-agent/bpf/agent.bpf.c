@@ -128,10 +128,25 @@ int BPF_PROG(on_wakeup_new, struct task_struct *p)
 	return 0;
 }
 
-SEC("tp_btf/sched_switch")
-int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state)
+// task_struct.state was renamed __state in 5.14; CO-RE picks whichever the running kernel has.
+struct task_struct___old {
+	long state;
+} __attribute__((preserve_access_index));
+
+static __always_inline long task_state(struct task_struct *t)
 {
-	if (prev_state == TASK_RUNNING_STATE)
+	if (bpf_core_field_exists(t->__state))
+		return BPF_CORE_READ(t, __state);
+	return BPF_CORE_READ((struct task_struct___old *)t, state);
+}
+
+// Three arguments only: the tp_btf prototype has had prev_state as a 4th argument since 5.18, not before.
+SEC("tp_btf/sched_switch")
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	// Preempted, or switched out while TASK_RUNNING: still on the run queue. A task preempted right after
+	// set_current_state() has a non-zero state but stays queued, hence preempt too.
+	if (preempt || task_state(prev) == TASK_RUNNING_STATE)
 		mark_runnable(BPF_CORE_READ(prev, pid));
 
 	__u32 pid = BPF_CORE_READ(next, pid);
