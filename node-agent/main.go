@@ -78,6 +78,7 @@ func main() {
 		fatal("the kernel exposes no BTF (/sys/kernel/btf/vmlinux): CO-RE programs cannot be loaded", err)
 	}
 	// No tracefs needed: every program attaches by BTF (tp_btf, fentry), not through tracefs's tracepoint ids.
+	// The run-queue programs must load; the OOM ones are optional (probe.Load).
 	layout, err := cgroupfs.Detect(*cgroupRoot)
 	if err != nil {
 		fatal("cgroup hierarchy", err)
@@ -106,7 +107,11 @@ func main() {
 		fatal("eBPF programs failed to load", err)
 	}
 	defer p.Close()
-	if !p.GlobalOOMKnown {
+	switch {
+	case !p.OOMKnown:
+		logx.Warn("oom_kills_unavailable", logx.F{"error": fmt.Sprint(p.OOMError),
+			"effect": "no ebpf_exporter_oom_kills_total (flotilla_node_agent_oom_known 0); container_oom_events_total still counts kills"})
+	case !p.GlobalOOMKnown:
 		logx.Warn("global_oom_unknown", logx.F{"error": fmt.Sprint(p.GlobalOOMError), "effect": "global_oom is always 0"})
 	}
 	if p.StatsError != nil {
@@ -118,7 +123,7 @@ func main() {
 	}
 
 	col := agent.New(layout, p)
-	col.GlobalOOMKnown, col.StatsEnabled = p.GlobalOOMKnown, p.StatsEnabled
+	col.OOMKnown, col.GlobalOOMKnown, col.StatsEnabled = p.OOMKnown, p.GlobalOOMKnown, p.StatsEnabled
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	go col.RefreshPods(ctx, src, *podRefresh)
@@ -133,7 +138,7 @@ func main() {
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	logx.Info("started", logx.F{"listen": ln.Addr().String(), "cgroup_mode": layout.Mode(), "unified": layout.Unified,
-		"pods": src.String(), "node": *nodeName, "global_oom_known": p.GlobalOOMKnown, "bpf_stats": p.StatsEnabled})
+		"pods": src.String(), "node": *nodeName, "oom_known": p.OOMKnown, "global_oom_known": p.GlobalOOMKnown, "bpf_stats": p.StatsEnabled})
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

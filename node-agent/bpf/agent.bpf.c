@@ -4,8 +4,9 @@
 // 1. Run-queue latency: the time from a task becoming runnable (sched_wakeup, sched_wakeup_new, or being preempted
 //    at sched_switch while still TASK_RUNNING) to it being switched in, as log2 buckets of microseconds per cgroup2 id
 //    of the task (read from the task switched in; tp_btf gives the task_struct), plus a node-wide histogram.
-// 2. OOM kills: oom:mark_victim gives the victim's task_struct, whose cgroup2 id is taken (the tracepoint runs in the
-//    killer's context, so the current task's cgroup would be wrong for a global OOM). An optional fentry on
+// 2. OOM kills (optional): oom:mark_victim gives the victim's task_struct, whose cgroup2 id is taken (the tracepoint
+//    runs in the killer's context, so the current task's cgroup would be wrong for a global OOM). Kernels whose
+//    mark_victim passes an int pid refuse this program; the agent then runs without it. An optional fentry on
 //    out_of_memory() remembers, per killing task, whether the OOM is global (oom_control.memcg == NULL).
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -180,11 +181,16 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	return 0;
 }
 
+// Optional (the agent runs on without it): the task_struct argument exists in recent kernels only; older ones pass
+// `int pid`. The victim's cgroups pointer is read directly, not with bpf_probe_read, so that the verifier checks
+// that the first argument really is a task_struct and refuses the program where it is an int (the agent then
+// reports flotilla_node_agent_oom_known 0) instead of counting every kill under cgroup id 0.
 SEC("tp_btf/mark_victim")
-int BPF_PROG(on_mark_victim, struct task_struct *victim, uid_t uid)
+int BPF_PROG(on_mark_victim, struct task_struct *victim)
 {
+	struct css_set *cgroups = victim->cgroups;
 	struct oom_key key = {};
-	key.cgroup_id = task_cgroup2_id(victim);
+	key.cgroup_id = BPF_CORE_READ(cgroups, dfl_cgrp, kn, id);
 	__u32 killer = (__u32)bpf_get_current_pid_tgid();
 	__u32 *global = bpf_map_lookup_elem(&oom_scope, &killer);
 	if (global)
@@ -198,7 +204,8 @@ int BPF_PROG(on_mark_victim, struct task_struct *victim, uid_t uid)
 	return 0;
 }
 
-// Optional (the agent attaches it when fentry works here): which kind of OOM the current task is handling.
+// Optional (the agent attaches it when fentry works here, and only with on_mark_victim): which kind of OOM the
+// current task is handling.
 SEC("fentry/out_of_memory")
 int BPF_PROG(on_out_of_memory, struct oom_control *oc)
 {

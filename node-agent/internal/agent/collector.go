@@ -44,6 +44,7 @@ type known struct {
 type Collector struct {
 	Layout         cgroupfs.Layout
 	BPF            BPF
+	OOMKnown       bool // tp_btf/mark_victim attached: ebpf_exporter_oom_kills_total is exported only then
 	GlobalOOMKnown bool
 	StatsEnabled   bool
 	Now            func() time.Time
@@ -175,46 +176,13 @@ func (c *Collector) Scrape(w io.Writer) error {
 		s.Family("flotilla_node_run_queue_latency_seconds", "histogram", "Run queue latency (wakeup or preemption to running) of every task on the node.").AddHistogram(HistogramOf(h))
 	}
 
-	// OOM kills by the victim's cgroup, kept after the cgroup is gone.
-	oom := s.Family("ebpf_exporter_oom_kills_total", "counter", "OOM kills by the victim's cgroup, from oom:mark_victim.")
-	if kills, err := c.BPF.OOMKills(); err == nil {
-		keys := make([]probe.OOMKey, 0, len(kills))
-		for k := range kills {
-			keys = append(keys, k)
-		}
-		sort.Slice(keys, func(i, j int) bool {
-			if keys[i].CgroupID != keys[j].CgroupID {
-				return keys[i].CgroupID < keys[j].CgroupID
-			}
-			return keys[i].GlobalOOM < keys[j].GlobalOOM
-		})
-		for _, key := range keys {
-			k := c.known[key.CgroupID]
-			if k == nil {
-				if _, exists := o.ids[key.CgroupID]; !exists {
-					c.BPF.ForgetOOM(key) // unmapped and gone: nobody will ever label it
-				}
-				continue
-			}
-			labels := append([]expo.Label{expo.L("cgroup_path", filepath.Join(c.Layout.Unified, k.ref.Rel)), expo.L("global_oom", strconv.Itoa(int(key.GlobalOOM)))}, podLabels(k.ref)...)
-			oom.Add(float64(kills[key]), labels...)
-		}
-	} else {
-		c.scrapeErrors.Fail(err)
-	}
+	c.oomKills(s, o)
 	// Self metrics.
 	s.Family("flotilla_node_agent_cgroups_mapped", "gauge", "Container cgroups mapped to a Pod's container at this scrape.").Add(float64(len(o.mapped)))
 	s.Family("flotilla_node_agent_pods_refresh_errors_total", "counter", "Failed Pod listings.").Add(float64(c.refreshErrors))
-	g := 0.0
-	if c.GlobalOOMKnown {
-		g = 1
-	}
-	s.Family("flotilla_node_agent_global_oom_known", "gauge", "1 when global_oom is measured (fentry/out_of_memory attached), 0 when it is always 0.").Add(g)
-	st := 0.0
-	if c.StatsEnabled {
-		st = 1
-	}
-	s.Family("flotilla_node_agent_bpf_stats_enabled", "gauge", "1 when the kernel accounts the programs' run time (--bpf-stats).").Add(st)
+	s.Family("flotilla_node_agent_oom_known", "gauge", "1 when OOM kills are counted (tp_btf/mark_victim attached), 0 when ebpf_exporter_oom_kills_total is not exported.").Add(b2f(c.OOMKnown))
+	s.Family("flotilla_node_agent_global_oom_known", "gauge", "1 when global_oom is measured (fentry/out_of_memory attached), 0 when it is always 0.").Add(b2f(c.GlobalOOMKnown))
+	s.Family("flotilla_node_agent_bpf_stats_enabled", "gauge", "1 when the kernel accounts the programs' run time (--bpf-stats).").Add(b2f(c.StatsEnabled))
 	rt := s.Family("flotilla_node_agent_bpf_run_time_seconds_total", "counter", "Time the kernel spent in the agent's eBPF programs (kernel.bpf_stats; 0 without --bpf-stats).")
 	rc := s.Family("flotilla_node_agent_bpf_run_count_total", "counter", "Runs of the agent's eBPF programs (kernel.bpf_stats; 0 without --bpf-stats).")
 	runTimes := c.BPF.RunTimes()
@@ -230,6 +198,48 @@ func (c *Collector) Scrape(w io.Writer) error {
 	c.lastScrape = time.Since(start).Seconds()
 	s.Family("flotilla_node_agent_scrape_duration_seconds", "gauge", "Time this scrape took to read the maps and the cgroup files.").Add(c.lastScrape)
 	return s.Write(w)
+}
+
+// oomKills exports the OOM kills by the victim's cgroup, kept after the cgroup is gone (for the retention). Nothing
+// at all without the program (flotilla_node_agent_oom_known 0): a 0 would claim that no container was OOM-killed.
+func (c *Collector) oomKills(s *expo.Set, o observation) {
+	if !c.OOMKnown {
+		return
+	}
+	oom := s.Family("ebpf_exporter_oom_kills_total", "counter", "OOM kills by the victim's cgroup, from oom:mark_victim.")
+	kills, err := c.BPF.OOMKills()
+	if err != nil {
+		c.scrapeErrors.Fail(err)
+		return
+	}
+	keys := make([]probe.OOMKey, 0, len(kills))
+	for k := range kills {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].CgroupID != keys[j].CgroupID {
+			return keys[i].CgroupID < keys[j].CgroupID
+		}
+		return keys[i].GlobalOOM < keys[j].GlobalOOM
+	})
+	for _, key := range keys {
+		k := c.known[key.CgroupID]
+		if k == nil {
+			if _, exists := o.ids[key.CgroupID]; !exists {
+				c.BPF.ForgetOOM(key) // unmapped and gone: nobody will ever label it
+			}
+			continue
+		}
+		labels := append([]expo.Label{expo.L("cgroup_path", filepath.Join(c.Layout.Unified, k.ref.Rel)), expo.L("global_oom", strconv.Itoa(int(key.GlobalOOM)))}, podLabels(k.ref)...)
+		oom.Add(float64(kills[key]), labels...)
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (c *Collector) cadvisor(s *expo.Set, o observation) {

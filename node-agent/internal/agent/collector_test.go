@@ -67,6 +67,7 @@ func TestScrapeMapsLabelsAndKeepsOOMAfterRemoval(t *testing.T) {
 		oom:  map[probe.OOMKey]uint64{{CgroupID: appID}: 1, {CgroupID: otherID}: 4},
 	}
 	c := New(l, f)
+	c.OOMKnown = true
 	clock := time.Unix(1000, 0)
 	c.Now = func() time.Time { return clock }
 	idx, _, err := kube.ParsePodList([]byte(podList))
@@ -91,6 +92,7 @@ func TestScrapeMapsLabelsAndKeepsOOMAfterRemoval(t *testing.T) {
 		`ebpf_exporter_oom_kills_total{cgroup_path="` + root + rel + `",global_oom="0",` + labels + `} 1`,
 		`flotilla_node_run_queue_latency_seconds_count 3`,
 		`flotilla_node_agent_cgroups_mapped 1`,
+		`flotilla_node_agent_oom_known 1`,
 		`flotilla_node_agent_bpf_run_time_seconds_total{program="on_switch"} 0.5`,
 		"# TYPE ebpf_exporter_run_queue_latency_seconds histogram",
 	} {
@@ -134,5 +136,37 @@ func TestHistogramBounds(t *testing.T) {
 	h := HistogramOf(probe.Hist{})
 	if len(h.Bounds) != 27 || h.Bounds[0] != 2e-6 || h.Bounds[26] != float64(uint64(1)<<27)/1e6 {
 		t.Fatalf("bounds %v", h.Bounds)
+	}
+}
+
+// A kernel that refused tp_btf/mark_victim: the run-queue series as usual, no OOM kill series at all (a 0 would
+// claim that nothing was killed), and flotilla_node_agent_oom_known 0.
+func TestScrapeWithoutOOMProgram(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "cgroup.controllers"), nil, 0o644)
+	rel := "/scenario-1/kubepods/podu-1/cid1"
+	appID := mk(t, filepath.Join(root, rel))
+	l, err := cgroupfs.Detect(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h probe.Hist
+	h.Slots[0], h.Count = 1, 1
+	c := New(l, &fakeBPF{runq: map[uint64]probe.Hist{appID: h}, oom: map[probe.OOMKey]uint64{}})
+	idx, _, err := kube.ParsePodList([]byte(podList))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetPods(idx)
+	var b strings.Builder
+	if err := c.Scrape(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.Contains(out, "\nflotilla_node_agent_oom_known 0\n") || !strings.Contains(out, "ebpf_exporter_run_queue_latency_seconds_count{") {
+		t.Errorf("want oom_known 0 and the run-queue histogram:\n%s", out)
+	}
+	if strings.Contains(out, "# TYPE ebpf_exporter_oom_kills_total") || strings.Contains(out, "\nebpf_exporter_oom_kills_total{") {
+		t.Errorf("OOM kill series exported without the program:\n%s", out)
 	}
 }
