@@ -38,9 +38,9 @@ struct {
 	__type(value, __u64);
 } runnable_since SEC(".maps");
 
-// cgroup2 id -> histogram. One shared copy with atomic adds, not one per CPU: a preallocated per-CPU hash of this
-// size took 3.7 MiB per CPU of the agent's memory cgroup (8.9 MB on 2 CPUs, 220 MiB on 60); this one takes under 2 MiB
-// on any node. Contention is per cgroup, and a cgroup's tasks rarely switch in on two CPUs in the same instant.
+// cgroup2 id -> histogram. One shared copy with atomic adds, not one per CPU (a per-CPU hash grows with the CPU
+// count): 8192 preallocated entries of 232 B, 2.4 MiB with the hash's per-entry overhead (bpftool memlock, 6.18), on
+// any node. Contention is per cgroup, and a cgroup's tasks rarely switch in on two CPUs in the same instant.
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);
