@@ -200,8 +200,10 @@ func (c *Collector) Scrape(w io.Writer) error {
 	return s.Write(w)
 }
 
-// oomKills exports the OOM kills by the victim's cgroup, kept after the cgroup is gone (for the retention). Nothing
-// at all without the program (flotilla_node_agent_oom_known 0): a 0 would claim that no container was OOM-killed.
+// oomKills exports the OOM kills by the victim's cgroup, kept after the cgroup is gone (for the retention). Every
+// container mapped at this scrape has its series from the start, at 0 until a kill (global_oom="0"; "1" too when
+// global_oom is measured), so that its first kill is an increase a rate() sees, not a series appearing at 1.
+// Nothing at all without the program (flotilla_node_agent_oom_known 0): a 0 would claim that nothing was killed.
 func (c *Collector) oomKills(s *expo.Set, o observation) {
 	if !c.OOMKnown {
 		return
@@ -212,8 +214,29 @@ func (c *Collector) oomKills(s *expo.Set, o observation) {
 		c.scrapeErrors.Fail(err)
 		return
 	}
-	keys := make([]probe.OOMKey, 0, len(kills))
-	for k := range kills {
+	counts := map[probe.OOMKey]uint64{}
+	scopes := []uint32{0}
+	if c.GlobalOOMKnown {
+		scopes = append(scopes, 1)
+	}
+	for _, ref := range o.mapped {
+		if id, ok := o.byRel[ref.Rel]; ok {
+			for _, g := range scopes {
+				counts[probe.OOMKey{CgroupID: id, GlobalOOM: g}] = 0
+			}
+		}
+	}
+	for key, n := range kills {
+		if c.known[key.CgroupID] == nil {
+			if _, exists := o.ids[key.CgroupID]; !exists {
+				c.BPF.ForgetOOM(key) // unmapped and gone: nobody will ever label it
+			}
+			continue
+		}
+		counts[key] = n
+	}
+	keys := make([]probe.OOMKey, 0, len(counts))
+	for k := range counts {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool {
@@ -224,14 +247,8 @@ func (c *Collector) oomKills(s *expo.Set, o observation) {
 	})
 	for _, key := range keys {
 		k := c.known[key.CgroupID]
-		if k == nil {
-			if _, exists := o.ids[key.CgroupID]; !exists {
-				c.BPF.ForgetOOM(key) // unmapped and gone: nobody will ever label it
-			}
-			continue
-		}
 		labels := append([]expo.Label{expo.L("cgroup_path", filepath.Join(c.Layout.Unified, k.ref.Rel)), expo.L("global_oom", strconv.Itoa(int(key.GlobalOOM)))}, podLabels(k.ref)...)
-		oom.Add(float64(kills[key]), labels...)
+		oom.Add(float64(counts[key]), labels...)
 	}
 }
 

@@ -170,3 +170,53 @@ func TestScrapeWithoutOOMProgram(t *testing.T) {
 		t.Errorf("OOM kill series exported without the program:\n%s", out)
 	}
 }
+
+// A mapped container's OOM kill series exists from the first scrape at 0, so that its first kill (0 -> 1) is an
+// increase that rate()/increase() see; unmapped cgroups get none.
+func TestOOMSeriesStartsAtZero(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "cgroup.controllers"), nil, 0o644)
+	rel := "/scenario-1/kubepods/podu-1/cid1"
+	appID := mk(t, filepath.Join(root, rel))
+	mk(t, filepath.Join(root, "/scenario-1/kubepods/podu-9/cidX")) // a pod not on the list
+	l, err := cgroupfs.Detect(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeBPF{runq: map[uint64]probe.Hist{}, oom: map[probe.OOMKey]uint64{}}
+	c := New(l, f)
+	c.OOMKnown = true
+	idx, _, err := kube.ParsePodList([]byte(podList))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetPods(idx)
+	series := func(g string) string {
+		return `ebpf_exporter_oom_kills_total{cgroup_path="` + root + rel + `",global_oom="` + g + `",namespace="shop",pod="web-1",container="app",id="` + rel + `"} `
+	}
+	scrape := func() string {
+		var b strings.Builder
+		if err := c.Scrape(&b); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	out := scrape()
+	if !strings.Contains(out, "\n"+series("0")+"0\n") {
+		t.Errorf("no zero series before the first kill:\n%s", out)
+	}
+	if strings.Contains(out, series("1")) || strings.Contains(out, "cidX") {
+		t.Errorf("global_oom=\"1\" without global_oom known, or an unmapped cgroup:\n%s", out)
+	}
+	f.oom[probe.OOMKey{CgroupID: appID}] = 1
+	out = scrape()
+	if !strings.Contains(out, "\n"+series("0")+"1\n") || strings.Count(out, series("0")) != 1 {
+		t.Errorf("want exactly one global_oom=\"0\" series at 1 after the kill:\n%s", out)
+	}
+	// With global_oom measured, both scopes start at 0.
+	c.GlobalOOMKnown = true
+	out = scrape()
+	if !strings.Contains(out, "\n"+series("0")+"1\n") || !strings.Contains(out, "\n"+series("1")+"0\n") {
+		t.Errorf("want global_oom=\"0\" at 1 and global_oom=\"1\" at 0:\n%s", out)
+	}
+}
