@@ -55,6 +55,29 @@ func effectiveCaps() (uint64, error) {
 	return 0, errors.New("no CapEff in /proc/self/status")
 }
 
+// Timeouts of the /metrics server: a client that sends its request slowly, reads the answer slowly or keeps an idle
+// connection open is dropped after these, instead of holding a goroutine and a socket for ever.
+const (
+	readHeaderTimeout = 10 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+)
+
+// newServer serves /metrics (rendered under the collector's lock, written after it is released) and /healthz.
+func newServer(col *agent.Collector) *http.Server {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+		body := col.Render()
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		if _, err := w.Write(body); err != nil {
+			logx.Warn("scrape_write_failed", logx.F{"error": err.Error()})
+		}
+	})
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	return &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, WriteTimeout: writeTimeout, IdleTimeout: idleTimeout}
+}
+
 func main() {
 	listen := flag.String("listen", ":9435", "address to serve /metrics and /healthz on")
 	cgroupRoot := flag.String("cgroup-root", "/sys/fs/cgroup", "cgroup filesystem root (hybrid v1 + unified, or pure v2)")
@@ -128,15 +151,7 @@ func main() {
 	defer stop()
 	go col.RefreshPods(ctx, src, *podRefresh)
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		if err := col.Scrape(w); err != nil {
-			logx.Warn("scrape_write_failed", logx.F{"error": err.Error()})
-		}
-	})
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := newServer(col)
 	logx.Info("started", logx.F{"listen": ln.Addr().String(), "cgroup_mode": layout.Mode(), "unified": layout.Unified,
 		"pods": src.String(), "node": *nodeName, "oom_known": p.OOMKnown, "global_oom_known": p.GlobalOOMKnown, "bpf_stats": p.StatsEnabled})
 	go func() {

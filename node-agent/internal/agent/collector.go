@@ -2,6 +2,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"path/filepath"
@@ -125,8 +126,15 @@ func HistogramOf(h probe.Hist) expo.Histogram {
 	return out
 }
 
-// Scrape writes the exposition.
+// Scrape renders the exposition, then writes it with the collector's lock released: a client that reads slowly, or
+// never, holds up only its own request, not the next scrape nor the Pod refresh (SetPods).
 func (c *Collector) Scrape(w io.Writer) error {
+	_, err := w.Write(c.Render())
+	return err
+}
+
+// Render builds the exposition in memory (under the collector's lock).
+func (c *Collector) Render() []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	start := time.Now()
@@ -197,7 +205,9 @@ func (c *Collector) Scrape(w io.Writer) error {
 	}
 	c.lastScrape = time.Since(start).Seconds()
 	s.Family("flotilla_node_agent_scrape_duration_seconds", "gauge", "Time this scrape took to read the maps and the cgroup files.").Add(c.lastScrape)
-	return s.Write(w)
+	var buf bytes.Buffer
+	_ = s.Write(&buf) // a bytes.Buffer does not fail
+	return buf.Bytes()
 }
 
 // oomKills exports the OOM kills by the victim's cgroup, kept after the cgroup is gone (for the retention). Every
