@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"math/rand/v2"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -305,7 +306,13 @@ func (c *Collector) cadvisor(s *expo.Set, o observation) {
 	}
 }
 
-// RefreshPods lists the Pods every interval until ctx ends.
+// Jitter spreads a period by ±10%: u in [0, 1) maps to [0.9, 1.1) x d. Agents started together (a DaemonSet
+// rollout) then drift apart instead of listing Pods from the API server in the same instant for ever.
+func Jitter(d time.Duration, u float64) time.Duration {
+	return time.Duration(float64(d) * (0.9 + 0.2*u))
+}
+
+// RefreshPods lists the Pods about every interval (jittered, ±10%) until ctx ends.
 func (c *Collector) RefreshPods(ctx context.Context, src kube.Source, every time.Duration) {
 	rep := &logx.Repeating{Event: "pods_refresh"}
 	last := -1
@@ -333,7 +340,7 @@ func (c *Collector) RefreshPods(ctx context.Context, src kube.Source, every time
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(every):
+		case <-time.After(Jitter(every, rand.Float64())):
 		}
 	}
 }

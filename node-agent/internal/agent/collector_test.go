@@ -220,3 +220,10 @@ func TestOOMSeriesStartsAtZero(t *testing.T) {
 		t.Errorf("want global_oom=\"0\" at 1 and global_oom=\"1\" at 0:\n%s", out)
 	}
 }
+
+func TestJitter(t *testing.T) {
+	d := 10 * time.Second
+	if Jitter(d, 0) != 9*time.Second || Jitter(d, 0.5) != d || Jitter(d, 0.999999) >= 11*time.Second || Jitter(d, 0.999999) < 10999*time.Millisecond {
+		t.Fatalf("%v %v %v", Jitter(d, 0), Jitter(d, 0.5), Jitter(d, 0.999999))
+	}
+}
