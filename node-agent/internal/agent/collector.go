@@ -57,11 +57,32 @@ type Collector struct {
 	refreshErrors uint64
 	known         map[uint64]*known // cgroup2 id -> last mapping seen
 	lastScrape    float64
-	scrapeErrors  logx.Repeating
+	fails         failureLogs
+}
+
+// failureLogs has one logger per source, so that a source failing for a while logs once when it starts, a reminder
+// with a count at most every minute, and once when it ends, whatever the other sources do meanwhile.
+type failureLogs struct {
+	scan, runqByCgroup, runqNode, oomKills, pods *logx.Repeating
+}
+
+// track records a source's outcome.
+func track(r *logx.Repeating, err error) {
+	if err != nil {
+		r.Fail(err)
+	} else {
+		r.OK()
+	}
 }
 
 func New(l cgroupfs.Layout, b BPF) *Collector {
-	return &Collector{Layout: l, BPF: b, Now: time.Now, known: map[uint64]*known{}, scrapeErrors: logx.Repeating{Event: "scrape_read"}}
+	return &Collector{Layout: l, BPF: b, Now: time.Now, known: map[uint64]*known{}, fails: failureLogs{
+		scan:         &logx.Repeating{Event: "cgroup_scan"},
+		runqByCgroup: &logx.Repeating{Event: "map_read_runq_by_cgroup"},
+		runqNode:     &logx.Repeating{Event: "map_read_runq_node"},
+		oomKills:     &logx.Repeating{Event: "map_read_oom_kills"},
+		pods:         &logx.Repeating{Event: "pods_refresh"},
+	}}
 }
 
 // SetPods installs a freshly listed index and records the mapping right away (a container that is OOM-killed and
@@ -89,11 +110,7 @@ type observation struct {
 // observe scans the hierarchies and maps container cgroups to the Pods' containers. Caller holds c.mu.
 func (c *Collector) observe(now time.Time) observation {
 	dirs, ids, err := cgroupfs.Scan(c.Layout)
-	if err != nil {
-		c.scrapeErrors.Fail(err)
-	} else {
-		c.scrapeErrors.OK()
-	}
+	track(c.fails.scan, err)
 	o := observation{ids: ids, byRel: make(map[string]uint64, len(ids))}
 	for id, rel := range ids {
 		o.byRel[rel] = id
@@ -157,7 +174,9 @@ func (c *Collector) Render() []byte {
 
 	// Run-queue latency per mapped cgroup, and node-wide.
 	rq := s.Family("ebpf_exporter_run_queue_latency_seconds", "histogram", "Run queue latency (wakeup or preemption to running) per cgroup, from sched tracepoints.")
-	if hists, err := c.BPF.RunqByCgroup(); err == nil {
+	hists, err := c.BPF.RunqByCgroup()
+	track(c.fails.runqByCgroup, err)
+	if err == nil {
 		ids := make([]uint64, 0, len(hists))
 		for id := range hists {
 			ids = append(ids, id)
@@ -178,10 +197,10 @@ func (c *Collector) Render() []byte {
 			labels := append([]expo.Label{expo.L("cgroup", filepath.Join(c.Layout.Unified, k.ref.Rel))}, podLabels(k.ref)...)
 			rq.AddHistogram(HistogramOf(hists[id]), labels...)
 		}
-	} else {
-		c.scrapeErrors.Fail(err)
 	}
-	if h, err := c.BPF.RunqNode(); err == nil {
+	h, err := c.BPF.RunqNode()
+	track(c.fails.runqNode, err)
+	if err == nil {
 		s.Family("flotilla_node_run_queue_latency_seconds", "histogram", "Run queue latency (wakeup or preemption to running) of every task on the node.").AddHistogram(HistogramOf(h))
 	}
 
@@ -221,8 +240,8 @@ func (c *Collector) oomKills(s *expo.Set, o observation) {
 	}
 	oom := s.Family("ebpf_exporter_oom_kills_total", "counter", "OOM kills by the victim's cgroup, from oom:mark_victim.")
 	kills, err := c.BPF.OOMKills()
+	track(c.fails.oomKills, err)
 	if err != nil {
-		c.scrapeErrors.Fail(err)
 		return
 	}
 	counts := map[probe.OOMKey]uint64{}
@@ -314,7 +333,7 @@ func Jitter(d time.Duration, u float64) time.Duration {
 
 // RefreshPods lists the Pods about every interval (jittered, ±10%) until ctx ends.
 func (c *Collector) RefreshPods(ctx context.Context, src kube.Source, every time.Duration) {
-	rep := &logx.Repeating{Event: "pods_refresh"}
+	rep := c.fails.pods
 	last := -1
 	for {
 		data, err := src.PodList(ctx)

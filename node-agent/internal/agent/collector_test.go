@@ -1,31 +1,37 @@
 package agent
 
 import (
+	"context"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/flotilla/node-agent/internal/cgroupfs"
 	"github.com/flotilla/node-agent/internal/kube"
+	"github.com/flotilla/node-agent/internal/logx"
 	"github.com/flotilla/node-agent/internal/probe"
 )
 
 type fakeBPF struct {
-	runq      map[uint64]probe.Hist
-	oom       map[probe.OOMKey]uint64
-	forgotten []uint64
+	runq                     map[uint64]probe.Hist
+	oom                      map[probe.OOMKey]uint64
+	forgotten                []uint64
+	runqErr, nodeErr, oomErr error
 }
 
-func (f *fakeBPF) RunqByCgroup() (map[uint64]probe.Hist, error) { return f.runq, nil }
+func (f *fakeBPF) RunqByCgroup() (map[uint64]probe.Hist, error) { return f.runq, f.runqErr }
 func (f *fakeBPF) RunqNode() (probe.Hist, error) {
 	var h probe.Hist
 	h.Slots[0], h.Count, h.SumUs = 3, 3, 2
-	return h, nil
+	return h, f.nodeErr
 }
-func (f *fakeBPF) OOMKills() (map[probe.OOMKey]uint64, error) { return f.oom, nil }
+func (f *fakeBPF) OOMKills() (map[probe.OOMKey]uint64, error) { return f.oom, f.oomErr }
 func (f *fakeBPF) ForgetCgroup(id uint64)                     { f.forgotten = append(f.forgotten, id); delete(f.runq, id) }
 func (f *fakeBPF) ForgetOOM(k probe.OOMKey)                   { delete(f.oom, k) }
 func (f *fakeBPF) RunTimes() map[string][2]float64 {
@@ -225,5 +231,66 @@ func TestJitter(t *testing.T) {
 	d := 10 * time.Second
 	if Jitter(d, 0) != 9*time.Second || Jitter(d, 0.5) != d || Jitter(d, 0.999999) >= 11*time.Second || Jitter(d, 0.999999) < 10999*time.Millisecond {
 		t.Fatalf("%v %v %v", Jitter(d, 0), Jitter(d, 0.5), Jitter(d, 0.999999))
+	}
+}
+
+type failingSource struct{ n atomic.Int32 }
+
+func (f *failingSource) PodList(context.Context) ([]byte, error) {
+	f.n.Add(1)
+	return nil, errors.New("connection refused")
+}
+func (f *failingSource) String() string { return "failing" }
+
+// A map read that keeps failing, while the cgroup scan and the other maps succeed, logs once when it starts and
+// once when it ends: not a failing/recovered pair per scrape. The node-wide map's errors are reported too, and the
+// Pod listing has a logger of its own.
+func TestOneFailureLoggerPerSource(t *testing.T) {
+	var logs strings.Builder
+	logx.SetOutput(&logs)
+	defer logx.SetOutput(os.Stderr)
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "cgroup.controllers"), nil, 0o644)
+	mk(t, filepath.Join(root, "/scenario-1/kubepods/podu-1/cid1"))
+	l, err := cgroupfs.Detect(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeBPF{runq: map[uint64]probe.Hist{}, oom: map[probe.OOMKey]uint64{},
+		runqErr: errors.New("runq read"), nodeErr: errors.New("node read"), oomErr: errors.New("oom read")}
+	c := New(l, f)
+	c.OOMKnown = true
+	for i := 0; i < 10; i++ {
+		c.Scrape(io.Discard)
+	}
+	f.runqErr, f.nodeErr, f.oomErr = nil, nil, nil
+	for i := 0; i < 3; i++ {
+		c.Scrape(io.Discard)
+	}
+	// The Pod listing fails three times (stopped by the context once it has).
+	ctx, cancel := context.WithCancel(context.Background())
+	src := &failingSource{}
+	go func() {
+		for src.n.Load() < 3 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	c.RefreshPods(ctx, src, time.Millisecond)
+	out := logs.String()
+	for _, ev := range []string{"map_read_runq_by_cgroup", "map_read_runq_node", "map_read_oom_kills"} {
+		if strings.Count(out, "event="+ev+"_failing ") != 1 || strings.Count(out, "event="+ev+"_recovered ") != 1 ||
+			!strings.Contains(out, "event="+ev+"_recovered duration=") {
+			t.Errorf("%s: want one failing and one recovered line", ev)
+		}
+	}
+	if strings.Count(out, "event=pods_refresh_failing ") != 1 || strings.Contains(out, "cgroup_scan") {
+		t.Errorf("want one pods_refresh_failing line and nothing about the cgroup scan")
+	}
+	if n := strings.Count(strings.TrimSpace(out), "\n") + 1; n != 7 {
+		t.Errorf("%d lines, want 7", n)
+	}
+	if t.Failed() {
+		t.Log(out)
 	}
 }
