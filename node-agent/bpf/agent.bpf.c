@@ -15,12 +15,14 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define HIST_SLOTS 27 // bucket k: [2^k, 2^(k+1)) us, k = 0..26 (0 us lands in bucket 0)
+// bucket k: [2^k, 2^(k+1)) us for k = 0..25 (0 us lands in bucket 0); the last one, 26, holds every wait of 2^26 us
+// (67 s) or more, so it is exported under +Inf only.
+#define HIST_SLOTS 27
 #define TASK_RUNNING_STATE 0
 
 struct hist {
 	__u64 slots[HIST_SLOTS];
-	__u64 sum_us;
+	__u64 sum_ns; // nanoseconds, not truncated microseconds: the sum of many sub-microsecond waits is not 0
 	__u64 count;
 };
 
@@ -96,22 +98,22 @@ static __always_inline void mark_runnable(__u32 pid)
 	bpf_map_update_elem(&runnable_since, &pid, &now, BPF_ANY);
 }
 
-static __always_inline void add_to(struct hist *h, __u32 slot, __u64 us)
+static __always_inline void add_to(struct hist *h, __u32 slot, __u64 ns)
 {
 	if (slot >= HIST_SLOTS)
 		slot = HIST_SLOTS - 1;
 	h->slots[slot]++;
-	h->sum_us += us;
+	h->sum_ns += ns;
 	h->count++;
 }
 
 // add_to for a histogram other CPUs update too.
-static __always_inline void add_shared(struct hist *h, __u32 slot, __u64 us)
+static __always_inline void add_shared(struct hist *h, __u32 slot, __u64 ns)
 {
 	if (slot >= HIST_SLOTS)
 		slot = HIST_SLOTS - 1;
 	__sync_fetch_and_add(&h->slots[slot], 1);
-	__sync_fetch_and_add(&h->sum_us, us);
+	__sync_fetch_and_add(&h->sum_ns, ns);
 	__sync_fetch_and_add(&h->count, 1);
 }
 
@@ -166,7 +168,7 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	__u32 zero = 0;
 	struct hist *node = bpf_map_lookup_elem(&runq_node, &zero);
 	if (node)
-		add_to(node, slot, us);
+		add_to(node, slot, delta);
 
 	__u64 cgid = task_cgroup2_id(next);
 	struct hist *h = bpf_map_lookup_elem(&runq_by_cgroup, &cgid);
@@ -177,7 +179,7 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 		if (!h)
 			return 0;
 	}
-	add_shared(h, slot, us);
+	add_shared(h, slot, delta);
 	return 0;
 }
 

@@ -134,10 +134,12 @@ func podLabels(r containerRef) []expo.Label {
 	return []expo.Label{expo.L("namespace", r.Namespace), expo.L("pod", r.Pod), expo.L("container", r.Container.Container), expo.L("id", r.Rel)}
 }
 
-// HistogramOf converts the kernel's log2 microsecond buckets to a seconds histogram (le = 2^(k+1) us).
+// HistogramOf converts the kernel's log2 microsecond buckets to a seconds histogram: le = 2^(k+1) us for k = 0..25.
+// The last slot holds every wait of 2^26 us or more, unbounded above, so it counts toward +Inf (the count) only.
 func HistogramOf(h probe.Hist) expo.Histogram {
-	out := expo.Histogram{Bounds: make([]float64, probe.Slots), Counts: make([]uint64, probe.Slots), Sum: float64(h.SumUs) / 1e6, Count: h.Count}
-	for k := 0; k < probe.Slots; k++ {
+	n := probe.Slots - 1
+	out := expo.Histogram{Bounds: make([]float64, n), Counts: make([]uint64, n), Sum: float64(h.SumNs) / 1e9, Count: h.Count}
+	for k := 0; k < n; k++ {
 		out.Bounds[k] = float64(uint64(1)<<(k+1)) / 1e6
 		out.Counts[k] = h.Slots[k]
 	}

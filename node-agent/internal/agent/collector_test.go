@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/flotilla/node-agent/internal/cgroupfs"
+	"github.com/flotilla/node-agent/internal/expo"
 	"github.com/flotilla/node-agent/internal/kube"
 	"github.com/flotilla/node-agent/internal/logx"
 	"github.com/flotilla/node-agent/internal/probe"
@@ -28,7 +29,7 @@ type fakeBPF struct {
 func (f *fakeBPF) RunqByCgroup() (map[uint64]probe.Hist, error) { return f.runq, f.runqErr }
 func (f *fakeBPF) RunqNode() (probe.Hist, error) {
 	var h probe.Hist
-	h.Slots[0], h.Count, h.SumUs = 3, 3, 2
+	h.Slots[0], h.Count, h.SumNs = 3, 3, 2000
 	return h, f.nodeErr
 }
 func (f *fakeBPF) OOMKills() (map[probe.OOMKey]uint64, error) { return f.oom, f.oomErr }
@@ -67,7 +68,7 @@ func TestScrapeMapsLabelsAndKeepsOOMAfterRemoval(t *testing.T) {
 		t.Fatal(err)
 	}
 	var h probe.Hist
-	h.Slots[0], h.Slots[3], h.Count, h.SumUs = 2, 1, 3, 12
+	h.Slots[0], h.Slots[3], h.Count, h.SumNs = 2, 1, 3, 12345
 	f := &fakeBPF{
 		runq: map[uint64]probe.Hist{appID: h, otherID: h, strangerID: h, 999999: h},
 		oom:  map[probe.OOMKey]uint64{{CgroupID: appID}: 1, {CgroupID: otherID}: 4},
@@ -94,7 +95,7 @@ func TestScrapeMapsLabelsAndKeepsOOMAfterRemoval(t *testing.T) {
 		`ebpf_exporter_run_queue_latency_seconds_bucket{cgroup="` + root + rel + `",` + labels + `,le="8e-06"} 2`,
 		`ebpf_exporter_run_queue_latency_seconds_bucket{cgroup="` + root + rel + `",` + labels + `,le="1.6e-05"} 3`,
 		`ebpf_exporter_run_queue_latency_seconds_bucket{cgroup="` + root + rel + `",` + labels + `,le="+Inf"} 3`,
-		`ebpf_exporter_run_queue_latency_seconds_sum{cgroup="` + root + rel + `",` + labels + `} 1.2e-05`,
+		`ebpf_exporter_run_queue_latency_seconds_sum{cgroup="` + root + rel + `",` + labels + `} 1.2345e-05`,
 		`ebpf_exporter_oom_kills_total{cgroup_path="` + root + rel + `",global_oom="0",` + labels + `} 1`,
 		`flotilla_node_run_queue_latency_seconds_count 3`,
 		`flotilla_node_agent_cgroups_mapped 1`,
@@ -140,8 +141,28 @@ func TestScrapeMapsLabelsAndKeepsOOMAfterRemoval(t *testing.T) {
 
 func TestHistogramBounds(t *testing.T) {
 	h := HistogramOf(probe.Hist{})
-	if len(h.Bounds) != 27 || h.Bounds[0] != 2e-6 || h.Bounds[26] != float64(uint64(1)<<27)/1e6 {
+	if len(h.Bounds) != 26 || h.Bounds[0] != 2e-6 || h.Bounds[25] != float64(uint64(1)<<26)/1e6 {
 		t.Fatalf("bounds %v", h.Bounds)
+	}
+}
+
+// The last slot holds waits of 2^26 us (67 s) or more: it counts toward +Inf only, never under a finite le. The sum
+// is kept in nanoseconds.
+func TestHistogramLastSlotOnlyInInf(t *testing.T) {
+	var h probe.Hist
+	h.Slots[25], h.Slots[26], h.Count, h.SumNs = 1, 2, 3, 1500
+	s := expo.NewSet()
+	s.Family("x", "histogram", "").AddHistogram(HistogramOf(h))
+	var b strings.Builder
+	s.Write(&b)
+	out := b.String()
+	for _, want := range []string{`x_bucket{le="67.108864"} 1`, `x_bucket{le="+Inf"} 3`, `x_count 3`, `x_sum 1.5e-06`} {
+		if !strings.Contains(out, "\n"+want+"\n") {
+			t.Errorf("missing %s", want)
+		}
+	}
+	if strings.Contains(out, "134.217728") {
+		t.Errorf("a bucket above 2^26 us:\n%s", out)
 	}
 }
 

@@ -21,13 +21,13 @@ var objFS embed.FS
 
 const objPath = "obj/agent.bpf.o"
 
-// Slots is the number of log2 microsecond buckets (k = 0..26: [2^k, 2^(k+1)) us).
+// Slots is the number of log2 microsecond buckets: k = 0..25 is [2^k, 2^(k+1)) us, the last (26) is [2^26 us, inf).
 const Slots = 27
 
 // Hist mirrors struct hist in agent.bpf.c.
 type Hist struct {
 	Slots [Slots]uint64
-	SumUs uint64
+	SumNs uint64 // nanoseconds
 	Count uint64
 }
 
@@ -35,7 +35,7 @@ func (h *Hist) add(o Hist) {
 	for i := range h.Slots {
 		h.Slots[i] += o.Slots[i]
 	}
-	h.SumUs += o.SumUs
+	h.SumNs += o.SumNs
 	h.Count += o.Count
 }
 
