@@ -55,6 +55,29 @@ func effectiveCaps() (uint64, error) {
 	return 0, errors.New("no CapEff in /proc/self/status")
 }
 
+// Timeouts of the /metrics server: a client that sends its request slowly, reads the answer slowly or keeps an idle
+// connection open is dropped after these, instead of holding a goroutine and a socket for ever.
+const (
+	readHeaderTimeout = 10 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+)
+
+// newServer serves /metrics (rendered under the collector's lock, written after it is released) and /healthz.
+func newServer(col *agent.Collector) *http.Server {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+		body := col.Render()
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		if _, err := w.Write(body); err != nil {
+			logx.Warn("scrape_write_failed", logx.F{"error": err.Error()})
+		}
+	})
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	return &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, WriteTimeout: writeTimeout, IdleTimeout: idleTimeout}
+}
+
 func main() {
 	listen := flag.String("listen", ":9435", "address to serve /metrics and /healthz on")
 	cgroupRoot := flag.String("cgroup-root", "/sys/fs/cgroup", "cgroup filesystem root (hybrid v1 + unified, or pure v2)")
@@ -78,6 +101,7 @@ func main() {
 		fatal("the kernel exposes no BTF (/sys/kernel/btf/vmlinux): CO-RE programs cannot be loaded", err)
 	}
 	// No tracefs needed: every program attaches by BTF (tp_btf, fentry), not through tracefs's tracepoint ids.
+	// The run-queue programs must load; the OOM ones are optional (probe.Load).
 	layout, err := cgroupfs.Detect(*cgroupRoot)
 	if err != nil {
 		fatal("cgroup hierarchy", err)
@@ -106,7 +130,11 @@ func main() {
 		fatal("eBPF programs failed to load", err)
 	}
 	defer p.Close()
-	if !p.GlobalOOMKnown {
+	switch {
+	case !p.OOMKnown:
+		logx.Warn("oom_kills_unavailable", logx.F{"error": fmt.Sprint(p.OOMError),
+			"effect": "no ebpf_exporter_oom_kills_total (flotilla_node_agent_oom_known 0); container_oom_events_total still counts kills"})
+	case !p.GlobalOOMKnown:
 		logx.Warn("global_oom_unknown", logx.F{"error": fmt.Sprint(p.GlobalOOMError), "effect": "global_oom is always 0"})
 	}
 	if p.StatsError != nil {
@@ -118,22 +146,14 @@ func main() {
 	}
 
 	col := agent.New(layout, p)
-	col.GlobalOOMKnown, col.StatsEnabled = p.GlobalOOMKnown, p.StatsEnabled
+	col.OOMKnown, col.GlobalOOMKnown, col.StatsEnabled = p.OOMKnown, p.GlobalOOMKnown, p.StatsEnabled
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	go col.RefreshPods(ctx, src, *podRefresh)
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		if err := col.Scrape(w); err != nil {
-			logx.Warn("scrape_write_failed", logx.F{"error": err.Error()})
-		}
-	})
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := newServer(col)
 	logx.Info("started", logx.F{"listen": ln.Addr().String(), "cgroup_mode": layout.Mode(), "unified": layout.Unified,
-		"pods": src.String(), "node": *nodeName, "global_oom_known": p.GlobalOOMKnown, "bpf_stats": p.StatsEnabled})
+		"pods": src.String(), "node": *nodeName, "oom_known": p.OOMKnown, "global_oom_known": p.GlobalOOMKnown, "bpf_stats": p.StatsEnabled})
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -4,8 +4,9 @@
 // 1. Run-queue latency: the time from a task becoming runnable (sched_wakeup, sched_wakeup_new, or being preempted
 //    at sched_switch while still TASK_RUNNING) to it being switched in, as log2 buckets of microseconds per cgroup2 id
 //    of the task (read from the task switched in; tp_btf gives the task_struct), plus a node-wide histogram.
-// 2. OOM kills: oom:mark_victim gives the victim's task_struct, whose cgroup2 id is taken (the tracepoint runs in the
-//    killer's context, so the current task's cgroup would be wrong for a global OOM). An optional fentry on
+// 2. OOM kills (optional): oom:mark_victim gives the victim's task_struct, whose cgroup2 id is taken (the tracepoint
+//    runs in the killer's context, so the current task's cgroup would be wrong for a global OOM). Kernels whose
+//    mark_victim passes an int pid refuse this program; the agent then runs without it. An optional fentry on
 //    out_of_memory() remembers, per killing task, whether the OOM is global (oom_control.memcg == NULL).
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -14,12 +15,14 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define HIST_SLOTS 27 // bucket k: [2^k, 2^(k+1)) us, k = 0..26 (0 us lands in bucket 0)
+// bucket k: [2^k, 2^(k+1)) us for k = 0..25 (0 us lands in bucket 0); the last one, 26, holds every wait of 2^26 us
+// (67 s) or more, so it is exported under +Inf only.
+#define HIST_SLOTS 27
 #define TASK_RUNNING_STATE 0
 
 struct hist {
 	__u64 slots[HIST_SLOTS];
-	__u64 sum_us;
+	__u64 sum_ns; // nanoseconds, not truncated microseconds: the sum of many sub-microsecond waits is not 0
 	__u64 count;
 };
 
@@ -37,9 +40,9 @@ struct {
 	__type(value, __u64);
 } runnable_since SEC(".maps");
 
-// cgroup2 id -> histogram. One shared copy with atomic adds, not one per CPU: a preallocated per-CPU hash of this
-// size took 3.7 MiB per CPU of the agent's memory cgroup (8.9 MB on 2 CPUs, 220 MiB on 60); this one takes under 2 MiB
-// on any node. Contention is per cgroup, and a cgroup's tasks rarely switch in on two CPUs in the same instant.
+// cgroup2 id -> histogram. One shared copy with atomic adds, not one per CPU (a per-CPU hash grows with the CPU
+// count): 8192 preallocated entries of 232 B, 2.4 MiB with the hash's per-entry overhead (bpftool memlock, 6.18), on
+// any node. Contention is per cgroup, and a cgroup's tasks rarely switch in on two CPUs in the same instant.
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);
@@ -95,22 +98,22 @@ static __always_inline void mark_runnable(__u32 pid)
 	bpf_map_update_elem(&runnable_since, &pid, &now, BPF_ANY);
 }
 
-static __always_inline void add_to(struct hist *h, __u32 slot, __u64 us)
+static __always_inline void add_to(struct hist *h, __u32 slot, __u64 ns)
 {
 	if (slot >= HIST_SLOTS)
 		slot = HIST_SLOTS - 1;
 	h->slots[slot]++;
-	h->sum_us += us;
+	h->sum_ns += ns;
 	h->count++;
 }
 
 // add_to for a histogram other CPUs update too.
-static __always_inline void add_shared(struct hist *h, __u32 slot, __u64 us)
+static __always_inline void add_shared(struct hist *h, __u32 slot, __u64 ns)
 {
 	if (slot >= HIST_SLOTS)
 		slot = HIST_SLOTS - 1;
 	__sync_fetch_and_add(&h->slots[slot], 1);
-	__sync_fetch_and_add(&h->sum_us, us);
+	__sync_fetch_and_add(&h->sum_ns, ns);
 	__sync_fetch_and_add(&h->count, 1);
 }
 
@@ -128,10 +131,25 @@ int BPF_PROG(on_wakeup_new, struct task_struct *p)
 	return 0;
 }
 
-SEC("tp_btf/sched_switch")
-int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state)
+// task_struct.state was renamed __state in 5.14; CO-RE picks whichever the running kernel has.
+struct task_struct___old {
+	long state;
+} __attribute__((preserve_access_index));
+
+static __always_inline long task_state(struct task_struct *t)
 {
-	if (prev_state == TASK_RUNNING_STATE)
+	if (bpf_core_field_exists(t->__state))
+		return BPF_CORE_READ(t, __state);
+	return BPF_CORE_READ((struct task_struct___old *)t, state);
+}
+
+// Three arguments only: the tp_btf prototype has had prev_state as a 4th argument since 5.18, not before.
+SEC("tp_btf/sched_switch")
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	// Preempted, or switched out while TASK_RUNNING: still on the run queue. A task preempted right after
+	// set_current_state() has a non-zero state but stays queued, hence preempt too.
+	if (preempt || task_state(prev) == TASK_RUNNING_STATE)
 		mark_runnable(BPF_CORE_READ(prev, pid));
 
 	__u32 pid = BPF_CORE_READ(next, pid);
@@ -150,7 +168,7 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 	__u32 zero = 0;
 	struct hist *node = bpf_map_lookup_elem(&runq_node, &zero);
 	if (node)
-		add_to(node, slot, us);
+		add_to(node, slot, delta);
 
 	__u64 cgid = task_cgroup2_id(next);
 	struct hist *h = bpf_map_lookup_elem(&runq_by_cgroup, &cgid);
@@ -161,15 +179,20 @@ int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_stru
 		if (!h)
 			return 0;
 	}
-	add_shared(h, slot, us);
+	add_shared(h, slot, delta);
 	return 0;
 }
 
+// Optional (the agent runs on without it): the task_struct argument exists in recent kernels only; older ones pass
+// `int pid`. The victim's cgroups pointer is read directly, not with bpf_probe_read, so that the verifier checks
+// that the first argument really is a task_struct and refuses the program where it is an int (the agent then
+// reports flotilla_node_agent_oom_known 0) instead of counting every kill under cgroup id 0.
 SEC("tp_btf/mark_victim")
-int BPF_PROG(on_mark_victim, struct task_struct *victim, uid_t uid)
+int BPF_PROG(on_mark_victim, struct task_struct *victim)
 {
+	struct css_set *cgroups = victim->cgroups;
 	struct oom_key key = {};
-	key.cgroup_id = task_cgroup2_id(victim);
+	key.cgroup_id = BPF_CORE_READ(cgroups, dfl_cgrp, kn, id);
 	__u32 killer = (__u32)bpf_get_current_pid_tgid();
 	__u32 *global = bpf_map_lookup_elem(&oom_scope, &killer);
 	if (global)
@@ -183,7 +206,8 @@ int BPF_PROG(on_mark_victim, struct task_struct *victim, uid_t uid)
 	return 0;
 }
 
-// Optional (the agent attaches it when fentry works here): which kind of OOM the current task is handling.
+// Optional (the agent attaches it when fentry works here, and only with on_mark_victim): which kind of OOM the
+// current task is handling.
 SEC("fentry/out_of_memory")
 int BPF_PROG(on_out_of_memory, struct oom_control *oc)
 {

@@ -2,8 +2,10 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"math/rand/v2"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -44,6 +46,7 @@ type known struct {
 type Collector struct {
 	Layout         cgroupfs.Layout
 	BPF            BPF
+	OOMKnown       bool // tp_btf/mark_victim attached: ebpf_exporter_oom_kills_total is exported only then
 	GlobalOOMKnown bool
 	StatsEnabled   bool
 	Now            func() time.Time
@@ -54,11 +57,32 @@ type Collector struct {
 	refreshErrors uint64
 	known         map[uint64]*known // cgroup2 id -> last mapping seen
 	lastScrape    float64
-	scrapeErrors  logx.Repeating
+	fails         failureLogs
+}
+
+// failureLogs has one logger per source, so that a source failing for a while logs once when it starts, a reminder
+// with a count at most every minute, and once when it ends, whatever the other sources do meanwhile.
+type failureLogs struct {
+	scan, runqByCgroup, runqNode, oomKills, pods *logx.Repeating
+}
+
+// track records a source's outcome.
+func track(r *logx.Repeating, err error) {
+	if err != nil {
+		r.Fail(err)
+	} else {
+		r.OK()
+	}
 }
 
 func New(l cgroupfs.Layout, b BPF) *Collector {
-	return &Collector{Layout: l, BPF: b, Now: time.Now, known: map[uint64]*known{}, scrapeErrors: logx.Repeating{Event: "scrape_read"}}
+	return &Collector{Layout: l, BPF: b, Now: time.Now, known: map[uint64]*known{}, fails: failureLogs{
+		scan:         &logx.Repeating{Event: "cgroup_scan"},
+		runqByCgroup: &logx.Repeating{Event: "map_read_runq_by_cgroup"},
+		runqNode:     &logx.Repeating{Event: "map_read_runq_node"},
+		oomKills:     &logx.Repeating{Event: "map_read_oom_kills"},
+		pods:         &logx.Repeating{Event: "pods_refresh"},
+	}}
 }
 
 // SetPods installs a freshly listed index and records the mapping right away (a container that is OOM-killed and
@@ -86,11 +110,7 @@ type observation struct {
 // observe scans the hierarchies and maps container cgroups to the Pods' containers. Caller holds c.mu.
 func (c *Collector) observe(now time.Time) observation {
 	dirs, ids, err := cgroupfs.Scan(c.Layout)
-	if err != nil {
-		c.scrapeErrors.Fail(err)
-	} else {
-		c.scrapeErrors.OK()
-	}
+	track(c.fails.scan, err)
 	o := observation{ids: ids, byRel: make(map[string]uint64, len(ids))}
 	for id, rel := range ids {
 		o.byRel[rel] = id
@@ -114,18 +134,27 @@ func podLabels(r containerRef) []expo.Label {
 	return []expo.Label{expo.L("namespace", r.Namespace), expo.L("pod", r.Pod), expo.L("container", r.Container.Container), expo.L("id", r.Rel)}
 }
 
-// HistogramOf converts the kernel's log2 microsecond buckets to a seconds histogram (le = 2^(k+1) us).
+// HistogramOf converts the kernel's log2 microsecond buckets to a seconds histogram: le = 2^(k+1) us for k = 0..25.
+// The last slot holds every wait of 2^26 us or more, unbounded above, so it counts toward +Inf (the count) only.
 func HistogramOf(h probe.Hist) expo.Histogram {
-	out := expo.Histogram{Bounds: make([]float64, probe.Slots), Counts: make([]uint64, probe.Slots), Sum: float64(h.SumUs) / 1e6, Count: h.Count}
-	for k := 0; k < probe.Slots; k++ {
+	n := probe.Slots - 1
+	out := expo.Histogram{Bounds: make([]float64, n), Counts: make([]uint64, n), Sum: float64(h.SumNs) / 1e9, Count: h.Count}
+	for k := 0; k < n; k++ {
 		out.Bounds[k] = float64(uint64(1)<<(k+1)) / 1e6
 		out.Counts[k] = h.Slots[k]
 	}
 	return out
 }
 
-// Scrape writes the exposition.
+// Scrape renders the exposition, then writes it with the collector's lock released: a client that reads slowly, or
+// never, holds up only its own request, not the next scrape nor the Pod refresh (SetPods).
 func (c *Collector) Scrape(w io.Writer) error {
+	_, err := w.Write(c.Render())
+	return err
+}
+
+// Render builds the exposition in memory (under the collector's lock).
+func (c *Collector) Render() []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	start := time.Now()
@@ -147,7 +176,9 @@ func (c *Collector) Scrape(w io.Writer) error {
 
 	// Run-queue latency per mapped cgroup, and node-wide.
 	rq := s.Family("ebpf_exporter_run_queue_latency_seconds", "histogram", "Run queue latency (wakeup or preemption to running) per cgroup, from sched tracepoints.")
-	if hists, err := c.BPF.RunqByCgroup(); err == nil {
+	hists, err := c.BPF.RunqByCgroup()
+	track(c.fails.runqByCgroup, err)
+	if err == nil {
 		ids := make([]uint64, 0, len(hists))
 		for id := range hists {
 			ids = append(ids, id)
@@ -168,53 +199,20 @@ func (c *Collector) Scrape(w io.Writer) error {
 			labels := append([]expo.Label{expo.L("cgroup", filepath.Join(c.Layout.Unified, k.ref.Rel))}, podLabels(k.ref)...)
 			rq.AddHistogram(HistogramOf(hists[id]), labels...)
 		}
-	} else {
-		c.scrapeErrors.Fail(err)
 	}
-	if h, err := c.BPF.RunqNode(); err == nil {
+	h, err := c.BPF.RunqNode()
+	track(c.fails.runqNode, err)
+	if err == nil {
 		s.Family("flotilla_node_run_queue_latency_seconds", "histogram", "Run queue latency (wakeup or preemption to running) of every task on the node.").AddHistogram(HistogramOf(h))
 	}
 
-	// OOM kills by the victim's cgroup, kept after the cgroup is gone.
-	oom := s.Family("ebpf_exporter_oom_kills_total", "counter", "OOM kills by the victim's cgroup, from oom:mark_victim.")
-	if kills, err := c.BPF.OOMKills(); err == nil {
-		keys := make([]probe.OOMKey, 0, len(kills))
-		for k := range kills {
-			keys = append(keys, k)
-		}
-		sort.Slice(keys, func(i, j int) bool {
-			if keys[i].CgroupID != keys[j].CgroupID {
-				return keys[i].CgroupID < keys[j].CgroupID
-			}
-			return keys[i].GlobalOOM < keys[j].GlobalOOM
-		})
-		for _, key := range keys {
-			k := c.known[key.CgroupID]
-			if k == nil {
-				if _, exists := o.ids[key.CgroupID]; !exists {
-					c.BPF.ForgetOOM(key) // unmapped and gone: nobody will ever label it
-				}
-				continue
-			}
-			labels := append([]expo.Label{expo.L("cgroup_path", filepath.Join(c.Layout.Unified, k.ref.Rel)), expo.L("global_oom", strconv.Itoa(int(key.GlobalOOM)))}, podLabels(k.ref)...)
-			oom.Add(float64(kills[key]), labels...)
-		}
-	} else {
-		c.scrapeErrors.Fail(err)
-	}
+	c.oomKills(s, o)
 	// Self metrics.
 	s.Family("flotilla_node_agent_cgroups_mapped", "gauge", "Container cgroups mapped to a Pod's container at this scrape.").Add(float64(len(o.mapped)))
 	s.Family("flotilla_node_agent_pods_refresh_errors_total", "counter", "Failed Pod listings.").Add(float64(c.refreshErrors))
-	g := 0.0
-	if c.GlobalOOMKnown {
-		g = 1
-	}
-	s.Family("flotilla_node_agent_global_oom_known", "gauge", "1 when global_oom is measured (fentry/out_of_memory attached), 0 when it is always 0.").Add(g)
-	st := 0.0
-	if c.StatsEnabled {
-		st = 1
-	}
-	s.Family("flotilla_node_agent_bpf_stats_enabled", "gauge", "1 when the kernel accounts the programs' run time (--bpf-stats).").Add(st)
+	s.Family("flotilla_node_agent_oom_known", "gauge", "1 when OOM kills are counted (tp_btf/mark_victim attached), 0 when ebpf_exporter_oom_kills_total is not exported.").Add(b2f(c.OOMKnown))
+	s.Family("flotilla_node_agent_global_oom_known", "gauge", "1 when global_oom is measured (fentry/out_of_memory attached), 0 when it is always 0.").Add(b2f(c.GlobalOOMKnown))
+	s.Family("flotilla_node_agent_bpf_stats_enabled", "gauge", "1 when the kernel accounts the programs' run time (--bpf-stats).").Add(b2f(c.StatsEnabled))
 	rt := s.Family("flotilla_node_agent_bpf_run_time_seconds_total", "counter", "Time the kernel spent in the agent's eBPF programs (kernel.bpf_stats; 0 without --bpf-stats).")
 	rc := s.Family("flotilla_node_agent_bpf_run_count_total", "counter", "Runs of the agent's eBPF programs (kernel.bpf_stats; 0 without --bpf-stats).")
 	runTimes := c.BPF.RunTimes()
@@ -229,7 +227,68 @@ func (c *Collector) Scrape(w io.Writer) error {
 	}
 	c.lastScrape = time.Since(start).Seconds()
 	s.Family("flotilla_node_agent_scrape_duration_seconds", "gauge", "Time this scrape took to read the maps and the cgroup files.").Add(c.lastScrape)
-	return s.Write(w)
+	var buf bytes.Buffer
+	_ = s.Write(&buf) // a bytes.Buffer does not fail
+	return buf.Bytes()
+}
+
+// oomKills exports the OOM kills by the victim's cgroup, kept after the cgroup is gone (for the retention). Every
+// container mapped at this scrape has its series from the start, at 0 until a kill (global_oom="0"; "1" too when
+// global_oom is measured), so that its first kill is an increase a rate() sees, not a series appearing at 1.
+// Nothing at all without the program (flotilla_node_agent_oom_known 0): a 0 would claim that nothing was killed.
+func (c *Collector) oomKills(s *expo.Set, o observation) {
+	if !c.OOMKnown {
+		return
+	}
+	oom := s.Family("ebpf_exporter_oom_kills_total", "counter", "OOM kills by the victim's cgroup, from oom:mark_victim.")
+	kills, err := c.BPF.OOMKills()
+	track(c.fails.oomKills, err)
+	if err != nil {
+		return
+	}
+	counts := map[probe.OOMKey]uint64{}
+	scopes := []uint32{0}
+	if c.GlobalOOMKnown {
+		scopes = append(scopes, 1)
+	}
+	for _, ref := range o.mapped {
+		if id, ok := o.byRel[ref.Rel]; ok {
+			for _, g := range scopes {
+				counts[probe.OOMKey{CgroupID: id, GlobalOOM: g}] = 0
+			}
+		}
+	}
+	for key, n := range kills {
+		if c.known[key.CgroupID] == nil {
+			if _, exists := o.ids[key.CgroupID]; !exists {
+				c.BPF.ForgetOOM(key) // unmapped and gone: nobody will ever label it
+			}
+			continue
+		}
+		counts[key] = n
+	}
+	keys := make([]probe.OOMKey, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].CgroupID != keys[j].CgroupID {
+			return keys[i].CgroupID < keys[j].CgroupID
+		}
+		return keys[i].GlobalOOM < keys[j].GlobalOOM
+	})
+	for _, key := range keys {
+		k := c.known[key.CgroupID]
+		labels := append([]expo.Label{expo.L("cgroup_path", filepath.Join(c.Layout.Unified, k.ref.Rel)), expo.L("global_oom", strconv.Itoa(int(key.GlobalOOM)))}, podLabels(k.ref)...)
+		oom.Add(float64(counts[key]), labels...)
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (c *Collector) cadvisor(s *expo.Set, o observation) {
@@ -268,9 +327,15 @@ func (c *Collector) cadvisor(s *expo.Set, o observation) {
 	}
 }
 
-// RefreshPods lists the Pods every interval until ctx ends.
+// Jitter spreads a period by ±10%: u in [0, 1) maps to [0.9, 1.1) x d. Agents started together (a DaemonSet
+// rollout) then drift apart instead of listing Pods from the API server in the same instant for ever.
+func Jitter(d time.Duration, u float64) time.Duration {
+	return time.Duration(float64(d) * (0.9 + 0.2*u))
+}
+
+// RefreshPods lists the Pods about every interval (jittered, ±10%) until ctx ends.
 func (c *Collector) RefreshPods(ctx context.Context, src kube.Source, every time.Duration) {
-	rep := &logx.Repeating{Event: "pods_refresh"}
+	rep := c.fails.pods
 	last := -1
 	for {
 		data, err := src.PodList(ctx)
@@ -296,7 +361,7 @@ func (c *Collector) RefreshPods(ctx context.Context, src kube.Source, every time
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(every):
+		case <-time.After(Jitter(every, rand.Float64())):
 		}
 	}
 }

@@ -2,6 +2,7 @@
 package expo
 
 import (
+	"bytes"
 	"io"
 	"math"
 	"sort"
@@ -96,7 +97,7 @@ var helpEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
 
 // Write writes all families with samples. Families keep insertion order; samples are written as added.
 func (s *Set) Write(w io.Writer) error {
-	var b strings.Builder
+	var b bytes.Buffer
 	for _, name := range s.order {
 		f := s.fams[name]
 		if len(f.Samples) == 0 {
@@ -119,7 +120,7 @@ func (s *Set) Write(w io.Writer) error {
 			b.WriteString(" " + FormatFloat(smp.Value) + "\n")
 		}
 	}
-	_, err := io.WriteString(w, b.String())
+	_, err := w.Write(b.Bytes())
 	return err
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,7 +54,12 @@ users:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(data), "abc") || gotAuth != "Bearer sekret" || gotQuery != "fieldSelector=spec.nodeName%3Dnode-1" {
-		t.Fatalf("auth %q query %q", gotAuth, gotQuery)
+	q, err := url.ParseQuery(gotQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "abc") || gotAuth != "Bearer sekret" || len(q) != 2 ||
+		q.Get("fieldSelector") != "spec.nodeName=node-1" || q.Get("resourceVersion") != "0" {
+		t.Fatalf("auth %q query %q, want fieldSelector=spec.nodeName=node-1 and resourceVersion=0", gotAuth, gotQuery)
 	}
 }

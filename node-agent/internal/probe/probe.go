@@ -21,13 +21,13 @@ var objFS embed.FS
 
 const objPath = "obj/agent.bpf.o"
 
-// Slots is the number of log2 microsecond buckets (k = 0..26: [2^k, 2^(k+1)) us).
+// Slots is the number of log2 microsecond buckets: k = 0..25 is [2^k, 2^(k+1)) us, the last (26) is [2^26 us, inf).
 const Slots = 27
 
 // Hist mirrors struct hist in agent.bpf.c.
 type Hist struct {
 	Slots [Slots]uint64
-	SumUs uint64
+	SumNs uint64 // nanoseconds
 	Count uint64
 }
 
@@ -35,7 +35,7 @@ func (h *Hist) add(o Hist) {
 	for i := range h.Slots {
 		h.Slots[i] += o.Slots[i]
 	}
-	h.SumUs += o.SumUs
+	h.SumNs += o.SumNs
 	h.Count += o.Count
 }
 
@@ -47,16 +47,19 @@ type OOMKey struct {
 }
 
 type objects struct {
-	OnWakeup     *ebpf.Program `ebpf:"on_wakeup"`
-	OnWakeupNew  *ebpf.Program `ebpf:"on_wakeup_new"`
-	OnSwitch     *ebpf.Program `ebpf:"on_switch"`
-	OnMarkVictim *ebpf.Program `ebpf:"on_mark_victim"`
+	OnWakeup    *ebpf.Program `ebpf:"on_wakeup"`
+	OnWakeupNew *ebpf.Program `ebpf:"on_wakeup_new"`
+	OnSwitch    *ebpf.Program `ebpf:"on_switch"`
 
 	RunnableSince *ebpf.Map `ebpf:"runnable_since"`
 	RunqByCgroup  *ebpf.Map `ebpf:"runq_by_cgroup"`
 	RunqNode      *ebpf.Map `ebpf:"runq_node"`
 	OOMKills      *ebpf.Map `ebpf:"oom_kills"`
 	OOMScope      *ebpf.Map `ebpf:"oom_scope"`
+}
+
+type oomObjects struct {
+	OnMarkVictim *ebpf.Program `ebpf:"on_mark_victim"`
 }
 
 type oomScopeObjects struct {
@@ -66,10 +69,16 @@ type oomScopeObjects struct {
 // Probe is the loaded and attached programs.
 type Probe struct {
 	objs     objects
+	oom      oomObjects
 	oomScope oomScopeObjects
 	links    []link.Link
 	stats    io.Closer
-	// GlobalOOMKnown: fentry/out_of_memory attached, so global_oom is measured (else always 0).
+	// OOMKnown: tp_btf/mark_victim attached, so OOM kills are counted per victim cgroup. Optional: a kernel whose
+	// mark_victim tracepoint passes an int pid, not the task, refuses the program (OOMError says why).
+	OOMKnown bool
+	OOMError error
+	// GlobalOOMKnown: fentry/out_of_memory attached (tried only with OOMKnown), so global_oom is measured (else
+	// always 0).
 	GlobalOOMKnown bool
 	GlobalOOMError error
 	// StatsEnabled: the kernel counts the programs' run time (BPF_ENABLE_STATS, while the agent runs).
@@ -98,7 +107,8 @@ func Embedded() bool {
 	return err == nil
 }
 
-// Load loads and attaches the programs. enableStats turns on the kernel's per-program run time accounting.
+// Load loads and attaches the programs. The run-queue programs are required (an error when they fail); the OOM
+// ones are optional (OOMKnown, GlobalOOMKnown). enableStats turns on the kernel's per-program run time accounting.
 func Load(enableStats bool) (*Probe, error) {
 	obj, err := objFS.ReadFile(objPath)
 	if err != nil {
@@ -116,7 +126,7 @@ func Load(enableStats bool) (*Probe, error) {
 	for _, prog := range []struct {
 		name string
 		p    *ebpf.Program
-	}{{"sched_wakeup", p.objs.OnWakeup}, {"sched_wakeup_new", p.objs.OnWakeupNew}, {"sched_switch", p.objs.OnSwitch}, {"mark_victim", p.objs.OnMarkVictim}} {
+	}{{"sched_wakeup", p.objs.OnWakeup}, {"sched_wakeup_new", p.objs.OnWakeupNew}, {"sched_switch", p.objs.OnSwitch}} {
 		l, err := link.AttachTracing(link.TracingOptions{Program: prog.p})
 		if err != nil {
 			p.Close()
@@ -124,8 +134,22 @@ func Load(enableStats bool) (*Probe, error) {
 		}
 		p.links = append(p.links, l)
 	}
-	// Optional: fentry on out_of_memory() tells a global OOM from a memcg one.
-	if err := spec.LoadAndAssign(&p.oomScope, &ebpf.CollectionOptions{MapReplacements: map[string]*ebpf.Map{"oom_scope": p.objs.OOMScope}}); err != nil {
+	// Optional: tp_btf/mark_victim counts OOM kills by the victim's cgroup.
+	shared := &ebpf.CollectionOptions{MapReplacements: map[string]*ebpf.Map{"oom_kills": p.objs.OOMKills, "oom_scope": p.objs.OOMScope}}
+	if err := spec.LoadAndAssign(&p.oom, shared); err != nil {
+		p.OOMError = fmt.Errorf("loading tp_btf/mark_victim: %w", &LoadError{err})
+	} else if l, err := link.AttachTracing(link.TracingOptions{Program: p.oom.OnMarkVictim}); err != nil {
+		p.OOMError = fmt.Errorf("attaching tp_btf/mark_victim: %w", err)
+		p.oom.OnMarkVictim.Close()
+		p.oom.OnMarkVictim = nil
+	} else {
+		p.links = append(p.links, l)
+		p.OOMKnown = true
+	}
+	// Optional, and only useful with mark_victim: fentry on out_of_memory() tells a global OOM from a memcg one.
+	if !p.OOMKnown {
+		p.GlobalOOMError = errors.New("not tried: tp_btf/mark_victim is not attached")
+	} else if err := spec.LoadAndAssign(&p.oomScope, shared); err != nil {
 		p.GlobalOOMError = err
 	} else if l, err := link.AttachTracing(link.TracingOptions{Program: p.oomScope.OnOutOfMemory}); err != nil {
 		p.GlobalOOMError = err
@@ -153,7 +177,7 @@ func (p *Probe) Close() {
 	if p.stats != nil {
 		p.stats.Close()
 	}
-	for _, c := range []io.Closer{p.objs.OnWakeup, p.objs.OnWakeupNew, p.objs.OnSwitch, p.objs.OnMarkVictim,
+	for _, c := range []io.Closer{p.objs.OnWakeup, p.objs.OnWakeupNew, p.objs.OnSwitch, p.oom.OnMarkVictim,
 		p.objs.RunnableSince, p.objs.RunqByCgroup, p.objs.RunqNode, p.objs.OOMKills, p.objs.OOMScope} {
 		if c != nil && !isNilProgOrMap(c) {
 			c.Close()
@@ -221,7 +245,7 @@ func (p *Probe) ForgetOOM(k OOMKey) { _ = p.objs.OOMKills.Delete(k) }
 func (p *Probe) RunTimes() map[string][2]float64 {
 	out := map[string][2]float64{}
 	for name, prog := range map[string]*ebpf.Program{"on_wakeup": p.objs.OnWakeup, "on_wakeup_new": p.objs.OnWakeupNew,
-		"on_switch": p.objs.OnSwitch, "on_mark_victim": p.objs.OnMarkVictim, "on_out_of_memory": p.oomScope.OnOutOfMemory} {
+		"on_switch": p.objs.OnSwitch, "on_mark_victim": p.oom.OnMarkVictim, "on_out_of_memory": p.oomScope.OnOutOfMemory} {
 		if prog == nil {
 			continue
 		}
