@@ -8,8 +8,9 @@ import java.util.Optional;
  * policy's {@code spec.signalMetrics}, and its default name. The defaults are what Flotilla's node
  * agent exports: cAdvisor's names for what the kernel counts per cgroup, and Cloudflare
  * ebpf_exporter's example names for the two eBPF measurements, so a node running cAdvisor and
- * ebpf_exporter (with a recording rule adding {@code namespace}, {@code pod}, {@code container}) needs
- * no change either.
+ * ebpf_exporter can be read too, given a recording rule adding {@code namespace}, {@code pod},
+ * {@code container} and minding that ebpf_exporter's exp2 buckets are labelled by their lower bound (its
+ * quantiles read up to 2x low; node-agent/README.md).
  *
  * <pre>{@code
  * SignalMetric m = SignalMetric.byKey("runQueueLatencyBucket").orElseThrow();
