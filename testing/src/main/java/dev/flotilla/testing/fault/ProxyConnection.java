@@ -179,6 +179,7 @@ final class ProxyConnection {
                     if (rule.tryApply()) {
                         entry.fault(r.describe());
                         discardBody(request);
+                        entry.answering();
                         respond(r, keepAlive);
                         entry.status(r.status());
                         return keepAlive;
@@ -280,6 +281,7 @@ final class ProxyConnection {
 
         int status = response.status();
         entry.status(status);
+        entry.answering();
         if (status == 101) {
             response.writeTo(out);
             out.flush();
@@ -561,6 +563,7 @@ final class ProxyConnection {
             head.set("Content-Length", "0"); // the server's answer had no body (a 204, say), the new code needs one
         }
         entry.status(status);
+        entry.answering();
         head.writeTo(out);
         OutputStream to = discard ? OutputStream.nullOutputStream() : out;
         if (chunked) {

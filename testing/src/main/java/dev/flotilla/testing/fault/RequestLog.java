@@ -144,7 +144,11 @@ public final class RequestLog {
         for (int i = 0; i + 1 < sorted.size(); i++) {
             RequestRecord r = sorted.get(i);
             if (trigger.test(r) && !r.inFlight()) {
-                Duration gap = Duration.ofNanos(sorted.get(i + 1).startNanos() - r.endNanos());
+                // From the moment the proxy began answering: the client cannot have had the response any earlier, so a client
+                // that waits W after it has it shows a gap of at least W whatever the proxy's threads are scheduled.
+                // (Its end, taken after the last byte was written, may come after the client already read it.)
+                long from = r.answerNanos() >= 0 ? r.answerNanos() : r.endNanos();
+                Duration gap = Duration.ofNanos(sorted.get(i + 1).startNanos() - from);
                 if (min == null || gap.compareTo(min) < 0) {
                     min = gap;
                 }
@@ -183,6 +187,7 @@ public final class RequestLog {
         private volatile String error;
         private volatile long endNanos = -1;
         private volatile Instant endTime;
+        private volatile long answerNanos = -1;
 
         private Entry(long sequence, String identity, long connection, String method, String target, boolean watch,
                 long startNanos, Instant startTime) {
@@ -214,6 +219,13 @@ public final class RequestLog {
             status = code;
         }
 
+        /** Marks, once, the moment before the first byte of the response is written to the client. */
+        void answering() {
+            if (answerNanos < 0) {
+                answerNanos = System.nanoTime();
+            }
+        }
+
         void error(String why) {
             if (error == null) {
                 error = why;
@@ -234,7 +246,7 @@ public final class RequestLog {
 
         synchronized RequestRecord snapshot() {
             return new RequestRecord(sequence, identity, connection, method, target, watch, forwarded, faults, status,
-                    error, startNanos, endNanos, startTime, endTime);
+                    error, startNanos, endNanos, startTime, endTime, answerNanos);
         }
     }
 }

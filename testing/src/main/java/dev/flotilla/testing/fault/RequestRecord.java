@@ -23,10 +23,20 @@ import java.util.List;
  * @param endNanos    {@link System#nanoTime()} when the response ended (for a watch: the stream), or -1 while in flight
  * @param startTime   wall clock at {@code startNanos}
  * @param endTime     wall clock at {@code endNanos}, or null while in flight
+ * @param answerNanos {@link System#nanoTime()} just before the proxy wrote the response's first byte, or -1 when it
+ *                    wrote none
  */
 public record RequestRecord(long sequence, String identity, long connection, String method, String target,
         boolean watch, boolean forwarded, List<String> faults, int status, String error, long startNanos,
-        long endNanos, Instant startTime, Instant endTime) {
+        long endNanos, Instant startTime, Instant endTime, long answerNanos) {
+
+    /** A record without the answer's start (taken as unknown). */
+    public RequestRecord(long sequence, String identity, long connection, String method, String target, boolean watch,
+            boolean forwarded, List<String> faults, int status, String error, long startNanos, long endNanos, Instant startTime,
+            Instant endTime) {
+        this(sequence, identity, connection, method, target, watch, forwarded, faults, status, error, startNanos, endNanos,
+                startTime, endTime, -1);
+    }
 
     public RequestRecord {
         faults = List.copyOf(faults);

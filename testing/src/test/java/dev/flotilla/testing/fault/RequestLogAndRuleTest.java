@@ -57,6 +57,21 @@ class RequestLogAndRuleTest {
         assertThat(RequestLog.minGapAfter(records, r -> r.status() == 200)).isEmpty();
     }
 
+    /**
+     * The gap runs from when the proxy began answering, not from when it finished: on a busy machine its thread may note
+     * the end after the client already read the answer (CI measured 1.99989 s for a client that waited 2 s), and a gap
+     * from the answer's start can never come out shorter than the client's wait.
+     */
+    @Test
+    void minGapAfterRunsFromTheStartOfTheAnswerWhenKnown() {
+        long ms = 1_000_000L;
+        // The 429's end was noted 0.5 ms after the client (which waited 2 s after reading it) sent its retry.
+        RequestRecord answered = new RequestRecord(0, "a", 1, "GET", "/", false, false, List.of(), 429, null, 0, 2_010 * ms + ms / 2,
+                Instant.EPOCH, Instant.EPOCH, 5 * ms);
+        List<RequestRecord> records = List.of(answered, record(2_010 * ms, 2_020 * ms, 200));
+        assertThat(RequestLog.minGapAfter(records, r -> r.status() == 429)).hasValue(Duration.ofMillis(2_005));
+    }
+
     private static RequestRecord record(long start, long end, int status) {
         return new RequestRecord(0, "a", 1, "GET", "/", false, status == 200, List.of(), status, null, start, end,
                 Instant.EPOCH, Instant.EPOCH);
