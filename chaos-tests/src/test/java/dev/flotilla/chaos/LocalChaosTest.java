@@ -104,7 +104,18 @@ class LocalChaosTest {
         Experiment e = ChaosDocuments.read(resource("weakened/http-abort-lease-writes.yaml"));
         // Writes queue behind its limiter (1 request/s) while its Lease writes fail: what the fence exists for. At a
         // 2 s retry period (as the CI run of 48c97a9, 6 violations): at 1 s the queue drained before the takeover.
-        ExperimentResult r = session.runWith("write-fence-off", weakened("write-fence-off", "1", "1").withRunArg("--retry-period", "2s"), e, 1);
+        // A violation needs a write still queued when the others take over; whether one is depends on how many mirror
+        // writes are pending at that moment, and one fresh-clone CI run (of 27 before it) found none. Until the weakened
+        // build makes that certain, the run is given up to three attempts: the claim is that without the fence a
+        // replica is caught writing after the takeover, which one attempt in three shows.
+        ExperimentResult r = null;
+        for (int attempt = 1; attempt <= 3; attempt++) {
+            r = session.runWith("write-fence-off", weakened("write-fence-off", "1", "1").withRunArg("--retry-period", "2s"), e, 1);
+            if (r.singleWriterViolations() > 0) {
+                break;
+            }
+            System.err.println("write-fence-off attempt " + attempt + ": no violation (" + r.violations() + ")");
+        }
         results.add(r);
         assertThat(r.singleWriterViolations()).as(r.violations().toString()).isPositive();
     }
