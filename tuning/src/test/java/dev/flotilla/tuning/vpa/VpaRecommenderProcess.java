@@ -169,7 +169,7 @@ public final class VpaRecommenderProcess implements AutoCloseable {
         Files.writeString(kubeconfig, cluster.kubeconfigYaml());
         Path log = dir.resolve(name + ".log");
         List<String> command = new ArrayList<>(List.of(tool.binary().toString(), "--kubeconfig=" + kubeconfig,
-                "--address=127.0.0.1:" + freePort()));
+                "--address=127.0.0.1:" + dev.flotilla.tuning.signals.PrometheusServer.freePort()));
         command.addAll(options.flags());
         Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         return new VpaRecommenderProcess(p, log, kubeconfig, command);
@@ -285,12 +285,6 @@ public final class VpaRecommenderProcess implements AutoCloseable {
             Files.deleteIfExists(kubeconfig);
         } catch (IOException ignored) {
             // a temp file
-        }
-    }
-
-    static int freePort() throws IOException {
-        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
-            return s.getLocalPort();
         }
     }
 
