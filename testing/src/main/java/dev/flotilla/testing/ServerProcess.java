@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -48,6 +49,18 @@ public final class ServerProcess {
 
     public synchronized boolean isAlive() {
         return current != null && current.isAlive();
+    }
+
+    /**
+     * CPU time the running process has used since it started (user and system, from {@code /proc}), or
+     * empty when it is not running or the platform does not say. A restart starts from zero.
+     *
+     * <pre>{@code
+     * Duration before = server.apiServerProcess().cpuTime().orElse(Duration.ZERO);
+     * }</pre>
+     */
+    public synchronized Optional<Duration> cpuTime() {
+        return current == null || !current.isAlive() ? Optional.empty() : current.info().totalCpuDuration();
     }
 
     /** SIGKILL, then waits until it has exited. A process that is not running is no error. */

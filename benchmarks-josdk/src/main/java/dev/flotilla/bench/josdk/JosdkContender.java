@@ -16,7 +16,9 @@ import java.nio.file.Files;
  * way a JOSDK user would write it (a {@code Reconciler<ConfigMap>} whose mirrors come from an
  * {@code InformerEventSource} mapped through owner references), with JOSDK's defaults except the
  * ones the benchmark must hold equal: worker count, label selectors, and the HTTP client (Vert.x,
- * as in Flotilla, where JOSDK would pick the JDK client).
+ * as in Flotilla, where JOSDK would pick the JDK client). With {@link ContenderArgs#STRIP_MANAGED_FIELDS}
+ * both caches (the controller's and the mirrors' event source) drop managedFields on the way in,
+ * through JOSDK's own {@code TransformingItemStore}, as Flotilla's caches do by default.
  *
  * <p>Arguments are {@link ContenderArgs}; the protocol is {@link ContenderSession}'s.
  */
@@ -38,14 +40,19 @@ public final class JosdkContender {
         ContenderSession session = new ContenderSession();
         session.baseline();
 
-        MirrorReconciler reconciler = new MirrorReconciler(args, MirrorSpec.from(args), session);
+        boolean strip = args.has(ContenderArgs.STRIP_MANAGED_FIELDS) && Boolean.parseBoolean(args.value(ContenderArgs.STRIP_MANAGED_FIELDS));
+        MirrorReconciler reconciler = new MirrorReconciler(args, MirrorSpec.from(args), session, strip);
         Operator operator = new Operator(o -> o.withKubernetesClient(client)
                 .withConcurrentReconciliationThreads(args.intValue(ContenderArgs.WORKERS))
                 .withCloseClientOnStop(true));
-        operator.register(reconciler, c -> c
-                .withName("configmap-mirror")
-                .withLabelSelector(args.value(ContenderArgs.SOURCE_SELECTOR))
-                .watchingAllNamespaces());
+        operator.register(reconciler, c -> {
+            c.withName("configmap-mirror")
+                    .withLabelSelector(args.value(ContenderArgs.SOURCE_SELECTOR))
+                    .watchingAllNamespaces();
+            if (strip) {
+                c.withItemStore(MirrorReconciler.withoutManagedFields());
+            }
+        });
         operator.start(); // returns once the informers have synced
         session.ready();
         session.watching();

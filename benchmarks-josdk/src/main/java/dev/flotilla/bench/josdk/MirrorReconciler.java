@@ -13,6 +13,7 @@ import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.TransformingItemStore;
 import java.util.List;
 import java.util.Optional;
 
@@ -33,19 +34,33 @@ final class MirrorReconciler implements Reconciler<ConfigMap> {
     private volatile InformerEventSource<ConfigMap, ConfigMap> mirrors;
     private volatile IndexedResourceCache<ConfigMap> primaries;
 
-    MirrorReconciler(ContenderArgs args, MirrorSpec spec, ContenderSession session) {
+    private final boolean stripManagedFields;
+
+    MirrorReconciler(ContenderArgs args, MirrorSpec spec, ContenderSession session, boolean stripManagedFields) {
         this.args = args;
         this.spec = spec;
         this.session = session;
+        this.stripManagedFields = stripManagedFields;
+    }
+
+    /** An item store that keeps each ConfigMap without its managedFields (JOSDK's documented way to prune a cache). */
+    static TransformingItemStore<ConfigMap> withoutManagedFields() {
+        return new TransformingItemStore<>(cm -> {
+            cm.getMetadata().setManagedFields(null);
+            return cm;
+        });
     }
 
     @Override
     public List<EventSource<?, ConfigMap>> prepareEventSources(EventSourceContext<ConfigMap> context) {
-        mirrors = new InformerEventSource<>(InformerEventSourceConfiguration.from(ConfigMap.class, ConfigMap.class)
+        var config = InformerEventSourceConfiguration.from(ConfigMap.class, ConfigMap.class)
                 .withName(MIRRORS)
                 .withLabelSelector(args.value(ContenderArgs.MIRROR_SELECTOR))
-                .withWatchAllNamespaces()
-                .build(), context);
+                .withWatchAllNamespaces();
+        if (stripManagedFields) {
+            config.withItemStore(withoutManagedFields());
+        }
+        mirrors = new InformerEventSource<>(config.build(), context);
         return List.of(mirrors);
     }
 

@@ -34,6 +34,12 @@ public record ContenderArgs(Map<String, String> values) {
     public static final String IDENTITY = "identity";
     public static final String LEASE_NAMESPACE = "leaseNamespace";
     public static final String GROUP = "group";
+    /** The ceiling only: its writer threads (default: a multiple of {@link #WORKERS}). */
+    public static final String WRITERS = "writers";
+    /** Flotilla only: record the Events {@code flotilla run} records ("true"). */
+    public static final String EVENTS = "events";
+    /** Java Operator SDK only: cache objects without managedFields, through an item store that drops them ("true"). */
+    public static final String STRIP_MANAGED_FIELDS = "stripManagedFields";
 
     public ContenderArgs {
         values = Map.copyOf(Objects.requireNonNull(values, "values"));

@@ -1,14 +1,19 @@
 package dev.flotilla.bench.e2e;
 
 import dev.flotilla.bench.plain.PlainCeiling;
+import dev.flotilla.bench.protocol.ContenderArgs;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The three ways the same workload is reconciled. */
+/** The ways the same workload is reconciled. */
 enum Contender {
     FLOTILLA("Flotilla"),
+    /** Flotilla recording the Events {@code flotilla run} records (one per mirror created or updated): a separate row. */
+    FLOTILLA_EVENTS("Flotilla with Events (as flotilla run)"),
     JOSDK("Java Operator SDK"),
+    /** The Java Operator SDK with an item store that drops managedFields, as Flotilla's caches do by default. */
+    JOSDK_STRIPPED("Java Operator SDK, managedFields dropped"),
     CEILING("ceiling (plain fabric8)"),
     /** The same ceiling code on fabric8 7.5.2, the Java Operator SDK's version: what the fabric8 version alone costs. */
     CEILING7("ceiling on fabric8 7.5.2");
@@ -29,12 +34,19 @@ enum Contender {
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(jvmFlags);
         switch (this) {
-            case FLOTILLA -> cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), FlotillaContender.class.getName()));
+            case FLOTILLA, FLOTILLA_EVENTS -> cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
+                    FlotillaContender.class.getName()));
             case CEILING -> cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), PlainCeiling.class.getName()));
-            case JOSDK -> cmd.addAll(List.of("-jar", josdkJar.toString()));
+            case JOSDK, JOSDK_STRIPPED -> cmd.addAll(List.of("-jar", josdkJar.toString()));
             case CEILING7 -> cmd.addAll(List.of("-cp", josdkJar.toString(), PlainCeiling.class.getName()));
         }
         cmd.addAll(args);
+        switch (this) {
+            case FLOTILLA_EVENTS -> cmd.add(ContenderArgs.EVENTS + "=true");
+            case JOSDK_STRIPPED -> cmd.add(ContenderArgs.STRIP_MANAGED_FIELDS + "=true");
+            default -> {
+            }
+        }
         return cmd;
     }
 }

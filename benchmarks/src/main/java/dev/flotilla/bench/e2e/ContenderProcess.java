@@ -44,6 +44,11 @@ final class ContenderProcess implements AutoCloseable {
         return new ContenderProcess(label, p, spawned, log);
     }
 
+    /** The contender JVM (a cap's shell execs it, so the pid is the JVM's). */
+    ProcessHandle handle() {
+        return process.toHandle();
+    }
+
     long spawnedAtMillis() {
         return spawnedAtMillis;
     }

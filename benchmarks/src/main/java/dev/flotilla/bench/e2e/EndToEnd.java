@@ -6,6 +6,7 @@ import dev.flotilla.bench.protocol.LatencySummary;
 import dev.flotilla.bench.protocol.Message;
 import dev.flotilla.examples.mirror.ConfigMapMirror;
 import dev.flotilla.testing.RealApiServer;
+import dev.flotilla.testing.ServerProcess;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.nio.file.Files;
@@ -37,14 +38,16 @@ public final class EndToEnd {
     static final Duration SETTLE_BEFORE_RUN = Duration.ofSeconds(1);
 
     private final Settings settings;
+    private final RealApiServer server;
     private final Path kubeconfig;
     private final Path logs;
     private final Workload workload;
     private final MirrorTracker tracker;
     private int sequence;
 
-    private EndToEnd(Settings settings, Path kubeconfig, Workload workload, MirrorTracker tracker) {
+    private EndToEnd(Settings settings, RealApiServer server, Path kubeconfig, Workload workload, MirrorTracker tracker) {
         this.settings = settings;
+        this.server = server;
         this.kubeconfig = kubeconfig;
         this.logs = settings.out().resolve("logs");
         this.workload = workload;
@@ -95,7 +98,7 @@ public final class EndToEnd {
                 .create();
         try (MirrorTracker tracker = new MirrorTracker(admin);
                 Workload workload = new Workload(admin, tracker, settings.namespaces())) {
-            EndToEnd bench = new EndToEnd(settings, kubeconfig, workload, tracker);
+            EndToEnd bench = new EndToEnd(settings, server, kubeconfig, workload, tracker);
             List<Run> runs = new ArrayList<>();
             List<ShardedRun> sharded = new ArrayList<>();
             for (int n : settings.sizes()) {
@@ -105,14 +108,14 @@ public final class EndToEnd {
                         (System.nanoTime() - t) / 1e9);
                 Thread.sleep(SETTLE_AFTER_CREATE.toMillis()); // let etcd and the watch cache finish with the creations
                 bench.warmUp(n);
-                for (int round = 1; round <= settings.rounds(); round++) {
+                for (int round = 1; round <= settings.rounds() && !settings.contenders().isEmpty(); round++) {
                     for (Contender c : rotation(settings.contenders(), round)) {
-                        Run run = bench.run(c, n, round);
+                        Run run = bench.runUndisturbed(c, n, round);
                         runs.add(run);
                         System.err.println("e2e: " + Report.oneLine(run));
                     }
                 }
-                if (n == settings.shardedSize()) {
+                if (settings.shardedSizes().contains(n)) {
                     for (int replicas : settings.replicas()) {
                         sharded.addAll(bench.sharded(replicas, n, settings.rounds()));
                     }
@@ -153,9 +156,48 @@ public final class EndToEnd {
     }
 
     private ContenderProcess spawn(Contender c, String label, ContenderArgs args) throws Exception {
+        return spawn(c, label, args, List.of());
+    }
+
+    /** Spawns {@code c}'s JVM behind {@code prefix} (a CPU cap's cgroup entry, or nothing). */
+    private ContenderProcess spawn(Contender c, String label, ContenderArgs args, List<String> prefix) throws Exception {
         String file = String.format("%03d-%s.log", ++sequence, label);
-        return ContenderProcess.spawn(label, c.command(settings.jvmFlags(), settings.josdkJar(), args.toArgs()),
-                logs.resolve(file));
+        List<String> command = new ArrayList<>(prefix);
+        command.addAll(c.command(settings.jvmFlags(), settings.josdkJar(), args.toArgs()));
+        return ContenderProcess.spawn(label, command, logs.resolve(file));
+    }
+
+    /** CPU time so far of the API server, etcd, this driver and {@code contenders}: the participants of a measurement. */
+    private long participantCpuNanos(List<ContenderProcess> contenders) {
+        long sum = server.apiServerProcess().cpuTime().map(Duration::toNanos).orElse(0L)
+                + server.etcdProcess().cpuTime().map(Duration::toNanos).orElse(0L);
+        List<ProcessHandle> ps = new ArrayList<>();
+        ps.add(ProcessHandle.current());
+        contenders.forEach(p -> ps.add(p.handle()));
+        return sum + Interference.cpuNanos(ps);
+    }
+
+    private static long cpuNanos(ServerProcess p) {
+        return p.cpuTime().map(Duration::toNanos).orElse(0L);
+    }
+
+    /**
+     * {@link #run} again, up to {@link Settings#attempts} times, while processes outside the benchmark took
+     * more than {@link Interference#LIMIT_CORES} of the CPU during it; the last attempt counts regardless,
+     * and says how many it took.
+     */
+    Run runUndisturbed(Contender c, int n, int round) throws Exception {
+        Run run = null;
+        for (int attempt = 1; attempt <= settings.attempts(); attempt++) {
+            run = run(c, n, round, attempt);
+            if (!run.interference().tookTheCpu()) {
+                return run;
+            }
+            System.err.printf(java.util.Locale.ROOT, "e2e: %s N=%d round %d attempt %d: outsiders took %.2f cores (load %.2f)%s%n",
+                    c, n, round, attempt, run.interference().outsideCores(), run.interference().loadAverage(),
+                    attempt < settings.attempts() ? "; repeating" : "; kept, as the last attempt");
+        }
+        return run;
     }
 
     /**
@@ -174,13 +216,15 @@ public final class EndToEnd {
         System.err.printf("e2e: warm-up pass at N=%d took %.1f s%n", n, (System.nanoTime() - t) / 1e9);
     }
 
-    Run run(Contender c, int n, int round) throws Exception {
+    Run run(Contender c, int n, int round, int attempt) throws Exception {
         long t = System.nanoTime();
         workload.deleteMirrors();
         System.err.printf("e2e: %d mirrors deleted in %.1f s%n", n, (System.nanoTime() - t) / 1e9);
         workload.expectAll();
         Thread.sleep(SETTLE_BEFORE_RUN.toMillis());
-        try (ContenderProcess p = spawn(c, c.name().toLowerCase() + "-n" + n + "-r" + round, baseArgs())) {
+        try (ContenderProcess p = spawn(c, c.name().toLowerCase() + "-n" + n + "-r" + round + (attempt > 1 ? "-a" + attempt : ""),
+                baseArgs())) {
+            Interference.Watch watch = Interference.watch(() -> participantCpuNanos(List.of(p)));
             Message baseline = p.await(ContenderSession.BASELINE, START_TIMEOUT);
             Message ready = p.await(ContenderSession.READY, START_TIMEOUT);
             long converged = tracker.awaitConverged(CONVERGE_TIMEOUT);
@@ -198,6 +242,7 @@ public final class EndToEnd {
             Message latency = p.ask(ContenderSession.LATENCY, ANSWER_TIMEOUT);
             LatencySummary e2e = tracker.drainLatencies();
             Message after = p.ask(ContenderSession.REPORT, ANSWER_TIMEOUT);
+            Interference interference = watch.stop();
 
             double readyS = (ready.longField("at") - p.spawnedAtMillis() - baseline.longField("tookMillis")) / 1000.0;
             double convergeS = Math.max(0.001, (converged - ready.longField("at")) / 1000.0);
@@ -206,7 +251,7 @@ public final class EndToEnd {
                     heap.longField("retained") - baseline.longField("retained"), heap.longField("cached"),
                     LatencySummary.from(latency, "start"), LatencySummary.from(latency, "done"), e2e,
                     updates, late, after.longField("requests") - before.longField("requests"),
-                    after.longField("cpuMillis") - before.longField("cpuMillis"));
+                    after.longField("cpuMillis") - before.longField("cpuMillis"), interference, attempt);
         }
     }
 
@@ -253,13 +298,17 @@ public final class EndToEnd {
         Thread.sleep(SETTLE_BEFORE_RUN.toMillis());
         String group = "bench" + (++sequence);
         List<ContenderProcess> ps = new ArrayList<>();
+        CpuCap cap = settings.replicaCpu();
+        List<String> capLabels = new ArrayList<>();
         try {
             for (int i = 0; i < replicas; i++) {
                 ContenderArgs args = baseArgs().with(ContenderArgs.IDENTITY, "replica-" + i)
                         .with(ContenderArgs.LEASE_NAMESPACE, LEASE_NAMESPACE).with(ContenderArgs.GROUP, group)
                         .with(FlotillaContender.TIMINGS, settings.shardedTimings().stream().map(String::valueOf)
                                 .collect(java.util.stream.Collectors.joining(",")));
-                ps.add(spawn(Contender.FLOTILLA, "sharded" + replicas + "-" + i + "-n" + n, args));
+                String label = "sharded" + replicas + "-" + i + "-n" + n;
+                capLabels.add(group + "-" + i);
+                ps.add(spawn(Contender.FLOTILLA, label, args, cap.enter(capLabels.getLast())));
             }
             long spawned = ps.getFirst().spawnedAtMillis();
             List<Message> baselines = new ArrayList<>();
@@ -272,24 +321,41 @@ public final class EndToEnd {
             for (int round = 1; round <= rounds; round++) {
                 awaitSettled(ps);
                 List<Long> before = new ArrayList<>();
-                for (ContenderProcess p : ps) {
-                    before.add(p.ask(ContenderSession.REPORT, ANSWER_TIMEOUT).longField("requests"));
+                List<Long> cpuBefore = new ArrayList<>();
+                List<CpuCap.Throttling> throttledBefore = new ArrayList<>();
+                for (int i = 0; i < ps.size(); i++) {
+                    Message m = ps.get(i).ask(ContenderSession.REPORT, ANSWER_TIMEOUT);
+                    before.add(m.longField("requests"));
+                    cpuBefore.add(m.longField("cpuMillis"));
+                    throttledBefore.add(cap.throttling(capLabels.get(i)));
                 }
+                long apiBefore = cpuNanos(server.apiServerProcess());
+                long etcdBefore = cpuNanos(server.etcdProcess());
+                Interference.Watch watch = Interference.watch(() -> participantCpuNanos(ps));
                 tracker.forgetSeen();
                 long burst = System.currentTimeMillis();
                 workload.deleteMirrorsOnly();
                 long recovered = tracker.awaitConverged(CONVERGE_TIMEOUT);
+                Interference interference = watch.stop();
+                long apiNanos = cpuNanos(server.apiServerProcess()) - apiBefore;
+                long etcdNanos = cpuNanos(server.etcdProcess()) - etcdBefore;
                 List<Long> retained = new ArrayList<>();
                 List<Long> cached = new ArrayList<>();
                 List<Long> requests = new ArrayList<>();
+                List<Long> cpuMillis = new ArrayList<>();
+                List<CpuCap.Throttling> throttling = new ArrayList<>();
                 for (int i = 0; i < ps.size(); i++) {
+                    throttling.add(cap.throttling(capLabels.get(i)).minus(throttledBefore.get(i)));
+                    Message now = ps.get(i).ask(ContenderSession.REPORT, ANSWER_TIMEOUT);
+                    cpuMillis.add(now.longField("cpuMillis") - cpuBefore.get(i));
                     Message heap = ps.get(i).ask(ContenderSession.HEAP, ANSWER_TIMEOUT);
                     retained.add(heap.longField("retained") - baselines.get(i).longField("retained"));
                     cached.add(heap.longField("cached"));
-                    requests.add(heap.longField("requests") - before.get(i));
+                    requests.add(now.longField("requests") - before.get(i));
                 }
                 ShardedRun run = new ShardedRun(replicas, n, round, round == 1 ? coldStart : Double.NaN,
-                        (recovered - burst) / 1000.0, retained, cached, requests);
+                        (recovered - burst) / 1000.0, retained, cached, requests, cap, cpuMillis, throttling,
+                        apiNanos / 1_000_000, etcdNanos / 1_000_000, interference);
                 runs.add(run);
                 System.err.println("e2e: " + Report.oneLine(run));
             }
@@ -298,6 +364,7 @@ public final class EndToEnd {
             for (ContenderProcess p : ps) {
                 p.close();
             }
+            capLabels.forEach(cap::remove);
         }
     }
 }

@@ -5,6 +5,7 @@ import dev.flotilla.bench.protocol.ContenderSession;
 import dev.flotilla.bench.protocol.EventLatency;
 import dev.flotilla.core.cache.SharedInformer;
 import dev.flotilla.core.controller.KeyGate;
+import dev.flotilla.core.events.EventRecorder;
 import dev.flotilla.core.manager.Manager;
 import dev.flotilla.core.manager.ManagerOptions;
 import dev.flotilla.core.metrics.MetricNames;
@@ -22,12 +23,15 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.file.Files;
+import java.time.Clock;
 import java.util.Map;
 
 /**
  * The Flotilla contender: {@code configmap-mirror} as {@code flotilla run} wires it (guarded client,
  * manager with managedFields stripped, the built-in controller), unsharded, or as one replica of a
- * sharding group when {@link ContenderArgs#IDENTITY} is given. The guard's rate limiter is opened
+ * sharding group when {@link ContenderArgs#IDENTITY} is given. {@code flotilla run} also records an
+ * Event per mirror written; the contender does so only with {@link ContenderArgs#EVENTS}, a row of
+ * its own, because neither the Java Operator SDK's contender nor the ceiling records Events. The guard's rate limiter is opened
  * to {@value #QPS} requests/s because neither the Java Operator SDK nor plain fabric8 limits the
  * request rate (Flotilla's default, {@value GuardConfig#DEFAULT_QPS}/s, would be the bottleneck);
  * its circuit breaker and retry stay as configured by default.
@@ -78,7 +82,12 @@ public final class FlotillaContender {
             manager.install(sharding);
             requestGuard.fenceWrites(sharding.writeFence()); // as flotilla run does
         }
-        ConfigMapMirror.register(manager, args.intValue(ContenderArgs.WORKERS), null, r -> measured(r, session));
+        // As flotilla run records them: one Event per mirror created or updated, on the source.
+        EventRecorder events = args.has(ContenderArgs.EVENTS) && Boolean.parseBoolean(args.value(ContenderArgs.EVENTS))
+                ? new EventRecorder(client, ConfigMapMirror.COMPONENT, args.has(ContenderArgs.IDENTITY)
+                        ? args.value(ContenderArgs.IDENTITY) : "bench", Clock.systemUTC())
+                : null;
+        ConfigMapMirror.register(manager, args.intValue(ContenderArgs.WORKERS), events, r -> measured(r, session));
         manager.start(); // joins the group when sharded; a refused join stops the manager and ends this process
 
         session.ready();

@@ -134,8 +134,8 @@ final class Report {
         b.append("Measured ").append(finished).append(", ").append(String.format(Locale.ROOT, "%.1f", took.toSeconds() / 60.0))
                 .append(" minutes, by `bash benchmarks/e2e.sh` (sizes ").append(settings.sizes()).append(", contenders ")
                 .append(settings.contenders().stream().map(c -> c.name().toLowerCase(Locale.ROOT)).toList())
-                .append(settings.shardedSize() == 0 ? ", no sharded runs" : ", sharded at N = " + settings.shardedSize()
-                        + " with " + settings.replicas() + " replicas")
+                .append(settings.shardedSizes().isEmpty() ? ", no sharded runs" : ", sharded at N = " + settings.shardedSizes()
+                        + " with " + settings.replicas() + " replicas, each " + settings.replicaCpu())
                 .append("). Cells are the median over ").append(settings.rounds())
                 .append(" rounds with (min–max); ratios are taken within each round, then summarised.\n\n");
         b.append("**Machine.** ").append(machine.oneLine()).append(".\n\n");
@@ -215,21 +215,35 @@ final class Report {
                 .append(runs.stream().mapToInt(Run::lateUpdates).sum()).append(" of ")
                 .append(runs.stream().mapToInt(Run::updates).sum()).append(".\n\n");
 
-        if (!sharded.isEmpty()) {
-            int n = sharded.getFirst().n();
-            b.append("## Flotilla sharded, N = ").append(n).append("\n\n");
+        for (int n : sharded.stream().map(ShardedRun::n).distinct().toList()) {
+            b.append("## Flotilla sharded, N = ").append(n).append(", each replica ").append(settings.replicaCpu()).append("\n\n");
             b.append("| replicas | cold start: spawn to converged (s) | mass deletion: recovered (s) | objects/s | vs 1 replica | retained heap per replica (MiB) | cached objects per replica | requests per replica during the recovery |\n");
             b.append("|---|---|---|---|---|---|---|---|\n");
             for (int replicas : settings.replicas()) {
-                List<ShardedRun> rs = sharded.stream().filter(r -> r.replicas() == replicas).toList();
+                List<ShardedRun> rs = sharded.stream().filter(r -> r.n() == n && r.replicas() == replicas).toList();
                 b.append("| ").append(replicas).append(" | ")
                         .append(Stat.of(rs.stream().mapToDouble(ShardedRun::totalSeconds).toArray()).cell("%.2f")).append(" | ")
                         .append(Stat.of(rs.stream().mapToDouble(ShardedRun::burstSeconds).toArray()).cell("%.2f")).append(" | ")
                         .append(Stat.of(rs.stream().mapToDouble(ShardedRun::throughput).toArray()).cell("%.0f")).append(" | ")
-                        .append(shardedRatio(replicas).cell("%.2f")).append(" | ")
+                        .append(shardedRatio(n, replicas).cell("%.2f")).append(" | ")
                         .append(Stat.of(rs.stream().flatMap(r -> r.retainedBytes().stream()).mapToDouble(x -> x / 1048576.0).toArray()).cell("%.1f")).append(" | ")
                         .append(Stat.of(rs.stream().flatMap(r -> r.cached().stream()).mapToDouble(Long::doubleValue).toArray()).cell("%.0f")).append(" | ")
                         .append(Stat.of(rs.stream().flatMap(r -> r.requests().stream()).mapToDouble(Long::doubleValue).toArray()).cell("%.0f")).append(" |\n");
+            }
+            b.append("\nWhere the CPU went during the recovery (per-replica cells pool every replica of every round):\n\n");
+            b.append("| replicas | replica CPU (cores) | throttled periods | replicas' CPU per object (ms) | API server CPU (cores) | etcd CPU (cores) | outsiders (cores) |\n");
+            b.append("|---|---|---|---|---|---|---|\n");
+            for (int replicas : settings.replicas()) {
+                List<ShardedRun> rs = sharded.stream().filter(r -> r.n() == n && r.replicas() == replicas).toList();
+                b.append("| ").append(replicas).append(" | ")
+                        .append(Stat.of(rs.stream().flatMapToDouble(r -> java.util.stream.IntStream.range(0, r.replicas())
+                                .mapToDouble(r::replicaCores)).toArray()).cell("%.3f")).append(" | ")
+                        .append(Stat.of(rs.stream().flatMap(r -> r.throttling().stream()).mapToDouble(t -> t.throttledShare() * 100)
+                                .toArray()).cell("%.0f%%")).append(" | ")
+                        .append(Stat.of(rs.stream().mapToDouble(ShardedRun::replicaCpuMillisPerObject).toArray()).cell("%.2f")).append(" | ")
+                        .append(Stat.of(rs.stream().mapToDouble(ShardedRun::apiServerCores).toArray()).cell("%.2f")).append(" | ")
+                        .append(Stat.of(rs.stream().mapToDouble(ShardedRun::etcdCores).toArray()).cell("%.2f")).append(" | ")
+                        .append(Stat.of(rs.stream().mapToDouble(r -> r.interference().outsideCores()).toArray()).cell("%.2f")).append(" |\n");
             }
             b.append("\nOne group per replica count, its replicas spawned together. *cold start* (once per group) runs from "
                     + "the first spawn to every mirror up to date; it includes JVM start, the first replica to join taking every "
@@ -239,17 +253,23 @@ final class Report {
                     + "namespace); *recovered* runs from its first request to every mirror back, and *objects/s* = N / "
                     + "recovered. Per-replica cells pool every replica of every round; heap is read after each recovery, "
                     + "requests are those sent during it. All replicas share the machine's ")
-                    .append(machine.facts().get("cores")).append(" cores with the API server and etcd.\n\n");
+                    .append(machine.facts().get("cores")).append(" cores with the API server and etcd")
+                    .append(settings.replicaCpu().capped() ? "; each replica's JVM runs in its own cgroup with a CFS quota of "
+                            + settings.replicaCpu() + " (cgroup v1 cpu; the JVM sizes its pools to the quota, as in a Pod with that CPU "
+                            + "limit). *throttled periods*: the share of the cgroup's CFS periods in which the quota ran out. "
+                            + "*replica CPU*: each replica's process CPU time / recovery time" : "")
+                    .append(".\n\n");
         }
 
         b.append("## Flotilla against the bar\n\n");
-        b.append("| N | figure | Flotilla / JOSDK (median) | Flotilla at least on par |\n|---|---|---|---|\n");
+        b.append("*ahead*: better in every round; *on par*: median ratio within ").append(Math.round(ON_PAR * 100))
+                .append("% of 1; *behind*: anything else (also a better median that some round contradicts).\n\n");
+        b.append("| N | figure | Flotilla / JOSDK (median) | verdict |\n|---|---|---|---|\n");
         for (int n : settings.sizes()) {
             for (Figure f : FIGURES) {
                 Stat r = ratio(Contender.FLOTILLA, Contender.JOSDK, n, f.read());
-                boolean ok = f.higherIsBetter() ? r.median() >= 1 : r.median() <= 1;
                 b.append("| ").append(n).append(" | ").append(f.title()).append(" | ").append(r.cell("%.2f")).append(" | ")
-                        .append(r.samples() == 0 ? "n/a" : ok ? "yes" : "**no**").append(" |\n");
+                        .append(verdict(r, f.higherIsBetter())).append(" |\n");
             }
         }
         for (int n : settings.sizes()) {
@@ -262,13 +282,28 @@ final class Report {
         return b.toString();
     }
 
-    private Stat shardedRatio(int replicas) {
+    /** A median ratio within this of 1 is "on par". */
+    static final double ON_PAR = 0.03;
+
+    /** ahead (every round better), on par (median within {@link #ON_PAR}), or behind; n/a without rounds. */
+    static String verdict(Stat ratio, boolean higherIsBetter) {
+        if (ratio.samples() == 0) {
+            return "n/a";
+        }
+        boolean everyRoundBetter = higherIsBetter ? ratio.min() > 1 : ratio.max() < 1;
+        if (everyRoundBetter) {
+            return "ahead";
+        }
+        return Math.abs(ratio.median() - 1) <= ON_PAR ? "on par" : "**behind**";
+    }
+
+    private Stat shardedRatio(int n, int replicas) {
         List<Double> ratios = new ArrayList<>();
         for (ShardedRun r : sharded) {
-            if (r.replicas() != replicas) {
+            if (r.replicas() != replicas || r.n() != n) {
                 continue;
             }
-            sharded.stream().filter(x -> x.replicas() == 1 && x.round() == r.round()).findFirst()
+            sharded.stream().filter(x -> x.n() == n && x.replicas() == 1 && x.round() == r.round()).findFirst()
                     .ifPresent(one -> ratios.add(r.throughput() / one.throughput()));
         }
         return Stat.of(ratios.stream().mapToDouble(Double::doubleValue).toArray());
@@ -333,6 +368,9 @@ final class Report {
             m.put("lateUpdates", r.lateUpdates());
             m.put("streamRequests", r.streamRequests());
             m.put("streamCpuMillis", r.streamCpuMillis());
+            m.put("loadAverageBefore", number(r.interference().loadAverage()));
+            m.put("outsideCores", r.interference().outsideCores());
+            m.put("attempts", r.attempts());
             raw.add(m);
         }
         root.put("runs", raw);
@@ -347,6 +385,14 @@ final class Report {
             m.put("retainedBytes", r.retainedBytes());
             m.put("cached", r.cached());
             m.put("requests", r.requests());
+            m.put("capCores", r.cap().cores());
+            m.put("cpuMillis", r.cpuMillis());
+            m.put("cfsPeriods", r.throttling().stream().map(CpuCap.Throttling::periods).toList());
+            m.put("cfsThrottledPeriods", r.throttling().stream().map(CpuCap.Throttling::throttledPeriods).toList());
+            m.put("apiServerCpuMillis", r.apiServerCpuMillis());
+            m.put("etcdCpuMillis", r.etcdCpuMillis());
+            m.put("loadAverageBefore", number(r.interference().loadAverage()));
+            m.put("outsideCores", r.interference().outsideCores());
             sh.add(m);
         }
         root.put("sharded", sh);

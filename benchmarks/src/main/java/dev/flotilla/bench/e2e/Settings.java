@@ -20,49 +20,56 @@ import java.util.TreeMap;
  * @param workers      reconcile workers (Flotilla, JOSDK) and writer threads (ceiling)
  * @param rate         source updates per second in the steady stream
  * @param updates      updates in the stream (rate x seconds)
- * @param shardedSize  the size at which Flotilla also runs sharded; 0 for none
+ * @param shardedSizes the sizes at which Flotilla also runs sharded; empty for none ("0" on the command line)
  * @param replicas     replica counts of the sharded runs
- * @param contenders   who runs (Flotilla, JOSDK and the ceiling by default; ceiling7 adds the ceiling on fabric8 7.5.2)
+ * @param contenders   who runs (Flotilla, JOSDK and the ceiling by default; ceiling7 adds the ceiling on fabric8 7.5.2);
+ *                     empty ("none") runs only the sharded groups
  * @param jvmFlags     flags of every contender JVM (space-separated on the command line)
  * @param shardedTimings the sharded replicas' lease duration, renew deadline and retry period in seconds (Flotilla's
  *                     defaults, 15,10,2, unless a quick run such as EndToEndHarnessTest shortens them)
+ * @param replicaCpu   the CPU cap of each sharded replica (a cgroup's CFS quota); uncapped with 0
+ * @param attempts     attempts of a contender's run while outsiders take the CPU (the last one counts regardless)
  */
-record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, int rate, int updates, int shardedSize,
+record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, int rate, int updates, List<Integer> shardedSizes,
         List<Integer> replicas, List<Contender> contenders, List<String> jvmFlags, Path josdkJar, Path out,
-        List<Integer> shardedTimings) {
+        List<Integer> shardedTimings, CpuCap replicaCpu, int attempts) {
 
     /** Every option with its default, in the order the usage line lists them: the one place defaults live. */
     private static final Map<String, String> DEFAULTS = defaults();
 
     static final String USAGE = "usage: EndToEnd " + String.join(" ", DEFAULTS.entrySet().stream()
             .map(e -> "[--" + e.getKey() + " " + (e.getValue().contains(" ") ? '"' + e.getValue() + '"' : e.getValue()) + "]")
-            .toList()) + "\n  --contenders also takes ceiling7 (the ceiling on fabric8 7.5.2); --sharded-size 0 runs no sharded groups";
+            .toList()) + "\n  --contenders also takes ceiling7 (the ceiling on fabric8 7.5.2) and none (sharded groups only); "
+            + "--sharded-sizes 0 runs no sharded groups; --replica-cpu 0.25 caps each sharded replica at a quarter core (cgroup v1 cpu)";
 
     private static Map<String, String> defaults() {
         Map<String, String> d = new LinkedHashMap<>();
         d.put("sizes", "1000,5000,20000");
         d.put("namespaces", "50");
-        d.put("rounds", "3");
+        d.put("rounds", "5");
         d.put("workers", "8");
         d.put("rate", "100");
         d.put("updates", "400");
-        d.put("sharded-size", "5000");
+        d.put("sharded-sizes", "5000,20000");
         d.put("replicas", "1,2,3");
-        d.put("contenders", "flotilla,josdk,ceiling");
+        d.put("contenders", "flotilla,flotilla_events,josdk,josdk_stripped,ceiling");
         d.put("jvm-flags", "-Xmx2g -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError");
         d.put("josdk-jar", "benchmarks-josdk/target/josdk-contender.jar");
         d.put("out", "benchmarks/results");
         d.put("sharded-timings", ShardingConfig.DEFAULT_LEASE_DURATION.toSeconds() + "," + ShardingConfig.DEFAULT_RENEW_DEADLINE.toSeconds()
                 + "," + ShardingConfig.DEFAULT_RETRY_PERIOD.toSeconds());
+        d.put("replica-cpu", "0.25");
+        d.put("attempts", "3");
         return java.util.Collections.unmodifiableMap(d);
     }
 
     Settings {
         sizes = List.copyOf(sizes);
         replicas = List.copyOf(replicas);
+        shardedSizes = List.copyOf(shardedSizes);
         contenders = List.copyOf(contenders);
-        if (contenders.isEmpty()) {
-            throw new IllegalArgumentException("--contenders names at least one of flotilla, josdk, ceiling");
+        if (contenders.isEmpty() && shardedSizes.isEmpty()) {
+            throw new IllegalArgumentException("--contenders none runs only sharded groups, but --sharded-sizes is 0");
         }
         jvmFlags = List.copyOf(jvmFlags);
         shardedTimings = List.copyOf(shardedTimings);
@@ -85,8 +92,14 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
         requireAtLeast("workers", workers, 1);
         requireAtLeast("rate", rate, 1);
         requireAtLeast("updates", updates, 1);
-        if (shardedSize != 0 && !sizes.contains(shardedSize)) {
-            throw new IllegalArgumentException("--sharded-size must be one of --sizes " + sizes + " or 0, got " + shardedSize);
+        requireAtLeast("attempts", attempts, 1);
+        if (!sizes.containsAll(shardedSizes)) {
+            throw new IllegalArgumentException("--sharded-sizes must be among --sizes " + sizes + " or 0, got " + shardedSizes);
+        }
+        if (replicaCpu.capped()) {
+            CpuCap.unavailable().ifPresent(why -> {
+                throw new IllegalArgumentException(why);
+            });
         }
         if (replicas.stream().anyMatch(r -> r < 1 || r > 8)) {
             throw new IllegalArgumentException("--replicas must be between 1 and 8, got " + replicas);
@@ -118,9 +131,10 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
         return new Settings(ints("sizes", values.get("sizes")), integer("namespaces", values.get("namespaces")),
                 integer("rounds", values.get("rounds")), integer("workers", values.get("workers")),
                 integer("rate", values.get("rate")), integer("updates", values.get("updates")),
-                integer("sharded-size", values.get("sharded-size")), ints("replicas", values.get("replicas")),
+                shardedSizes(values.get("sharded-sizes")), ints("replicas", values.get("replicas")),
                 contenders(values.get("contenders")), Arrays.asList(values.get("jvm-flags").trim().split("\\s+")), Path.of(values.get("josdk-jar")), Path.of(values.get("out")),
-                ints("sharded-timings", values.get("sharded-timings")));
+                ints("sharded-timings", values.get("sharded-timings")), new CpuCap(decimal("replica-cpu", values.get("replica-cpu"))),
+                integer("attempts", values.get("attempts")));
     }
 
     private static int integer(String key, String raw) {
@@ -131,12 +145,27 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
         }
     }
 
+    private static double decimal(String key, String raw) {
+        try {
+            return Double.parseDouble(raw.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--" + key + " must be a number, got '" + raw + "'");
+        }
+    }
+
+    private static List<Integer> shardedSizes(String raw) {
+        return raw.trim().equals("0") ? List.of() : ints("sharded-sizes", raw);
+    }
+
     private static List<Contender> contenders(String raw) {
+        if (raw.trim().equalsIgnoreCase("none")) {
+            return List.of();
+        }
         return Arrays.stream(raw.split(",")).map(s -> {
             try {
                 return Contender.valueOf(s.trim().toUpperCase(java.util.Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("--contenders takes flotilla, josdk, ceiling and ceiling7, got '" + s + "'");
+                throw new IllegalArgumentException("--contenders takes flotilla, flotilla_events, josdk, josdk_stripped, ceiling, ceiling7 or none, got '" + s + "'");
             }
         }).distinct().toList();
     }

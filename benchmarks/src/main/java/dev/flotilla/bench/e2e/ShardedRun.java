@@ -13,14 +13,41 @@ import java.util.List;
  * @param requests      per replica, API requests sent during this round's recovery (Lease renewals included)
  * @param retainedBytes per replica, heap after full GCs minus its baseline
  * @param cached        per replica, objects in its caches
+ * @param cap           each replica's CPU cap
+ * @param cpuMillis     per replica, its process's CPU time during the recovery
+ * @param throttling    per replica, its cgroup's CFS periods and throttled periods during the recovery (zeros uncapped)
+ * @param apiServerCpuMillis the API server's CPU time during the recovery
+ * @param etcdCpuMillis etcd's CPU time during the recovery
+ * @param interference  CPU taken by processes outside the benchmark during the recovery
  */
 record ShardedRun(int replicas, int n, int round, double totalSeconds, double burstSeconds, List<Long> retainedBytes, List<Long> cached,
-        List<Long> requests) {
+        List<Long> requests, CpuCap cap, List<Long> cpuMillis, List<CpuCap.Throttling> throttling, long apiServerCpuMillis,
+        long etcdCpuMillis, Interference interference) {
 
     ShardedRun {
         retainedBytes = List.copyOf(retainedBytes);
         cached = List.copyOf(cached);
         requests = List.copyOf(requests);
+        cpuMillis = List.copyOf(cpuMillis);
+        throttling = List.copyOf(throttling);
+    }
+
+    /** Replica {@code i}'s average CPU during the recovery, in cores. */
+    double replicaCores(int i) {
+        return cpuMillis.get(i) / 1000.0 / burstSeconds;
+    }
+
+    double apiServerCores() {
+        return apiServerCpuMillis / 1000.0 / burstSeconds;
+    }
+
+    double etcdCores() {
+        return etcdCpuMillis / 1000.0 / burstSeconds;
+    }
+
+    /** All replicas' CPU per object recreated, in ms. */
+    double replicaCpuMillisPerObject() {
+        return cpuMillis.stream().mapToLong(Long::longValue).sum() / (double) n;
     }
 
     double throughput() {

@@ -18,12 +18,18 @@ class EndToEndHarnessTest {
     static final int N = 100;
     static final int UPDATES = 40;
 
+    /** The sharded replicas' CPU cap here: enough not to slow the test, and the cgroup plumbing is exercised. */
+    static final String REPLICA_CPU = "0.5";
+
     @Test
     void everyContenderConvergesAndIsMeasured(@TempDir Path out) throws Exception {
+        assertThat(CpuCap.unavailable()).as("the sharded replicas' CPU cap needs cgroup v1 cpu, writable (root)").isEmpty();
         Settings settings = Settings.parse(new String[] {
                 "--sizes", Integer.toString(N), "--namespaces", "10", "--rounds", "1", "--workers", "4",
-                "--rate", "50", "--updates", Integer.toString(UPDATES), "--sharded-size", Integer.toString(N),
-                "--replicas", "1,2", "--contenders", "flotilla,josdk,ceiling,ceiling7", "--josdk-jar", "../benchmarks-josdk/target/josdk-contender.jar",
+                "--rate", "50", "--updates", Integer.toString(UPDATES), "--sharded-sizes", Integer.toString(N),
+                "--replicas", "1,2", "--replica-cpu", REPLICA_CPU, "--attempts", "1",
+                "--contenders", "flotilla,flotilla_events,josdk,josdk_stripped,ceiling,ceiling7",
+                "--josdk-jar", "../benchmarks-josdk/target/josdk-contender.jar",
                 "--jvm-flags", "-Xmx512m -XX:+UseSerialGC", "--out", out.toString(),
                 // The suite's lease timings (6 s lease, 4 s renew deadline, 1 s retry): the harness, not the defaults, is
                 // what this checks, and a cold start waits out a lease duration.
@@ -45,12 +51,21 @@ class EndToEndHarnessTest {
             assertThat(run.endToEnd().count()).as("%s mirrors seen", run.contender()).isEqualTo(UPDATES);
             assertThat(run.start().p50Millis()).isLessThanOrEqualTo(run.endToEnd().p50Millis());
             assertThat(run.streamRequests()).as("%s writes during the stream", run.contender()).isGreaterThanOrEqualTo(UPDATES);
+            assertThat(run.interference().loadAverage()).as("%s load average recorded", run.contender()).isNotNaN();
         }
+        // The Events row records Events as flotilla run does (in the background, so not all are written by convergence).
+        Run withEvents = report.runs().stream().filter(r -> r.contender() == Contender.FLOTILLA_EVENTS).findFirst().orElseThrow();
+        Run plain = report.runs().stream().filter(r -> r.contender() == Contender.FLOTILLA).findFirst().orElseThrow();
+        assertThat(withEvents.requests()).as("Flotilla with Events: mirror writes and Event writes").isGreaterThan(plain.requests());
         assertThat(report.shardedRuns()).extracting(ShardedRun::replicas).containsExactlyInAnyOrder(1, 2);
         for (ShardedRun run : report.shardedRuns()) {
             // The replicas split the objects: together they cache each source and mirror once.
             assertThat(run.cached().stream().mapToLong(Long::longValue).sum()).isEqualTo(2L * N);
             assertThat(run.cached()).allSatisfy(c -> assertThat(c).isPositive());
+            // Each replica ran under its cap: its cgroup counted CFS periods, and the server's CPU was read.
+            assertThat(run.cap().cores()).isEqualTo(Double.parseDouble(REPLICA_CPU));
+            assertThat(run.throttling()).allSatisfy(t -> assertThat(t.periods()).isPositive());
+            assertThat(run.apiServerCpuMillis()).isPositive();
         }
         String md = Files.readString(out.resolve("e2e.md"));
         assertThat(md).contains("## Convergence from a cold start", "## Memory", "## Update stream latency",
@@ -65,9 +80,15 @@ class EndToEndHarnessTest {
         assertThatThrownBy(() -> Settings.parse(new String[] {"--rounds", "0"}))
                 .hasMessageContaining("--rounds must be at least 1, got 0");
         assertThatThrownBy(() -> Settings.parse(new String[] {"--contenders", "flotilla,kopf"}))
-                .hasMessageContaining("--contenders takes flotilla, josdk, ceiling and ceiling7, got 'kopf'");
-        assertThatThrownBy(() -> Settings.parse(new String[] {"--sharded-size", "7"}))
-                .hasMessageContaining("--sharded-size must be one of --sizes");
+                .hasMessageContaining("--contenders takes flotilla, flotilla_events, josdk, josdk_stripped, ceiling, ceiling7 or none, got 'kopf'");
+        assertThatThrownBy(() -> Settings.parse(new String[] {"--sharded-sizes", "7"}))
+                .hasMessageContaining("--sharded-sizes must be among --sizes");
+        assertThatThrownBy(() -> Settings.parse(new String[] {"--replica-cpu", "-1"}))
+                .hasMessageContaining("--replica-cpu takes cores between 0 (no cap) and 64, got -1.0");
+        assertThatThrownBy(() -> Settings.parse(new String[] {"--replica-cpu", "a quarter"}))
+                .hasMessageContaining("--replica-cpu must be a number, got 'a quarter'");
+        assertThatThrownBy(() -> Settings.parse(new String[] {"--contenders", "none", "--sharded-sizes", "0"}))
+                .hasMessageContaining("--contenders none runs only sharded groups, but --sharded-sizes is 0");
         assertThatThrownBy(() -> Settings.parse(new String[] {"--josdk-jar", "/nonexistent.jar"}))
                 .hasMessageContaining("no Java Operator SDK contender at /nonexistent.jar");
         assertThatThrownBy(() -> Settings.parse(new String[] {"--speed", "9"})).hasMessageContaining("unknown option --speed");
