@@ -261,6 +261,10 @@ final class Report {
                     .append(".\n\n");
         }
 
+        for (int n : sharded.stream().map(ShardedRun::n).distinct().toList()) {
+            projection(b, n);
+        }
+
         b.append("## Flotilla against the bar\n\n");
         b.append("*ahead*: better in every round; *on par*: median ratio within ").append(Math.round(ON_PAR * 100))
                 .append("% of 1; *behind*: anything else (also a better median that some round contradicts).\n\n");
@@ -280,6 +284,59 @@ final class Report {
         }
         b.append("\n");
         return b.toString();
+    }
+
+    /** The replica counts the projection is written for, beyond the measured ones. */
+    static final List<Integer> PROJECTED_REPLICAS = List.of(5, 10);
+
+    /**
+     * A model fitted to one size's sharded groups: a replica's CPU per object ({@code k}, from the
+     * largest group, the costliest per object), the API server's and etcd's CPU per object ({@code a},
+     * from the one-replica group), requests per object and the requests a replica sends besides its
+     * writes (Leases, object counts); then the throughput of R replicas, each capped at c cores, is the
+     * smaller of what the replicas can do (R c / k) and what the rest of the machine lets the API server
+     * and etcd do ((cores - R c - outsiders) / a).
+     */
+    private void projection(StringBuilder b, int n) {
+        List<ShardedRun> all = sharded.stream().filter(r -> r.n() == n).toList();
+        int largest = all.stream().mapToInt(ShardedRun::replicas).max().orElse(0);
+        List<ShardedRun> one = all.stream().filter(r -> r.replicas() == 1).toList();
+        List<ShardedRun> big = all.stream().filter(r -> r.replicas() == largest).toList();
+        if (one.isEmpty() || !settings.replicaCpu().capped()) {
+            return;
+        }
+        double c = settings.replicaCpu().cores();
+        double cores = Double.parseDouble(String.valueOf(machine.facts().getOrDefault("cores", "2")));
+        double k = Stat.of(big.stream().mapToDouble(ShardedRun::replicaCpuMillisPerObject).toArray()).median();
+        double kOne = Stat.of(one.stream().mapToDouble(ShardedRun::replicaCpuMillisPerObject).toArray()).median();
+        double a = Stat.of(one.stream().mapToDouble(r -> (r.apiServerCpuMillis() + r.etcdCpuMillis()) / (double) n).toArray()).median();
+        double outsiders = Stat.of(all.stream().mapToDouble(r -> r.interference().outsideCores()).toArray()).median();
+        double requestsPerObject = Stat.of(one.stream().mapToDouble(r -> r.requests().stream().mapToLong(Long::longValue).sum()
+                / (double) n).toArray()).median();
+        double otherPerReplicaSecond = Stat.of(big.stream().mapToDouble(r -> Math.max(0,
+                r.requests().stream().mapToLong(Long::longValue).sum() - n) / (double) r.replicas() / r.burstSeconds()).toArray()).median();
+        b.append("## Projection from the sharded groups, N = ").append(n).append("\n\n");
+        b.append(String.format(Locale.ROOT, "Fitted: a replica's CPU per object k = %.2f ms (the %d-replica group; %.2f ms alone), "
+                + "the API server's and etcd's CPU per object a = %.2f ms, %.3f requests per object, %.1f other requests per replica "
+                + "and second during a recovery (Leases, object counts), outsiders %.2f cores, each replica capped at c = %.2f cores "
+                + "on %.0f cores. Throughput of R replicas = min(R c / k, (cores - R c - outsiders) / a).%n%n",
+                k, largest, kOne, a, requestsPerObject, otherPerReplicaSecond, outsiders, c, cores));
+        b.append("| replicas | measured objects/s | controller-bound R c / k | API-bound here | model | bound |\n|---|---|---|---|---|---|\n");
+        List<Integer> rows = new ArrayList<>(settings.replicas());
+        PROJECTED_REPLICAS.stream().filter(r -> !rows.contains(r)).forEach(rows::add);
+        for (int replicas : rows) {
+            double controller = replicas * c / k * 1000;
+            double api = Math.max(0, cores - replicas * c - outsiders) / a * 1000;
+            Stat measured = Stat.of(all.stream().filter(r -> r.replicas() == replicas).mapToDouble(ShardedRun::throughput).toArray());
+            b.append("| ").append(replicas).append(" | ").append(measured.cell("%.0f")).append(" | ")
+                    .append(String.format(Locale.ROOT, "%.0f | %.0f | %.0f | %s |%n", controller, api, Math.min(controller, api),
+                            controller <= api ? "controller" : "API server and etcd"));
+        }
+        b.append("\nWhere it stops holding: once R c / k exceeds what the API server and etcd can do, more replicas add "
+                + "nothing (on a cluster whose API server has A cores of its own, at A / a objects/s); a group is only as fast "
+                + "as its most loaded replica, so the largest share of objects a replica holds (namespaces are the unit) caps "
+                + "the speed-up at 1 / that share; and every replica adds a fixed cost the model leaves out (its JVM, two "
+                + "watches per held shard, its Lease renewals).\n\n");
     }
 
     /** A median ratio within this of 1 is "on par". */
