@@ -56,6 +56,7 @@ public final class ServerProcess {
      * empty when it is not running or the platform does not say. A restart starts from zero.
      *
      * <pre>{@code
+     * RealApiServer server = RealApiServer.start(true);
      * Duration before = server.apiServerProcess().cpuTime().orElse(Duration.ZERO);
      * }</pre>
      */
