@@ -39,6 +39,7 @@ public final class PlainCeiling {
 
     private static final int HTTP_CONFLICT = 409;
     private static final int HTTP_NOT_FOUND = 404;
+    private static final int HTTP_GONE = 410;
 
     static final long PAGE = 500;
     /** Writer threads per controller worker when no writers argument is given. */
@@ -172,15 +173,35 @@ public final class PlainCeiling {
     private static void writeAll(KubernetesClient client, MirrorSpec spec, String selector, ExecutorService pool,
             ContenderSession session) throws Exception {
         List<Future<?>> writes = new ArrayList<>();
+        java.util.Set<String> submitted = new java.util.HashSet<>();
         String next = null;
-        do {
-            ConfigMapList page = client.configMaps().inAnyNamespace().withLabelSelector(selector)
-                    .list(new ListOptionsBuilder().withLimit(PAGE).withContinue(next).build());
+        while (true) {
+            ConfigMapList page;
+            try {
+                page = client.configMaps().inAnyNamespace().withLabelSelector(selector)
+                        .list(new ListOptionsBuilder().withLimit(PAGE).withContinue(next).build());
+            } catch (KubernetesClientException e) {
+                // The writes slow the LIST down; past etcd's compaction its continue token expires (410). The
+                // answer carries a token for the rest (no longer one consistent snapshot, which a first pass
+                // over unchanging sources does not need); without one, list again and skip what was submitted.
+                if (e.getCode() != HTTP_GONE || next == null) {
+                    throw e;
+                }
+                String rest = e.getStatus() == null || e.getStatus().getMetadata() == null ? null
+                        : e.getStatus().getMetadata().getContinue();
+                next = rest == null || rest.isEmpty() ? null : rest;
+                continue;
+            }
             for (ConfigMap source : page.getItems()) {
-                writes.add(pool.submit(() -> create(client, spec, source)));
+                if (submitted.add(source.getMetadata().getNamespace() + "/" + source.getMetadata().getName())) {
+                    writes.add(pool.submit(() -> create(client, spec, source)));
+                }
             }
             next = page.getMetadata().getContinue();
-        } while (next != null && !next.isEmpty());
+            if (next == null || next.isEmpty()) {
+                break;
+            }
+        }
         session.ready();
         for (Future<?> w : writes) {
             w.get(); // a failed write fails the run: the ceiling has no retry loop to hide behind
