@@ -142,7 +142,7 @@ final class Report {
         b.append("**Workload.** The built-in `configmap-mirror` controller: N labelled source ConfigMaps (")
                 .append(Workload.DATA_BYTES).append(" bytes of data each) over ").append(settings.namespaces())
                 .append(" namespaces; every source needs one mirror written: one request each (Flotilla creates with POST and updates with PUT, "
-                        + "JOSDK and the ceiling apply server-side). ")
+                        + "JOSDK applies server-side, the ceiling creates with POST and updates with PUT). ")
                 .append(settings.workers()).append(" workers (Flotilla, JOSDK) or writer threads (ceiling); contender JVMs run with `")
                 .append(String.join(" ", settings.jvmFlags())).append("`. Each contender starts cold over existing sources "
                         + "with every mirror deleted; the driver watches mirrors and calls a source converged when its mirror "
