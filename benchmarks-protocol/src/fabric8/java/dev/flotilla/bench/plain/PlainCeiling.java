@@ -43,7 +43,7 @@ public final class PlainCeiling {
 
     static final long PAGE = 500;
     /** Writer threads per controller worker when no writers argument is given. */
-    static final int WRITERS_PER_WORKER = 4;
+    public static final int WRITERS_PER_WORKER = 4;
 
     private PlainCeiling() {
     }

@@ -143,7 +143,9 @@ final class Report {
                 .append(Workload.DATA_BYTES).append(" bytes of data each) over ").append(settings.namespaces())
                 .append(" namespaces; every source needs one mirror written: one request each (Flotilla creates with POST and updates with PUT, "
                         + "JOSDK applies server-side, the ceiling creates with POST and updates with PUT). ")
-                .append(settings.workers()).append(" workers (Flotilla, JOSDK) or writer threads (ceiling); contender JVMs run with `")
+                .append(settings.workers()).append(" workers (Flotilla, JOSDK), ")
+                .append(settings.workers() * dev.flotilla.bench.plain.PlainCeiling.WRITERS_PER_WORKER)
+                .append(" writer threads (ceiling); contender JVMs run with `")
                 .append(String.join(" ", settings.jvmFlags())).append("`. Each contender starts cold over existing sources "
                         + "with every mirror deleted; the driver watches mirrors and calls a source converged when its mirror "
                         + "carries the source's resourceVersion. Then ").append(settings.updates()).append(" updates at ")
