@@ -50,15 +50,6 @@ public final class RequestGuard {
     private final TaggedRateLimiterMetricsPublisher limiterMetrics;
     private final FullJitterBackoff backoff;
     private final ConcurrentMap<String, ApiServerGuard> servers = new ConcurrentHashMap<>();
-    /**
-     * The same guards by the URI's scheme and raw authority, so that a request finds its server without building its
-     * {@code host:port} (two authorities naming one {@code host:port}, e.g. with and without user info, map to one guard).
-     */
-    private final ConcurrentMap<Authority, ApiServerGuard> byAuthority = new ConcurrentHashMap<>();
-
-    /** The scheme takes part: it defaults the port. */
-    private record Authority(String scheme, String authority) {
-    }
     private volatile WriteFence fence = WriteFence.OPEN;
 
     private RequestGuard(GuardConfig config, MeterRegistry registry) {
@@ -138,13 +129,13 @@ public final class RequestGuard {
             target = WriteTarget.fromPath(verb, path).orElse(null);
             if (target == null && fence != WriteFence.OPEN && !WriteTarget.storesNothing(path)) {
                 // Fail closed: a write the fence cannot place could be to anyone's shard.
-                ApiServerGuard server = server(uri);
+                ApiServerGuard server = server(apiServer(uri));
                 server.recordFenced(verb);
                 return CompletableFuture.failedFuture(transport.notSent(new NotSent.Fenced(server.apiServer,
                         new WriteTarget(verb, "", path.isEmpty() ? "/" : path, ""), "the write fence cannot read what this path changes")));
             }
         }
-        return new GuardedCall<>(server(uri), classification, verb, send, transport, target, fence).start();
+        return new GuardedCall<>(server(apiServer(uri)), classification, verb, send, transport, target, fence).start();
     }
 
     /**
@@ -159,16 +150,6 @@ public final class RequestGuard {
     /** The fence writes pass now. */
     public WriteFence writeFence() {
         return fence;
-    }
-
-    private ApiServerGuard server(URI uri) {
-        String authority = uri.getRawAuthority();
-        if (authority == null) {
-            return server(apiServer(uri)); // no key to remember it by; rare (a URI without an authority)
-        }
-        Authority key = new Authority(uri.getScheme(), authority);
-        ApiServerGuard known = byAuthority.get(key);
-        return known != null ? known : byAuthority.computeIfAbsent(key, a -> server(apiServer(uri)));
     }
 
     private ApiServerGuard server(String apiServer) {
