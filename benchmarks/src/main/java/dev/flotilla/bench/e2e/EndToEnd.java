@@ -360,6 +360,9 @@ public final class EndToEnd {
                         apiNanos / 1_000_000, etcdNanos / 1_000_000, interference);
                 runs.add(run);
                 System.err.println("e2e: " + Report.oneLine(run));
+                // Profiling aid: the recovery's wall-clock window, to cut a replica's JFR to it.
+                System.err.println("e2e: window sharded" + replicas + " round " + round + " fromMs=" + burst + " toMs=" + recovered
+                        + " cpuMillis=" + cpuMillis);
             }
             return runs;
         } finally {
