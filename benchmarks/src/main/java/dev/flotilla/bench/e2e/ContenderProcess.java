@@ -49,6 +49,38 @@ final class ContenderProcess implements AutoCloseable {
         return process.toHandle();
     }
 
+    /**
+     * CPU time so far of the JVM's JIT compiler threads ("C1/C2 CompilerThread"), from
+     * {@code /proc/<pid>/task/*}; 0 where unreadable. A compiler thread the JVM has since retired takes
+     * its time with it, so this is a lower bound.
+     */
+    long compilerCpuMillis() {
+        Path tasks = Path.of("/proc", Long.toString(process.pid()), "task");
+        long ticks = 0;
+        try (var threads = Files.list(tasks)) {
+            for (Path t : threads.toList()) {
+                try {
+                    if (!Files.readString(t.resolve("comm")).startsWith("C")
+                            || !Files.readString(t.resolve("comm")).contains("CompilerThre")) {
+                        continue;
+                    }
+                    String stat = Files.readString(t.resolve("stat"));
+                    // Fields after the command's closing parenthesis: state is the 3rd, utime the 14th, stime the 15th.
+                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
+                } catch (IOException | RuntimeException e) {
+                    // the thread ended while being read
+                }
+            }
+        } catch (IOException e) {
+            return 0;
+        }
+        return ticks * 1000 / CLOCK_TICKS_PER_SECOND;
+    }
+
+    /** USER_HZ, the unit of /proc's CPU times (100 on Linux). */
+    private static final long CLOCK_TICKS_PER_SECOND = 100;
+
     long spawnedAtMillis() {
         return spawnedAtMillis;
     }

@@ -319,13 +319,25 @@ public final class EndToEnd {
                 p.await(ContenderSession.READY, START_TIMEOUT);
             }
             double coldStart = (tracker.awaitConverged(CONVERGE_TIMEOUT) - spawned) / 1000.0;
+            for (int warmUp = 1; warmUp <= settings.shardedWarmUpRounds(); warmUp++) {
+                awaitSettled(ps);
+                tracker.forgetSeen();
+                long t = System.currentTimeMillis();
+                workload.deleteMirrorsOnly();
+                long back = tracker.awaitConverged(CONVERGE_TIMEOUT);
+                System.err.printf(java.util.Locale.ROOT, "e2e: sharded %d replica(s) N=%d warm-up %d (not recorded): %.2f s, "
+                        + "JIT compiler CPU so far %s ms%n", replicas, n, warmUp, (back - t) / 1000.0,
+                        ps.stream().map(ContenderProcess::compilerCpuMillis).toList());
+            }
             List<ShardedRun> runs = new ArrayList<>();
             for (int round = 1; round <= rounds; round++) {
                 awaitSettled(ps);
                 List<Long> before = new ArrayList<>();
                 List<Long> cpuBefore = new ArrayList<>();
                 List<CpuCap.Throttling> throttledBefore = new ArrayList<>();
+                List<Long> jitBefore = new ArrayList<>();
                 for (int i = 0; i < ps.size(); i++) {
+                    jitBefore.add(ps.get(i).compilerCpuMillis());
                     Message m = ps.get(i).ask(ContenderSession.REPORT, ANSWER_TIMEOUT);
                     before.add(m.longField("requests"));
                     cpuBefore.add(m.longField("cpuMillis"));
@@ -346,8 +358,10 @@ public final class EndToEnd {
                 List<Long> requests = new ArrayList<>();
                 List<Long> cpuMillis = new ArrayList<>();
                 List<CpuCap.Throttling> throttling = new ArrayList<>();
+                List<Long> jitMillis = new ArrayList<>();
                 for (int i = 0; i < ps.size(); i++) {
                     throttling.add(cap.throttling(capLabels.get(i)).minus(throttledBefore.get(i)));
+                    jitMillis.add(ps.get(i).compilerCpuMillis() - jitBefore.get(i));
                     Message now = ps.get(i).ask(ContenderSession.REPORT, ANSWER_TIMEOUT);
                     cpuMillis.add(now.longField("cpuMillis") - cpuBefore.get(i));
                     Message heap = ps.get(i).ask(ContenderSession.HEAP, ANSWER_TIMEOUT);
@@ -356,7 +370,7 @@ public final class EndToEnd {
                     requests.add(now.longField("requests") - before.get(i));
                 }
                 ShardedRun run = new ShardedRun(replicas, n, round, round == 1 ? coldStart : Double.NaN,
-                        (recovered - burst) / 1000.0, retained, cached, requests, cap, cpuMillis, throttling,
+                        (recovered - burst) / 1000.0, retained, cached, requests, cap, cpuMillis, jitMillis, throttling,
                         apiNanos / 1_000_000, etcdNanos / 1_000_000, interference);
                 runs.add(run);
                 System.err.println("e2e: " + Report.oneLine(run));

@@ -233,13 +233,14 @@ final class Report {
                         .append(Stat.of(rs.stream().flatMap(r -> r.requests().stream()).mapToDouble(Long::doubleValue).toArray()).cell("%.0f")).append(" |\n");
             }
             b.append("\nWhere the CPU went during the recovery (per-replica cells pool every replica of every round):\n\n");
-            b.append("| replicas | replica CPU (cores) | throttled periods | replicas' CPU per object (ms) | API server CPU (cores) | etcd CPU (cores) | outsiders (cores) |\n");
-            b.append("|---|---|---|---|---|---|---|\n");
+            b.append("| replicas | replica CPU (cores) | of which JIT compiler | throttled periods | replicas' CPU per object (ms) | API server CPU (cores) | etcd CPU (cores) | outsiders (cores) |\n");
+            b.append("|---|---|---|---|---|---|---|---|\n");
             for (int replicas : settings.replicas()) {
                 List<ShardedRun> rs = sharded.stream().filter(r -> r.n() == n && r.replicas() == replicas).toList();
                 b.append("| ").append(replicas).append(" | ")
                         .append(Stat.of(rs.stream().flatMapToDouble(r -> java.util.stream.IntStream.range(0, r.replicas())
                                 .mapToDouble(r::replicaCores)).toArray()).cell("%.3f")).append(" | ")
+                        .append(Stat.of(rs.stream().mapToDouble(r -> r.jitShare() * 100).toArray()).cell("%.0f%%")).append(" | ")
                         .append(Stat.of(rs.stream().flatMap(r -> r.throttling().stream()).mapToDouble(t -> t.throttledShare() * 100)
                                 .toArray()).cell("%.0f%%")).append(" | ")
                         .append(Stat.of(rs.stream().mapToDouble(ShardedRun::replicaCpuMillisPerObject).toArray()).cell("%.2f")).append(" | ")
@@ -258,7 +259,10 @@ final class Report {
                     .append(machine.facts().get("cores")).append(" cores with the API server and etcd")
                     .append(settings.replicaCpu().capped() ? "; each replica's JVM runs in its own cgroup with a CFS quota of "
                             + settings.replicaCpu() + " (cgroup v1 cpu; the JVM sizes its pools to the quota, as in a Pod with that CPU "
-                            + "limit). *throttled periods*: the share of the cgroup's CFS periods in which the quota ran out. "
+                            + "limit). Before its measured rounds each group recovers from " + settings.shardedWarmUpRounds()
+                            + " unrecorded mass deletions: under a cap the JIT compiler takes minutes and up to half the quota "
+                            + "(*of which JIT compiler*: its threads' share of the replicas' CPU in the round). "
+                            + "*throttled periods*: the share of the cgroup's CFS periods in which the quota ran out. "
                             + "*replica CPU*: each replica's process CPU time / recovery time" : "")
                     .append(".\n\n");
         }
@@ -446,6 +450,7 @@ final class Report {
             m.put("requests", r.requests());
             m.put("capCores", r.cap().cores());
             m.put("cpuMillis", r.cpuMillis());
+            m.put("jitCpuMillis", r.jitCpuMillis());
             m.put("cfsPeriods", r.throttling().stream().map(CpuCap.Throttling::periods).toList());
             m.put("cfsThrottledPeriods", r.throttling().stream().map(CpuCap.Throttling::throttledPeriods).toList());
             m.put("apiServerCpuMillis", r.apiServerCpuMillis());

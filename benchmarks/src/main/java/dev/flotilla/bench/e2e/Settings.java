@@ -29,10 +29,12 @@ import java.util.TreeMap;
  *                     defaults, 15,10,2, unless a quick run such as EndToEndHarnessTest shortens them)
  * @param replicaCpu   the CPU cap of each sharded replica (a cgroup's CFS quota); uncapped with 0
  * @param attempts     attempts of a contender's run while outsiders take the CPU (the last one counts regardless)
+ * @param shardedWarmUpRounds unrecorded mass deletions each sharded group recovers from before its measured rounds:
+ *                     under a CPU cap the JIT compiler takes minutes and half the quota (measured with JFR)
  */
 record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, int rate, int updates, List<Integer> shardedSizes,
         List<Integer> replicas, List<Contender> contenders, List<String> jvmFlags, Path josdkJar, Path out,
-        List<Integer> shardedTimings, CpuCap replicaCpu, int attempts) {
+        List<Integer> shardedTimings, CpuCap replicaCpu, int attempts, int shardedWarmUpRounds) {
 
     /** Every option with its default, in the order the usage line lists them: the one place defaults live. */
     private static final Map<String, String> DEFAULTS = defaults();
@@ -60,6 +62,7 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
                 + "," + ShardingConfig.DEFAULT_RETRY_PERIOD.toSeconds());
         d.put("replica-cpu", "0.25");
         d.put("attempts", "3");
+        d.put("sharded-warmup-rounds", "2");
         return java.util.Collections.unmodifiableMap(d);
     }
 
@@ -93,6 +96,7 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
         requireAtLeast("rate", rate, 1);
         requireAtLeast("updates", updates, 1);
         requireAtLeast("attempts", attempts, 1);
+        requireAtLeast("sharded-warmup-rounds", shardedWarmUpRounds, 0);
         if (!sizes.containsAll(shardedSizes)) {
             throw new IllegalArgumentException("--sharded-sizes must be among --sizes " + sizes + " or 0, got " + shardedSizes);
         }
@@ -134,7 +138,7 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
                 shardedSizes(values.get("sharded-sizes")), ints("replicas", values.get("replicas")),
                 contenders(values.get("contenders")), Arrays.asList(values.get("jvm-flags").trim().split("\\s+")), Path.of(values.get("josdk-jar")), Path.of(values.get("out")),
                 ints("sharded-timings", values.get("sharded-timings")), new CpuCap(decimal("replica-cpu", values.get("replica-cpu"))),
-                integer("attempts", values.get("attempts")));
+                integer("attempts", values.get("attempts")), integer("sharded-warmup-rounds", values.get("sharded-warmup-rounds")));
     }
 
     private static int integer(String key, String raw) {

@@ -15,13 +15,14 @@ import java.util.List;
  * @param cached        per replica, objects in its caches
  * @param cap           each replica's CPU cap
  * @param cpuMillis     per replica, its process's CPU time during the recovery
+ * @param jitCpuMillis  per replica, of that, its JIT compiler threads' (a lower bound: a retired compiler thread takes its time along)
  * @param throttling    per replica, its cgroup's CFS periods and throttled periods during the recovery (zeros uncapped)
  * @param apiServerCpuMillis the API server's CPU time during the recovery
  * @param etcdCpuMillis etcd's CPU time during the recovery
  * @param interference  CPU taken by processes outside the benchmark during the recovery
  */
 record ShardedRun(int replicas, int n, int round, double totalSeconds, double burstSeconds, List<Long> retainedBytes, List<Long> cached,
-        List<Long> requests, CpuCap cap, List<Long> cpuMillis, List<CpuCap.Throttling> throttling, long apiServerCpuMillis,
+        List<Long> requests, CpuCap cap, List<Long> cpuMillis, List<Long> jitCpuMillis, List<CpuCap.Throttling> throttling, long apiServerCpuMillis,
         long etcdCpuMillis, Interference interference) {
 
     ShardedRun {
@@ -29,12 +30,19 @@ record ShardedRun(int replicas, int n, int round, double totalSeconds, double bu
         cached = List.copyOf(cached);
         requests = List.copyOf(requests);
         cpuMillis = List.copyOf(cpuMillis);
+        jitCpuMillis = List.copyOf(jitCpuMillis);
         throttling = List.copyOf(throttling);
     }
 
     /** Replica {@code i}'s average CPU during the recovery, in cores. */
     double replicaCores(int i) {
         return cpuMillis.get(i) / 1000.0 / burstSeconds;
+    }
+
+    /** Of all replicas' CPU during the recovery, the share their JIT compilers took. */
+    double jitShare() {
+        long all = cpuMillis.stream().mapToLong(Long::longValue).sum();
+        return all == 0 ? 0 : jitCpuMillis.stream().mapToLong(Long::longValue).sum() / (double) all;
     }
 
     double apiServerCores() {
