@@ -39,6 +39,12 @@ record ShardedRun(int replicas, int n, int round, double totalSeconds, double bu
         return cpuMillis.get(i) / 1000.0 / burstSeconds;
     }
 
+    /** All replicas' CPU per object recreated less their JIT compilers', in ms: the cost once the code is compiled. */
+    double replicaCpuMillisPerObjectWithoutJit() {
+        return (cpuMillis.stream().mapToLong(Long::longValue).sum() - jitCpuMillis.stream().mapToLong(Long::longValue).sum())
+                / (double) n;
+    }
+
     /** Of all replicas' CPU during the recovery, the share their JIT compilers took. */
     double jitShare() {
         long all = cpuMillis.stream().mapToLong(Long::longValue).sum();
