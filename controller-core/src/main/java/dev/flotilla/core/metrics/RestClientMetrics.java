@@ -30,19 +30,12 @@ public final class RestClientMetrics implements Interceptor {
     /** The interceptor's name in fabric8's interceptor chain. */
     public static final String INTERCEPTOR_NAME = "flotilla-rest-client-metrics";
     static final String CONNECTION_ERROR_CODE = "<error>";
-    /** The {@link Series} code of a connection failure (no HTTP status is negative). */
-    private static final int NO_CODE = -1;
 
     private final MeterRegistry registry;
     /** One counter per (code, method, host): looked up, not re-registered, on every response (a hot path). */
     private final ConcurrentHashMap<Series, Counter> counters = new ConcurrentHashMap<>();
 
-    /**
-     * Keyed by the URI's raw authority and the numeric code, so that a response costs no string building: the
-     * {@code host} and {@code code} labels are made once, when the counter is registered (two authorities naming
-     * the same {@code host:port} get the one counter the registry already holds for those tags).
-     */
-    private record Series(int code, String method, String authority) {
+    private record Series(String code, String method, String host) {
     }
 
     public RestClientMetrics(MeterRegistry registry) {
@@ -56,27 +49,22 @@ public final class RestClientMetrics implements Interceptor {
 
     @Override
     public void after(HttpRequest request, HttpResponse<?> response, AsyncBody.Consumer<List<ByteBuffer>> consumer) {
-        count(request, response.code());
+        count(request, Integer.toString(response.code()));
     }
 
     @Override
     public void afterConnectionFailure(HttpRequest request, Throwable failure) {
-        count(request, NO_CODE);
+        count(request, CONNECTION_ERROR_CODE);
     }
 
-    private void count(HttpRequest request, int code) {
-        counters.computeIfAbsent(new Series(code, request.method(), request.uri().getRawAuthority()),
-                s -> Counter.builder(REST_CLIENT_REQUESTS_TOTAL)
-                        .description("Number of HTTP requests, partitioned by status code, method, and host")
-                        .tags(LABEL_CODE, code == NO_CODE ? CONNECTION_ERROR_CODE : Integer.toString(code),
-                                LABEL_METHOD, s.method(), LABEL_HOST, host(request))
-                        .register(registry))
-                .increment();
-    }
-
-    private static String host(HttpRequest request) {
-        return request.uri().getPort() < 0
+    private void count(HttpRequest request, String code) {
+        String host = request.uri().getPort() < 0
                 ? String.valueOf(request.uri().getHost())
                 : request.uri().getHost() + ":" + request.uri().getPort();
+        counters.computeIfAbsent(new Series(code, request.method(), host), s -> Counter.builder(REST_CLIENT_REQUESTS_TOTAL)
+                        .description("Number of HTTP requests, partitioned by status code, method, and host")
+                        .tags(LABEL_CODE, s.code(), LABEL_METHOD, s.method(), LABEL_HOST, s.host())
+                        .register(registry))
+                .increment();
     }
 }
