@@ -1,6 +1,8 @@
 package dev.flotilla.resilience.guard;
 
 import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import tools.jackson.core.JsonParser;
@@ -181,30 +183,30 @@ public final class RequestClassifier {
     private record Target(String group, String resource, boolean named, String subresource, boolean watch,
             boolean follow, boolean dryRun) {
 
-        /**
-         * One pass over the path's segments and one over the query, comparing in place: this runs for every request,
-         * and splitting the path and the query (once per parameter asked about) allocated a list, an array and a
-         * string per segment and per parameter on each of them.
-         */
         static Target of(URI uri) {
+            List<String> segments = new ArrayList<>();
             String path = uri.getRawPath() == null ? "" : uri.getRawPath();
-            Segments segments = Segments.of(path);
+            for (String s : path.split("/")) {
+                if (!s.isEmpty()) {
+                    segments.add(s);
+                }
+            }
             String group = "";
             int i;
-            if (segments.size() > 0 && segments.is(0, "api")) {
+            if (!segments.isEmpty() && segments.get(0).equals("api")) {
                 i = 2; // api, v1
-            } else if (segments.size() > 1 && segments.is(0, "apis")) {
+            } else if (!segments.isEmpty() && segments.get(0).equals("apis") && segments.size() > 1) {
                 group = segments.get(1);
                 i = 3; // apis, group, version
             } else {
                 i = segments.size();
             }
             boolean legacyWatch = false;
-            if (i < segments.size() && segments.is(i, "watch")) {
+            if (i < segments.size() && segments.get(i).equals("watch")) {
                 legacyWatch = true;
                 i++;
             }
-            if (i + 1 < segments.size() && segments.is(i, "namespaces")
+            if (i + 1 < segments.size() && segments.get(i).equals("namespaces")
                     && !(i + 2 == segments.size())) {
                 // namespaces/<ns>/<resource>... ; a bare namespaces/<name> is the namespace object itself
                 i += 2;
@@ -213,30 +215,20 @@ public final class RequestClassifier {
             boolean named = i + 1 < segments.size();
             String subresource = i + 2 < segments.size() ? segments.get(i + 2) : "";
             String query = uri.getRawQuery() == null ? "" : uri.getRawQuery();
-            boolean watch = false;
-            boolean follow = false;
-            boolean dryRun = false;
-            int from = 0;
-            while (from <= query.length()) { // each '&'-separated pair, the empty ones included, as split("&") gave them
-                int to = query.indexOf('&', from);
-                if (to < 0) {
-                    to = query.length();
-                }
-                int eq = query.indexOf('=', from);
-                if (eq > from && eq < to) {
-                    watch |= param(query, from, eq, to, "watch", "true") || param(query, from, eq, to, "watch", "1");
-                    follow |= param(query, from, eq, to, "follow", "true") || param(query, from, eq, to, "follow", "1");
-                    dryRun |= param(query, from, eq, to, "dryRun", "All");
-                }
-                from = to + 1;
-            }
-            return new Target(group, resource, named, subresource, legacyWatch || watch, follow, dryRun);
+            return new Target(group, resource, named, subresource,
+                    legacyWatch || param(query, "watch", "true") || param(query, "watch", "1"),
+                    param(query, "follow", "true") || param(query, "follow", "1"),
+                    param(query, "dryRun", "All"));
         }
 
-        /** Whether the pair {@code query[from, to)}, whose first '=' is at {@code eq}, is {@code name=value} (value in any case). */
-        private static boolean param(String query, int from, int eq, int to, String name, String value) {
-            return eq - from == name.length() && query.startsWith(name, from)
-                    && to - eq - 1 == value.length() && query.regionMatches(true, eq + 1, value, 0, value.length());
+        private static boolean param(String query, String name, String value) {
+            for (String pair : query.split("&")) {
+                int eq = pair.indexOf('=');
+                if (eq > 0 && pair.substring(0, eq).equals(name) && pair.substring(eq + 1).equalsIgnoreCase(value)) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         boolean lease() {
@@ -245,41 +237,6 @@ public final class RequestClassifier {
 
         boolean streamSubresource() {
             return STREAM_SUBRESOURCES.contains(subresource);
-        }
-    }
-
-    /** The non-empty segments of a path, as offsets into it (no substring until one is asked for). */
-    private record Segments(String path, int[] bounds, int size) {
-
-        static Segments of(String path) {
-            int[] bounds = new int[16];
-            int n = 0;
-            int from = 0;
-            while (from < path.length()) {
-                int to = path.indexOf('/', from);
-                if (to < 0) {
-                    to = path.length();
-                }
-                if (to > from) {
-                    if (2 * n + 1 >= bounds.length) {
-                        bounds = java.util.Arrays.copyOf(bounds, bounds.length * 2);
-                    }
-                    bounds[2 * n] = from;
-                    bounds[2 * n + 1] = to;
-                    n++;
-                }
-                from = to + 1;
-            }
-            return new Segments(path, bounds, n);
-        }
-
-        boolean is(int i, String text) {
-            int from = bounds[2 * i];
-            return bounds[2 * i + 1] - from == text.length() && path.startsWith(text, from);
-        }
-
-        String get(int i) {
-            return path.substring(bounds[2 * i], bounds[2 * i + 1]);
         }
     }
 }

@@ -158,29 +158,4 @@ class RequestClassifierTest {
         assertThat(RequestClassifier.jsonPatchHasTest("[{\"op\":")).isFalse();
         assertThat(RequestClassifier.jsonPatchHasTest("{\"op\":\"test\"}")).isFalse();
     }
-
-    @Test
-    void queryParametersAreMatchedByWholeNameAndValueInAnyCaseAnywhereInTheQuery() {
-        assertThat(kind("GET", CM + "?limit=500&watch=TRUE", null, null)).isEqualTo(RequestKind.WATCH);
-        assertThat(kind("GET", CM + "?=true&&watch=1&", null, null)).isEqualTo(RequestKind.WATCH);
-        assertThat(kind("GET", CM + "?xwatch=true&watchx=true&watch=truex&watch=&watch", null, null)).isEqualTo(RequestKind.READ);
-        assertThat(kind("GET", CM + "?watch=true=1", null, null)).isEqualTo(RequestKind.READ);
-        assertThat(kind("GET", "https://api:6443/api/v1/namespaces/shop/pods/web/log?timestamps=true&Follow=true", null, null))
-                .isEqualTo(RequestKind.READ);
-        assertThat(kind("GET", "https://api:6443/api/v1/namespaces/shop/pods/web/log?timestamps=true&follow=TRUE", null, null))
-                .isEqualTo(RequestKind.STREAM);
-        assertThat(kind("POST", CM + "?fieldManager=x&dryRun=all", "application/json", "{}")).isEqualTo(RequestKind.GUARDED_WRITE);
-        assertThat(kind("POST", CM + "?dryRun=All2", "application/json", "{}")).isEqualTo(RequestKind.UNGUARDED_WRITE);
-    }
-
-    @Test
-    void emptyPathSegmentsAreSkipped() {
-        assertThat(kind("GET", "https://api:6443//api/v1/watch//namespaces/shop/configmaps", null, null))
-                .isEqualTo(RequestKind.WATCH);
-        assertThat(kind("PUT", "https://api:6443/apis/coordination.k8s.io/v1/namespaces/flotilla//leases/a/", "application/json", "{}"))
-                .isEqualTo(RequestKind.LEASE);
-        assertThat(kind("POST", "https://api:6443/apis/authorization.k8s.io/v1//selfsubjectaccessreviews", "application/json", "{}"))
-                .isEqualTo(RequestKind.READ);
-        assertThat(kind("GET", "https://api:6443/", null, null)).isEqualTo(RequestKind.READ);
-    }
 }
