@@ -97,8 +97,11 @@ class LocalChaosTest {
         }));
     }
 
+    // First, on the fresh session: after the shipped experiments the fresh-clone CI run of 075cc99 found no violation in
+    // any of three attempts (convergence lagged instead), while alone, on a fresh session, it found one at the first
+    // attempt in both of two runs. Why the session's history hides the late write is not known yet.
     @Test
-    @Order(2)
+    @Order(0)
     void withoutTheWriteFenceAReplicaThatLostItsLeasesIsCaughtWritingAfterTheTakeover() throws Exception {
         org.junit.jupiter.api.Assumptions.assumeTrue(only().isEmpty(), "-Dflotilla.chaos.only runs the chosen experiments only");
         Experiment e = ChaosDocuments.read(resource("weakened/http-abort-lease-writes.yaml"));
