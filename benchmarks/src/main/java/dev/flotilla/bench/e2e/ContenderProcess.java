@@ -60,8 +60,8 @@ final class ContenderProcess implements AutoCloseable {
         try (var threads = Files.list(tasks)) {
             for (Path t : threads.toList()) {
                 try {
-                    if (!Files.readString(t.resolve("comm")).startsWith("C")
-                            || !Files.readString(t.resolve("comm")).contains("CompilerThre")) {
+                    String name = Files.readString(t.resolve("comm"));
+                    if (!name.startsWith("C") || !name.contains("CompilerThre")) {
                         continue;
                     }
                     String stat = Files.readString(t.resolve("stat"));
