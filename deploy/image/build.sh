@@ -2,7 +2,9 @@
 # Builds Flotilla's container image on this machine, without pulling any base image: a root filesystem
 # from scratch holding a jlink'ed Java runtime (only the modules the jar needs), the few system libraries
 # that runtime links against (copied from this machine's Debian), an /etc/passwd naming the non-root user
-# 65532, and the shaded CLI jar; then an OCI image (umoci) and an OCI archive tarball (skopeo).
+# 65532, the shaded CLI jar and its AOT cache, trained here with the image's own runtime against the project's
+# REAL API server (scripts/aot-training.sh; needs the manager module built and testing/apiserver/build.sh run);
+# then an OCI image (umoci) and an OCI archive tarball (skopeo).
 # No shell in the image: the entrypoint is the runtime's java running the jar.
 #
 #   deploy/image/build.sh <flotilla.jar> <sbom.json> <output dir>
@@ -32,7 +34,10 @@ chmod 1777 "$rootfs/tmp"
 modules=$("$JAVA_HOME/bin/jdeps" --print-module-deps --ignore-missing-deps --multi-release 25 "$jar")
 "$JAVA_HOME/bin/jlink" --add-modules "$modules,jdk.naming.dns" --strip-debug --no-man-pages --no-header-files \
   --compress zip-6 --output "$rootfs/opt/flotilla/runtime"
-cp "$jar" "$rootfs/opt/flotilla/flotilla.jar"
+# An AOT cache holds its jar's size and modification time; the image's layer keeps the time in whole seconds only (a
+# fraction came back rounded up, and the JVM refused the cache), so the jar's time is made a whole second first.
+cp -p "$jar" "$rootfs/opt/flotilla/flotilla.jar"
+touch -d "@$(stat -c %Y "$rootfs/opt/flotilla/flotilla.jar")" "$rootfs/opt/flotilla/flotilla.jar"
 cp "$sbom" "$rootfs/opt/flotilla/sbom.json"
 
 # The system libraries the runtime's binaries and shared objects load, with the dynamic loader.
@@ -51,6 +56,12 @@ printf 'root:x:0:0:root:/:/sbin/nologin\nflotilla:x:65532:65532:flotilla:/tmp:/s
 printf 'root:x:0:\nflotilla:x:65532:\n' >"$rootfs/etc/group"
 printf 'hosts: files dns\n' >"$rootfs/etc/nsswitch.conf"
 
+# The AOT cache: only the runtime and jar it was trained with can use it, so it is trained on these two, where they lie;
+# the JVM accepts the move to /opt/flotilla (same relative layout, same jar size and time). The entrypoint repeats the
+# training run's module options (native access).
+bash "$root/scripts/aot-training.sh" "$rootfs/opt/flotilla/runtime/bin/java" "$rootfs/opt/flotilla/flotilla.jar" \
+  "$rootfs/opt/flotilla/flotilla.aot" >&2
+
 # The image: one layer, owned by root (the process runs as 65532 and writes only /tmp).
 "$umoci" init --layout "$out/oci" >/dev/null
 "$umoci" new --image "$out/oci:$tag"
@@ -58,6 +69,8 @@ printf 'hosts: files dns\n' >"$rootfs/etc/nsswitch.conf"
 "$umoci" config --image "$out/oci:$tag" --config.user 65532:65532 --config.workingdir /tmp \
   --config.env JAVA_TOOL_OPTIONS=-XX:MaxRAMPercentage=75 \
   --config.entrypoint /opt/flotilla/runtime/bin/java --config.entrypoint --enable-native-access=ALL-UNNAMED \
+  --config.entrypoint -XX:AOTCache=/opt/flotilla/flotilla.aot --config.entrypoint -Xlog:disable \
+  --config.entrypoint -Xlog:all=warning:stderr \
   --config.entrypoint -jar --config.entrypoint /opt/flotilla/flotilla.jar \
   --config.cmd run \
   --config.label org.opencontainers.image.title=flotilla --config.label org.opencontainers.image.version=$tag \

@@ -32,7 +32,9 @@ import org.junit.jupiter.api.Test;
  * arguments, its environment) in a root of its own: a chroot in a new mount and PID namespace, the root read-only,
  * {@code /proc} mounted, a tmpfs on {@code /tmp}, and what a pod gets for in-cluster configuration (the service
  * account's token, CA and namespace at their standard path, {@code KUBERNETES_SERVICE_HOST/PORT}). The three replicas,
- * bound to exactly deploy/base's RBAC, converge a workload on the REAL API server.
+ * bound to exactly deploy/base's RBAC, converge a workload on the REAL API server. They start from the image's AOT
+ * cache, trained by the build on the image's own runtime and jar: the replicas run with {@code -XX:AOTMode=on}, so a
+ * cache the JVM could not use at its path in the image stops them.
  */
 @WithCluster
 class ImageIT {
@@ -80,6 +82,12 @@ class ImageIT {
         assertThat(args).as("no shell: the runtime's java").startsWith("/opt/flotilla/runtime/bin/java").endsWith("run");
         Path rootfs = bundle.resolve("rootfs");
         assertThat(rootfs.resolve("bin/sh")).as("no shell in the image").doesNotExist();
+        assertThat(args).as("the entrypoint uses the image's AOT cache").contains("-XX:AOTCache=/opt/flotilla/flotilla.aot");
+        assertThat(Files.size(rootfs.resolve("opt/flotilla/flotilla.aot"))).as("the AOT cache").isGreaterThan(1 << 20);
+        try (var files = Files.list(rootfs.resolve("opt/flotilla"))) {
+            assertThat(files.map(f -> f.getFileName().toString()).sorted().toList()).as("nothing left from the training run")
+                    .containsExactly("flotilla.aot", "flotilla.jar", "runtime", "sbom.json");
+        }
 
         KubernetesClient admin = cluster.client();
         ShippedRbac rbac = DeployRbacAuditTest.deployAccount(admin, ns);
@@ -119,6 +127,8 @@ class ImageIT {
                 for (String e : env) {
                     b.environment().put(e.substring(0, e.indexOf('=')), e.substring(e.indexOf('=') + 1));
                 }
+                // On: a cache the JVM cannot use is an error that stops the replica, not a silent slow start.
+                b.environment().merge("JAVA_TOOL_OPTIONS", "-XX:AOTMode=on", (a, c) -> a + " " + c);
                 b.environment().put("KUBERNETES_SERVICE_HOST", server.getHost());
                 b.environment().put("KUBERNETES_SERVICE_PORT", String.valueOf(server.getPort()));
                 b.environment().put("POD_NAME", pod);
@@ -137,7 +147,8 @@ class ImageIT {
                     });
             for (int i = 0; i < 3; i++) {
                 String log = Files.readString(out.resolve("flotilla-" + i + ".log"));
-                assertThat(log).as("replica %d's log", i).contains("in-cluster service account").contains("joined sharding group");
+                assertThat(log).as("replica %d's log", i).contains("in-cluster service account").contains("joined sharding group")
+                        .doesNotContain("[aot]");
                 long uid = replicas.get(i).descendants().filter(h -> h.info().command().orElse("").endsWith("/java"))
                         .mapToLong(h -> uidOf(h.pid())).findFirst().orElse(-1);
                 assertThat(uid).as("replica %d runs as the image's user", i).isEqualTo(65532);

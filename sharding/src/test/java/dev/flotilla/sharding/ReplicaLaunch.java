@@ -1,10 +1,10 @@
 package dev.flotilla.sharding;
 
+import dev.flotilla.testing.JarClasspath;
 import dev.flotilla.testing.TestCluster;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintWriter;
@@ -13,17 +13,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.FileTime;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.jar.JarEntry;
-import java.util.jar.JarOutputStream;
-import java.util.stream.Stream;
 
 /**
  * How the multi-process suites start a replica JVM: from jars, with the JDK's AOT cache (JEP 483/515), as an
@@ -45,7 +38,6 @@ final class ReplicaLaunch {
     static final boolean AOT = Boolean.parseBoolean(System.getProperty("flotilla.replicas.aot", "true"));
 
     private static final Path DIR = Path.of("target", "replica-launch");
-    private static final FileTime EPOCH = FileTime.fromMillis(0);
 
     private final String java;
     private final String classpath;
@@ -60,15 +52,9 @@ final class ReplicaLaunch {
     /** Packs this JVM's class directories into jars (once per content) and names the cache for that classpath. */
     static ReplicaLaunch ofThisClasspath() {
         try {
-            Files.createDirectories(DIR);
-            List<String> entries = new ArrayList<>();
-            for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
-                Path p = Path.of(entry);
-                entries.add(Files.isDirectory(p) ? jarOf(p).toAbsolutePath().toString() : entry);
-            }
-            String classpath = String.join(File.pathSeparator, entries);
+            String classpath = JarClasspath.of(System.getProperty("java.class.path"), DIR);
             String java = ProcessHandle.current().info().command().orElse("java");
-            Path cache = DIR.resolve("replica-" + hash(classpath + "\n" + java + "\n" + JVM_FLAGS).substring(0, 16) + ".aot");
+            Path cache = DIR.resolve("replica-" + JarClasspath.hash(classpath + "\n" + java + "\n" + JVM_FLAGS).substring(0, 16) + ".aot");
             return new ReplicaLaunch(java, classpath, cache);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -146,47 +132,5 @@ final class ReplicaLaunch {
     private static int seen(KubernetesClient client, String ns) {
         return (int) client.configMaps().inNamespace(ns).list().getItems().stream()
                 .filter(c -> c.getMetadata().getName().endsWith(ReplicaProcess.SEEN_SUFFIX)).count();
-    }
-
-    /** A jar of {@code dir}'s files, named by their content: written only when no jar of that content exists. */
-    private static Path jarOf(Path dir) throws IOException {
-        List<Path> files;
-        try (Stream<Path> walk = Files.walk(dir)) {
-            files = walk.filter(Files::isRegularFile).sorted().toList();
-        }
-        MessageDigest digest = sha256();
-        for (Path f : files) {
-            digest.update(dir.relativize(f).toString().getBytes(StandardCharsets.UTF_8));
-            digest.update(Files.readAllBytes(f));
-        }
-        String module = dir.toAbsolutePath().getParent().getParent().getFileName() + "-" + dir.getFileName();
-        Path jar = DIR.resolve(module + "-" + HexFormat.of().formatHex(digest.digest()).substring(0, 16) + ".jar");
-        if (Files.exists(jar)) {
-            return jar;
-        }
-        Path partial = DIR.resolve(jar.getFileName() + ".partial");
-        try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(partial))) {
-            for (Path f : files) {
-                JarEntry e = new JarEntry(dir.relativize(f).toString().replace(File.separatorChar, '/'));
-                e.setLastModifiedTime(EPOCH);
-                out.putNextEntry(e);
-                out.write(Files.readAllBytes(f));
-                out.closeEntry();
-            }
-        }
-        Files.move(partial, jar, StandardCopyOption.ATOMIC_MOVE);
-        return jar;
-    }
-
-    private static String hash(String s) {
-        return HexFormat.of().formatHex(sha256().digest(s.getBytes(StandardCharsets.UTF_8)));
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

@@ -5,12 +5,18 @@ import dev.flotilla.bench.protocol.ContenderArgs;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /** The ways the same workload is reconciled. */
 enum Contender {
     FLOTILLA("Flotilla"),
     /** Flotilla recording the Events {@code flotilla run} records (one per mirror created or updated): a separate row. */
     FLOTILLA_EVENTS("Flotilla with Events (as flotilla run)"),
+    /**
+     * Flotilla started from an AOT cache (JEP 483) trained on this contender by the benchmark before it measures, as the
+     * build trains the {@code flotilla} launcher's and the image's: Flotilla only, since the other contenders ship none.
+     */
+    FLOTILLA_AOT("Flotilla from its AOT cache (Flotilla only)"),
     JOSDK("Java Operator SDK"),
     /** The Java Operator SDK with an item store that drops managedFields, as Flotilla's caches do by default. */
     JOSDK_STRIPPED("Java Operator SDK, managedFields dropped"),
@@ -28,14 +34,22 @@ enum Contender {
         return title;
     }
 
-    /** The command that starts this contender's JVM; every contender gets the same JVM flags. */
-    List<String> command(List<String> jvmFlags, Path josdkJar, List<String> args) {
+    /**
+     * The command that starts this contender's JVM; every contender gets the same JVM flags, and {@link #FLOTILLA_AOT}
+     * adds its cache's flags and classpath (required for it, ignored by the others).
+     */
+    List<String> command(List<String> jvmFlags, Path josdkJar, Optional<AotCache> aot, List<String> args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(jvmFlags);
         switch (this) {
             case FLOTILLA, FLOTILLA_EVENTS -> cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
                     FlotillaContender.class.getName()));
+            case FLOTILLA_AOT -> {
+                AotCache cache = aot.orElseThrow(() -> new IllegalStateException(this + " needs its AOT cache trained first"));
+                cmd.addAll(cache.flags());
+                cmd.addAll(List.of("-cp", cache.classpath(), FlotillaContender.class.getName()));
+            }
             case CEILING -> cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), PlainCeiling.class.getName()));
             case JOSDK, JOSDK_STRIPPED -> cmd.addAll(List.of("-jar", josdkJar.toString()));
             case CEILING7 -> cmd.addAll(List.of("-cp", josdkJar.toString(), PlainCeiling.class.getName()));

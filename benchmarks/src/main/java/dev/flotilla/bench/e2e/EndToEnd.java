@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The end-to-end benchmark: the built-in mirror controller reconciled by Flotilla, by the Java
@@ -44,6 +45,13 @@ public final class EndToEnd {
     private final Workload workload;
     private final MirrorTracker tracker;
     private int sequence;
+    /** The Flotilla contender's AOT cache, once trained ({@link #trainAotCache}). */
+    private Optional<AotCache> aot = Optional.empty();
+    private Optional<AotTrainingRun> aotTraining = Optional.empty();
+
+    /** How the AOT cache was trained: at which size, how long the training run took until its JVM had written the cache. */
+    record AotTrainingRun(int n, double seconds, long bytes) {
+    }
 
     private EndToEnd(Settings settings, RealApiServer server, Path kubeconfig, Workload workload, MirrorTracker tracker) {
         this.settings = settings;
@@ -110,6 +118,9 @@ public final class EndToEnd {
                 if (settings.contenders().size() > 1) { // only a comparison needs the first contender not to pay for etcd's growth
                     bench.warmUp(n);
                 }
+                if (settings.contenders().contains(Contender.FLOTILLA_AOT) && bench.aot.isEmpty()) {
+                    bench.trainAotCache(n);
+                }
                 for (int round = 1; round <= settings.rounds() && !settings.contenders().isEmpty(); round++) {
                     for (Contender c : rotation(settings.contenders(), round)) {
                         Run run = bench.runUndisturbed(c, n, round);
@@ -123,7 +134,8 @@ public final class EndToEnd {
                     }
                 }
             }
-            Report report = new Report(settings, machine, runs, sharded, Duration.ofNanos(System.nanoTime() - began));
+            Report report = new Report(settings, machine, runs, sharded, bench.aotTraining,
+                    Duration.ofNanos(System.nanoTime() - began));
             Files.createDirectories(settings.out());
             Files.writeString(settings.out().resolve("e2e.md"), report.markdown());
             Files.writeString(settings.out().resolve("e2e.json"), report.json());
@@ -165,7 +177,7 @@ public final class EndToEnd {
     private ContenderProcess spawn(Contender c, String label, ContenderArgs args, List<String> prefix) throws Exception {
         String file = String.format("%03d-%s.log", ++sequence, label);
         List<String> command = new ArrayList<>(prefix);
-        command.addAll(c.command(settings.jvmFlags(), settings.josdkJar(), args.toArgs()));
+        command.addAll(c.command(settings.jvmFlags(), settings.josdkJar(), aot, args.toArgs()));
         return ContenderProcess.spawn(label, command, logs.resolve(file));
     }
 
@@ -216,6 +228,39 @@ public final class EndToEnd {
             p.await(ContenderSession.WATCHING, START_TIMEOUT);
         }
         System.err.printf("e2e: warm-up pass at N=%d took %.1f s%n", n, (System.nanoTime() - t) / 1e9);
+    }
+
+    /** The training run's JVM writes the cache when it exits: it links and compiles what it recorded, which takes a while. */
+    static final Duration AOT_WRITE_TIMEOUT = Duration.ofMinutes(3);
+
+    /**
+     * Trains the Flotilla contender's AOT cache: one unrecorded run of it, started with {@code -XX:AOTCacheOutput}, through
+     * what a measured run does (sync, a first pass over N sources, a stream of updates), then SIGTERM, on which its JVM
+     * writes the cache. Only {@link Contender#FLOTILLA_AOT} uses the cache.
+     */
+    void trainAotCache(int n) throws Exception {
+        long t = System.nanoTime();
+        workload.deleteMirrors();
+        workload.expectAll();
+        Thread.sleep(SETTLE_BEFORE_RUN.toMillis());
+        AotCache cache = AotCache.toTrain(settings.out().resolve("aot").resolve("flotilla-contender.aot"));
+        Files.deleteIfExists(cache.file());
+        aot = Optional.of(cache);
+        try (ContenderProcess p = spawn(Contender.FLOTILLA_AOT, "aot-training-n" + n, baseArgs())) {
+            p.await(ContenderSession.READY, START_TIMEOUT);
+            tracker.awaitConverged(CONVERGE_TIMEOUT);
+            p.await(ContenderSession.WATCHING, START_TIMEOUT);
+            workload.stream(settings.rate(), settings.updates());
+            tracker.awaitConverged(CONVERGE_TIMEOUT);
+            p.stop(AOT_WRITE_TIMEOUT);
+        } catch (Exception e) {
+            aot = Optional.empty();
+            throw e;
+        }
+        aot = Optional.of(cache.trained());
+        aotTraining = Optional.of(new AotTrainingRun(n, (System.nanoTime() - t) / 1e9, Files.size(cache.file())));
+        System.err.printf(java.util.Locale.ROOT, "e2e: AOT cache trained at N=%d in %.1f s: %s (%,d bytes)%n", n,
+                aotTraining.get().seconds(), cache.file(), aotTraining.get().bytes());
     }
 
     Run run(Contender c, int n, int round, int attempt) throws Exception {

@@ -75,14 +75,17 @@ final class Report {
     private final Machine machine;
     private final List<Run> runs;
     private final List<ShardedRun> sharded;
+    private final Optional<EndToEnd.AotTrainingRun> aotTraining;
     private final Duration took;
     private final Instant finished = Instant.now();
 
-    Report(Settings settings, Machine machine, List<Run> runs, List<ShardedRun> sharded, Duration took) {
+    Report(Settings settings, Machine machine, List<Run> runs, List<ShardedRun> sharded,
+            Optional<EndToEnd.AotTrainingRun> aotTraining, Duration took) {
         this.settings = settings;
         this.machine = machine;
         this.runs = List.copyOf(runs);
         this.sharded = List.copyOf(sharded);
+        this.aotTraining = aotTraining;
         this.took = took;
     }
 
@@ -150,6 +153,13 @@ final class Report {
                         + "with every mirror deleted; the driver watches mirrors and calls a source converged when its mirror "
                         + "carries the source's resourceVersion. Then ").append(settings.updates()).append(" updates at ")
                 .append(settings.rate()).append("/s, each to a different source, stamped with the send time.\n\n");
+        aotTraining.ifPresent(t -> b.append("**AOT cache (Flotilla only).** *").append(Contender.FLOTILLA_AOT.title())
+                .append("* is the Flotilla contender started with `-XX:AOTCache` (JEP 483): a cache of ")
+                .append(String.format(Locale.ROOT, "%.1f MB", t.bytes() / 1e6))
+                .append(" written by one unrecorded training run of the same contender, same flags and jars, at N = ").append(t.n())
+                .append(" (sync, first pass, updates, then SIGTERM; ").append(String.format(Locale.ROOT, "%.0f s", t.seconds()))
+                .append(" with the cache's writing), as the build trains the `flotilla` launcher's and the image's. "
+                        + "The other contenders ship no cache, so its row is not in the verdicts against JOSDK.\n\n"));
 
         b.append("## Convergence from a cold start\n\n");
         b.append("| N | contender | ready (s) | of which sync (s) | first pass (s) | objects/s | vs ceiling | vs JOSDK | requests/object | CPU ms/object |\n");
@@ -280,6 +290,18 @@ final class Report {
                 Stat r = ratio(Contender.FLOTILLA, Contender.JOSDK, n, f.read());
                 b.append("| ").append(n).append(" | ").append(f.title()).append(" | ").append(r.cell("%.2f")).append(" | ")
                         .append(verdict(r, f.higherIsBetter())).append(" |\n");
+            }
+        }
+        if (settings.contenders().contains(Contender.FLOTILLA_AOT)) {
+            b.append("\nStart-up with and without the AOT cache (Flotilla only; ready = spawn to caches synced):\n\n");
+            b.append("| N | ready, from the cache / without (median) | ready, from the cache / JOSDK (median) | "
+                    + "first pass, from the cache / without (median) |\n|---|---|---|---|\n");
+            for (int n : settings.sizes()) {
+                b.append("| ").append(n).append(" | ")
+                        .append(ratio(Contender.FLOTILLA_AOT, Contender.FLOTILLA, n, Run::readySeconds).cell("%.2f")).append(" | ")
+                        .append(ratio(Contender.FLOTILLA_AOT, Contender.JOSDK, n, Run::readySeconds).cell("%.2f")).append(" | ")
+                        .append(ratio(Contender.FLOTILLA_AOT, Contender.FLOTILLA, n, Run::convergeSeconds).cell("%.2f"))
+                        .append(" |\n");
             }
         }
         for (int n : settings.sizes()) {

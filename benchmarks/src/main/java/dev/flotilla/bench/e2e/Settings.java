@@ -169,7 +169,9 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
             try {
                 return Contender.valueOf(s.trim().toUpperCase(java.util.Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("--contenders takes flotilla, flotilla_events, josdk, josdk_stripped, ceiling, ceiling7 or none, got '" + s + "'");
+                throw new IllegalArgumentException("--contenders takes " + Arrays.stream(Contender.values())
+                        .map(c -> c.name().toLowerCase(java.util.Locale.ROOT)).collect(java.util.stream.Collectors.joining(", "))
+                        + " or none, got '" + s + "'");
             }
         }).distinct().toList();
     }

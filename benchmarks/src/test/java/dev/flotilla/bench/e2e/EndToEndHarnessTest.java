@@ -28,7 +28,7 @@ class EndToEndHarnessTest {
                 "--sizes", Integer.toString(N), "--namespaces", "10", "--rounds", "1", "--workers", "4",
                 "--rate", "50", "--updates", Integer.toString(UPDATES), "--sharded-sizes", Integer.toString(N),
                 "--replicas", "1,2", "--replica-cpu", REPLICA_CPU, "--attempts", "1",
-                "--contenders", "flotilla,flotilla_events,josdk,josdk_stripped,ceiling,ceiling7",
+                "--contenders", "flotilla,flotilla_events,flotilla_aot,josdk,josdk_stripped,ceiling,ceiling7",
                 "--josdk-jar", "../benchmarks-josdk/target/josdk-contender.jar",
                 "--jvm-flags", "-Xmx512m -XX:+UseSerialGC", "--out", out.toString(),
                 // The suite's lease timings (6 s lease, 4 s renew deadline, 1 s retry): the harness, not the defaults, is
@@ -57,6 +57,8 @@ class EndToEndHarnessTest {
         Run withEvents = report.runs().stream().filter(r -> r.contender() == Contender.FLOTILLA_EVENTS).findFirst().orElseThrow();
         Run plain = report.runs().stream().filter(r -> r.contender() == Contender.FLOTILLA).findFirst().orElseThrow();
         assertThat(withEvents.requests()).as("Flotilla with Events: mirror writes and Event writes").isGreaterThan(plain.requests());
+        // The AOT row ran from the cache its training run wrote (AOTMode=on: a cache it could not use would have stopped it).
+        assertThat(Files.size(out.resolve("aot/flotilla-contender.aot"))).as("the contender's AOT cache").isGreaterThan(1 << 20);
         assertThat(report.shardedRuns()).extracting(ShardedRun::replicas).containsExactlyInAnyOrder(1, 2);
         for (ShardedRun run : report.shardedRuns()) {
             // The replicas split the objects: together they cache each source and mirror once.
@@ -69,7 +71,8 @@ class EndToEndHarnessTest {
         }
         String md = Files.readString(out.resolve("e2e.md"));
         assertThat(md).contains("## Convergence from a cold start", "## Memory", "## Update stream latency",
-                "## Flotilla sharded, N = " + N, "## Projection from the sharded groups, N = " + N, "## Flotilla against the bar");
+                "## Flotilla sharded, N = " + N, "## Projection from the sharded groups, N = " + N, "## Flotilla against the bar",
+                "**AOT cache (Flotilla only).**", "Start-up with and without the AOT cache");
         assertThat(Files.readString(out.resolve("e2e.json"))).startsWith("{\"finished\":").contains("\"summary\":", "\"sharded\":");
     }
 
@@ -80,7 +83,7 @@ class EndToEndHarnessTest {
         assertThatThrownBy(() -> Settings.parse(new String[] {"--rounds", "0"}))
                 .hasMessageContaining("--rounds must be at least 1, got 0");
         assertThatThrownBy(() -> Settings.parse(new String[] {"--contenders", "flotilla,kopf"}))
-                .hasMessageContaining("--contenders takes flotilla, flotilla_events, josdk, josdk_stripped, ceiling, ceiling7 or none, got 'kopf'");
+                .hasMessageContaining("--contenders takes flotilla, flotilla_events, flotilla_aot, josdk, josdk_stripped, ceiling, ceiling7 or none, got 'kopf'");
         assertThatThrownBy(() -> Settings.parse(new String[] {"--sharded-sizes", "7"}))
                 .hasMessageContaining("--sharded-sizes must be among --sizes");
         assertThatThrownBy(() -> Settings.parse(new String[] {"--replica-cpu", "-1"}))
