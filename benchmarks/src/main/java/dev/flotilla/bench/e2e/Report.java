@@ -291,6 +291,11 @@ final class Report {
                 b.append("| ").append(n).append(" | ").append(f.title()).append(" | ").append(r.cell("%.2f")).append(" | ")
                         .append(verdict(r, f.higherIsBetter())).append(" |\n");
             }
+            if (settings.contenders().contains(Contender.FLOTILLA_AOT)) {
+                Stat r = ratio(Contender.FLOTILLA_AOT, Contender.JOSDK, n, Run::readySeconds);
+                b.append("| ").append(n).append(" | ready, Flotilla from its AOT cache (Flotilla only: JOSDK ships none) | ")
+                        .append(r.cell("%.2f")).append(" | ").append(verdict(r, false)).append(" |\n");
+            }
         }
         if (settings.contenders().contains(Contender.FLOTILLA_AOT)) {
             b.append("\nStart-up with and without the AOT cache (Flotilla only; ready = spawn to caches synced):\n\n");

@@ -32,6 +32,17 @@ public final class SharedInformer<T extends HasMetadata> implements Cache<T> {
     /** Copy-on-write so that readers never lock; replaced under this object's monitor. */
     private volatile Map<Partition, SharedIndexInformer<T>> partitions = Map.of();
     private volatile Map<String, SharedIndexInformer<T>> byNamespace = Map.of();
+    /**
+     * For the partitions map it names, the shard partition each namespace looked up so far lives in: a namespace's
+     * objects are all in one partition (shards split by namespace), so after one hit a lookup in that namespace asks
+     * one store instead of every held shard's (a miss asked 32 stores: 2.6% of a sharded replica's CPU samples).
+     * Made anew when the partitions change, so it never points at a partition no longer watched.
+     */
+    private volatile Located<T> located = new Located<>(Map.of(), new java.util.concurrent.ConcurrentHashMap<>());
+
+    private record Located<T extends HasMetadata>(Map<Partition, SharedIndexInformer<T>> partitions,
+            Map<String, SharedIndexInformer<T>> home) {
+    }
     private final CompletableFuture<Void> synced = new CompletableFuture<>();
     /** Each running partition's first sync, so a caller can wait for exactly the partitions it cares about. */
     private final Map<Partition, CompletableFuture<Void>> partitionSyncs = new java.util.concurrent.ConcurrentHashMap<>();
@@ -159,10 +170,21 @@ public final class SharedInformer<T extends HasMetadata> implements Cache<T> {
         if (direct != null) {
             return Optional.ofNullable(direct.getStore().getByKey(storeKey));
         }
-        for (var entry : partitions.entrySet()) {
+        Map<Partition, SharedIndexInformer<T>> current = partitions;
+        Located<T> memo = located;
+        if (memo.partitions() != current) {
+            memo = new Located<>(current, new java.util.concurrent.ConcurrentHashMap<>());
+            located = memo;
+        }
+        SharedIndexInformer<T> home = memo.home().get(objectKey.namespace());
+        if (home != null) {
+            return Optional.ofNullable(home.getStore().getByKey(storeKey));
+        }
+        for (var entry : current.entrySet()) {
             if (!entry.getKey().isNamespace()) {
                 T found = entry.getValue().getStore().getByKey(storeKey);
                 if (found != null) {
+                    memo.home().put(objectKey.namespace(), entry.getValue());
                     return Optional.of(found);
                 }
             }
