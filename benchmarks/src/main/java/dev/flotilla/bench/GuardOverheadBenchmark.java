@@ -1,6 +1,7 @@
 package dev.flotilla.bench;
 
 import com.sun.net.httpserver.HttpServer;
+import dev.flotilla.bench.plain.PlainCeiling;
 import dev.flotilla.core.metrics.RestClientMetrics;
 import dev.flotilla.resilience.guard.GuardConfig;
 import dev.flotilla.resilience.fabric8.GuardedClients;
@@ -109,9 +110,10 @@ public class GuardOverheadBenchmark {
             default -> throw new IllegalArgumentException("client must be plain or guarded, got " + client);
         };
         kubernetes = switch (transport) {
+            // Vert.x 5 by name, as flotilla run has it: the ceiling's JDK client on this class path outranks it.
             case "loopback" -> guarded
-                    ? GuardedClients.newClient(config, guard)
-                    : new KubernetesClientBuilder().withConfig(config)
+                    ? GuardedClients.newClient(config, guard, PlainCeiling.vertx())
+                    : new KubernetesClientBuilder().withConfig(config).withHttpClientFactory(PlainCeiling.vertx())
                             .withHttpClientBuilderConsumer(b -> RestClientMetrics.install(b, registry)).build();
             case "memory" -> {
                 var memory = new InMemoryHttpClientFactory(CONFIG_MAP);

@@ -40,6 +40,8 @@ public record ContenderArgs(Map<String, String> values) {
     public static final String EVENTS = "events";
     /** Java Operator SDK only: cache objects without managedFields, through an item store that drops them ("true"). */
     public static final String STRIP_MANAGED_FIELDS = "stripManagedFields";
+    /** The ceiling's HTTP client: "jdk" (its default, HTTP/2) or "vertx" (the controllers' library), to compare the two. */
+    public static final String HTTP_CLIENT = "httpClient";
 
     public ContenderArgs {
         values = Map.copyOf(Objects.requireNonNull(values, "values"));

@@ -20,7 +20,9 @@ enum Contender {
     JOSDK("Java Operator SDK"),
     /** The Java Operator SDK with an item store that drops managedFields, as Flotilla's caches do by default. */
     JOSDK_STRIPPED("Java Operator SDK, managedFields dropped"),
-    CEILING("ceiling (plain fabric8)"),
+    CEILING("ceiling (plain fabric8, JDK HTTP/2 client)"),
+    /** The same ceiling on the controllers' HTTP library, Vert.x 5: what the ceiling's choice of client is worth. */
+    CEILING_VERTX("ceiling on Vert.x 5"),
     /** The same ceiling code on fabric8 7.5.2, the Java Operator SDK's version: what the fabric8 version alone costs. */
     CEILING7("ceiling on fabric8 7.5.2");
 
@@ -50,7 +52,8 @@ enum Contender {
                 cmd.addAll(cache.flags());
                 cmd.addAll(List.of("-cp", cache.classpath(), FlotillaContender.class.getName()));
             }
-            case CEILING -> cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), PlainCeiling.class.getName()));
+            case CEILING, CEILING_VERTX -> cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
+                    PlainCeiling.class.getName()));
             case JOSDK, JOSDK_STRIPPED -> cmd.addAll(List.of("-jar", josdkJar.toString()));
             case CEILING7 -> cmd.addAll(List.of("-cp", josdkJar.toString(), PlainCeiling.class.getName()));
         }
@@ -58,6 +61,7 @@ enum Contender {
         switch (this) {
             case FLOTILLA_EVENTS -> cmd.add(ContenderArgs.EVENTS + "=true");
             case JOSDK_STRIPPED -> cmd.add(ContenderArgs.STRIP_MANAGED_FIELDS + "=true");
+            case CEILING_VERTX -> cmd.add(ContenderArgs.HTTP_CLIENT + "=vertx");
             default -> {
             }
         }

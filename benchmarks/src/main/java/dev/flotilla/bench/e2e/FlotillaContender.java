@@ -1,5 +1,6 @@
 package dev.flotilla.bench.e2e;
 
+import dev.flotilla.bench.plain.PlainCeiling;
 import dev.flotilla.bench.protocol.ContenderArgs;
 import dev.flotilla.bench.protocol.ContenderSession;
 import dev.flotilla.bench.protocol.EventLatency;
@@ -68,7 +69,8 @@ public final class FlotillaContender {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         GuardConfig guard = GuardConfig.builder().qps(QPS).burst(BURST).leaseQps(QPS).leaseBurst(BURST).build();
         RequestGuard requestGuard = RequestGuard.create(guard, registry);
-        KubernetesClient client = GuardedClients.newClient(config, requestGuard);
+        // Vert.x 5, as flotilla run (the only client on its class path); here the ceiling's JDK client is on it too.
+        KubernetesClient client = GuardedClients.newClient(config, requestGuard, PlainCeiling.vertx());
         client.namespaces().withName("default").get(); // load the client's classes before the baseline
         ContenderSession session = new ContenderSession();
         session.baseline();

@@ -309,7 +309,7 @@ final class Report {
                         .append(" |\n");
             }
         }
-        for (int n : settings.sizes()) {
+        for (int n : settings.contenders().contains(Contender.CEILING) ? settings.sizes() : List.<Integer>of()) {
             Stat r = ratio(Contender.FLOTILLA, Contender.CEILING, n, Run::throughput);
             b.append("\nConvergence throughput at N = ").append(n).append(": ")
                     .append(String.format(Locale.ROOT, "%.0f%%", r.median() * 100)).append(" of the ceiling (rounds: ")

@@ -41,7 +41,8 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
 
     static final String USAGE = "usage: EndToEnd " + String.join(" ", DEFAULTS.entrySet().stream()
             .map(e -> "[--" + e.getKey() + " " + (e.getValue().contains(" ") ? '"' + e.getValue() + '"' : e.getValue()) + "]")
-            .toList()) + "\n  --contenders also takes ceiling7 (the ceiling on fabric8 7.5.2) and none (sharded groups only); "
+            .toList()) + "\n  --contenders also takes flotilla_aot (Flotilla from its AOT cache), ceiling_vertx (the ceiling on Vert.x 5), "
+            + "ceiling7 (the ceiling on fabric8 7.5.2) and none (sharded groups only); "
             + "--sharded-sizes 0 runs no sharded groups; --replica-cpu 0.25 caps each sharded replica at a quarter core (cgroup v1 cpu)";
 
     private static Map<String, String> defaults() {

@@ -5,6 +5,8 @@ import dev.flotilla.resilience.guard.RequestGuard;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.http.HttpClient;
+import io.fabric8.kubernetes.client.utils.HttpClientUtils;
 import io.micrometer.core.instrument.MeterRegistry;
 
 /**
@@ -40,8 +42,16 @@ public final class GuardedClients {
      * reconnect passes the guard. Keep {@code guard} to read breaker states, e.g. for a readiness check.
      */
     public static KubernetesClient newClient(Config config, RequestGuard guard) {
+        return newClient(config, guard, HttpClientUtils.getHttpClientFactory());
+    }
+
+    /**
+     * As {@link #newClient(Config, RequestGuard)}, over {@code httpClients} rather than fabric8's pick (the
+     * highest-priority factory on the class path: Vert.x 5 when it is the only one, as in {@code flotilla run}).
+     */
+    public static KubernetesClient newClient(Config config, RequestGuard guard, HttpClient.Factory httpClients) {
         config.setRequestRetryBackoffLimit(0);
-        GuardedHttpClientFactory factory = new GuardedHttpClientFactory(guard);
+        GuardedHttpClientFactory factory = new GuardedHttpClientFactory(httpClients, guard);
         return new KubernetesClientBuilder()
                 .withConfig(config)
                 .withHttpClientFactory(factory)
