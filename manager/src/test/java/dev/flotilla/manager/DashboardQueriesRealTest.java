@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.flotilla.manager.aot.AotTraining;
 import dev.flotilla.testing.TestCluster;
 import dev.flotilla.testing.TestNamespace;
 import dev.flotilla.testing.WithCluster;
@@ -95,7 +96,7 @@ class DashboardQueriesRealTest {
             admin.resource(DeployTunerAuditTest.policy(tuned, "Apply", WorkloadKind.Deployment)).create();
             DeployRbacAuditTest.awaitMirrored(admin, sources, "1", replicas);
             for (String s : sources) {
-                admin.resource(DeployRbacAuditTest.source(s, "2")).update();
+                admin.resource(AotTraining.source(s, "2")).update();
             }
             DeployRbacAuditTest.awaitMirrored(admin, sources, "2", replicas);
             await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() ->
@@ -109,7 +110,7 @@ class DashboardQueriesRealTest {
             killed.destroyForcibly(); // SIGKILL: its shards move to the others after a lease duration
             assertThat(killed.waitFor(10, TimeUnit.SECONDS)).isTrue();
             for (String s : sources) {
-                admin.resource(DeployRbacAuditTest.source(s, "3")).update();
+                admin.resource(AotTraining.source(s, "3")).update();
             }
             DeployRbacAuditTest.awaitMirrored(admin, sources, "3", replicas);
             // The mirrors' recovery says nothing of the tuned namespace's shard: when the killed replica held it, its

@@ -3,6 +3,7 @@ package dev.flotilla.manager;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.flotilla.examples.mirror.ConfigMapMirror;
+import dev.flotilla.manager.aot.AotTraining;
 import dev.flotilla.sharding.auditlog.AuditedRequest;
 import dev.flotilla.testing.TestCluster;
 import dev.flotilla.testing.TestNamespace;
@@ -63,7 +64,7 @@ class DeployNamespacedAuditTest {
             }
             DeployRbacAuditTest.awaitMirrored(admin, watched, "1", replicas);
             for (String s : watched) {
-                admin.resource(DeployRbacAuditTest.source(s, "2")).update();
+                admin.resource(AotTraining.source(s, "2")).update();
             }
             DeployRbacAuditTest.awaitMirrored(admin, watched, "2", replicas);
             for (Process p : replicas) {

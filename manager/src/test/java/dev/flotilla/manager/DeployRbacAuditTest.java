@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.flotilla.examples.mirror.ConfigMapMirror;
+import dev.flotilla.manager.aot.AotTraining;
 import dev.flotilla.sharding.LeaseNaming;
 import dev.flotilla.sharding.ShardingConfig;
 import dev.flotilla.sharding.auditlog.AuditLog;
@@ -86,7 +87,7 @@ class DeployRbacAuditTest {
             Process killed = replicas.get(Integer.parseInt(leader.substring(leader.lastIndexOf('-') + 1)));
             killed.destroyForcibly().waitFor();
             for (String s : sources) {
-                admin.resource(source(s, "2")).update();
+                admin.resource(AotTraining.source(s, "2")).update();
             }
             await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(250)).untilAsserted(() -> {
                 Lease now = admin.leases().inNamespace(ns.name())
@@ -105,7 +106,7 @@ class DeployRbacAuditTest {
             assertThat(Files.readString(dir.resolve("flotilla-" + left + ".log"))).as("its log")
                     .contains("left sharding group").contains("manager stopped drained=\"true\"");
             for (String s : sources) {
-                admin.resource(source(s, "3")).update();
+                admin.resource(AotTraining.source(s, "3")).update();
             }
             Process last = replicas.stream().filter(p -> p != killed && p != leaving).findFirst().orElseThrow();
             awaitMirrored(admin, sources, "3", List.of(last));
@@ -147,7 +148,7 @@ class DeployRbacAuditTest {
                 .withNamespace(name).addToLabels(ConfigMapMirror.ROLE_LABEL, ConfigMapMirror.ROLE_COPY).endMetadata()
                 .addToData("owner", "someone else").build();
         admin.resource(foreign).create();
-        admin.resource(source(name, "1")).create();
+        admin.resource(AotTraining.source(name, "1")).create();
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() -> {
             ConfigMap s = admin.configMaps().inNamespace(name).withName("settings").get();
             return s.getMetadata().getAnnotations() != null
@@ -202,15 +203,9 @@ class DeployRbacAuditTest {
             name = name.substring(0, Math.min(63, name.length())).replaceAll("-+$", "");
             sources.add(name);
             admin.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build()).create();
-            admin.resource(source(name, "1")).create();
+            admin.resource(AotTraining.source(name, "1")).create();
         }
         return sources;
-    }
-
-    static ConfigMap source(String namespace, String value) {
-        return new ConfigMapBuilder().withNewMetadata().withName("settings").withNamespace(namespace)
-                .addToLabels(ConfigMapMirror.SOURCE_LABEL, ConfigMapMirror.SOURCE_VALUE).endMetadata()
-                .addToData("v", value).build();
     }
 
     static void awaitMirrored(KubernetesClient admin, List<String> sources, String value, List<Process> alive) {

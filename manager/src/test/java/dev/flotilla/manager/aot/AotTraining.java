@@ -195,7 +195,8 @@ public final class AotTraining {
         }
     }
 
-    static ConfigMap source(String namespace, String value) {
+    /** The configmap-mirror example's source ConfigMap "settings" in {@code namespace}, with {@code v=value}. */
+    public static ConfigMap source(String namespace, String value) {
         return new ConfigMapBuilder().withNewMetadata().withName("settings").withNamespace(namespace)
                 .addToLabels(ConfigMapMirror.SOURCE_LABEL, ConfigMapMirror.SOURCE_VALUE).endMetadata()
                 .addToData("v", value).build();
