@@ -37,6 +37,14 @@ enum Contender {
     }
 
     /**
+     * Whether this is one of the three the verdicts compare (Flotilla, JOSDK, the ceiling), run at every size; the others
+     * are side rows (a fairness or Flotilla-only variant), run at {@code --side-sizes}.
+     */
+    boolean compared() {
+        return this == FLOTILLA || this == JOSDK || this == CEILING;
+    }
+
+    /**
      * The command that starts this contender's JVM; every contender gets the same JVM flags, and {@link #FLOTILLA_AOT}
      * adds its cache's flags and classpath (required for it, ignored by the others).
      */

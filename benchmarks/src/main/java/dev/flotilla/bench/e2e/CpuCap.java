@@ -91,6 +91,31 @@ record CpuCap(double cores) {
         return List.of("/bin/sh", "-c", "echo $$ > " + g.resolve("cgroup.procs") + " && exec \"$@\"", "sh");
     }
 
+    /**
+     * Lifts {@code label}'s quota (-1: no limit) while its process keeps the sizing it made under the cap: the JVM
+     * reads the quota at start (compiler threads, GC threads, its processor count), the pools it made then stay.
+     */
+    void lift(String label) {
+        quota(label, -1);
+    }
+
+    /** Sets {@code label}'s quota back to the cap. */
+    void impose(String label) {
+        quota(label, quotaMicros());
+    }
+
+    private void quota(String label, long micros) {
+        if (!capped()) {
+            return;
+        }
+        Path file = group(label).resolve("cpu.cfs_quota_us");
+        try {
+            Files.writeString(file, Long.toString(micros));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot set " + file + " to " + micros, e);
+        }
+    }
+
     /** The group's throttling counters so far; zeros when uncapped or unreadable. */
     Throttling throttling(String label) {
         if (!capped()) {

@@ -107,9 +107,9 @@ final class Report {
     }
 
     static String oneLine(ShardedRun r) {
-        return String.format(Locale.ROOT, "sharded %d replica(s) N=%d round %d: cold start %.2f s, after deleting "
+        return String.format(Locale.ROOT, "sharded %d replica(s) N=%d round %d: ready %.2f s, cold start %.2f s, after deleting "
                 + "every mirror %.2f s (%.0f objects/s), retained MiB %s, cached %s", r.replicas(), r.n(), r.round(),
-                r.totalSeconds(), r.burstSeconds(), r.throughput(),
+                r.readySeconds(), r.totalSeconds(), r.burstSeconds(), r.throughput(),
                 r.retainedBytes().stream().map(b -> String.format(Locale.ROOT, "%.1f", b / 1048576.0)).toList(), r.cached());
     }
 
@@ -137,6 +137,9 @@ final class Report {
         b.append("Measured ").append(finished).append(", ").append(String.format(Locale.ROOT, "%.1f", took.toSeconds() / 60.0))
                 .append(" minutes, by `bash benchmarks/e2e.sh` (sizes ").append(settings.sizes()).append(", contenders ")
                 .append(settings.contenders().stream().map(c -> c.name().toLowerCase(Locale.ROOT)).toList())
+                .append(settings.contenders().stream().allMatch(Contender::compared) ? ""
+                        : ", the side rows " + settings.contenders().stream().filter(c -> !c.compared())
+                                .map(c -> c.name().toLowerCase(Locale.ROOT)).toList() + " at N = " + settings.sideSizes() + " only")
                 .append(settings.shardedSizes().isEmpty() ? ", no sharded runs" : ", sharded at N = " + settings.shardedSizes()
                         + " with " + settings.replicas() + " replicas, each " + settings.replicaCpu())
                 .append("). Cells are the median over ").append(settings.rounds())
@@ -165,7 +168,7 @@ final class Report {
         b.append("| N | contender | ready (s) | of which sync (s) | first pass (s) | objects/s | vs ceiling | vs JOSDK | requests/object | CPU ms/object |\n");
         b.append("|---|---|---|---|---|---|---|---|---|---|\n");
         for (int n : settings.sizes()) {
-            for (Contender c : settings.contenders()) {
+            for (Contender c : settings.contendersAt(n)) {
                 b.append("| ").append(n).append(" | ").append(c.title()).append(" | ")
                         .append(stat(c, n, Run::readySeconds).cell("%.2f")).append(" | ")
                         .append(stat(c, n, Run::syncSeconds).cell("%.2f")).append(" | ")
@@ -188,7 +191,7 @@ final class Report {
         b.append("| N | contender | cached objects | retained heap (MiB) | bytes per cached object | vs JOSDK |\n");
         b.append("|---|---|---|---|---|---|\n");
         for (int n : settings.sizes()) {
-            for (Contender c : settings.contenders()) {
+            for (Contender c : settings.contendersAt(n)) {
                 b.append("| ").append(n).append(" | ").append(c.title()).append(" | ")
                         .append(stat(c, n, r -> r.cached()).cell("%.0f")).append(" | ")
                         .append(stat(c, n, r -> r.retainedBytes() / 1048576.0).cell("%.1f")).append(" | ")
@@ -205,7 +208,7 @@ final class Report {
         b.append("| N | contender | event→reconcile p50 / p99 (ms) | event→written p50 / p99 (ms) | update→mirror seen p50 / p99 (ms) | requests/update | CPU ms/update |\n");
         b.append("|---|---|---|---|---|---|---|\n");
         for (int n : settings.sizes()) {
-            for (Contender c : settings.contenders()) {
+            for (Contender c : settings.contendersAt(n)) {
                 b.append("| ").append(n).append(" | ").append(c.title()).append(" | ")
                         .append(stat(c, n, r -> r.start().p50Millis()).cell("%.1f")).append(" / ")
                         .append(stat(c, n, r -> r.start().p99Millis()).cell("%.1f")).append(" | ")
@@ -229,12 +232,14 @@ final class Report {
 
         for (int n : sharded.stream().map(ShardedRun::n).distinct().toList()) {
             b.append("## Flotilla sharded, N = ").append(n).append(", each replica ").append(settings.replicaCpu()).append("\n\n");
-            b.append("| replicas | cold start: spawn to converged (s) | mass deletion: recovered (s) | objects/s | vs 1 replica | retained heap per replica (MiB) | cached objects per replica | requests per replica during the recovery |\n");
-            b.append("|---|---|---|---|---|---|---|---|\n");
+            b.append("| replicas | spawn to ready (s) | cold start: spawn to converged (s) | warm-up rounds | mass deletion: recovered (s) | objects/s | vs 1 replica | retained heap per replica (MiB) | cached objects per replica | requests per replica during the recovery |\n");
+            b.append("|---|---|---|---|---|---|---|---|---|---|\n");
             for (int replicas : settings.replicas()) {
                 List<ShardedRun> rs = sharded.stream().filter(r -> r.n() == n && r.replicas() == replicas).toList();
                 b.append("| ").append(replicas).append(" | ")
+                        .append(Stat.of(rs.stream().mapToDouble(ShardedRun::readySeconds).toArray()).cell("%.2f")).append(" | ")
                         .append(Stat.of(rs.stream().mapToDouble(ShardedRun::totalSeconds).toArray()).cell("%.2f")).append(" | ")
+                        .append(rs.isEmpty() ? "n/a" : Integer.toString(rs.getFirst().warmUpRounds())).append(" | ")
                         .append(Stat.of(rs.stream().mapToDouble(ShardedRun::burstSeconds).toArray()).cell("%.2f")).append(" | ")
                         .append(Stat.of(rs.stream().mapToDouble(ShardedRun::throughput).toArray()).cell("%.0f")).append(" | ")
                         .append(shardedRatio(n, replicas).cell("%.2f")).append(" | ")
@@ -269,9 +274,13 @@ final class Report {
                     .append(machine.facts().get("cores")).append(" cores with the API server and etcd")
                     .append(settings.replicaCpu().capped() ? "; each replica's JVM runs in its own cgroup with a CFS quota of "
                             + settings.replicaCpu() + " (cgroup v1 cpu; the JVM sizes its pools to the quota, as in a Pod with that CPU "
-                            + "limit). Before its measured rounds each group recovers from " + settings.shardedWarmUpRounds()
-                            + " unrecorded mass deletions: under a cap the JIT compiler takes minutes and up to half the quota "
-                            + "(*of which JIT compiler*: its threads' share of the replicas' CPU in the round). "
+                            + "limit). *spawn to ready* is timed under the cap. Before its measured rounds each group recovers from "
+                            + "unrecorded mass deletions with the quota lifted (from ready, so *cold start* is partly uncapped): at "
+                            + "least " + settings.shardedWarmUpRounds() + " per replica, then more until in one round the JIT compiler "
+                            + "took at most " + Math.round(EndToEnd.QUIET_JIT_SHARE * 100) + "% of every replica's CPU (at most "
+                            + EndToEnd.MAX_WARM_UP_FACTOR + " times the least; *warm-up rounds*); the quota is set again for the measured rounds: "
+                            + "under a cap the JIT compiler took minutes and up to half the quota, which a long-running replica has "
+                            + "paid long before (*of which JIT compiler*: its threads' share of the replicas' CPU in the round). "
                             + "*throttled periods*: the share of the cgroup's CFS periods in which the quota ran out. "
                             + "*replica CPU*: each replica's process CPU time / recovery time" : "")
                     .append(".\n\n");
@@ -291,7 +300,7 @@ final class Report {
                 b.append("| ").append(n).append(" | ").append(f.title()).append(" | ").append(r.cell("%.2f")).append(" | ")
                         .append(verdict(r, f.higherIsBetter())).append(" |\n");
             }
-            if (settings.contenders().contains(Contender.FLOTILLA_AOT)) {
+            if (settings.contendersAt(n).contains(Contender.FLOTILLA_AOT)) {
                 Stat r = ratio(Contender.FLOTILLA_AOT, Contender.JOSDK, n, Run::readySeconds);
                 b.append("| ").append(n).append(" | ready, Flotilla from its AOT cache (Flotilla only: JOSDK ships none) | ")
                         .append(r.cell("%.2f")).append(" | ").append(verdict(r, false)).append(" |\n");
@@ -301,7 +310,7 @@ final class Report {
             b.append("\nStart-up with and without the AOT cache (Flotilla only; ready = spawn to caches synced):\n\n");
             b.append("| N | ready, from the cache / without (median) | ready, from the cache / JOSDK (median) | "
                     + "first pass, from the cache / without (median) |\n|---|---|---|---|\n");
-            for (int n : settings.sizes()) {
+            for (int n : settings.sizes().stream().filter(n -> settings.contendersAt(n).contains(Contender.FLOTILLA_AOT)).toList()) {
                 b.append("| ").append(n).append(" | ")
                         .append(ratio(Contender.FLOTILLA_AOT, Contender.FLOTILLA, n, Run::readySeconds).cell("%.2f")).append(" | ")
                         .append(ratio(Contender.FLOTILLA_AOT, Contender.JOSDK, n, Run::readySeconds).cell("%.2f")).append(" | ")
@@ -418,7 +427,7 @@ final class Report {
         root.put("settings", s);
         List<Object> summary = new ArrayList<>();
         for (int n : settings.sizes()) {
-            for (Contender c : settings.contenders()) {
+            for (Contender c : settings.contendersAt(n)) {
                 Map<String, Object> row = new LinkedHashMap<>();
                 row.put("n", n);
                 row.put("contender", c.name().toLowerCase(Locale.ROOT));
@@ -472,7 +481,9 @@ final class Report {
             m.put("replicas", r.replicas());
             m.put("n", r.n());
             m.put("round", r.round());
+            m.put("readySeconds", number(r.readySeconds()));
             m.put("coldStartSeconds", number(r.totalSeconds()));
+            m.put("warmUpRounds", r.warmUpRounds());
             m.put("burstSeconds", r.burstSeconds());
             m.put("retainedBytes", r.retainedBytes());
             m.put("cached", r.cached());

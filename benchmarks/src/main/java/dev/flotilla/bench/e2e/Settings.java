@@ -29,12 +29,16 @@ import java.util.TreeMap;
  *                     defaults, 15,10,2, unless a quick run such as EndToEndHarnessTest shortens them)
  * @param replicaCpu   the CPU cap of each sharded replica (a cgroup's CFS quota); uncapped with 0
  * @param attempts     attempts of a contender's run while outsiders take the CPU (the last one counts regardless)
- * @param shardedWarmUpRounds unrecorded mass deletions each sharded group recovers from before its measured rounds:
- *                     under a CPU cap the JIT compiler takes minutes and half the quota (measured with JFR)
+ * @param sideSizes    the sizes at which the side rows ({@link Contender#compared()} false) run among the contenders;
+ *                     every size by default would put the full run well over an hour on 2 cores
+ * @param shardedWarmUpRounds unrecorded mass deletions per replica that each sharded group recovers from, with
+ *                     the CPU cap lifted, before its measured rounds: under a cap the JIT compiler takes minutes
+ *                     and half the quota (measured with JFR)
  */
 record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, int rate, int updates, List<Integer> shardedSizes,
         List<Integer> replicas, List<Contender> contenders, List<String> jvmFlags, Path josdkJar, Path out,
-        List<Integer> shardedTimings, CpuCap replicaCpu, int attempts, int shardedWarmUpRounds) {
+        List<Integer> shardedTimings, CpuCap replicaCpu, int attempts, int shardedWarmUpRounds,
+        List<Integer> sideSizes) {
 
     /** Every option with its default, in the order the usage line lists them: the one place defaults live. */
     private static final Map<String, String> DEFAULTS = defaults();
@@ -53,17 +57,18 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
         d.put("workers", "8");
         d.put("rate", "100");
         d.put("updates", "400");
-        d.put("sharded-sizes", "5000,20000");
+        d.put("sharded-sizes", "5000");
         d.put("replicas", "1,2,3");
-        d.put("contenders", "flotilla,flotilla_events,josdk,josdk_stripped,ceiling");
+        d.put("contenders", "flotilla,flotilla_events,flotilla_aot,josdk,josdk_stripped,ceiling");
         d.put("jvm-flags", "-Xmx2g -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError");
         d.put("josdk-jar", "benchmarks-josdk/target/josdk-contender.jar");
         d.put("out", "benchmarks/results");
         d.put("sharded-timings", ShardingConfig.DEFAULT_LEASE_DURATION.toSeconds() + "," + ShardingConfig.DEFAULT_RENEW_DEADLINE.toSeconds()
                 + "," + ShardingConfig.DEFAULT_RETRY_PERIOD.toSeconds());
-        d.put("replica-cpu", "0.25");
+        d.put("replica-cpu", "0.1");
         d.put("attempts", "3");
         d.put("sharded-warmup-rounds", "2");
+        d.put("side-sizes", "5000");
         return java.util.Collections.unmodifiableMap(d);
     }
 
@@ -98,6 +103,10 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
         requireAtLeast("updates", updates, 1);
         requireAtLeast("attempts", attempts, 1);
         requireAtLeast("sharded-warmup-rounds", shardedWarmUpRounds, 0);
+        sideSizes = List.copyOf(sideSizes);
+        if (!sizes.containsAll(sideSizes)) {
+            throw new IllegalArgumentException("--side-sizes must be among --sizes " + sizes + " or 0, got " + sideSizes);
+        }
         if (!sizes.containsAll(shardedSizes)) {
             throw new IllegalArgumentException("--sharded-sizes must be among --sizes " + sizes + " or 0, got " + shardedSizes);
         }
@@ -139,7 +148,8 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
                 shardedSizes(values.get("sharded-sizes")), ints("replicas", values.get("replicas")),
                 contenders(values.get("contenders")), Arrays.asList(values.get("jvm-flags").trim().split("\\s+")), Path.of(values.get("josdk-jar")), Path.of(values.get("out")),
                 ints("sharded-timings", values.get("sharded-timings")), new CpuCap(decimal("replica-cpu", values.get("replica-cpu"))),
-                integer("attempts", values.get("attempts")), integer("sharded-warmup-rounds", values.get("sharded-warmup-rounds")));
+                integer("attempts", values.get("attempts")), integer("sharded-warmup-rounds", values.get("sharded-warmup-rounds")),
+                sizesOrNone("side-sizes", values.get("side-sizes")));
     }
 
     private static int integer(String key, String raw) {
@@ -159,7 +169,16 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
     }
 
     private static List<Integer> shardedSizes(String raw) {
-        return raw.trim().equals("0") ? List.of() : ints("sharded-sizes", raw);
+        return sizesOrNone("sharded-sizes", raw);
+    }
+
+    private static List<Integer> sizesOrNone(String key, String raw) {
+        return raw.trim().equals("0") ? List.of() : ints(key, raw);
+    }
+
+    /** The contenders that run at size {@code n}: the compared ones always, the side rows at {@link #sideSizes}. */
+    List<Contender> contendersAt(int n) {
+        return contenders.stream().filter(c -> c.compared() || sideSizes.contains(n)).toList();
     }
 
     private static List<Contender> contenders(String raw) {

@@ -6,9 +6,12 @@ import java.util.List;
  * One round of Flotilla as {@code replicas} sharded replicas: once the group's layout is settled, every
  * mirror deleted at once and recreated by the group.
  *
+ * @param readySeconds  the group's start, first spawn to every replica's caches synced, under the cap;
+ *                      measured once per group, so NaN after round 1
  * @param totalSeconds  the group's cold start, first spawn to every mirror up to date (joining, the
- *                      first replica taking every shard, handovers as the others join); measured once
- *                      per group, so NaN after round 1
+ *                      first replica taking every shard, handovers as the others join; a capped group's
+ *                      cap is lifted from ready when it has warm-up rounds); NaN after round 1
+ * @param warmUpRounds  the unrecorded mass deletions the group recovered from, uncapped, before its measured rounds
  * @param burstSeconds  from the mass deletion's first request to every mirror back and up to date
  * @param requests      per replica, API requests sent during this round's recovery (Lease renewals included)
  * @param retainedBytes per replica, heap after full GCs minus its baseline
@@ -21,7 +24,7 @@ import java.util.List;
  * @param etcdCpuMillis etcd's CPU time during the recovery
  * @param interference  CPU taken by processes outside the benchmark during the recovery
  */
-record ShardedRun(int replicas, int n, int round, double totalSeconds, double burstSeconds, List<Long> retainedBytes, List<Long> cached,
+record ShardedRun(int replicas, int n, int round, double readySeconds, double totalSeconds, int warmUpRounds, double burstSeconds, List<Long> retainedBytes, List<Long> cached,
         List<Long> requests, CpuCap cap, List<Long> cpuMillis, List<Long> jitCpuMillis, List<CpuCap.Throttling> throttling, long apiServerCpuMillis,
         long etcdCpuMillis, Interference interference) {
 

@@ -27,7 +27,8 @@ class EndToEndHarnessTest {
         Settings settings = Settings.parse(new String[] {
                 "--sizes", Integer.toString(N), "--namespaces", "10", "--rounds", "1", "--workers", "4",
                 "--rate", "50", "--updates", Integer.toString(UPDATES), "--sharded-sizes", Integer.toString(N),
-                "--replicas", "1,2", "--replica-cpu", REPLICA_CPU, "--attempts", "1",
+                "--replicas", "1,2", "--replica-cpu", REPLICA_CPU, "--attempts", "1", "--side-sizes", Integer.toString(N),
+                "--sharded-warmup-rounds", "1",
                 "--contenders", "flotilla,flotilla_events,flotilla_aot,josdk,josdk_stripped,ceiling,ceiling_vertx,ceiling7",
                 "--josdk-jar", "../benchmarks-josdk/target/josdk-contender.jar",
                 "--jvm-flags", "-Xmx512m -XX:+UseSerialGC", "--out", out.toString(),
@@ -84,6 +85,8 @@ class EndToEndHarnessTest {
                 .hasMessageContaining("--rounds must be at least 1, got 0");
         assertThatThrownBy(() -> Settings.parse(new String[] {"--contenders", "flotilla,kopf"}))
                 .hasMessageContaining("--contenders takes flotilla, flotilla_events, flotilla_aot, josdk, josdk_stripped, ceiling, ceiling_vertx, ceiling7 or none, got 'kopf'");
+        assertThatThrownBy(() -> Settings.parse(new String[] {"--side-sizes", "7"}))
+                .hasMessageContaining("--side-sizes must be among --sizes");
         assertThatThrownBy(() -> Settings.parse(new String[] {"--sharded-sizes", "7"}))
                 .hasMessageContaining("--sharded-sizes must be among --sizes");
         assertThatThrownBy(() -> Settings.parse(new String[] {"--replica-cpu", "-1"}))

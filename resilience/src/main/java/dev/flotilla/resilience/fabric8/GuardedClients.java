@@ -6,7 +6,6 @@ import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.http.HttpClient;
-import io.fabric8.kubernetes.client.utils.HttpClientUtils;
 import io.micrometer.core.instrument.MeterRegistry;
 
 /**
@@ -42,7 +41,7 @@ public final class GuardedClients {
      * reconnect passes the guard. Keep {@code guard} to read breaker states, e.g. for a readiness check.
      */
     public static KubernetesClient newClient(Config config, RequestGuard guard) {
-        return newClient(config, guard, HttpClientUtils.getHttpClientFactory());
+        return newClient(config, new GuardedHttpClientFactory(guard));
     }
 
     /**
@@ -50,8 +49,11 @@ public final class GuardedClients {
      * highest-priority factory on the class path: Vert.x 5 when it is the only one, as in {@code flotilla run}).
      */
     public static KubernetesClient newClient(Config config, RequestGuard guard, HttpClient.Factory httpClients) {
+        return newClient(config, new GuardedHttpClientFactory(httpClients, guard));
+    }
+
+    private static KubernetesClient newClient(Config config, GuardedHttpClientFactory factory) {
         config.setRequestRetryBackoffLimit(0);
-        GuardedHttpClientFactory factory = new GuardedHttpClientFactory(httpClients, guard);
         return new KubernetesClientBuilder()
                 .withConfig(config)
                 .withHttpClientFactory(factory)
