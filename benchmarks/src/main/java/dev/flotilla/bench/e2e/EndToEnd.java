@@ -282,14 +282,17 @@ public final class EndToEnd {
             Interference.Watch watch = Interference.watch(() -> participantCpuNanos(List.of(p)));
             Message baseline = p.await(ContenderSession.BASELINE, START_TIMEOUT);
             Message ready = p.await(ContenderSession.READY, START_TIMEOUT);
+            long passJitBefore = p.compilerCpuMillis();
             long converged = tracker.awaitConverged(CONVERGE_TIMEOUT);
             p.await(ContenderSession.WATCHING, START_TIMEOUT);
             Message report = p.ask(ContenderSession.REPORT, ANSWER_TIMEOUT);
+            long passJit = p.compilerCpuMillis() - passJitBefore;
             Message heap = p.ask(ContenderSession.HEAP, ANSWER_TIMEOUT);
 
             p.ask(ContenderSession.LATENCY, ANSWER_TIMEOUT);
             tracker.drainLatencies();
             Message before = p.ask(ContenderSession.REPORT, ANSWER_TIMEOUT);
+            long streamJitBefore = p.compilerCpuMillis();
             int updates = settings.updates();
             int late = workload.stream(settings.rate(), updates);
             tracker.awaitConverged(CONVERGE_TIMEOUT);
@@ -297,6 +300,7 @@ public final class EndToEnd {
             Message latency = p.ask(ContenderSession.LATENCY, ANSWER_TIMEOUT);
             LatencySummary e2e = tracker.drainLatencies();
             Message after = p.ask(ContenderSession.REPORT, ANSWER_TIMEOUT);
+            long streamJit = p.compilerCpuMillis() - streamJitBefore;
             Interference interference = watch.stop();
 
             double readyS = (ready.longField("at") - p.spawnedAtMillis() - baseline.longField("tookMillis")) / 1000.0;
@@ -306,7 +310,7 @@ public final class EndToEnd {
                     heap.longField("retained") - baseline.longField("retained"), heap.longField("cached"),
                     LatencySummary.from(latency, "start"), LatencySummary.from(latency, "done"), e2e,
                     updates, late, after.longField("requests") - before.longField("requests"),
-                    after.longField("cpuMillis") - before.longField("cpuMillis"), interference, attempt);
+                    after.longField("cpuMillis") - before.longField("cpuMillis"), passJit, streamJit, interference, attempt);
         }
     }
 

@@ -165,8 +165,8 @@ final class Report {
                         + "The other contenders ship no cache, so its row is not in the verdicts against JOSDK.\n\n"));
 
         b.append("## Convergence from a cold start\n\n");
-        b.append("| N | contender | ready (s) | of which sync (s) | first pass (s) | objects/s | vs ceiling | vs JOSDK | requests/object | CPU ms/object |\n");
-        b.append("|---|---|---|---|---|---|---|---|---|---|\n");
+        b.append("| N | contender | ready (s) | of which sync (s) | first pass (s) | objects/s | vs ceiling | vs JOSDK | requests/object | CPU ms/object | of which JIT compiler |\n");
+        b.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (int n : settings.sizes()) {
             for (Contender c : settings.contendersAt(n)) {
                 b.append("| ").append(n).append(" | ").append(c.title()).append(" | ")
@@ -177,7 +177,8 @@ final class Report {
                         .append(c == Contender.CEILING ? "1" : ratio(c, Contender.CEILING, n, Run::throughput).cell("%.2f")).append(" | ")
                         .append(c == Contender.JOSDK ? "1" : ratio(c, Contender.JOSDK, n, Run::throughput).cell("%.2f")).append(" | ")
                         .append(stat(c, n, Run::requestsPerObject).cell("%.3f")).append(" | ")
-                        .append(stat(c, n, Run::cpuMillisPerObject).cell("%.2f")).append(" |\n");
+                        .append(stat(c, n, Run::cpuMillisPerObject).cell("%.2f")).append(" | ")
+                        .append(stat(c, n, Run::jitMillisPerObject).cell("%.2f")).append(" |\n");
             }
         }
         b.append("\n*ready*: spawn of the JVM to caches synced (ceiling: its one LIST done), less the baseline heap "
@@ -185,7 +186,8 @@ final class Report {
                 + "driver seeing the last mirror up to date. *objects/s* = N / first pass. *requests/object*: every HTTP "
                 + "request the contender sent from start to convergence, LISTs and WATCHes included, divided by N. *CPU ms/object*: "
                 + "the contender process's CPU time during the first pass, divided by N (the API server, etcd and the contender "
-                + "share the cores, so a contender's own CPU slows the server it waits for).\n\n");
+                + "share the cores, so a contender's own CPU slows the server it waits for); *of which JIT compiler*: the part "
+                + "its JIT compiler threads used (from /proc), per object.\n\n");
 
         b.append("## Memory\n\n");
         b.append("| N | contender | cached objects | retained heap (MiB) | bytes per cached object | vs JOSDK |\n");
@@ -205,8 +207,8 @@ final class Report {
                 + "Operator SDK keeps its defaults; the ceiling is two plain fabric8 informers.\n\n");
 
         b.append("## Update stream latency\n\n");
-        b.append("| N | contender | event→reconcile p50 / p99 (ms) | event→written p50 / p99 (ms) | update→mirror seen p50 / p99 (ms) | requests/update | CPU ms/update |\n");
-        b.append("|---|---|---|---|---|---|---|\n");
+        b.append("| N | contender | event→reconcile p50 / p99 (ms) | event→written p50 / p99 (ms) | update→mirror seen p50 / p99 (ms) | requests/update | CPU ms/update | of which JIT compiler |\n");
+        b.append("|---|---|---|---|---|---|---|---|\n");
         for (int n : settings.sizes()) {
             for (Contender c : settings.contendersAt(n)) {
                 b.append("| ").append(n).append(" | ").append(c.title()).append(" | ")
@@ -217,7 +219,8 @@ final class Report {
                         .append(stat(c, n, r -> r.endToEnd().p50Millis()).cell("%.1f")).append(" / ")
                         .append(stat(c, n, r -> r.endToEnd().p99Millis()).cell("%.1f")).append(" | ")
                         .append(stat(c, n, Run::requestsPerUpdate).cell("%.2f")).append(" | ")
-                        .append(stat(c, n, Run::cpuMillisPerUpdate).cell("%.2f")).append(" |\n");
+                        .append(stat(c, n, Run::cpuMillisPerUpdate).cell("%.2f")).append(" | ")
+                        .append(stat(c, n, Run::jitMillisPerUpdate).cell("%.2f")).append(" |\n");
             }
         }
         b.append("\n*event→reconcile*: the driver's send time (stamped in the update) to the start of the reconcile that "
@@ -225,7 +228,7 @@ final class Report {
                 + "*update→mirror seen*: to the driver's own watch seeing the new mirror. *requests/update* and *CPU ms/update*: the "
                 + "contender's requests and process CPU time from just before the stream until every update's mirror was seen, "
                 + "divided by the updates (the ceiling also runs plain fabric8 informers here, so its CPU is fabric8's own cost of "
-                + "watching and writing). Late updates (driver behind "
+                + "watching and writing); *of which JIT compiler*: the part its JIT compiler threads used, per update. Late updates (driver behind "
                 + "schedule by more than one interval): ")
                 .append(runs.stream().mapToInt(Run::lateUpdates).sum()).append(" of ")
                 .append(runs.stream().mapToInt(Run::updates).sum()).append(".\n\n");
@@ -469,6 +472,8 @@ final class Report {
             m.put("lateUpdates", r.lateUpdates());
             m.put("streamRequests", r.streamRequests());
             m.put("streamCpuMillis", r.streamCpuMillis());
+            m.put("passJitMillis", r.passJitMillis());
+            m.put("streamJitMillis", r.streamJitMillis());
             m.put("loadAverageBefore", number(r.interference().loadAverage()));
             m.put("outsideCores", r.interference().outsideCores());
             m.put("attempts", r.attempts());

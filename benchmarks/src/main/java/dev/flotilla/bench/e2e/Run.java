@@ -18,12 +18,15 @@ import dev.flotilla.bench.protocol.LatencySummary;
  * @param cached          objects in the contender's caches at that moment
  * @param streamRequests  API requests the contender sent during the update stream
  * @param streamCpuMillis CPU the contender used during the update stream (until every update's mirror was seen)
+ * @param passJitMillis   of {@code passCpuMillis}, the JIT compiler threads' (read from /proc around the first pass)
+ * @param streamJitMillis of {@code streamCpuMillis}, the JIT compiler threads'
  * @param interference    the load average before the run and the CPU outsiders took during it
  * @param attempts        1, or more when earlier attempts were dropped because outsiders took the CPU
  */
 record Run(Contender contender, int n, int round, double readySeconds, long classes, double syncSeconds, double convergeSeconds, long passCpuMillis, long requests,
         long retainedBytes, long cached, LatencySummary start, LatencySummary done, LatencySummary endToEnd,
-        int updates, int lateUpdates, long streamRequests, long streamCpuMillis, Interference interference, int attempts) {
+        int updates, int lateUpdates, long streamRequests, long streamCpuMillis, long passJitMillis, long streamJitMillis, Interference interference,
+        int attempts) {
 
     double totalSeconds() {
         return readySeconds + convergeSeconds;
@@ -47,6 +50,14 @@ record Run(Contender contender, int n, int round, double readySeconds, long clas
 
     double cpuMillisPerUpdate() {
         return updates == 0 ? Double.NaN : (double) streamCpuMillis / updates;
+    }
+
+    double jitMillisPerObject() {
+        return (double) passJitMillis / n;
+    }
+
+    double jitMillisPerUpdate() {
+        return updates == 0 ? Double.NaN : (double) streamJitMillis / updates;
     }
 
     double requestsPerUpdate() {
