@@ -17,6 +17,11 @@ enum Contender {
      * build trains the {@code flotilla} launcher's and the image's: Flotilla only, since the other contenders ship none.
      */
     FLOTILLA_AOT("Flotilla from its AOT cache (Flotilla only)"),
+    /**
+     * Flotilla on fabric8's default HTTP client, Vert.x 5, instead of the JDK's that {@code flotilla run} uses: what that
+     * choice is worth, in every run.
+     */
+    FLOTILLA_VERTX("Flotilla on Vert.x 5 (fabric8's default client)"),
     JOSDK("Java Operator SDK"),
     /** The Java Operator SDK with an item store that drops managedFields, as Flotilla's caches do by default. */
     JOSDK_STRIPPED("Java Operator SDK, managedFields dropped"),
@@ -53,7 +58,7 @@ enum Contender {
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(jvmFlags);
         switch (this) {
-            case FLOTILLA, FLOTILLA_EVENTS -> cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
+            case FLOTILLA, FLOTILLA_EVENTS, FLOTILLA_VERTX -> cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
                     FlotillaContender.class.getName()));
             case FLOTILLA_AOT -> {
                 AotCache cache = aot.orElseThrow(() -> new IllegalStateException(this + " needs its AOT cache trained first"));
@@ -69,7 +74,7 @@ enum Contender {
         switch (this) {
             case FLOTILLA_EVENTS -> cmd.add(ContenderArgs.EVENTS + "=true");
             case JOSDK_STRIPPED -> cmd.add(ContenderArgs.STRIP_MANAGED_FIELDS + "=true");
-            case CEILING_VERTX -> cmd.add(ContenderArgs.HTTP_CLIENT + "=vertx");
+            case CEILING_VERTX, FLOTILLA_VERTX -> cmd.add(ContenderArgs.HTTP_CLIENT + "=vertx");
             default -> {
             }
         }

@@ -59,7 +59,7 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
         d.put("updates", "400");
         d.put("sharded-sizes", "5000");
         d.put("replicas", "1,2,3");
-        d.put("contenders", "flotilla,flotilla_events,flotilla_aot,josdk,josdk_stripped,ceiling");
+        d.put("contenders", "flotilla,flotilla_events,flotilla_aot,flotilla_vertx,josdk,josdk_stripped,ceiling");
         d.put("jvm-flags", "-Xmx2g -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError");
         d.put("josdk-jar", "benchmarks-josdk/target/josdk-contender.jar");
         d.put("out", "benchmarks/results");
