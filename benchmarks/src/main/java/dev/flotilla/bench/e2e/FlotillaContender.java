@@ -69,10 +69,10 @@ public final class FlotillaContender {
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         GuardConfig guard = GuardConfig.builder().qps(QPS).burst(BURST).leaseQps(QPS).leaseBurst(BURST).build();
         RequestGuard requestGuard = RequestGuard.create(guard, registry);
-        // The JDK's client, as flotilla run (the only one on its class path); Vert.x 5 is on this one too, for the row that
-        // measures fabric8's default (ContenderArgs.HTTP_CLIENT=vertx).
-        boolean vertx = args.has(ContenderArgs.HTTP_CLIENT) && "vertx".equals(args.value(ContenderArgs.HTTP_CLIENT));
-        KubernetesClient client = GuardedClients.newClient(config, requestGuard, vertx ? PlainCeiling.vertx() : PlainCeiling.jdk());
+        // Vert.x 5, as flotilla run (the only client on its class path); here the ceiling's JDK client is on it too, for
+        // the row that measures it (ContenderArgs.HTTP_CLIENT=jdk).
+        boolean jdk = args.has(ContenderArgs.HTTP_CLIENT) && "jdk".equals(args.value(ContenderArgs.HTTP_CLIENT));
+        KubernetesClient client = GuardedClients.newClient(config, requestGuard, jdk ? PlainCeiling.jdk() : PlainCeiling.vertx());
         client.namespaces().withName("default").get(); // load the client's classes before the baseline
         ContenderSession session = new ContenderSession();
         session.baseline();

@@ -45,7 +45,8 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
 
     static final String USAGE = "usage: EndToEnd " + String.join(" ", DEFAULTS.entrySet().stream()
             .map(e -> "[--" + e.getKey() + " " + (e.getValue().contains(" ") ? '"' + e.getValue() + '"' : e.getValue()) + "]")
-            .toList()) + "\n  --contenders also takes flotilla_aot (Flotilla from its AOT cache), ceiling_vertx (the ceiling on Vert.x 5), "
+            .toList()) + "\n  --contenders also takes flotilla_aot (Flotilla from its AOT cache), flotilla_jdk (Flotilla on the JDK HTTP client), "
+            + "ceiling_vertx (the ceiling on Vert.x 5), "
             + "ceiling7 (the ceiling on fabric8 7.5.2) and none (sharded groups only); "
             + "--sharded-sizes 0 runs no sharded groups; --replica-cpu 0.25 caps each sharded replica at a quarter core (cgroup v1 cpu)";
 
@@ -59,7 +60,7 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
         d.put("updates", "400");
         d.put("sharded-sizes", "5000");
         d.put("replicas", "1,2,3");
-        d.put("contenders", "flotilla,flotilla_events,flotilla_aot,flotilla_vertx,josdk,josdk_stripped,ceiling");
+        d.put("contenders", "flotilla,flotilla_events,flotilla_aot,josdk,josdk_stripped,ceiling");
         d.put("jvm-flags", "-Xmx2g -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError");
         d.put("josdk-jar", "benchmarks-josdk/target/josdk-contender.jar");
         d.put("out", "benchmarks/results");
