@@ -53,13 +53,17 @@ public final class PlainCeiling {
     }
 
     public static void main(String[] argv) throws Exception {
-        ContenderArgs args = ContenderArgs.parse(argv);
-        String http = args.has(ContenderArgs.HTTP_CLIENT) ? args.value(ContenderArgs.HTTP_CLIENT) : "jdk";
-        run(argv, switch (http) {
+        run(argv, chosen(ContenderArgs.parse(argv), "jdk"));
+    }
+
+    /** The factory {@link ContenderArgs#HTTP_CLIENT} names ({@code jdk} or {@code vertx}), {@code byDefault} when absent. */
+    public static HttpClient.Factory chosen(ContenderArgs args, String byDefault) {
+        String http = args.has(ContenderArgs.HTTP_CLIENT) ? args.value(ContenderArgs.HTTP_CLIENT) : byDefault;
+        return switch (http) {
             case "jdk" -> jdk();
             case "vertx" -> vertx();
             default -> throw new IllegalArgumentException(ContenderArgs.HTTP_CLIENT + " is jdk or vertx, got '" + http + "'");
-        });
+        };
     }
 
     /** fabric8's HTTP client on the JDK's {@code java.net.http}: the ceiling's (same package in fabric8 7 and 8). */

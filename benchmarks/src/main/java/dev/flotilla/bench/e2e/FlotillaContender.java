@@ -71,8 +71,7 @@ public final class FlotillaContender {
         RequestGuard requestGuard = RequestGuard.create(guard, registry);
         // Vert.x 5, as flotilla run (the only client on its class path); here the ceiling's JDK client is on it too, for
         // the row that measures it (ContenderArgs.HTTP_CLIENT=jdk).
-        boolean jdk = args.has(ContenderArgs.HTTP_CLIENT) && "jdk".equals(args.value(ContenderArgs.HTTP_CLIENT));
-        KubernetesClient client = GuardedClients.newClient(config, requestGuard, jdk ? PlainCeiling.jdk() : PlainCeiling.vertx());
+        KubernetesClient client = GuardedClients.newClient(config, requestGuard, PlainCeiling.chosen(args, "vertx"));
         client.namespaces().withName("default").get(); // load the client's classes before the baseline
         ContenderSession session = new ContenderSession();
         session.baseline();
