@@ -549,7 +549,7 @@ final class Coordinator {
                 // view may count that holder live much longer (one that joined after the holder's last renewal counts
                 // it from when it first saw the Lease, and cannot know better), and would wait that long to take it
                 // (measured: 15 s after a SIGKILL of 2 of 3 at a 10 s lease, their replacements having joined 4 s in).
-                boolean holderGone = !s.holder().isEmpty() && now >= view.holderLiveUntil(s);
+                boolean holderGone = !s.holder().isEmpty() && view.holderGone(s);
                 if ((!desired.equals(owner) || holderGone) && (owner.isEmpty() || clear(busy, shard, wanted))) {
                     writes.add(publish(shard, s, desired, owner, Optional.empty(), holderGone));
                     if (!owner.isEmpty()) {
@@ -681,7 +681,7 @@ final class Coordinator {
         if (s.deleted()) {
             return !view.isHeld(s);
         }
-        return s.desiredOwner().isEmpty() && (s.holder().isEmpty() || now >= view.holderLiveUntil(s));
+        return s.desiredOwner().isEmpty() && (s.holder().isEmpty() || view.holderGone(s));
     }
 
     /**

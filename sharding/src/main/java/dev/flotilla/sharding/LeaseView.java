@@ -100,11 +100,15 @@ final class LeaseView {
         }
 
         /**
-         * Whether the watch had delivered {@code resourceVersion} of this Lease by the time it showed
-         * this state: a writer can tell whether the view has caught up with its own write.
+         * Whether this state is {@code resourceVersion} of this Lease or a later one: a writer can tell whether the view
+         * has caught up with its own write. Versions are ordered where the server makes them comparable
+         * ({@link ResourceVersions}); a watch that relists after a break jumps past the versions written meanwhile, and
+         * looking a writer's version up among those delivered left it waiting for good (a holder that never applied
+         * the coordinator's move, a coordinator that never saw its layout settle). Opaque versions are looked up among
+         * the last few delivered.
          */
         boolean hasSeen(String resourceVersion) {
-            return recentVersions.contains(resourceVersion);
+            return ResourceVersions.atLeast(Leases.resourceVersion(lease), resourceVersion) || recentVersions.contains(resourceVersion);
         }
 
         /** The identity part of the holder ({@link LeaseNaming#identityOf}), "" when free. */
@@ -188,6 +192,18 @@ final class LeaseView {
     private volatile long lastRecordedNanos = Long.MIN_VALUE;
     /** Per Lease, the version a write failed on and until when (monotonic) not to write on it again. */
     private final Map<String, FailedWrite> failedWrites = new ConcurrentHashMap<>();
+    /** This replica's membership Lease, whose renewals tell how current the view is ({@link #judgedNow}); "" until followed. */
+    private volatile String ownLease = "";
+    private volatile long ownSlackNanos;
+    /** Own renewals answered and not yet delivered by the watch, oldest first (guarded by itself). */
+    private final java.util.ArrayDeque<OwnWrite> ownPending = new java.util.ArrayDeque<>();
+    /** The send time of the newest own renewal the watch delivered (monotonic): the view holds every write made before it. */
+    private volatile long currentAsOfNanos;
+    /** Whether an own write was answered yet (see {@link #ownWriteAnswered}). */
+    private volatile boolean ownJudging;
+
+    private record OwnWrite(String resourceVersion, long sentNanos) {
+    }
 
     private record FailedWrite(String resourceVersion, long untilNanos) {
     }
@@ -202,6 +218,75 @@ final class LeaseView {
     /** The watch has listed every Lease of the group (call once it synced): absence is news from here on. */
     void watching() {
         watchingSinceNanos = clock.nanoTime();
+    }
+
+    /**
+     * From now on the view judges expiries only as far as it can see: {@code leaseName} is this replica's membership
+     * Lease, renewed every retry period, and {@link #ownWriteAnswered} reports each renewal. Once the watch has not
+     * delivered a renewal sent within {@code slack} (cut off, frozen, or a watch that stalled or has not caught up
+     * after an outage), {@link #judgedNow} stops at the newest delivered one plus {@code slack}, so no holder is
+     * judged gone for want of renewals this view could not see. (Seen in the chaos suite: a coordinator whose watch
+     * was still down after a 20 s partition took every replica for dead on its first pass, moved live replicas'
+     * shards and moved them back once its watch caught up; a range went 13.5 s without an owner.)
+     */
+    void followOwnWrites(String leaseName, Duration slack) {
+        ownSlackNanos = slack.toNanos();
+        ownLease = Objects.requireNonNull(leaseName, "leaseName");
+    }
+
+    /**
+     * A write of this replica's membership Lease was answered: {@code resourceVersion}, sent at {@code sentNanos}.
+     * The first one (the join) starts the judging: until then the view is taken as it is (a join waits out a
+     * predecessor's membership on it), and from then on it is current as of the join's send time until it delivers it.
+     */
+    void ownWriteAnswered(String resourceVersion, long sentNanos) {
+        if (ownLease.isEmpty() || resourceVersion == null) {
+            return;
+        }
+        if (!ownJudging) {
+            currentAsOfNanos = sentNanos - ownSlackNanos;
+            ownJudging = true;
+        }
+        synchronized (ownPending) {
+            if (ownPending.size() == 64) {
+                ownPending.removeFirst(); // a watch this far behind is judged by the ones kept
+            }
+            ownPending.addLast(new OwnWrite(resourceVersion, sentNanos));
+        }
+    }
+
+    private void ownDelivered(String resourceVersion) {
+        long asOf = Long.MIN_VALUE;
+        synchronized (ownPending) {
+            // Own writes are sequential: the last one the delivered version covers covers every earlier one.
+            int covered = -1;
+            int i = 0;
+            for (OwnWrite w : ownPending) {
+                if (ResourceVersions.atLeast(resourceVersion, w.resourceVersion())) {
+                    covered = i;
+                }
+                i++;
+            }
+            for (int k = 0; k <= covered; k++) {
+                asOf = Math.max(asOf, ownPending.removeFirst().sentNanos());
+            }
+        }
+        if (asOf > currentAsOfNanos) {
+            currentAsOfNanos = asOf;
+        }
+    }
+
+    /**
+     * The instant (monotonic) up to which expiries are judged: now, unless the view is behind (see
+     * {@link #followOwnWrites}); then the send time of the newest own renewal it delivered plus the slack. Judging a
+     * holder live for longer is always safe: takeovers wait, nothing is written on a stale view.
+     */
+    long judgedNow() {
+        long now = clock.nanoTime();
+        if (!ownJudging) {
+            return now;
+        }
+        return Math.min(now, currentAsOfNanos + ownSlackNanos);
     }
 
     /** Told of every Lease the watch delivers: what the view held before (empty if nothing) and what it holds now. */
@@ -285,6 +370,9 @@ final class LeaseView {
         if (skipped[0]) {
             return;
         }
+        if (!deleted && name.equals(ownLease)) {
+            ownDelivered(lease.getMetadata().getResourceVersion());
+        }
         Optional<Seen> before = Optional.ofNullable(was[0]);
         for (Listener l : listeners) {
             try {
@@ -332,7 +420,7 @@ final class LeaseView {
         if (deletedKept.get() == 0) {
             return;
         }
-        long now = clock.nanoTime();
+        long now = judgedNow(); // a deleted Lease is kept as long as its holder may be presumed live
         seen.entrySet().removeIf(e -> {
             boolean expired = e.getValue().deleted() && now >= expiresAtNanos(e.getValue());
             if (expired) {
@@ -420,11 +508,16 @@ final class LeaseView {
 
     /** Whether the holder of {@code shard} must be presumed working on it now; see {@link #holderLiveUntil}. */
     boolean isLive(Seen shard) {
-        return clock.nanoTime() < holderLiveUntil(shard);
+        return judgedNow() < holderLiveUntil(shard);
     }
 
-    /** Held by someone who was seen renewing within the lease duration. */
+    /** Whether the holder of {@code shard} is judged gone (as far as this view can see: {@link #judgedNow}). */
+    boolean holderGone(Seen shard) {
+        return !isLive(shard);
+    }
+
+    /** Held by someone who was seen renewing within the lease duration (as far as this view can see). */
     boolean isHeld(Seen s) {
-        return !s.holder().isEmpty() && clock.nanoTime() < expiresAtNanos(s);
+        return !s.holder().isEmpty() && judgedNow() < expiresAtNanos(s);
     }
 }

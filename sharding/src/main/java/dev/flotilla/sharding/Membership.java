@@ -79,6 +79,8 @@ final class Membership {
         this.wall = ports.wall();
         this.lane = ports.lane();
         this.store = ports.store();
+        // Two retry periods: a renewal every period, and as long again for its event to arrive.
+        view.followOwnWrites(leaseName, config.retryPeriod().multipliedBy(2));
     }
 
     String leaseName() {
@@ -180,6 +182,7 @@ final class Membership {
         switch (outcome) {
             case LeaseWrite.Written w -> {
                 last = w.lease();
+                view.ownWriteAnswered(Leases.resourceVersion(w.lease()), sent);
                 renewed.accept(sent);
                 if (previous != null) {
                     log.atInfo().addKeyValue("replica", config.identity()).addKeyValue("previous", previous)
@@ -285,6 +288,7 @@ final class Membership {
             case LeaseWrite.Written w -> {
                 last = w.lease();
                 renewing = false;
+                view.ownWriteAnswered(Leases.resourceVersion(w.lease()), sent);
                 renewed.accept(sent);
                 if (failedRenewals > 0) {
                     log.atInfo().addKeyValue("replica", config.identity()).addKeyValue("failed", failedRenewals)

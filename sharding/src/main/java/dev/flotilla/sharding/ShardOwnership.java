@@ -335,7 +335,7 @@ final class ShardOwnership {
                             }
                         } else if (now < writeWait) {
                             next = Math.min(next, writeWait); // a take on this version failed: not again at once
-                        } else if (now >= holderUntil) {
+                        } else if (view.judgedNow() >= holderUntil) {
                             acquire(shard, s);
                         } else {
                             next = Math.min(next, holderUntil);

@@ -67,6 +67,22 @@ class LeaseViewTest {
     }
 
     @Test
+    void aVersionSkippedByARelistCountsAsSeenOnceALaterOneIsDeliveredButAnOpaqueOneOnlyIfDelivered() {
+        Lease l = lease("a_1", "2030-01-01T00:00:00Z", "a");
+        l.getMetadata().setResourceVersion("98");
+        view.record(l, false);
+        l = new LeaseBuilder(l).editMetadata().withResourceVersion("1203").endMetadata().build();
+        view.record(l, false); // a relist: 99 .. 1202 were never delivered
+        assertThat(view.hasSeen(NAMING.shardLease(3), "1105")).as("1,105 was written before 1,203").isTrue();
+        assertThat(view.hasSeen(NAMING.shardLease(3), "1204")).isFalse();
+        l = new LeaseBuilder(l).editMetadata().withResourceVersion("gen-7").endMetadata().build();
+        view.record(l, false);
+        assertThat(view.hasSeen(NAMING.shardLease(3), "gen-7")).isTrue();
+        assertThat(view.hasSeen(NAMING.shardLease(3), "gen-5")).as("opaque versions are not ordered").isFalse();
+        assertThat(view.hasSeen(NAMING.shardLease(3), "98")).as("still among the versions delivered").isTrue();
+    }
+
+    @Test
     void aplainRenewalIsNoNewsButANewLeaseHolderDesiredOwnerDeletionOrARevivalAre() {
         view.record(lease("a_1", "2030-01-01T00:00:00Z", "a"), false); // appeared
         view.record(lease("a_1", "2030-01-01T00:00:01Z", "a"), false); // renewed

@@ -117,6 +117,27 @@ class ShardOwnershipTest {
     }
 
     @Test
+    void aReplicaWhoseWatchIsBehindJudgesNoHolderGoneForRenewalsItCouldNotSee() {
+        Lease lease = h.shardLease(0, "r9_z", "r0"); // desired here, as a coordinator on a stale view would publish it
+        h.liveMember("r9", "r9_z");
+        startReplica("a");
+        h.run(Duration.ofMillis(100));
+        peer.cutWatch(); // its own renewals are answered, and the watch shows none of them, nor r9's
+        long cut = h.now();
+        h.world.runUntil(cut + 3 * SimHarness.LEASE.toNanos());
+        assertThat(h.holderOf(LEASE0)).as("r9 renewed all along: it is not taken from it").isEqualTo("r9_z");
+        assertThat(ownership.admits(0)).isFalse();
+        peer.relistWatch();
+        h.run(SimHarness.LEASE);
+        assertThat(h.holderOf(LEASE0)).as("the fresh list shows r9 live").isEqualTo("r9_z");
+        assertThat(h.lease(LEASE0).orElseThrow().getMetadata().getResourceVersion()).as("nobody wrote it")
+                .isEqualTo(lease.getMetadata().getResourceVersion());
+        h.memberDies("r9");
+        h.run(SimHarness.LEASE.plus(SimHarness.RETRY));
+        assertThat(h.holderOf(LEASE0)).as("once r9 stops, taken a lease duration after its last renewal seen").isEqualTo("r0_a");
+    }
+
+    @Test
     void eachMembershipRenewalKeepsTheShardAdmittedUntilItsSendTimePlusTheRenewDeadlineAndTheShardLeaseIsNeverWritten() {
         long active = acquired();
         long started = active - Duration.ofMillis(100).toNanos();
@@ -266,6 +287,38 @@ class ShardOwnershipTest {
         assertThat(work.held()).isEmpty();
         h.run(Duration.ofSeconds(10));
         assertThat(h.holderOf(LEASE0)).as("not taken back: it is r1's now").isEqualTo("");
+    }
+
+    @Test
+    void aMoveTheWatchShowsOnlyThroughARelistThatSkippedItsOwnTakeIsStillApplied() {
+        h.shardLease(0, "", "r0");
+        startReplica("a");
+        h.run(Duration.ofMillis(21)); // joined at +20 ms: the take is on the wire, its event would arrive at +30
+        peer.cutWatch();
+        h.run(Duration.ofMillis(100));
+        assertThat(ownership.admits(0)).as("taken and synced, though the watch never showed the take").isTrue();
+        long moved = h.now();
+        h.setDesired(0, "r1");
+        peer.relistWatch(); // the fresh list shows the move, never the version this replica wrote
+        h.world.runUntil(moved + 40 * MILLI);
+        assertThat(ownership.admits(0)).as("refused as soon as the relisted move is seen").isFalse();
+        assertThat(h.holderOf(LEASE0)).as("drained and released for r1").isEqualTo("");
+        assertThat(h.transitions(0)).containsExactly(ACQUIRED, ACTIVE, RELEASED);
+    }
+
+    @Test
+    void aMoveAfterMoreCoordinatorWritesThanTheViewRemembersIsStillApplied() {
+        acquired();
+        for (int i = 0; i < 40; i++) { // the coordinator rewrites the Lease (its range, say) without moving it
+            String layout = Integer.toString(i);
+            h.server.edit(LEASE0, l -> Leases.annotate(l, LeaseNaming.ANNOTATION_LAYOUT, layout));
+            h.run(Duration.ofMillis(10));
+        }
+        long moved = h.now();
+        h.setDesired(0, "r1");
+        h.world.runUntil(moved + 40 * MILLI);
+        assertThat(h.holderOf(LEASE0)).as("drained and released for r1").isEqualTo("");
+        assertThat(h.transitions(0)).containsExactly(ACQUIRED, ACTIVE, RELEASED);
     }
 
     @Test

@@ -69,6 +69,7 @@ class SimPeer implements SimWorld.Owner {
     private long frozenUntil;
     private long partitionedUntil;
     private boolean relistOnHeal;
+    private boolean watchCut;
 
     SimPeer(SimWorld world, SimLeaseServer server, ShardingConfig config, String incarnation, Duration wallSkew) {
         this.world = world;
@@ -128,9 +129,23 @@ class SimPeer implements SimWorld.Owner {
         });
     }
 
+    /** The watch alone breaks (requests are still answered): its events are lost until {@link #relistWatch}. */
+    void cutWatch() {
+        watchCut = true;
+    }
+
+    /** The broken watch is started afresh: one LIST of the current Leases, which skips every version written meanwhile. */
+    void relistWatch() {
+        watchCut = false;
+        relist(server.all());
+    }
+
     /** A watch event from the server: delivered in order, after this process's watch delay. */
     void deliver(Lease lease, boolean deleted) {
         long now = world.nanoTime();
+        if (watchCut) {
+            return;
+        }
         if (partitionedAt(now)) {
             relistOnHeal = true;
             return;
