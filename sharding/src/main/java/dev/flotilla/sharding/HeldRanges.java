@@ -7,13 +7,11 @@ import java.util.Optional;
  * The hash range of each shard this replica holds, as its Lease had it when this replica took it
  * (a held shard's range never changes: the coordinator re-ranges only free Leases). What the key
  * gate, the write fence, the informers and the drains ask to map a namespace to a shard.
- * Beside them, the ranges of shards fenced a moment ago whose caches are <em>kept</em> for a retake
- * ({@link #keep}): only the informers ask for those; no key is admitted under them.
  * Written on the replica's lane, read from any thread: every change publishes a new sorted array.
  */
 final class HeldRanges {
 
-    /** One shard's range; {@code first}/{@code last} unsigned. */
+    /** One held shard's range; {@code first}/{@code last} unsigned. */
     private record Entry(int slot, HashRange range) {
     }
 
@@ -21,22 +19,28 @@ final class HeldRanges {
 
     /** Sorted by unsigned first hash. */
     private volatile Entry[] entries = NONE;
-    /** The kept ranges, sorted likewise. */
-    private volatile Entry[] kept = NONE;
 
     /** Records that {@code slot} is held with {@code range} (replacing what it had). */
     synchronized void put(int slot, HashRange range) {
-        entries = with(entries, slot, range);
+        Entry[] next = Arrays.stream(entries).filter(e -> e.slot() != slot).toArray(n -> new Entry[n + 1]);
+        next[next.length - 1] = new Entry(slot, range);
+        Arrays.sort(next, (a, b) -> Long.compareUnsigned(a.range().first(), b.range().first()));
+        entries = next;
     }
 
     /** Forgets {@code slot}. */
     synchronized void remove(int slot) {
-        entries = without(entries, slot);
+        entries = Arrays.stream(entries).filter(e -> e.slot() != slot).toArray(Entry[]::new);
     }
 
     /** The range {@code slot} is held with, if it is. */
     Optional<HashRange> of(int slot) {
-        return find(entries, slot);
+        for (Entry e : entries) {
+            if (e.slot() == slot) {
+                return Optional.of(e.range());
+            }
+        }
+        return Optional.empty();
     }
 
     /** The held shard whose range holds {@code namespace}'s hash, or -1. */
@@ -45,55 +49,7 @@ final class HeldRanges {
     }
 
     int slotOfHash(long hash) {
-        return slotOfHash(entries, hash);
-    }
-
-    /** Whether {@code namespace} lies in {@code slot}'s held range. */
-    boolean contains(int slot, String namespace) {
-        return of(slot).map(r -> r.contains(ShardSpace.hash(namespace))).orElse(false);
-    }
-
-    /** Keeps the caches of {@code slot}, no longer held, watched with {@code range} (replacing what it had). */
-    synchronized void keep(int slot, HashRange range) {
-        kept = with(kept, slot, range);
-    }
-
-    /** Stops keeping {@code slot}'s caches. */
-    synchronized void forget(int slot) {
-        kept = without(kept, slot);
-    }
-
-    /** The range {@code slot}'s caches are kept with, if they are. */
-    Optional<HashRange> keptOf(int slot) {
-        return find(kept, slot);
-    }
-
-    /** The kept shard whose range holds {@code namespace}'s hash, or -1. */
-    int keptSlotOf(String namespace) {
-        return slotOfHash(kept, ShardSpace.hash(namespace));
-    }
-
-    private static Entry[] with(Entry[] from, int slot, HashRange range) {
-        Entry[] next = Arrays.stream(from).filter(e -> e.slot() != slot).toArray(n -> new Entry[n + 1]);
-        next[next.length - 1] = new Entry(slot, range);
-        Arrays.sort(next, (a, b) -> Long.compareUnsigned(a.range().first(), b.range().first()));
-        return next;
-    }
-
-    private static Entry[] without(Entry[] from, int slot) {
-        return Arrays.stream(from).filter(e -> e.slot() != slot).toArray(Entry[]::new);
-    }
-
-    private static Optional<HashRange> find(Entry[] in, int slot) {
-        for (Entry e : in) {
-            if (e.slot() == slot) {
-                return Optional.of(e.range());
-            }
-        }
-        return Optional.empty();
-    }
-
-    private static int slotOfHash(Entry[] now, long hash) {
+        Entry[] now = entries;
         int lo = 0;
         int hi = now.length - 1;
         int found = -1;
@@ -107,5 +63,10 @@ final class HeldRanges {
             }
         }
         return found >= 0 && now[found].range().contains(hash) ? now[found].slot() : -1;
+    }
+
+    /** Whether {@code namespace} lies in {@code slot}'s held range. */
+    boolean contains(int slot, String namespace) {
+        return of(slot).map(r -> r.contains(ShardSpace.hash(namespace))).orElse(false);
     }
 }

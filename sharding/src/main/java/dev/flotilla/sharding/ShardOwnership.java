@@ -60,15 +60,6 @@ final class ShardOwnership {
             Duration.ofSeconds(60));
     static final String SYNC_TIMEOUT_PROPERTY = "flotilla.sharding.syncTimeout";
 
-    /**
-     * How many lease durations a shard fenced at this replica's own renew deadline keeps its caches: taken back in that
-     * time (still desired here, nobody else took it), it is active as soon as it is taken, with no LIST. Without it, a
-     * replica capped at 0.1 core with 40,000 cached objects missed one renewal during a long GC, fenced its 32 shards,
-     * and re-listing all of them on each retake starved its renewals again: it never got out (the N = 20,000 sharded
-     * benchmark, 80 fences in 3 minutes).
-     */
-    static final int KEEP_CACHES_LEASES = 2;
-
     enum Phase { NONE, ACQUIRING, SYNCING, ACTIVE, RELEASING }
 
     private static final class Slot {
@@ -93,8 +84,6 @@ final class ShardOwnership {
         long freeSinceNanos = -1;
         /** Handed back because its caches did not sync: the sync streak's lines say so, the release logs at DEBUG. */
         boolean quietRelease;
-        /** Fenced at this replica's deadline with its caches kept ({@link HeldRanges#keep}) until then (monotonic); 0: none kept. */
-        long keptUntilNanos;
         CompletableFuture<Void> released = CompletableFuture.completedFuture(null);
     }
 
@@ -272,7 +261,7 @@ final class ShardOwnership {
         }
         syncFailures.sweep();
         long now = clock.nanoTime();
-        long next = dropKeptCaches(now);
+        long next = Long.MAX_VALUE;
         long deadline = memberDeadline();
         String expiredWhy = "no renewal of the membership lease succeeded within the renew deadline of " + config.renewDeadline();
         List<Integer> expired = new ArrayList<>();
@@ -282,7 +271,7 @@ final class ShardOwnership {
             if (slot.phase == Phase.SYNCING || slot.phase == Phase.ACTIVE) {
                 if (now >= deadline) {
                     // Every held shard at once: each fenced now, all of them in one log line after the pass.
-                    int[] counts = fence(shard, expiredWhy, true, false, true);
+                    int[] counts = fence(shard, expiredWhy, true, false);
                     if (counts != null) {
                         expired.add(shard);
                         expiredCounts[0] += counts[0];
@@ -393,10 +382,6 @@ final class ShardOwnership {
         slot.lease = written.lease();
         // The range of the version we wrote on (the write was conditional on it): fixed for this tenure.
         ranges.put(shard, s.range().orElseThrow());
-        if (slot.keptUntilNanos != 0) {
-            slot.keptUntilNanos = 0; // held again: its partition now comes from the held range (the same one if unchanged)
-            ranges.forget(shard);
-        }
         warnedRange.remove(shard);
         slot.named = true;
         slot.quietAfterNanos = 0; // this tenure ends in its own way
@@ -414,7 +399,7 @@ final class ShardOwnership {
         }
         CompletableFuture<Void> synced;
         try {
-            synced = work.hold(watched()).thenCompose(x -> work.whenSynced(shard));
+            synced = work.hold(held()).thenCompose(x -> work.whenSynced(shard));
         } catch (RuntimeException e) {
             synced = CompletableFuture.failedFuture(e);
         }
@@ -458,65 +443,15 @@ final class ShardOwnership {
                 .log("shard acquired");
     }
 
-    /** Shards whose partitions are watched: syncing or active, or fenced with their caches kept. */
-    private Set<Integer> watched() {
+    /** Shards whose partitions are watched: syncing or active. */
+    private Set<Integer> held() {
         Set<Integer> out = new TreeSet<>();
         for (int i = 0; i < slots.length; i++) {
-            if (slots[i].phase == Phase.SYNCING || slots[i].phase == Phase.ACTIVE || slots[i].keptUntilNanos != 0) {
+            if (slots[i].phase == Phase.SYNCING || slots[i].phase == Phase.ACTIVE) {
                 out.add(i);
             }
         }
         return out;
-    }
-
-    /**
-     * Stops keeping the caches of fenced shards that will not come back here soon: kept for long enough, the Lease
-     * named to someone else, desired elsewhere, re-ranged or deleted, or a held shard's range now overlapping. Returns
-     * when it next needs to look.
-     */
-    private long dropKeptCaches(long now) {
-        long next = Long.MAX_VALUE;
-        boolean dropped = false;
-        for (int shard = 0; shard < slots.length; shard++) {
-            Slot slot = slots[shard];
-            if (slot.keptUntilNanos == 0 || slot.phase != Phase.NONE) {
-                continue;
-            }
-            Optional<HashRange> kept = ranges.keptOf(shard);
-            Optional<LeaseView.Seen> seen = view.get(leaseNames[shard]);
-            boolean comesBack = kept.isPresent() && now < slot.keptUntilNanos && seen.isPresent() && !seen.get().deleted()
-                    && (seen.get().holder().isEmpty() || holder.equals(seen.get().holder()))
-                    && config.identity().equals(seen.get().desiredOwner()) && seen.get().range().equals(kept)
-                    && !overlapsHeld(kept.get());
-            if (comesBack) {
-                next = Math.min(next, slot.keptUntilNanos);
-            } else {
-                slot.keptUntilNanos = 0;
-                ranges.forget(shard);
-                dropped = true;
-            }
-        }
-        if (dropped) {
-            rescope();
-        }
-        return next;
-    }
-
-    private boolean overlapsHeld(HashRange range) {
-        for (int i = 0; i < slots.length; i++) {
-            if ((slots[i].phase == Phase.SYNCING || slots[i].phase == Phase.ACTIVE)
-                    && ranges.of(i).map(range::overlaps).orElse(false)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private void forgetKeptCaches() {
-        for (int shard = 0; shard < slots.length; shard++) {
-            slots[shard].keptUntilNanos = 0;
-            ranges.forget(shard);
-        }
     }
 
     private void publishActive() {
@@ -532,7 +467,7 @@ final class ShardOwnership {
     /** Drops the partitions of shards no longer held; a failure here is logged, the informers follow on the next change. */
     private void rescope() {
         try {
-            work.hold(watched()).whenComplete((ok, error) -> {
+            work.hold(held()).whenComplete((ok, error) -> {
                 if (error != null) {
                     log.atWarn().addKeyValue("replica", config.identity()).addKeyValue("error", FailureText.of(error))
                             .log("informers did not follow the shards held");
@@ -697,7 +632,7 @@ final class ShardOwnership {
      * prove it holds it, and it expires for the others after the lease duration.
      */
     private void fence(int shard, String why) {
-        fence(shard, why, true, true, false);
+        fence(shard, why, true, true);
     }
 
     /**
@@ -709,7 +644,7 @@ final class ShardOwnership {
         int interrupted = 0;
         int cancelled = 0;
         for (int shard : shards) {
-            int[] counts = fence(shard, why, false, false, false);
+            int[] counts = fence(shard, why, false, false);
             if (counts != null) {
                 fenced.add(shard);
                 interrupted += counts[0];
@@ -741,11 +676,8 @@ final class ShardOwnership {
         }
     }
 
-    /**
-     * @param keepCaches fenced at this replica's own deadline: its caches are kept for a retake ({@link #KEEP_CACHES_LEASES})
-     * @return interrupted reconciles and cancelled writes, or null when the shard was not being worked on
-     */
-    private int[] fence(int shard, String why, boolean followScope, boolean logLine, boolean keepCaches) {
+    /** @return interrupted reconciles and cancelled writes, or null when the shard was not being worked on */
+    private int[] fence(int shard, String why, boolean followScope, boolean logLine) {
         Slot slot = slots[shard];
         if (slot.phase != Phase.SYNCING && slot.phase != Phase.ACTIVE) {
             return null;
@@ -758,12 +690,7 @@ final class ShardOwnership {
         }
         int interrupted = work.interrupt(shard);
         int cancelled = writes.cancelAll(shard);
-        Optional<HashRange> range = ranges.of(shard);
         ranges.remove(shard);
-        if (keepCaches && !stopping && range.isPresent()) {
-            ranges.keep(shard, range.get());
-            slot.keptUntilNanos = clock.nanoTime() + config.leaseDuration().toNanos() * KEEP_CACHES_LEASES;
-        }
         if (slot.named) {
             // The Lease still names us (the fence was our own deadline): our membership may be renewed again and keep
             // it from the next owner, so it is freed once a lease duration has passed, as protocol 1 let it expire.
@@ -802,7 +729,6 @@ final class ShardOwnership {
     /** Gives every shard up (graceful leave); completes when all are released or left to expire. */
     CompletableFuture<Void> releaseAll() {
         stopping = true;
-        forgetKeptCaches();
         List<CompletableFuture<Void>> releases = new ArrayList<>();
         for (int shard = 0; shard < slots.length; shard++) {
             releases.add(giveUp(shard, ""));
@@ -822,7 +748,6 @@ final class ShardOwnership {
     /** Stops everything at once without releasing (a fatal loss, or abandon): the Leases expire for the others. */
     void fenceAll(String why) {
         stopping = true;
-        forgetKeptCaches();
         refuseAll();
         List<Integer> all = new ArrayList<>();
         for (int shard = 0; shard < slots.length; shard++) {

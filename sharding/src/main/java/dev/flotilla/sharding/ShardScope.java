@@ -95,17 +95,11 @@ final class ShardScope implements InformerScope {
         Set<Partition> out = new LinkedHashSet<>();
         if (modeOf(key.type()) == Mode.SERVER_SIDE) {
             for (int shard : now) {
-                // A held shard, else one whose caches are kept for a retake: the same partition, so a retake with the
-                // same range finds its informers synced.
-                ranges.of(shard).or(() -> ranges.keptOf(shard))
-                        .ifPresent(r -> out.add(Partition.shard("shard-" + shard, ShardSelector.of(r.shardRange()))));
+                ranges.of(shard).ifPresent(r -> out.add(Partition.shard("shard-" + shard, ShardSelector.of(r.shardRange()))));
             }
         } else {
             for (String ns : namespaces) {
                 int shard = ranges.slotOf(ns);
-                if (shard < 0) {
-                    shard = ranges.keptSlotOf(ns);
-                }
                 if (shard >= 0 && now.contains(shard)) {
                     out.add(Partition.namespace(ns));
                 }
@@ -191,9 +185,6 @@ final class ShardScope implements InformerScope {
         String name = ns.getMetadata().getName();
         boolean changed = added ? namespaces.add(name) : namespaces.remove(name);
         int shard = ranges.slotOf(name);
-        if (shard < 0) {
-            shard = ranges.keptSlotOf(name);
-        }
         if (changed && shard >= 0 && held.contains(shard)) {
             namespacesChanged.run();
         }

@@ -25,19 +25,4 @@ class HeldRangesTest {
         assertThat(ranges.slotOf("shop")).as("shard 3 now held with the whole space").isEqualTo(3);
         assertThat(ranges.of(9)).contains(new HashRange(shop + 1, -1L));
     }
-
-    @Test
-    void keptRangesAreForTheInformersOnlyAndNeverMapAKeyToAShard() {
-        HeldRanges ranges = new HeldRanges();
-        long shop = ShardSpace.hash("shop");
-        ranges.keep(4, new HashRange(shop, shop));
-        assertThat(ranges.slotOf("shop")).as("kept, not held: no key is admitted under it").isEqualTo(-1);
-        assertThat(ranges.keptSlotOf("shop")).isEqualTo(4);
-        assertThat(ranges.keptOf(4)).contains(new HashRange(shop, shop));
-        assertThat(ranges.of(4)).isEmpty();
-        ranges.put(4, new HashRange(shop, shop));
-        ranges.forget(4);
-        assertThat(ranges.slotOf("shop")).as("held again").isEqualTo(4);
-        assertThat(ranges.keptOf(4)).isEmpty();
-    }
 }
