@@ -225,9 +225,9 @@ final class LeaseView {
      * Lease, renewed every retry period, and {@link #ownWriteAnswered} reports each renewal. Once the watch has not
      * delivered a renewal sent within {@code slack} (cut off, frozen, or a watch that stalled or has not caught up
      * after an outage), {@link #judgedNow} stops at the newest delivered one plus {@code slack}, so no holder is
-     * judged gone for want of renewals this view could not see. (Seen in the chaos suite: a coordinator whose watch
-     * was still down after a 20 s partition took every replica for dead on its first pass, moved live replicas'
-     * shards and moved them back once its watch caught up; a range went 13.5 s without an owner.)
+     * judged gone for want of renewals this view could not see. (Seen in the chaos suite: after a 20 s partition a
+     * replica took the coordinator Lease on a view 20 s old, 0.65 s before its watch was started afresh, then moved a
+     * shard off a live replica and moved it back 7 s later.)
      */
     void followOwnWrites(String leaseName, Duration slack) {
         ownSlackNanos = slack.toNanos();
