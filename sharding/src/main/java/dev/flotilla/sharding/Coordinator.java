@@ -517,7 +517,7 @@ final class Coordinator {
                 planTarget = target;
             }
         }
-        List<Busy> busy = busy(shardLeases, now);
+        List<Busy> busy = busy(shardLeases);
         List<CompletableFuture<Void>> writes = new ArrayList<>();
         // A capped plan has more to do once this step lands: not settled.
         boolean settledNow = !moving && plan.layout().equals(target) && !plan.capped();
@@ -535,7 +535,7 @@ final class Coordinator {
             }
             String desired = s.desiredOwner();
             if (shard >= shards) {
-                settledNow &= desired.isEmpty() && quiet(s, now);
+                settledNow &= desired.isEmpty() && quiet(s);
                 if (!desired.isEmpty()) {
                     writes.add(publish(shard, s, desired, "", Optional.empty(), false));
                 }
@@ -558,7 +558,7 @@ final class Coordinator {
                 }
             } else if (!desired.isEmpty()) {
                 writes.add(publish(shard, s, desired, "", Optional.empty(), false)); // hand it back before its range changes
-            } else if (!quiet(s, now)) {
+            } else if (!quiet(s)) {
                 next[0] = Math.min(next[0], view.holderLiveUntil(s)); // its holder releases (news) or is judged gone
             } else if (clear(busy, shard, wanted)) {
                 writes.add(publish(shard, s, desired, owner, Optional.of(wanted), !s.holder().isEmpty()));
@@ -649,7 +649,7 @@ final class Coordinator {
     }
 
     /** The Leases that are not quiet, and the ones this coordinator has assigned but not yet seen assigned. */
-    private List<Busy> busy(Map<Integer, LeaseView.Seen> shardLeases, long now) {
+    private List<Busy> busy(Map<Integer, LeaseView.Seen> shardLeases) {
         List<Busy> out = new ArrayList<>();
         for (var entry : shardLeases.entrySet()) {
             LeaseView.Seen s = entry.getValue();
@@ -659,7 +659,7 @@ final class Coordinator {
             } else if (a != null) {
                 assigned.remove(entry.getKey());
             }
-            if (!quiet(s, now)) {
+            if (!quiet(s)) {
                 out.add(new Busy(entry.getKey(), s.range()));
             }
         }
@@ -677,7 +677,7 @@ final class Coordinator {
     }
 
     /** Nobody is assigned a Lease, nor may still work on it (no holder, or one judged gone). */
-    private boolean quiet(LeaseView.Seen s, long now) {
+    private boolean quiet(LeaseView.Seen s) {
         if (s.deleted()) {
             return !view.isHeld(s);
         }
