@@ -581,8 +581,8 @@ class SingleWriterProcessesTest {
     }
 
     /**
-     * The same scenario with the frozen replica's write fence switched off: the audit-log check must see it. In
-     * ./test.sh the chaos suite shows the same check catching a fence-less build (LocalChaosTest, write-fence-off).
+     * The same scenario with the frozen replica's write fence switched off: the audit-log check must see it.
+     * {@code chaos-tests/weakened.sh} shows the same check catching a fence-less build (LocalChaosTest, write-fence-off).
      */
     @Test
     @EnabledIfSystemProperty(named = "flotilla.trials", matches = "[0-9]+", disabledReason = TRIAL_SCRIPT_ONLY)
