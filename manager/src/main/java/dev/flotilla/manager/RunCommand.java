@@ -375,6 +375,9 @@ final class RunCommand implements Callable<Integer> {
         // Every request the controllers make passes the guard; fabric8's own retry is off.
         RequestGuard requestGuard = RequestGuard.create(guard, registry);
         KubernetesClient client = GuardedClients.newClient(loaded.config(), requestGuard);
+        // The group's Leases on a client of their own (same guard): renewals never wait behind the controllers'
+        // responses on one event loop (Sharding.withLeaseClient).
+        Optional<KubernetesClient> leaseClient = shardingConfig.map(c -> GuardedClients.newClient(loaded.config(), requestGuard));
         ManagerOptions options = ManagerOptions.defaults().withHealthPort(healthPort)
                 .withHealthBindAddress(healthBindAddress).withShutdownTimeout(shutdownTimeout)
                 .withMetrics(metricsServing(client, metricsTls));
@@ -387,7 +390,8 @@ final class RunCommand implements Callable<Integer> {
             // Before the manager starts: narrows its informers to the shards held (none yet) and gates its keys.
             // In a pod, a restarted container takes its shards back at once when the Pod proves the old one ended.
             Optional<Sharding> sharding = shardingConfig.map(Sharding::of)
-                    .map(s -> pod.map(s::withRestartProof).orElse(s)).map(s -> s.withNamespaces(watched));
+                    .map(s -> pod.map(s::withRestartProof).orElse(s)).map(s -> s.withNamespaces(watched))
+                    .map(s -> s.withLeaseClient(leaseClient.orElseThrow()));
             sharding.ifPresent(manager::install);
             if (sharding.isEmpty()) {
                 manager.informers().setScope(watched.scope()); // before the start: no informer exists yet
@@ -475,6 +479,7 @@ final class RunCommand implements Callable<Integer> {
                 killSwitch.close();
             }
             client.close();
+            leaseClient.ifPresent(KubernetesClient::close);
         }
     }
 

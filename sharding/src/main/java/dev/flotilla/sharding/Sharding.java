@@ -65,6 +65,8 @@ public final class Sharding implements Extension {
     private final WatchedNamespaces watched;
     private final String holder;
     private final MonotonicClock clock = MonotonicClock.system();
+    /** The group's own client (its Lease watch and writes), when not the manager's: see {@link #withLeaseClient}. */
+    private final java.util.Optional<KubernetesClient> leaseClient;
     private KubernetesClient client;
     private ShardMetrics metrics;
     /** The range of each shard this replica holds: one table for the key gate, write fence, informers and audit trail. */
@@ -75,11 +77,13 @@ public final class Sharding implements Extension {
     private Lane lane;
     private volatile ShardingNode node;
 
-    private Sharding(ShardingConfig config, AuditTrail trail, java.util.Optional<PodReference> pod, WatchedNamespaces watched) {
+    private Sharding(ShardingConfig config, AuditTrail trail, java.util.Optional<PodReference> pod, WatchedNamespaces watched,
+            java.util.Optional<KubernetesClient> leaseClient) {
         this.config = Objects.requireNonNull(config, "config");
         this.trail = Objects.requireNonNull(trail, "trail");
         this.pod = Objects.requireNonNull(pod, "pod");
         this.watched = Objects.requireNonNull(watched, "watched");
+        this.leaseClient = Objects.requireNonNull(leaseClient, "leaseClient");
         this.holder = LeaseNaming.holder(config.identity(), HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()));
     }
 
@@ -115,7 +119,7 @@ public final class Sharding implements Extension {
 
     /** As {@link #of(ShardingConfig)}, recording reconciles of {@link #audited} reconcilers and shard transitions in {@code trail}. */
     public static Sharding of(ShardingConfig config, AuditTrail trail) {
-        return new Sharding(config, trail, java.util.Optional.empty(), WatchedNamespaces.all());
+        return new Sharding(config, trail, java.util.Optional.empty(), WatchedNamespaces.all(), java.util.Optional.empty());
     }
 
     /**
@@ -136,7 +140,7 @@ public final class Sharding implements Extension {
         if (client != null) {
             throw new IllegalStateException("restart proof must be set before sharding is installed");
         }
-        return new Sharding(config, trail, java.util.Optional.of(pod), watched);
+        return new Sharding(config, trail, java.util.Optional.of(pod), watched, leaseClient);
     }
 
     /**
@@ -153,7 +157,30 @@ public final class Sharding implements Extension {
         if (client != null) {
             throw new IllegalStateException("the watched namespaces must be set before sharding is installed");
         }
-        return new Sharding(config, trail, pod, namespaces);
+        return new Sharding(config, trail, pod, namespaces, leaseClient);
+    }
+
+    /**
+     * The same sharding, with the group's own traffic (its Lease watch, membership, coordinator and shard Lease
+     * writes, the restart proof's Pod read and the coordinator label) on {@code leases} rather than the manager's
+     * client. Use a client of its own, through the same guard: fabric8 decodes every response on the HTTP client's
+     * event loop, so on the manager's client a renewal waits behind whatever the controllers' lists and watch events
+     * cost to decode. Under a small CPU share that is longer than the renew deadline (measured: a replica capped at
+     * 0.1 core re-listing 20,000 objects fenced its shards again on every retake). The caller keeps and closes it,
+     * after the manager has stopped. Call before {@link Manager#install}.
+     *
+     * <pre>{@code
+     * RequestGuard guard = RequestGuard.create(GuardConfig.defaults(), registry);
+     * KubernetesClient client = GuardedClients.newClient(config, guard);
+     * KubernetesClient leases = GuardedClients.newClient(config, guard); // its own connections and event loop
+     * Sharding sharding = Sharding.of(ShardingConfig.defaults("replica-0", "flotilla-system")).withLeaseClient(leases);
+     * }</pre>
+     */
+    public Sharding withLeaseClient(KubernetesClient leases) {
+        if (client != null) {
+            throw new IllegalStateException("the lease client must be set before sharding is installed");
+        }
+        return new Sharding(config, trail, pod, watched, java.util.Optional.of(Objects.requireNonNull(leases, "leases")));
     }
 
     /**
@@ -234,7 +261,8 @@ public final class Sharding implements Extension {
         if (client == null) {
             throw new IllegalStateException("sharding must be installed on a manager before it starts");
         }
-        watch = new LeaseWatch(client, config.leaseNamespace(), config.group(), view, clock,
+        KubernetesClient leases = leaseClient.orElse(client);
+        watch = new LeaseWatch(leases, config.leaseNamespace(), config.group(), view, clock,
                 config.retryPeriod().multipliedBy(2));
         watch.start(WATCH_SYNC_TIMEOUT);
         view.watching();
@@ -248,10 +276,10 @@ public final class Sharding implements Extension {
             }
         })));
         ShardingNode n = new ShardingNode(config, holder,
-                new NodePorts(clock, Clock.systemUTC(), lane, new KubeLeaseStore(client, config.leaseNamespace()), view),
+                new NodePorts(clock, Clock.systemUTC(), lane, new KubeLeaseStore(leases, config.leaseNamespace()), view),
                 new ManagedShardWork(work, scope, ranges), metrics, trail, work::fail,
-                pod.<RestartEvidence>map(p -> new PodRestartEvidence(client, p)).orElseGet(RestartEvidence::none), ranges,
-                pod.map(p -> new PodCoordinatorLabelWriter(client, p)));
+                pod.<RestartEvidence>map(p -> new PodRestartEvidence(leases, p)).orElseGet(RestartEvidence::none), ranges,
+                pod.map(p -> new PodCoordinatorLabelWriter(leases, p)));
         node = n;
         watchCheck(l, n);
         // Waiting out a predecessor takes lease + retry; beyond twice that plus a minute something is wrong.

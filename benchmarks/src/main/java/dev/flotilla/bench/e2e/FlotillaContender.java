@@ -77,9 +77,13 @@ public final class FlotillaContender {
         session.baseline();
 
         Manager manager = new Manager(client, ManagerOptions.defaults().withHealthPort(-1), KeyGate.admitAll(), registry);
-        Sharding sharding = args.has(ContenderArgs.IDENTITY)
+        // As flotilla run: the group's Leases on a client of their own, through the same guard.
+        KubernetesClient leaseClient = args.has(ContenderArgs.IDENTITY)
+                ? GuardedClients.newClient(config, requestGuard, PlainCeiling.chosen(args, "vertx")) : null;
+        Sharding sharding = leaseClient != null
                 ? Sharding.of(timed(ShardingConfig.defaults(args.value(ContenderArgs.IDENTITY),
                         args.value(ContenderArgs.LEASE_NAMESPACE)).withGroup(args.value(ContenderArgs.GROUP)), args))
+                        .withLeaseClient(leaseClient)
                 : null;
         if (sharding != null) {
             manager.install(sharding);
@@ -117,6 +121,9 @@ public final class FlotillaContender {
         }, () -> {
             manager.stop(); // leaves the group first when sharded
             client.close();
+            if (leaseClient != null) {
+                leaseClient.close();
+            }
         });
         System.exit(0);
     }
