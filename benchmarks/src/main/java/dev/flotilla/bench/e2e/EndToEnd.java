@@ -178,14 +178,15 @@ public final class EndToEnd {
     }
 
     private ContenderProcess spawn(Contender c, String label, ContenderArgs args) throws Exception {
-        return spawn(c, label, args, List.of());
+        return spawn(c, label, args, List.of(), settings.jvmFlags());
     }
 
-    /** Spawns {@code c}'s JVM behind {@code prefix} (a CPU cap's cgroup entry, or nothing). */
-    private ContenderProcess spawn(Contender c, String label, ContenderArgs args, List<String> prefix) throws Exception {
+    /** Spawns {@code c}'s JVM with {@code jvmFlags} behind {@code prefix} (a CPU cap's cgroup entry, or nothing). */
+    private ContenderProcess spawn(Contender c, String label, ContenderArgs args, List<String> prefix, List<String> jvmFlags)
+            throws Exception {
         String file = String.format("%03d-%s.log", ++sequence, label);
         List<String> command = new ArrayList<>(prefix);
-        command.addAll(c.command(settings.jvmFlags(), settings.josdkJar(), aot, args.toArgs()));
+        command.addAll(c.command(jvmFlags, settings.josdkJar(), aot, args.toArgs()));
         return ContenderProcess.spawn(label, command, logs.resolve(file));
     }
 
@@ -367,7 +368,7 @@ public final class EndToEnd {
                                 .collect(java.util.stream.Collectors.joining(",")));
                 String label = "sharded" + replicas + "-" + i + "-n" + n;
                 capLabels.add(group + "-" + i);
-                ps.add(spawn(Contender.FLOTILLA, label, args, cap.enter(capLabels.getLast())));
+                ps.add(spawn(Contender.FLOTILLA, label, args, cap.enter(capLabels.getLast()), settings.shardedJvmFlags()));
             }
             long spawned = ps.getFirst().spawnedAtMillis();
             List<Message> baselines = new ArrayList<>();
@@ -443,7 +444,15 @@ public final class EndToEnd {
                     jitMillis.add(ps.get(i).compilerCpuMillis() - jitBefore.get(i));
                     Message now = ps.get(i).ask(ContenderSession.REPORT, ANSWER_TIMEOUT);
                     cpuMillis.add(now.longField("cpuMillis") - cpuBefore.get(i));
-                    Message heap = ps.get(i).ask(ContenderSession.HEAP, ANSWER_TIMEOUT);
+                    // The probe forces full collections until the figure stops falling: the apparatus's work, not the
+                    // workload's, and at 0.1 core it stalled the replica past its renew deadline (a fence every round).
+                    cap.lift(capLabels.get(i));
+                    Message heap;
+                    try {
+                        heap = ps.get(i).ask(ContenderSession.HEAP, ANSWER_TIMEOUT);
+                    } finally {
+                        cap.impose(capLabels.get(i));
+                    }
                     retained.add(heap.longField("retained") - baselines.get(i).longField("retained"));
                     cached.add(heap.longField("cached"));
                     requests.add(now.longField("requests") - before.get(i));

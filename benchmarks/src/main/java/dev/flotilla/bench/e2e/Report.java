@@ -276,8 +276,10 @@ final class Report {
                     + "requests are those sent during it. All replicas share the machine's ")
                     .append(machine.facts().get("cores")).append(" cores with the API server and etcd")
                     .append(settings.replicaCpu().capped() ? "; each replica's JVM runs in its own cgroup with a CFS quota of "
-                            + settings.replicaCpu() + " (cgroup v1 cpu; the JVM sizes its pools to the quota, as in a Pod with that CPU "
-                            + "limit). *spawn to ready* is timed under the cap. Before its measured rounds each group recovers from "
+                            + settings.replicaCpu() + " (cgroup v1 cpu; the JVM sizes its pools to the quota and picks its collector, "
+                            + "as in a Pod with that CPU limit: its flags are `" + String.join(" ", settings.shardedJvmFlags())
+                            + "`). The heap probe after each round runs with the quota lifted (it forces full collections). "
+                            + "*spawn to ready* is timed under the cap. Before its measured rounds each group recovers from "
                             + "unrecorded mass deletions with the quota lifted (from ready, so *cold start* is partly uncapped): at "
                             + "least " + settings.shardedWarmUpRounds() + " per replica, then more until in one round the JIT compiler "
                             + "took at most " + Math.round(EndToEnd.QUIET_JIT_SHARE * 100) + "% of every replica's CPU (at most "
@@ -427,6 +429,7 @@ final class Report {
         s.put("updates", settings.updates());
         s.put("dataBytesPerSource", Workload.DATA_BYTES);
         s.put("jvmFlags", settings.jvmFlags());
+        s.put("shardedJvmFlags", settings.shardedJvmFlags());
         root.put("settings", s);
         List<Object> summary = new ArrayList<>();
         for (int n : settings.sizes()) {
