@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.time.Duration;
@@ -26,6 +27,9 @@ import java.util.concurrent.locks.LockSupport;
  * stream. Namespace names put the varying part first so that FNV-1a spreads them over shards.
  */
 final class Workload implements AutoCloseable {
+
+    /** Attempts of one namespace's delete-collection (see {@link #deleteMirrorsIn}). */
+    static final int DELETE_ATTEMPTS = 3;
 
     /** Bytes of data per source: a typical small configuration. */
     static final int DATA_BYTES = 1024;
@@ -79,12 +83,40 @@ final class Workload implements AutoCloseable {
     void deleteMirrorsOnly() throws Exception {
         List<Future<?>> deletes = new ArrayList<>();
         for (String ns : namespaces) {
-            deletes.add(pool.submit(() -> client.configMaps().inNamespace(ns)
-                    .withLabelSelector(ConfigMapMirror.MIRROR_SELECTOR).delete()));
+            deletes.add(pool.submit(() -> deleteMirrorsIn(ns)));
         }
         for (Future<?> f : deletes) {
             f.get();
         }
+    }
+
+    /**
+     * One namespace's delete-collection, sent again when it fails on the way (a timeout, a reset): deleting what is
+     * left is the same request. With three uncapped replicas re-creating 20,000 mirrors on two cores, one took longer
+     * than the client's 10 s request timeout and ended the whole run.
+     */
+    private void deleteMirrorsIn(String ns) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                client.configMaps().inNamespace(ns).withLabelSelector(ConfigMapMirror.MIRROR_SELECTOR).delete();
+                return;
+            } catch (KubernetesClientException e) {
+                if (attempt >= DELETE_ATTEMPTS || !failedOnTheWay(e)) {
+                    throw e;
+                }
+                System.err.printf("e2e: delete-collection of mirrors in %s failed on the way (attempt %d of %d: %s); sent again%n",
+                        ns, attempt, DELETE_ATTEMPTS, e.getCause());
+            }
+        }
+    }
+
+    private static boolean failedOnTheWay(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.io.IOException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Tells the tracker what every source's mirror must carry. */
