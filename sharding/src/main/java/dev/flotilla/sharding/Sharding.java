@@ -170,9 +170,8 @@ public final class Sharding implements Extension {
      * after the manager has stopped. Call before {@link Manager#install}.
      *
      * <pre>{@code
-     * RequestGuard guard = RequestGuard.create(GuardConfig.defaults(), registry);
-     * KubernetesClient client = GuardedClients.newClient(config, guard);
-     * KubernetesClient leases = GuardedClients.newClient(config, guard); // its own connections and event loop
+     * // flotilla run builds both with GuardedClients.newClient(config, guard): one guard, two event loops
+     * KubernetesClient leases = new KubernetesClientBuilder().withConfig(client.getConfiguration()).build();
      * Sharding sharding = Sharding.of(ShardingConfig.defaults("replica-0", "flotilla-system")).withLeaseClient(leases);
      * }</pre>
      */
