@@ -155,10 +155,7 @@ class LocalChaosTest {
         assertThat(r.violations()).as(r.toString()).anySatisfy(v -> assertThat(v).startsWith("request budget"));
     }
 
-    /**
-     * Runs the weakened build {@code name} only if selected (see the class comment); without a selection, a run of
-     * chosen experiments ({@code -Dflotilla.chaos.only}) runs none.
-     */
+    /** Runs the weakened build {@code name} only if selected (see the class comment); none is by default. */
     static void assumeWeakened(String name) {
         String chosen = System.getProperty("flotilla.chaos.weakened", "none");
         List<String> names = List.of(chosen.split(","));

@@ -377,7 +377,30 @@ final class RunCommand implements Callable<Integer> {
         KubernetesClient client = GuardedClients.newClient(loaded.config(), requestGuard);
         // The group's Leases on a client of their own (same guard): renewals never wait behind the controllers'
         // responses on one event loop (Sharding.withLeaseClient).
-        Optional<KubernetesClient> leaseClient = shardingConfig.map(c -> GuardedClients.newClient(loaded.config(), requestGuard));
+        Optional<KubernetesClient> leaseClient;
+        try {
+            leaseClient = shardingConfig.map(c -> GuardedClients.newClient(loaded.config(), requestGuard));
+        } catch (RuntimeException | Error e) {
+            client.close();
+            throw e;
+        }
+        try {
+            return runManager(loaded, serverVersion, registry, requestGuard, client, leaseClient, shardingConfig, pod, watched,
+                    metricsTls);
+        } finally {
+            try {
+                client.close();
+            } finally {
+                leaseClient.ifPresent(KubernetesClient::close);
+            }
+        }
+    }
+
+    /** Runs the manager on {@code client} (and the group's Leases on {@code leaseClient}); the caller closes both. */
+    private int runManager(KubeconfigLoader.Loaded loaded, String serverVersion, PrometheusMeterRegistry registry,
+            RequestGuard requestGuard, KubernetesClient client, Optional<KubernetesClient> leaseClient,
+            Optional<ShardingConfig> shardingConfig, Optional<PodReference> pod, WatchedNamespaces watched,
+            Optional<SSLContext> metricsTls) throws Exception {
         ManagerOptions options = ManagerOptions.defaults().withHealthPort(healthPort)
                 .withHealthBindAddress(healthBindAddress).withShutdownTimeout(shutdownTimeout)
                 .withMetrics(metricsServing(client, metricsTls));
@@ -478,8 +501,6 @@ final class RunCommand implements Callable<Integer> {
             if (killSwitch != null) {
                 killSwitch.close();
             }
-            client.close();
-            leaseClient.ifPresent(KubernetesClient::close);
         }
     }
 

@@ -163,15 +163,15 @@ public final class Sharding implements Extension {
     /**
      * The same sharding, with the group's own traffic (its Lease watch, membership, coordinator and shard Lease
      * writes, the restart proof's Pod read and the coordinator label) on {@code leases} rather than the manager's
-     * client. Use a client of its own, through the same guard: fabric8 decodes every response on the HTTP client's
+     * client. Use a client of its own, built through the same guard as the manager's ({@code flotilla run} builds
+     * both with {@code GuardedClients.newClient(config, guard)}): fabric8 decodes every response on the HTTP client's
      * event loop, so on the manager's client a renewal waits behind whatever the controllers' lists and watch events
-     * cost to decode. Under a small CPU share that is longer than the renew deadline (measured: a replica capped at
-     * 0.1 core re-listing 20,000 objects fenced its shards again on every retake). The caller keeps and closes it,
-     * after the manager has stopped. Call before {@link Manager#install}.
+     * cost to decode, and under a small CPU share that can pass the renew deadline ({@code LeaseClientTest} holds
+     * the manager client's loop for twice the deadline: shared, the shards are fenced; apart, nothing is). The caller
+     * keeps and closes it, after the manager has stopped. Call before {@link Manager#install}.
      *
      * <pre>{@code
-     * // flotilla run builds both with GuardedClients.newClient(config, guard): one guard, two event loops
-     * KubernetesClient leases = new KubernetesClientBuilder().withConfig(client.getConfiguration()).build();
+     * KubernetesClient leases; // given: a second client through the manager client's guard
      * Sharding sharding = Sharding.of(ShardingConfig.defaults("replica-0", "flotilla-system")).withLeaseClient(leases);
      * }</pre>
      */

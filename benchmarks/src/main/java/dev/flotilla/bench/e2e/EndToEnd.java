@@ -410,6 +410,7 @@ public final class EndToEnd {
                 capLabels.forEach(cap::impose);
             }
             List<ShardedRun> runs = new ArrayList<>();
+            int repeated = 0;
             for (int round = 1; round <= rounds; round++) {
                 awaitSettled(ps);
                 List<Long> before = new ArrayList<>();
@@ -428,9 +429,16 @@ public final class EndToEnd {
                 Interference.Watch watch = Interference.watch(() -> participantCpuNanos(ps));
                 tracker.forgetSeen();
                 long burst = System.currentTimeMillis();
-                workload.deleteMirrorsOnly();
+                int sentAgain = workload.deleteMirrorsOnly();
                 long recovered = tracker.awaitConverged(CONVERGE_TIMEOUT);
                 Interference interference = watch.stop();
+                if (sentAgain > 0 && repeated < Workload.DELETE_ATTEMPTS) {
+                    repeated++;
+                    System.err.printf("e2e: sharded %d replica(s) N=%d round %d repeated: %d delete-collection(s) sent again%n",
+                            replicas, n, round, sentAgain);
+                    round--;
+                    continue;
+                }
                 long apiNanos = cpuNanos(server.apiServerProcess()) - apiBefore;
                 long etcdNanos = cpuNanos(server.etcdProcess()) - etcdBefore;
                 List<Long> retained = new ArrayList<>();

@@ -72,14 +72,15 @@ public final class FlotillaContender {
         // Vert.x 5, as flotilla run (the only client on its class path); here the ceiling's JDK client is on it too, for
         // the row that measures it (ContenderArgs.HTTP_CLIENT=jdk).
         KubernetesClient client = GuardedClients.newClient(config, requestGuard, PlainCeiling.chosen(args, "vertx"));
+        // As flotilla run: the group's Leases on a client of their own, through the same guard (built before the
+        // baseline, so that its Vert.x instance is not counted as cache).
+        KubernetesClient leaseClient = args.has(ContenderArgs.IDENTITY)
+                ? GuardedClients.newClient(config, requestGuard, PlainCeiling.chosen(args, "vertx")) : null;
         client.namespaces().withName("default").get(); // load the client's classes before the baseline
         ContenderSession session = new ContenderSession();
         session.baseline();
 
         Manager manager = new Manager(client, ManagerOptions.defaults().withHealthPort(-1), KeyGate.admitAll(), registry);
-        // As flotilla run: the group's Leases on a client of their own, through the same guard.
-        KubernetesClient leaseClient = args.has(ContenderArgs.IDENTITY)
-                ? GuardedClients.newClient(config, requestGuard, PlainCeiling.chosen(args, "vertx")) : null;
         Sharding sharding = leaseClient != null
                 ? Sharding.of(timed(ShardingConfig.defaults(args.value(ContenderArgs.IDENTITY),
                         args.value(ContenderArgs.LEASE_NAMESPACE)).withGroup(args.value(ContenderArgs.GROUP)), args))

@@ -26,9 +26,9 @@ import java.util.TreeMap;
  *                     empty ("none") runs only the sharded groups
  * @param jvmFlags     flags of every contender JVM (space-separated on the command line)
  * @param shardedJvmFlags flags of every sharded replica's JVM: no collector is forced, so that the JVM started under
- *                     its CPU cap picks one as in a Pod with that limit (Serial at one CPU, as the shipped Deployment's
- *                     JVM would); G1 forced at 0.1 core shrank its young generation to 6 MiB and paused 22.7 s in 263
- *                     young collections in 11 minutes
+ *                     its CPU cap picks one as in a Pod with that limit (Serial at one CPU; the shipped Deployment's
+ *                     JVM gets Serial too, from its 512 Mi memory limit); G1 forced at 0.1 core shrank its young
+ *                     generation to 6 MiB and paused 22.7 s in 263 young collections in 11 minutes
  * @param shardedTimings the sharded replicas' lease duration, renew deadline and retry period in seconds (Flotilla's
  *                     defaults, 15,10,2, unless a quick run such as EndToEndHarnessTest shortens them)
  * @param replicaCpu   the CPU cap of each sharded replica (a cgroup's CFS quota); uncapped with 0
