@@ -149,7 +149,9 @@ public final class VpaRecommenderProcess implements AutoCloseable {
             while (true) {
                 CustomResourceDefinition crd = client.apiextensions().v1().customResourceDefinitions()
                         .withName(item.getMetadata().getName()).get();
-                if (crd != null && crd.getStatus() != null && crd.getStatus().getConditions().stream()
+                // A CRD just applied can have a status with no conditions yet (a null list): not established yet.
+                if (crd != null && crd.getStatus() != null && crd.getStatus().getConditions() != null
+                        && crd.getStatus().getConditions().stream()
                         .anyMatch(c -> "Established".equals(c.getType()) && "True".equals(c.getStatus()))) {
                     break;
                 }
