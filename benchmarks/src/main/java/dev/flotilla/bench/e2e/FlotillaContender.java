@@ -20,6 +20,7 @@ import dev.flotilla.sharding.ShardingConfig;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.http.HttpClient;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -71,11 +72,12 @@ public final class FlotillaContender {
         RequestGuard requestGuard = RequestGuard.create(guard, registry);
         // Vert.x 5, as flotilla run (the only client on its class path); here the ceiling's JDK client is on it too, for
         // the row that measures it (ContenderArgs.HTTP_CLIENT=jdk).
-        KubernetesClient client = GuardedClients.newClient(config, requestGuard, PlainCeiling.chosen(args, "vertx"));
+        HttpClient.Factory http = PlainCeiling.chosen(args, "vertx");
+        KubernetesClient client = GuardedClients.newClient(config, requestGuard, http);
         // As flotilla run: the group's Leases on a client of their own, through the same guard (built before the
         // baseline, so that its Vert.x instance is not counted as cache).
         KubernetesClient leaseClient = args.has(ContenderArgs.IDENTITY)
-                ? GuardedClients.newClient(config, requestGuard, PlainCeiling.chosen(args, "vertx")) : null;
+                ? GuardedClients.newClient(config, requestGuard, http) : null; // its own HTTP client from the same factory
         client.namespaces().withName("default").get(); // load the client's classes before the baseline
         ContenderSession session = new ContenderSession();
         session.baseline();

@@ -1,6 +1,7 @@
 package dev.flotilla.bench.e2e;
 
 import dev.flotilla.bench.protocol.EventLatency;
+import dev.flotilla.core.reconcile.CauseChain;
 import dev.flotilla.examples.mirror.ConfigMapMirror;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
@@ -107,22 +108,13 @@ final class Workload implements AutoCloseable {
                 client.configMaps().inNamespace(ns).withLabelSelector(ConfigMapMirror.MIRROR_SELECTOR).delete();
                 return attempt - 1;
             } catch (KubernetesClientException e) {
-                if (attempt >= DELETE_ATTEMPTS || !failedOnTheWay(e)) {
+                if (attempt >= DELETE_ATTEMPTS || CauseChain.of(e).stream().noneMatch(t -> t instanceof java.io.IOException)) {
                     throw e;
                 }
                 System.err.printf("e2e: delete-collection of mirrors in %s failed on the way (attempt %d of %d: %s); sent again%n",
                         ns, attempt, DELETE_ATTEMPTS, e.getCause());
             }
         }
-    }
-
-    private static boolean failedOnTheWay(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof java.io.IOException) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** Tells the tracker what every source's mirror must carry. */
