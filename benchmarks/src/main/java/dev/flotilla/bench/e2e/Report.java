@@ -151,8 +151,9 @@ final class Report {
                         + "JOSDK applies server-side, the ceiling creates with POST and updates with PUT). ")
                 .append(settings.workers()).append(" workers (Flotilla, JOSDK), ")
                 .append(settings.workers() * dev.flotilla.bench.plain.PlainCeiling.WRITERS_PER_WORKER)
-                .append(" writer threads (ceiling); contender JVMs run with `")
-                .append(String.join(" ", settings.jvmFlags())).append("`. Each contender starts cold over existing sources "
+                .append(" writer threads (ceiling)")
+                .append(settings.contenders().isEmpty() ? "" : "; contender JVMs run with `" + String.join(" ", settings.jvmFlags()) + "`")
+                .append(". Each contender starts cold over existing sources "
                         + "with every mirror deleted; the driver watches mirrors and calls a source converged when its mirror "
                         + "carries the source's resourceVersion. Then ").append(settings.updates()).append(" updates at ")
                 .append(settings.rate()).append("/s, each to a different source, stamped with the send time.\n\n");

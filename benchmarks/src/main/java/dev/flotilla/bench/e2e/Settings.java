@@ -153,11 +153,16 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
                 integer("rounds", values.get("rounds")), integer("workers", values.get("workers")),
                 integer("rate", values.get("rate")), integer("updates", values.get("updates")),
                 shardedSizes(values.get("sharded-sizes")), ints("replicas", values.get("replicas")),
-                contenders(values.get("contenders")), Arrays.asList(values.get("jvm-flags").trim().split("\\s+")), Path.of(values.get("josdk-jar")), Path.of(values.get("out")),
+                contenders(values.get("contenders")), flags(values.get("jvm-flags")), Path.of(values.get("josdk-jar")), Path.of(values.get("out")),
                 ints("sharded-timings", values.get("sharded-timings")), new CpuCap(decimal("replica-cpu", values.get("replica-cpu"))),
                 integer("attempts", values.get("attempts")), integer("sharded-warmup-rounds", values.get("sharded-warmup-rounds")),
                 sizesOrNone("side-sizes", values.get("side-sizes")),
-                Arrays.asList(values.get("sharded-jvm-flags").trim().split("\\s+")));
+                flags(values.get("sharded-jvm-flags")));
+    }
+
+    /** JVM flags separated by white space; none for a blank value (not one empty argument, which the JVM refuses). */
+    static List<String> flags(String raw) {
+        return raw.isBlank() ? List.of() : Arrays.asList(raw.trim().split("\\s+"));
     }
 
     private static int integer(String key, String raw) {

@@ -102,4 +102,11 @@ class EndToEndHarnessTest {
                 .hasMessageContaining("--sharded-timings takes lease,renew-deadline,retry in seconds, got [6, 4]");
         assertThatThrownBy(() -> Settings.parse(new String[] {"--sharded-timings", "4,4,1"})).isInstanceOf(IllegalArgumentException.class);
     }
+
+    @Test
+    void jvmFlagsAreSplitOnWhiteSpaceAndABlankValueIsNoFlagAtAll() {
+        assertThat(Settings.flags("  -Xmx2g   -XX:+ExitOnOutOfMemoryError ")).containsExactly("-Xmx2g", "-XX:+ExitOnOutOfMemoryError");
+        assertThat(Settings.flags("")).isEmpty();
+        assertThat(Settings.flags("  ")).isEmpty();
+    }
 }
