@@ -11,14 +11,17 @@ runs=${JMH_RUNS:-3}
 results=benchmarks/results
 jar=benchmarks/target/benchmarks.jar
 ./mvnw -q -B -ntp -pl benchmarks -am package -DskipTests -Dflotilla.aot.skip=true
+wq=() rl=()
 conditions=("Commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . || echo ' with uncommitted changes'); JMH via benchmarks/jmh.sh.")
 for r in $(seq 1 "$runs"); do
     load=$(cut -d' ' -f1-3 /proc/loadavg)
     began=$(date -u +%H:%M)
     python3 benchmarks/other_cpu.py benchmarks.jar 5 > "$results/.other-cpu-run$r" &
     sampler=$!
-    "$JAVA_HOME/bin/java" -jar "$jar" WorkQueue -f 3 -rf json -rff "$results/jmh-workqueue-run$r.json"
-    "$JAVA_HOME/bin/java" -jar "$jar" ReconcileLoop -f 3 -rf json -rff "$results/jmh-reconcileloop-run$r.json"
+    wq+=("$results/jmh-workqueue-run$r.json")
+    rl+=("$results/jmh-reconcileloop-run$r.json")
+    "$JAVA_HOME/bin/java" -jar "$jar" WorkQueue -f 3 -rf json -rff "${wq[-1]}"
+    "$JAVA_HOME/bin/java" -jar "$jar" ReconcileLoop -f 3 -rf json -rff "${rl[-1]}"
     kill -TERM "$sampler"
     wait "$sampler" || true
     other=$(cat "$results/.other-cpu-run$r")
@@ -29,11 +32,6 @@ notes=()
 if [[ -n "${JMH_NOTES:-}" ]]; then
     notes=(--notes "$JMH_NOTES")
 fi
-wq=() rl=()
-for r in $(seq 1 "$runs"); do
-    wq+=("$results/jmh-workqueue-run$r.json")
-    rl+=("$results/jmh-reconcileloop-run$r.json")
-done
 python3 benchmarks/summarize.py --workqueue "${wq[@]}" --reconcileloop "${rl[@]}" --out "$results/jmh-summary.md" \
     --conditions "${conditions[@]}" "${notes[@]}"
 echo "jmh: wrote $results/jmh-summary.md"
