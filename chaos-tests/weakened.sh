@@ -16,6 +16,6 @@ out=chaos-tests/results/weakened.md
   echo "\`chaos-tests/weakened.sh\` at $(git rev-parse --short HEAD) on $(date -u +%Y-%m-%d): every weakened build was caught"
   echo "(the run fails otherwise). The report LocalChaosTest wrote:"
   echo
-  cat chaos-tests/target/chaos-report/chaos-report.md
+  cat chaos-tests/target/chaos-report/cluster-1/chaos-report.md
 } > "$out"
 echo "weakened.sh: wrote $out"

@@ -78,7 +78,7 @@ public final class LocalTopology implements AutoCloseable {
         FaultProxy proxy = null;
         try {
             proxy = FaultProxy.start(server);
-            CgroupPods cgroups = new CgroupPods("flotilla-chaos-" + ProcessHandle.current().pid());
+            CgroupPods cgroups = new CgroupPods(cgroupParent(workDir));
             LocalTopology t = new LocalTopology(server, proxy, workDir, seeded(seed), cgroups);
             // A run stopped by SIGTERM or Ctrl-C leaves no replica, stress-ng or server behind.
             Runtime.getRuntime().addShutdownHook(t.cleanup);
@@ -94,6 +94,16 @@ public final class LocalTopology implements AutoCloseable {
             server.close();
             throw e;
         }
+    }
+
+    /**
+     * The prefix of this topology's pod cgroups: the process and the work directory, so that two topologies in one
+     * process (LocalChaosTest runs two clusters side by side) neither share a cgroup nor count each other's as theirs.
+     * Both parts end before the pod's name, so no topology's prefix is another's.
+     */
+    static String cgroupParent(Path workDir) {
+        return "flotilla-chaos-" + ProcessHandle.current().pid() + "-"
+                + Integer.toUnsignedString(workDir.toAbsolutePath().normalize().toString().hashCode(), 36);
     }
 
     private static RandomGenerator seeded(long seed) {
