@@ -414,6 +414,7 @@ public final class EndToEnd {
             for (int round = 1; round <= rounds; round++) {
                 awaitSettled(ps);
                 List<Long> before = new ArrayList<>();
+                List<Map<String, Long>> kindsBefore = new ArrayList<>();
                 List<Long> cpuBefore = new ArrayList<>();
                 List<CpuCap.Throttling> throttledBefore = new ArrayList<>();
                 List<Long> jitBefore = new ArrayList<>();
@@ -421,6 +422,7 @@ public final class EndToEnd {
                     jitBefore.add(ps.get(i).compilerCpuMillis());
                     Message m = ps.get(i).ask(ContenderSession.REPORT, ANSWER_TIMEOUT);
                     before.add(m.longField("requests"));
+                    kindsBefore.add(RequestCensus.read(m));
                     cpuBefore.add(m.longField("cpuMillis"));
                     throttledBefore.add(cap.throttling(capLabels.get(i)));
                 }
@@ -444,6 +446,7 @@ public final class EndToEnd {
                 List<Long> retained = new ArrayList<>();
                 List<Long> cached = new ArrayList<>();
                 List<Long> requests = new ArrayList<>();
+                List<Map<String, Long>> requestKinds = new ArrayList<>();
                 List<Long> cpuMillis = new ArrayList<>();
                 List<CpuCap.Throttling> throttling = new ArrayList<>();
                 List<Long> jitMillis = new ArrayList<>();
@@ -464,12 +467,15 @@ public final class EndToEnd {
                     retained.add(heap.longField("retained") - baselines.get(i).longField("retained"));
                     cached.add(heap.longField("cached"));
                     requests.add(now.longField("requests") - before.get(i));
+                    requestKinds.add(RequestCensus.since(kindsBefore.get(i), RequestCensus.read(now)));
                 }
                 ShardedRun run = new ShardedRun(replicas, n, round, round == 1 ? ready : Double.NaN, round == 1 ? coldStart : Double.NaN, warmUps,
-                        (recovered - burst) / 1000.0, retained, cached, requests, cap, cpuMillis, jitMillis, throttling,
+                        (recovered - burst) / 1000.0, retained, cached, requests, requestKinds, cap, cpuMillis, jitMillis, throttling,
                         apiNanos / 1_000_000, etcdNanos / 1_000_000, interference);
                 runs.add(run);
                 System.err.println("e2e: " + Report.oneLine(run));
+                System.err.println("e2e: sharded" + replicas + " round " + round + " requests by kind and answer, per replica: "
+                        + run.requestKinds());
                 // Profiling aid: the recovery's wall-clock window, to cut a replica's JFR to it.
                 System.err.println("e2e: window sharded" + replicas + " round " + round + " fromMs=" + burst + " toMs=" + recovered
                         + " cpuMillis=" + cpuMillis);

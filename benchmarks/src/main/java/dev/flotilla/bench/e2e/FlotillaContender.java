@@ -72,7 +72,11 @@ public final class FlotillaContender {
         RequestGuard requestGuard = RequestGuard.create(guard, registry);
         // Vert.x 5, as flotilla run (the only client on its class path); here the ceiling's JDK client is on it too, for
         // the row that measures it (ContenderArgs.HTTP_CLIENT=jdk).
-        HttpClient.Factory http = PlainCeiling.chosen(args, "vertx");
+        // A sharded replica also counts its requests by kind and answer (RequestCensus), for the driver's per-round
+        // breakdown; the unsharded rows, compared with other controllers, carry no apparatus of their own.
+        RequestCensus census = new RequestCensus();
+        HttpClient.Factory http = args.has(ContenderArgs.IDENTITY) ? census.counting(PlainCeiling.chosen(args, "vertx"))
+                : PlainCeiling.chosen(args, "vertx");
         KubernetesClient client = GuardedClients.newClient(config, requestGuard, http);
         // As flotilla run: the group's Leases on a client of their own, through the same guard (built before the
         // baseline, so that its Vert.x instance is not counted as cache).
@@ -116,10 +120,14 @@ public final class FlotillaContender {
 
             @Override
             public Map<String, String> extra() {
-                return sharding == null ? Map.of()
-                        : Map.of(ACTIVE_SHARDS, Integer.toString(sharding.activeShards().size()),
-                                SHARDS, Integer.toString(sharding.config().shards()),
-                                LAYOUT_SETTLED, sharding.layoutSettled() ? "1" : "0");
+                if (sharding == null) {
+                    return Map.of();
+                }
+                Map<String, String> extra = new java.util.LinkedHashMap<>(census.fields());
+                extra.put(ACTIVE_SHARDS, Integer.toString(sharding.activeShards().size()));
+                extra.put(SHARDS, Integer.toString(sharding.config().shards()));
+                extra.put(LAYOUT_SETTLED, sharding.layoutSettled() ? "1" : "0");
+                return extra;
             }
         }, () -> {
             manager.stop(); // leaves the group first when sharded

@@ -106,6 +106,12 @@ final class Report {
                 r.updates(), r.lateUpdates());
     }
 
+    /** {@code PATCH.configmaps.200 7,200, PUT.leases.200 310}: a census, most first. */
+    private static String kinds(Map<String, Long> census) {
+        return census.isEmpty() ? "n/a" : String.join(", ", census.entrySet().stream()
+                .map(e -> e.getKey() + " " + String.format(Locale.ROOT, "%,d", e.getValue())).toList());
+    }
+
     static String oneLine(ShardedRun r) {
         return String.format(Locale.ROOT, "sharded %d replica(s) N=%d round %d: ready %.2f s, cold start %.2f s, after deleting "
                 + "every mirror %.2f s (%.0f objects/s), retained MiB %s, cached %s", r.replicas(), r.n(), r.round(),
@@ -266,6 +272,19 @@ final class Report {
                         .append(Stat.of(rs.stream().mapToDouble(ShardedRun::apiServerCores).toArray()).cell("%.2f")).append(" | ")
                         .append(Stat.of(rs.stream().mapToDouble(ShardedRun::etcdCores).toArray()).cell("%.2f")).append(" | ")
                         .append(Stat.of(rs.stream().mapToDouble(r -> r.interference().outsideCores()).toArray()).cell("%.2f")).append(" |\n");
+            }
+            if (sharded.stream().anyMatch(r -> r.n() == n && r.requestKinds().stream().anyMatch(k -> !k.isEmpty()))) {
+                b.append("\nRequests during the recovery by kind and answer (`RequestCensus`: counted where they leave each "
+                        + "replica's HTTP clients; all replicas together, then replica by replica):\n\n");
+                b.append("| replicas | round | all replicas | per replica |\n|---|---|---|---|\n");
+                for (ShardedRun r : sharded.stream().filter(r -> r.n() == n).toList()) {
+                    Map<String, Long> all = new java.util.TreeMap<>();
+                    r.requestKinds().forEach(k -> k.forEach((kind, c) -> all.merge(kind, c, Long::sum)));
+                    b.append("| ").append(r.replicas()).append(" | ").append(r.round()).append(" | ")
+                            .append(kinds(RequestCensus.since(Map.of(), all))).append(" | ")
+                            .append(String.join("; ", java.util.stream.IntStream.range(0, r.requestKinds().size())
+                                    .mapToObj(i -> i + ": " + kinds(r.requestKinds().get(i))).toList())).append(" |\n");
+                }
             }
             b.append("\nOne group per replica count, its replicas spawned together. *cold start* (once per group) runs from "
                     + "the first spawn to every mirror up to date; it includes JVM start, the first replica to join taking every "
@@ -497,6 +516,7 @@ final class Report {
             m.put("retainedBytes", r.retainedBytes());
             m.put("cached", r.cached());
             m.put("requests", r.requests());
+            m.put("requestKinds", r.requestKinds());
             m.put("capCores", r.cap().cores());
             m.put("cpuMillis", r.cpuMillis());
             m.put("jitCpuMillis", r.jitCpuMillis());

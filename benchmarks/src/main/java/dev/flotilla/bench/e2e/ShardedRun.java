@@ -1,6 +1,7 @@
 package dev.flotilla.bench.e2e;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * One round of Flotilla as {@code replicas} sharded replicas: once the group's layout is settled, every
@@ -14,6 +15,8 @@ import java.util.List;
  * @param warmUpRounds  the unrecorded mass deletions the group recovered from, uncapped, before its measured rounds
  * @param burstSeconds  from the mass deletion's first request to every mirror back and up to date
  * @param requests      per replica, API requests sent during this round's recovery (Lease renewals included)
+ * @param requestKinds  per replica, those requests by kind and answer ({@link RequestCensus}: {@code PUT.leases.200} to
+ *                      a count), most first
  * @param retainedBytes per replica, heap after full GCs minus its baseline
  * @param cached        per replica, objects in its caches
  * @param cap           each replica's CPU cap
@@ -25,13 +28,15 @@ import java.util.List;
  * @param interference  CPU taken by processes outside the benchmark during the recovery
  */
 record ShardedRun(int replicas, int n, int round, double readySeconds, double totalSeconds, int warmUpRounds, double burstSeconds, List<Long> retainedBytes, List<Long> cached,
-        List<Long> requests, CpuCap cap, List<Long> cpuMillis, List<Long> jitCpuMillis, List<CpuCap.Throttling> throttling, long apiServerCpuMillis,
+        List<Long> requests, List<Map<String, Long>> requestKinds, CpuCap cap, List<Long> cpuMillis, List<Long> jitCpuMillis, List<CpuCap.Throttling> throttling, long apiServerCpuMillis,
         long etcdCpuMillis, Interference interference) {
 
     ShardedRun {
         retainedBytes = List.copyOf(retainedBytes);
         cached = List.copyOf(cached);
         requests = List.copyOf(requests);
+        requestKinds = requestKinds.stream().map(k -> java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(k)))
+                .toList();
         cpuMillis = List.copyOf(cpuMillis);
         jitCpuMillis = List.copyOf(jitCpuMillis);
         throttling = List.copyOf(throttling);

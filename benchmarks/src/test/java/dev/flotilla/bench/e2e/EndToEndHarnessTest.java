@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -69,6 +70,16 @@ class EndToEndHarnessTest {
             assertThat(run.cap().cores()).isEqualTo(Double.parseDouble(REPLICA_CPU));
             assertThat(run.throttling()).allSatisfy(t -> assertThat(t.periods()).isPositive());
             assertThat(run.apiServerCpuMillis()).isPositive();
+            // The census counts at the same point as the requests figure (its two counters are read a moment apart), and
+            // sees every mirror the group recreated written at least once, by a write the server accepted.
+            for (int i = 0; i < run.replicas(); i++) {
+                long counted = run.requestKinds().get(i).values().stream().mapToLong(Long::longValue).sum();
+                assertThat(counted).as("replica %d's census against its requests %s", i, run.requestKinds().get(i))
+                        .isBetween(run.requests().get(i) - 3, run.requests().get(i) + 3);
+            }
+            long mirrorWrites = run.requestKinds().stream().flatMap(k -> k.entrySet().stream())
+                    .filter(e -> e.getKey().matches("(PATCH|PUT|POST)\\.configmaps\\.20[01]")).mapToLong(Map.Entry::getValue).sum();
+            assertThat(mirrorWrites).as("accepted mirror writes in %s", run.requestKinds()).isGreaterThanOrEqualTo(N);
         }
         String md = Files.readString(out.resolve("e2e.md"));
         assertThat(md).contains("## Convergence from a cold start", "## Memory", "## Update stream latency",
