@@ -26,6 +26,7 @@ import java.util.concurrent.atomic.LongAdder;
  * requests apart, not a product metric.
  *
  * <pre>{@code
+ * HttpClient.Factory fabric8Factory;
  * RequestCensus census = new RequestCensus();
  * HttpClient.Factory counted = census.counting(fabric8Factory); // build the contender's clients over this
  * Map<String, String> fields = census.fields();                 // sent with each report: "req.PUT.leases.200" -> "42"
