@@ -281,7 +281,7 @@ final class Report {
                     Map<String, Long> all = new java.util.TreeMap<>();
                     r.requestKinds().forEach(k -> k.forEach((kind, c) -> all.merge(kind, c, Long::sum)));
                     b.append("| ").append(r.replicas()).append(" | ").append(r.round()).append(" | ")
-                            .append(kinds(RequestCensus.since(Map.of(), all))).append(" | ")
+                            .append(kinds(RequestCensus.mostFirst(all))).append(" | ")
                             .append(String.join("; ", java.util.stream.IntStream.range(0, r.requestKinds().size())
                                     .mapToObj(i -> i + ": " + kinds(r.requestKinds().get(i))).toList())).append(" |\n");
                 }

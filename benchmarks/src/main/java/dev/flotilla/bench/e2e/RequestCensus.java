@@ -1,6 +1,7 @@
 package dev.flotilla.bench.e2e;
 
 import dev.flotilla.bench.protocol.Message;
+import dev.flotilla.core.fence.WriteTarget;
 import io.fabric8.kubernetes.client.http.AsyncBody;
 import io.fabric8.kubernetes.client.http.HttpClient;
 import io.fabric8.kubernetes.client.http.HttpRequest;
@@ -8,11 +9,11 @@ import io.fabric8.kubernetes.client.http.HttpResponse;
 import io.fabric8.kubernetes.client.http.Interceptor;
 import java.net.URI;
 import java.nio.ByteBuffer;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
@@ -57,26 +58,22 @@ final class RequestCensus implements Interceptor {
     }
 
     /**
-     * {@code METHOD.resource}: a GET is {@code WATCH} with {@code watch=true}, {@code LIST} without an object's name;
-     * a path outside {@code /api} and {@code /apis} is its first segment ({@code GET.version}).
+     * {@code METHOD.resource}, the resource as core's {@link WriteTarget} reads an API path ({@code pods/status} with a
+     * subresource): a GET is {@code WATCH} with {@code watch=true}, {@code LIST} without an object's name; a path that is
+     * no resource path ({@code /version}, a review) is its last segment ({@code GET.version}).
      */
     static String kind(String method, URI uri) {
-        List<String> path = Arrays.stream(String.valueOf(uri.getPath()).split("/")).filter(s -> !s.isEmpty()).toList();
-        int versionEnd = path.isEmpty() ? 0 : path.getFirst().equals("api") ? 2 : path.getFirst().equals("apis") ? 3 : 0;
-        List<String> rest = versionEnd == 0 ? path : path.subList(Math.min(versionEnd, path.size()), path.size());
-        String resource;
-        boolean named;
-        if (rest.size() >= 3 && rest.getFirst().equals("namespaces")) {
-            resource = rest.get(2);
-            named = rest.size() >= 4;
-        } else {
-            resource = rest.isEmpty() ? "root" : rest.getFirst();
-            named = versionEnd == 0 || rest.size() >= 2; // a non-resource path names no collection
-        }
+        String path = String.valueOf(uri.getRawPath());
+        Optional<WriteTarget> target = WriteTarget.fromPath(method, path);
+        String resource = target.map(WriteTarget::resource).orElseGet(() -> {
+            String last = path.substring(path.lastIndexOf('/') + 1);
+            return last.isEmpty() ? "root" : last;
+        });
         String verb = method;
         if (method.equals("GET")) {
             String query = uri.getRawQuery() == null ? "" : "&" + uri.getRawQuery() + "&";
-            verb = query.contains("&watch=true&") || query.contains("&watch=1&") ? "WATCH" : named ? "GET" : "LIST";
+            boolean collection = target.map(t -> t.name().isEmpty()).orElse(false);
+            verb = query.contains("&watch=true&") || query.contains("&watch=1&") ? "WATCH" : collection ? "LIST" : "GET";
         }
         return verb + "." + resource;
     }
@@ -118,11 +115,17 @@ final class RequestCensus implements Interceptor {
 
     /** What {@code after} counted beyond {@code before}: the kinds with requests in between, most first. */
     static Map<String, Long> since(Map<String, Long> before, Map<String, Long> after) {
-        Map<String, Long> d = new LinkedHashMap<>();
-        after.entrySet().stream().map(e -> Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L)))
-                .filter(e -> e.getValue() != 0)
+        Map<String, Long> d = new TreeMap<>();
+        after.forEach((k, v) -> d.put(k, v - before.getOrDefault(k, 0L)));
+        return mostFirst(d);
+    }
+
+    /** {@code census}'s kinds with a count other than 0, most first (ties by name). */
+    static Map<String, Long> mostFirst(Map<String, Long> census) {
+        Map<String, Long> m = new LinkedHashMap<>();
+        census.entrySet().stream().filter(e -> e.getValue() != 0)
                 .sorted(Map.Entry.<String, Long>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()))
-                .forEach(e -> d.put(e.getKey(), e.getValue()));
-        return d;
+                .forEach(e -> m.put(e.getKey(), e.getValue()));
+        return m;
     }
 }
