@@ -14,7 +14,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Changes log levels for one CLI invocation and puts them back afterwards (tests run the CLI
- * in-process, many times). Levels are set on logback directly; {@code logback.xml} holds the
+ * in-process, many times). Levels are set on logback directly; {@link ConsoleLogConfigurator} sets the
  * defaults.
  */
 public final class Logging implements AutoCloseable {
@@ -54,7 +54,7 @@ public final class Logging implements AutoCloseable {
         return this;
     }
 
-    /** The console appender {@code logback.xml} defines: the one {@link #json()} re-encodes. */
+    /** The console appender {@link ConsoleLogConfigurator} sets up: the one {@link #json()} re-encodes. */
     public static final String CONSOLE_APPENDER = "STDERR";
 
     private final Map<OutputStreamAppender<ILoggingEvent>, Encoder<ILoggingEvent>> encoders = new LinkedHashMap<>();

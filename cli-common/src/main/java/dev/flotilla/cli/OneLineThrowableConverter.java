@@ -10,7 +10,7 @@ import org.slf4j.Logger;
 /**
  * Keeps log events to one line: an attached exception is rendered as {@code error="Class: message"}
  * (with its causes) on the same line. Only when the root logger is at DEBUG ({@code --debug}) is
- * the full stack trace printed, on the following lines. Registered in {@code logback.xml} as
+ * the full stack trace printed, on the following lines. Registered by {@link ConsoleLogConfigurator} as
  * {@code %exOneLine}.
  */
 public final class OneLineThrowableConverter extends ThrowableProxyConverter {

@@ -20,7 +20,7 @@ import org.slf4j.Marker;
  * as it comes, then nothing more for the same line (same logger, message and exception) until a reminder period has
  * passed, when one line says how often it repeated; and once it has been quiet for {@link #QUIET}, a line with the count
  * since. Flotilla's own loggers ({@code dev.flotilla}) are left alone: they already log that way
- * ({@code RepeatingFailures}). Registered in {@code logback.xml}.
+ * ({@code RepeatingFailures}). Registered by {@link ConsoleLogConfigurator}.
  *
  * <pre>{@code
  * RepeatedLinesFilter filter = new RepeatedLinesFilter();

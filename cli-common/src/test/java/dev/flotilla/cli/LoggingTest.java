@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 import org.slf4j.event.KeyValuePair;
 
-/** logback.xml: one line per event with key=value pairs; stack traces only at DEBUG. */
+/** ConsoleLogConfigurator: one line per event with key=value pairs; stack traces only at DEBUG. */
 class LoggingTest {
 
     private static String render(Level rootLevel) {
@@ -76,5 +76,39 @@ class LoggingTest {
         String text = render(Level.DEBUG);
         assertThat(text.lines().count()).isGreaterThan(2);
         assertThat(text).contains("java.lang.IllegalStateException: boom").contains("\tat ");
+    }
+
+    /** The console is set up in code (no logback.xml is parsed): the STDERR appender, its pattern, the quieted loggers, the filter. */
+    @Test
+    void theConsoleIsConfiguredInCodeAsDocumented() {
+        LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
+        ch.qos.logback.classic.Logger root = context.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        assertThat(root.getLevel()).isEqualTo(Level.INFO);
+        @SuppressWarnings("unchecked")
+        ConsoleAppender<ILoggingEvent> console = (ConsoleAppender<ILoggingEvent>) root.getAppender(Logging.CONSOLE_APPENDER);
+        assertThat(console.getTarget()).isEqualTo("System.err");
+        assertThat(((ch.qos.logback.classic.encoder.PatternLayoutEncoder) console.getEncoder()).getPattern())
+                .isEqualTo(ConsoleLogConfigurator.PATTERN);
+        ConsoleLogConfigurator.QUIETED.forEach((name, level) -> assertThat(context.getLogger(name).getLevel()).as(name).isEqualTo(level));
+        assertThat(context.getTurboFilterList()).hasAtLeastOneElementOfType(RepeatedLinesFilter.class);
+        assertThat(ConsoleLogConfigurator.class.getClassLoader().getResource("logback.xml")).as("no XML to parse").isNull();
+    }
+
+    /** A configuration of the user's own wins: a system property naming one, or a logback(-test).xml on the class path. */
+    @Test
+    void aUsersOwnConfigurationWins(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.util.function.UnaryOperator<String> none = key -> null;
+        try (java.net.URLClassLoader empty = new java.net.URLClassLoader(new java.net.URL[] {dir.toUri().toURL()}, null)) {
+            assertThat(ConsoleLogConfigurator.userConfigured(empty, none)).isFalse();
+            assertThat(ConsoleLogConfigurator.userConfigured(empty, key -> key.equals("logback.configurationFile") ? "/etc/x.xml" : null)).isTrue();
+            assertThat(ConsoleLogConfigurator.userConfigured(empty, key -> key.equals("logback.scmoFile") ? "/etc/x.scmo" : null)).isTrue();
+        }
+        for (String name : new String[] {"logback.xml", "logback-test.xml"}) {
+            java.nio.file.Path own = java.nio.file.Files.createDirectories(dir.resolve(name.replace('.', '_')));
+            java.nio.file.Files.writeString(own.resolve(name), "<configuration/>");
+            try (java.net.URLClassLoader loader = new java.net.URLClassLoader(new java.net.URL[] {own.toUri().toURL()}, null)) {
+                assertThat(ConsoleLogConfigurator.userConfigured(loader, none)).as(name).isTrue();
+            }
+        }
     }
 }
