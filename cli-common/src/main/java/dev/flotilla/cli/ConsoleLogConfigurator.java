@@ -65,7 +65,7 @@ public final class ConsoleLogConfigurator extends ContextAwareBase implements Co
     }
 
     /** Class-path resources that, when present, are the user's configuration: logback reads them instead. */
-    static final String[] USER_CONFIGURATION = {"logback-test.xml", "logback.xml"};
+    static final String[] USER_CONFIGURATION = {ClassicConstants.TEST_AUTOCONFIG_FILE, ClassicConstants.AUTOCONFIG_FILE};
 
     @Override
     public ExecutionStatus configure(LoggerContext context) {
