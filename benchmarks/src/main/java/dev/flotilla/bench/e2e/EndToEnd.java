@@ -33,6 +33,9 @@ public final class EndToEnd {
     static final Duration START_TIMEOUT = Duration.ofMinutes(3);
     static final Duration CONVERGE_TIMEOUT = Duration.ofMinutes(10);
     static final Duration ANSWER_TIMEOUT = Duration.ofMinutes(1);
+    /** How long a sharded round waits for a replica's requests to be answered before it reads its census. */
+    static final Duration QUIET_TIMEOUT = Duration.ofSeconds(10);
+    static final Duration QUIET_POLL = Duration.ofMillis(20);
     static final String LEASE_NAMESPACE = "bench-leases";
     static final Duration SETTLE_AFTER_CREATE = Duration.ofSeconds(5);
     /** Between the mirror clean-up and the next spawn: the deletions' watch events drain first. */
@@ -348,6 +351,28 @@ public final class EndToEnd {
     }
 
     /**
+     * {@code p}'s report once its request census has counted every request sent before it ({@link RequestCensus#quiet}):
+     * the last writes of a recovery are applied, and seen by the driver's watch, before the replica has read their
+     * answers. A request that never gets an answer keeps the census from being quiet; after {@link #QUIET_TIMEOUT} the
+     * report is taken as it is, and the line says so.
+     */
+    private static Message quietReport(ContenderProcess p, String what) throws Exception {
+        long deadline = System.nanoTime() + QUIET_TIMEOUT.toNanos();
+        while (true) {
+            Message m = p.ask(ContenderSession.REPORT, ANSWER_TIMEOUT);
+            if (RequestCensus.quiet(m)) {
+                return m;
+            }
+            if (System.nanoTime() > deadline) {
+                System.err.println("e2e: " + what + ": requests still without an answer after " + QUIET_TIMEOUT
+                        + "; its request census may miss them");
+                return m;
+            }
+            Thread.sleep(QUIET_POLL.toMillis());
+        }
+    }
+
+    /**
      * One sharding group of {@code replicas}: its cold start over N sources (timed once), then
      * {@code rounds} mass deletions of every mirror on the balanced group, each timed until every
      * mirror is back.
@@ -453,7 +478,7 @@ public final class EndToEnd {
                 for (int i = 0; i < ps.size(); i++) {
                     throttling.add(cap.throttling(capLabels.get(i)).minus(throttledBefore.get(i)));
                     jitMillis.add(ps.get(i).compilerCpuMillis() - jitBefore.get(i));
-                    Message now = ps.get(i).ask(ContenderSession.REPORT, ANSWER_TIMEOUT);
+                    Message now = quietReport(ps.get(i), "sharded" + replicas + " round " + round + " replica " + i);
                     cpuMillis.add(now.longField("cpuMillis") - cpuBefore.get(i));
                     // The probe forces full collections until the figure stops falling: the apparatus's work, not the
                     // workload's, and at 0.1 core it stalled the replica past its renew deadline (a fence every round).
