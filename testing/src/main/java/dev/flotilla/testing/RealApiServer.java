@@ -34,7 +34,16 @@ public final class RealApiServer extends KubeconfigCluster {
     private static final Logger log = LoggerFactory.getLogger(RealApiServer.class);
     /** How long start-up may take on a busy 2-core machine. */
     static final Duration STARTUP_TIMEOUT = Duration.ofSeconds(120);
-    static final String ETCD_COMPACTION_INTERVAL = "3s";
+    /**
+     * How often the tests' servers compact etcd: every few seconds, so that a test can expire a resourceVersion
+     * (410 Gone) deterministically.
+     */
+    static final Duration TEST_COMPACTION_INTERVAL = Duration.ofSeconds(3);
+    /**
+     * kube-apiserver's own default {@code --etcd-compaction-interval}: what a cluster runs, and what a measurement
+     * wants; a compaction every 3 s of a store that takes thousands of writes a minute is noise in every latency.
+     */
+    public static final Duration DEFAULT_COMPACTION_INTERVAL = Duration.ofMinutes(5);
 
     private static final Pattern ETCD_SERVERS = Pattern.compile("--etcd-servers[= ](\\S+)");
 
@@ -148,12 +157,6 @@ public final class RealApiServer extends KubeconfigCluster {
     }
 
     /**
-     * As {@link #start(boolean)}; with {@code auditLog} the server writes an audit log ({@link #auditLog()}):
-     * every request at its ResponseComplete stage, Lease writes with their request and response
-     * objects ({@link #AUDIT_POLICY}), so that who wrote what, and who held which Lease when, can be
-     * judged from the server's own record.
-     */
-    /**
      * kube-api-test 7.6.1 puts its readiness deadline on {@link java.time.LocalTime}: a start whose timeout
      * reaches past midnight sees the deadline already passed and gives up at its first failed probe
      * ("Kube API Server did not start properly"). Such a start waits for the new day instead.
@@ -174,12 +177,35 @@ public final class RealApiServer extends KubeconfigCluster {
     /** Start attempts: kube-api-test picks etcd's and the API server's ports by probing, and another process can take one first. */
     static final int START_ATTEMPTS = 3;
 
+    /**
+     * As {@link #start(boolean)}; with {@code auditLog} the server writes an audit log ({@link #auditLog()}):
+     * every request at its ResponseComplete stage, Lease writes with their request and response
+     * objects ({@link #AUDIT_POLICY}), so that who wrote what, and who held which Lease when, can be
+     * judged from the server's own record.
+     */
     public static RealApiServer start(boolean shardedWatch, boolean auditLog) {
+        return start(shardedWatch, auditLog, TEST_COMPACTION_INTERVAL);
+    }
+
+    /**
+     * As {@link #start(boolean, boolean)}, compacting etcd every {@code compactionInterval} rather than every few
+     * seconds; {@link #DEFAULT_COMPACTION_INTERVAL} is a cluster's.
+     *
+     * <pre>{@code
+     * try (RealApiServer server = RealApiServer.start(true, false, RealApiServer.DEFAULT_COMPACTION_INTERVAL)) {
+     *     server.client().namespaces().list();
+     * }
+     * }</pre>
+     */
+    public static RealApiServer start(boolean shardedWatch, boolean auditLog, Duration compactionInterval) {
+        if (compactionInterval.isNegative() || compactionInterval.isZero()) {
+            throw new IllegalArgumentException("the etcd compaction interval must be positive, got " + compactionInterval);
+        }
         ApiServerBinaries.require(); // missing binaries: one clear failure, not three attempts
         IllegalStateException last = null;
         for (int attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
             try {
-                return startOnce(shardedWatch, auditLog);
+                return startOnce(shardedWatch, auditLog, compactionInterval);
             } catch (IllegalStateException e) {
                 // Seen in CI once in some hundreds of starts: "etcd did not start properly" 1.1 s in, with replica
                 // processes of the previous test still closing connections (a probed port taken before etcd bound it).
@@ -191,7 +217,7 @@ public final class RealApiServer extends KubeconfigCluster {
         throw last;
     }
 
-    private static RealApiServer startOnce(boolean shardedWatch, boolean auditLog) {
+    private static RealApiServer startOnce(boolean shardedWatch, boolean auditLog, Duration compactionInterval) {
         Path instance;
         try {
             instance = Files.createTempDirectory("flotilla-apiserver-");
@@ -223,10 +249,10 @@ public final class RealApiServer extends KubeconfigCluster {
                 .withApiServerFlag("--endpoint-reconciler-type", "none")
                 .withApiServerFlag("--bind-address", "127.0.0.1")
                 .withApiServerFlag("--feature-gates", ApiServerBinaries.shardedWatchFeatureGate() + "=" + shardedWatch)
-                // PodTemplates bypass the watch cache and etcd compacts every few seconds, so tests can
-                // expire a resourceVersion (410 Gone) deterministically; nothing in Flotilla uses PodTemplates.
+                // PodTemplates bypass the watch cache and etcd compacts every few seconds (TEST_COMPACTION_INTERVAL), so
+                // tests can expire a resourceVersion (410 Gone) deterministically; nothing in Flotilla uses PodTemplates.
                 .withApiServerFlag("--watch-cache-sizes", "podtemplates#0")
-                .withApiServerFlag("--etcd-compaction-interval", ETCD_COMPACTION_INTERVAL)
+                .withApiServerFlag("--etcd-compaction-interval", compactionInterval.toMillis() + "ms")
                 .build());
         long t0 = System.nanoTime();
         awaitPastMidnightIfTheStartWouldCrossIt();

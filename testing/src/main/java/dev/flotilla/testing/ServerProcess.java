@@ -47,6 +47,11 @@ public final class ServerProcess {
         return name;
     }
 
+    /** The process's command line as it was started: the binary, then its arguments. */
+    public List<String> command() {
+        return command;
+    }
+
     public synchronized boolean isAlive() {
         return current != null && current.isAlive();
     }

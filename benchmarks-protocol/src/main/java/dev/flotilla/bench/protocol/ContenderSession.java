@@ -40,6 +40,12 @@ public final class ContenderSession {
     public static final String REPORT = "report";
     public static final String HEAP = "heap";
     public static final String LATENCY = "latency";
+    /**
+     * {@code report} fields: the latency samples of reconcile starts and ends that the next {@code latency} would
+     * drain, so that a driver can wait for the last reconcile of a stream to end instead of guessing how long it takes.
+     */
+    public static final String PENDING_STARTS = "pendingStarts";
+    public static final String PENDING_DONE = "pendingDone";
     public static final String ERROR = "error";
 
     /** What the contender knows about itself. */
@@ -128,7 +134,12 @@ public final class ContenderSession {
         while ((line = in.readLine()) != null) {
             String command = line.trim();
             switch (command) {
-                case REPORT -> emit(REPORT, counts(probe));
+                case REPORT -> {
+                    Map<String, String> f = new LinkedHashMap<>(counts(probe));
+                    f.put(PENDING_STARTS, Integer.toString(started.pending()));
+                    f.put(PENDING_DONE, Integer.toString(finished.pending()));
+                    emit(REPORT, f);
+                }
                 case HEAP -> {
                     long retained = retainedHeap();
                     Map<String, String> f = new LinkedHashMap<>(counts(probe));

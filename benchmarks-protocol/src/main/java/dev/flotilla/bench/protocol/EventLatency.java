@@ -71,6 +71,11 @@ public final class EventLatency {
         samples[count++] = micros;
     }
 
+    /** How many samples the next {@link #drain()} would summarise. */
+    public synchronized int pending() {
+        return count;
+    }
+
     /** The samples since the last drain, summarised; the recorder starts empty again. */
     public synchronized LatencySummary drain() {
         LatencySummary s = LatencySummary.of(Arrays.copyOf(samples, count));

@@ -33,9 +33,14 @@ public final class EndToEnd {
     static final Duration START_TIMEOUT = Duration.ofMinutes(3);
     static final Duration CONVERGE_TIMEOUT = Duration.ofMinutes(10);
     static final Duration ANSWER_TIMEOUT = Duration.ofMinutes(1);
-    /** How long a sharded round waits for a replica's requests to be answered before it reads its census. */
+    /**
+     * How long a sharded round waits for a replica's requests to be answered before it reads its census, and a stream
+     * for its last reconciles to end.
+     */
     static final Duration QUIET_TIMEOUT = Duration.ofSeconds(10);
     static final Duration QUIET_POLL = Duration.ofMillis(20);
+    /** Updates the driver sends in each size's warm-up pass (at most one per source), to compile its own update and watch path. */
+    static final int DRIVER_WARM_UPDATES = 1_000;
     static final String LEASE_NAMESPACE = "bench-leases";
     static final Duration SETTLE_AFTER_CREATE = Duration.ofSeconds(5);
     /** Between the mirror clean-up and the next spawn: the deletions' watch events drain first. */
@@ -96,7 +101,8 @@ public final class EndToEnd {
         long began = System.nanoTime();
         Machine machine = Machine.describe(settings.josdkJar());
         System.err.println("e2e: " + machine.oneLine());
-        try (RealApiServer server = RealApiServer.start(true)) {
+        // A cluster's etcd compaction (every 5 min), not the tests' (every 3 s): compactions during a round were noise.
+        try (RealApiServer server = RealApiServer.start(true, false, RealApiServer.DEFAULT_COMPACTION_INTERVAL)) {
             // Ctrl-C must not leave kube-apiserver and etcd running (contenders exit when their stdin closes).
             Thread stopServer = new Thread(server::close, "e2e-stop-api-server");
             Runtime.getRuntime().addShutdownHook(stopServer);
@@ -227,8 +233,10 @@ public final class EndToEnd {
     }
 
     /**
-     * One unrecorded ceiling pass at each size: the first N mirrors grow etcd's database and the
-     * API server's heap, which made whichever contender ran first measurably slower.
+     * One unrecorded ceiling pass at each size, with a stream of updates: the first N mirrors grow etcd's database and
+     * the API server's heap, which made whichever contender ran first measurably slower; and the driver's own update
+     * path, cold, added tens of milliseconds to the first contender's event latencies (p50 41-50 ms in round 1 of
+     * three runs, 4-10 ms after).
      */
     void warmUp(int n) throws Exception {
         long t = System.nanoTime();
@@ -238,6 +246,9 @@ public final class EndToEnd {
             p.await(ContenderSession.READY, START_TIMEOUT);
             tracker.awaitConverged(CONVERGE_TIMEOUT);
             p.await(ContenderSession.WATCHING, START_TIMEOUT);
+            workload.stream(settings.rate(), Math.min(DRIVER_WARM_UPDATES, n));
+            tracker.awaitConverged(CONVERGE_TIMEOUT);
+            tracker.drainLatencies();
         }
         System.err.printf("e2e: warm-up pass at N=%d took %.1f s%n", n, (System.nanoTime() - t) / 1e9);
     }
@@ -295,12 +306,20 @@ public final class EndToEnd {
 
             p.ask(ContenderSession.LATENCY, ANSWER_TIMEOUT);
             tracker.drainLatencies();
+            if (settings.warmUpdates() > 0) { // unrecorded: the contender's update path compiled before the measured stream
+                workload.stream(settings.rate(), settings.warmUpdates());
+                tracker.awaitConverged(CONVERGE_TIMEOUT);
+                awaitReconcilesEnded(p, settings.warmUpdates(), c + " warm-up stream");
+                p.ask(ContenderSession.LATENCY, ANSWER_TIMEOUT);
+                tracker.drainLatencies();
+            }
             Message before = p.ask(ContenderSession.REPORT, ANSWER_TIMEOUT);
             long streamJitBefore = p.compilerCpuMillis();
             int updates = settings.updates();
             int late = workload.stream(settings.rate(), updates);
             tracker.awaitConverged(CONVERGE_TIMEOUT);
-            Thread.sleep(500); // the contender records "done" after its write returns; the watch may be faster
+            // The contender records "done" after its write returns; the driver's watch may see the write first.
+            awaitReconcilesEnded(p, updates, c + " stream");
             Message latency = p.ask(ContenderSession.LATENCY, ANSWER_TIMEOUT);
             LatencySummary e2e = tracker.drainLatencies();
             Message after = p.ask(ContenderSession.REPORT, ANSWER_TIMEOUT);
@@ -347,6 +366,28 @@ public final class EndToEnd {
                         + active + " of " + shards + ", layout " + (settled ? "settled" : "not settled"));
             }
             Thread.sleep(250);
+        }
+    }
+
+    /**
+     * Waits until {@code p} has recorded the start and the end of {@code updates} reconciles of stamped updates; one
+     * reconcile may take in two updates of one source, so after {@link #QUIET_TIMEOUT} it goes on and says so.
+     */
+    private static void awaitReconcilesEnded(ContenderProcess p, int updates, String what) throws Exception {
+        long deadline = System.nanoTime() + QUIET_TIMEOUT.toNanos();
+        while (true) {
+            Message m = p.ask(ContenderSession.REPORT, ANSWER_TIMEOUT);
+            long starts = m.longField(ContenderSession.PENDING_STARTS);
+            long done = m.longField(ContenderSession.PENDING_DONE);
+            if (starts >= updates && done >= starts) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                System.err.println("e2e: " + what + ": " + starts + " reconcile(s) started and " + done + " ended of " + updates
+                        + " updates after " + QUIET_TIMEOUT);
+                return;
+            }
+            Thread.sleep(QUIET_POLL.toMillis());
         }
     }
 

@@ -162,7 +162,11 @@ final class Report {
                 .append(". Each contender starts cold over existing sources "
                         + "with every mirror deleted; the driver watches mirrors and calls a source converged when its mirror "
                         + "carries the source's resourceVersion. Then ").append(settings.updates()).append(" updates at ")
-                .append(settings.rate()).append("/s, each to a different source, stamped with the send time.\n\n");
+                .append(settings.rate()).append("/s, each to a different source, stamped with the send time")
+                .append(settings.warmUpdates() == 0 ? ", right after the first pass (the contender's update path still compiling)"
+                        : ", after " + settings.warmUpdates() + " unrecorded updates at the same rate (the first pass writes only "
+                                + "new mirrors, so without them the stream measured the JIT compiler compiling the update path)")
+                .append(".\n\n");
         aotTraining.ifPresent(t -> b.append("**AOT cache (Flotilla only).** *").append(Contender.FLOTILLA_AOT.title())
                 .append("* is the Flotilla contender started with `-XX:AOTCache` (JEP 483): a cache of ")
                 .append(String.format(Locale.ROOT, "%.1f MB", t.bytes() / 1e6))
@@ -447,6 +451,7 @@ final class Report {
         s.put("workers", settings.workers());
         s.put("updatesPerSecond", settings.rate());
         s.put("updates", settings.updates());
+        s.put("warmUpdates", settings.warmUpdates());
         s.put("dataBytesPerSource", Workload.DATA_BYTES);
         s.put("jvmFlags", settings.jvmFlags());
         s.put("shardedJvmFlags", settings.shardedJvmFlags());

@@ -20,6 +20,9 @@ import java.util.TreeMap;
  * @param workers      reconcile workers (Flotilla, JOSDK) and writer threads (ceiling)
  * @param rate         source updates per second in the steady stream
  * @param updates      updates in the stream (rate x seconds)
+ * @param warmUpdates  updates each contender takes, unrecorded and at the same rate, before its measured stream: the
+ *                     first pass writes only new mirrors, so a contender's update path is still being compiled when
+ *                     its stream begins, and the stream's latencies were the JIT compiler's (0: the stream starts cold)
  * @param shardedSizes the sizes at which Flotilla also runs sharded; empty for none ("0" on the command line)
  * @param replicas     replica counts of the sharded runs
  * @param contenders   who runs (Flotilla, JOSDK and the ceiling by default; ceiling7 adds the ceiling on fabric8 7.5.2);
@@ -39,7 +42,8 @@ import java.util.TreeMap;
  *                     the CPU cap lifted, before its measured rounds: under a cap the JIT compiler takes minutes
  *                     and half the quota (measured with JFR)
  */
-record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, int rate, int updates, List<Integer> shardedSizes,
+record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, int rate, int updates, int warmUpdates,
+        List<Integer> shardedSizes,
         List<Integer> replicas, List<Contender> contenders, List<String> jvmFlags, Path josdkJar, Path out,
         List<Integer> shardedTimings, CpuCap replicaCpu, int attempts, int shardedWarmUpRounds,
         List<Integer> sideSizes, List<String> shardedJvmFlags) {
@@ -62,6 +66,7 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
         d.put("workers", "8");
         d.put("rate", "100");
         d.put("updates", "400");
+        d.put("warmup-updates", "400");
         d.put("sharded-sizes", "5000");
         d.put("replicas", "1,2,3");
         d.put("contenders", "flotilla,flotilla_events,flotilla_aot,josdk,josdk_stripped,ceiling");
@@ -108,6 +113,7 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
         requireAtLeast("workers", workers, 1);
         requireAtLeast("rate", rate, 1);
         requireAtLeast("updates", updates, 1);
+        requireAtLeast("warmup-updates", warmUpdates, 0);
         requireAtLeast("attempts", attempts, 1);
         requireAtLeast("sharded-warmup-rounds", shardedWarmUpRounds, 0);
         sideSizes = List.copyOf(sideSizes);
@@ -152,7 +158,7 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
         return new Settings(ints("sizes", values.get("sizes")), integer("namespaces", values.get("namespaces")),
                 integer("rounds", values.get("rounds")), integer("workers", values.get("workers")),
                 integer("rate", values.get("rate")), integer("updates", values.get("updates")),
-                shardedSizes(values.get("sharded-sizes")), ints("replicas", values.get("replicas")),
+                integer("warmup-updates", values.get("warmup-updates")), shardedSizes(values.get("sharded-sizes")), ints("replicas", values.get("replicas")),
                 contenders(values.get("contenders")), flags(values.get("jvm-flags")), Path.of(values.get("josdk-jar")), Path.of(values.get("out")),
                 ints("sharded-timings", values.get("sharded-timings")), new CpuCap(decimal("replica-cpu", values.get("replica-cpu"))),
                 integer("attempts", values.get("attempts")), integer("sharded-warmup-rounds", values.get("sharded-warmup-rounds")),

@@ -27,7 +27,7 @@ class EndToEndHarnessTest {
         assertThat(CpuCap.unavailable()).as("the sharded replicas' CPU cap needs cgroup v1 cpu, writable (root)").isEmpty();
         Settings settings = Settings.parse(new String[] {
                 "--sizes", Integer.toString(N), "--namespaces", "10", "--rounds", "1", "--workers", "4",
-                "--rate", "50", "--updates", Integer.toString(UPDATES), "--sharded-sizes", Integer.toString(N),
+                "--rate", "50", "--updates", Integer.toString(UPDATES), "--warmup-updates", Integer.toString(UPDATES), "--sharded-sizes", Integer.toString(N),
                 "--replicas", "1,2", "--replica-cpu", REPLICA_CPU, "--attempts", "1", "--side-sizes", Integer.toString(N),
                 "--sharded-warmup-rounds", "1",
                 "--contenders", "flotilla,flotilla_events,flotilla_aot,flotilla_jdk,josdk,josdk_stripped,ceiling,ceiling_vertx,ceiling7",
@@ -94,6 +94,10 @@ class EndToEndHarnessTest {
                 .hasMessageContaining("--sizes must be ascending");
         assertThatThrownBy(() -> Settings.parse(new String[] {"--rounds", "0"}))
                 .hasMessageContaining("--rounds must be at least 1, got 0");
+        assertThatThrownBy(() -> Settings.parse(new String[] {"--warmup-updates", "-1"}))
+                .hasMessageContaining("--warmup-updates must be at least 0, got -1");
+        assertThat(Settings.parse(new String[] {"--warmup-updates", "0", "--josdk-jar", "../benchmarks-josdk/target/josdk-contender.jar"})
+                .warmUpdates()).isZero();
         assertThatThrownBy(() -> Settings.parse(new String[] {"--contenders", "flotilla,kopf"}))
                 .hasMessageContaining("--contenders takes flotilla, flotilla_events, flotilla_aot, flotilla_jdk, josdk, josdk_stripped, ceiling, ceiling_vertx, ceiling7 or none, got 'kopf'");
         assertThatThrownBy(() -> Settings.parse(new String[] {"--side-sizes", "7"}))
