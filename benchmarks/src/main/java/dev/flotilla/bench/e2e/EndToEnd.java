@@ -16,6 +16,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
+import java.util.function.Predicate;
 
 /**
  * The end-to-end benchmark: the built-in mirror controller reconciled by Flotilla, by the Java
@@ -101,7 +103,7 @@ public final class EndToEnd {
         long began = System.nanoTime();
         Machine machine = Machine.describe(settings.josdkJar());
         System.err.println("e2e: " + machine.oneLine());
-        // A cluster's etcd compaction (every 5 min), not the tests' (every 3 s): compactions during a round were noise.
+        // A cluster's etcd compaction (every 5 min), not the tests' (every 3 s): a benchmark runs on a cluster's settings.
         try (RealApiServer server = RealApiServer.start(true, false, RealApiServer.DEFAULT_COMPACTION_INTERVAL)) {
             // Ctrl-C must not leave kube-apiserver and etcd running (contenders exit when their stdin closes).
             Thread stopServer = new Thread(server::close, "e2e-stop-api-server");
@@ -374,21 +376,10 @@ public final class EndToEnd {
      * reconcile may take in two updates of one source, so after {@link #QUIET_TIMEOUT} it goes on and says so.
      */
     private static void awaitReconcilesEnded(ContenderProcess p, int updates, String what) throws Exception {
-        long deadline = System.nanoTime() + QUIET_TIMEOUT.toNanos();
-        while (true) {
-            Message m = p.ask(ContenderSession.REPORT, ANSWER_TIMEOUT);
-            long starts = m.longField(ContenderSession.PENDING_STARTS);
-            long done = m.longField(ContenderSession.PENDING_DONE);
-            if (starts >= updates && done >= starts) {
-                return;
-            }
-            if (System.nanoTime() > deadline) {
-                System.err.println("e2e: " + what + ": " + starts + " reconcile(s) started and " + done + " ended of " + updates
-                        + " updates after " + QUIET_TIMEOUT);
-                return;
-            }
-            Thread.sleep(QUIET_POLL.toMillis());
-        }
+        reportWhen(p, m -> m.longField(ContenderSession.PENDING_STARTS) >= updates
+                        && m.longField(ContenderSession.PENDING_DONE) >= m.longField(ContenderSession.PENDING_STARTS),
+                m -> what + ": " + m.longField(ContenderSession.PENDING_STARTS) + " reconcile(s) started and "
+                        + m.longField(ContenderSession.PENDING_DONE) + " ended of " + updates + " updates");
     }
 
     /**
@@ -398,15 +389,24 @@ public final class EndToEnd {
      * report is taken as it is, and the line says so.
      */
     private static Message quietReport(ContenderProcess p, String what) throws Exception {
+        return reportWhen(p, RequestCensus::quiet,
+                m -> what + ": requests still without an answer; its request census may miss them");
+    }
+
+    /**
+     * {@code p}'s first report, asked every {@link #QUIET_POLL}, that satisfies {@code done}; after {@link #QUIET_TIMEOUT}
+     * the last report as it is, with {@code unmet}'s line on stderr.
+     */
+    private static Message reportWhen(ContenderProcess p, Predicate<Message> done, Function<Message, String> unmet)
+            throws Exception {
         long deadline = System.nanoTime() + QUIET_TIMEOUT.toNanos();
         while (true) {
             Message m = p.ask(ContenderSession.REPORT, ANSWER_TIMEOUT);
-            if (RequestCensus.quiet(m)) {
+            if (done.test(m)) {
                 return m;
             }
             if (System.nanoTime() > deadline) {
-                System.err.println("e2e: " + what + ": requests still without an answer after " + QUIET_TIMEOUT
-                        + "; its request census may miss them");
+                System.err.println("e2e: " + unmet.apply(m) + " after " + QUIET_TIMEOUT);
                 return m;
             }
             Thread.sleep(QUIET_POLL.toMillis());

@@ -23,8 +23,9 @@ import java.util.concurrent.atomic.LongAdder;
  * The requests a Flotilla contender sent, by kind ({@code PATCH configmaps}, {@code PUT leases}, {@code LIST
  * configmaps}, {@code WATCH configmaps}) and answer ({@code 200}, {@code 409}, {@code 429}, {@code conn} for no answer:
  * fabric8 reports one only while its own retry is on, which the guard's clients turn off, so there a request without an
- * answer is missing and keeps the census from being {@link #quiet()} again), counted where they leave its HTTP clients, at the same point as the product's {@code rest_client_requests_total}
- * (after the guard, so a retry is a request of its own). That metric has controller-runtime's labels, code, method
+ * answer is missing and keeps the census from being {@link #quiet()} again), counted where they leave its HTTP
+ * clients, at the same point as the product's {@code rest_client_requests_total} (after the guard, so a retry is a
+ * request of its own). That metric has controller-runtime's labels, code, method
  * and host, which cannot tell a Lease renewal from a mirror write; this is the benchmark's apparatus to tell a round's
  * requests apart, not a product metric.
  *

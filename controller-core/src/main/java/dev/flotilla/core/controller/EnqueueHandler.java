@@ -29,50 +29,61 @@ final class EnqueueHandler<S extends HasMetadata> implements ResourceEventHandle
         this.enqueue = enqueue;
     }
 
+    // Each handler catches on its own rather than through a shared Runnable wrapper: no capture per event, and
+    // the JIT compiles three small methods instead of one that inlines all three paths.
+
     @Override
     public void onAdd(S object) {
-        guarded(object, () -> {
+        try {
             if (predicate.create(object)) {
                 enqueueAll(mapper.keysFor(object));
             }
-        });
+        } catch (RuntimeException e) {
+            skipped(object, e);
+        }
     }
 
     @Override
     public void onUpdate(S oldObject, S newObject) {
-        guarded(newObject, () -> {
+        try {
             if (predicate.update(oldObject, newObject)) {
                 List<ObjectKey> before = mapper.keysFor(oldObject);
                 List<ObjectKey> after = mapper.keysFor(newObject);
                 enqueueAll(after);
                 // An owner reference that moved: the old owner must notice it lost a child.
-                before.stream().filter(k -> !after.contains(k)).forEach(enqueue);
+                for (ObjectKey k : before) {
+                    if (!after.contains(k)) {
+                        enqueue.accept(k);
+                    }
+                }
             }
-        });
+        } catch (RuntimeException e) {
+            skipped(newObject, e);
+        }
     }
 
     @Override
     public void onDelete(S object, boolean finalStateUnknown) {
-        guarded(object, () -> {
+        try {
             if (predicate.delete(object)) {
                 enqueueAll(mapper.keysFor(object));
             }
-        });
+        } catch (RuntimeException e) {
+            skipped(object, e);
+        }
     }
 
     private void enqueueAll(List<ObjectKey> keys) {
-        keys.forEach(enqueue);
+        for (ObjectKey k : keys) {
+            enqueue.accept(k);
+        }
     }
 
-    private void guarded(S object, Runnable action) {
-        try {
-            action.run();
-        } catch (RuntimeException e) {
-            // Malformed objects (no metadata, no name) are someone else's data: skip, never crash.
-            log.atWarn().addKeyValue("controller", controller)
-                    .addKeyValue("kind", object == null ? "null" : object.getKind())
-                    .addKeyValue("error", FailureText.of(e))
-                    .log("ignoring an event that could not be mapped to a key");
-        }
+    /** Malformed objects (no metadata, no name) are someone else's data: skip, never crash. */
+    private void skipped(S object, RuntimeException e) {
+        log.atWarn().addKeyValue("controller", controller)
+                .addKeyValue("kind", object == null ? "null" : object.getKind())
+                .addKeyValue("error", FailureText.of(e))
+                .log("ignoring an event that could not be mapped to a key");
     }
 }

@@ -3,6 +3,7 @@ package dev.flotilla.core.controller;
 import dev.flotilla.core.reconcile.ObjectKey;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.OwnerReference;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
@@ -33,24 +34,42 @@ public interface KeyMapper<S extends HasMetadata> {
         Objects.requireNonNull(ownerApiVersion, "ownerApiVersion");
         Objects.requireNonNull(ownerKind, "ownerKind");
         String ownerGroup = group(ownerApiVersion);
+        // A loop, not a stream: this runs for every event of every watched object.
         return object -> {
             List<OwnerReference> refs = object.getMetadata().getOwnerReferences();
-            if (refs == null) {
+            if (refs == null || refs.isEmpty()) {
                 return List.of();
             }
-            return refs.stream()
-                    .filter(ref -> Boolean.TRUE.equals(ref.getController()))
-                    .filter(ref -> ownerKind.equals(ref.getKind()))
-                    // Match the group only: an owner written as apps/v1 is still owned after a version bump.
-                    .filter(ref -> ref.getApiVersion() != null && ownerGroup.equals(group(ref.getApiVersion())))
-                    .filter(ref -> ref.getName() != null && !ref.getName().isEmpty())
-                    .map(ref -> ObjectKey.of(object.getMetadata().getNamespace(), ref.getName()))
-                    .toList();
+            List<ObjectKey> keys = List.of();
+            for (OwnerReference ref : refs) {
+                // Match the group only: an owner written as apps/v1 is still owned after a version bump.
+                if (Boolean.TRUE.equals(ref.getController()) && ownerKind.equals(ref.getKind())
+                        && inGroup(ref.getApiVersion(), ownerGroup) && ref.getName() != null && !ref.getName().isEmpty()) {
+                    ObjectKey key = ObjectKey.of(object.getMetadata().getNamespace(), ref.getName());
+                    if (keys.isEmpty()) {
+                        keys = List.of(key); // the API server allows one controller reference: the usual answer
+                    } else {
+                        List<ObjectKey> more = new ArrayList<>(keys);
+                        more.add(key);
+                        keys = List.copyOf(more);
+                    }
+                }
+            }
+            return keys;
         };
     }
 
     private static String group(String apiVersion) {
         int slash = apiVersion.indexOf('/');
         return slash < 0 ? "" : apiVersion.substring(0, slash);
+    }
+
+    /** Whether {@code apiVersion} ({@code group/version}, or a bare version for the core group) is of {@code group}. */
+    private static boolean inGroup(String apiVersion, String group) {
+        if (apiVersion == null) {
+            return false;
+        }
+        int slash = apiVersion.indexOf('/');
+        return slash < 0 ? group.isEmpty() : slash == group.length() && apiVersion.startsWith(group);
     }
 }

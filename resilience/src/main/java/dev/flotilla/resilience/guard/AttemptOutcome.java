@@ -17,6 +17,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLPeerUnverifiedException;
 
@@ -61,8 +62,18 @@ record AttemptOutcome(int code, Failure failure, Throwable error, boolean retrya
     }
 
     static AttemptOutcome ofResponse(int code, String retryAfterHeader, RetryPolicy policy, Duration maxRetryAfter) {
-        boolean retryable = switch (policy) {
-            case IDEMPOTENT -> code == 429 || code == 500 || code == 502 || code == 503 || code == 504;
+        return ofResponse(code, retryAfterHeader, () -> policy, maxRetryAfter);
+    }
+
+    /**
+     * As {@link #ofResponse(int, String, RetryPolicy, Duration)}, asking {@code policy} only for an answer some
+     * policy retries (429, 500, 502, 503, 504): a write's policy may need its body read.
+     */
+    static AttemptOutcome ofResponse(int code, String retryAfterHeader, Supplier<RetryPolicy> policy,
+            Duration maxRetryAfter) {
+        boolean retriedBySome = code == 429 || code == 500 || code == 502 || code == 503 || code == 504;
+        boolean retryable = retriedBySome && switch (policy.get()) {
+            case IDEMPOTENT -> true;
             case NOT_PROCESSED_ONLY -> code == 429;
             case NEVER -> false;
         };
@@ -75,6 +86,11 @@ record AttemptOutcome(int code, Failure failure, Throwable error, boolean retrya
     }
 
     static AttemptOutcome ofError(Throwable error, RetryPolicy policy, Transport<?> transport) {
+        return ofError(error, () -> policy, transport);
+    }
+
+    /** As {@link #ofError(Throwable, RetryPolicy, Transport)}, asking {@code policy} only for a failure some policy retries. */
+    static AttemptOutcome ofError(Throwable error, Supplier<RetryPolicy> policy, Transport<?> transport) {
         Throwable cause = unwrap(error);
         OptionalInt status = transport.statusOf(cause);
         if (status.isPresent()) {
@@ -82,9 +98,10 @@ record AttemptOutcome(int code, Failure failure, Throwable error, boolean retrya
             return new AttemptOutcome(answered.code, null, cause, answered.retryable, null, answered.verdict);
         }
         Failure failure = classify(cause, transport);
-        boolean retryable = switch (policy) {
-            case IDEMPOTENT -> failure == Failure.NOT_CONNECTED || failure == Failure.TIMEOUT
-                    || failure == Failure.CONNECTION;
+        boolean retriedBySome = failure == Failure.NOT_CONNECTED || failure == Failure.TIMEOUT
+                || failure == Failure.CONNECTION;
+        boolean retryable = retriedBySome && switch (policy.get()) {
+            case IDEMPOTENT -> true;
             case NOT_PROCESSED_ONLY -> failure == Failure.NOT_CONNECTED;
             case NEVER -> false;
         };

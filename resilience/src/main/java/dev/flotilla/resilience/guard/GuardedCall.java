@@ -49,8 +49,7 @@ final class GuardedCall<T> {
         this.verb = verb;
         this.send = send;
         this.transport = transport;
-        this.retryContext = classification.kind().retryPolicy() == RetryPolicy.NEVER
-                ? null : server.retry.asyncContext();
+        this.retryContext = classification.mayRetry() ? server.retry.asyncContext() : null;
     }
 
     CompletableFuture<T> start() {
@@ -72,7 +71,7 @@ final class GuardedCall<T> {
         if (result.isDone()) {
             return;
         }
-        boolean gated = classification.kind().gatedByBreaker();
+        boolean gated = classification.gatedByBreaker();
         CircuitBreaker breaker = server.breaker;
         if (gated && !breaker.tryAcquirePermission()) {
             fail(transport.notSent(server.unavailable()));
@@ -83,10 +82,10 @@ final class GuardedCall<T> {
             // waits in the token queue while the breaker's half-open clock runs out.
             breaker.releasePermission();
         }
-        TokenBucketRateLimiter limiter = server.limiter(classification.kind().budget());
+        TokenBucketRateLimiter limiter = server.limiter(classification.budget());
         long waitNanos = limiter.reservePermission(1);
         if (waitNanos < 0) {
-            fail(transport.notSent(new NotSent.Throttled(server.apiServer, classification.kind().budget().label(),
+            fail(transport.notSent(new NotSent.Throttled(server.apiServer, classification.budget().label(),
                     limiter.getRateLimiterConfig().getTimeoutDuration())));
             return;
         }
@@ -168,7 +167,8 @@ final class GuardedCall<T> {
     }
 
     private void finished(T value, Throwable error, long tookNanos, boolean gated) {
-        RetryPolicy policy = classification.kind().retryPolicy();
+        // The policy only when the outcome needs it: a write's may need its body read (RequestClassifier.Classification).
+        Supplier<RetryPolicy> policy = classification::retryPolicy;
         AttemptOutcome outcome = error == null
                 ? AttemptOutcome.ofResponse(transport.status(value), transport.retryAfter(value).orElse(null), policy,
                         server.config.retry().maxRetryAfter())
@@ -182,7 +182,7 @@ final class GuardedCall<T> {
         } else if (outcome.verdict() == AttemptOutcome.Verdict.SUCCESS && outcome.code() != AttemptOutcome.NO_CODE) {
             server.answeredOutsideTheBreaker();
         }
-        if (!classification.kind().longRunning()) {
+        if (!classification.longRunning()) {
             server.recordLatency(verb, tookNanos);
         }
         if (outcome.code() == AttemptOutcome.NO_CODE && !(outcome.error() instanceof CancellationException)) {

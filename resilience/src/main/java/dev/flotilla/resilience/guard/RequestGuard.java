@@ -123,7 +123,7 @@ public final class RequestGuard {
         Objects.requireNonNull(transport, "transport");
         WriteTarget target = null;
         WriteFence fence = this.fence;
-        if (classification.kind().isWrite()) {
+        if (classification.isWrite()) {
             // Every write passes the fence; a review stores nothing and has nothing to fence.
             String path = uri.getRawPath() == null ? "" : uri.getRawPath();
             target = WriteTarget.fromPath(verb, path).orElse(null);

@@ -39,7 +39,7 @@ class Fabric8AdapterTest {
         HttpRequest apply = new StandardHttpRequest.Builder().uri(URI.create(CM + "/settings?fieldManager=flotilla&force=true"))
                 .method("PATCH", "application/apply-patch+yaml", "{\"apiVersion\":\"v1\"}").build();
         assertThat(RequestClassifier.classify(new Fabric8Request(apply)))
-                .isEqualTo(new RequestClassifier.Classification(RequestKind.GUARDED_WRITE, "server-side apply"));
+                .isEqualTo(RequestClassifier.Classification.of(RequestKind.GUARDED_WRITE, "server-side apply"));
 
         HttpRequest update = new StandardHttpRequest.Builder().uri(URI.create(CM + "/settings"))
                 .method("PUT", "application/json", "{\"metadata\":{\"name\":\"settings\",\"resourceVersion\":\"42\"}}").build();

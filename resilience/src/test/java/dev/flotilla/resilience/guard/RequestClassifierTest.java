@@ -81,7 +81,7 @@ class RequestClassifierTest {
     void patchesAreSafeWhenTheyCannotApplyTwice() {
         assertThat(RequestClassifier.classify(request("PATCH", CM + "/settings?fieldManager=flotilla&force=true",
                 "application/apply-patch+yaml", "{\"apiVersion\":\"v1\"}")))
-                .isEqualTo(new RequestClassifier.Classification(RequestKind.GUARDED_WRITE, "server-side apply"));
+                .isEqualTo(RequestClassifier.Classification.of(RequestKind.GUARDED_WRITE, "server-side apply"));
         assertThat(kind("PATCH", CM + "/settings", "application/json-patch+json",
                 "[{\"op\":\"test\",\"path\":\"/metadata/finalizers/0\",\"value\":\"a\"},"
                         + "{\"op\":\"remove\",\"path\":\"/metadata/finalizers/0\"}]"))
@@ -157,5 +157,52 @@ class RequestClassifierTest {
                 "resourceVersion")).isFalse();
         assertThat(RequestClassifier.jsonPatchHasTest("[{\"op\":")).isFalse();
         assertThat(RequestClassifier.jsonPatchHasTest("{\"op\":\"test\"}")).isFalse();
+    }
+
+    @Test
+    void aWritesPreconditionIsReadFromItsBodyOnlyWhenAskedAndOnlyOnce() {
+        java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+        OutgoingRequest put = new OutgoingRequest() {
+            @Override
+            public String method() {
+                return "PUT";
+            }
+
+            @Override
+            public URI uri() {
+                return URI.create(CM + "/settings");
+            }
+
+            @Override
+            public String contentType() {
+                return "application/json";
+            }
+
+            @Override
+            public boolean streamedBody() {
+                return false;
+            }
+
+            @Override
+            public String body() {
+                reads.incrementAndGet();
+                return "{\"metadata\":{\"name\":\"settings\",\"resourceVersion\":\"42\"}}";
+            }
+        };
+        RequestClassifier.Classification c = RequestClassifier.classify(put);
+        // What the guard needs to send it is known without the body, and is the same for both write kinds.
+        assertThat(c.isWrite()).isTrue();
+        assertThat(c.budget()).isEqualTo(Budget.REQUESTS).isEqualTo(RequestKind.GUARDED_WRITE.budget());
+        assertThat(c.gatedByBreaker()).isTrue();
+        assertThat(c.longRunning()).isFalse();
+        assertThat(c.mayRetry()).isTrue();
+        assertThat(reads).hasValue(0);
+        assertThat(c).isInstanceOfSatisfying(RequestClassifier.Classification.PreconditionInBody.class,
+                pending -> assertThat(pending.decidedYet()).isFalse());
+
+        assertThat(c.kind()).isEqualTo(RequestKind.GUARDED_WRITE);
+        assertThat(c.retryPolicy()).isEqualTo(RetryPolicy.IDEMPOTENT);
+        assertThat(c.reason()).isEqualTo("update with metadata.resourceVersion");
+        assertThat(reads).hasValue(1);
     }
 }

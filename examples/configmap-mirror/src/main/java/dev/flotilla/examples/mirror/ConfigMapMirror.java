@@ -15,12 +15,11 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.function.UnaryOperator;
 
 /**
@@ -138,11 +137,18 @@ public final class ConfigMapMirror {
      * blocked source {@code <x>} back at once when it changes or goes away.
      */
     static List<ObjectKey> sourcesOf(ConfigMap mirror) {
-        Set<ObjectKey> keys = new LinkedHashSet<>(OWNER.keysFor(mirror));
+        List<ObjectKey> owners = OWNER.keysFor(mirror);
         String name = mirror.getMetadata().getName();
-        if (name != null && name.endsWith(MIRROR_SUFFIX) && name.length() > MIRROR_SUFFIX.length()) {
-            keys.add(ObjectKey.of(mirror.getMetadata().getNamespace(), name.substring(0, name.length() - MIRROR_SUFFIX.length())));
+        if (name == null || !name.endsWith(MIRROR_SUFFIX) || name.length() <= MIRROR_SUFFIX.length()) {
+            return owners;
         }
+        ObjectKey byName = ObjectKey.of(mirror.getMetadata().getNamespace(), name.substring(0, name.length() - MIRROR_SUFFIX.length()));
+        if (owners.contains(byName)) {
+            return owners; // a mirror's own source: the usual case, no second list
+        }
+        List<ObjectKey> keys = new ArrayList<>(owners.size() + 1);
+        keys.addAll(owners);
+        keys.add(byName);
         return List.copyOf(keys);
     }
 
