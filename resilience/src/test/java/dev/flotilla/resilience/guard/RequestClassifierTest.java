@@ -161,34 +161,8 @@ class RequestClassifierTest {
 
     @Test
     void aWritesPreconditionIsReadFromItsBodyOnlyWhenAskedAndOnlyOnce() {
-        java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
-        OutgoingRequest put = new OutgoingRequest() {
-            @Override
-            public String method() {
-                return "PUT";
-            }
-
-            @Override
-            public URI uri() {
-                return URI.create(CM + "/settings");
-            }
-
-            @Override
-            public String contentType() {
-                return "application/json";
-            }
-
-            @Override
-            public boolean streamedBody() {
-                return false;
-            }
-
-            @Override
-            public String body() {
-                reads.incrementAndGet();
-                return "{\"metadata\":{\"name\":\"settings\",\"resourceVersion\":\"42\"}}";
-            }
-        };
+        CountedBodyRequest put = new CountedBodyRequest("PUT", URI.create(CM + "/settings"),
+                "{\"metadata\":{\"name\":\"settings\",\"resourceVersion\":\"42\"}}");
         RequestClassifier.Classification c = RequestClassifier.classify(put);
         // What the guard needs to send it is known without the body, and is the same for both write kinds.
         assertThat(c.isWrite()).isTrue();
@@ -196,13 +170,13 @@ class RequestClassifierTest {
         assertThat(c.gatedByBreaker()).isTrue();
         assertThat(c.longRunning()).isFalse();
         assertThat(c.mayRetry()).isTrue();
-        assertThat(reads).hasValue(0);
+        assertThat(put.reads).hasValue(0);
         assertThat(c).isInstanceOfSatisfying(RequestClassifier.Classification.PreconditionInBody.class,
                 pending -> assertThat(pending.decidedYet()).isFalse());
 
         assertThat(c.kind()).isEqualTo(RequestKind.GUARDED_WRITE);
         assertThat(c.retryPolicy()).isEqualTo(RetryPolicy.IDEMPOTENT);
         assertThat(c.reason()).isEqualTo("update with metadata.resourceVersion");
-        assertThat(reads).hasValue(1);
+        assertThat(put.reads).hasValue(1);
     }
 }

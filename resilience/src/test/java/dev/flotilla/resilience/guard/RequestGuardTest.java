@@ -159,40 +159,8 @@ class RequestGuardTest {
         assertThat(transport.sent).hasValue(1);
     }
 
-    /** A PUT whose body counts how often it is read. */
-    private static final class CountedPut implements OutgoingRequest {
-        final AtomicInteger reads = new AtomicInteger();
-        final String body;
-
-        CountedPut(String body) {
-            this.body = body;
-        }
-
-        @Override
-        public String method() {
-            return "PUT";
-        }
-
-        @Override
-        public URI uri() {
-            return CM;
-        }
-
-        @Override
-        public String contentType() {
-            return "application/json";
-        }
-
-        @Override
-        public boolean streamedBody() {
-            return false;
-        }
-
-        @Override
-        public String body() {
-            reads.incrementAndGet();
-            return body;
-        }
+    private static CountedBodyRequest put(String body) {
+        return new CountedBodyRequest("PUT", CM, body);
     }
 
     @Test
@@ -202,7 +170,7 @@ class RequestGuardTest {
 
         // Answered at once, or refused with an answer no policy retries: the body is never read.
         for (int status : new int[] {200, 409}) {
-            CountedPut put = new CountedPut(guarded);
+            CountedBodyRequest put = put(guarded);
             var transport = new ScriptedTransport().then(new Answer(status, null));
             assertThat(guard.execute(CM, RequestClassifier.classify(put), "PUT", transport::send, transport).join().status())
                     .isEqualTo(status);
@@ -210,14 +178,14 @@ class RequestGuardTest {
         }
 
         // A 503 is retried only for an update that carries its resourceVersion: the body is read once to know.
-        CountedPut withVersion = new CountedPut(guarded);
+        CountedBodyRequest withVersion = put(guarded);
         var retried = new ScriptedTransport().then(new Answer(503, null), new Answer(503, null), new Answer(200, null));
         assertThat(guard.execute(CM, RequestClassifier.classify(withVersion), "PUT", retried::send, retried).join().status())
                 .isEqualTo(200);
         assertThat(retried.sent).hasValue(3);
         assertThat(withVersion.reads).hasValue(1);
 
-        CountedPut blind = new CountedPut("{\"metadata\":{\"name\":\"a\"}}");
+        CountedBodyRequest blind = put("{\"metadata\":{\"name\":\"a\"}}");
         var notRetried = new ScriptedTransport().then(new Answer(503, null), new Answer(200, null));
         assertThat(guard.execute(CM, RequestClassifier.classify(blind), "PUT", notRetried::send, notRetried).join().status())
                 .isEqualTo(503);
@@ -225,7 +193,7 @@ class RequestGuardTest {
         assertThat(blind.reads).hasValue(1);
 
         // A connection reset after sending: the same split, decided from the same single read.
-        CountedPut reset = new CountedPut(guarded);
+        CountedBodyRequest reset = put(guarded);
         var afterReset = new ScriptedTransport().then(new java.io.IOException("Connection reset"), new Answer(200, null));
         assertThat(guard.execute(CM, RequestClassifier.classify(reset), "PUT", afterReset::send, afterReset).join().status())
                 .isEqualTo(200);
