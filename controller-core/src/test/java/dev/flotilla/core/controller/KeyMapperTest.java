@@ -7,7 +7,6 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -59,9 +58,7 @@ class KeyMapperTest {
         List<ObjectKey> keys = toConfigMap.keysFor(owned(ref("v1", "ConfigMap", "a", true), ref("v1", "Secret", "s", true),
                 ref("v1", "ConfigMap", "b", true)));
         assertThat(keys).containsExactly(ObjectKey.of("shop", "a"), ObjectKey.of("shop", "b"));
-        List<ObjectKey> copy = new ArrayList<>(keys);
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> keys.add(ObjectKey.of("shop", "c")))
                 .isInstanceOf(UnsupportedOperationException.class);
-        assertThat(keys).isEqualTo(copy);
     }
 }

@@ -5,7 +5,8 @@ import java.util.Locale;
 import java.util.Objects;
 
 /**
- * What {@link RequestClassifier} reads of a request before it is sent, whatever HTTP client sends it. The
+ * What {@link RequestClassifier} reads of a request, whatever HTTP client sends it: all of it before it is sent
+ * but the body, which it may read after (see {@link #body()}). The
  * fabric8 adapter ({@code dev.flotilla.resilience.fabric8}) reads these from fabric8's {@code HttpRequest},
  * lazily: the body is only looked at for the writes whose kind depends on it.
  *
@@ -29,7 +30,10 @@ public interface OutgoingRequest {
     /** Whether the body is a stream, which can be read only once and so never sent a second time. */
     boolean streamedBody();
 
-    /** The body as text; empty if there is none or it is a stream. */
+    /**
+     * The body as text; empty if there is none or it is a stream. The guard may ask for it after the request was
+     * sent (a write's precondition is read only when an attempt's outcome makes it matter), from any thread.
+     */
     String body();
 
     /** A request known in full, e.g. for tests or another HTTP client. */

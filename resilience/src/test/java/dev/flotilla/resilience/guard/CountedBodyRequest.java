@@ -4,7 +4,7 @@ import java.net.URI;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /** A request known in full that counts how often its body is read: the classifier and guard must read it lazily. */
-final class CountedBodyRequest implements OutgoingRequest {
+class CountedBodyRequest implements OutgoingRequest {
 
     final AtomicInteger reads = new AtomicInteger();
     private final OutgoingRequest request;

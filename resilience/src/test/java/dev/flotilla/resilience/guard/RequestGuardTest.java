@@ -199,4 +199,23 @@ class RequestGuardTest {
                 .isEqualTo(200);
         assertThat(reset.reads).hasValue(1);
     }
+
+    @Test
+    void aWriteWhoseBodyCannotBeReadAfterTheSendIsAnsweredAndTakenAsUnguarded() {
+        RequestGuard guard = RequestGuard.create(quiet().retryMaxAttempts(3).build(), new SimpleMeterRegistry());
+        OutgoingRequest unreadable = new CountedBodyRequest("PUT", CM, "{}") {
+            @Override
+            public String body() {
+                throw new IllegalStateException("body already released");
+            }
+        };
+        var transport = new ScriptedTransport().then(new Answer(503, null), new Answer(200, null));
+        RequestClassifier.Classification c = RequestClassifier.classify(unreadable);
+        // The 503 needs the precondition; the body cannot give it, so it counts as none: answered, not retried.
+        assertThat(guard.execute(CM, c, "PUT", transport::send, transport).orTimeout(10, TimeUnit.SECONDS).join().status())
+                .isEqualTo(503);
+        assertThat(transport.sent).hasValue(1);
+        assertThat(c.kind()).isEqualTo(RequestKind.UNGUARDED_WRITE);
+        assertThat(c.reason()).isEqualTo("body unreadable (IllegalStateException), so no precondition");
+    }
 }
