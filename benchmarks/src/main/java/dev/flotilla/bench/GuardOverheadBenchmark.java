@@ -8,6 +8,7 @@ import dev.flotilla.resilience.fabric8.GuardedClients;
 import dev.flotilla.resilience.fabric8.GuardedHttpClientFactory;
 import dev.flotilla.resilience.guard.RequestGuard;
 import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -19,6 +20,7 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -41,7 +43,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * What the API guard adds to one request: a fabric8 client GETs a small ConfigMap, once through a plain client
  * and once through a guarded one, with the guard's limits far above the request rate so nothing waits (the
  * happy path), and once updates it ({@link #update}: a PUT of a 1 KiB ConfigMap carrying its resourceVersion, the
- * end-to-end benchmark's write). The difference is the guard alone: classification, breaker permission and record, token bucket,
+ * end-to-end benchmark's write). The difference is the guard alone: classification, breaker permission and record,
+ * token bucket,
  * retry bookkeeping and its two latency histograms.
  *
  * <ul>
@@ -148,11 +151,11 @@ public class GuardOverheadBenchmark {
         return kubernetes.configMaps().resource(UPDATE).update();
     }
 
-    private static final ConfigMap UPDATE = new io.fabric8.kubernetes.api.model.ConfigMapBuilder()
+    private static final ConfigMap UPDATE = new ConfigMapBuilder()
             .withNewMetadata().withName("settings").withNamespace("bench").withResourceVersion("42")
-            .withLabels(java.util.Map.of("app", "bench", "flotilla.dev/mirror-role", "copy"))
-            .withAnnotations(java.util.Map.of("flotilla.dev/observed-resource-version", "41"))
+            .withLabels(Map.of("app", "bench", "flotilla.dev/mirror-role", "copy"))
+            .withAnnotations(Map.of("flotilla.dev/observed-resource-version", "41"))
             .endMetadata()
-            .withData(java.util.Map.of("payload", "x".repeat(1024)))
+            .withData(Map.of("payload", "x".repeat(1024)))
             .build();
 }

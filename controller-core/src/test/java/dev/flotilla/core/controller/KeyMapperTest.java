@@ -1,6 +1,7 @@
 package dev.flotilla.core.controller;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.flotilla.core.reconcile.ObjectKey;
 import io.fabric8.kubernetes.api.model.ConfigMap;
@@ -58,7 +59,7 @@ class KeyMapperTest {
         List<ObjectKey> keys = toConfigMap.keysFor(owned(ref("v1", "ConfigMap", "a", true), ref("v1", "Secret", "s", true),
                 ref("v1", "ConfigMap", "b", true)));
         assertThat(keys).containsExactly(ObjectKey.of("shop", "a"), ObjectKey.of("shop", "b"));
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> keys.add(ObjectKey.of("shop", "c")))
+        assertThatThrownBy(() -> keys.add(ObjectKey.of("shop", "c")))
                 .isInstanceOf(UnsupportedOperationException.class);
     }
 }

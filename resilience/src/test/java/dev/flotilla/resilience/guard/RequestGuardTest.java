@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig.SlidingWindowType;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
 import java.time.Duration;
@@ -194,7 +195,7 @@ class RequestGuardTest {
 
         // A connection reset after sending: the same split, decided from the same single read.
         CountedBodyRequest reset = put(guarded);
-        var afterReset = new ScriptedTransport().then(new java.io.IOException("Connection reset"), new Answer(200, null));
+        var afterReset = new ScriptedTransport().then(new IOException("Connection reset"), new Answer(200, null));
         assertThat(guard.execute(CM, RequestClassifier.classify(reset), "PUT", afterReset::send, afterReset).join().status())
                 .isEqualTo(200);
         assertThat(reset.reads).hasValue(1);

@@ -5,6 +5,7 @@ import static dev.flotilla.examples.mirror.MirrorReconcilerTest.appliedMirror;
 import static dev.flotilla.examples.mirror.MirrorReconcilerTest.source;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.flotilla.core.reconcile.ObjectKey;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import java.util.HashMap;
@@ -73,20 +74,20 @@ class ConfigMapMirrorTest {
     void aLabelledConfigMapMattersToItsControllingSourceAndToTheSourceItsNameBelongsTo() {
         ConfigMap web = source("web", "7", Map.of("k", "v"));
         // Its own mirror: the one source, once.
-        assertThat(sourcesOf(appliedMirror(web))).containsExactly(dev.flotilla.core.reconcile.ObjectKey.of("shop", "web"));
+        assertThat(sourcesOf(appliedMirror(web))).containsExactly(ObjectKey.of("shop", "web"));
         // A labelled foreign "web-mirror" without an owner: the source it blocks.
         ConfigMap foreign = new ConfigMapBuilder().withNewMetadata().withName("web-mirror").withNamespace("shop")
                 .withLabels(Map.of(ROLE_LABEL, ROLE_COPY)).endMetadata().build();
-        assertThat(sourcesOf(foreign)).containsExactly(dev.flotilla.core.reconcile.ObjectKey.of("shop", "web"));
+        assertThat(sourcesOf(foreign)).containsExactly(ObjectKey.of("shop", "web"));
         // Controlled by one source, named after another: both, the owner first.
         ConfigMap renamed = appliedMirror(web);
         renamed.getMetadata().setName("api-mirror");
-        assertThat(sourcesOf(renamed)).containsExactly(dev.flotilla.core.reconcile.ObjectKey.of("shop", "web"),
-                dev.flotilla.core.reconcile.ObjectKey.of("shop", "api"));
+        assertThat(sourcesOf(renamed)).containsExactly(ObjectKey.of("shop", "web"),
+                ObjectKey.of("shop", "api"));
         // A name that is only the suffix, or none: the owner alone.
         ConfigMap bare = appliedMirror(web);
         bare.getMetadata().setName(MIRROR_SUFFIX);
-        assertThat(sourcesOf(bare)).containsExactly(dev.flotilla.core.reconcile.ObjectKey.of("shop", "web"));
+        assertThat(sourcesOf(bare)).containsExactly(ObjectKey.of("shop", "web"));
         ConfigMap unnamed = new ConfigMapBuilder().withNewMetadata().withNamespace("shop").endMetadata().build();
         assertThat(sourcesOf(unnamed)).isEmpty();
     }
