@@ -62,7 +62,11 @@ class LocalChaosTest {
     static final String WRITE_FENCE_OFF = "write-fence-off";
     static final String DROPS_UPDATES = "drops-updates";
     static final String RATE_LIMITER_OFF = "rate-limiter-off";
-    static final long SEED = 20261204L;
+    /**
+     * The clusters' seeds start here (cluster c gets SEED + c): the pods' names and the targets picked follow it.
+     * {@code -Dflotilla.chaos.seed=N} runs another draw, as {@code chaos-tests/seeds.sh} does over many.
+     */
+    static final long SEED = Long.getLong("flotilla.chaos.seed", 20261204L);
 
     /** The shipped experiments this run selects, in the order of their reports. */
     List<Path> experiments;

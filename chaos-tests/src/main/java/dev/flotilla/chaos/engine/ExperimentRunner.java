@@ -226,6 +226,10 @@ public final class ExperimentRunner {
         List<AuditedRequest> audit = AuditLog.read(topology.auditLog().orElseThrow());
         ChaosVerdict verdict = judge(audit, from, to, faultEnd);
         violations.addAll(verdict.failures());
+        if (!verdict.ownership().holds()) {
+            // What a report needs to explain a gap: every accepted write of a shard Lease around the fault.
+            notes.addAll(shardLeaseWrites(audit, faultStart.minusSeconds(1), to));
+        }
         double allOwned = verdict.ownership().allOwnedAfterFault().toMillis() / 1000.0;
         double unowned = verdict.ownership().shards().stream()
                 .mapToDouble(s -> s.longestUnowned().toMillis() / 1000.0).max().orElse(0);
@@ -326,6 +330,24 @@ public final class ExperimentRunner {
             converged = List.copyOf(samples);
         }
         return new Timeline(from, to, converged, requests, owners, faults);
+    }
+
+    /** One line per accepted write of a shard Lease in {@code [from, to]}: when, by whom, and the holder, owner and range it left. */
+    static List<String> shardLeaseWrites(List<AuditedRequest> audit, Instant from, Instant to) {
+        LeaseNaming naming = new LeaseNaming(dev.flotilla.sharding.ShardingConfig.DEFAULT_GROUP);
+        List<String> out = new ArrayList<>();
+        for (AuditedRequest r : audit) {
+            Optional<Integer> shard = naming.shardOf(r.name());
+            if (shard.isEmpty() || !r.resource().equals("leases") || !r.isAcceptedWrite() || r.completed().isBefore(from)
+                    || r.completed().isAfter(to)) {
+                continue;
+            }
+            Map<String, String> a = r.leaseAnnotations();
+            out.add("shard lease write: " + r.completed() + " shard " + shard.get() + " by " + r.user() + ": holder '"
+                    + r.leaseHolder().orElse("") + "', desired owner '" + a.getOrDefault(LeaseNaming.ANNOTATION_DESIRED_OWNER, "")
+                    + "', range " + a.getOrDefault(LeaseNaming.ANNOTATION_RANGE, "-"));
+        }
+        return out;
     }
 
     private ChaosVerdict judge(List<AuditedRequest> audit, Instant from, Instant to, Instant faultEnd) {
