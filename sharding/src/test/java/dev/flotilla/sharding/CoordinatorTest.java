@@ -337,61 +337,20 @@ class CoordinatorTest {
      * having never seen r1's renewals, counts r1 live until 2 s + a lease duration: left to its own view it would take
      * r1's shards that late. The coordinator, which saw r1's last renewal, clears the holder as it assigns, so every
      * shard has a live holder again within a lease duration and a retry period of the death, whoever gets it.
+     *
+     * <p>The death and the join change membership twice, up to a lease duration apart. A layout planned between the
+     * two handed live members' ranges back for rewrites that had to wait for the dead member's overlapping ranges to
+     * expire: in the chaos suite a live replica's range stayed unowned 6.5-7.3 s in 6 of 12 kills. Owners move at
+     * once; ranges only once membership has stayed unchanged for a lease duration and two retry periods.
      */
     @Test
-    void aFailoverClearsTheDeadHolderWithTheAssignmentSoANewcomerTakesItsShareAtOnce() {
-        settleRanged(skewed());
-        Map<String, Long> objects = skewed();
-        long died = h.now();
-        h.memberDies("r1");
-        following.remove("r1");
-        diedAt.put("r1", died);
-        long allHeld = -1;
-        boolean joined = false;
-        for (int step = 0; step < 600 && allHeld < 0; step++) {
-            if (!joined && h.now() - died >= 2_000 * MILLI) {
-                joined = true;
-                h.liveMember("r2", "r2_c");
-                following.add("r2");
-                joinedAt.put("r2", h.now());
-            }
-            membersFollow(objects);
-            h.run(Duration.ofMillis(50));
-            boolean held = true;
-            for (int shard = 0; shard < RANGED; shard++) {
-                String holder = h.lease(NAMING.shardLease(shard)).map(Leases::holderOf).map(LeaseNaming::identityOf).orElse("");
-                held &= following.contains(holder);
-            }
-            if (held && joined) {
-                allHeld = h.now();
-            }
-        }
-        assertThat(allHeld).as("every shard held by a live member again").isPositive();
-        assertThat((allHeld - died) / MILLI).as("ms from the death until every shard had a live holder")
-                .isLessThanOrEqualTo(SimHarness.LEASE.plus(SimHarness.RETRY).toMillis());
-        for (int step = 0; step < 600 && !coordinator.isSettled(); step++) {
-            membersFollow(objects);
-            h.run(Duration.ofMillis(50));
-        }
-        assertThat(coordinator.isSettled()).as("settled again").isTrue();
-        assertThat(ranges().keySet().stream().map(shard -> h.lease(NAMING.shardLease(shard)).map(Leases::holderOf)
-                .map(LeaseNaming::identityOf).orElse("")).toList()).as("the newcomer holds shards once settled").contains("r2");
-    }
-
-    /**
-     * A death and its replacement's join change membership twice, up to a lease duration apart. A layout planned
-     * between the two handed live members' ranges back for rewrites that had to wait for the dead member's overlapping
-     * ranges to expire: in the chaos suite a live replica's range stayed unowned 6.5-7.3 s in 6 of 12 kills. Owners
-     * move at once; ranges only once membership has stayed unchanged for a lease duration and two retry periods.
-     */
-    @Test
-    void aDeathAndAJoinMoveOwnersAtOnceAndRangesOnlyOnceMembershipHasSettled() {
+    void aFailoverClearsTheDeadHolderWithTheAssignmentAndLeavesTheSurvivorsRangesAlone() {
         settleRanged(skewed());
         Map<String, Long> objects = skewed();
         Map<Integer, String> before = ranges();
         List<Integer> survivors = new java.util.ArrayList<>();
         for (int shard = 0; shard < RANGED; shard++) {
-            if (h.lease(NAMING.shardLease(shard)).map(Leases::holderOf).map(LeaseNaming::identityOf).orElse("").equals("r0")) {
+            if (holderOf(shard).equals("r0")) {
                 survivors.add(shard);
             }
         }
@@ -418,7 +377,7 @@ class CoordinatorTest {
             h.run(Duration.ofMillis(50));
             boolean held = true;
             for (int shard = 0; shard < RANGED; shard++) {
-                String holder = h.lease(NAMING.shardLease(shard)).map(Leases::holderOf).map(LeaseNaming::identityOf).orElse("");
+                String holder = holderOf(shard);
                 if (following.contains(holder)) {
                     unownedSince[shard] = 0;
                 } else {
@@ -447,8 +406,7 @@ class CoordinatorTest {
                     .isGreaterThanOrEqualTo(SimHarness.LEASE.multipliedBy(2).toMillis());
         }
         assertThat(coordinator.isSettled()).as("settled again").isTrue();
-        assertThat(ranges().keySet().stream().map(shard -> h.lease(NAMING.shardLease(shard)).map(Leases::holderOf)
-                .map(LeaseNaming::identityOf).orElse("")).toList()).as("the newcomer holds shards once settled").contains("r2");
+        assertThat(ranges().keySet().stream().map(this::holderOf).toList()).as("the newcomer holds shards once settled").contains("r2");
     }
 
     /**
@@ -469,8 +427,7 @@ class CoordinatorTest {
         for (int step = 0; step < 800 && (rangesChanged < 0 || !coordinator.isSettled()); step++) { // 40 s
             membersFollow(objects);
             h.run(Duration.ofMillis(50));
-            if (holdsShards < 0 && working.keySet().stream().anyMatch(shard -> h.lease(NAMING.shardLease(shard))
-                    .map(Leases::holderOf).map(LeaseNaming::identityOf).orElse("").equals("r2"))) {
+            if (holdsShards < 0 && working.keySet().stream().anyMatch(shard -> holderOf(shard).equals("r2"))) {
                 holdsShards = h.now();
             }
             if (rangesChanged < 0 && !ranges().equals(before)) {
@@ -484,6 +441,11 @@ class CoordinatorTest {
         assertThat((rangesChanged - joined) / MILLI).as("ms from the join until a range changed")
                 .isGreaterThanOrEqualTo(SimHarness.LEASE.plus(SimHarness.RETRY.multipliedBy(2)).toMillis());
         assertThat(coordinator.isSettled()).as("settled again").isTrue();
+    }
+
+    /** The identity holding {@code shard}'s Lease; "" when free or absent. */
+    private String holderOf(int shard) {
+        return h.lease(NAMING.shardLease(shard)).map(Leases::holderOf).map(LeaseNaming::identityOf).orElse("");
     }
 
     /** 30 namespaces all in the first of {@link #RANGED} equal-width shards. */
