@@ -489,7 +489,7 @@ final class Coordinator {
         // killed replica's replacement joins, then the dead one expires up to a lease duration after its last renewal;
         // a partitioned one expires, then rejoins a retry period or two after the network heals). Ranges laid out in
         // between are laid out twice, and a live holder's range handed back for a rewrite waits, unowned, for the
-        // ranges it overlaps: a dead holder's until it expires (7.0-7.3 s in 3 of 12 kills in the chaos suite), or a
+        // ranges it overlaps: a dead holder's until it expires (6.5-7.3 s in 6 of 12 seeds of the chaos suite's pod-kill-one), or a
         // failover's fresh takes (one such range unowned 6.5 s past the bound in CI). Owners still move at once.
         long membersSettleAt = membersChangedNanos + layoutSettleNanos();
         boolean settling = now < membersSettleAt && target != null && !target.isEmpty();
@@ -917,8 +917,11 @@ final class Coordinator {
     }
 
     /**
-     * How long membership must stay unchanged before a new layout may change ranges: a lease duration (the widest gap
-     * between two changes one event makes) plus two retry periods (for the second change to be renewed and seen).
+     * How long membership must stay unchanged before a new layout may change ranges, counted from the last change (a
+     * coordinator that just took the lead counts from its first pass): a lease duration, since a killed replica expires
+     * up to that long after its last renewal (its replacement has often joined by then), plus two retry periods, for a
+     * replica back from a partition to renew and be seen. Past the chaos suite's ownership bound (lease + one retry
+     * period) from a fault's end, so no range is handed back in the span that bound judges.
      */
     private long layoutSettleNanos() {
         return config.leaseDuration().plus(config.retryPeriod().multipliedBy(2)).toNanos();
