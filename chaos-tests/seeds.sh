@@ -4,8 +4,9 @@
 # (./test.sh runs each experiment with one seed) shows over many. The longest unowned span is the longest any range went
 # without a live owner after the fault; a dead holder counts as live until its membership expires, so a span there is a
 # range handed back by a live holder, or a failover's take.
-# Usage: chaos-tests/seeds.sh EXPERIMENT FIRST_SEED COUNT. Needs the project installed (./mvnw install -DskipTests, or a
-# ./test.sh run before). About 65 s a seed on 2 cores.
+# Usage: chaos-tests/seeds.sh EXPERIMENT FIRST_SEED COUNT. About 65 s a seed on 2 cores, after an install of the project
+# (about 45 s): the replicas run the installed manager jar, which bundles the sharding classes, so a run after changing
+# sharding without it would judge the old code.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -15,6 +16,7 @@ if [ $# -ne 3 ]; then
   exit 2
 fi
 experiment=$1 first=$2 count=$3
+./mvnw -B -ntp -q install -DskipTests -Dflotilla.aot.skip=true
 report=chaos-tests/target/chaos-report/cluster-1/chaos-report.json
 field() { sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p" "$report" | head -1; }
 rows=""
