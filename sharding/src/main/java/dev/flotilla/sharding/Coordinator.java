@@ -492,7 +492,7 @@ final class Coordinator {
         // ranges it overlaps: a dead holder's until it expires (6.5-7.3 s in 6 of 12 seeds of the chaos suite's pod-kill-one), or a
         // failover's fresh takes (one such range unowned 6.5 s past the bound in CI). Owners still move at once.
         long membersSettleAt = membersChangedNanos + layoutSettleNanos();
-        boolean settling = now < membersSettleAt && target != null && !target.isEmpty();
+        boolean settling = now < membersSettleAt && !target.isEmpty();
         if (settling) {
             next[0] = Math.min(next[0], membersSettleAt);
         }

@@ -382,7 +382,9 @@ class CoordinatorTest {
                     unownedSince[shard] = 0;
                 } else {
                     held = false;
-                    unownedSince[shard] = unownedSince[shard] == 0 ? h.now() : unownedSince[shard];
+                    if (unownedSince[shard] == 0) {
+                        unownedSince[shard] = h.now();
+                    }
                     longest[shard] = Math.max(longest[shard], h.now() - unownedSince[shard]);
                 }
             }

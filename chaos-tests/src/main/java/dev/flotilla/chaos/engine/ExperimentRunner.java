@@ -37,6 +37,8 @@ import org.slf4j.LoggerFactory;
 public final class ExperimentRunner {
 
     private static final Logger log = LoggerFactory.getLogger(ExperimentRunner.class);
+    /** The Lease names of the group every replica joins (flotilla run's default group). */
+    private static final LeaseNaming NAMING = new LeaseNaming(dev.flotilla.sharding.ShardingConfig.DEFAULT_GROUP);
 
     /** The replicas' timings and budget: flotilla run flags the engine passes, and what the checks judge against. */
     /**
@@ -334,10 +336,9 @@ public final class ExperimentRunner {
 
     /** One line per accepted write of a shard Lease in {@code [from, to]}: when, by whom, and the holder, owner and range it left. */
     static List<String> shardLeaseWrites(List<AuditedRequest> audit, Instant from, Instant to) {
-        LeaseNaming naming = new LeaseNaming(dev.flotilla.sharding.ShardingConfig.DEFAULT_GROUP);
         List<String> out = new ArrayList<>();
         for (AuditedRequest r : audit) {
-            Optional<Integer> shard = naming.shardOf(r.name());
+            Optional<Integer> shard = NAMING.shardOf(r.name());
             if (shard.isEmpty() || !r.resource().equals("leases") || !r.isAcceptedWrite() || r.completed().isBefore(from)
                     || r.completed().isAfter(to)) {
                 continue;
@@ -352,8 +353,7 @@ public final class ExperimentRunner {
 
     private ChaosVerdict judge(List<AuditedRequest> audit, Instant from, Instant to, Instant faultEnd) {
         ShardSpace space = new ShardSpace(SHARDS);
-        LeaseNaming naming = new LeaseNaming(dev.flotilla.sharding.ShardingConfig.DEFAULT_GROUP);
-        SingleWriterCheck single = new SingleWriterCheck(space, naming, LocalTopology.NAMESPACE);
+        SingleWriterCheck single = new SingleWriterCheck(space, NAMING, LocalTopology.NAMESPACE);
         List<SingleWriterCheck.Violation> overlaps = single.violations(audit).stream()
                 .filter(v -> !v.write().completed().isBefore(from) && !v.write().completed().isAfter(to)).toList();
         RequestBudgetCheck budget = new RequestBudgetCheck(QPS, BURST, LEASE_BUDGET, user -> user.startsWith(LocalTopology.USER_PREFIX));
@@ -364,7 +364,7 @@ public final class ExperimentRunner {
 
     /** The range-ownership invariant at the engine's timings; its bound is also how long each experiment is judged. */
     private static RangeOwnershipCheck ownershipCheck() {
-        return new RangeOwnershipCheck(new ShardSpace(SHARDS), new LeaseNaming(dev.flotilla.sharding.ShardingConfig.DEFAULT_GROUP),
+        return new RangeOwnershipCheck(new ShardSpace(SHARDS), NAMING,
                 LocalTopology.NAMESPACE, LEASE, RETRY);
     }
 
@@ -439,7 +439,7 @@ public final class ExperimentRunner {
         }
         // The group's own word that its layout is in place: the coordinator's annotation, carried by its renewals.
         Lease coordinator = topology.admin().leases().inNamespace(LocalTopology.NAMESPACE)
-                .withName(new LeaseNaming(dev.flotilla.sharding.ShardingConfig.DEFAULT_GROUP).coordinatorLease()).get();
+                .withName(NAMING.coordinatorLease()).get();
         if (coordinator == null || coordinator.getMetadata().getAnnotations() == null
                 || !"true".equals(coordinator.getMetadata().getAnnotations().get(LeaseNaming.ANNOTATION_LAYOUT_SETTLED))) {
             return "the coordinator has not reported its layout settled (shards held: " + held + ")";
