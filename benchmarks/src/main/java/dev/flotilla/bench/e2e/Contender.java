@@ -2,6 +2,7 @@ package dev.flotilla.bench.e2e;
 
 import dev.flotilla.bench.plain.PlainCeiling;
 import dev.flotilla.bench.protocol.ContenderArgs;
+import dev.flotilla.cli.ProcessDefaults;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,6 +23,11 @@ enum Contender {
      * choice of client is worth. Not the product's: with fabric8 8.0.0 it relists after every cut watch.
      */
     FLOTILLA_JDK("Flotilla on the JDK HTTP/2 client (not flotilla run's)"),
+    /**
+     * Flotilla with Netty's Flight Recorder events left on ({@code -Dio.netty.jfr.enabled=true}), as before
+     * {@code ProcessDefaults} turned them off: what that default is worth, side by side.
+     */
+    FLOTILLA_NETTY_JFR("Flotilla with Netty's JFR events on (before ProcessDefaults)"),
     JOSDK("Java Operator SDK"),
     /** The Java Operator SDK with an item store that drops managedFields, as Flotilla's caches do by default. */
     JOSDK_STRIPPED("Java Operator SDK, managedFields dropped"),
@@ -60,6 +66,8 @@ enum Contender {
         switch (this) {
             case FLOTILLA, FLOTILLA_EVENTS, FLOTILLA_JDK -> cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
                     FlotillaContender.class.getName()));
+            case FLOTILLA_NETTY_JFR -> cmd.addAll(List.of("-D" + ProcessDefaults.NETTY_JFR + "=true", "-cp",
+                    System.getProperty("java.class.path"), FlotillaContender.class.getName()));
             case FLOTILLA_AOT -> {
                 AotCache cache = aot.orElseThrow(() -> new IllegalStateException(this + " needs its AOT cache trained first"));
                 cmd.addAll(cache.flags());

@@ -4,6 +4,7 @@ import dev.flotilla.bench.plain.PlainCeiling;
 import dev.flotilla.bench.protocol.ContenderArgs;
 import dev.flotilla.bench.protocol.ContenderSession;
 import dev.flotilla.bench.protocol.EventLatency;
+import dev.flotilla.cli.ProcessDefaults;
 import dev.flotilla.core.cache.SharedInformer;
 import dev.flotilla.core.controller.KeyGate;
 import dev.flotilla.core.events.EventRecorder;
@@ -65,6 +66,7 @@ public final class FlotillaContender {
     }
 
     public static void main(String[] argv) throws Exception {
+        ProcessDefaults.apply(); // as flotilla run (Program.execute), before anything touches Netty
         ContenderArgs args = ContenderArgs.parse(argv);
         Config config = Config.fromKubeconfig(Files.readString(args.path(ContenderArgs.KUBECONFIG)));
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
