@@ -15,10 +15,8 @@ import java.util.Properties;
  * own buffer pools, which Flotilla does not tune; set {@code -Dio.netty.jfr.enabled=true} to record them.
  *
  * <pre>{@code
- * public static void main(String[] args) {
- *     ProcessDefaults.apply(); // before anything touches Netty
- *     System.exit(Program.execute(new DemoMain(), args, System.out, System.err));
- * }
+ * ProcessDefaults.apply(); // first in main, before anything touches Netty (Program.execute does it)
+ * String nettyJfr = System.getProperty(ProcessDefaults.NETTY_JFR); // "false", unless the user set it
  * }</pre>
  */
 public final class ProcessDefaults {

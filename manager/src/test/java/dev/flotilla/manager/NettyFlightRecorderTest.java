@@ -34,14 +34,12 @@ class NettyFlightRecorderTest {
     @Test
     void aReplicaLeavesTheFlightRecorderAloneUnlessTheUserAsksForNettysEvents(TestCluster cluster, TestNamespace ns)
             throws Exception {
-        KubernetesClient admin = cluster.client();
-        Path dir = Path.of("target", "netty-flight-recorder");
-        Files.createDirectories(dir);
-        ShippedRbac rbac = DeployRbacAuditTest.deployAccount(admin, ns);
+        Path dir = Files.createDirectories(Path.of("target", "netty-flight-recorder"));
+        ShippedRbac rbac = DeployRbacAuditTest.deployAccount(cluster.client(), ns);
         try {
             Path kubeconfig = DeployRbacAuditTest.tokenKubeconfig(cluster, ns, dir.resolve("kubeconfig"));
-            Set<String> byDefault = classesLoadedWhileMirroring(admin, ns, dir, kubeconfig, "default", List.of());
-            Set<String> askedFor = classesLoadedWhileMirroring(admin, ns, dir, kubeconfig, "asked",
+            Set<String> byDefault = classesLoadedWhileMirroring(cluster.client(), ns, dir, kubeconfig, "default", List.of());
+            Set<String> askedFor = classesLoadedWhileMirroring(cluster.client(), ns, dir, kubeconfig, "asked",
                     List.of("-D" + ProcessDefaults.NETTY_JFR + "=true"));
 
             assertThat(byDefault.stream().filter(c -> c.startsWith("io.netty.buffer.")).count())
@@ -50,7 +48,7 @@ class NettyFlightRecorderTest {
             assertThat(askedFor.contains(JFR_METADATA)).as("a replica loaded %s with -D%s=true", JFR_METADATA,
                     ProcessDefaults.NETTY_JFR).isTrue();
         } finally {
-            rbac.revoke(admin);
+            rbac.revoke(cluster.client());
         }
     }
 
