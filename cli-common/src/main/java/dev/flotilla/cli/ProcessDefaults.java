@@ -8,11 +8,12 @@ import java.util.Properties;
  * The JVM-wide settings a flotilla process makes for itself, first thing, before any library reads them; a value the
  * user gives ({@code -D} on the command line, {@code JAVA_TOOL_OPTIONS}) always wins.
  *
- * <p>{@value #NETTY_JFR}{@code =false}: Netty 4.2 (under Vert.x 5, fabric8's HTTP client here) otherwise registers its
- * buffer-allocation events with the Flight Recorder on the first request, which starts JFR's metadata repository in a
- * process that records nothing: 130 JDK classes and 75 ms on the path to the first answer of a {@code flotilla run}
- * replica (the benchmark contender's class-loading log, 2026-12-07), 3% of its start-up. Netty's events are about its
- * own buffer pools, which Flotilla does not tune; set {@code -Dio.netty.jfr.enabled=true} to record them.
+ * <p>{@value #NETTY_JFR}{@code =false}: Netty 4.2 (under Vert.x 5, fabric8's HTTP client here) otherwise registers
+ * its buffer-allocation events with the Flight Recorder on the first request, which starts JFR's metadata repository
+ * in a process that records nothing: 146 classes (114 of them JFR's) and 75 ms on the path to the first answer of a
+ * {@code flotilla run} replica (the benchmark contender's class-loading log, 2026-12-07), 3% of its start-up.
+ * Netty's events are about its own buffer pools, which Flotilla does not tune; to record them, set
+ * {@code -Dio.netty.jfr.enabled=true}.
  *
  * <pre>{@code
  * ProcessDefaults.apply(); // first in main, before anything touches Netty (Program.execute does it)
