@@ -10,8 +10,8 @@ import java.util.Properties;
  *
  * <p>{@value #NETTY_JFR}{@code =false}: Netty 4.2 (under Vert.x 5, fabric8's HTTP client here) otherwise registers
  * its buffer-allocation events with the Flight Recorder on the first request, which starts JFR's metadata repository
- * in a process that records nothing: 146 classes (114 of them JFR's) and 75 ms on the path to the first answer of a
- * {@code flotilla run} replica (the benchmark contender's class-loading log, 2026-12-07), 3% of its start-up.
+ * in a process that records nothing: 146 classes (114 of them JFR's) and 75 ms on the benchmark contender's way to
+ * its first answer (its class-loading log, 2026-12-07), 3% of its start-up. It acts only before Netty first loads.
  * Netty's events are about its own buffer pools, which Flotilla does not tune; to record them, set
  * {@code -Dio.netty.jfr.enabled=true}.
  *

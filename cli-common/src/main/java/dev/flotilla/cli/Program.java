@@ -46,7 +46,10 @@ public abstract class Program implements CommandContext {
         return execute(program, CommandLine.defaultFactory(), args, out, err);
     }
 
-    /** As {@link #execute(Program, String[], PrintStream, PrintStream)}, with the subcommands made by {@code factory}. */
+    /**
+     * As {@link #execute(Program, String[], PrintStream, PrintStream)}, with the subcommands made by {@code factory}. Applies
+     * {@link ProcessDefaults} first: JVM-wide, and kept for the rest of the JVM's life when called in-process.
+     */
     public static int execute(Program program, CommandLine.IFactory factory, String[] args, PrintStream out, PrintStream err) {
         ProcessDefaults.apply();
         program.out = out;

@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -61,7 +62,7 @@ class NettyFlightRecorderTest {
                 .create();
         Path classes = dir.resolve(tag + "-classes.log").toAbsolutePath();
         Files.deleteIfExists(classes);
-        List<String> options = new java.util.ArrayList<>(jvmOptions);
+        List<String> options = new ArrayList<>(jvmOptions);
         options.add("-Xlog:class+load=info:file=" + classes);
         Process replica = DeployRbacAuditTest.start(dir.resolve(tag + ".log"), kubeconfig, ns.name(), pod, options, -1);
         try {
