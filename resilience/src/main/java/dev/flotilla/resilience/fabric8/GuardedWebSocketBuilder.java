@@ -12,7 +12,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Opens WebSockets (fabric8's default watch transport, exec, attach, port-forward) through the guard: the
  * breaker may reject the connection, it costs one rate-limit permit, and it is never retried here (fabric8's
- * watch manager reconnects with its own backoff, and each reconnect passes the guard again).
+ * watch manager reconnects with its own backoff, and each reconnect passes the guard again). A connection lost
+ * without a close frame reaches the listener as an error ({@link AbnormalClosureListener}).
  */
 final class GuardedWebSocketBuilder implements WebSocket.Builder {
 
@@ -28,7 +29,8 @@ final class GuardedWebSocketBuilder implements WebSocket.Builder {
     }
 
     @Override
-    public CompletableFuture<WebSocket> buildAsync(WebSocket.Listener listener) {
+    public CompletableFuture<WebSocket> buildAsync(WebSocket.Listener given) {
+        WebSocket.Listener listener = new AbnormalClosureListener(given);
         if (uri == null) {
             return delegate.buildAsync(listener); // fabric8 reports the missing URI
         }
