@@ -70,6 +70,12 @@ class ArchitectureRulesCanFailTest {
     }
 
     @Test
+    void aStepWithoutAnExecutorBreaksTheCommonPoolRule() {
+        assertThat(violations(ArchitectureTest.NO_WORK_ON_THE_COMMON_POOL, dev.flotilla.core.planted.OnTheCommonPool.class))
+                .contains("OnTheCommonPool").contains("supplyAsync");
+    }
+
+    @Test
     void aStateMachineReadingTheSystemClockBreaksThePortsRule() {
         assertThat(violations(ArchitectureTest.STATE_MACHINES_ON_PORTS, dev.flotilla.sharding.PlantedClockReader.class))
                 .contains("PlantedClockReader").contains("nanoTime");

@@ -10,6 +10,13 @@ import com.tngtech.archunit.core.importer.ImportOption;
 import com.tngtech.archunit.junit.AnalyzeClasses;
 import com.tngtech.archunit.junit.ArchTest;
 import com.tngtech.archunit.lang.ArchRule;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ForkJoinPool;
+import java.util.function.BiConsumer;
+import java.util.function.BiFunction;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * The dependency rules of the code base, checked on every module's main classes in every build.
@@ -118,4 +125,26 @@ public final class ArchitectureTest {
             .orShould().callMethod(System.class, "currentTimeMillis")
             .orShould().callMethod(Thread.class, "sleep", long.class)
             .as("the sharding state machines (@OnPorts) use only their ports: no fabric8 client, no manager, no real clock");
+
+    /**
+     * Nothing runs on the common fork-join pool: no asynchronous {@code CompletableFuture} step without an executor, and
+     * no {@code ForkJoinPool.commonPool()}. Why: fabric8's JDK HTTP client ({@code java.net.http}) completes every
+     * asynchronous call's dependent steps in that pool, whose parallelism on 2 cores is 1, so one task blocking there
+     * stalls every API call of the process until its request timeout (a test running {@code flotilla run} on the
+     * pool stalled every client in its JVM). Flotilla's own client is Vert.x 5, but the JDK's is a user's choice
+     * ({@code GuardedClients.newClient(config, guard, factory)}) and a candidate for Flotilla's.
+     */
+    @ArchTest
+    public static final ArchRule NO_WORK_ON_THE_COMMON_POOL = noClasses()
+            .should().callMethod(CompletableFuture.class, "supplyAsync", Supplier.class)
+            .orShould().callMethod(CompletableFuture.class, "runAsync", Runnable.class)
+            .orShould().callMethod(CompletableFuture.class, "thenApplyAsync", Function.class)
+            .orShould().callMethod(CompletableFuture.class, "thenAcceptAsync", Consumer.class)
+            .orShould().callMethod(CompletableFuture.class, "thenRunAsync", Runnable.class)
+            .orShould().callMethod(CompletableFuture.class, "thenComposeAsync", Function.class)
+            .orShould().callMethod(CompletableFuture.class, "whenCompleteAsync", BiConsumer.class)
+            .orShould().callMethod(CompletableFuture.class, "handleAsync", BiFunction.class)
+            .orShould().callMethod(CompletableFuture.class, "exceptionallyAsync", Function.class)
+            .orShould().callMethod(ForkJoinPool.class, "commonPool")
+            .as("no work on the common fork-join pool: every asynchronous step names its executor");
 }

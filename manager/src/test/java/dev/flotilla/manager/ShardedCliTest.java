@@ -220,9 +220,11 @@ class ShardedCliTest {
         Path kc = kubeconfig(cluster);
         KubernetesClient admin = cluster.client();
         LeaseNaming naming = new LeaseNaming("solo");
+        // On a thread of its own, never the common fork-join pool: the JDK's HTTP client completes its callers there,
+        // and a run blocking a worker of it (parallelism 1 on 2 cores) stalled every client in this JVM.
         CompletableFuture<ProgramRun.Result> run = CompletableFuture.supplyAsync(() -> Cli.run(args(List.of("run",
                 "--kubeconfig", kc.toString(), "--health-port", "-1", "--metrics-port", "-1", "--identity", "solo", "--lease-namespace", ns.name(),
-                "--sharding-group", "solo", "--shards", "4"), TIMING_FLAGS)));
+                "--sharding-group", "solo", "--shards", "4"), TIMING_FLAGS)), Thread.ofVirtual()::start);
         try {
             await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(200))
                     .failFast("flotilla run ended early", run::isDone).untilAsserted(() -> {
