@@ -100,8 +100,9 @@ class WriteFenceAuditTest {
 
             for (int i = 0; i < WRITES; i++) {
                 String name = group + "-" + i;
+                // Each on a thread of its own, never the common pool (see ShardedCliTest).
                 writes.add(CompletableFuture.runAsync(() -> clientA.configMaps().inNamespace(WORK).resource(new ConfigMapBuilder()
-                        .withNewMetadata().withName(name).endMetadata().addToData("k", "v").build()).create()));
+                        .withNewMetadata().withName(name).endMetadata().addToData("k", "v").build()).create(), Thread.ofVirtual()::start));
             }
             // Two have gone out; the others wait for permits. B takes the shard's Lease as a replica would once A's expired.
             await().atMost(Duration.ofSeconds(30)).until(() -> server.client().configMaps().inNamespace(WORK).list().getItems()

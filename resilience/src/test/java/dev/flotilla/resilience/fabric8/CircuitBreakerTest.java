@@ -271,7 +271,7 @@ class CircuitBreakerTest {
                 } catch (KubernetesClientException expected) {
                     // timed out or cancelled when the client closes
                 }
-            });
+            }, Thread.ofVirtual()::start); // never the common pool (see ShardedCliTest)
             // Half-open for the probe, then open again after the slow-call duration, while the probe still hangs.
             await().atMost(Duration.ofSeconds(3)).untilAsserted(() ->
                     assertThat(transitions).containsSubsequence(State.OPEN, State.HALF_OPEN, State.OPEN));
