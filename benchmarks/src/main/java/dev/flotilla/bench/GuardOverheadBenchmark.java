@@ -114,10 +114,10 @@ public class GuardOverheadBenchmark {
             default -> throw new IllegalArgumentException("client must be plain or guarded, got " + client);
         };
         kubernetes = switch (transport) {
-            // Vert.x 5 by name, as flotilla run has it: the ceiling's JDK client on this class path outranks it.
+            // The JDK's client by name, as flotilla run has it (Vert.x 5 is on this class path too, for side rows).
             case "loopback" -> guarded
-                    ? GuardedClients.newClient(config, guard, PlainCeiling.vertx())
-                    : new KubernetesClientBuilder().withConfig(config).withHttpClientFactory(PlainCeiling.vertx())
+                    ? GuardedClients.newClient(config, guard, PlainCeiling.jdk())
+                    : new KubernetesClientBuilder().withConfig(config).withHttpClientFactory(PlainCeiling.jdk())
                             .withHttpClientBuilderConsumer(b -> RestClientMetrics.install(b, registry)).build();
             case "memory" -> {
                 var memory = new InMemoryHttpClientFactory(CONFIG_MAP);

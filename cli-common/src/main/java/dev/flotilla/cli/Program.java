@@ -41,17 +41,13 @@ public abstract class Program implements CommandContext {
     private PrintStream err = System.err;
     private final Logging logging = new Logging();
 
-    /** Runs {@code program} on {@code args} without exiting the JVM, after {@link ProcessDefaults#apply()}; returns the exit code. */
+    /** Runs {@code program} on {@code args} without exiting the JVM; returns the exit code. */
     public static int execute(Program program, String[] args, PrintStream out, PrintStream err) {
         return execute(program, CommandLine.defaultFactory(), args, out, err);
     }
 
-    /**
-     * As {@link #execute(Program, String[], PrintStream, PrintStream)}, with the subcommands made by {@code factory}. Applies
-     * {@link ProcessDefaults} first: JVM-wide, and kept for the rest of the JVM's life when called in-process.
-     */
+    /** As {@link #execute(Program, String[], PrintStream, PrintStream)}, with the subcommands made by {@code factory}. */
     public static int execute(Program program, CommandLine.IFactory factory, String[] args, PrintStream out, PrintStream err) {
-        ProcessDefaults.apply();
         program.out = out;
         program.err = err;
         CommandLine cl = new CommandLine(program, factory);

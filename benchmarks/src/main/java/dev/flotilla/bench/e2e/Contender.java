@@ -2,7 +2,6 @@ package dev.flotilla.bench.e2e;
 
 import dev.flotilla.bench.plain.PlainCeiling;
 import dev.flotilla.bench.protocol.ContenderArgs;
-import dev.flotilla.cli.ProcessDefaults;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,15 +18,10 @@ enum Contender {
      */
     FLOTILLA_AOT("Flotilla from its AOT cache (Flotilla only)"),
     /**
-     * Flotilla on fabric8's JDK HTTP client (HTTP/2, the ceiling's) instead of {@code flotilla run}'s Vert.x 5: what the
-     * choice of client is worth. Not the product's: with fabric8 8.0.0 it relists after every cut watch.
+     * Flotilla on fabric8's Vert.x 5 client, {@code flotilla run}'s until it moved to the JDK's HTTP/2 client: what the
+     * choice of client is worth, side by side.
      */
-    FLOTILLA_JDK("Flotilla on the JDK HTTP/2 client (not flotilla run's)"),
-    /**
-     * Flotilla with Netty's Flight Recorder events left on ({@code -Dio.netty.jfr.enabled=true}), as before
-     * {@code ProcessDefaults} turned them off: what that default is worth, side by side.
-     */
-    FLOTILLA_NETTY_JFR("Flotilla with Netty's JFR events on (before ProcessDefaults)"),
+    FLOTILLA_VERTX("Flotilla on Vert.x 5 (not flotilla run's)"),
     JOSDK("Java Operator SDK"),
     /** The Java Operator SDK with an item store that drops managedFields, as Flotilla's caches do by default. */
     JOSDK_STRIPPED("Java Operator SDK, managedFields dropped"),
@@ -36,6 +30,13 @@ enum Contender {
     CEILING_VERTX("ceiling on Vert.x 5"),
     /** The same ceiling code on fabric8 7.5.2, the Java Operator SDK's version: what the fabric8 version alone costs. */
     CEILING7("ceiling on fabric8 7.5.2");
+
+    /**
+     * Given to the rows on Vert.x 5: Netty 4.2 otherwise starts the Flight Recorder's metadata repository on its first
+     * request, about 150 classes and 75 ms before a first answer (results/e2e-netty-jfr.md), which a process without
+     * Netty never pays.
+     */
+    static final String NETTY_JFR_OFF = "-Dio.netty.jfr.enabled=false";
 
     private final String title;
 
@@ -64,19 +65,18 @@ enum Contender {
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(jvmFlags);
         switch (this) {
-            case FLOTILLA, FLOTILLA_EVENTS, FLOTILLA_JDK -> cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
+            case FLOTILLA, FLOTILLA_EVENTS -> cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
                     FlotillaContender.class.getName()));
-            case FLOTILLA_NETTY_JFR -> cmd.addAll(List.of("-D" + ProcessDefaults.NETTY_JFR + "=true", "-cp",
-                    System.getProperty("java.class.path"), FlotillaContender.class.getName()));
+            case FLOTILLA_VERTX -> cmd.addAll(List.of(NETTY_JFR_OFF, "-cp", System.getProperty("java.class.path"),
+                    FlotillaContender.class.getName()));
             case FLOTILLA_AOT -> {
                 AotCache cache = aot.orElseThrow(() -> new IllegalStateException(this + " needs its AOT cache trained first"));
                 cmd.addAll(cache.flags());
                 cmd.addAll(List.of("-cp", cache.classpath(), FlotillaContender.class.getName()));
             }
             case CEILING -> cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), PlainCeiling.class.getName()));
-            // On Vert.x 5, hence Netty 4.2: its JFR events off, as Flotilla runs (ProcessDefaults), for a like-for-like row.
-            case CEILING_VERTX -> cmd.addAll(List.of("-D" + ProcessDefaults.NETTY_JFR + "=false", "-cp",
-                    System.getProperty("java.class.path"), PlainCeiling.class.getName()));
+            case CEILING_VERTX -> cmd.addAll(List.of(NETTY_JFR_OFF, "-cp", System.getProperty("java.class.path"),
+                    PlainCeiling.class.getName()));
             case JOSDK, JOSDK_STRIPPED -> cmd.addAll(List.of("-jar", josdkJar.toString()));
             case CEILING7 -> cmd.addAll(List.of("-cp", josdkJar.toString(), PlainCeiling.class.getName()));
         }
@@ -85,7 +85,7 @@ enum Contender {
             case FLOTILLA_EVENTS -> cmd.add(ContenderArgs.EVENTS + "=true");
             case JOSDK_STRIPPED -> cmd.add(ContenderArgs.STRIP_MANAGED_FIELDS + "=true");
             case CEILING_VERTX -> cmd.add(ContenderArgs.HTTP_CLIENT + "=vertx");
-            case FLOTILLA_JDK -> cmd.add(ContenderArgs.HTTP_CLIENT + "=jdk");
+            case FLOTILLA_VERTX -> cmd.add(ContenderArgs.HTTP_CLIENT + "=vertx");
             default -> {
             }
         }

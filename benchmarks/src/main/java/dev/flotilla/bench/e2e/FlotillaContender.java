@@ -4,7 +4,6 @@ import dev.flotilla.bench.plain.PlainCeiling;
 import dev.flotilla.bench.protocol.ContenderArgs;
 import dev.flotilla.bench.protocol.ContenderSession;
 import dev.flotilla.bench.protocol.EventLatency;
-import dev.flotilla.cli.ProcessDefaults;
 import dev.flotilla.core.cache.SharedInformer;
 import dev.flotilla.core.controller.KeyGate;
 import dev.flotilla.core.events.EventRecorder;
@@ -66,19 +65,18 @@ public final class FlotillaContender {
     }
 
     public static void main(String[] argv) throws Exception {
-        ProcessDefaults.apply(); // as flotilla run (Program.execute), before anything touches Netty
         ContenderArgs args = ContenderArgs.parse(argv);
         Config config = Config.fromKubeconfig(Files.readString(args.path(ContenderArgs.KUBECONFIG)));
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         GuardConfig guard = GuardConfig.builder().qps(QPS).burst(BURST).leaseQps(QPS).leaseBurst(BURST).build();
         RequestGuard requestGuard = RequestGuard.create(guard, registry);
-        // Vert.x 5, as flotilla run (the only client on its class path); here the ceiling's JDK client is on it too, for
-        // the row that measures it (ContenderArgs.HTTP_CLIENT=jdk).
+        // fabric8's JDK client, as flotilla run (the only client on its class path); here Vert.x 5 is on it too, for the
+        // row that measures it (ContenderArgs.HTTP_CLIENT=vertx).
         // A sharded replica also counts its requests by kind and answer (RequestCensus), for the driver's per-round
         // breakdown; the unsharded rows, compared with other controllers, carry no apparatus of their own.
         RequestCensus census = new RequestCensus();
-        HttpClient.Factory http = args.has(ContenderArgs.IDENTITY) ? census.counting(PlainCeiling.chosen(args, "vertx"))
-                : PlainCeiling.chosen(args, "vertx");
+        HttpClient.Factory http = args.has(ContenderArgs.IDENTITY) ? census.counting(PlainCeiling.chosen(args, "jdk"))
+                : PlainCeiling.chosen(args, "jdk");
         KubernetesClient client = GuardedClients.newClient(config, requestGuard, http);
         // As flotilla run: the group's Leases on a client of their own, through the same guard (built before the
         // baseline, so that its Vert.x instance is not counted as cache).

@@ -53,8 +53,7 @@ record Settings(List<Integer> sizes, int namespaces, int rounds, int workers, in
 
     static final String USAGE = "usage: EndToEnd " + String.join(" ", DEFAULTS.entrySet().stream()
             .map(e -> "[--" + e.getKey() + " " + (e.getValue().contains(" ") ? '"' + e.getValue() + '"' : e.getValue()) + "]")
-            .toList()) + "\n  --contenders also takes flotilla_aot (Flotilla from its AOT cache), flotilla_jdk (Flotilla on the JDK HTTP client), "
-            + "flotilla_netty_jfr (Flotilla with Netty's JFR events on), "
+            .toList()) + "\n  --contenders also takes flotilla_aot (Flotilla from its AOT cache), flotilla_vertx (Flotilla on Vert.x 5), "
             + "ceiling_vertx (the ceiling on Vert.x 5), "
             + "ceiling7 (the ceiling on fabric8 7.5.2) and none (sharded groups only); "
             + "--sharded-sizes 0 runs no sharded groups; --replica-cpu 0.25 caps each sharded replica at a quarter core (cgroup v1 cpu)";

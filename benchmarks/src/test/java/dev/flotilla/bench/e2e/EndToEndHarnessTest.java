@@ -30,7 +30,7 @@ class EndToEndHarnessTest {
                 "--rate", "50", "--updates", Integer.toString(UPDATES), "--warmup-updates", Integer.toString(UPDATES), "--sharded-sizes", Integer.toString(N),
                 "--replicas", "1,2", "--replica-cpu", REPLICA_CPU, "--attempts", "1", "--side-sizes", Integer.toString(N),
                 "--sharded-warmup-rounds", "1",
-                "--contenders", "flotilla,flotilla_events,flotilla_aot,flotilla_jdk,flotilla_netty_jfr,josdk,josdk_stripped,ceiling,ceiling_vertx,ceiling7",
+                "--contenders", "flotilla,flotilla_events,flotilla_aot,flotilla_vertx,josdk,josdk_stripped,ceiling,ceiling_vertx,ceiling7",
                 "--josdk-jar", "../benchmarks-josdk/target/josdk-contender.jar",
                 "--jvm-flags", "-Xmx512m -XX:+UseSerialGC", "--out", out.toString(),
                 // The suite's lease timings (6 s lease, 4 s renew deadline, 1 s retry): the harness, not the defaults, is
@@ -99,7 +99,7 @@ class EndToEndHarnessTest {
         assertThat(Settings.parse(new String[] {"--warmup-updates", "0", "--josdk-jar", "../benchmarks-josdk/target/josdk-contender.jar"})
                 .warmUpdates()).isZero();
         assertThatThrownBy(() -> Settings.parse(new String[] {"--contenders", "flotilla,kopf"}))
-                .hasMessageContaining("--contenders takes flotilla, flotilla_events, flotilla_aot, flotilla_jdk, flotilla_netty_jfr, josdk, josdk_stripped, ceiling, ceiling_vertx, ceiling7 or none, got 'kopf'");
+                .hasMessageContaining("--contenders takes flotilla, flotilla_events, flotilla_aot, flotilla_vertx, josdk, josdk_stripped, ceiling, ceiling_vertx, ceiling7 or none, got 'kopf'");
         assertThatThrownBy(() -> Settings.parse(new String[] {"--side-sizes", "7"}))
                 .hasMessageContaining("--side-sizes must be among --sizes");
         assertThatThrownBy(() -> Settings.parse(new String[] {"--sharded-sizes", "7"}))

@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.VersionInfo;
+import java.net.ConnectException;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.security.GeneralSecurityException;
@@ -157,6 +158,12 @@ public final class StartupChecks {
                     || t.getClass().getSimpleName().contains("Timeout")) {
                 return new CliException(ExitCode.UNREACHABLE, "cannot reach the API server at " + url
                         + ": no answer within " + REQUEST_TIMEOUT.toSeconds() + "s", e);
+            }
+            if (t instanceof ConnectException) {
+                // The JDK's HTTP client drops the socket's "Connection refused" (its ConnectException has no message,
+                // and its cause is a bare ClosedChannelException); a ConnectException is a refused connection.
+                return new CliException(ExitCode.UNREACHABLE, "cannot reach the API server at " + url + ": "
+                        + (t.getMessage() == null || t.getMessage().isBlank() ? "Connection refused" : message(t)), e);
             }
             root = t; // the deepest cause says it best: "Connection refused", not "An error has occurred."
         }

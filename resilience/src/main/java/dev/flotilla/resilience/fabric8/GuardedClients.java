@@ -46,7 +46,7 @@ public final class GuardedClients {
 
     /**
      * As {@link #newClient(Config, RequestGuard)}, over {@code httpClients} rather than fabric8's pick (the
-     * highest-priority factory on the class path: Vert.x 5 when it is the only one, as in {@code flotilla run}).
+     * highest-priority factory on the class path: the JDK's, as in {@code flotilla run}).
      */
     public static KubernetesClient newClient(Config config, RequestGuard guard, HttpClient.Factory httpClients) {
         return newClient(config, new GuardedHttpClientFactory(httpClients, guard));

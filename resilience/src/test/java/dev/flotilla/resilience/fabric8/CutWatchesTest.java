@@ -2,7 +2,6 @@ package dev.flotilla.resilience.fabric8;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.flotilla.resilience.guard.GuardConfig;
 import dev.flotilla.resilience.guard.RequestGuard;
@@ -29,8 +28,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.Test;
 
 /**
- * Watches cut mid-stream resume from their resourceVersion on a guarded client over fabric8's JDK HTTP client: no LIST
- * after a cut, judged from the fault proxy's request log. The JDK's client hears a cut as a close with code 1006, which
+ * Watches cut mid-stream resume from their resourceVersion on the product's HTTP client, the JDK's: no LIST after a
+ * cut, judged from the fault proxy's request log. The JDK's client hears a cut as a close with code 1006, which
  * fabric8 8.0.0 takes for a stale-resourceVersion rejection when the watch is younger than 2 s and saw no event, and
  * relists; {@link AbnormalClosureListener} reports it as the error it is. Quiet watches cut every 700 ms are exactly
  * that case (with the listener taken out of the guarded WebSocket builder this test saw 5 LISTs).
@@ -42,10 +41,6 @@ class CutWatchesTest {
 
     @Test
     void quietWatchesCutEvery700msResumeWithoutARelist(TestCluster cluster, TestNamespace ns) {
-        // The module's default test run leaves the JDK's client off the class path (its jdk-client run has it), so that
-        // the other tests keep flotilla run's Vert.x 5; a -Dtest run of this class reaches it in both.
-        assumeTrue(getClass().getClassLoader().getResource("io/fabric8/kubernetes/client/jdkhttp/JdkHttpClientFactory.class") != null,
-                "fabric8's JDK HTTP client is on the class path (the jdk-client test execution)");
         try (FaultProxy proxy = FaultProxy.start(cluster);
                 KubernetesClient client = GuardedClients.newClient(proxy.clientConfig("cut"),
                         RequestGuard.create(GuardConfig.defaults(), new SimpleMeterRegistry()), new JdkHttpClientFactory())) {
