@@ -195,14 +195,16 @@ class RangePlannerPropertiesTest {
                     for (int s : next.ownerChanged()) {
                         assertThat(next.owners().get(s)).as(why).isEqualTo(joiner);
                     }
-                    // Nobody gives more than its excess over the bound, plus one slot.
+                    // Nobody gives more than its excess over the mean, plus one slot.
                     long maxSlot = next.layout().stream().mapToLong(w::weightIn).max().orElse(0);
                     Map<String, Long> given = new HashMap<>();
                     for (int s : next.ownerChanged()) {
                         given.merge(plan.owners().get(s), w.weightIn(next.layout().get(s)), Long::sum);
                     }
                     Map<String, Long> oldLoads = loads(plan, w);
-                    given.forEach((m, g) -> assertThat(g).as(why + " " + m).isLessThan(Math.max(0, oldLoads.get(m) - next.allowed().get(m)) + maxSlot + 1));
+                    long mean = w.total() / members.size();
+                    given.forEach((m, g) -> assertThat(g).as(why + " " + m).isLessThan(Math.max(0, oldLoads.get(m) - mean) + maxSlot + 1));
+                    assertEvenedTowardTheJoiner(next, w, joiner, why);
                 }
                 if (leaver != null) {
                     Set<Integer> others = new TreeSet<>(next.ownerChanged());
@@ -274,8 +276,10 @@ class RangePlannerPropertiesTest {
             assertThat(joined.owners().get(s)).as(why + " join").isEqualTo(joiner);
             given.merge(plan.owners().get(s), w.weightIn(plan.layout().get(s)), Long::sum);
         }
-        // Nobody gives more than its excess over the new bound plus one slot.
-        given.forEach((m, g) -> assertThat(g).as(why + " join " + m).isLessThan(Math.max(0, plan.loads().get(m) - joined.allowed().get(m)) + maxSlot + 1));
+        // Nobody gives more than its excess over the mean plus one slot, and the joiner took what evens it.
+        long mean = w.total() / more.size();
+        given.forEach((m, g) -> assertThat(g).as(why + " join " + m).isLessThan(Math.max(0, plan.loads().get(m) - mean) + maxSlot + 1));
+        assertEvenedTowardTheJoiner(joined, w, joiner, why + " join");
 
         String leaver = new ArrayList<>(members).get(rnd.nextInt(members.size()));
         Set<String> fewer = new TreeSet<>(members);
@@ -284,6 +288,30 @@ class RangePlannerPropertiesTest {
         assertThat(left.rangeChanged()).as(why + " leave").isEmpty();
         assertThat(left.ownerChanged()).as(why + " leave").isEqualTo(new TreeSet<>(slotsOf(plan, leaver)));
         assertThat(left.withinBound()).as(why + " leave " + left.loads()).isTrue();
+    }
+
+    /**
+     * After a join, no slot of the most loaded member would, moved to the joiner, lower the larger
+     * of the two loads while keeping the joiner within its bound: the join evened the group as far
+     * as whole slots allow, not merely to the bound.
+     */
+    private static void assertEvenedTowardTheJoiner(RangePlan plan, NamespaceWeights w, String joiner, String why) {
+        Map<String, Long> loads = plan.loads();
+        String most = loads.entrySet().stream().filter(e -> !e.getKey().equals(joiner))
+                .max(Map.Entry.<String, Long>comparingByValue().thenComparing(Map.Entry.comparingByKey(Comparator.reverseOrder())))
+                .orElseThrow().getKey();
+        long gap = loads.get(most) - loads.get(joiner);
+        for (Map.Entry<Integer, String> e : plan.owners().entrySet()) {
+            if (!e.getValue().equals(most)) {
+                continue;
+            }
+            HashRange r = plan.layout().get(e.getKey());
+            long weight = w.weightIn(r);
+            boolean evens = weight > 0 && weight < gap;
+            assertThat(evens && loads.get(joiner) + weight <= plan.allowed().get(joiner))
+                    .as(why + ": slot " + e.getKey() + " (" + weight + " objects) of " + most + " would even it with " + joiner + ", loads " + loads)
+                    .isFalse();
+        }
     }
 
     private static void checkWellFormed(Case c, RangePlan plan, NamespaceWeights w, Set<String> members) {

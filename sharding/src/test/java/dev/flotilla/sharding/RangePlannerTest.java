@@ -101,6 +101,35 @@ class RangePlannerTest {
     }
 
     @Test
+    void aJoinEvensTheGroupAsFarAsWholeNamespacesAllowNotMerelyToTheBound() {
+        // The end-to-end benchmark's sharded groups: 50 namespaces of 100 objects, the first replica
+        // alone, then the others joining. Stopping at the bound (10% over the mean) left 2,700 / 2,300
+        // and then 1,800 / 1,500 / 1,700, so the busiest replica set the pace for all.
+        Map<String, Long> objects = new HashMap<>();
+        for (int i = 0; i < 50; i++) {
+            objects.put(String.format("%02d-bench", i), 100L);
+        }
+        NamespaceWeights w = NamespaceWeights.ofNamespaces(objects);
+        RangePlan alone = RangePlanner.plan(RangePlan.Input.coldStart(ShardSpace.DEFAULT_SHARDS, Set.of("replica-0"), w));
+        RangePlan two = RangePlanner.plan(RangePlan.Input.after(alone, Set.of("replica-0", "replica-1"), w));
+        assertThat(two.rangeChanged()).isEmpty();
+        assertThat(two.loads()).containsOnly(Map.entry("replica-0", 2500L), Map.entry("replica-1", 2500L));
+        for (int slot : two.ownerChanged()) {
+            assertThat(two.owners().get(slot)).isEqualTo("replica-1");
+        }
+        RangePlan three = RangePlanner.plan(RangePlan.Input.after(two, Set.of("replica-0", "replica-1", "replica-2"), w));
+        assertThat(three.rangeChanged()).isEmpty();
+        assertThat(three.loads().values()).allSatisfy(load -> assertThat(load).isBetween(1600L, 1700L));
+        for (int slot : three.ownerChanged()) {
+            assertThat(three.owners().get(slot)).isEqualTo("replica-2");
+        }
+        // Settled: planning again moves nothing.
+        RangePlan again = RangePlanner.plan(RangePlan.Input.after(three, three.owners().values().stream().collect(java.util.stream.Collectors.toSet()), w));
+        assertThat(again.ownerChanged()).isEmpty();
+        assertThat(again.rangeChanged()).isEmpty();
+    }
+
+    @Test
     void aGiantNamespaceDoesNotExcuseTheOthersFromBalance() {
         // 6000 of 10000 objects in one namespace: its holder may have little beyond it, and the others
         // share the remaining 4000 within 10% (of 4000/2 with three members, of 4000/3 after a join).
