@@ -40,18 +40,21 @@ import java.util.TreeSet;
  *       to the least-loaded member (LPT). With no objects known at all the layout is
  *       {@link ShardSpace}'s equal-width one and owners follow {@link ShardAssigner}, so an unloaded
  *       group behaves as before.</li>
- *   <li>All slots owned by live members and every member within its bound: nothing changes.</li>
+ *   <li>All slots owned by live members and every member within its bound: nothing changes
+ *       (but for a joiner, which gets its share: from 11 members on a join leaves everyone within
+ *       the default 10%).</li>
  *   <li>Otherwise owners move first: the slots of members that left go heaviest first to the
  *       least-loaded member; then while a member is over its bound, one of its slots moves to the
  *       least-loaded member that has not given in this pass (after a join: to the joiner). The move
  *       preferred leaves the receiver within its bound and the giver at or above the mean: the
  *       smallest such slot that brings the giver within its bound, else the largest such slot.
- *       After a join (and at a cold start, where every member is new) the bound is only the
- *       trigger: slots go on moving from the most loaded member to the least-loaded joiner while
- *       that lowers the larger of the two loads, so a join evens the group as far as whole slots
- *       allow (50 namespaces of 100 objects: 2,500 / 2,500, where stopping at the bound left
- *       2,700 / 2,300). Failing a single move, a swap also returns to the giver a slot the joiner
- *       was to take from it. Every handover still goes to the joiner.</li>
+ *       The bound is when to act, not where to stop: once a member is over it (or a member
+ *       joined, or at a cold start), slots go on moving from the most loaded member to the
+ *       least-loaded one (after a join: to the joiner) while that lowers the larger of the two
+ *       loads, so the plan evens the group as far as whole slots allow (50 namespaces of 100
+ *       objects on two members: 2,500 / 2,500, where stopping at the bound left 2,700 / 2,300).
+ *       Failing a single move, a swap also returns to the giver a slot the receiver was to take
+ *       from it. A leave whose slots fit within the bound moves only them.</li>
  *   <li>Only when moving owners cannot meet the bound do ranges change: a slot of the member most
  *       over its bound is cut in two (a piece of about what evens it with the least-loaded member,
  *       or else at the weighted median) and the lightest pair of adjacent ranges is merged to free a
@@ -198,19 +201,25 @@ public final class RangePlanner {
                 liveOwners().forEach((slot, m) -> st.assign(slot, index.get(m)));
                 System.arraycopy(st.owner, 0, st.origin, 0, slots);
                 if (st.allOwned() && mostOver(st, st.memberTops()) < 0) {
+                    // From 11 members on, a joiner leaves everyone within the 10% bound: it still gets load.
+                    even(st, false);
                     evenEmptySlots(st);
                     return result(st.ranges, st.owner, false, false);
                 }
             }
             assignFree(st);
+            // The bound says when to act; once a member is over it, the plan evens the group as far as
+            // whole ranges allow. A leave whose ranges fit within the bound moves only them.
+            boolean overBound = mostOver(st, st.memberTops()) >= 0;
             rebalance(st);
-            evenTowardJoiners(st);
+            even(st, overBound);
             State out = st;
             boolean capped = false;
             if (mostOver(st, st.memberTops()) >= 0) {
                 Improved improved = resplit(st, fresh);
                 out = improved.state();
                 capped = improved.capped();
+                even(out, true);
             }
             evenEmptySlots(out);
             return result(out.ranges, out.owner, capped, fresh);
@@ -654,29 +663,42 @@ public final class RangePlanner {
         }
 
         /**
-         * After a join, goes on moving slots from the most loaded member to the least-loaded joiner
-         * while a move lowers the larger of the pair's loads, within the joiner's bound (failing
-         * one, a swap that also gives the joiner's slot from that member back, at no handover). The bound
-         * says when a settled group must change; once a join changes it anyway, stopping at the
-         * bound left the group at up to the tolerance above the mean for good (two replicas at
-         * 2,700 / 2,300 objects, so the pair ran at 5,000 / 2,700 = 1.85 times one replica at
-         * best). A joiner receives handovers in any case, and each move here lowers the most any
-         * member holds, so a giver gives at most its excess over the mean plus one slot. A settled
-         * group (no joiner) and a leave change nothing more.
+         * Goes on moving slots from the most loaded member to the least-loaded receiver while a
+         * move lowers the larger of the pair's loads, within the receiver's bound; failing a single
+         * move, a swap that also gives the receiver's slot from that member back (at no handover).
+         * Receivers are the joiners (members that held nothing, every member at a cold start);
+         * without one, every member if {@code anyMember}, else nobody. The bound says when a group must change; once a plan
+         * changes it anyway, stopping at the bound left it up to the tolerance above the mean for
+         * good (two replicas at 2,700 / 2,300 objects, so the pair ran at 5,000 / 2,700 = 1.85
+         * times one replica at best). Each move lowers the sum of squared loads, so this ends, and a
+         * giver gives at most its excess over the mean plus one slot.
          */
-        private void evenTowardJoiners(State st) {
+        private void even(State st, boolean anyMember) {
             boolean[] held = new boolean[members.length];
             for (int o : st.origin) {
                 if (o >= 0) {
                     held[o] = true;
                 }
             }
+            boolean joined = false;
+            for (boolean h : held) {
+                joined |= !h;
+            }
+            if (joined) {
+                evenToward(st, held);
+            }
+            // A joiner full to its bound can leave a member over it and another well under: that
+            // evens between them, as the next plan would.
+            if (anyMember && (!joined || mostOver(st, st.memberTops()) >= 0)) {
+                evenToward(st, new boolean[members.length]);
+            }
+        }
+
+        /** {@link #even}'s moves, to the members not marked in {@code notReceiving}. */
+        private void evenToward(State st, boolean[] notReceiving) {
             long guard = (long) slots * members.length + 16;
             while (guard-- > 0) {
-                int t = st.lightest(held); // the lightest joiner
-                if (t < 0) {
-                    return; // no joiner
-                }
+                int t = st.lightest(notReceiving); // the lightest receiver
                 int m = -1;
                 for (int i = 0; i < members.length; i++) {
                     if (i != t && (m < 0 || st.load[i] > st.load[m])) {
@@ -684,7 +706,7 @@ public final class RangePlanner {
                     }
                 }
                 if (m < 0) {
-                    return; // the joiner alone
+                    return; // the receiver alone
                 }
                 long[] tops = st.memberTops();
                 long gap = st.load[m] - st.load[t];
@@ -699,7 +721,8 @@ public final class RangePlanner {
                 }
                 // A move is a slot of m to t; failing one that evens the pair, a swap also gives t's
                 // slot from m back to it (in this plan it came from m, so returning it cancels a
-                // handover and every handover still goes to the joiner): it evens by the difference.
+                // handover, and after a join every handover still goes to the joiner): it evens by
+                // the difference of the two.
                 int best = -1;
                 int bestBack = -1;
                 long[] bestKey = null;

@@ -85,7 +85,7 @@ class RangePlannerTest {
     }
 
     @Test
-    void aMemberJoiningTakesSlotsOnlyFromOthersAboveTheBound() {
+    void aMemberJoiningIsTheOnlyOneThatReceivesSlots() {
         for (Map<String, Long> objects : PlannerDatasets.all().values()) {
             NamespaceWeights w = NamespaceWeights.ofNamespaces(objects);
             RangePlan before = RangePlanner.plan(RangePlan.Input.coldStart(32, THREE, w));
@@ -127,6 +127,61 @@ class RangePlannerTest {
         RangePlan again = RangePlanner.plan(RangePlan.Input.after(three, three.owners().values().stream().collect(java.util.stream.Collectors.toSet()), w));
         assertThat(again.ownerChanged()).isEmpty();
         assertThat(again.rangeChanged()).isEmpty();
+    }
+
+    @Test
+    void aMemberOverTheBoundIsEvenedNotMerelyBroughtBackToIt() {
+        // As in the benchmark's two-replica group: both members planned together, then the counts
+        // put one of them over its bound (2,750 objects). One move brought it to 2,700 and stopped.
+        Map<String, Long> objects = new HashMap<>();
+        for (int i = 0; i < 50; i++) {
+            objects.put(String.format("%02d-bench", i), 100L);
+        }
+        NamespaceWeights w = NamespaceWeights.ofNamespaces(objects);
+        Set<String> two = Set.of("replica-0", "replica-1");
+        RangePlan planned = RangePlanner.plan(RangePlan.Input.coldStart(ShardSpace.DEFAULT_SHARDS, two, w));
+        Map<Integer, String> owners = new TreeMap<>(planned.owners());
+        long load0 = planned.loads().get("replica-0");
+        for (int s = 0; s < ShardSpace.DEFAULT_SHARDS && load0 < 2800; s++) {
+            long weight = w.weightIn(planned.layout().get(s));
+            if (owners.get(s).equals("replica-1") && weight > 0) {
+                owners.put(s, "replica-0");
+                load0 += weight;
+            }
+        }
+        assertThat(load0).isGreaterThan(2750);
+        RangePlan evened = RangePlanner.plan(new RangePlan.Input(planned.layout(), owners, two, w,
+                ShardSpace.DEFAULT_SHARDS, RangePlan.Input.DEFAULT_TOLERANCE, 8));
+        assertThat(evened.rangeChanged()).isEmpty();
+        assertThat(evened.loads()).containsOnly(Map.entry("replica-0", 2500L), Map.entry("replica-1", 2500L));
+        for (int slot : evened.ownerChanged()) {
+            assertThat(evened.owners().get(slot)).as("only toward the lighter member").isEqualTo("replica-1");
+        }
+    }
+
+    @Test
+    void aTwelfthMemberGetsItsShareThoughElevenLeaveNobodyOverTheBound() {
+        // Eleven members hold total/11 each, which is exactly (1 + 10%) of the mean of twelve: a join
+        // puts nobody over the bound, and the joiner got empty ranges only.
+        Map<String, Long> objects = new HashMap<>();
+        for (int i = 0; i < 264; i++) {
+            objects.put("tenant-" + i, 10L);
+        }
+        NamespaceWeights w = NamespaceWeights.ofNamespaces(objects);
+        Set<String> eleven = new TreeSet<>();
+        for (int i = 0; i < 11; i++) {
+            eleven.add("replica-" + i);
+        }
+        RangePlan before = RangePlanner.plan(RangePlan.Input.coldStart(128, eleven, w));
+        Set<String> twelve = new TreeSet<>(eleven);
+        twelve.add("replica-11");
+        RangePlan joined = RangePlanner.plan(RangePlan.Input.after(before, twelve, w));
+        long maxSlot = joined.layout().stream().mapToLong(w::weightIn).max().orElseThrow();
+        assertThat(joined.loads().get("replica-11")).as("%s", joined.loads()).isGreaterThanOrEqualTo(w.total() / 12 - maxSlot);
+        assertThat(joined.rangeChanged()).isEmpty();
+        for (int slot : joined.ownerChanged()) {
+            assertThat(joined.owners().get(slot)).isEqualTo("replica-11");
+        }
     }
 
     @Test
