@@ -41,8 +41,8 @@ import java.util.TreeSet;
  *       {@link ShardSpace}'s equal-width one and owners follow {@link ShardAssigner}, so an unloaded
  *       group behaves as before.</li>
  *   <li>All slots owned by live members and every member within its bound: nothing changes
- *       (but for a joiner, which gets its share: from 11 members on a join leaves everyone within
- *       the default 10%).</li>
+ *       (but for a joiner, which gets its share: a member joining a group of 10 or more leaves
+ *       everyone within the default 10%).</li>
  *   <li>Otherwise owners move first: the slots of members that left go heaviest first to the
  *       least-loaded member; then while a member is over its bound, one of its slots moves to the
  *       least-loaded member that has not given in this pass (after a join: to the joiner). The move
@@ -54,7 +54,9 @@ import java.util.TreeSet;
  *       loads, so the plan evens the group as far as whole slots allow (50 namespaces of 100
  *       objects on two members: 2,500 / 2,500, where stopping at the bound left 2,700 / 2,300).
  *       Failing a single move, a swap also returns to the giver a slot the receiver was to take
- *       from it. A leave whose slots fit within the bound moves only them.</li>
+ *       from it; a member holding a giant it cannot give lets the next member give. After a join
+ *       the others move only if the joiner's share leaves a member over its bound. A leave whose
+ *       slots fit within the bound moves only them.</li>
  *   <li>Only when moving owners cannot meet the bound do ranges change: a slot of the member most
  *       over its bound is cut in two (a piece of about what evens it with the least-loaded member,
  *       or else at the weighted median) and the lightest pair of adjacent ranges is merged to free a
@@ -111,6 +113,8 @@ public final class RangePlanner {
         /** floor((1 + tolerance) * m') and floor(tolerance * m'). */
         private final long allowedBase;
         private final long allowedAboveTop;
+        /** Per member: held a slot when this plan began (none at a cold start); the others are joiners. */
+        private final boolean[] heldBefore;
 
         Run(RangePlan.Input input) {
             this.input = input;
@@ -160,6 +164,7 @@ public final class RangePlanner {
             restMean = rest / restN;
             allowedBase = floorOf(BigDecimal.valueOf(rest).multiply(BigDecimal.ONE.add(BigDecimal.valueOf(tolerance))), restN);
             allowedAboveTop = floorOf(BigDecimal.valueOf(rest).multiply(BigDecimal.valueOf(tolerance)), restN);
+            heldBefore = new boolean[members.length];
         }
 
         private static long floorOf(BigDecimal numerator, long denominator) {
@@ -200,8 +205,13 @@ public final class RangePlanner {
                 Map<String, Integer> index = memberIndex();
                 liveOwners().forEach((slot, m) -> st.assign(slot, index.get(m)));
                 System.arraycopy(st.owner, 0, st.origin, 0, slots);
+                for (int o : st.origin) {
+                    if (o >= 0) {
+                        heldBefore[o] = true;
+                    }
+                }
                 if (st.allOwned() && mostOver(st, st.memberTops()) < 0) {
-                    // From 11 members on, a joiner leaves everyone within the 10% bound: it still gets load.
+                    // A member joining 10 or more leaves everyone within the 10% bound: it still gets load.
                     even(st, false);
                     evenEmptySlots(st);
                     return result(st.ranges, st.owner, false, false);
@@ -663,29 +673,25 @@ public final class RangePlanner {
         }
 
         /**
-         * Goes on moving slots from the most loaded member to the least-loaded receiver while a
-         * move lowers the larger of the pair's loads, within the receiver's bound; failing a single
-         * move, a swap that also gives the receiver's slot from that member back (at no handover).
-         * Receivers are the joiners (members that held nothing, every member at a cold start);
-         * without one, every member if {@code anyMember}, else nobody. The bound says when a group must change; once a plan
-         * changes it anyway, stopping at the bound left it up to the tolerance above the mean for
-         * good (two replicas at 2,700 / 2,300 objects, so the pair ran at 5,000 / 2,700 = 1.85
-         * times one replica at best). Each move lowers the sum of squared loads, so this ends, and a
-         * giver gives at most its excess over the mean plus one slot.
+         * Goes on moving slots from a more loaded member (the most loaded first that has such a
+         * move) to the least-loaded receiver while a move lowers the larger of the pair's loads,
+         * leaves the receiver within its bound and puts no giver newly over its own; failing a
+         * single move, a swap that also gives the receiver's slot from that member back (at no
+         * handover). Receivers are the joiners (members that held nothing when the plan began,
+         * every member at a cold start); then, with {@code anyMember}, every member, if there was
+         * no joiner or a member is still over its bound. The bound says when a group must change;
+         * once a plan changes it anyway, stopping at the bound left it up to the tolerance above
+         * the mean for good (two replicas at 2,700 / 2,300 objects, so the pair ran at 5,000 /
+         * 2,700 = 1.85 times one replica at best). Each move lowers the sum of squared loads, so
+         * this ends, and a giver gives at most its excess over the mean plus one slot.
          */
         private void even(State st, boolean anyMember) {
-            boolean[] held = new boolean[members.length];
-            for (int o : st.origin) {
-                if (o >= 0) {
-                    held[o] = true;
-                }
-            }
             boolean joined = false;
-            for (boolean h : held) {
+            for (boolean h : heldBefore) {
                 joined |= !h;
             }
             if (joined) {
-                evenToward(st, held);
+                evenToward(st, heldBefore);
             }
             // A joiner full to its bound can leave a member over it and another well under: that
             // evens between them, as the next plan would.
@@ -699,59 +705,110 @@ public final class RangePlanner {
             long guard = (long) slots * members.length + 16;
             while (guard-- > 0) {
                 int t = st.lightest(notReceiving); // the lightest receiver
-                int m = -1;
-                for (int i = 0; i < members.length; i++) {
-                    if (i != t && (m < 0 || st.load[i] > st.load[m])) {
-                        m = i;
+                Integer[] givers = new Integer[members.length];
+                for (int i = 0; i < givers.length; i++) {
+                    givers[i] = i;
+                }
+                // Most loaded first (ties to the lower index): with a giant namespace the most loaded
+                // member cannot give it, and the others still even.
+                Arrays.sort(givers, Comparator.<Integer>comparingLong(i -> -st.load[i]).thenComparingInt(i -> i));
+                boolean moved = false;
+                for (int m : givers) {
+                    if (st.load[m] <= st.load[t]) {
+                        break;
+                    }
+                    if (m != t && evenPair(st, m, t)) {
+                        moved = true;
+                        break;
                     }
                 }
-                if (m < 0) {
-                    return; // the receiver alone
+                if (!moved) {
+                    return;
                 }
-                long[] tops = st.memberTops();
-                long gap = st.load[m] - st.load[t];
-                List<Integer> given = new ArrayList<>();
-                List<Integer> back = new ArrayList<>();
-                for (int s = 0; s < slots; s++) {
-                    if (st.owner[s] == m && st.weight[s] > 0) {
-                        given.add(s);
-                    } else if (st.owner[s] == t && st.origin[s] == m) {
-                        back.add(s);
-                    }
+            }
+        }
+
+        /**
+         * One move from {@code m} to {@code t} that lowers the larger of their loads: a slot of
+         * m, or failing one a swap that also gives t's slot from m back to it (in this plan it came
+         * from m, so returning it cancels a handover, and after a join every handover still goes to
+         * the joiner); it evens by the difference of the two. False when none is allowed.
+         */
+        private boolean evenPair(State st, int m, int t) {
+            long gap = st.load[m] - st.load[t];
+            List<Integer> given = new ArrayList<>();
+            List<Integer> back = new ArrayList<>();
+            for (int s = 0; s < slots; s++) {
+                if (st.owner[s] == m && st.weight[s] > 0) {
+                    given.add(s);
+                } else if (st.owner[s] == t && st.origin[s] == m) {
+                    back.add(s);
                 }
-                // A move is a slot of m to t; failing one that evens the pair, a swap also gives t's
-                // slot from m back to it (in this plan it came from m, so returning it cancels a
-                // handover, and after a join every handover still goes to the joiner): it evens by
-                // the difference of the two.
-                int best = -1;
-                int bestBack = -1;
-                long[] bestKey = null;
-                for (int pass = 0; pass < 2 && best < 0; pass++) {
-                    List<Integer> backs = pass == 0 ? List.of(-1) : back;
-                    for (int s : given) {
-                        for (int b : backs) {
-                            long d = st.weight[s] - (b < 0 ? 0 : st.weight[b]);
-                            if (d <= 0 || d >= gap || st.load[t] + d > allowed(Math.max(tops[t], st.top[s]))) {
-                                continue;
-                            }
-                            long handovers = st.handoverDelta(s, t) + (b < 0 ? 0 : st.handoverDelta(b, m));
-                            long[] key = {Math.max(st.load[m] - d, st.load[t] + d), handovers, s, b};
-                            if (bestKey == null || Arrays.compare(key, bestKey) < 0) {
-                                best = s;
-                                bestBack = b;
-                                bestKey = key;
-                            }
+            }
+            Tops mTops = tops(st, m);
+            Tops tTops = tops(st, t);
+            boolean mWasOver = st.load[m] > allowed(mTops.top());
+            int best = -1;
+            int bestBack = -1;
+            long[] bestKey = null;
+            for (int pass = 0; pass < 2 && best < 0; pass++) {
+                List<Integer> backs = pass == 0 ? List.of(-1) : back;
+                for (int s : given) {
+                    for (int b : backs) {
+                        long d = st.weight[s] - (b < 0 ? 0 : st.weight[b]);
+                        if (d <= 0 || d >= gap) {
+                            continue;
+                        }
+                        // Each side's heaviest namespace after the move decides its bound.
+                        long tTop = Math.max(tTops.without(b), st.top[s]);
+                        long mTop = Math.max(mTops.without(s), b < 0 ? 0 : st.top[b]);
+                        if (st.load[t] + d > allowed(tTop) || (!mWasOver && st.load[m] - d > allowed(mTop))) {
+                            continue;
+                        }
+                        long handovers = st.handoverDelta(s, t) + (b < 0 ? 0 : st.handoverDelta(b, m));
+                        long[] key = {Math.max(st.load[m] - d, st.load[t] + d), handovers, s, b};
+                        if (bestKey == null || Arrays.compare(key, bestKey) < 0) {
+                            best = s;
+                            bestBack = b;
+                            bestKey = key;
                         }
                     }
                 }
-                if (best < 0) {
-                    return;
+            }
+            if (best < 0) {
+                return false;
+            }
+            st.assign(best, t);
+            if (bestBack >= 0) {
+                st.assign(bestBack, m);
+            }
+            return true;
+        }
+
+        /** A member's heaviest namespace, the slot it is in, and the heaviest in its other slots. */
+        private record Tops(long top, int slot, long second) {
+            long without(int s) {
+                return s == slot ? second : top;
+            }
+        }
+
+        private Tops tops(State st, int member) {
+            long top = 0;
+            int slot = -1;
+            long second = 0;
+            for (int s = 0; s < slots; s++) {
+                if (st.owner[s] != member) {
+                    continue;
                 }
-                st.assign(best, t);
-                if (bestBack >= 0) {
-                    st.assign(bestBack, m);
+                if (slot < 0 || st.top[s] > top) {
+                    second = Math.max(second, top);
+                    top = st.top[s];
+                    slot = s;
+                } else {
+                    second = Math.max(second, st.top[s]);
                 }
             }
+            return new Tops(top, slot, second);
         }
 
         /**

@@ -296,25 +296,22 @@ class RangePlannerPropertiesTest {
     }
 
     /**
-     * No slot of the most loaded member would, moved to the least-loaded of {@code receivers},
-     * lower the larger of the two loads while keeping the receiver within its bound: the plan
-     * evened the group as far as whole slots allow, not merely to the bound.
+     * No slot of a member more loaded than the least-loaded of {@code receivers} would, moved to
+     * it, lower the larger of the two loads while keeping the receiver within its bound and the
+     * giver within the lowest bound any member has: the plan evened the group as far as whole
+     * slots allow, not merely to the bound.
      */
     private static void assertEvened(RangePlan plan, NamespaceWeights w, Set<String> receivers, String why) {
         Map<String, Long> loads = plan.loads();
         String to = receivers.stream().min(Comparator.<String>comparingLong(loads::get).thenComparing(Comparator.naturalOrder())).orElseThrow();
-        String most = loads.entrySet().stream().filter(e -> !e.getKey().equals(to))
-                .max(Map.Entry.<String, Long>comparingByValue().thenComparing(Map.Entry.comparingByKey(Comparator.reverseOrder())))
-                .orElseThrow().getKey();
-        long gap = loads.get(most) - loads.get(to);
+        long lowestBound = plan.allowed().values().stream().mapToLong(Long::longValue).min().orElseThrow();
         for (Map.Entry<Integer, String> e : plan.owners().entrySet()) {
-            if (!e.getValue().equals(most)) {
-                continue;
-            }
+            String from = e.getValue();
+            long gap = loads.get(from) - loads.get(to);
             long weight = w.weightIn(plan.layout().get(e.getKey()));
-            boolean evens = weight > 0 && weight < gap;
-            assertThat(evens && loads.get(to) + weight <= plan.allowed().get(to))
-                    .as(why + ": slot " + e.getKey() + " (" + weight + " objects) of " + most + " would even it with " + to + ", loads " + loads)
+            boolean evens = !from.equals(to) && weight > 0 && weight < gap;
+            assertThat(evens && loads.get(to) + weight <= plan.allowed().get(to) && loads.get(from) - weight <= lowestBound)
+                    .as(why + ": slot " + e.getKey() + " (" + weight + " objects) of " + from + " would even it with " + to + ", loads " + loads)
                     .isFalse();
         }
     }

@@ -160,9 +160,29 @@ class RangePlannerTest {
     }
 
     @Test
+    void aGiantItsHolderCannotGiveDoesNotStopTheOthersEvening() {
+        // One namespace of 5,000 and fifty of 100: its holder is the most loaded member and cannot
+        // give it, so the evening has to come from the next one.
+        Map<String, Long> objects = new HashMap<>();
+        objects.put("giant", 5000L);
+        for (int i = 0; i < 50; i++) {
+            objects.put(String.format("%02d-bench", i), 100L);
+        }
+        NamespaceWeights w = NamespaceWeights.ofNamespaces(objects);
+        RangePlan two = RangePlanner.plan(RangePlan.Input.coldStart(ShardSpace.DEFAULT_SHARDS, Set.of("a", "b"), w));
+        RangePlan three = RangePlanner.plan(RangePlan.Input.after(two, Set.of("a", "b", "c"), w));
+        assertThat(three.rangeChanged()).isEmpty();
+        String giantHolder = three.owners().get(java.util.stream.IntStream.range(0, ShardSpace.DEFAULT_SHARDS)
+                .filter(s -> three.layout().get(s).contains(ShardSpace.hash("giant"))).findFirst().orElseThrow());
+        List<Long> others = three.loads().entrySet().stream().filter(e -> !e.getKey().equals(giantHolder)).map(Map.Entry::getValue).toList();
+        assertThat(three.loads().get(giantHolder)).as("%s", three.loads()).isEqualTo(5000L);
+        assertThat(others).as("%s", three.loads()).containsOnly(2500L);
+    }
+
+    @Test
     void aTwelfthMemberGetsItsShareThoughElevenLeaveNobodyOverTheBound() {
-        // Eleven members hold total/11 each, which is exactly (1 + 10%) of the mean of twelve: a join
-        // puts nobody over the bound, and the joiner got empty ranges only.
+        // Eleven members hold total/11 each, 12/11 of the mean of twelve: within the 10% bound, so
+        // the join put nobody over it, and the joiner got empty ranges only.
         Map<String, Long> objects = new HashMap<>();
         for (int i = 0; i < 264; i++) {
             objects.put("tenant-" + i, 10L);
