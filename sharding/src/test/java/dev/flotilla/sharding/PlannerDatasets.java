@@ -27,6 +27,15 @@ final class PlannerDatasets {
         return m;
     }
 
+    /** 00-bench..49-bench, 100 objects each: the end-to-end benchmark's sharded groups at N = 5,000. */
+    static Map<String, Long> benchmark() {
+        Map<String, Long> m = new TreeMap<>();
+        for (int i = 0; i < 50; i++) {
+            m.put("%02d-bench".formatted(i), 100L);
+        }
+        return m;
+    }
+
     /** tenant-0001..tenant-2000, 5 objects each. */
     static Map<String, Long> tenants() {
         Map<String, Long> m = new TreeMap<>();

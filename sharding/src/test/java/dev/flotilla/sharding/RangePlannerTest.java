@@ -105,11 +105,7 @@ class RangePlannerTest {
         // The end-to-end benchmark's sharded groups: 50 namespaces of 100 objects, the first replica
         // alone, then the others joining. Stopping at the bound (10% over the mean) left 2,700 / 2,300
         // and then 1,800 / 1,500 / 1,700, so the busiest replica set the pace for all.
-        Map<String, Long> objects = new HashMap<>();
-        for (int i = 0; i < 50; i++) {
-            objects.put(String.format("%02d-bench", i), 100L);
-        }
-        NamespaceWeights w = NamespaceWeights.ofNamespaces(objects);
+        NamespaceWeights w = NamespaceWeights.ofNamespaces(PlannerDatasets.benchmark());
         RangePlan alone = RangePlanner.plan(RangePlan.Input.coldStart(ShardSpace.DEFAULT_SHARDS, Set.of("replica-0"), w));
         RangePlan two = RangePlanner.plan(RangePlan.Input.after(alone, Set.of("replica-0", "replica-1"), w));
         assertThat(two.rangeChanged()).isEmpty();
@@ -133,11 +129,7 @@ class RangePlannerTest {
     void aMemberOverTheBoundIsEvenedNotMerelyBroughtBackToIt() {
         // As in the benchmark's two-replica group: both members planned together, then the counts
         // put one of them over its bound (2,750 objects). One move brought it to 2,700 and stopped.
-        Map<String, Long> objects = new HashMap<>();
-        for (int i = 0; i < 50; i++) {
-            objects.put(String.format("%02d-bench", i), 100L);
-        }
-        NamespaceWeights w = NamespaceWeights.ofNamespaces(objects);
+        NamespaceWeights w = NamespaceWeights.ofNamespaces(PlannerDatasets.benchmark());
         Set<String> two = Set.of("replica-0", "replica-1");
         RangePlan planned = RangePlanner.plan(RangePlan.Input.coldStart(ShardSpace.DEFAULT_SHARDS, two, w));
         Map<Integer, String> owners = new TreeMap<>(planned.owners());
@@ -163,11 +155,8 @@ class RangePlannerTest {
     void aGiantItsHolderCannotGiveDoesNotStopTheOthersEvening() {
         // One namespace of 5,000 and fifty of 100: its holder is the most loaded member and cannot
         // give it, so the evening has to come from the next one.
-        Map<String, Long> objects = new HashMap<>();
+        Map<String, Long> objects = new HashMap<>(PlannerDatasets.benchmark());
         objects.put("giant", 5000L);
-        for (int i = 0; i < 50; i++) {
-            objects.put(String.format("%02d-bench", i), 100L);
-        }
         NamespaceWeights w = NamespaceWeights.ofNamespaces(objects);
         RangePlan two = RangePlanner.plan(RangePlan.Input.coldStart(ShardSpace.DEFAULT_SHARDS, Set.of("a", "b"), w));
         RangePlan three = RangePlanner.plan(RangePlan.Input.after(two, Set.of("a", "b", "c"), w));
