@@ -35,8 +35,10 @@ public final class GuardedClients {
 
     /**
      * A guarded client, with core's {@code rest_client_requests_total} in the guard's registry. Sets
-     * {@code config.requestRetryBackoffLimit} to 0 (in place, so that what the config says matches what the client
-     * does); the guard also strips fabric8's retry from every request configuration that reaches the HTTP client.
+     * {@code config.requestRetryBackoffLimit} to 0 and {@code config.onlyHttpWatches} to true (in place, so that what
+     * the config says matches what the client does); the guard also strips fabric8's retry from every request
+     * configuration that reaches the HTTP client. Watches stream over HTTP rather than a WebSocket: the JDK's
+     * WebSocket can miss the end of a connection and leave an informer waiting forever.
      * fabric8's watch reconnects (with their own backoff) are kept: they are how an informer recovers, and each
      * reconnect passes the guard. Keep {@code guard} to read breaker states, e.g. for a readiness check.
      */
@@ -54,6 +56,13 @@ public final class GuardedClients {
 
     private static KubernetesClient newClient(Config config, GuardedHttpClientFactory factory) {
         config.setRequestRetryBackoffLimit(0);
+        // Watches stream over HTTP, as client-go's do, never over a WebSocket. The JDK's WebSocket (25.0.3) loses the
+        // end of a connection that arrives while its listener has no outstanding demand: its transport reads the EOF
+        // without checking demand, its acknowledgeReception() then throws InternalError on the selector thread, and
+        // neither onClose nor onError is ever called. fabric8 asks for the next frame only after it has handled the
+        // last one, so a watch whose connection dies right behind an event (a server restart, a proxy cut) hung with
+        // its socket in CLOSE_WAIT and its informer stale for good (CutWatchesTest).
+        config.setOnlyHttpWatches(true);
         return new KubernetesClientBuilder()
                 .withConfig(config)
                 .withHttpClientFactory(factory)

@@ -10,7 +10,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Opens WebSockets (fabric8's default watch transport, exec, attach, port-forward) through the guard: the
+ * Opens WebSockets (exec, attach, port-forward; watches only on a client configured for them, which
+ * {@link GuardedClients} never is) through the guard: the
  * breaker may reject the connection, it costs one rate-limit permit, and it is never retried here (fabric8's
  * watch manager reconnects with its own backoff, and each reconnect passes the guard again). A connection lost
  * without a close frame reaches the listener as an error ({@link AbnormalClosureListener}).

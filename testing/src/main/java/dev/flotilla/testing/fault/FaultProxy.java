@@ -37,6 +37,7 @@ import org.slf4j.LoggerFactory;
  *     a.configMaps().inNamespace(ns.name()).list();         // 429, then fabric8 retries after 2 s
  *     proxy.cutWatches("replica-a");                   // every open watch of replica-a ends now
  *     proxy.injectGone("replica-a");                   // ... or gets a 410 ERROR event (informers relist)
+ *     proxy.cutWatchesAfterNextEvent("replica-a");     // ... or ends right behind its next event
  *     List<RequestRecord> seen = proxy.log().forwarded("replica-a");
  * }
  * }</pre>
@@ -247,6 +248,22 @@ public final class FaultProxy implements AutoCloseable {
     /** Cuts every open watch stream of this identity now (the connection closes mid-stream); returns how many. */
     public int cutWatches(String identity) {
         return endWatches(Objects.requireNonNull(identity, "identity"), false);
+    }
+
+    /**
+     * Closes the connection of every open watch stream of this identity right after the stream's next whole event
+     * (the event and the end of the connection reach the client together, as when a server dies just after
+     * sending); returns how many streams were marked. A stream that gets no event stays open.
+     */
+    public int cutWatchesAfterNextEvent(String identity) {
+        Objects.requireNonNull(identity, "identity");
+        int n = 0;
+        for (WatchStream s : List.copyOf(watches)) {
+            if (identity.equals(s.identity) && s.cutAfterNextEvent()) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** Writes a 410 Gone ERROR event into every open watch stream of every identity, then ends them. */

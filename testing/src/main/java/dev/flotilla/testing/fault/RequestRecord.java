@@ -14,8 +14,8 @@ import java.util.List;
  * @param target      path and query as sent by the client; {@code "-"} for a refused connection
  * @param watch       whether it is a watch ({@code watch=true|1} or a {@code /watch/} path), HTTP or WebSocket
  * @param forwarded   whether it was sent to the API server (the server saw it)
- * @param faults      what the proxy did to it, in order ({@link Fault#describe()}, plus {@code watch-cut} or
- *                    {@code watch-gone} for a stream ended by the proxy); empty when untouched
+ * @param faults      what the proxy did to it, in order ({@link Fault#describe()}, plus {@code watch-cut},
+ *                    {@code watch-cut-after-event} or {@code watch-gone} for a stream ended by the proxy); empty when untouched
  * @param status      HTTP status the client received (101 for a WebSocket), or -1 when it received none
  *                    (reset, black hole, upstream failure mid-way) or the response has not started
  * @param error       why the exchange ended abnormally (client or upstream closed), or null

@@ -37,6 +37,7 @@ final class WatchStream {
     private final AtomicReference<Ending> ended = new AtomicReference<>();
     private boolean atBoundary = true; // guarded by lock
     private boolean goneRequested; // guarded by lock
+    private boolean cutAfterEventRequested; // guarded by lock
 
     WatchStream(ProxyConnection connection, String method, String path, String resourceVersion, Transport transport,
             boolean encoded, RequestLog.Entry entry, OutputStream out, Upstream.Connection upstream,
@@ -84,6 +85,9 @@ final class WatchStream {
             atBoundary = boundary;
             if (boundary && goneRequested && ended.get() == null) {
                 writeGoneLocked();
+            } else if (boundary && cutAfterEventRequested && ended.compareAndSet(null, Ending.CUT)) {
+                entry.fault("watch-cut-after-event");
+                connection.abort();
             }
         } finally {
             lock.unlock();
@@ -98,6 +102,23 @@ final class WatchStream {
         entry.fault("watch-cut");
         connection.abort();
         return true;
+    }
+
+    /**
+     * Closes the stream's connection right after the next whole event is written, so the client reads that event
+     * and the end of the connection together. False if the stream had already ended.
+     */
+    boolean cutAfterNextEvent() {
+        lock.lock();
+        try {
+            if (ended.get() != null) {
+                return false;
+            }
+            cutAfterEventRequested = true;
+            return true;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /**
