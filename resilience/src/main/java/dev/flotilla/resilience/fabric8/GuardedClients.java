@@ -61,7 +61,8 @@ public final class GuardedClients {
         // without checking demand, its acknowledgeReception() then throws InternalError on the selector thread, and
         // neither onClose nor onError is ever called. fabric8 asks for the next frame only after it has handled the
         // last one, so a watch whose connection dies right behind an event (a server restart, a proxy cut) hung with
-        // its socket in CLOSE_WAIT and its informer stale for good (CutWatchesTest).
+        // its socket in CLOSE_WAIT and its informer stale until its watch timed out, 5-10 minutes on (CutWatchesTest).
+        // fabric8's own HTTP watch mangles multi-byte characters; GuardedHttpClient feeds it ASCII (AsciiJsonStream).
         config.setOnlyHttpWatches(true);
         return new KubernetesClientBuilder()
                 .withConfig(config)

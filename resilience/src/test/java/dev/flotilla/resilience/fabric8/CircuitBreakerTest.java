@@ -291,7 +291,7 @@ class CircuitBreakerTest {
             assertThat(breaker.getState()).isEqualTo(State.OPEN);
             stub.clear();
 
-            // A watch (WebSocket first, then fabric8's HTTP fallback) and an informer (LIST, then WATCH) started
+            // A watch (over HTTP, as GuardedClients sets it) and an informer (LIST, then WATCH) started
             // while the breaker is open: fabric8 keeps reconnecting with its own backoff, and nothing reaches the
             // server while the breaker is open.
             Watcher<ConfigMap> ignore = new Watcher<>() {

@@ -96,7 +96,7 @@ class CutWatchesTest {
                 for (int i = 1; i <= cuts; i++) {
                     int cut = i;
                     await("a watch is open before cut " + cut + " (the previous one resumed)").atMost(WAIT)
-                            .until(() -> informer.hasSynced() && proxy.openWatches("cut") == 1);
+                            .until(() -> informer.hasSynced() && proxy.openWatches("cut") == 1 && watches(proxy).size() == cut);
                     assertThat(proxy.cutWatchesAfterNextEvent("cut")).isEqualTo(1);
                     cluster.client().configMaps().inNamespace(ns.name()).withName("counter")
                             .edit(c -> new ConfigMapBuilder(c).withData(Map.of("v", Integer.toString(cut))).build());

@@ -293,9 +293,9 @@ public final class FaultProxy implements AutoCloseable {
         return n;
     }
 
-    /** How many watch streams of this identity are open now. */
+    /** How many watch streams of this identity are open now (not yet ended by the proxy, nor by either side). */
     public int openWatches(String identity) {
-        return (int) watches.stream().filter(s -> s.identity.equals(identity)).count();
+        return (int) watches.stream().filter(s -> s.identity.equals(identity) && s.ended() == null).count();
     }
 
     /** How many client connections of this identity are open now. */

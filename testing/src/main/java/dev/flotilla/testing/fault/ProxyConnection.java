@@ -307,6 +307,9 @@ final class ProxyConnection {
         response.writeTo(out);
         if (chunked) {
             if (watch) {
+                // The API server sends a watch's head at once, before any event; held back until the first event, a
+                // quiet watch would look to the client like a request that has not been answered yet.
+                out.flush();
                 WatchStream stream = new WatchStream(this, method, path, queryParameter(target, "resourceVersion"),
                         WatchStream.Transport.HTTP, encoded(response), entry, out, up, faults);
                 proxy.register(stream);

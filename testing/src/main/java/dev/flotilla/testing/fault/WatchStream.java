@@ -105,11 +105,28 @@ final class WatchStream {
     }
 
     /**
-     * Closes the stream's connection right after the next whole event is written, so the client reads that event
-     * and the end of the connection together. False if the stream had already ended.
+     * Closes the stream's connection right after the next whole event is written (the one being written, if the
+     * stream is inside one; on a WebSocket, the next whole frame), so the client reads that event and the end of the
+     * connection together. A compressed stream, whose events cannot be told apart, or one stuck inside an event for
+     * a second, is cut now instead. False if the stream had already ended.
      */
     boolean cutAfterNextEvent() {
-        lock.lock();
+        if (ended.get() != null) {
+            return false;
+        }
+        if (encoded) {
+            return cut();
+        }
+        boolean locked;
+        try {
+            locked = lock.tryLock(INJECT_LOCK_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+        if (!locked) {
+            return cut();
+        }
         try {
             if (ended.get() != null) {
                 return false;
