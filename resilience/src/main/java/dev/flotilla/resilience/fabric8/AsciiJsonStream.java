@@ -15,8 +15,8 @@ import java.nio.charset.StandardCharsets;
  * corrupted value (which a controller copies). Fed only ASCII, that decoding is exact.
  *
  * <p>One instance per stream, fed in order from one thread at a time (a response body delivers its buffers
- * sequentially); a character split between buffers is carried over. A malformed sequence becomes U+FFFD, as a
- * decoder would make it.
+ * sequentially); a character split between buffers is carried over. A malformed sequence (one the API server never
+ * sends: Go's encoder replaces invalid UTF-8) becomes one U+FFFD.
  */
 final class AsciiJsonStream {
 
@@ -32,11 +32,13 @@ final class AsciiJsonStream {
 
     /** The same text as ASCII; {@code in} itself when it holds ASCII only and no character is pending. */
     ByteBuffer next(ByteBuffer in) {
-        if (expected == 0 && isAscii(in)) {
+        int nonAscii = nonAscii(in);
+        if (expected == 0 && nonAscii == 0) {
             return in;
         }
-        // Worst case: each byte a malformed one (6 bytes), plus a pending character cut short (6).
-        ByteBuffer out = ByteBuffer.allocate(in.remaining() * 6 + 6);
+        // Worst case: an ASCII byte stays 1 byte, any other becomes at most 6 (a malformed one's U+FFFD; a 4-byte
+        // character's surrogate pair is 12), plus 6 for a character carried in from the last buffer.
+        ByteBuffer out = ByteBuffer.allocate(in.remaining() + 5 * nonAscii + 6);
         for (int i = in.position(); i < in.limit(); i++) {
             int b = in.get(i) & 0xFF;
             if (expected > 0) {
@@ -74,13 +76,14 @@ final class AsciiJsonStream {
         minimum = smallest;
     }
 
-    private static boolean isAscii(ByteBuffer in) {
+    private static int nonAscii(ByteBuffer in) {
+        int n = 0;
         for (int i = in.position(); i < in.limit(); i++) {
             if (in.get(i) < 0) {
-                return false;
+                n++;
             }
         }
-        return true;
+        return n;
     }
 
     private static void escape(ByteBuffer out, int cp) {

@@ -105,5 +105,10 @@ class AsciiJsonStreamTest {
         // é cut short by '(', a stray continuation byte, an invalid lead byte, its continuation, an encoded surrogate,
         // and an emoji cut short by the closing quote: one U+FFFD each, and the JSON stays readable.
         assertThat(JSON.readTree(text).asString()).isEqualTo("\ufffd(\ufffd\ufffd\ufffd\ufffd\ufffd");
+
+        AsciiJsonStream split = new AsciiJsonStream(); // a character cut short across two buffers
+        String across = StandardCharsets.US_ASCII.decode(split.next(ByteBuffer.wrap(new byte[] {'"', (byte) 0xE2, (byte) 0x82})))
+                .toString() + StandardCharsets.US_ASCII.decode(split.next(ByteBuffer.wrap(new byte[] {'"'})));
+        assertThat(JSON.readTree(across).asString()).isEqualTo("\ufffd");
     }
 }

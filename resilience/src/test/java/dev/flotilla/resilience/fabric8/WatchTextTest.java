@@ -37,7 +37,7 @@ class WatchTextTest {
     @Test
     void accentsEmojiAndLongMultiByteValuesArriveExactlyWithoutARelist(TestCluster cluster, TestNamespace ns) {
         List<String> values = List.of("café", "日本語のテキスト ☕", "emoji 😀🚀 and \"quotes\" \\ too",
-                "é".repeat(12_000) + "€".repeat(3_000) + "😀".repeat(1_000)); // 42 KB: split across the client's buffers
+                "é".repeat(12_000) + "€".repeat(3_000) + "😀".repeat(1_000)); // 37 KB of UTF-8: split across the client's buffers
         try (FaultProxy proxy = FaultProxy.start(cluster);
                 KubernetesClient client = GuardedClients.newClient(proxy.clientConfig("text"),
                         RequestGuard.create(GuardConfig.defaults(), new SimpleMeterRegistry()), new JdkHttpClientFactory())) {
