@@ -111,31 +111,7 @@ final class WatchStream {
      * a second, is cut now instead. False if the stream had already ended.
      */
     boolean cutAfterNextEvent() {
-        if (ended.get() != null) {
-            return false;
-        }
-        if (encoded) {
-            return cut();
-        }
-        boolean locked;
-        try {
-            locked = lock.tryLock(INJECT_LOCK_WAIT_MILLIS, TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
-        if (!locked) {
-            return cut();
-        }
-        try {
-            if (ended.get() != null) {
-                return false;
-            }
-            cutAfterEventRequested = true;
-            return true;
-        } finally {
-            lock.unlock();
-        }
+        return underLockOrCut(() -> cutAfterEventRequested = true);
     }
 
     /**
@@ -144,6 +120,21 @@ final class WatchStream {
      * one (where plain JSON cannot be spliced in), is cut instead.
      */
     boolean injectGone() {
+        return underLockOrCut(() -> {
+            if (atBoundary) {
+                writeGoneLocked();
+            } else {
+                goneRequested = true;
+            }
+        });
+    }
+
+    /**
+     * Runs {@code marking} under the lock, between two writes of the pumping thread. A stream that cannot be marked
+     * so, a compressed one (where events cannot be told apart) or one stuck inside an event for a second, is cut
+     * now instead. False if the stream had already ended.
+     */
+    private boolean underLockOrCut(Runnable marking) {
         if (ended.get() != null) {
             return false;
         }
@@ -164,11 +155,7 @@ final class WatchStream {
             if (ended.get() != null) {
                 return false;
             }
-            if (atBoundary) {
-                writeGoneLocked();
-            } else {
-                goneRequested = true;
-            }
+            marking.run();
             return true;
         } finally {
             lock.unlock();
