@@ -12,6 +12,7 @@ import java.net.Socket;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Predicate;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
@@ -242,12 +243,12 @@ public final class FaultProxy implements AutoCloseable {
 
     /** Cuts every open watch stream of every identity now; returns how many. */
     public int cutWatches() {
-        return endWatches(null, false);
+        return endWatches(null, WatchStream::cut);
     }
 
     /** Cuts every open watch stream of this identity now (the connection closes mid-stream); returns how many. */
     public int cutWatches(String identity) {
-        return endWatches(Objects.requireNonNull(identity, "identity"), false);
+        return endWatches(Objects.requireNonNull(identity, "identity"), WatchStream::cut);
     }
 
     /**
@@ -256,19 +257,12 @@ public final class FaultProxy implements AutoCloseable {
      * sending); returns how many streams were marked. A stream that gets no event stays open.
      */
     public int cutWatchesAfterNextEvent(String identity) {
-        Objects.requireNonNull(identity, "identity");
-        int n = 0;
-        for (WatchStream s : List.copyOf(watches)) {
-            if (identity.equals(s.identity) && s.cutAfterNextEvent()) {
-                n++;
-            }
-        }
-        return n;
+        return endWatches(Objects.requireNonNull(identity, "identity"), WatchStream::cutAfterNextEvent);
     }
 
     /** Writes a 410 Gone ERROR event into every open watch stream of every identity, then ends them. */
     public int injectGone() {
-        return endWatches(null, true);
+        return endWatches(null, WatchStream::injectGone);
     }
 
     /**
@@ -278,14 +272,15 @@ public final class FaultProxy implements AutoCloseable {
      * Returns how many streams were affected.
      */
     public int injectGone(String identity) {
-        return endWatches(Objects.requireNonNull(identity, "identity"), true);
+        return endWatches(Objects.requireNonNull(identity, "identity"), WatchStream::injectGone);
     }
 
-    private int endWatches(String identity, boolean gone) {
+    /** Applies {@code ending} to every open watch stream of {@code identity} (null: of every identity); how many took it. */
+    private int endWatches(String identity, Predicate<WatchStream> ending) {
         int n = 0;
         for (WatchStream s : List.copyOf(watches)) {
             if (identity == null || identity.equals(s.identity)) {
-                if (gone ? s.injectGone() : s.cut()) {
+                if (ending.test(s)) {
                     n++;
                 }
             }
